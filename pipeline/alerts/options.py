@@ -1,0 +1,71 @@
+"""The options every rule has (ElastAlert's keys); each rule type adds its own in a subclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pipeline.alerts.periods import Aggregation, Period
+from pipeline.plugin import option
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleOptions:
+    """Keys shared by all rule types; names and meanings follow ElastAlert2."""
+
+    name: str = option(doc="Unique rule name (used for silences and state).")
+    type: str = option(doc="Rule type: any, frequency, spike, flatline, blacklist, whitelist, change, "
+                           "new_term, cardinality, metric_aggregation, percentage_match.")
+    index: str = option(doc="Index pattern: wildcards (logs-*) or a dated pattern (logs-%{+YYYY.MM.dd}, "
+                            "logs-%Y.%m.%d) searched only for the days in the query window.")
+    alert: list[Any] = option(doc="Alerters, e.g. [email, {dingtalk: {msgtype: markdown}}]; their options "
+                                  "merge over the alerters section of the alerts settings file.")
+    filter: list[Any] = option([], "Elasticsearch query clauses (query_string, term, terms, range, match, "
+                                   "wildcard, exists, bool) or query strings; all must match.")
+    timestamp_field: str = option("@timestamp", "The event time field.")
+    query_key: list[str] = option([], "Field(s) splitting counts and silences: one value per group "
+                                      "(several fields combine).", aliases=("compound_query_key",))
+    realert: Period = option(Period(60), "Silence after an alert, per rule and query_key value "
+                                         "(e.g. {minutes: 10}); 0 alerts every match.")
+    exponential_realert: Period | None = option(None, "When set, a repeating alert doubles its silence "
+                                                      "each time, up to this period.")
+    aggregation: Aggregation | None = option(None, "Collect matches for a period ({minutes: 10}) or until "
+                                                   "a cron schedule ({schedule: '*/10 * * * *'}), then "
+                                                   "send one alert.")
+    aggregation_key: list[str] = option([], "Field(s) that split aggregations into separate alerts.")
+    summary_table_fields: list[str] = option([], "Fields counted in the summary table of aggregated "
+                                                 "alerts.")
+    buffer_time: Period = option(Period(2700), "How far back the first run of a document rule (any, "
+                                               "blacklist, ...) looks when it has no saved state.")
+    query_delay: Period = option(Period(0), "Query up to now minus this delay (events arrive late).")
+    run_every: Period = option(Period(60), "How often the rule is evaluated.", check=_positive)
+    old_query_limit: Period = option(Period(86400), "Bounded catch-up: after a downtime, evaluate at most "
+                                                    "this much of the missed time (older time is skipped "
+                                                    "and logged).")
+    priority: str = option("P3", "Priority shown in alerts (P1, P2 ... or a number).")
+    owner: str = option("", "Who owns the rule (shown in alerts).")
+    description: str = option("", "What the rule watches (shown in alerts).")
+    include: list[str] = option([], "Fields kept in matches and shown in alerts (default: all).")
+    top_count_keys: list[str] = option([], "For each match, the most common values of these fields "
+                                           "in the window.")
+    top_count_number: int = option(5, "How many values top_count_keys lists.", check=_positive)
+    terms_size: int = option(500, "Most query_key values (buckets) considered per query.", check=_positive)
+    max_query_size: int = option(10000, "Most documents a document rule reads per run step.",
+                                 check=_positive)
+    alert_subject: str | None = option(None, "Subject: a jinja2 template (sandboxed).")
+    alert_text: str | None = option(None, "Body: a jinja2 template (sandboxed); see docs/alerts.md for "
+                                          "the variables.")
+    alert_language: Literal["en", "zh"] = option("en", "Language of the default subject and text.")
+    timezone: str = option("UTC", "Time zone of times shown in alerts (e.g. Asia/Shanghai).")
+    kibana_discover_app_url: str | None = option(None, "Kibana Discover URL "
+                                                       "(http://kibana:5601/app/discover) for links.")
+    kibana_discover_index_pattern_id: str | None = option(None, "Kibana data view id used in links.")
+    alert_time_limit: Period = option(Period(172800), "Unsent alerts are retried with backoff until "
+                                                      "they are this old, then dropped and logged.")
+    max_query_failures: int = option(5, "Consecutive failed runs after which the rule is disabled "
+                                        "with the reason recorded.", check=_positive)
+    is_enabled: bool = option(True, "false keeps the rule loaded but never run.")

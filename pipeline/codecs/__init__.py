@@ -1,0 +1,1 @@
+"""Codecs: one module per codec (``plain``, ``line``, ``json``, ``json_lines`` ...)."""

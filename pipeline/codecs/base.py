@@ -1,0 +1,47 @@
+"""Codec base: bytes → events (decode) and event → bytes (encode).
+
+A codec instance may hold state between ``decode`` calls (partial lines,
+multiline buffers), so stream inputs call :meth:`Codec.clone` once per
+connection or file and :meth:`Codec.flush` when the stream ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.event import Event
+from pipeline.plugin import BaseOptions, Plugin, option
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodecOptions(BaseOptions):
+    charset: str = option("UTF-8", "Character set of the input bytes; invalid bytes are replaced, never fatal.")
+
+
+class Codec(Plugin):
+    kind = "codec"
+    Options: Any = CodecOptions
+
+    def decode(self, data: bytes) -> Iterator[Event]:
+        """Events decoded from a chunk of bytes (may keep a partial tail for the next call)."""
+        raise NotImplementedError
+
+    def flush(self) -> Iterator[Event]:
+        """Events still buffered at the end of a stream."""
+        return iter(())
+
+    def encode(self, event: Event) -> bytes:
+        raise NotImplementedError(f"codec {self.name} cannot encode")
+
+    def clone(self) -> Codec:
+        """A fresh instance with the same options and no state (one per stream)."""
+        twin = type(self)(self.options, self.context)
+        twin.register()
+        return twin
+
+    def text(self, data: bytes) -> str:
+        """Decode bytes with the configured charset, replacing invalid sequences."""
+        charset = getattr(self.options, "charset", "UTF-8")
+        return data.decode(charset, "replace")

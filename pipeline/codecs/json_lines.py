@@ -1,0 +1,47 @@
+"""json_lines codec: one JSON document per line (NDJSON)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pipeline import serde
+from pipeline.codecs.base import Codec, CodecOptions
+from pipeline.codecs.json import events_from_json
+from pipeline.codecs.line import LineSplitter
+from pipeline.event import Event
+from pipeline.plugin import option, register
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonLinesOptions(CodecOptions):
+    delimiter: str = option("\n", "Line delimiter.")
+
+
+@register
+class JsonLines(Codec):
+    """Reads newline-delimited JSON (invalid lines are tagged _jsonparsefailure); writes one JSON per line."""
+
+    name = "json_lines"
+    Options = JsonLinesOptions
+
+    def register(self) -> None:
+        self._delimiter = self.options.delimiter.encode()
+        self._splitter = LineSplitter(self._delimiter)
+
+    def _decode_line(self, line: bytes) -> list[Event]:
+        if not line.strip():
+            return []
+        return events_from_json(line.decode("utf-8", "replace"))
+
+    def decode(self, data: bytes) -> Iterator[Event]:
+        for line in self._splitter.feed(data):
+            yield from self._decode_line(line)
+
+    def flush(self) -> Iterator[Event]:
+        rest = self._splitter.flush()
+        if rest is not None:
+            yield from self._decode_line(rest)
+
+    def encode(self, event: Event) -> bytes:
+        return serde.event_json(event) + self._delimiter

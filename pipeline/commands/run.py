@@ -1,0 +1,68 @@
+"""``pipeline run``: run pipelines like ``logstash -f``; exits 0 after a graceful stop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pipeline import logs
+from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError, ConfigErrors, PipelineError
+from pipeline.runtime.agent import run_agent
+from pipeline.runtime.builder import BuiltPipeline, build_pipeline
+from pipeline.runtime.runner import RunSettings
+from pipeline.runtime.sources import add_arguments, load_config, resolve
+from pipeline.settings import Settings
+
+log = logging.getLogger("pipeline")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("run", help="run a pipeline (like logstash -f)",
+                            description="Run one pipeline (-f/-e) or those of pipelines.yml (--path.settings).")
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def build_all(args: argparse.Namespace) -> list[tuple[Settings, BuiltPipeline]]:
+    """Build every pipeline; ConfigErrors with the problems of all of them."""
+    built: list[tuple[Settings, BuiltPipeline]] = []
+    errors: list[ConfigError] = []
+    for settings in resolve(args):
+        try:
+            config = load_config(settings)
+            built.append((settings, build_pipeline(config, settings.pipeline_id, settings.path_data)))
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return built
+
+
+def run_settings(settings: Settings) -> RunSettings:
+    return RunSettings(workers=settings.workers, batch_size=settings.batch_size,
+                       batch_delay=settings.batch_delay, queue_max_events=settings.queue_max_events)
+
+
+def run(args: argparse.Namespace) -> int:
+    logs.configure(args.log_level or "info", args.log_format or "plain")
+    try:
+        pipelines = build_all(args)
+    except ConfigErrors as exc:
+        print(exc.render(), file=sys.stderr)
+        print(f"{len(exc.errors)} configuration error(s); nothing started", file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    first = pipelines[0][0]
+    if args.log_level is None or args.log_format is None:
+        logs.configure(args.log_level or first.log_level, args.log_format or first.log_format)
+    for settings, built in pipelines:
+        settings.path_data.mkdir(parents=True, exist_ok=True)
+        if built.uses_default_output:
+            log.info("pipeline %s has no output section: writing to the embedded local index in %s",
+                     settings.pipeline_id, settings.path_data / "index")
+    try:
+        run_agent([(built, run_settings(settings)) for settings, built in pipelines])
+    except (PipelineError, OSError) as exc:
+        log.error("pipeline stopped on an error: %s", exc)
+        return 1
+    return 0

@@ -1,0 +1,91 @@
+"""Loading pipeline configs: Logstash-syntax text, the YAML form, files, directories and globs.
+
+``load_paths`` follows Logstash's ``-f``: a file, a directory (every file in it, sorted
+alphabetically, sub-directories ignored) or a glob; several files are concatenated in that
+order. Files ending in ``.yml``/``.yaml`` are read as the YAML form. Every error of every
+file is collected and raised together as ConfigErrors.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pipeline.config import parser, yaml_form
+from pipeline.config.ast import PipelineConfig
+from pipeline.errors import ConfigError, ConfigErrors, Location
+
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+def parse_text(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None,
+               support_escapes: bool = False) -> PipelineConfig:
+    """Parse a config written in the Logstash language.
+
+    ``env`` replaces ``os.environ`` for ``${VAR}`` substitution; ``support_escapes`` is
+    Logstash's ``config.support_escapes`` (off by default: strings are kept verbatim).
+    """
+    return parser.parse_config(text, source, env=env, support_escapes=support_escapes)
+
+
+def parse_yaml(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> PipelineConfig:
+    """Parse a config written in the YAML form (see docs/config-language.md)."""
+    return yaml_form.parse_yaml(text, source, env=env)
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The config files named by ``paths`` (files, directories, globs), in load order."""
+    files: list[Path] = []
+    errors: list[ConfigError] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            found = sorted((p for p in path.iterdir() if p.is_file()), key=lambda p: p.name)
+        elif path.is_file():
+            found = [path]
+        else:
+            found = sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
+        if not found:
+            errors.append(ConfigError(f"no config file found at {raw} (a file, a directory or a glob)",
+                                      Location(str(raw), 0, 0)))
+        files.extend(p for p in found if p not in files)
+    if errors:
+        raise ConfigErrors(errors)
+    return files
+
+
+def load_paths(paths: Iterable[str | os.PathLike[str]], *, env: Mapping[str, str] | None = None,
+               support_escapes: bool = False) -> PipelineConfig:
+    """Load and concatenate every config file named by ``paths``; every error at once."""
+    config = PipelineConfig()
+    errors: list[ConfigError] = []
+    for path in expand_paths(paths):
+        source = str(path)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(ConfigError(f"config file is not valid UTF-8 (byte {exc.start})",
+                                      Location(source, 0, 0)))
+            continue
+        except OSError as exc:
+            errors.append(ConfigError(f"cannot read config file: {exc.strerror}", Location(source, 0, 0)))
+            continue
+        if text.startswith("\ufeff"):  # a BOM left by Windows editors
+            text = text[1:]
+        try:
+            if path.suffix.lower() in YAML_SUFFIXES:
+                part = parse_yaml(text, source, env=env)
+            else:
+                part = parse_text(text, source, env=env, support_escapes=support_escapes)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        except ConfigError as exc:
+            errors.append(exc)
+            continue
+        config.extend(part)
+    if errors:
+        raise ConfigErrors(errors)
+    return config

@@ -1,0 +1,47 @@
+"""The common decorations of Logstash: add_field, add_tag, remove_field, remove_tag."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pipeline import fieldref
+from pipeline.event import Event
+from pipeline.template import Template
+
+
+def add_fields(event: Event, fields: Mapping[str, Any]) -> None:
+    """Set each sprintf'd field to its sprintf'd value; an existing field becomes an array."""
+    for raw_name, raw_value in fields.items():
+        name = Template.compile(raw_name).render(event) if "%{" in raw_name else raw_name
+        values = raw_value if isinstance(raw_value, list) else [raw_value]
+        for value in values:
+            if isinstance(value, str) and "%{" in value:
+                value = Template.compile(value).render(event)
+            ref = fieldref.parse(name)
+            if ref.includes(event.data):
+                current = ref.get(event.data)
+                if isinstance(current, list):
+                    current.append(value)
+                else:
+                    ref.set(event.data, [current, value])
+            else:
+                ref.set(event.data, value)
+
+
+def add_tags(event: Event, tags: Iterable[str]) -> None:
+    event.tag(*(Template.compile(t).render(event) if "%{" in t else t for t in tags))
+
+
+def remove_tags(event: Event, tags: Iterable[str]) -> None:
+    event.untag(*(Template.compile(t).render(event) if "%{" in t else t for t in tags))
+
+
+def remove_fields(event: Event, fields: Iterable[str]) -> None:
+    for name in fields:
+        if "%{" in name:
+            name = Template.compile(name).render(event)
+        try:
+            event.remove(name)
+        except Exception:  # noqa: BLE001 - a malformed sprintf result removes nothing
+            continue

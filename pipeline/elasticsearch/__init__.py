@@ -1,0 +1,1 @@
+"""Shared Elasticsearch helpers: client construction, index template, ILM policy, setup, archive."""

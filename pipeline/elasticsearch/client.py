@@ -1,0 +1,138 @@
+"""Building an official ``elasticsearch`` client from Logstash-style connection options.
+
+Every part of the pipeline that talks to Elasticsearch (the output, ``pipeline
+setup``/``archive``/``restore``, the alert engine) builds its client here so
+auth, TLS and timeouts mean the same everywhere.
+
+Compatibility: the 8.x client sends ``compatible-with=8`` media types, which
+Elasticsearch 8.x and 9.x both accept; the 9.x client sends
+``compatible-with=9``, which Elasticsearch 8.x refuses with
+``media_type_header_exception``. Hence the pin ``elasticsearch>=8.13,<9``.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from elasticsearch import Elasticsearch
+
+DEFAULT_HOST = "http://127.0.0.1:9200"
+
+
+class EsClientConfigError(ValueError):
+    """Connection options that cannot work together (reported as a config error)."""
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Where and how to connect; the names follow Logstash's elasticsearch output."""
+
+    hosts: Sequence[str] = (DEFAULT_HOST,)
+    user: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+    cloud_id: str | None = None
+    ssl_enabled: bool | None = None
+    ssl_certificate_authorities: Sequence[str] = field(default_factory=tuple)
+    ssl_verification_mode: Literal["full", "none"] = "full"
+    timeout: float = 60.0
+    http_compression: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Raise EsClientConfigError when options contradict each other."""
+        if self.api_key and (self.user or self.password):
+            raise EsClientConfigError("use either user/password or api_key, not both")
+        if bool(self.user) != bool(self.password):
+            raise EsClientConfigError("user and password must be given together")
+        if self.cloud_id and list(self.hosts) not in ([], [DEFAULT_HOST]):
+            raise EsClientConfigError("use either cloud_id or hosts, not both")
+        for host in self.hosts:
+            scheme = urlsplit(normalize_host(host, None)).scheme
+            if self.ssl_enabled is False and scheme == "https":
+                raise EsClientConfigError(f"host {host!r} is https but ssl_enabled is false")
+
+
+def normalize_host(host: str, ssl_enabled: bool | None) -> str:
+    """``es1:9200`` → ``http://es1:9200``; the scheme follows ``ssl_enabled`` when not given."""
+    text = host.strip().rstrip("/")
+    if "://" not in text:
+        text = ("https://" if ssl_enabled else "http://") + text
+    parts = urlsplit(text)
+    if parts.port is None:
+        text = f"{parts.scheme}://{parts.hostname}:9200{parts.path}"
+    elif ssl_enabled and parts.scheme == "http":
+        text = "https://" + text[len("http://"):]
+    return text
+
+
+def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elasticsearch:
+    """An ``Elasticsearch`` client; ``max_retries=0`` leaves retrying to the caller."""
+    settings.check()
+    kwargs: dict[str, Any] = {
+        "request_timeout": settings.timeout,
+        "max_retries": max_retries,
+        "retry_on_timeout": max_retries > 0,
+        "http_compress": settings.http_compression,
+    }
+    if settings.headers:
+        kwargs["headers"] = dict(settings.headers)
+    if settings.user:
+        kwargs["basic_auth"] = (settings.user, settings.password or "")
+    if settings.api_key:
+        # Logstash takes "id:api_key"; the client wants the base64 form or an (id, key) tuple.
+        kwargs["api_key"] = tuple(settings.api_key.split(":", 1)) if ":" in settings.api_key else settings.api_key
+    if settings.ssl_certificate_authorities:
+        kwargs["ca_certs"] = str(Path(settings.ssl_certificate_authorities[0]))
+    if settings.ssl_verification_mode == "none":
+        kwargs["verify_certs"] = False
+        kwargs["ssl_show_warn"] = False
+        kwargs["ssl_assert_hostname"] = False
+        kwargs["ssl_context"] = _insecure_context()
+    if settings.cloud_id:
+        return Elasticsearch(cloud_id=settings.cloud_id, **kwargs)
+    hosts = [normalize_host(h, settings.ssl_enabled) for h in (settings.hosts or [DEFAULT_HOST])]
+    return Elasticsearch(hosts, **kwargs)
+
+
+def _insecure_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def client_from_url(url: str, *, user: str | None = None, password: str | None = None,
+                    api_key: str | None = None, ca_certs: str | None = None, insecure: bool = False,
+                    timeout: float = 60.0, max_retries: int = 2) -> Elasticsearch:
+    """The CLI's way: one URL plus optional credentials (``pipeline setup --es URL ...``)."""
+    settings = ConnectionSettings(
+        hosts=(url,), user=user, password=password, api_key=api_key,
+        ssl_certificate_authorities=(ca_certs,) if ca_certs else (),
+        ssl_verification_mode="none" if insecure else "full", timeout=timeout,
+    )
+    return build_client(settings, max_retries=max_retries)
+
+
+def add_connection_arguments(parser: Any, *, required: bool = True) -> None:
+    """Add ``--es --user --password --api-key --ca-cert --insecure`` to an argparse parser."""
+    parser.add_argument("--es", required=required, metavar="URL", help="Elasticsearch URL, e.g. http://127.0.0.1:9200")
+    parser.add_argument("--user", help="basic auth user (e.g. elastic)")
+    parser.add_argument("--password", help="basic auth password (or set ES_PASSWORD)")
+    parser.add_argument("--api-key", help="API key as id:key or its base64 encoding")
+    parser.add_argument("--ca-cert", help="CA certificate (PEM) to verify the server")
+    parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+
+
+def client_from_args(args: Any) -> Elasticsearch:
+    """A client from the arguments added by :func:`add_connection_arguments`."""
+    import os
+
+    password = args.password or os.environ.get("ES_PASSWORD")
+    return client_from_url(args.es, user=args.user, password=password if args.user else None,
+                           api_key=args.api_key, ca_certs=args.ca_cert, insecure=args.insecure)

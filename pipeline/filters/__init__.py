@@ -1,0 +1,1 @@
+"""Filters: one module per filter (``mutate``, ``grok``, ``date`` ...)."""

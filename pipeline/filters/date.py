@@ -1,0 +1,150 @@
+"""The date filter: parse a date field into ``@timestamp`` (or another target)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from pipeline import fieldref
+from pipeline.errors import ConfigError
+from pipeline.event import TIMESTAMP, Event
+from pipeline.filters import _dateparse
+from pipeline.filters.base import Filter, FilterOptions
+from pipeline.plugin import option, register
+from pipeline.template import Template
+from pipeline.timestamp import Timestamp
+
+_CACHE_SIZE = 20_000  # distinct date strings kept; log timestamps repeat a lot
+_YEARLESS_CACHE_SECONDS = 60.0  # a guessed year can change at midnight on new year's eve
+
+
+def _match_check(value: list[str]) -> str | None:
+    if len(value) < 2:
+        return 'expects a field then one or more formats, like ["timestamp", "dd/MMM/yyyy:HH:mm:ss Z"]'
+    return None
+
+
+@register
+class Date(Filter):
+    """Parse dates from a field and use them as the event's ``@timestamp``.
+
+    ``match => ["field", "format", ...]`` tries each format in order: a Joda
+    pattern (``dd/MMM/yyyy:HH:mm:ss Z``, ``yyyy-MM-dd HH:mm:ss,SSS``,
+    ``MMM  d HH:mm:ss``) or one of ``ISO8601``, ``UNIX``, ``UNIX_MS``,
+    ``TAI64N``. Values without a zone are read in ``timezone`` (else the
+    platform's zone); patterns without a year get the current year (the
+    previous one for December events seen in January). When no format fits,
+    the event is tagged ``_dateparsefailure`` and keeps its timestamp.
+    """
+
+    name = "date"
+
+    @dataclass(frozen=True, kw_only=True)
+    class Options(FilterOptions):
+        match: list[str] = option(
+            [], "The field, then one or more formats: Joda patterns or ISO8601, UNIX, UNIX_MS, TAI64N.",
+            check=_match_check)
+        target: str = option("@timestamp", "Where the parsed date goes.")
+        timezone: str | None = option(
+            None, "IANA zone (e.g. Asia/Shanghai) for dates without an offset; may be sprintf (%{tz}). "
+                  "Default: the platform's zone.")
+        locale: str | None = option(
+            None, "Language of month and day names (en, de, fr, es, it, pt, nl, zh; en-US and fr_FR forms "
+                  "accepted). Default en.")
+        tag_on_failure: list[str] = option(["_dateparsefailure"], "Tags added when no format matches.")
+
+        def __post_init__(self) -> None:
+            if not self.match:
+                raise ValueError('option "match" is required, like ["timestamp", "ISO8601"]')
+
+    def __init__(self, options: Any, context: Any = None) -> None:
+        super().__init__(options, context)
+        field, *formats = options.match
+        self._source = fieldref.parse(field)
+        self._source_key = field if self._source.path == (field,) else None  # fast path for top-level fields
+        self._target = fieldref.parse(options.target)
+        self._to_timestamp = self._target.path == (TIMESTAMP,)
+        try:
+            compiled = [_dateparse.compile_format(fmt, options.locale) for fmt in formats]
+        except ValueError as exc:
+            raise ConfigError(f'option "match": {exc}') from None
+        self._parsers: list[Callable[[Any, tzinfo], int]] = [parser for parser, _ in compiled]
+        self._year_dependent = any(yearless for _, yearless in compiled)
+        self._zone_template: Template | None = None
+        self._zone: tzinfo = _dateparse.local_zone()
+        if options.timezone:
+            template = Template.compile(options.timezone)
+            if template.is_constant:
+                try:
+                    self._zone = _dateparse.zone_by_name(options.timezone)
+                except ValueError as exc:
+                    raise ConfigError(f'option "timezone": {exc} (expected an IANA name like Asia/Shanghai)') from None
+            else:
+                self._zone_template = template
+        self._cache: dict[Any, Timestamp] = {}
+        self._cache_expires = time.monotonic() + _YEARLESS_CACHE_SECONDS
+        self._failure_tags = tuple(options.tag_on_failure)
+
+    def filter(self, event: Event) -> None:
+        data = event.data
+        value = data.get(self._source_key) if self._source_key is not None else self._source.get(data)
+        if value is None:
+            return
+        if isinstance(value, list):
+            stamps = [self._parse(v, event) for v in value]
+            stamp = next((s for s in reversed(stamps) if s is not None), None)
+            failed = any(s is None for s in stamps) or not stamps
+        else:
+            stamp = self._parse(value, event)
+            failed = stamp is None
+        if stamp is not None:
+            if self._to_timestamp:
+                data[TIMESTAMP] = stamp
+            else:
+                self._target.set(data, stamp)
+        if failed:
+            event.tag(*self._failure_tags)
+            return
+        self.filter_matched(event)
+
+    def _parse(self, value: Any, event: Event) -> Timestamp | None:
+        if isinstance(value, (dict, list)):
+            return None
+        if self._zone_template is None:
+            key = value
+            zone = self._zone
+        else:
+            zone_name = self._zone_template.render(event)
+            key = (value, zone_name)
+            try:
+                zone = _dateparse.zone_by_name(zone_name)
+            except ValueError:
+                self.logger.warning("date: unknown timezone %r from %s", zone_name, self._zone_template.text)
+                return None
+        cache = self._cache
+        if self._year_dependent and time.monotonic() > self._cache_expires:
+            cache.clear()
+            self._cache_expires = time.monotonic() + _YEARLESS_CACHE_SECONDS
+        try:
+            stamp = cache.get(key)
+        except TypeError:  # unhashable: never cached
+            stamp, key = None, None
+        if stamp is not None:
+            return stamp
+        for parser in self._parsers:
+            try:
+                millis = parser(value, zone)
+            except (ValueError, OverflowError, KeyError):
+                continue
+            # Shared Timestamp objects: immutable in practice, and their ISO string is computed once.
+            stamp = Timestamp(millis)
+            if key is not None:
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[key] = stamp
+            return stamp
+        self.logger.debug("date: %r matches none of the formats %s", value, self.options.match[1:])
+        return None

@@ -1,0 +1,94 @@
+"""The ``Grok`` library class: ``Grok(pattern).match(text)`` → nested dict or None.
+
+A drop-in for pygrok users (``from pipeline.grok import Grok``), with
+Logstash's pattern library in both field-name modes, nested field names,
+``:int``/``:float`` and a timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from pipeline import fieldref
+from pipeline.grok.compiler import blame_compile_error, expand
+from pipeline.grok.library import DEFAULT_ECS_MODE, PatternLibrary, build_library
+from pipeline.grok.matcher import CompiledExpression
+
+
+def compile_expression(expression: str, library: PatternLibrary, *,
+                       named_captures_only: bool = True) -> CompiledExpression:
+    """Expand, translate and compile one grok expression; GrokError naming the culprit if it can't."""
+    expanded = expand(expression, library, named_captures_only=named_captures_only)
+    try:
+        return CompiledExpression(expanded)
+    except (regex.error, ValueError, OverflowError) as exc:  # re.error is a ValueError
+        raise blame_compile_error(expanded, library, exc) from exc
+
+
+class Grok:
+    """One compiled grok expression.
+
+    ``match(text)`` returns the captured fields as a nested dict
+    (``[source][address]`` → ``{"source": {"address": ...}}``), with ``:int`` and
+    ``:float`` applied and empty captures left out, or None when the text does
+    not match. ``timeout`` (seconds, None = none) raises
+    :class:`~pipeline.grok.matcher.GrokTimeout` when exceeded.
+    """
+
+    def __init__(
+        self,
+        pattern: str,
+        ecs_compatibility: str = DEFAULT_ECS_MODE,
+        custom_patterns: Mapping[str, str] | None = None,
+        patterns_dir: Iterable[str | Path] | str | Path | None = None,
+        *,
+        named_captures_only: bool = True,
+        timeout: float | None = None,
+        patterns_files_glob: str = "*",
+        library: PatternLibrary | None = None,
+    ) -> None:
+        if isinstance(patterns_dir, (str, Path)):
+            patterns_dir = [patterns_dir]
+        self.pattern = pattern
+        self.library = library or build_library(ecs_compatibility, patterns_dir or (), patterns_files_glob,
+                                                custom_patterns)
+        self.compiled = compile_expression(pattern, self.library, named_captures_only=named_captures_only)
+        self.timeout = timeout
+        self._paths = [fieldref.parse(name).path for _, name, _ in self.compiled.fields]
+
+    @property
+    def regex(self) -> str:
+        """The expanded expression in Python regex syntax."""
+        return self.compiled.expanded.pattern
+
+    def match(self, text: str) -> dict[str, Any] | None:
+        found = self.compiled.search(text, self.timeout)
+        if found is None:
+            return None
+        result: dict[str, Any] = {}
+        for path, (_, value) in zip(self._paths, self.compiled.captures(found), strict=True):
+            if value is None or value == "":
+                continue
+            assign(result, path, value)
+        return result
+
+
+def assign(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set a nested key; a second value for the same key makes a list (as Logstash's grok)."""
+    node = target
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    last = path[-1]
+    if last not in node:
+        node[last] = value
+    elif isinstance(node[last], list):
+        node[last].append(value)
+    else:
+        node[last] = [node[last], value]

@@ -1,0 +1,196 @@
+"""Static backtracking-risk analysis of a compiled expression (the cheap guard).
+
+Python's ``re`` is the fastest engine we have but cannot be interrupted; the
+``regex`` module has a ``timeout`` but is slower. This module decides, once per
+expression, how long a line may be before ``re`` could run longer than the
+timeout, so that ``re`` is only used where its worst case is bounded.
+
+The estimate: a greedy or lazy quantifier whose repeated characters can also
+start what follows it is *ambiguous*: on a failing line the engine may retry
+each of up to L split points (L = line length). With k ambiguous quantifiers in
+sequence a failing search costs up to L^(k+1) steps (the +1 for the start
+positions of the search). An ambiguous quantifier nested inside another
+unbounded repetition is exponential (2^L). Quantifiers whose body cannot start
+what follows (``[0-9]+\\.``), possessive ones and those inside atomic groups
+with nothing after them are deterministic and cost nothing extra.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+try:  # Python 3.11+
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
+
+_OTHER = 256  # one bit for every character above U+00FF
+ALL = (1 << 257) - 1
+_NEWLINE = 1 << 10
+_MAXREPEAT = sre_constants.MAXREPEAT
+_LARGE_RANGE = 8  # a bounded repeat with fewer choices than this is a constant factor
+
+
+def _bits(chars: range | list[int]) -> int:
+    mask = 0
+    for c in chars:
+        mask |= 1 << min(c, _OTHER)
+    return mask
+
+
+_DIGIT = _bits(range(48, 58))
+_WORD = _bits(list(range(48, 58)) + list(range(65, 91)) + list(range(97, 123)) + [95])
+_SPACE = _bits([9, 10, 11, 12, 13, 32])
+_CATEGORIES = {
+    "CATEGORY_DIGIT": _DIGIT, "CATEGORY_NOT_DIGIT": ALL & ~_DIGIT,
+    "CATEGORY_WORD": _WORD | (1 << _OTHER), "CATEGORY_NOT_WORD": ALL,
+    "CATEGORY_SPACE": _SPACE | (1 << _OTHER), "CATEGORY_NOT_SPACE": ALL & ~_SPACE | (1 << _OTHER),
+}
+
+
+@dataclass(frozen=True)
+class Risk:
+    """``ambiguous``: count of ambiguous quantifiers in sequence; ``exponential``: nested ones."""
+
+    ambiguous: int
+    exponential: bool
+
+    def safe_length(self, budget_steps: float) -> int:
+        """The longest line whose worst case stays within ``budget_steps``."""
+        if budget_steps <= 1:
+            return 0
+        if self.exponential:
+            return int(math.log2(budget_steps))
+        return int(budget_steps ** (1.0 / (self.ambiguous + 1)))
+
+
+class _Walker:
+    def __init__(self, fold_case: bool) -> None:
+        self.fold_case = fold_case
+        self.ambiguous = 0
+        self.exponential = False
+
+    # -- first sets ---------------------------------------------------------
+    def _fold(self, mask: int) -> int:
+        if not self.fold_case:
+            return mask
+        upper = (mask >> 65) & ((1 << 26) - 1)
+        lower = (mask >> 97) & ((1 << 26) - 1)
+        return mask | (lower << 65) | (upper << 97)
+
+    def _set(self, op: str, arg: object) -> int:
+        if op == "LITERAL":
+            return self._fold(1 << min(int(arg), _OTHER))  # type: ignore[call-overload]
+        if op == "NOT_LITERAL":
+            return ALL & ~(1 << min(int(arg), _OTHER)) | (1 << _OTHER)  # type: ignore[call-overload]
+        if op == "ANY":
+            return ALL if arg else ALL & ~_NEWLINE  # arg is truthy with DOTALL
+        # IN
+        mask, negate = 0, False
+        for item_op, item_arg in arg:  # type: ignore[attr-defined]
+            name = item_op.name
+            if name == "NEGATE":
+                negate = True
+            elif name == "LITERAL":
+                mask |= 1 << min(item_arg, _OTHER)
+            elif name == "RANGE":
+                lo, hi = item_arg
+                mask |= _bits(range(min(lo, _OTHER), min(hi, _OTHER) + 1))
+            elif name == "CATEGORY":
+                mask |= _CATEGORIES.get(item_arg.name, ALL)
+            else:
+                mask = ALL
+        mask = self._fold(mask)
+        return (ALL & ~mask | (1 << _OTHER)) if negate else mask
+
+    def first(self, seq: list) -> tuple[int, bool]:
+        """(first-character set, can match empty) of a sequence."""
+        mask = 0
+        for op, arg in seq:
+            node_first, nullable = self._first_node(op.name, arg)
+            mask |= node_first
+            if not nullable:
+                return mask, False
+        return mask, True
+
+    def _first_node(self, op: str, arg: object) -> tuple[int, bool]:
+        if op in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
+            return self._set(op, arg), False
+        if op in ("AT", "ASSERT", "ASSERT_NOT"):
+            return 0, True
+        if op == "SUBPATTERN":
+            return self.first(arg[-1])  # type: ignore[index]
+        if op == "ATOMIC_GROUP":
+            return self.first(arg)  # type: ignore[arg-type]
+        if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, body = arg  # type: ignore[misc]
+            mask, nullable = self.first(body)
+            return mask, nullable or low == 0
+        if op == "BRANCH":
+            mask, nullable = 0, False
+            for alt in arg[1]:  # type: ignore[index]
+                alt_mask, alt_nullable = self.first(alt)
+                mask |= alt_mask
+                nullable |= alt_nullable
+            return mask, nullable
+        if op == "GROUPREF_EXISTS":
+            _group, yes, no = arg  # type: ignore[misc]
+            yes_mask, yes_null = self.first(yes)
+            no_mask, no_null = self.first(no) if no else (0, True)
+            return yes_mask | no_mask, yes_null or no_null
+        return ALL, True  # GROUPREF and anything unknown: assume the worst
+
+    # -- the walk -----------------------------------------------------------
+    def walk(self, seq: list, follow: int, in_repeat: bool) -> None:
+        """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``."""
+        after = follow
+        for op, arg in reversed(seq):
+            self._walk_node(op.name, arg, after, in_repeat)
+            node_first, nullable = self._first_node(op.name, arg)
+            after = node_first | (after if nullable else 0)
+
+    def _walk_node(self, op: str, arg: object, follow: int, in_repeat: bool) -> None:
+        if op == "SUBPATTERN":
+            self.walk(arg[-1], follow, in_repeat)  # type: ignore[index]
+        elif op == "ATOMIC_GROUP":
+            self.walk(arg, 0, in_repeat)  # type: ignore[arg-type]  # no backtracking into it from outside
+        elif op in ("ASSERT", "ASSERT_NOT"):
+            self.walk(arg[1], 0, False)  # type: ignore[index]
+        elif op == "BRANCH":
+            for alt in arg[1]:  # type: ignore[index]
+                self.walk(alt, follow, in_repeat)
+        elif op == "GROUPREF_EXISTS":
+            _group, yes, no = arg  # type: ignore[misc]
+            self.walk(yes, follow, in_repeat)
+            if no:
+                self.walk(no, follow, in_repeat)
+        elif op == "POSSESSIVE_REPEAT":
+            low, high, body = arg  # type: ignore[misc]
+            body_first, _ = self.first(body)
+            self.walk(body, body_first, in_repeat or high - low > 1)
+        elif op in ("MAX_REPEAT", "MIN_REPEAT"):
+            low, high, body = arg  # type: ignore[misc]
+            body_first, _ = self.first(body)
+            wide = high == _MAXREPEAT or high - low >= _LARGE_RANGE
+            if wide and body_first & follow:
+                if in_repeat:
+                    self.exponential = True
+                self.ambiguous += 1
+            before = self.ambiguous
+            self.walk(body, body_first | follow, in_repeat or wide)
+            if wide and self.ambiguous > before:
+                self.exponential = True  # (a+)+ style nesting
+
+
+def assess(pattern: str, flags: int = 0) -> Risk:
+    """The backtracking risk of a Python ``re`` pattern (the worst is assumed if it can't be parsed)."""
+    try:
+        tree = sre_parse.parse(pattern, flags)
+    except Exception:  # noqa: BLE001 - any parser trouble means "unknown", i.e. risky
+        return Risk(0, True)
+    walker = _Walker(fold_case=bool(tree.state.flags & sre_constants.SRE_FLAG_IGNORECASE) or "(?i" in pattern)
+    walker.walk(list(tree), 0, False)
+    return Risk(walker.ambiguous, walker.exponential)

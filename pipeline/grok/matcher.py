@@ -1,0 +1,104 @@
+"""Running one compiled grok expression with a timeout, at ``re`` speed when it is safe.
+
+Each expression is compiled twice: with ``re`` (fast, not interruptible) and
+lazily with the ``regex`` module (slower, honours ``timeout=``). The static
+guard (:mod:`pipeline.grok.guard`) gives, per expression and timeout, the
+longest line on which ``re``'s worst case stays well inside the timeout;
+shorter lines run on ``re``, longer ones on ``regex`` with the timeout. So a
+pathological line can never hold a worker much longer than the timeout, and
+the common case (apache, syslog headers) never pays for the protection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import regex
+
+from pipeline.grok.compiler import Expanded
+from pipeline.grok.guard import Risk, assess
+
+RE_FLAGS = re.ASCII | re.MULTILINE  # Ruby: ^/$ match at line breaks, \w \d \s are ASCII
+REGEX_FLAGS = regex.V0 | regex.ASCII | regex.MULTILINE
+# Backtracking steps ``re`` runs per second, taken low (measured ~2e7 on the CI machine) so the
+# guard's estimate of the worst case errs on the safe side.
+STEPS_PER_SECOND = 2e6
+
+
+class GrokTimeout(Exception):
+    """A match ran past its timeout (the event is tagged ``_groktimeout``)."""
+
+
+def _to_int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return int(float(value))
+
+
+CONVERTERS: dict[str | None, Callable[[str], Any] | None] = {None: None, "int": _to_int, "float": float}
+
+
+class CompiledExpression:
+    """One grok expression compiled for both engines, plus its capture plan."""
+
+    __slots__ = ("expanded", "fast", "_safe", "risk", "fields", "_limits")
+
+    def __init__(self, expanded: Expanded) -> None:
+        self.expanded = expanded
+        pattern = expanded.pattern
+        self.fast: re.Pattern[str] | None = None if expanded.needs_regex_module else re.compile(pattern, RE_FLAGS)
+        self._safe: Any = None if self.fast is not None else regex.compile(pattern, REGEX_FLAGS)
+        self.risk: Risk = assess(pattern, RE_FLAGS) if self.fast is not None else Risk(0, True)
+        groups = (self.fast or self._safe).groupindex
+        # (index into match.groups(), field text, converter or None), in pattern order
+        self.fields: tuple[tuple[int, str, Callable[[str], Any] | None], ...] = tuple(
+            (groups[c.group] - 1, c.field, CONVERTERS[c.type]) for c in expanded.captures
+        )
+        self._limits: dict[float, int] = {}
+
+    @property
+    def safe(self) -> Any:
+        if self._safe is None:
+            self._safe = regex.compile(self.expanded.pattern, REGEX_FLAGS)
+        return self._safe
+
+    def fast_limit(self, timeout: float) -> int:
+        """Longest input ``re`` may run on within ``timeout`` seconds (per the static guard)."""
+        limit = self._limits.get(timeout)
+        if limit is None:
+            if self.fast is None:
+                limit = -1
+            else:
+                limit = self.risk.safe_length(timeout * STEPS_PER_SECOND)
+            if len(self._limits) < 64:
+                self._limits[timeout] = limit
+        return limit
+
+    def search(self, text: str, timeout: float | None) -> Any:
+        """The match object or None; GrokTimeout if ``timeout`` seconds ran out (None = no limit)."""
+        fast = self.fast
+        if fast is not None and (timeout is None or len(text) <= self.fast_limit(timeout)):
+            return fast.search(text)
+        if timeout is not None and timeout <= 0:
+            raise GrokTimeout("no time left")
+        try:
+            return self.safe.search(text, timeout=timeout)
+        except TimeoutError as exc:
+            raise GrokTimeout(str(exc)) from None
+
+    def captures(self, match: Any) -> list[tuple[str, Any]]:
+        """(field, value) pairs in pattern order; None for groups that did not take part."""
+        values = match.groups()
+        out = []
+        for index, name, convert in self.fields:
+            value = values[index]
+            if value is not None and convert is not None:
+                try:
+                    value = convert(value)
+                except ValueError:
+                    pass  # keep the text, as Logstash does for unconvertible values
+            out.append((name, value))
+        return out

@@ -1,0 +1,132 @@
+"""Input base: an async ``run`` that pushes events into the pipeline's queue.
+
+``await ctx.push(events)`` returns once the queue has *accepted* the events
+(backpressure: it waits while the queue is full); that is the moment an input
+may acknowledge them (beats ACK, file registry). Blocking inputs run their
+loop in a thread and use ``ctx.push_blocking``. The base decorates every
+event with ``type``, ``tags`` and ``add_field`` as Logstash's inputs do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipeline.decorate import add_fields
+from pipeline.event import Event
+from pipeline.plugin import BaseOptions, Codec, Plugin, option
+
+if TYPE_CHECKING:
+    from pipeline.codecs.base import Codec as CodecPlugin
+    from pipeline.queue.base import Queue
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputOptions(BaseOptions):
+    type: str | None = option(None, "Set [type] on every event that has none (used in conditionals).")
+    tags: list[str] = option([], "Tags added to every event.")
+    add_field: dict[str, Any] = option({}, "Fields added to every event (sprintf values).")
+    codec: Codec = option("plain", "Codec decoding the raw data.")
+
+
+class InputContext:
+    """The input's link to the pipeline: push events, learn when to stop."""
+
+    def __init__(self, queue: Queue, decorate: Any, stopping: threading.Event,
+                 loop: asyncio.AbstractEventLoop | None = None, metrics: Any = None) -> None:
+        self.queue = queue
+        self._decorate = decorate
+        self.stopping = stopping
+        self.loop = loop
+        self.metrics = metrics
+
+    @property
+    def is_stopping(self) -> bool:
+        return self.stopping.is_set()
+
+    async def push(self, events: Iterable[Event]) -> None:
+        """Decorate and enqueue; returns once every event is accepted by the queue."""
+        batch = self._prepare(events)
+        if batch:
+            await self.queue.put(batch)
+
+    def push_blocking(self, events: Iterable[Event], timeout: float | None = None) -> bool:
+        """From a thread: decorate and enqueue; False if not accepted before timeout/stop."""
+        batch = self._prepare(events)
+        if not batch:
+            return True
+        return self.queue.put_blocking(batch, timeout=timeout, stopping=self.stopping)
+
+    def _prepare(self, events: Iterable[Event]) -> list[Event]:
+        batch = events if isinstance(events, list) else list(events)
+        decorate = self._decorate
+        for event in batch:
+            decorate(event)
+        if self.metrics is not None:
+            self.metrics.add_out(len(batch))
+        return batch
+
+    async def run_blocking(self, func: Any, *args: Any) -> Any:
+        """Run a blocking read loop in a daemon thread (never holds up process exit)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def target() -> None:
+            try:
+                result = func(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+
+        threading.Thread(target=target, name=f"input-{getattr(func, '__name__', 'reader')}", daemon=True).start()
+        return await future
+
+    async def wait_stopping(self, timeout: float | None = None) -> bool:
+        """Sleep until the pipeline stops (True) or the timeout passes (False)."""
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        while not self.stopping.is_set():
+            if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class Input(Plugin):
+    kind = "input"
+    Options: Any = InputOptions
+    #: inputs that read a finite source set this so the pipeline ends when they return
+    finite: bool = False
+
+    @property
+    def codec(self) -> CodecPlugin:
+        return self.options.codec  # type: ignore[no-any-return]
+
+    def decorate(self, event: Event) -> None:
+        """type (if unset), add_field, tags — Logstash's order for inputs."""
+        opts = self.options
+        if opts.type and "type" not in event.data:
+            event.data["type"] = opts.type
+        if opts.add_field:
+            add_fields(event, opts.add_field)
+        if opts.tags:
+            event.tag(*opts.tags)
+
+    async def run(self, ctx: InputContext) -> None:
+        """Read until ``ctx.stopping`` is set (or the source ends, for finite inputs)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Interrupt a blocking read (close sockets/files); ``ctx.stopping`` is already set."""

@@ -1,0 +1,326 @@
+"""One beats client connection: frames in, windows to the queue, acks out.
+
+Windows are handed to the queue strictly in arrival order by one task per
+connection (the "pump"); a window is acked with its last sequence number only
+once the queue has accepted every event of it, and while the queue is full the
+client gets ``ACK 0`` keepalives so its timeout never fires. Reading pauses
+while windows wait, so a flood is held back in the client's socket, not in
+our memory. Any protocol error closes just this connection, with one log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from pipeline.errors import QueueClosedError
+from pipeline.event import Event
+from pipeline.inputs.beats.events import EventBuilder
+from pipeline.lumberjack.frames import (
+    DATA,
+    JSON,
+    MAX_WINDOW_SIZE,
+    VERSION_2,
+    WINDOW,
+    FrameParser,
+    ProtocolError,
+    encode_ack,
+)
+
+if TYPE_CHECKING:
+    from pipeline.inputs.base import InputContext
+
+log = logging.getLogger("pipeline.input.beats")
+
+#: Complete windows a connection may hold before it stops reading (go-lumber pipelines 2).
+MAX_PENDING_WINDOWS = 2
+
+
+@dataclass
+class BeatsStats:
+    """Counters of one beats input (read by tests, logs and the stats API)."""
+
+    connections_accepted: int = 0
+    connections_current: int = 0
+    connections_peak: int = 0
+    events: int = 0
+    windows: int = 0
+    acks: int = 0
+    keepalives: int = 0
+    idle_closed: int = 0
+    errors: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "connections": {"accepted": self.connections_accepted, "current": self.connections_current,
+                            "peak": self.connections_peak, "idle_closed": self.idle_closed},
+            "events": self.events, "windows": self.windows, "acks": self.acks,
+            "keepalives": self.keepalives, "errors": dict(self.errors),
+        }
+
+
+@dataclass
+class ConnectionSettings:
+    """What every connection of one input shares."""
+
+    ctx: InputContext
+    stats: BeatsStats
+    make_builder: Callable[[str | None, Any], EventBuilder]
+    max_frame_size: int
+    keepalive_interval: float
+    ssl_context: ssl.SSLContext | None = None
+    ssl_handshake_timeout: float = 10.0
+    on_failure: Callable[[], None] | None = None
+    connections: set[BeatsConnection] = field(default_factory=set)
+
+
+class BeatsConnection(asyncio.Protocol):
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self.peer_ip: str | None = None
+        self.parser = FrameParser(settings.max_frame_size)
+        self.builder: EventBuilder | None = None
+        self.last_active = self.loop.time()
+        self.closed = False
+        self._early: list[bytes] = []  # data that arrived before the TLS handshake finished
+        self._window_size: int | None = None
+        self._window_version = VERSION_2
+        self._window_count = 0
+        self._window_last_seq = 0
+        self._window_events: list[Event] = []
+        self._pending: collections.deque[tuple[list[Event], int, int]] = collections.deque()
+        self._pump: asyncio.Task[None] | None = None
+        self._paused = False
+
+    # -- lifecycle -----------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        stats = self.settings.stats
+        stats.connections_accepted += 1
+        stats.connections_current += 1
+        stats.connections_peak = max(stats.connections_peak, stats.connections_current)
+        self.settings.connections.add(self)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.peer_ip = str(peer[0])
+            self.peer = f"{peer[0]}:{peer[1]}"
+        if self.settings.ssl_context is not None:
+            transport.pause_reading()
+            self.loop.create_task(self._handshake(transport))
+        else:
+            self.builder = self.settings.make_builder(self.peer_ip, None)
+
+    async def _handshake(self, raw: asyncio.Transport) -> None:
+        settings = self.settings
+        assert settings.ssl_context is not None
+        try:
+            secure = await self.loop.start_tls(raw, self, settings.ssl_context, server_side=True,
+                                               ssl_handshake_timeout=settings.ssl_handshake_timeout)
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
+            reason = "TLS handshake timed out" if isinstance(exc, asyncio.TimeoutError) else (
+                f"TLS handshake failed: {exc}")
+            self._fail("tls_handshake", reason, raw)
+            self._forget()
+            return
+        if secure is None or self.closed:
+            return
+        self.transport = secure  # type: ignore[assignment]
+        self.builder = settings.make_builder(self.peer_ip, secure.get_extra_info("ssl_object"))
+        early, self._early = self._early, []
+        for chunk in early:
+            self.data_received(chunk)
+
+    def _forget(self) -> None:
+        if self in self.settings.connections:
+            self.settings.connections.discard(self)
+            self.settings.stats.connections_current -= 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._forget()
+        if self.closed:
+            return
+        self.closed = True
+        if self.parser.buffered:
+            self._count("truncated", f"client closed the connection in the middle of a frame "
+                                     f"({self.parser.buffered} bytes pending)")
+        elif self._window_count:
+            log.info("beats connection %s closed in the middle of a window (%d of %s events); "
+                     "the client will resend it", self.peer, self._window_count, self._window_size)
+        self._flush_codec()
+
+    def _flush_codec(self) -> None:
+        if self.builder is None:
+            return
+        try:
+            leftovers = self.builder.flush()
+        except Exception as exc:  # noqa: BLE001 - a codec bug must not take the server down
+            log.warning("beats connection %s: codec flush failed: %s", self.peer, exc)
+            return
+        if leftovers and not self.settings.ctx.is_stopping:
+            self.loop.create_task(self._push_quietly(leftovers))
+
+    async def _push_quietly(self, events: list[Event]) -> None:
+        try:
+            await self.settings.ctx.push(events)
+        except QueueClosedError:
+            log.warning("beats connection %s: %d flushed events lost, pipeline stopping", self.peer,
+                        len(events))
+
+    # -- reading -------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self.builder is None:  # TLS handshake still completing
+            self._early.append(data)
+            return
+        self.last_active = self.loop.time()
+        try:
+            frames = self.parser.feed(data)
+            for kind, version, seq, payload in frames:
+                if kind == JSON:
+                    self._add_event(seq, self._decode_json(payload))
+                elif kind == WINDOW:
+                    self._start_window(version, seq)
+                elif kind == DATA:
+                    self._add_event(seq, payload)
+        except ProtocolError as exc:
+            self._fail(exc.reason, str(exc))
+
+    @staticmethod
+    def _decode_json(payload: bytes) -> dict[str, Any]:
+        try:
+            value = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise ProtocolError("bad_json", f"invalid JSON in data frame: {exc}") from None
+        if type(value) is not dict:
+            raise ProtocolError("bad_json", f"data frame holds JSON {type(value).__name__}, not an object")
+        return value
+
+    def _start_window(self, version: int, size: int) -> None:
+        if size > MAX_WINDOW_SIZE:
+            raise ProtocolError("window_too_large",
+                                f"window of {size} events exceeds the maximum of {MAX_WINDOW_SIZE}")
+        if self._window_count:
+            # A client that starts a new window early: keep what it sent, in order.
+            log.debug("beats connection %s: new window before the previous one was complete", self.peer)
+            self._complete_window()
+        self._window_size = size
+        self._window_version = version
+
+    def _add_event(self, seq: int, payload: dict[str, Any]) -> None:
+        if self._window_size is None:
+            raise ProtocolError("no_window", "data frame received before any window frame")
+        assert self.builder is not None
+        try:
+            self._window_events.extend(self.builder.build(payload))
+        except ProtocolError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a codec failing on one payload closes one connection
+            raise ProtocolError("codec", f"codec failed on a payload: {exc}") from exc
+        self._window_count += 1
+        self._window_last_seq = seq
+        if self._window_count >= self._window_size:
+            self._complete_window()
+
+    def _complete_window(self) -> None:
+        self._pending.append((self._window_events, self._window_last_seq, self._window_version))
+        self.settings.stats.windows += 1
+        self.settings.stats.events += len(self._window_events)
+        self._window_events = []
+        self._window_count = 0
+        self._window_size = None
+        if self._pump is None:
+            self._pump = self.loop.create_task(self._drain())
+        if len(self._pending) >= MAX_PENDING_WINDOWS and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+
+    # -- acking --------------------------------------------------------------
+    async def _drain(self) -> None:
+        settings = self.settings
+        try:
+            while self._pending and not self.closed:
+                events, last_seq, version = self._pending[0]
+                if events:
+                    push = self.loop.create_task(settings.ctx.push(events))
+                    try:
+                        while True:
+                            done, _ = await asyncio.wait((push,), timeout=settings.keepalive_interval)
+                            if done:
+                                break
+                            if version == VERSION_2 and not self.closed:
+                                self._write(encode_ack(0, version))
+                                settings.stats.keepalives += 1
+                    except asyncio.CancelledError:
+                        push.cancel()
+                        raise
+                    push.result()
+                self._pending.popleft()
+                if not self.closed:
+                    self._write(encode_ack(last_seq, version))
+                    settings.stats.acks += 1
+                if self._paused and len(self._pending) < MAX_PENDING_WINDOWS and not self.closed:
+                    self._paused = False
+                    assert self.transport is not None
+                    self.transport.resume_reading()
+        except QueueClosedError:
+            self._close("pipeline stopping")
+        finally:
+            self._pump = None
+
+    def _write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    # -- closing -------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Windows still being handed to the queue (the client waits for acks, silently)."""
+        return bool(self._pending) or self._pump is not None
+
+    def _count(self, reason: str, message: str) -> None:
+        self.settings.stats.errors[reason] += 1
+        if self.settings.on_failure is not None:
+            self.settings.on_failure()
+        log.warning("beats connection %s closed: %s", self.peer, message)
+
+    def _fail(self, reason: str, message: str, transport: asyncio.BaseTransport | None = None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._pending.clear()  # not acked: the client resends these windows
+        self._count(reason, message)
+        target = transport or self.transport
+        if target is not None:
+            target.abort()
+
+    def _close(self, why: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        log.debug("beats connection %s closed: %s", self.peer, why)
+        if self.transport is not None:
+            self.transport.close()
+
+    def close_idle(self, timeout: float) -> None:
+        self.settings.stats.idle_closed += 1
+        log.info("beats connection %s closed: no data for %.0f s (client_inactivity_timeout)",
+                 self.peer, timeout)
+        self._close("idle")
+
+    def shutdown(self) -> None:
+        """The input stops: drop this connection; unacked windows will be resent."""
+        if self._pump is not None:
+            self._pump.cancel()
+        self._close("input stopping")

@@ -1,0 +1,210 @@
+"""Turning Beats payloads into events, the way Logstash's beats input does.
+
+* A payload with a ``message`` (Filebeat) or ``line`` (old forwarders) has the
+  codec applied to that text; the rest of the payload is merged over the
+  decoded event and its ``@timestamp`` wins. With the default ``plain`` codec
+  that is the payload itself, so the fast path skips the codec entirely.
+* A payload without one (Winlogbeat, Metricbeat) becomes the event as is.
+* ``@metadata`` (beat, type, version) comes from the beat; the peer address and
+  TLS peer details are added under ``@metadata`` per ``ecs_compatibility``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from pipeline.codecs.base import Codec
+from pipeline.event import METADATA, TAGS, TIMESTAMP, Event
+from pipeline.timestamp import Timestamp
+
+log = logging.getLogger("pipeline.input.beats")
+
+MESSAGE = "message"
+LINE = "line"  # logstash-forwarder / lumberjack v1 payloads
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    """Where enrichment goes, per ECS mode (Logstash's names)."""
+
+    host_name: tuple[str, ...]
+    host_ip: tuple[str, ...]
+    tls_protocol: tuple[str, ...]
+    tls_subject: tuple[str, ...]
+    tls_cipher: tuple[str, ...]
+
+    @classmethod
+    def for_mode(cls, ecs: str) -> FieldNames:
+        if ecs == "disabled":
+            return cls(("host",), (METADATA, "ip_address"), (METADATA, "tls_peer", "protocol"),
+                       (METADATA, "tls_peer", "subject"), (METADATA, "tls_peer", "cipher_suite"))
+        beats = (METADATA, "input", "beats")
+        return cls((*beats, "host", "name"), (*beats, "host", "ip"), (*beats, "tls", "version_protocol"),
+                   (*beats, "tls", "client", "subject"), (*beats, "tls", "cipher"))
+
+
+def set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set a nested key, creating (or replacing non-hash) intermediate levels."""
+    target = data
+    for key in path[:-1]:
+        nxt = target.get(key)
+        if not isinstance(nxt, dict):
+            nxt = target[key] = {}
+        target = nxt
+    target[path[-1]] = value
+
+
+_MINUTES: dict[str, int] = {}
+
+
+def fast_timestamp(value: Any) -> Timestamp | None:
+    """Parse Beats' own ``2026-11-21T05:16:26.123Z`` quickly; None for any other form."""
+    if type(value) is not str or len(value) != 24 or value[23] != "Z" or value[19] != ".":
+        return None
+    prefix = value[:16]
+    base = _MINUTES.get(prefix)
+    try:
+        if base is None:
+            if value[4] != "-" or value[7] != "-" or value[10] != "T" or value[13] != ":":
+                return None
+            base = calendar.timegm((int(value[0:4]), int(value[5:7]), int(value[8:10]),
+                                    int(value[11:13]), int(value[14:16]), 0)) * 1000
+            if len(_MINUTES) > 10_000:
+                _MINUTES.clear()
+            _MINUTES[prefix] = base
+        if value[16] != ":":
+            return None
+        seconds = value[17:19]
+        millis = value[20:23]
+        if not (seconds.isdigit() and millis.isdigit()):
+            return None
+        return Timestamp(base + int(seconds) * 1000 + int(millis))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+class EventBuilder:
+    """Builds events for one connection (the codec instance is per connection)."""
+
+    def __init__(self, codec: Codec, *, fields: FieldNames, codec_tag: str | None,
+                 peer_ip: str | None, tls_metadata: Callable[[dict[str, Any]], None] | None,
+                 add_hostname: bool = False) -> None:
+        self.codec = codec
+        self.fields = fields
+        self.codec_tag = codec_tag
+        self.peer_ip = peer_ip
+        self.tls_metadata = tls_metadata
+        self.add_hostname = add_hostname
+        # The plain codec in UTF-8 turns the text into {"message": text}: skip it.
+        self.fast = codec.name == "plain" and str(getattr(codec.options, "charset", "UTF-8")).upper() in (
+            "UTF-8", "UTF8")
+
+    def build(self, payload: Any) -> list[Event]:
+        """Events for one decoded JSON payload (a dict; checked by the caller)."""
+        meta = payload.get(METADATA)
+        if self.peer_ip is not None and type(meta) is dict:
+            set_path(payload, self.fields.host_ip, self.peer_ip)
+        if self.tls_metadata is not None:
+            self.tls_metadata(payload)
+        if self.add_hostname:
+            beat = payload.get("beat")
+            host = beat.get("hostname") if isinstance(beat, dict) else None
+            if host is not None and _get_path(payload, self.fields.host_name) is None:
+                set_path(payload, self.fields.host_name, host)
+        text = payload.get(MESSAGE)
+        key = MESSAGE
+        if text is None:
+            text = payload.get(LINE)
+            key = LINE
+            if text is None:
+                return [Event(payload)]  # Winlogbeat & co: the event as the beat sent it
+        if self.fast:
+            if key == LINE:
+                del payload[LINE]
+                payload[MESSAGE] = _as_text(text)
+            elif type(text) is not str:
+                payload[MESSAGE] = _as_text(text)
+            stamp = fast_timestamp(payload.get(TIMESTAMP))
+            if stamp is not None:
+                payload[TIMESTAMP] = stamp
+            event = Event(payload)
+            if self.codec_tag is not None:
+                _add_tag(payload, self.codec_tag)
+            return [event]
+        del payload[key]
+        return self._decode(_as_text(text), payload)
+
+    def _decode(self, text: str, payload: dict[str, Any]) -> list[Event]:
+        events = list(self.codec.decode(text.encode("utf-8")))
+        stamp = payload.pop(TIMESTAMP, None)
+        for index, event in enumerate(events):
+            data = event.data
+            extra = payload if index == 0 else orjson.loads(orjson.dumps(payload, default=str))
+            for key, value in extra.items():
+                existing = data.get(key)
+                if isinstance(existing, dict) and isinstance(value, dict):
+                    data[key] = {**existing, **value}
+                else:
+                    data[key] = value
+            if stamp is not None:
+                _set_timestamp(event, stamp)
+            if self.codec_tag is not None:
+                event.tag(self.codec_tag)
+        return events
+
+    def flush(self) -> list[Event]:
+        """What the codec still holds when the connection ends."""
+        events = list(self.codec.flush())
+        if self.codec_tag is not None:
+            for event in events:
+                event.tag(self.codec_tag)
+        return events
+
+
+def _add_tag(data: dict[str, Any], tag: str) -> None:
+    tags = data.get(TAGS)
+    if tags is None:
+        data[TAGS] = [tag]
+    elif type(tags) is list:
+        if tag not in tags:
+            tags.append(tag)
+    elif tags != tag:
+        data[TAGS] = [tags, tag]
+
+
+def _get_path(data: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = data
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _set_timestamp(event: Event, raw: Any) -> None:
+    stamp = fast_timestamp(raw)
+    if stamp is None:
+        try:
+            stamp = Timestamp.coerce(raw)
+        except (TypeError, ValueError):
+            # Keep the bad value visible rather than losing it (Event's convention).
+            event.data["_@timestamp"] = raw
+            event.tag("_timestampparsefailure")
+            return
+    event.timestamp = stamp

@@ -1,0 +1,465 @@
+"""file input: tails or reads files, remembering its place in a registry (sincedb).
+
+The package splits the job: ``discover`` finds files, ``tail`` reads one file,
+``registry`` persists offsets, and this module runs the loop that ties them
+together in one thread (file I/O blocks; the event loop stays free).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pipeline.event import Event
+from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, push_until_accepted, stream_codec
+from pipeline.inputs.base import Input, InputContext, InputOptions
+from pipeline.inputs.file.discover import discover, sort_paths
+from pipeline.inputs.file.registry import FileKey, Registry, file_key
+from pipeline.inputs.file.tail import Line, WatchedFile
+from pipeline.plugin import ByteSize, Duration, option, register
+
+TRUNCATED_TAG = "_line_truncated"
+DECODE_FAILURE_TAG = "_file_input_decode_failure"
+READ_CHUNKS_PER_ROUND = 32  # chunks read from one file before moving to the next (fairness)
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileOptions(InputOptions):
+    path: list[str] = option(doc="Absolute file paths or globs (*, ?, **, {a,b}) of the files to read.")
+    exclude: list[str] = option([], "Globs of files to skip, matched on the file name (or the whole path "
+                                    "when the glob contains a slash), e.g. *.gz.")
+    mode: Literal["tail", "read"] = option(
+        "tail", "tail: follow files as they grow (rotation-aware); read: read whole files once, then apply "
+                "file_completed_action.")
+    start_position: Literal["beginning", "end"] = option(
+        "end", "Tail mode, files seen at startup and not in the registry: read them from the beginning or "
+               "only new lines. Files appearing later are always read from the beginning.")
+    sincedb_path: Path | None = option(
+        None, "Registry file (offsets per device+inode). Default: <path.data>/plugins/inputs/file/"
+              ".sincedb_<hash of path>. /dev/null keeps nothing between runs.")
+    sincedb_write_interval: Duration = option(Duration(15), "How often the registry is saved.",
+                                              check=_positive)
+    sincedb_clean_after: Duration = option(Duration(14 * 86400), "Forget registry entries of files not "
+                                           "seen for this long (inodes get reused).", check=_positive)
+    stat_interval: Duration = option(Duration(1), "Pause between checks of the files for new data, when "
+                                     "nothing was read.", check=_positive)
+    discover_interval: int = option(15, "Look for new files every this many stat_interval rounds.",
+                                    check=_positive)
+    close_older: Duration | None = option(
+        Duration(3600), "Tail mode: close a file's handle when it did not change for this long; it is "
+                        "reopened when it grows.")
+    ignore_older: Duration | None = option(
+        None, "Skip files last modified longer ago than this (tail mode: new lines are still read if the "
+              "file changes later).")
+    max_open_files: int = option(4095, "Most files open at once; more wait for a free slot.", check=_positive)
+    delimiter: str = option("\n", "End of line marker. A CR before a \\n delimiter is removed (CRLF files).")
+    file_chunk_size: ByteSize = option(ByteSize(32 * 1024), "Bytes read at a time.", check=_positive)
+    max_line_bytes: ByteSize = option(ByteSize(1024 * 1024), "Longest line kept; longer lines are cut to "
+                                      "this size and tagged _line_truncated.", check=_positive)
+    partial_line_timeout: Duration = option(
+        Duration(5), "Tail mode: a last line without delimiter is emitted when the file did not grow for this "
+                     "long (read mode emits it at end of file).", check=_positive)
+    file_completed_action: Literal["delete", "log", "log_and_delete"] = option(
+        "delete", "Read mode: what to do with a file once fully read.")
+    file_completed_log_path: Path | None = option(
+        None, "Read mode: file to which the paths of completed files are appended (log actions).")
+    exit_after_read: bool = option(False, "Read mode: stop the input (and the pipeline) once every file "
+                                          "found is completed.")
+    file_sort_by: Literal["last_modified", "path"] = option("last_modified", "Order in which files are read.")
+    file_sort_direction: Literal["asc", "desc"] = option("asc", "Ascending or descending file order.")
+    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
+
+    def __post_init__(self) -> None:
+        relative = [p for p in self.path if not os.path.isabs(p)]
+        if relative:
+            raise ValueError(f"path must be absolute (got {', '.join(relative)}); "
+                             "write the full path, e.g. /var/log/app/*.log")
+        if not self.delimiter:
+            raise ValueError("delimiter must not be empty")
+        if self.mode == "read" and self.file_completed_action in ("log", "log_and_delete") \
+                and self.file_completed_log_path is None:
+            raise ValueError(f'file_completed_action "{self.file_completed_action}" needs '
+                             "file_completed_log_path")
+        if self.exit_after_read and self.mode != "read":
+            raise ValueError('exit_after_read works only with mode => "read"')
+
+
+@register
+class File(Input):
+    """Streams events from files: tails growing logs through rotation, or reads whole files once.
+
+    The registry remembers, per file identity (device+inode), how far lines were
+    accepted by the pipeline, so a restart (even after kill -9) resumes without gaps.
+    """
+
+    name = "file"
+    Options = FileOptions
+
+    def __init__(self, options: Any, context: Any = None) -> None:
+        super().__init__(options, context)
+        self.finite = options.mode == "read" and options.exit_after_read
+        self.counters: collections.Counter[str] = collections.Counter()
+        self._stop = threading.Event()
+
+    # -- setup ----------------------------------------------------------------
+    def register(self) -> None:
+        opts = self.options
+        self._ecs = ecs_mode(self) != "disabled"
+        self._host = socket.gethostname()
+        self._delimiter = opts.delimiter.encode()
+        self.registry = Registry(self.sincedb_file())
+        self.registry.load()
+        self.watched: dict[FileKey, WatchedFile] = {}
+        self._ignored: dict[FileKey, int] = {}
+        self._done: set[FileKey] = set()  # read mode: completed files
+        self._first_discovery = True
+        self._open_limit_warned = False
+
+    def sincedb_file(self) -> Path:
+        if self.options.sincedb_path is not None:
+            return self.options.sincedb_path
+        digest = hashlib.md5(",".join(self.options.path).encode(), usedforsecurity=False).hexdigest()
+        return Path(self.context.path_data) / "plugins" / "inputs" / "file" / f".sincedb_{digest}"
+
+    # -- the loop -------------------------------------------------------------
+    async def run(self, ctx: InputContext) -> None:
+        await asyncio.to_thread(self.run_blocking, ctx)
+
+    def run_blocking(self, ctx: InputContext) -> None:
+        opts = self.options
+        rounds = 0
+        last_save = time.monotonic()
+        try:
+            while not self._stopping(ctx):
+                if rounds % opts.discover_interval == 0:
+                    self.discover_files()
+                rounds += 1
+                progressed = self.read_round(ctx)
+                if self._stopping(ctx):
+                    break
+                self.maintain(ctx)
+                if time.monotonic() - last_save >= opts.sincedb_write_interval:
+                    self.save_registry()
+                    last_save = time.monotonic()
+                if self.finite and not self.watched:
+                    self.discover_files()
+                    if not self.watched:
+                        self.logger.info("file input: every file is read; stopping (exit_after_read)")
+                        break
+                if not progressed:
+                    self._wait(ctx, opts.stat_interval)
+        finally:
+            self.save_registry()
+            for watched in self.watched.values():
+                watched.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _stopping(self, ctx: InputContext) -> bool:
+        return self._stop.is_set() or ctx.is_stopping
+
+    def _wait(self, ctx: InputContext, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stopping(ctx) and time.monotonic() < deadline:
+            self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    def save_registry(self) -> None:
+        for key in self.watched:
+            self.registry.touch(key)
+        self.registry.clean(self.options.sincedb_clean_after, keep=set(self.watched))
+        try:
+            self.registry.save()
+        except OSError as exc:
+            count_problem(self, "registry_write_errors")
+            self.logger.error("cannot save the file registry %s: %s (offsets since the last save will be "
+                              "read again after a restart)", self.registry.path, exc)
+
+    # -- discovery ------------------------------------------------------------
+    def discover_files(self) -> None:
+        opts = self.options
+        paths = sort_paths(discover(opts.path, opts.exclude), opts.file_sort_by, opts.file_sort_direction)
+        now = time.time()
+        for path in paths:
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            key = file_key(stat)
+            watched = self.watched.get(key)
+            if watched is not None:
+                if watched.path != path:  # renamed within the globs: same file, new name
+                    self.logger.debug("file %s is now %s", watched.path, path)
+                    watched.path, watched.detached = path, False
+                continue
+            if key in self._done:
+                continue
+            self._start_watching(path, key, stat, now)
+        self._first_discovery = False
+
+    def _start_watching(self, path: str, key: FileKey, stat: os.stat_result, now: float) -> None:
+        opts = self.options
+        entry = self.registry.get(key)
+        if entry is None and opts.ignore_older is not None and now - stat.st_mtime > opts.ignore_older:
+            if key not in self._ignored:
+                self._ignored[key] = stat.st_size
+                self.logger.debug("ignoring %s: not modified for more than %ss", path, opts.ignore_older)
+            return
+        if key in self._ignored:
+            offset = 0 if opts.mode == "read" else min(self._ignored.pop(key), stat.st_size)
+        elif entry is not None:
+            offset = entry.offset
+            if offset > stat.st_size:
+                self.logger.info("%s is shorter than its registry offset (%d > %d): reading it from the start",
+                                 path, offset, stat.st_size)
+                offset = 0
+        elif opts.mode == "tail" and self._first_discovery and opts.start_position == "end":
+            offset = stat.st_size
+        else:
+            offset = 0
+        if opts.mode == "read" and entry is not None and offset >= stat.st_size:
+            self._done.add(key)  # read completely by an earlier run
+            return
+        watched = WatchedFile(path, key, offset, self._delimiter, opts.max_line_bytes)
+        watched.codec = stream_codec(self)
+        watched.size = stat.st_size
+        self.watched[key] = watched
+        self.registry.update(key, offset, path)
+        self.logger.info("watching %s from offset %d", path, offset)
+
+    # -- reading --------------------------------------------------------------
+    def read_round(self, ctx: InputContext) -> bool:
+        """Read new lines from every file; True if anything was read."""
+        progressed = False
+        for watched in list(self.watched.values()):
+            if self._stopping(ctx):
+                break
+            if not watched.is_open and not self._try_open(watched):
+                continue
+            for _ in range(READ_CHUNKS_PER_ROUND):
+                try:
+                    lines = watched.read_lines(self.options.file_chunk_size)
+                except OSError as exc:
+                    count_problem(self, "read_errors")
+                    self.logger.warning("cannot read %s: %s; will retry", watched.path, exc)
+                    watched.close()
+                    break
+                if not lines:
+                    if watched.read_pos == watched.size or not self._grew(watched):
+                        break
+                    continue
+                progressed = True
+                if not self.deliver(ctx, watched, lines):
+                    return progressed
+        return progressed
+
+    def _grew(self, watched: WatchedFile) -> bool:
+        stat = watched.stat()
+        if stat is None:
+            return False
+        watched.size = stat.st_size
+        return stat.st_size > watched.read_pos
+
+    def _try_open(self, watched: WatchedFile) -> bool:
+        open_count = sum(1 for w in self.watched.values() if w.is_open)
+        if open_count >= self.options.max_open_files:
+            if not self._open_limit_warned:
+                self.logger.warning("max_open_files (%d) reached: other files wait for a free slot",
+                                    self.options.max_open_files)
+                self._open_limit_warned = True
+            return False
+        try:
+            watched.open()
+        except OSError as exc:
+            count_problem(self, "open_errors")
+            self.logger.warning("cannot open %s: %s; will retry", watched.path, exc)
+            return False
+        return True
+
+    def deliver(self, ctx: InputContext, watched: WatchedFile, lines: list[Line],
+                extra: list[Event] | None = None) -> bool:
+        """Decode lines, push the events, and advance the committed offset once they are accepted."""
+        events = self.decode(watched, lines)
+        if extra:
+            events.extend(self._annotate(e, watched.path) for e in extra)
+        if not push_until_accepted(ctx, events, self.logger, self._stop):
+            return False
+        pending = getattr(watched.codec, "pending_lines", 0)
+        done = len(watched.fed_ends) - pending
+        for _ in range(max(0, done)):
+            watched.committed = watched.fed_ends.popleft()
+        self.registry.update(watched.key, watched.committed, watched.path)
+        return True
+
+    def decode(self, watched: WatchedFile, lines: list[Line]) -> list[Event]:
+        codec = watched.codec
+        decode_line = getattr(codec, "decode_line", None)
+        events: list[Event] = []
+        for line in lines:
+            try:
+                produced = list(decode_line(codec.text(line.data)) if decode_line else codec.decode(line.data))
+            except Exception as exc:  # noqa: BLE001 - a codec bug or bad bytes must not stop the file
+                count_problem(self, "decode_failures")
+                self.logger.warning("%s: cannot decode line ending at offset %d: %s", watched.path, line.end, exc)
+                produced = [Event({"message": line.data.decode("utf-8", "replace"), "tags": [DECODE_FAILURE_TAG]})]
+            if line.truncated:
+                count_problem(self, "truncated_lines")
+                self.logger.warning("%s: line ending at offset %d is longer than max_line_bytes (%d): "
+                                    "truncated", watched.path, line.end, self.options.max_line_bytes)
+                for event in produced:
+                    event.tag(TRUNCATED_TAG)
+            for event in produced:
+                events.append(self._annotate(event, watched.path))
+            watched.fed_ends.append(line.end)
+        return events
+
+    def _annotate(self, event: Event, path: str) -> Event:
+        data = event.data
+        if self._ecs:
+            log = data.setdefault("log", {})
+            if isinstance(log, dict):
+                log.setdefault("file", {}).setdefault("path", path)
+            host = data.setdefault("host", {})
+            if isinstance(host, dict):
+                host.setdefault("name", self._host)
+        else:
+            data.setdefault("path", path)
+            data.setdefault("host", self._host)
+        return event
+
+    # -- upkeep: rotation, truncation, timeouts, completion ---------------------
+    def maintain(self, ctx: InputContext) -> None:
+        now = time.monotonic()
+        for watched in list(self.watched.values()):
+            if self._stopping(ctx):
+                return
+            self._check_identity(watched)
+            if watched.key not in self.watched:
+                continue
+            at_eof = watched.read_pos >= watched.size
+            idle = now - watched.last_growth
+            if self.options.mode == "read":
+                if at_eof and watched.is_open and not self._grew(watched):
+                    self._complete(ctx, watched)
+                continue
+            self._flush_waiting(ctx, watched, idle)
+            if watched.detached and at_eof and idle >= self._detach_grace():
+                if self._finish_stream(ctx, watched):
+                    self._drop(watched)
+            elif watched.is_open and at_eof and self.options.close_older is not None \
+                    and idle >= self.options.close_older:
+                self.logger.debug("closing %s: no change for %ss (close_older)", watched.path, self.options.close_older)
+                watched.close()
+
+    def _detach_grace(self) -> float:
+        return max(5.0, 5 * self.options.stat_interval)
+
+    def _check_identity(self, watched: WatchedFile) -> None:
+        stat = watched.stat()
+        if stat is None:  # closed and its path now names nothing, or another file
+            self.logger.info("%s is gone (deleted or rotated away while closed)", watched.path)
+            self._drop(watched)
+            return
+        if stat.st_size < watched.read_pos:
+            count_problem(self, "truncations")
+            self.logger.warning("%s was truncated (size %d < offset %d): reading it again from the start",
+                                watched.path, stat.st_size, watched.read_pos)
+            watched.restart_from(0)
+            self.registry.update(watched.key, 0, watched.path)
+        watched.size = stat.st_size
+        if not watched.detached and watched.is_open:
+            try:
+                current = file_key(os.stat(watched.path))
+            except OSError:
+                current = None
+            if current != watched.key:
+                watched.detached = True
+                self.logger.info("%s was %s: reading the rest of the old file", watched.path,
+                                 "deleted" if current is None else "rotated")
+
+    def _flush_waiting(self, ctx: InputContext, watched: WatchedFile, idle: float) -> None:
+        """Emit a last line that waits for its delimiter too long, and expired multiline events."""
+        if watched.partial and idle >= self.options.partial_line_timeout:
+            line = watched.take_partial()
+            if line is not None:
+                self.deliver(ctx, watched, [line])
+        flush_expired = getattr(watched.codec, "flush_expired", None)
+        if flush_expired is not None:
+            expired = flush_expired()
+            if expired:
+                self.deliver(ctx, watched, [], extra=expired)
+
+    def _finish_stream(self, ctx: InputContext, watched: WatchedFile) -> bool:
+        """Emit the partial last line and the codec's buffer; True once accepted (offset = end)."""
+        line = watched.take_partial()
+        flushed = self.decode(watched, [line] if line is not None else [])
+        flushed.extend(self._annotate(e, watched.path) for e in watched.codec.flush())
+        if not push_until_accepted(ctx, flushed, self.logger, self._stop):
+            return False
+        watched.fed_ends.clear()
+        watched.committed = watched.read_pos
+        self.registry.update(watched.key, watched.committed, watched.path)
+        return True
+
+    def _complete(self, ctx: InputContext, watched: WatchedFile) -> None:
+        """Read mode: the file is read to its end: flush what is buffered, then the completion action."""
+        if not self._finish_stream(ctx, watched):
+            return
+        self.save_registry()
+        action = self.options.file_completed_action
+        self.logger.info("read %s completely (%d bytes): %s", watched.path, watched.read_pos, action)
+        if action in ("log", "log_and_delete"):
+            self._log_completed(watched.path)
+        watched.close()
+        del self.watched[watched.key]
+        self._done.add(watched.key)
+        if action in ("delete", "log_and_delete"):
+            try:
+                os.unlink(watched.path)
+            except OSError as exc:
+                self.logger.warning("cannot delete completed file %s: %s", watched.path, exc)
+            else:
+                # The inode may be reused by a new file: it must not inherit this offset.
+                self.registry.forget(watched.key)
+                self._done.discard(watched.key)
+
+    def _log_completed(self, path: str) -> None:
+        target = self.options.file_completed_log_path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(path + "\n")
+        except OSError as exc:
+            self.logger.error("cannot append to file_completed_log_path %s: %s", target, exc)
+
+    def _drop(self, watched: WatchedFile) -> None:
+        """Stop watching: after a deletion the registry entry goes too (the inode may be reused)."""
+        deleted = True
+        if watched.handle is not None:
+            try:
+                deleted = os.fstat(watched.handle.fileno()).st_nlink == 0
+            except OSError:
+                deleted = True
+        watched.close()
+        self.watched.pop(watched.key, None)
+        if deleted:
+            self.registry.forget(watched.key)
+
+
+logging.getLogger("pipeline.input.file").addHandler(logging.NullHandler())

@@ -1,0 +1,124 @@
+"""The file input's registry ("sincedb"): how far each file was delivered.
+
+A file is identified by its device and inode, not its path, so a renamed
+(rotated) file keeps its offset and a new file at the same path starts fresh.
+One line per file, in Logstash's sincedb layout so operators can read it::
+
+    <inode> <dev major> <dev minor> <offset> <last seen, epoch seconds> <path>
+
+Saving writes a temporary file in the same directory, fsyncs it and renames
+it over the old one: a crash leaves either the old or the new registry, never
+a torn one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("pipeline.input.file.registry")
+
+FileKey = tuple[int, int]  # (st_dev, st_ino)
+NO_PERSISTENCE = ("/dev/null", "NUL", "nul")
+
+
+@dataclass
+class Entry:
+    offset: int
+    last_seen: float
+    path: str
+
+
+def file_key(stat: os.stat_result) -> FileKey:
+    return (stat.st_dev, stat.st_ino)
+
+
+class Registry:
+    """Offsets by file identity, persisted atomically to ``path`` (None or /dev/null: memory only)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = None if path is None or str(path) in NO_PERSISTENCE else path
+        self.entries: dict[FileKey, Entry] = {}
+        self._dirty = False
+
+    # -- reading ------------------------------------------------------------
+    def load(self) -> None:
+        """Read the registry file; unreadable lines are skipped with a warning, never fatal."""
+        if self.path is None or not self.path.exists():
+            return
+        text = self.path.read_text(encoding="utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = line.split(" ", 5)
+            try:
+                inode, major, minor, offset = (int(p) for p in parts[:4])
+                last_seen = float(parts[4]) if len(parts) > 4 else time.time()
+            except (ValueError, IndexError):
+                log.warning("%s:%d: ignoring malformed registry line %r", self.path, number, line[:200])
+                continue
+            path = parts[5] if len(parts) > 5 else ""
+            self.entries[(os.makedev(major, minor), inode)] = Entry(offset, last_seen, path)
+
+    def get(self, key: FileKey) -> Entry | None:
+        return self.entries.get(key)
+
+    # -- changing -----------------------------------------------------------
+    def update(self, key: FileKey, offset: int, path: str) -> None:
+        entry = self.entries.get(key)
+        if entry is None:
+            self.entries[key] = Entry(offset, time.time(), path)
+        else:
+            entry.offset, entry.last_seen, entry.path = offset, time.time(), path
+        self._dirty = True
+
+    def touch(self, key: FileKey) -> None:
+        entry = self.entries.get(key)
+        if entry is not None:
+            entry.last_seen = time.time()
+
+    def forget(self, key: FileKey) -> None:
+        if self.entries.pop(key, None) is not None:
+            self._dirty = True
+
+    def clean(self, older_than: float, keep: set[FileKey]) -> None:
+        """Drop entries not seen for ``older_than`` seconds (their inodes may be reused)."""
+        limit = time.time() - older_than
+        for key in [k for k, e in self.entries.items() if e.last_seen < limit and k not in keep]:
+            del self.entries[key]
+            self._dirty = True
+
+    # -- saving -------------------------------------------------------------
+    def save(self, force: bool = False) -> None:
+        """Write atomically (temp file + fsync + rename) if anything changed."""
+        if self.path is None or not (self._dirty or force):
+            return
+        lines = [
+            f"{ino} {os.major(dev)} {os.minor(dev)} {e.offset} {e.last_seen:.3f} {e.path}\n"
+            for (dev, ino), e in self.entries.items()
+        ]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(temp, "w", encoding="utf-8") as handle:
+            handle.writelines(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, self.path)
+        _fsync_dir(self.path.parent)
+        self._dirty = False
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on directories; the rename is still atomic
+    finally:
+        os.close(fd)

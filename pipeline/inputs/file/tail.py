@@ -1,0 +1,155 @@
+"""One watched file: an open handle, the read position, the partial last line.
+
+Two positions are kept apart on purpose: ``read_pos`` is how far we have read,
+``committed`` is how far every line has been accepted by the pipeline's queue.
+Only ``committed`` goes to the registry, so a restart re-reads what was read
+but not delivered (at least once, never a gap).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import IO
+
+from pipeline.inputs.file.registry import FileKey
+
+log = logging.getLogger("pipeline.input.file")
+
+
+@dataclass
+class Line:
+    data: bytes
+    end: int  # file offset just after this line's delimiter
+    truncated: bool = False
+
+
+class WatchedFile:
+    """Reading state of one file (identified by device+inode)."""
+
+    def __init__(self, path: str, key: FileKey, offset: int, delimiter: bytes, max_line_bytes: int) -> None:
+        self.path = path
+        self.key = key
+        self.read_pos = offset
+        self.committed = offset
+        self.delimiter = delimiter
+        self.max_line_bytes = max_line_bytes
+        self.handle: IO[bytes] | None = None
+        self.partial = bytearray()
+        self.partial_truncated = False
+        self.partial_since = 0.0
+        self.size = 0
+        self.last_growth = time.monotonic()
+        self.detached = False  # renamed away or deleted: drain, then close
+        self.completed = False  # read mode: done with this file
+        self.codec = None  # set by the input: one codec instance per file
+        # end offsets of lines handed to the codec whose events are not yet accepted
+        self.fed_ends: collections.deque[int] = collections.deque()
+
+    # -- handle ---------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        return self.handle is not None
+
+    def open(self) -> None:
+        self.handle = open(self.path, "rb")  # kept open across reads, closed by close()
+        stat = os.fstat(self.handle.fileno())
+        if (stat.st_dev, stat.st_ino) != self.key:
+            # The path now names another file; we must not read it under this identity.
+            self.handle.close()
+            self.handle = None
+            raise FileNotFoundError(f"{self.path} was replaced before it could be opened")
+        self.handle.seek(self.read_pos)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            try:
+                self.handle.close()
+            finally:
+                self.handle = None
+
+    def stat(self) -> os.stat_result | None:
+        """Stat through the open handle (follows the file after a rename), else the path."""
+        try:
+            if self.handle is not None:
+                return os.fstat(self.handle.fileno())
+            stat = os.stat(self.path)
+            return stat if (stat.st_dev, stat.st_ino) == self.key else None
+        except OSError:
+            return None
+
+    def restart_from(self, offset: int) -> None:
+        """Start again at ``offset`` (truncation): forget the partial line and pending lines."""
+        self.read_pos = self.committed = offset
+        self.partial.clear()
+        self.partial_truncated = False
+        self.fed_ends.clear()
+        if self.handle is not None:
+            self.handle.seek(offset)
+
+    # -- reading --------------------------------------------------------------
+    def read_lines(self, chunk_size: int) -> list[Line]:
+        """Read one chunk and return the complete lines in it (delimiters and a final CR removed)."""
+        assert self.handle is not None
+        data = self.handle.read(chunk_size)
+        if not data:
+            return []
+        start_pos = self.read_pos - len(self.partial)
+        self.read_pos += len(data)
+        self.last_growth = time.monotonic()
+        lines: list[Line] = []
+        delimiter = self.delimiter
+        buffer = bytes(self.partial) + data if self.partial else data
+        base = start_pos
+        begin = 0
+        while True:
+            found = buffer.find(delimiter, begin)
+            if found < 0:
+                break
+            end = found + len(delimiter)
+            lines.append(self._make_line(buffer[begin:found], base + end))
+            begin = end
+        rest = buffer[begin:]
+        self.partial = bytearray(rest)
+        if self.partial_truncated and lines:
+            # the first line completed the oversized partial: it keeps the mark
+            lines[0].truncated = True
+            self.partial_truncated = False
+        if len(self.partial) > self.max_line_bytes:
+            # Keep memory bounded: hold the first max_line_bytes, skip the rest until the delimiter.
+            self._hold_truncated()
+        if self.partial and not self.partial_since:
+            self.partial_since = time.monotonic()
+        elif not self.partial:
+            self.partial_since = 0.0
+        return lines
+
+    def _make_line(self, raw: bytes, end: int) -> Line:
+        truncated = False
+        if len(raw) > self.max_line_bytes:
+            raw, truncated = raw[:self.max_line_bytes], True
+        if self.delimiter == b"\n" and raw.endswith(b"\r"):
+            raw = raw[:-1]
+        return Line(raw, end, truncated)
+
+    def _hold_truncated(self) -> None:
+        # The partial's bytes past the limit are dropped; positions stay exact because
+        # read_pos counts what was read, and the line's end is known when its delimiter comes.
+        del self.partial[self.max_line_bytes:]
+        self.partial_truncated = True
+
+    def take_partial(self) -> Line | None:
+        """The unterminated last line as a line (end of file, or it waited too long)."""
+        if not self.partial:
+            return None
+        raw = bytes(self.partial)
+        if self.delimiter == b"\n" and raw.endswith(b"\r"):
+            raw = raw[:-1]
+        line = Line(raw, self.read_pos, self.partial_truncated)
+        self.partial.clear()
+        self.partial_truncated = False
+        self.partial_since = 0.0
+        return line

@@ -1,0 +1,51 @@
+"""generator input: emits test events (a message or a list of lines), ``count`` times or forever."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+
+from pipeline.event import Event
+from pipeline.inputs.base import Input, InputContext, InputOptions
+from pipeline.plugin import option, register
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneratorOptions(InputOptions):
+    message: str = option("Hello world!", "The message of each event (when lines is not set).")
+    lines: list[str] = option([], "Messages emitted in turn; one round counts once towards count.")
+    count: int = option(0, "How many rounds to emit; 0 means forever.",
+                        check=lambda v: "must be >= 0" if v < 0 else None)
+
+
+@register
+class Generator(Input):
+    """Generates events for tests and benchmarks (``sequence`` numbers each event)."""
+
+    name = "generator"
+    Options = GeneratorOptions
+
+    def register(self) -> None:
+        self._host = socket.gethostname()
+        self.finite = self.options.count > 0  # type: ignore[misc]
+
+    async def run(self, ctx: InputContext) -> None:
+        lines = self.options.lines or [self.options.message]
+        count = self.options.count
+        codec = self.codec
+        sequence = 0
+        rounds = 0
+        while not ctx.is_stopping and (count == 0 or rounds < count):
+            batch: list[Event] = []
+            # Whole rounds per batch keep `count` exact while amortising queue work.
+            while len(batch) < 256 and (count == 0 or rounds < count):
+                for line in lines:
+                    for event in codec.decode(line.encode()):
+                        event.data["sequence"] = sequence
+                        event.data.setdefault("host", {"name": self._host})
+                        batch.append(event)
+                    sequence += 1
+                rounds += 1
+            await ctx.push(batch)
+            await asyncio.sleep(0)

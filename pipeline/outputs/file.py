@@ -1,0 +1,106 @@
+"""file output: appends events to files whose path is a sprintf template (``/var/log/out-%{+YYYY-MM-dd}.log``)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+from pipeline.event import Event
+from pipeline.outputs.base import Output, OutputOptions
+from pipeline.plugin import Codec, Duration, option, register
+from pipeline.template import Template
+
+_UNRESOLVED = re.compile(r"%\{[^}]*\}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileOptions(OutputOptions):
+    path: Template = option(doc="File to write; sprintf, e.g. /var/log/app-%{+YYYY-MM-dd}.log.")
+    codec: Codec = option("json_lines", "Codec encoding each event.")
+    flush_interval: Duration = option(2, "Flush files at most this often (0 = after every batch).")
+    gzip: bool = option(False, "Gzip the output stream.")
+    create_if_deleted: bool = option(True, "Re-create a file deleted while open.")
+    write_behavior: Literal["append", "overwrite"] = option("append", "Append to files, or truncate them on open.")
+    filename_failure: str = option("_filepath_failures", "File (under the static directory of path) for events whose path has unresolved %{...} or escapes it.")
+    max_open_files: int = option(128, "Keep at most this many files open.")
+
+
+def _static_root(template: str) -> Path:
+    """The directory part of the path before the first %{...} (events must stay below it)."""
+    head = template.split("%{", 1)[0]
+    return Path(head if head.endswith(os.sep) else os.path.dirname(head) or ".").resolve()
+
+
+@register
+class File(Output):
+    """Writes events (json_lines by default) to files named per event."""
+
+    name = "file"
+    Options = FileOptions
+    concurrency = "single"
+
+    def register(self) -> None:
+        self._root = _static_root(self.options.path.text)
+        self._files: OrderedDict[str, IO[bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._last_flush = time.monotonic()
+
+    def _target(self, event: Event) -> str:
+        path = self.options.path.render(event)
+        if self.options.path.is_constant:
+            return path
+        resolved = Path(path).resolve()
+        if _UNRESOLVED.search(path) or (self._root != resolved and self._root not in resolved.parents):
+            return str(self._root / self.options.filename_failure)
+        return path
+
+    def _open(self, path: str) -> IO[bytes]:
+        handle = self._files.get(path)
+        if handle is not None:
+            if not self.options.create_if_deleted or os.path.exists(path):
+                self._files.move_to_end(path)
+                return handle
+            handle.close()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        mode = "ab" if self.options.write_behavior == "append" else "wb"
+        raw: IO[bytes] = open(path, mode)  # noqa: SIM115 - kept open across batches
+        handle = gzip.GzipFile(fileobj=raw, mode=mode) if self.options.gzip else raw  # type: ignore[assignment]
+        self._files[path] = handle
+        while len(self._files) > self.options.max_open_files:
+            _, oldest = self._files.popitem(last=False)
+            oldest.close()
+        return handle
+
+    def receive(self, events: list[Event]) -> None:
+        encode = self.codec.encode
+        grouped: dict[str, list[bytes]] = {}
+        for event in events:
+            grouped.setdefault(self._target(event), []).append(encode(event))
+        with self._lock:
+            for path, chunks in grouped.items():
+                self._open(path).write(b"".join(chunks))
+            now = time.monotonic()
+            if now - self._last_flush >= self.options.flush_interval:
+                self._flush_all()
+                self._last_flush = now
+
+    def _flush_all(self) -> None:
+        for handle in self._files.values():
+            handle.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_all()
+
+    def close(self) -> None:
+        with self._lock:
+            for handle in self._files.values():
+                handle.close()
+            self._files.clear()

@@ -1,0 +1,127 @@
+"""A bounded in-memory queue with backpressure, shared by asyncio and threads."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+import time
+
+from pipeline.errors import QueueClosedError
+from pipeline.event import Event
+
+
+class MemoryQueue:
+    """Bounded by event count. A batch larger than the capacity is accepted
+    when the queue is empty, so a big beats window can never deadlock."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self.capacity = max(1, capacity)
+        self._items: collections.deque[Event] = collections.deque()
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._closed = False
+        self.accepted = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _fits(self, count: int) -> bool:
+        size = len(self._items)
+        return size == 0 or size + count <= self.capacity
+
+    def _append(self, events: list[Event]) -> None:
+        self._items.extend(events)
+        self.accepted += len(events)
+        self._not_empty.notify()
+
+    def try_put(self, events: list[Event]) -> bool:
+        with self._lock:
+            if self._closed:
+                raise QueueClosedError("queue is closed")
+            if not self._fits(len(events)):
+                return False
+            self._append(events)
+            return True
+
+    async def put(self, events: list[Event]) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise QueueClosedError("queue is closed")
+                if self._fits(len(events)):
+                    self._append(events)
+                    return
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._async_waiters.append((loop, waiter))
+            try:
+                await asyncio.wait_for(waiter, timeout=0.5)
+            except asyncio.TimeoutError:
+                pass
+
+    def put_blocking(self, events: list[Event], timeout: float | None = None,
+                     stopping: threading.Event | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._not_full:
+            while True:
+                if self._closed:
+                    raise QueueClosedError("queue is closed")
+                if self._fits(len(events)):
+                    self._append(events)
+                    return True
+                if stopping is not None and stopping.is_set() and timeout is not None:
+                    return False
+                remaining = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+                if remaining <= 0:
+                    return False
+                self._not_full.wait(remaining)
+
+    def _wake_producers(self) -> None:
+        self._not_full.notify_all()
+        waiters, self._async_waiters = self._async_waiters, []
+        for loop, fut in waiters:
+            loop.call_soon_threadsafe(_resolve, fut)
+
+    def get_batch(self, size: int, delay: float) -> list[Event] | None:
+        deadline = time.monotonic() + delay
+        with self._not_empty:
+            while not self._items:
+                if self._closed:
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._not_empty.wait(remaining)
+            # Wait briefly for a fuller batch, as Logstash's batch delay does.
+            while len(self._items) < size and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._not_empty.wait(remaining)
+            count = min(size, len(self._items))
+            batch = [self._items.popleft() for _ in range(count)]
+            self._wake_producers()
+            if self._items:
+                self._not_empty.notify()
+            return batch
+
+    def ack(self, count: int) -> None:
+        """Memory queue: nothing to release."""
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._not_empty.notify_all()
+            self._wake_producers()
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

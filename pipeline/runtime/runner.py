@@ -1,0 +1,257 @@
+"""Run one built pipeline: inputs on the event loop, a bounded queue, worker threads, outputs.
+
+Lifecycle: register every plugin → start workers and inputs → run until every
+input has finished (finite inputs) or a stop is requested → stop inputs,
+drain the queue through the workers, final filter flush, flush and close the
+outputs. Nothing already accepted by the queue is lost on a graceful stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.errors import PipelineError, QueueClosedError
+from pipeline.event import Event
+from pipeline.inputs.base import Input, InputContext
+from pipeline.logs import RateLimitedLogger
+from pipeline.outputs.base import Output
+from pipeline.queue.memory import MemoryQueue
+from pipeline.runtime.builder import BuiltPipeline
+
+log = logging.getLogger("pipeline.runtime")
+INPUT_RESTART_DELAY = 1.0
+OUTPUT_RETRY_MAX_DELAY = 30.0
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    workers: int = 1
+    batch_size: int = 125
+    batch_delay: float = 0.05  # seconds
+    queue_max_events: int = 0  # 0 = 4 × workers × batch size
+    flush_interval: float = 5.0  # periodic filter flush
+    input_stop_timeout: float = 10.0
+
+
+class PipelineRunner:
+    def __init__(self, built: BuiltPipeline, settings: RunSettings) -> None:
+        self.built = built
+        self.settings = settings
+        capacity = settings.queue_max_events or 4 * max(1, settings.workers) * settings.batch_size
+        self.queue = MemoryQueue(capacity)
+        self.stopping = threading.Event()
+        self._output_locks = {id(o): threading.Lock() for o in built.outputs if o.concurrency == "single"}
+        self._workers: list[threading.Thread] = []
+        self._flusher: threading.Thread | None = None
+        self._filters_with_flush = [f for f in built.filters if _overrides_flush(f)]
+        self._limited = RateLimitedLogger(log)
+        self.registered: list[Any] = []
+
+    # -- lifecycle ----------------------------------------------------------
+    def register_plugins(self) -> None:
+        """Register every plugin (open files, compile patterns); close what was opened on failure."""
+        try:
+            for plugin in self.built.all_plugins():
+                plugin.register()
+                self.registered.append(plugin)
+        except Exception:
+            self.close_plugins()
+            raise
+
+    def close_plugins(self) -> None:
+        for plugin in reversed(self.registered):
+            try:
+                plugin.close()
+            except Exception:  # noqa: BLE001 - closing must go on for the others
+                log.exception("closing %s %s (id=%s) failed", plugin.kind, plugin.name, plugin.id)
+        self.registered.clear()
+
+    async def run(self) -> None:
+        """Run until the inputs are done or :meth:`request_stop`; then shut down gracefully."""
+        self.register_plugins()
+        self._start_workers()
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(self._supervise(inp), name=f"input-{inp.id}") for inp in self.built.inputs]
+        log.info("pipeline %s started: %d input(s), %d filter(s), %d output(s), %d worker(s)",
+                 self.built.pipeline_id, len(self.built.inputs), len(self.built.filters),
+                 len(self.built.outputs), self.settings.workers)
+        stop_waiter = loop.create_task(self._wait_stop())
+        try:
+            pending = set(tasks)
+            while pending and not self.stopping.is_set():
+                done, pending = await asyncio.wait(pending | {stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+                pending.discard(stop_waiter)
+                if stop_waiter in done:
+                    break
+        finally:
+            stop_waiter.cancel()
+            await self._shutdown(tasks)
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    async def _wait_stop(self) -> None:
+        while not self.stopping.is_set():
+            await asyncio.sleep(0.1)
+
+    async def _supervise(self, inp: Input) -> None:
+        ctx = InputContext(self.queue, inp.decorate, self.stopping, asyncio.get_running_loop(),
+                           inp.context.metrics)
+        while not self.stopping.is_set():
+            try:
+                await inp.run(ctx)
+                if inp.finite:
+                    return
+                if not self.stopping.is_set():
+                    log.warning("input %s (id=%s) returned; restarting it", inp.name, inp.id)
+            except QueueClosedError:
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - an input crash restarts that input only
+                log.error("input %s (id=%s) crashed: %s: %s; restarting in %.0fs", inp.name, inp.id,
+                          type(exc).__name__, exc, INPUT_RESTART_DELAY, exc_info=True)
+            await asyncio.sleep(INPUT_RESTART_DELAY)
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        self.stopping.set()
+        for inp in self.built.inputs:
+            try:
+                inp.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping input %s failed", inp.id)
+        if tasks:
+            done, pending = await asyncio.wait(tasks, timeout=self.settings.input_stop_timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+        self.queue.close()
+        await asyncio.get_running_loop().run_in_executor(None, self._join_workers)
+        self._final_flush()
+        for output in self.built.outputs:
+            try:
+                output.flush()
+            except Exception:  # noqa: BLE001
+                log.exception("flushing output %s failed", output.id)
+        self.close_plugins()
+        m = self.built.metrics
+        log.info("pipeline %s stopped: %d in, %d filtered, %d out", self.built.pipeline_id, m.events_in,
+                 m.events_filtered, m.events_out)
+
+    # -- workers ------------------------------------------------------------
+    def _start_workers(self) -> None:
+        for number in range(max(1, self.settings.workers)):
+            thread = threading.Thread(target=self._work, name=f"[{self.built.pipeline_id}]>worker{number}",
+                                      daemon=True)
+            thread.start()
+            self._workers.append(thread)
+        if self._filters_with_flush:
+            self._flusher = threading.Thread(target=self._periodic_flush, daemon=True,
+                                             name=f"[{self.built.pipeline_id}]>flusher")
+            self._flusher.start()
+
+    def _join_workers(self) -> None:
+        for thread in self._workers:
+            thread.join()
+
+    def _work(self) -> None:
+        size, delay = self.settings.batch_size, self.settings.batch_delay
+        while True:
+            batch = self.queue.get_batch(size, delay)
+            if batch is None:
+                return
+            if batch:
+                self.process(batch)
+                self.queue.ack(len(batch))
+
+    def process(self, batch: list[Event]) -> None:
+        """Filters, then outputs, for one batch (also used by tests and the final flush)."""
+        built = self.built
+        events = built.run_filters(batch)
+        self._deliver(events)
+        built.metrics.add(events_in=len(batch), events_filtered=len(events))
+
+    def _deliver(self, events: list[Event]) -> None:
+        built = self.built
+        sinks: list[list[Event]] = [[] for _ in built.outputs]
+        built.route(events, sinks)
+        delivered = 0
+        for output, chosen in zip(built.outputs, sinks):
+            if chosen:
+                self._send(output, chosen)
+                delivered += len(chosen)
+        built.metrics.add(events_out=delivered)
+
+    def _send(self, output: Output, events: list[Event]) -> None:
+        lock = self._output_locks.get(id(output))
+        counters = output.context.metrics
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            try:
+                if lock is None:
+                    output.receive(events)
+                else:
+                    with lock:
+                        output.receive(events)
+                break
+            except Exception as exc:  # noqa: BLE001 - retried, then isolated; never dropped silently
+                attempt += 1
+                self._limited.error(f"output:{output.id}", "output %s (id=%s) failed on a batch of %d: %s: %s",
+                                    output.name, output.id, len(events), type(exc).__name__, exc)
+                if attempt >= 3:
+                    self._isolate(output, events)
+                    break
+                time.sleep(min(OUTPUT_RETRY_MAX_DELAY, 0.1 * 2 ** attempt))
+        if counters is not None:
+            counters.add(len(events), len(events), 0, (time.perf_counter() - started) * 1000)
+
+    def _isolate(self, output: Output, events: list[Event]) -> None:
+        """Send events one at a time; an event that still fails is rejected visibly, with its content."""
+        from pipeline import serde
+
+        for event in events:
+            try:
+                output.receive([event])
+            except Exception as exc:  # noqa: BLE001
+                self.built.metrics.add(output_rejected=1)
+                if output.context.metrics is not None:
+                    output.context.metrics.add(failures=1)
+                log.error("output %s (id=%s) rejected an event after retries (%s: %s); event: %s",
+                          output.name, output.id, type(exc).__name__, exc,
+                          serde.event_json(event).decode("utf-8", "replace")[:2000])
+
+    def _periodic_flush(self) -> None:
+        while not self.stopping.wait(self.settings.flush_interval):
+            self._flush_filters(final=False)
+
+    def _flush_filters(self, final: bool) -> None:
+        for flt in self._filters_with_flush:
+            try:
+                flushed = list(flt.flush(final=final) or ())
+            except Exception:  # noqa: BLE001
+                log.exception("flush of filter %s failed", flt.id)
+                continue
+            if flushed:
+                self._deliver(flushed)
+
+    def _final_flush(self) -> None:
+        if self._flusher is not None:
+            self._flusher.join(timeout=self.settings.flush_interval + 1)
+        self._flush_filters(final=True)
+
+
+def _overrides_flush(flt: Any) -> bool:
+    from pipeline.filters.base import Filter
+
+    return type(flt).flush is not Filter.flush
+
+
+class PipelineStartError(PipelineError):
+    """A plugin failed to register; the pipeline did not start."""

@@ -1,0 +1,74 @@
+import asyncio
+import threading
+import time
+
+import pytest
+
+from pipeline.errors import QueueClosedError
+from pipeline.event import Event
+from pipeline.queue import MemoryQueue
+
+
+def events(n):
+    return [Event({"n": i}) for i in range(n)]
+
+
+def test_batches_come_out_in_order_up_to_the_batch_size():
+    queue = MemoryQueue(100)
+    assert queue.try_put(events(10))
+    first = queue.get_batch(4, 0.01)
+    second = queue.get_batch(100, 0.01)
+    assert [e.get("n") for e in first] == [0, 1, 2, 3]
+    assert [e.get("n") for e in second] == list(range(4, 10))
+
+
+def test_full_queue_refuses_until_a_worker_takes_a_batch():
+    queue = MemoryQueue(5)
+    assert queue.try_put(events(5))
+    assert not queue.try_put(events(1))
+    assert not queue.put_blocking(events(1), timeout=0.05)
+    queue.get_batch(5, 0.01)
+    assert queue.try_put(events(1))
+
+
+def test_a_batch_larger_than_capacity_fits_an_empty_queue():
+    queue = MemoryQueue(2)
+    assert queue.try_put(events(10))  # a big beats window must never deadlock
+
+
+def test_async_put_waits_for_space_without_blocking_the_loop():
+    queue = MemoryQueue(2)
+    queue.try_put(events(2))
+    progress = []
+
+    async def producer():
+        await queue.put(events(2))
+        progress.append("accepted")
+
+    async def ticker():
+        for _ in range(5):
+            progress.append("tick")
+            await asyncio.sleep(0.01)
+
+    async def main():
+        task = asyncio.create_task(producer())
+        await ticker()
+        assert "accepted" not in progress  # still full
+        threading.Thread(target=lambda: queue.get_batch(2, 0.01)).start()
+        await asyncio.wait_for(task, 2)
+
+    asyncio.run(main())
+    assert progress[-1] == "accepted" and progress.count("tick") == 5
+
+
+def test_get_batch_returns_empty_after_delay_and_none_after_close():
+    queue = MemoryQueue(10)
+    started = time.monotonic()
+    assert queue.get_batch(10, 0.05) == []
+    assert time.monotonic() - started >= 0.04
+    queue.try_put(events(3))
+    queue.close()
+    assert len(queue.get_batch(10, 0.01)) == 3  # drained after close
+    assert queue.get_batch(10, 0.01) is None
+    with pytest.raises(QueueClosedError):
+        queue.try_put(events(1))

@@ -1,0 +1,1 @@
+"""Helpers shared by tests (fake servers, builders); import as ``support.<module>``."""

@@ -1,0 +1,57 @@
+import pytest
+
+from pipeline.errors import TemplateError
+from pipeline.event import Event
+from pipeline.template import Template
+
+
+@pytest.fixture
+def event():
+    return Event({"@timestamp": "2026-11-21T23:30:05.123Z", "message": "hi", "a": {"b": "deep"},
+                  "list": [1, "two"], "map": {"x": 1}, "n": 5, "flag": True})
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("%{message}", "hi"),
+    ("%{[a][b]}", "deep"),
+    ("%{list}", "1,two"),
+    ('%{map}', '{"x":1}'),
+    ("%{n}", "5"),
+    ("%{flag}", "true"),
+    ("%{missing}", "%{missing}"),
+    ("%{[a][missing]}-x", "%{[a][missing]}-x"),
+    ("logs-%{+YYYY.MM.dd}", "logs-2026.11.21"),
+    ("%{+%s}", "1795303805"),
+    ("%{{yyyy-MM-dd HH:mm:ss}}", "2026-11-21 23:30:05"),
+    ("%{+HH:mm:ss.SSS}", "23:30:05.123"),
+    ("no refs at all", "no refs at all"),
+    ("%{message} and %{[a][b]}", "hi and deep"),
+])
+def test_render(event, text, expected):
+    assert Template(text).render(event) == expected
+
+
+def test_index_timezone_moves_the_daily_rollover(event):
+    assert Template("logs-%{+YYYY.MM.dd}").render(event) == "logs-2026.11.21"
+    assert Template("logs-%{+YYYY.MM.dd}", "Asia/Shanghai").render(event) == "logs-2026.11.22"
+
+
+def test_unknown_timezone_is_a_template_error():
+    with pytest.raises(TemplateError):
+        Template("x", "Mars/Olympus")
+
+
+def test_malformed_reference_is_a_template_error():
+    with pytest.raises(TemplateError):
+        Template("%{[a]b}")
+
+
+def test_constant_templates_are_detected():
+    assert Template("plain").is_constant
+    assert not Template("%{a}").is_constant
+
+
+def test_render_value_keeps_the_type_of_a_single_reference(event):
+    assert Template("%{n}").render_value(event) == 5
+    assert Template("%{list}").render_value(event) == [1, "two"]
+    assert Template("n=%{n}").render_value(event) == "n=5"
