@@ -191,6 +191,12 @@ def json_default(value: Any) -> Any:
         return list(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):  # int/float subclasses (ByteSize, Duration) orjson refuses
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

@@ -74,7 +74,7 @@ class Regex:
     location: Location = field(default=Location(), compare=False)
 
     def __str__(self) -> str:
-        return f"/{self.pattern}/"
+        return "/" + re.sub(r"(?<!\\)/", r"\/", self.pattern) + "/"
 
 
 @dataclass(frozen=True)
@@ -349,7 +349,8 @@ def describe(node: Any) -> str:
 
 def _describe_literal(value: Any) -> str:
     if isinstance(value, str):
-        return '"' + value + '"'
+        quote = "'" if re.search(r'(?<!\\)"', value) else '"'
+        return quote + value + quote
     if isinstance(value, list):
         return "[" + ", ".join(_describe_literal(v) for v in value) + "]"
     return str(value)

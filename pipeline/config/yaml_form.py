@@ -119,9 +119,13 @@ class _YamlReader:
     def plugin(self, name: str, node: Node, kind: str, name_node: Node) -> PluginSpec:
         options: list[tuple[str, Any, Any]] = []
         if isinstance(node, MappingNode):
+            seen: set[str] = set()
             for key_node, value_node in node.value:
                 key = str(self.scalar(key_node))
                 loc = self.location(key_node)
+                if key in seen:  # YAML keys are unique; a repeat is a mistake, not a merge
+                    self.error(f"duplicate key {key!r} in options of plugin {name!r}", key_node)
+                seen.add(key)
                 if key == "codec" and _is_plugin_block(value_node):
                     codec_name_node, codec_options = value_node.value[0]
                     value: Any = self.plugin(self.scalar(codec_name_node), codec_options, "codec",

@@ -87,12 +87,23 @@ class Date(Filter):
         self._cache: dict[Any, Timestamp] = {}
         self._cache_expires = time.monotonic() + _YEARLESS_CACHE_SECONDS
         self._failure_tags = tuple(options.tag_on_failure)
+        self._decorates = bool(options.add_field or options.remove_field or options.add_tag or options.remove_tag)
 
     def filter(self, event: Event) -> None:
         data = event.data
         value = data.get(self._source_key) if self._source_key is not None else self._source.get(data)
         if value is None:
             return
+        if self._zone_template is None and type(value) is str:
+            stamp = self._cache.get(value)  # the fast path: a date string seen before
+            if stamp is not None and not self._year_dependent:
+                if self._to_timestamp:
+                    data[TIMESTAMP] = stamp
+                else:
+                    self._target.set(data, stamp)
+                if self._decorates:
+                    self.filter_matched(event)
+                return
         if isinstance(value, list):
             stamps = [self._parse(v, event) for v in value]
             stamp = next((s for s in reversed(stamps) if s is not None), None)
@@ -108,7 +119,8 @@ class Date(Filter):
         if failed:
             event.tag(*self._failure_tags)
             return
-        self.filter_matched(event)
+        if self._decorates:
+            self.filter_matched(event)
 
     def _parse(self, value: Any, event: Event) -> Timestamp | None:
         if isinstance(value, (dict, list)):

@@ -285,6 +285,12 @@ class Mutate(Filter):
             data = event.data
             for key, converter in top_level:  # the fast path: plain dict access
                 value = data.get(key)
+                if type(value) is str and converter is _to_integer:
+                    try:
+                        data[key] = int(value)
+                        continue
+                    except ValueError:
+                        pass  # "1,234", "12.7", "0x1A" ...: the full conversion below
                 if value is None or isinstance(value, dict):
                     continue
                 if isinstance(value, list):
@@ -408,7 +414,10 @@ class Mutate(Filter):
         else:
             data = event.data
             for ref in removals:
-                ref.delete(data)
+                if len(ref.path) == 1:
+                    data.pop(ref.path[0], None)
+                else:
+                    ref.delete(data)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -232,8 +232,12 @@ def _char_class(text: str, i: int) -> tuple[str, int, bool]:
                 out.append(body)
                 j = end + 2
                 continue
-            out.append("\\[")
-            j += 1
+            # A nested set [a[bc]] is a union in Ruby: splice its members in.
+            nested, j, special = _char_class(text, j)
+            if nested.startswith("[^"):
+                raise TranslateError(f"negated nested character class at offset {j}")
+            needs_regex |= special
+            out.append(nested[1:-1])
             continue
         if ch == "&" and text.startswith("&&", j):
             raise TranslateError("character class intersection (&&) is not supported")

@@ -141,8 +141,8 @@ class PipelineRunner:
                 log.exception("flushing output %s failed", output.id)
         self.close_plugins()
         m = self.built.metrics
-        log.info("pipeline %s stopped: %d in, %d filtered, %d out", self.built.pipeline_id, m.events_in,
-                 m.events_filtered, m.events_out)
+        log.info("pipeline %s stopped: %d accepted, %d in, %d filtered, %d out", self.built.pipeline_id,
+                 self.queue.accepted, m.events_in, m.events_filtered, m.events_out)
 
     # -- workers ------------------------------------------------------------
     def _start_workers(self) -> None:

@@ -81,6 +81,16 @@ class ConnectionSettings:
     connections: set[BeatsConnection] = field(default_factory=set)
 
 
+def _decode_json(payload: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError("bad_json", f"invalid JSON in data frame: {exc}") from None
+    if type(value) is not dict:
+        raise ProtocolError("bad_json", f"data frame holds JSON {type(value).__name__}, not an object")
+    return value  # type: ignore[no-any-return]
+
+
 class BeatsConnection(asyncio.Protocol):
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
@@ -127,8 +137,8 @@ class BeatsConnection(asyncio.Protocol):
         try:
             secure = await self.loop.start_tls(raw, self, settings.ssl_context, server_side=True,
                                                ssl_handshake_timeout=settings.ssl_handshake_timeout)
-        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
-            reason = "TLS handshake timed out" if isinstance(exc, asyncio.TimeoutError) else (
+        except (TimeoutError, OSError, ssl.SSLError, ConnectionError) as exc:
+            reason = "TLS handshake timed out" if isinstance(exc, TimeoutError) else (
                 f"TLS handshake failed: {exc}")
             self._fail("tls_handshake", reason, raw)
             self._forget()
@@ -189,23 +199,13 @@ class BeatsConnection(asyncio.Protocol):
             frames = self.parser.feed(data)
             for kind, version, seq, payload in frames:
                 if kind == JSON:
-                    self._add_event(seq, self._decode_json(payload))
+                    self._add_event(seq, _decode_json(payload))
                 elif kind == WINDOW:
                     self._start_window(version, seq)
                 elif kind == DATA:
                     self._add_event(seq, payload)
         except ProtocolError as exc:
             self._fail(exc.reason, str(exc))
-
-    @staticmethod
-    def _decode_json(payload: bytes) -> dict[str, Any]:
-        try:
-            value = orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            raise ProtocolError("bad_json", f"invalid JSON in data frame: {exc}") from None
-        if type(value) is not dict:
-            raise ProtocolError("bad_json", f"data frame holds JSON {type(value).__name__}, not an object")
-        return value
 
     def _start_window(self, version: int, size: int) -> None:
         if size > MAX_WINDOW_SIZE:
@@ -221,12 +221,9 @@ class BeatsConnection(asyncio.Protocol):
     def _add_event(self, seq: int, payload: dict[str, Any]) -> None:
         if self._window_size is None:
             raise ProtocolError("no_window", "data frame received before any window frame")
-        assert self.builder is not None
         try:
-            self._window_events.extend(self.builder.build(payload))
-        except ProtocolError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a codec failing on one payload closes one connection
+            self.builder.build(payload, self._window_events)  # type: ignore[union-attr]
+        except Exception as exc:
             raise ProtocolError("codec", f"codec failed on a payload: {exc}") from exc
         self._window_count += 1
         self._window_last_seq = seq
@@ -253,7 +250,7 @@ class BeatsConnection(asyncio.Protocol):
             while self._pending and not self.closed:
                 events, last_seq, version = self._pending[0]
                 if events:
-                    push = self.loop.create_task(settings.ctx.push(events))
+                    push = self.loop.create_task(self._push_window(events))
                     try:
                         while True:
                             done, _ = await asyncio.wait((push,), timeout=settings.keepalive_interval)
@@ -278,6 +275,17 @@ class BeatsConnection(asyncio.Protocol):
             self._close("pipeline stopping")
         finally:
             self._pump = None
+
+    async def _push_window(self, events: list[Event]) -> None:
+        """Hand a window to the queue in slices of at most half its capacity, so a
+        window larger than the queue flows through instead of waiting for it to empty."""
+        ctx = self.settings.ctx
+        step = max(1, getattr(ctx.queue, "capacity", len(events)) // 2)
+        if len(events) <= step:
+            await ctx.push(events)
+            return
+        for start in range(0, len(events), step):
+            await ctx.push(events[start:start + step])
 
     def _write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():

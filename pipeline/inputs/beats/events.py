@@ -11,10 +11,10 @@
 
 from __future__ import annotations
 
-import calendar
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -60,33 +60,37 @@ def set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     target[path[-1]] = value
 
 
-_MINUTES: dict[str, int] = {}
+_SECONDS: dict[str, int] = {}
 
 
 def fast_timestamp(value: Any) -> Timestamp | None:
-    """Parse Beats' own ``2026-11-21T05:16:26.123Z`` quickly; None for any other form."""
+    """Parse Beats' own ``2026-11-21T05:16:26.123Z`` quickly; None for any other form.
+
+    Events of one window share few distinct seconds, so the epoch value of
+    ``YYYY-MM-DDTHH:MM:SS`` is cached and only the milliseconds are parsed.
+    """
     if type(value) is not str or len(value) != 24 or value[23] != "Z" or value[19] != ".":
         return None
-    prefix = value[:16]
-    base = _MINUTES.get(prefix)
-    try:
-        if base is None:
-            if value[4] != "-" or value[7] != "-" or value[10] != "T" or value[13] != ":":
-                return None
-            base = calendar.timegm((int(value[0:4]), int(value[5:7]), int(value[8:10]),
-                                    int(value[11:13]), int(value[14:16]), 0)) * 1000
-            if len(_MINUTES) > 10_000:
-                _MINUTES.clear()
-            _MINUTES[prefix] = base
-        if value[16] != ":":
-            return None
-        seconds = value[17:19]
-        millis = value[20:23]
-        if not (seconds.isdigit() and millis.isdigit()):
-            return None
-        return Timestamp(base + int(seconds) * 1000 + int(millis))
-    except (ValueError, OverflowError):
+    millis = value[20:23]
+    if not millis.isdigit():
         return None
+    prefix = value[:19]
+    base = _SECONDS.get(prefix)
+    if base is None:
+        if value[4] != "-" or value[7] != "-" or value[10] != "T" or value[13] != ":" or value[16] != ":":
+            return None
+        parts = (value[0:4], value[5:7], value[8:10], value[11:13], value[14:16], value[17:19])
+        if not all(p.isdigit() for p in parts):
+            return None
+        try:
+            moment = datetime(*(int(p) for p in parts), tzinfo=UTC)  # type: ignore[misc]
+        except (ValueError, OverflowError):
+            return None
+        base = Timestamp.from_datetime(moment).millis
+        if len(_SECONDS) > 50_000:
+            _SECONDS.clear()
+        _SECONDS[prefix] = base
+    return Timestamp(base + int(millis))
 
 
 def _as_text(value: Any) -> str:
@@ -115,11 +119,18 @@ class EventBuilder:
         self.fast = codec.name == "plain" and str(getattr(codec.options, "charset", "UTF-8")).upper() in (
             "UTF-8", "UTF8")
 
-    def build(self, payload: Any) -> list[Event]:
-        """Events for one decoded JSON payload (a dict; checked by the caller)."""
+    def _set_peer_ip(self, payload: dict[str, Any], meta: dict[str, Any]) -> None:
+        path = self.fields.host_ip
+        if len(path) == 5 and "input" not in meta:  # the usual ECS case, without walking the path
+            meta["input"] = {"beats": {"host": {"ip": self.peer_ip}}}
+        else:
+            set_path(payload, path, self.peer_ip)
+
+    def build(self, payload: dict[str, Any], out: list[Event]) -> None:
+        """Append the events of one decoded JSON payload (a dict) to ``out``."""
         meta = payload.get(METADATA)
         if self.peer_ip is not None and type(meta) is dict:
-            set_path(payload, self.fields.host_ip, self.peer_ip)
+            self._set_peer_ip(payload, meta)
         if self.tls_metadata is not None:
             self.tls_metadata(payload)
         if self.add_hostname:
@@ -133,22 +144,23 @@ class EventBuilder:
             text = payload.get(LINE)
             key = LINE
             if text is None:
-                return [Event(payload)]  # Winlogbeat & co: the event as the beat sent it
-        if self.fast:
-            if key == LINE:
-                del payload[LINE]
-                payload[MESSAGE] = _as_text(text)
-            elif type(text) is not str:
-                payload[MESSAGE] = _as_text(text)
-            stamp = fast_timestamp(payload.get(TIMESTAMP))
-            if stamp is not None:
-                payload[TIMESTAMP] = stamp
-            event = Event(payload)
-            if self.codec_tag is not None:
-                _add_tag(payload, self.codec_tag)
-            return [event]
-        del payload[key]
-        return self._decode(_as_text(text), payload)
+                out.append(Event(payload))  # Winlogbeat & co: the event as the beat sent it
+                return
+        if not self.fast:
+            del payload[key]
+            out.extend(self._decode(_as_text(text), payload))
+            return
+        if key == LINE:
+            del payload[LINE]
+            payload[MESSAGE] = _as_text(text)
+        elif type(text) is not str:
+            payload[MESSAGE] = _as_text(text)
+        stamp = fast_timestamp(payload.get(TIMESTAMP))
+        if stamp is not None:
+            payload[TIMESTAMP] = stamp
+        out.append(Event(payload))
+        if self.codec_tag is not None:
+            _add_tag(payload, self.codec_tag)
 
     def _decode(self, text: str, payload: dict[str, Any]) -> list[Event]:
         events = list(self.codec.decode(text.encode("utf-8")))

@@ -1,0 +1,50 @@
+"""What an alerter is: options, ``prepare`` (message → JSON payload kept in the outbox, no secrets)
+and ``deliver`` (payload → sent, or DeliveryError)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pipeline.alerts.templates import AlertMessage
+from pipeline.plugin import OptionInfo, _option_infos, option
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlerterOptions:
+    timeout: float = option(10.0, "Seconds to wait for the receiving server.")
+
+
+class Alerter:
+    """Base of the alerters; subclasses set ``name``, ``Options``, ``prepare`` and ``deliver``."""
+
+    name: ClassVar[str] = ""
+    Options: ClassVar[type[AlerterOptions]] = AlerterOptions
+
+    def __init__(self, options: AlerterOptions) -> None:
+        self.options = options
+
+    @classmethod
+    def option_infos(cls) -> list[OptionInfo]:
+        return _option_infos(cls.Options)
+
+    @classmethod
+    def summary(cls) -> str:
+        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+
+    def prepare(self, message: AlertMessage) -> dict[str, Any]:
+        """The payload to deliver (JSON-able; stored until delivered, so no secrets in it)."""
+        return {"subject": message.subject, "text": message.text, "link": message.link}
+
+    def deliver(self, payload: dict[str, Any]) -> None:
+        """Send; raise DeliveryError (retryable or not) when it did not arrive."""
+        raise NotImplementedError
+
+
+def markdown(message: AlertMessage, *, link_label: str = "Kibana") -> str:
+    """The message as chat markdown: a heading, hard line breaks, the Kibana link."""
+    body = "  \n".join(line if line.strip() else "" for line in message.text.rstrip().splitlines())
+    out = f"#### {message.subject}\n\n{body}"
+    if message.link and message.link not in message.text:
+        out += f"\n\n[{link_label}]({message.link})"
+    return out

@@ -1,0 +1,163 @@
+"""tcp input: reads events from TCP connections (server) or from one server (client), TLS optional."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pipeline.event import Event
+from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
+from pipeline.inputs._tls import TlsServerOptions, peer_subject, server_ssl_context
+from pipeline.inputs.base import Input, InputContext
+from pipeline.plugin import Codec, option, register
+
+READ_SIZE = 65536
+RECONNECT_DELAY = 2.0  # client mode: pause before connecting again
+
+
+@dataclass(frozen=True, kw_only=True)
+class TcpOptions(TlsServerOptions):
+    host: str = option("0.0.0.0", "Address to listen on (server) or to connect to (client).")
+    port: int = option(doc="Port to listen on (server) or to connect to (client).",
+                       check=lambda p: None if 0 <= p <= 65535 else "must be a port number (0-65535)")
+    mode: Literal["server", "client"] = option("server", "server: accept connections; client: connect "
+                                                         "to host:port and read what it sends.")
+    codec: Codec = option("line", "Codec decoding each connection's byte stream.")
+    tcp_keep_alive: bool = option(False, "Enable TCP keep-alive on connections.")
+    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
+
+
+@register
+class Tcp(Input):
+    """Reads events over TCP: one codec per connection (line by default, json_lines for JSON logs).
+
+    Peer address: legacy fields ``host``/``port`` (and ``sslsubject``), or with ECS
+    ``[@metadata][input][tcp][source][name|ip|port]`` and
+    ``[@metadata][input][tcp][ssl][subject]``, as Logstash.
+    """
+
+    name = "tcp"
+    Options = TcpOptions
+
+    def register(self) -> None:
+        self.counters: collections.Counter[str] = collections.Counter()
+        self._ecs = ecs_mode(self) != "disabled"
+        self._ssl = server_ssl_context(self.options)
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.bound_port: int | None = None
+
+    async def run(self, ctx: InputContext) -> None:
+        if self.options.mode == "client":
+            await self._run_client(ctx)
+            return
+        self._server = await asyncio.start_server(
+            lambda r, w: self._track(self._serve(ctx, r, w)), self.options.host, self.options.port,
+            ssl=self._ssl, reuse_address=True)
+        self.bound_port = self._server.sockets[0].getsockname()[1]
+        self.logger.info("tcp input listening on %s:%d%s", self.options.host, self.bound_port,
+                         " (TLS)" if self._ssl else "")
+        try:
+            await ctx.wait_stopping()
+        finally:
+            self._server.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    def _track(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run_client(self, ctx: InputContext) -> None:
+        while not ctx.is_stopping:
+            try:
+                reader, writer = await asyncio.open_connection(self.options.host, self.options.port)
+            except OSError as exc:
+                self.logger.warning("tcp client: cannot connect to %s:%d: %s; retrying in %ss",
+                                    self.options.host, self.options.port, exc, RECONNECT_DELAY)
+                await ctx.wait_stopping(RECONNECT_DELAY)
+                continue
+            task = self._track(self._serve(ctx, reader, writer))
+            stopper = asyncio.ensure_future(ctx.wait_stopping())
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not stopper.done():
+                stopper.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    async def _serve(self, ctx: InputContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername") or ("unknown", 0)
+        fields = self._peer_fields(peer, writer.get_extra_info("ssl_object"))
+        if self.options.tcp_keep_alive:
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        codec = stream_codec(self)
+        flush_expired = getattr(codec, "flush_expired", None)
+        poll = 1.0 if flush_expired is not None else None
+        self.counters["connections"] += 1
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_SIZE), poll)
+                except TimeoutError:
+                    await self._push(ctx, flush_expired(), fields)  # type: ignore[misc]
+                    continue
+                if not data:
+                    break
+                await self._push(ctx, codec.decode(data), fields)
+            await self._push(ctx, codec.flush(), fields)
+        except (ConnectionError, ssl.SSLError, OSError) as exc:
+            count_problem(self, "connection_errors")
+            self.logger.info("tcp connection from %s:%s closed: %s", peer[0], peer[1], exc)
+        except (ValueError, UnicodeError) as exc:
+            count_problem(self, "decode_failures")
+            self.logger.warning("tcp connection from %s:%s: codec %s failed (%s); closing it",
+                                peer[0], peer[1], codec.name, exc)
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1)
+
+    async def _push(self, ctx: InputContext, events: Any, fields: dict[str, Any]) -> None:
+        batch = list(events)
+        if not batch:
+            return
+        for event in batch:
+            self._annotate(event, fields)
+        await ctx.push(batch)
+
+    def _peer_fields(self, peer: tuple[Any, ...], ssl_object: Any) -> dict[str, Any]:
+        subject = peer_subject(ssl_object)
+        if self._ecs:
+            source = {"name": peer[0], "ip": peer[0], "port": peer[1]}
+            meta: dict[str, Any] = {"source": source}
+            if subject:
+                meta["ssl"] = {"subject": subject}
+            return {"@metadata": {"input": {"tcp": meta}}}
+        fields = {"host": peer[0], "port": peer[1]}
+        if subject:
+            fields["sslsubject"] = subject
+        return fields
+
+    def _annotate(self, event: Event, fields: dict[str, Any]) -> None:
+        data = event.data
+        for key, value in fields.items():
+            if key == "@metadata":
+                meta = event.metadata
+                meta.setdefault("input", {}).setdefault("tcp", {}).update(
+                    {k: dict(v) for k, v in value["input"]["tcp"].items()})
+            else:
+                data.setdefault(key, value)

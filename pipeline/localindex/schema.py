@@ -1,0 +1,104 @@
+"""On-disk layout of one daily index file and how an event becomes a row.
+
+One SQLite database per index (``<dir>/<name>.sqlite``, WAL mode). Table
+``docs`` keeps the whole event as JSON in ``doc`` plus copies of the fields
+dashboards and alert rules filter and aggregate on most (``ts`` =
+``@timestamp`` in epoch milliseconds, indexed). ``docs_fts`` is a contentless
+FTS5 table over ``message`` sharing the rowid. A hot column only holds plain
+scalar values; when a hot field holds anything else (a list, an object, a
+boolean) the row gets ``irr = 1`` and queries fall back to the JSON for it,
+so answers never depend on which copy is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.timestamp import Timestamp
+
+SCHEMA_VERSION = "1"
+SUFFIX = ".sqlite"
+
+# Field name (as written in queries) -> column. Exact names: `level` and `log.level` are different fields.
+HOT_FIELDS: dict[str, str] = {
+    "log.level": "log_level",
+    "level": "level",
+    "service.name": "service_name",
+    "host.name": "host_name",
+    "http.response.status_code": "status_code",
+    "response": "response",
+}
+TAGS_FIELD = "tags"
+TIMESTAMP_FIELD = "@timestamp"
+TEXT_FIELDS = frozenset({"message"})  # analysed full-text fields (FTS5); every other field is a keyword
+TAG_SEP = "\x1f"
+
+_HOT_COLUMNS = ", ".join(HOT_FIELDS.values())
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS docs (
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    irr INTEGER NOT NULL DEFAULT 0,
+    tags,
+    {_HOT_COLUMNS},
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_ts ON docs(ts);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
+    message, content='', tokenize="unicode61 remove_diacritics 0 tokenchars '_'"
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
+"""
+
+INSERT_DOC = (f"INSERT INTO docs(id, ts, irr, tags, {_HOT_COLUMNS}, doc) VALUES "
+              f"(?, ?, ?, ?, {', '.join('?' for _ in HOT_FIELDS)}, ?)")
+INSERT_TEXT = "INSERT INTO docs_fts(rowid, message) VALUES (?, ?)"
+
+_MISSING = object()
+_HOT_PATHS = tuple((name, tuple(name.split("."))) for name in HOT_FIELDS)
+
+
+def lookup(data: dict[str, Any], name: str, parts: tuple[str, ...] | None = None) -> Any:
+    """A dotted field: nested objects first (``{"service": {"name": ..}}``), then a literal dotted key."""
+    parts = parts or tuple(name.split("."))
+    node: Any = data
+    for part in parts:
+        if not isinstance(node, dict):
+            node = _MISSING
+            break
+        node = node.get(part, _MISSING)
+        if node is _MISSING:
+            break
+    if node is _MISSING and len(parts) > 1:
+        node = data.get(name, _MISSING)
+    return None if node is _MISSING else node
+
+
+def row_values(doc_id: int, data: dict[str, Any], doc_json: str) -> tuple[tuple[Any, ...], str | None]:
+    """The ``docs`` row for one event and its full-text ``message`` (None when absent)."""
+    irregular = 0
+    hot: list[Any] = []
+    for name, parts in _HOT_PATHS:
+        value = lookup(data, name, parts)
+        if value is None or type(value) is str or type(value) is int or type(value) is float:
+            hot.append(value)
+        else:
+            hot.append(None)
+            irregular = 1
+    tags = data.get(TAGS_FIELD)
+    if tags is None or tags == []:
+        tag_text = None
+    elif type(tags) is list and all(type(t) is str and TAG_SEP not in t for t in tags):
+        tag_text = TAG_SEP + TAG_SEP.join(tags) + TAG_SEP
+    elif type(tags) is str and TAG_SEP not in tags:
+        tag_text = TAG_SEP + tags + TAG_SEP
+    else:
+        tag_text, irregular = None, 1
+    stamp = data.get(TIMESTAMP_FIELD)
+    millis = stamp.millis if isinstance(stamp, Timestamp) else Timestamp.coerce(stamp).millis
+    message = data.get("message")
+    if message is not None and type(message) is not str:
+        message = "\n".join(str(m) for m in message) if isinstance(message, list) else str(message)
+    return (doc_id, millis, irregular, tag_text, *hot, doc_json), message

@@ -1,0 +1,316 @@
+"""Query nodes → a SQL boolean expression over ``docs d`` of one index file.
+
+Every expression yields 0 or 1, never NULL, so ``NOT`` and ``should`` counting
+behave as in Lucene (a missing field simply does not match). Keyword fields
+compare exactly and case-sensitively; a field holding a list matches when any
+element does; ``message`` goes through the FTS5 index; hot columns
+(:mod:`pipeline.localindex.schema`) are used for exact terms.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pipeline.localindex import datemath, schema
+from pipeline.localindex.query import (
+    Bool,
+    Exists,
+    Match,
+    MatchAll,
+    MatchNone,
+    Phrase,
+    Query,
+    QueryError,
+    Range,
+    Regexp,
+    Term,
+    Terms,
+    Wildcard,
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NUMERIC = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
+_PREFIX_ONLY = re.compile(r"(\w+)\*")
+
+
+def words(text: str) -> list[str]:
+    """The words FTS5 indexes for ``text`` (letters, digits, ``_``; case is ignored by FTS5)."""
+    return _WORD.findall(text)
+
+
+def fts_phrase(tokens: list[str]) -> str:
+    return '"' + " ".join(tokens) + '"'
+
+
+def json_path(field: str) -> str:
+    """A SQL expression giving the JSON path of ``field`` in ``d.doc`` (nested first, then a dotted key)."""
+    if '"' in field or "\\" in field or not field:
+        raise QueryError(f"invalid field name {field!r}")
+    parts = field.split(".")
+    nested = "'$" + "".join(f'."{_sql_text(p)}"' for p in parts) + "'"
+    if len(parts) == 1:
+        return nested
+    literal = f"'$.\"{_sql_text(field)}\"'"
+    return f"(CASE WHEN json_type(d.doc, {nested}) IS NOT NULL THEN {nested} ELSE {literal} END)"
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def glob_pattern(lucene: str, lower: bool = False) -> str:
+    """A Lucene wildcard (``*``, ``?``, ``\\`` escapes) as a SQLite GLOB pattern."""
+    out = []
+    i = 0
+    while i < len(lucene):
+        ch = lucene[i]
+        if ch == "\\" and i + 1 < len(lucene):
+            nxt = lucene[i + 1]
+            out.append(f"[{nxt}]" if nxt in "*?[" else nxt)
+            i += 2
+            continue
+        if ch == "[":
+            out.append("[[]")
+        else:
+            out.append(ch)
+        i += 1
+    pattern = "".join(out)
+    return pattern.lower() if lower else pattern
+
+
+def number(value: Any) -> float | int | None:
+    """The number a term or bound stands for (numbers and numeric strings), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str) and _NUMERIC.fullmatch(value):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            return float(text)
+    return None
+
+
+class Compiler:
+    """Compiles a query for one index file; parameters collect in ``params``."""
+
+    def __init__(self, index_name: str = "", now: datetime | None = None,
+                 timestamp_field: str = schema.TIMESTAMP_FIELD) -> None:
+        self.index_name = index_name
+        self.now = now
+        self.timestamp_field = timestamp_field
+        self.params: list[Any] = []
+
+    def p(self, value: Any) -> str:
+        # Numbered parameters: an expression may appear twice in the SQL (arrays and scalars).
+        self.params.append(value)
+        return f"?{len(self.params)}"
+
+    # -- entry ------------------------------------------------------------
+    def compile(self, query: Query) -> str:
+        method = getattr(self, "_" + type(query).__name__.lower(), None)
+        if method is None:
+            raise QueryError(f"cannot compile query node {query!r}")
+        return method(query)
+
+    # -- compound -----------------------------------------------------------
+    def _matchall(self, query: MatchAll) -> str:
+        return "1"
+
+    def _matchnone(self, query: MatchNone) -> str:
+        return "0"
+
+    def _bool(self, query: Bool) -> str:
+        parts = [self.compile(q) for q in (*query.must, *query.filter)]
+        parts += [f"NOT ({self.compile(q)})" for q in query.must_not]
+        needed = query.required_should()
+        if needed == 1:
+            parts.append("(" + " OR ".join(f"({self.compile(q)})" for q in query.should) + ")")
+        elif needed > 1:
+            total = " + ".join(f"({self.compile(q)})" for q in query.should)
+            parts.append(f"(({total}) >= {int(needed)})")
+        if not parts:
+            return "1"
+        return "(" + " AND ".join(f"({part})" for part in parts) + ")"
+
+    # -- leaves -------------------------------------------------------------
+    def _term(self, query: Term) -> str:
+        field, value = query.field, query.value
+        special = self._special_field(field, "term", value)
+        if special is not None:
+            return special
+        if field in schema.TEXT_FIELDS:
+            return self._fts_words(str(value), phrase=True)
+        if query.case_insensitive and isinstance(value, str):
+            return self._generic(field, f"(t = 'text' AND lower(v) = lower({self.p(value)}))")
+        generic = self._generic(field, self._equals("v", "t", value))
+        column = schema.HOT_FIELDS.get(field)
+        if column is not None:
+            return f"({self._column_equals(column, value)} OR (d.irr = 1 AND {generic}))"
+        if field == schema.TAGS_FIELD and isinstance(value, str) and schema.TAG_SEP not in value:
+            tag = self.p(schema.TAG_SEP + value + schema.TAG_SEP)
+            return f"(coalesce(instr(d.tags, {tag}) > 0, 0) OR (d.irr = 1 AND {generic}))"
+        return generic
+
+    def _terms(self, query: Terms) -> str:
+        if not query.values:
+            return "0"
+        return "(" + " OR ".join(self._term(Term(query.field, v)) for v in query.values) + ")"
+
+    def _match(self, query: Match) -> str:
+        if query.field not in schema.TEXT_FIELDS:
+            return self._term(Term(query.field, query.text))
+        tokens = words(query.text)
+        if not tokens:
+            return "0"
+        joiner = " AND " if query.operator == "and" else " OR "
+        return self._fts(joiner.join(fts_phrase([t]) for t in tokens))
+
+    def _phrase(self, query: Phrase) -> str:
+        if query.field in schema.TEXT_FIELDS:
+            return self._fts_words(query.text, phrase=True)
+        return self._term(Term(query.field, query.text))  # a phrase on a keyword is the exact value
+
+    def _wildcard(self, query: Wildcard) -> str:
+        field = query.field
+        special = self._special_field(field, "wildcard", query.pattern)
+        if special is not None:
+            return special
+        if field in schema.TEXT_FIELDS:
+            prefix = _PREFIX_ONLY.fullmatch(query.pattern)
+            if prefix:
+                return self._fts(f'"{prefix.group(1)}" *')
+            # Any other pattern is matched against each word of the message, case-insensitively.
+            pat = self.p(glob_pattern(query.pattern, lower=True))
+            return self._generic(field, f"(t = 'text' AND li_word_glob({pat}, v))")
+        lower = query.case_insensitive
+        pat = self.p(glob_pattern(query.pattern, lower=lower))
+        value = "lower(CAST(v AS TEXT))" if lower else "CAST(v AS TEXT)"
+        return self._generic(field, f"(t IN ('text', 'integer', 'real') AND {value} GLOB {pat})")
+
+    def _regexp(self, query: Regexp) -> str:
+        pat = self.p(query.pattern)
+        if query.field in schema.TEXT_FIELDS:
+            return self._generic(query.field, f"(t = 'text' AND li_word_regexp({pat}, v))")
+        return self._generic(query.field, f"(t IN ('text', 'integer', 'real') AND "
+                                          f"li_regexp({pat}, CAST(v AS TEXT)))")
+
+    def _exists(self, query: Exists) -> str:
+        field = query.field
+        if field == schema.TIMESTAMP_FIELD:
+            return "1"
+        if field in ("_id", "_index"):
+            return "1"
+        path = json_path(field)
+        return (f"coalesce(json_type(d.doc, {path}) NOT IN ('null', 'object') AND NOT "
+                f"(json_type(d.doc, {path}) = 'array' AND json_array_length(d.doc, {path}) = 0), 0)")
+
+    def _range(self, query: Range) -> str:
+        field = query.field
+        bounds = {k: getattr(query, k) for k in ("gt", "gte", "lt", "lte") if getattr(query, k) is not None}
+        if not bounds:
+            return self._exists(Exists(field))
+        is_date_field = field in (schema.TIMESTAMP_FIELD, self.timestamp_field)
+        if is_date_field or all(datemath.looks_like_date(b) for b in bounds.values()):
+            millis = {k: datemath.resolve(b, round_up=k in ("gt", "lte"), now=self.now)
+                      for k, b in bounds.items()}
+            if field == schema.TIMESTAMP_FIELD:
+                return self._compare("d.ts", millis)
+            as_millis = ("(CASE t WHEN 'integer' THEN v WHEN 'real' THEN v WHEN 'text' THEN "
+                         "CAST(round((julianday(v) - 2440587.5) * 86400000.0) AS INTEGER) END)")
+            return self._generic(field, f"({self._compare(as_millis, millis)})")
+        numbers = {k: number(b) for k, b in bounds.items()}
+        if all(n is not None for n in numbers.values()):
+            cond = self._compare("n", numbers)
+            return self._generic(field, f"(n IS NOT NULL AND {cond})")
+        strings = {k: str(b) for k, b in bounds.items()}
+        return self._generic(field, f"(t = 'text' AND {self._compare('v', strings)})")
+
+    # -- helpers ------------------------------------------------------------
+    def _compare(self, value: str, bounds: dict[str, Any]) -> str:
+        ops = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+        return " AND ".join(f"{value} {ops[k]} {self.p(b)}" for k, b in bounds.items())
+
+    def _special_field(self, field: str, kind: str, value: Any) -> str | None:
+        if field == "_index":
+            from fnmatch import fnmatchcase
+
+            pattern = value if kind == "wildcard" else str(value).replace("[", "[[]")
+            return "1" if fnmatchcase(self.index_name, pattern) else "0"
+        if field == "_id":
+            if kind != "term" or number(value) is None:
+                return "0"
+            return f"d.id = {self.p(int(number(value)))}"
+        if field == schema.TIMESTAMP_FIELD and kind == "term":
+            millis = datemath.resolve(value, now=self.now)
+            return f"d.ts = {self.p(millis)}"
+        return None
+
+    def _equals(self, v: str, t: str, value: Any) -> str:
+        """``v`` (of JSON type ``t``) equals the term ``value``, keyword/number/boolean aware."""
+        if isinstance(value, bool):
+            return f"({t} = '{'true' if value else 'false'}' OR ({t} = 'text' AND {v} = "
+            f"{self.p('true' if value else 'false')}))"
+        if isinstance(value, (int, float)):
+            return (f"(({t} IN ('integer', 'real') AND {v} = {self.p(value)}) OR "
+                    f"({t} = 'text' AND {v} = {self.p(_number_text(value))}))")
+        text = str(value)
+        conds = [f"({t} = 'text' AND {v} = {self.p(text)})"]
+        num = number(text)
+        if num is not None:
+            conds.append(f"({t} IN ('integer', 'real') AND {v} = {self.p(num)})")
+        if text in ("true", "false"):
+            conds.append(f"{t} = '{text}'")
+        return "(" + " OR ".join(conds) + ")"
+
+    def _column_equals(self, column: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return "0"  # booleans never sit in a hot column (irr rows cover them)
+        candidates: list[Any] = []
+        if isinstance(value, (int, float)):
+            candidates = [value, _number_text(value)]
+        else:
+            text = str(value)
+            candidates = [text]
+            num = number(text)
+            if num is not None:
+                candidates.append(num)
+        return "(" + " OR ".join(f"d.{column} IS {self.p(c)}" for c in candidates) + ")"
+
+    def _generic(self, field: str, cond: str) -> str:
+        """``cond`` over the value(s) of ``field`` in the JSON: ``v`` value, ``t`` JSON type, ``n`` number."""
+        path = json_path(field)
+        one_v, one_t = f"json_extract(d.doc, {path})", f"json_type(d.doc, {path})"
+        each = self._substitute(cond, "j.value", "j.type", _num_expr("j.value", "j.type"))
+        single = self._substitute(cond, one_v, one_t, _num_expr(one_v, one_t))
+        return (f"coalesce(CASE json_type(d.doc, {path}) WHEN 'array' THEN EXISTS (SELECT 1 FROM "
+                f"json_each(d.doc, {path}) j WHERE {each}) WHEN 'object' THEN 0 ELSE {single} END, 0)")
+
+    def _substitute(self, cond: str, v: str, t: str, n: str) -> str:
+        # Placeholders are the bare words v, t, n in SQL built by this class (user text is always a ? parameter).
+        names = {"v": v, "t": t, "n": n}
+        return re.sub(r"(?<![\w.'])[vtn](?![\w'(])", lambda m: names[m.group(0)], cond)
+
+    def _fts_words(self, text: str, phrase: bool) -> str:
+        tokens = words(text)
+        if not tokens:
+            return "0"  # nothing searchable: Lucene's analysed query is empty and matches nothing
+        return self._fts(fts_phrase(tokens))
+
+    def _fts(self, match: str) -> str:
+        return f"d.id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH {self.p(match)})"
+
+
+def _num_expr(v: str, t: str) -> str:
+    return (f"(CASE WHEN {t} IN ('integer', 'real') THEN {v} WHEN {t} = 'text' AND li_is_number({v}) "
+            f"THEN CAST({v} AS REAL) END)")
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,505 @@
+"""LocalIndex: the embedded, SQLite-backed daily indices and the queries dashboards and alerts share.
+
+Safe to use from several threads and processes: writes take SQLite's write
+lock (``BEGIN IMMEDIATE``) for one transaction per batch, readers use WAL
+snapshots and never block the writer. Only the daily files whose date can
+fall in ``[start, end)`` are opened.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import math
+import os
+import re
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from pipeline.event import Event, json_default
+from pipeline.localindex import datemath, dsl, naming, querystring, schema
+from pipeline.localindex.query import MatchAll, Query, QueryError
+from pipeline.localindex.sql import Compiler, json_path, words
+from pipeline.serde import event_json
+
+log = logging.getLogger("pipeline.localindex")
+
+BUSY_TIMEOUT_MS = 30_000
+_SQLITE_INT_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    name: str
+    docs: int
+    size_bytes: int
+    path: Path
+    day: date | None
+
+
+QueryLike = str | dict[str, Any] | Query | None
+Metric = Literal["min", "max", "avg", "sum", "cardinality", "value_count"]
+
+
+def to_query(query: QueryLike) -> Query:
+    """A query node from a query string, an ES DSL clause, a node, or None (everything)."""
+    if query is None:
+        return MatchAll()
+    if isinstance(query, Query):
+        return query
+    if isinstance(query, str):
+        return querystring.parse(query)
+    if isinstance(query, dict):
+        return dsl.parse(query)
+    raise QueryError(f"a query is a query string or a DSL clause (dict), got {type(query).__name__}")
+
+
+# -- SQL functions used by compiled queries -------------------------------------
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise QueryError(f"invalid regular expression {pattern!r}: {exc}") from exc
+
+
+def _li_regexp(pattern: str, value: Any) -> int:
+    return int(isinstance(value, str) and _regex(pattern).fullmatch(value) is not None)
+
+
+def _li_word_regexp(pattern: str, value: Any) -> int:
+    if not isinstance(value, str):
+        return 0
+    rx = _regex(pattern)
+    return int(any(rx.fullmatch(w.lower()) for w in words(value)))
+
+
+def _li_word_glob(pattern: str, value: Any) -> int:
+    if not isinstance(value, str):
+        return 0
+    # SQLite GLOB and fnmatch share * ? [..]
+    return int(any(fnmatchcase(w.lower(), pattern) for w in words(value)))
+
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _li_is_number(value: Any) -> int:
+    return int(isinstance(value, str) and _NUMBER.fullmatch(value) is not None)
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    for name, func in (("li_regexp", _li_regexp), ("li_word_regexp", _li_word_regexp),
+                       ("li_word_glob", _li_word_glob)):
+        conn.create_function(name, 2, func, deterministic=True)
+    conn.create_function("li_is_number", 1, _li_is_number, deterministic=True)
+
+
+class LocalIndex:
+    """Daily SQLite indices in one directory (``<path.data>/index``)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self._writers: dict[str, sqlite3.Connection] = {}
+        self._lock = threading.Lock()
+
+    # -- files --------------------------------------------------------------
+    def path_of(self, name: str) -> Path:
+        reason = naming.invalid_reason(name)
+        if reason:
+            raise QueryError(reason)
+        return self.directory / f"{name}{schema.SUFFIX}"
+
+    def _names(self, pattern: str) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        names = []
+        for entry in self.directory.iterdir():
+            if entry.name.endswith(schema.SUFFIX) and entry.is_file():
+                name = entry.name[: -len(schema.SUFFIX)]
+                if naming.matches(name, pattern):
+                    names.append(name)
+        return sorted(names)
+
+    def _names_in_range(self, pattern: str, start: datetime | None, end: datetime | None,
+                        timestamp_field: str) -> list[str]:
+        names = self._names(pattern)
+        if timestamp_field != schema.TIMESTAMP_FIELD:
+            return names  # the day in a name says nothing about another time field
+        first = (_utc(start) - timedelta(days=1)).date() if start else None
+        last = (_utc(end) + timedelta(days=1)).date() if end else None
+        picked = []
+        for name in names:
+            day = naming.day_of(name)
+            # A day file may hold up to ±14 h of the neighbouring UTC days (index_timezone).
+            if day is None or ((first is None or day >= first) and (last is None or day <= last)):
+                picked.append(name)
+        return picked
+
+    @contextmanager
+    def _reader(self, name: str) -> Iterator[sqlite3.Connection | None]:
+        path = self.directory / f"{name}{schema.SUFFIX}"
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError:
+            yield None  # deleted meanwhile (retention)
+            return
+        try:
+            _prepare(conn)
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone() is None:
+                yield None  # created by a writer that has not committed its schema yet
+                return
+            yield conn
+        finally:
+            conn.close()
+
+    def _writer(self, name: str) -> sqlite3.Connection:
+        conn = self._writers.get(name)
+        if conn is not None:
+            return conn
+        path = self.path_of(name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        _prepare(conn)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes; fsync at checkpoints
+        conn.execute("PRAGMA cache_size = -16000")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, schema.DDL.split(";")):
+                conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
+        if len(self._writers) >= 8:  # keep yesterday's and today's open, close older ones
+            oldest = next(iter(self._writers))
+            self._writers.pop(oldest).close()
+        self._writers[name] = conn
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._writers.values():
+                conn.close()
+            self._writers.clear()
+
+    # -- writing ------------------------------------------------------------
+    def write(self, index_name: str, events: Sequence[Event]) -> int:
+        """Append ``events`` to ``index_name`` in one transaction (all or nothing); returns how many."""
+        if not events:
+            return 0
+        rows: list[tuple[Any, ...]] = []
+        texts: list[tuple[int, str]] = []
+        with self._lock:
+            conn = self._writer(index_name)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                base = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
+                for offset, event in enumerate(events, start=1):
+                    row, message = schema.row_values(base + offset, event.data, _doc_text(event))
+                    rows.append(_safe_row(row))
+                    if message is not None:
+                        texts.append((base + offset, message))
+                conn.executemany(schema.INSERT_DOC, rows)
+                if texts:
+                    conn.executemany(schema.INSERT_TEXT, texts)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return len(rows)
+
+    # -- queries ------------------------------------------------------------
+    def _where(self, name: str, query: Query, start: datetime | None, end: datetime | None,
+               timestamp_field: str) -> tuple[str, list[Any]]:
+        compiler = Compiler(name, timestamp_field=timestamp_field)
+        clauses = [compiler.compile(query)]
+        if start is not None or end is not None:
+            ts = self._ts_expr(timestamp_field)
+            if start is not None:
+                clauses.append(f"{ts} >= {compiler.p(datemath.to_millis(_utc(start)))}")
+            if end is not None:
+                clauses.append(f"{ts} < {compiler.p(datemath.to_millis(_utc(end)))}")
+        return " AND ".join(f"({c})" for c in clauses), compiler.params
+
+    @staticmethod
+    def _ts_expr(timestamp_field: str) -> str:
+        if timestamp_field == schema.TIMESTAMP_FIELD:
+            return "d.ts"
+        path = json_path(timestamp_field)
+        return (f"(CASE json_type(d.doc, {path}) WHEN 'integer' THEN json_extract(d.doc, {path}) "
+                f"WHEN 'real' THEN CAST(json_extract(d.doc, {path}) AS INTEGER) WHEN 'text' THEN "
+                f"CAST(round((julianday(json_extract(d.doc, {path})) - 2440587.5) * 86400000.0) AS INTEGER) END)")
+
+    def _each(self, index: str, query: QueryLike, start: datetime | None, end: datetime | None,
+              timestamp_field: str) -> Iterator[tuple[str, sqlite3.Connection, str, list[Any]]]:
+        node = to_query(query)
+        for name in self._names_in_range(index, start, end, timestamp_field):
+            with self._reader(name) as conn:
+                if conn is None:
+                    continue
+                where, params = self._where(name, node, start, end, timestamp_field)
+                yield name, conn, where, params
+
+    def search(self, index: str = "logs-*", query: QueryLike = None, start: datetime | None = None,
+               end: datetime | None = None, size: int = 10, sort: str = "desc",
+               timestamp_field: str = schema.TIMESTAMP_FIELD, fields: list[str] | None = None) -> list[dict[str, Any]]:
+        """Matching documents, newest first (``sort="asc"`` for oldest), each with ``_index`` and ``_id``."""
+        if sort not in ("asc", "desc"):
+            raise QueryError(f"sort must be 'asc' or 'desc', got {sort!r}")
+        if size <= 0:
+            return []
+        ts = self._ts_expr(timestamp_field)
+        hits: list[tuple[int, str, int, str]] = []
+        for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            sql = (f"SELECT {ts}, d.id, d.doc FROM docs d WHERE {where} "
+                   f"ORDER BY {ts} {sort}, d.id {sort} LIMIT {int(size)}")
+            for millis, doc_id, doc in _run(conn, sql, params):
+                hits.append((millis if millis is not None else 0, name, doc_id, doc))
+        pick = heapq.nlargest if sort == "desc" else heapq.nsmallest
+        out = []
+        for _, name, doc_id, doc in pick(size, hits, key=lambda h: (h[0], h[1], h[2])):
+            source = orjson.loads(doc)
+            if fields is not None:
+                source = {f: schema.lookup(source, f) for f in fields if schema.lookup(source, f) is not None}
+            source["_index"] = name
+            source["_id"] = str(doc_id)
+            out.append(source)
+        return out
+
+    def count(self, index: str = "logs-*", query: QueryLike = None, start: datetime | None = None,
+              end: datetime | None = None, timestamp_field: str = schema.TIMESTAMP_FIELD) -> int:
+        total = 0
+        for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            total += _run(conn, f"SELECT count(*) FROM docs d WHERE {where}", params)[0][0]
+        return total
+
+    def terms(self, index: str, field: str, query: QueryLike = None, start: datetime | None = None,
+              end: datetime | None = None, size: int = 10,
+              timestamp_field: str = schema.TIMESTAMP_FIELD) -> list[tuple[Any, int]]:
+        """The ``size`` most frequent values of ``field`` with their document counts (exact)."""
+        counts: Counter[Any] = Counter()
+        path = json_path(field)
+        for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            sql = (f"SELECT j.type, j.value, count(DISTINCT d.id) FROM docs d, json_each(d.doc, {path}) j "
+                   f"WHERE ({where}) AND json_type(d.doc, {path}) != 'object' "
+                   f"AND j.type NOT IN ('object', 'array', 'null') GROUP BY j.type, j.value")
+            for jtype, value, n in _run(conn, sql, params):
+                counts[_json_value(jtype, value)] += n
+        # Elasticsearch order: count descending, then key ascending.
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], _sort_key(kv[0])))
+        return ranked[:size] if size else ranked
+
+    def date_histogram(self, index: str, interval: timedelta | str, query: QueryLike = None,
+                       start: datetime | None = None, end: datetime | None = None,
+                       timestamp_field: str = schema.TIMESTAMP_FIELD) -> list[tuple[datetime, int]]:
+        """Counts per fixed interval (UTC, aligned on the epoch), empty buckets included."""
+        step = datemath.parse_interval(interval)
+        ts = self._ts_expr(timestamp_field)
+        counts: Counter[int] = Counter()
+        for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            sql = (f"SELECT ({ts} - ({ts} % {step}) - (CASE WHEN {ts} % {step} < 0 THEN {step} ELSE 0 END)) "
+                   f"AS b, count(*) FROM docs d WHERE ({where}) AND {ts} IS NOT NULL GROUP BY b")
+            for bucket, n in _run(conn, sql, params):
+                counts[bucket] += n
+        first = min(counts) if counts else None
+        last = max(counts) if counts else None
+        if start is not None:
+            first = _floor(datemath.to_millis(_utc(start)), step)
+        if end is not None:
+            last = _floor(datemath.to_millis(_utc(end)) - 1, step)
+        if first is None or last is None:
+            return []
+        if (last - first) // step > 1_000_000:
+            raise QueryError(f"date_histogram: {(last - first) // step} buckets; use a larger interval")
+        return [(datetime.fromtimestamp(b / 1000, UTC), counts.get(b, 0)) for b in range(first, last + 1, step)]
+
+    def _values(self, index: str, field: str, query: QueryLike, start: datetime | None,
+                end: datetime | None, timestamp_field: str, select: str,
+                group: str = "") -> Iterator[tuple[Any, ...]]:
+        if field == schema.TIMESTAMP_FIELD:
+            source, num = "docs d", "d.ts"
+            extra = ""
+            value, jtype = "d.ts", "'integer'"
+        else:
+            path = json_path(field)
+            source = f"docs d, json_each(d.doc, {path}) j"
+            extra = f" AND json_type(d.doc, {path}) != 'object' AND j.type NOT IN ('object', 'array', 'null')"
+            value, jtype = "j.value", "j.type"
+            num = ("(CASE WHEN j.type IN ('integer', 'real') THEN j.value WHEN j.type = 'text' AND "
+                   "li_is_number(j.value) THEN CAST(j.value AS REAL) END)")
+        sql_select = select.format(num=num, value=value, type=jtype)
+        for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            sql = f"SELECT {sql_select} FROM {source} WHERE ({where}){extra} {group}"
+            yield from _run(conn, sql, params)
+
+    def metric(self, index: str, agg: Metric, field: str, query: QueryLike = None,
+               start: datetime | None = None, end: datetime | None = None,
+               timestamp_field: str = schema.TIMESTAMP_FIELD) -> float | int | None:
+        """One metric over the field's values (lists count each element, numeric strings are numbers).
+
+        ``sum``, ``value_count`` and ``cardinality`` are 0 when nothing matches; ``min``, ``max`` and
+        ``avg`` are None then, as Elasticsearch's ``value: null``.
+        """
+        args = (index, field, query, start, end, timestamp_field)
+        if agg == "cardinality":
+            seen = {(_kind(t), v) for t, v in self._values(*args, select="DISTINCT {type}, {value}")}
+            return len(seen)
+        if agg == "value_count":
+            return sum(row[0] for row in self._values(*args, select="count({value})"))
+        if agg not in ("min", "max", "avg", "sum"):
+            raise QueryError(f"unknown metric {agg!r}: expected min, max, avg, sum, cardinality or value_count")
+        rows = list(self._values(*args, select="min({num}), max({num}), sum({num}), count({num})"))
+        found = [r for r in rows if r[3]]
+        total = sum(r[3] for r in found)
+        if agg == "sum":
+            return sum(r[2] for r in found) if found else 0
+        if not found:
+            return None
+        if agg == "min":
+            return min(r[0] for r in found)
+        if agg == "max":
+            return max(r[1] for r in found)
+        return sum(r[2] for r in found) / total
+
+    def percentiles(self, index: str, field: str, percents: Sequence[float] = (50, 95, 99),
+                    query: QueryLike = None, start: datetime | None = None, end: datetime | None = None,
+                    timestamp_field: str = schema.TIMESTAMP_FIELD) -> dict[float, float | None]:
+        """Exact percentiles (linear interpolation between closest ranks); None when there are no values."""
+        values = sorted(row[0] for row in self._values(index, field, query, start, end, timestamp_field,
+                                                       select="{num}") if row[0] is not None)
+        out: dict[float, float | None] = {}
+        for pct in percents:
+            if not 0 <= pct <= 100:
+                raise QueryError(f"percentile {pct} is outside 0..100")
+            out[float(pct)] = _percentile(values, pct) if values else None
+        return out
+
+    # -- management ---------------------------------------------------------
+    def indices(self, pattern: str = "*") -> list[IndexInfo]:
+        out = []
+        for name in self._names(pattern):
+            path = self.directory / f"{name}{schema.SUFFIX}"
+            size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+            docs = 0
+            with self._reader(name) as conn:
+                if conn is not None:
+                    docs = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
+            out.append(IndexInfo(name, docs, size, path, naming.day_of(name)))
+        return out
+
+    def delete_index(self, name: str) -> bool:
+        """Delete one index file (and its WAL); True if it existed."""
+        path = self.path_of(name)
+        with self._lock:
+            conn = self._writers.pop(name, None)
+            if conn is not None:
+                conn.close()
+            existed = path.exists()
+            for victim in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+                try:
+                    victim.unlink()
+                except FileNotFoundError:
+                    pass
+        return existed
+
+    def apply_retention(self, older_than: timedelta, now: datetime | None = None,
+                        pattern: str = "*") -> list[str]:
+        """Delete whole daily indices whose day ended more than ``older_than`` ago; returns their names."""
+        cutoff = (_utc(now or datetime.now(UTC)) - older_than).date()
+        deleted = []
+        for name in self._names(pattern):
+            day = naming.day_of(name)
+            if day is not None and day < cutoff:
+                self.delete_index(name)
+                deleted.append(name)
+        if deleted:
+            log.info("retention %s: deleted %d index(es): %s", older_than, len(deleted), ", ".join(deleted))
+        return deleted
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _floor(millis: int, step: int) -> int:
+    return millis - (millis % step)
+
+
+def _run(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "fts5" in str(exc) or "MATCH" in str(exc):
+            raise QueryError(f"full-text query not understood: {exc}") from exc
+        raise
+
+
+def _json_value(jtype: str, value: Any) -> Any:
+    if jtype == "true":
+        return True
+    if jtype == "false":
+        return False
+    return value
+
+
+def _kind(jtype: str) -> str:
+    return "number" if jtype in ("integer", "real") else jtype
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, bool):
+        return (0, value)
+    if isinstance(value, (int, float)):
+        return (1, value)
+    return (2, str(value))
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    rank = (len(values) - 1) * pct / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(values) - 1)
+    return float(values[low] + (values[high] - values[low]) * (rank - low))
+
+
+def _doc_text(event: Event) -> str:
+    try:
+        return event_json(event).decode()
+    except TypeError:
+        # orjson refuses integers beyond 64 bits and odd types; keep the event, written by the stdlib.
+        data = {k: v for k, v in event.data.items() if k != "@metadata"}
+        return json.dumps(data, default=_fallback_default, ensure_ascii=False)
+
+
+def _fallback_default(value: Any) -> Any:
+    try:
+        return json_default(value)
+    except TypeError:
+        return repr(value)
+
+
+def _safe_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    # SQLite integers are 64-bit; a bigger one is kept in the JSON only (queries fall back to it).
+    if any(type(v) is int and abs(v) > _SQLITE_INT_MAX for v in row):
+        fixed = [None if type(v) is int and abs(v) > _SQLITE_INT_MAX else v for v in row]
+        fixed[2] = 1
+        return tuple(fixed)
+    return row

@@ -1,0 +1,327 @@
+"""elasticsearch output: bulk-indexes events into (daily) indices, with retries and a dead letter queue.
+
+Delivery, in order of what can go wrong:
+
+* the whole bulk request fails (connection refused/reset, timeout, 429, 5xx,
+  401/403): retried forever with exponential backoff and jitter; ``receive``
+  blocks, so backpressure reaches the inputs and nothing is dropped;
+* 413 (request too large): the batch is split in halves and each half sent;
+  a single event that is still too large goes to the dead letter queue;
+* some items fail: only those are retried (429, 5xx ...); 409 on ``create``
+  means the document is already there (done); 400/404 (mapping errors, bad
+  index names) and ``dlq_custom_codes`` go to the dead letter queue with the
+  reason; events whose index name still has an unresolved ``%{...}`` go there
+  before being sent.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, TransportError
+
+from pipeline.elasticsearch import bulk
+from pipeline.elasticsearch.bulk import BulkAction, Outcome
+from pipeline.elasticsearch.client import DEFAULT_HOST, ConnectionSettings, EsClientConfigError, build_client
+from pipeline.errors import ConfigError
+from pipeline.event import Event
+from pipeline.outputs.base import Output, OutputOptions
+from pipeline.plugin import ByteSize, Duration, Secret, option, register
+from pipeline.queue import dead_letter
+from pipeline.template import Template, load_timezone
+
+_UNRESOLVED = re.compile(r"%\{[^}]*\}")
+_BULK_PATH = "/_bulk"
+
+
+def _check_codes(codes: list[int]) -> str | None:
+    bad = [c for c in codes if c in (200, 201, 409, 429) or not 400 <= c < 600]
+    return f"codes {bad} cannot be dead-lettered (use 4xx/5xx other than 409 and 429)" if bad else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ElasticsearchOptions(OutputOptions):
+    hosts: list[str] = option([DEFAULT_HOST], "Elasticsearch URLs; requests are balanced over them and a "
+                              "failed host is skipped until it recovers.")
+    user: str | None = option(None, "Basic auth user.")
+    password: Secret | None = option(None, "Basic auth password.")
+    api_key: Secret | None = option(None, "API key as id:api_key (or its base64 form).")
+    cloud_id: str | None = option(None, "Elastic Cloud id (instead of hosts).")
+    ssl_enabled: bool | None = option(None, "Use TLS; by default taken from the scheme of hosts.")
+    ssl_certificate_authorities: list[str] = option([], "PEM CA files to verify the server certificate.")
+    ssl_verification_mode: Literal["full", "none"] = option("full", "'none' disables certificate checks.")
+    index: str = option("logs-%{+YYYY.MM.dd}", "Index to write to (sprintf); daily by default.")
+    index_timezone: str | None = option(None, "Timezone of the dates in index (e.g. Asia/Shanghai) so daily "
+                                        "indices roll over at local midnight; UTC by default.")
+    document_id: Template | None = option(None, "Document id (sprintf); with the fingerprint filter, "
+                                          "retries and replays never duplicate.")
+    action: Template = option("index", "index, create, update or delete (sprintf-able).")
+    doc_as_upsert: bool = option(False, "With action update: create the document when missing.")
+    retry_on_conflict: int = option(1, "With action update: Elasticsearch-side retries on version conflicts.")
+    pipeline: Template | None = option(None, "Ingest pipeline to run on each document (sprintf).")
+    routing: Template | None = option(None, "Shard routing value (sprintf).")
+    http_compression: bool = option(False, "Gzip request bodies.")
+    timeout: Duration = option(60, "Timeout of one request; a timed-out bulk is retried.")
+    bulk_max_events: int = option(1000, "At most this many events per bulk request.", aliases=("flush_size",),
+                                  check=lambda v: None if v > 0 else "must be positive")
+    bulk_max_bytes: ByteSize = option("20mb", "About this many bytes per bulk request.",
+                                      check=lambda v: None if v >= 1024 else "must be at least 1kb")
+    concurrent_requests: int = option(1, "Bulk requests sent in parallel from one batch.",
+                                      check=lambda v: None if 1 <= v <= 64 else "must be between 1 and 64")
+    retry_initial_interval: Duration = option(2, "First wait before retrying a failed bulk (doubles each time).")
+    retry_max_interval: Duration = option(64, "Longest wait between retries.")
+    dlq_custom_codes: list[int] = option([], "Item status codes (besides 400 and 404) sent to the dead "
+                                         "letter queue instead of retried.", check=_check_codes)
+    dlq_on_failed_indexname_interpolation: bool = option(
+        True, "Dead-letter events whose index name still contains %{...} after interpolation.")
+
+    def __post_init__(self) -> None:
+        if self.retry_max_interval < self.retry_initial_interval:
+            raise ValueError("retry_max_interval must be >= retry_initial_interval")
+        if self.doc_as_upsert and self.action.is_constant and self.action.text != "update":
+            raise ValueError("doc_as_upsert only applies to action => update")
+        if self.action.is_constant and self.action.text not in bulk.ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(bulk.ACTIONS)}; got {self.action.text!r}")
+        if self.action.is_constant and self.action.text in ("update", "delete") and self.document_id is None:
+            raise ValueError(f"action => {self.action.text} needs document_id")
+        load_timezone(self.index_timezone)
+
+
+@dataclass
+class ElasticsearchStats:
+    """Everything counted; read by tests, logs and the stats API."""
+
+    bulk_requests: int = 0
+    bulk_request_failures: int = 0
+    bulk_splits: int = 0
+    indexed: int = 0
+    duplicates: int = 0
+    retried_items: int = 0
+    dead_lettered: int = 0
+    dlq_dropped: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**{k: v for k, v in self.__dict__.items() if k != "statuses"},
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@register
+class Elasticsearch(Output):
+    """Sends events to Elasticsearch with the bulk API, into daily indices by default.
+
+    Failed requests are retried until Elasticsearch takes them (blocking the pipeline meanwhile);
+    events Elasticsearch rejects for good go to the dead letter queue with the reason.
+    """
+
+    name = "elasticsearch"
+    Options = ElasticsearchOptions
+
+    def __init__(self, options: Any, context: Any = None) -> None:
+        super().__init__(options, context)
+        self.index_template = Template(options.index, tz=options.index_timezone)
+        self.stats = ElasticsearchStats()
+        self._stats_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._client: Any = None
+        self._dlq: dead_letter.DeadLetterWriter | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._dlq_codes = frozenset(options.dlq_custom_codes) | {400, 404}
+
+    # -- lifecycle ----------------------------------------------------------------
+    def register(self) -> None:
+        opts = self.options
+        settings = ConnectionSettings(
+            hosts=tuple(opts.hosts), user=opts.user,
+            password=opts.password.reveal() if opts.password else None,
+            api_key=opts.api_key.reveal() if opts.api_key else None, cloud_id=opts.cloud_id,
+            ssl_enabled=opts.ssl_enabled, ssl_certificate_authorities=tuple(opts.ssl_certificate_authorities),
+            ssl_verification_mode=opts.ssl_verification_mode, timeout=float(opts.timeout),
+            http_compression=opts.http_compression,
+        )
+        try:
+            self._client = build_client(settings, max_retries=0).options(max_retries=0, retry_on_timeout=False)
+        except EsClientConfigError as exc:
+            raise ConfigError(str(exc), None, "output", self.name, self.id) from exc
+        self._dlq = dead_letter.writer_for(self.context.path_data, self.context.pipeline_id,
+                                           self.context.settings)
+        if opts.concurrent_requests > 1:
+            self._pool = ThreadPoolExecutor(opts.concurrent_requests, thread_name_prefix=f"es-{self.id}")
+        self._warn_about_data_streams()
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self._dlq is not None:
+            dead_letter.release_writer(self._dlq)
+            self._dlq = None
+        if self._client is not None:
+            self._client.close()
+        self.logger.info("elasticsearch output %s: %s", self.id, self.stats.as_dict())
+
+    # -- sending ------------------------------------------------------------------
+    def receive(self, events: list[Event]) -> None:
+        actions = [a for a in (self._encode(e) for e in events) if a is not None]
+        batches = list(bulk.chunks(actions, self.options.bulk_max_events, int(self.options.bulk_max_bytes)))
+        if self._pool is None or len(batches) < 2:
+            for batch in batches:
+                self._deliver(batch)
+            return
+        for future in [self._pool.submit(self._deliver, batch) for batch in batches]:
+            future.result()
+
+    def _encode(self, event: Event) -> BulkAction | None:
+        opts = self.options
+        action = opts.action.render(event)
+        if action not in bulk.ACTIONS:
+            self._dead_letter(event, f"invalid action {action!r} (expected one of {', '.join(bulk.ACTIONS)})")
+            return None
+        index = self.index_template.render(event)
+        if opts.dlq_on_failed_indexname_interpolation and "%{" in index and _UNRESOLVED.search(index):
+            self._dead_letter(event, f"Badly formatted index, after interpolation still contains placeholder: "
+                                     f"[{index}]")
+            return None
+        doc_id = opts.document_id.render(event) if opts.document_id is not None else None
+        if doc_id is not None and _UNRESOLVED.search(doc_id):
+            # Every such event would overwrite one document: refuse visibly instead.
+            self._dead_letter(event, f"document_id still contains a placeholder after interpolation: [{doc_id}]")
+            return None
+        if action in ("update", "delete") and not doc_id:
+            self._dead_letter(event, f"action {action} needs a document_id")
+            return None
+        return bulk.encode_action(
+            event, action, index, doc_id=doc_id,
+            routing=opts.routing.render(event) if opts.routing is not None else None,
+            pipeline=opts.pipeline.render(event) if opts.pipeline is not None else None,
+            doc_as_upsert=opts.doc_as_upsert,
+            retry_on_conflict=opts.retry_on_conflict if action == "update" else None,
+        )
+
+    def _deliver(self, batch: list[BulkAction]) -> None:
+        """Send until every action is indexed, a duplicate, or dead-lettered."""
+        pending = batch
+        attempt = 0
+        while pending:
+            try:
+                response = self._send(pending)
+            except _TooLarge:
+                self._count(bulk_splits=1)
+                if len(pending) == 1:
+                    self._dead_letter(pending[0].event, "request entity too large (413): the event is bigger "
+                                                        "than http.max_content_length of Elasticsearch")
+                    return
+                half = len(pending) // 2
+                self._deliver(pending[:half])
+                pending = pending[half:]
+                continue
+            except (TransportError, ApiError) as exc:
+                self._count(bulk_request_failures=1)
+                self._backoff(attempt, f"bulk request of {len(pending)} events failed: {_describe(exc)}")
+                attempt += 1
+                continue
+            retry = self._handle_items(pending, response)
+            if retry:
+                self._backoff(attempt, f"{len(retry)} of {len(pending)} events rejected temporarily, retrying them")
+                attempt += 1
+            else:
+                attempt = 0
+            pending = retry
+
+    def _send(self, actions: list[BulkAction]) -> dict[str, Any]:
+        self._count(bulk_requests=1)
+        try:
+            response = self._client.bulk(operations=bulk.body(actions))
+        except ApiError as exc:
+            self._count_status(exc.meta.status)
+            if exc.meta.status == 413:
+                raise _TooLarge() from exc
+            raise
+        body = response.body
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list) or len(body["items"]) != len(actions):
+            raise TransportError(f"bulk response does not have one item per action: {str(body)[:200]}")
+        return body
+
+    def _handle_items(self, actions: list[BulkAction], response: dict[str, Any]) -> list[BulkAction]:
+        retry: list[BulkAction] = []
+        indexed = duplicates = 0
+        for action, item in zip(actions, response["items"]):
+            result = item.get(action.action) or next(iter(item.values()), {})
+            outcome, status, reason = bulk.classify(action.action, result, self._dlq_codes)
+            self._count_status(status)
+            if outcome is Outcome.OK:
+                indexed += 1
+            elif outcome is Outcome.DUPLICATE:
+                duplicates += 1
+            elif outcome is Outcome.RETRY:
+                retry.append(action)
+            else:
+                self._dead_letter(action.event, f"Could not index event to Elasticsearch. status: {status}, "
+                                                f"action: {action.action}, index: {action.index}, {reason}")
+        self._count(indexed=indexed, duplicates=duplicates, retried_items=len(retry))
+        return retry
+
+    def _backoff(self, attempt: int, message: str) -> None:
+        ceiling = min(float(self.options.retry_max_interval),
+                      float(self.options.retry_initial_interval) * (2 ** min(attempt, 30)))
+        delay = ceiling * random.uniform(0.5, 1.0)  # jitter: many pipelines must not retry in step
+        log = self.logger.warning if attempt < 3 else self.logger.error
+        log("elasticsearch output %s: %s; retry #%d in %.1fs", self.id, message, attempt + 1, delay)
+        time.sleep(delay)
+
+    # -- dead letters and counters --------------------------------------------------
+    def _dead_letter(self, event: Event, reason: str) -> None:
+        written = False
+        if self._dlq is not None:
+            written = self._dlq.write(event, reason, plugin_type=self.name, plugin_id=self.id)
+        if written:
+            self._count(dead_lettered=1)
+            self.logger.warning("elasticsearch output %s: event sent to the dead letter queue: %s", self.id, reason)
+        else:
+            self._count(dlq_dropped=1)
+            self.logger.error("elasticsearch output %s: event DROPPED (dead letter queue %s): %s; event: %s",
+                              self.id, "full" if self._dlq is not None else "disabled", reason,
+                              event.to_dict())
+        if self.context.metrics is not None:
+            self.context.metrics.add(failures=1)
+
+    def _count(self, **counts: int) -> None:
+        with self._stats_lock:
+            for key, value in counts.items():
+                setattr(self.stats, key, getattr(self.stats, key) + value)
+
+    def _count_status(self, status: int) -> None:
+        with self._stats_lock:
+            self.stats.statuses[status] = self.stats.statuses.get(status, 0) + 1
+
+    # -- data stream trap -------------------------------------------------------------
+    def _warn_about_data_streams(self) -> None:
+        from pipeline.elasticsearch.datastream import data_stream_conflict, fetch_templates
+
+        try:
+            templates = fetch_templates(self._client.options(request_timeout=5))
+        except (TransportError, ApiError) as exc:
+            self.logger.info("elasticsearch output %s: could not read index templates at start (%s); "
+                             "will retry sending when events come", self.id, _describe(exc))
+            return
+        problem = data_stream_conflict(self.options.index, templates, self.options.action.text)
+        if problem:
+            self.logger.warning("elasticsearch output %s: %s", self.id, problem)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        return f"HTTP {exc.meta.status} {bulk.describe_error((exc.body or {}).get('error')) if isinstance(exc.body, dict) else exc.message}"
+    if isinstance(exc, (ConnectionError, ConnectionTimeout)):
+        return f"{type(exc).__name__}: {exc.message}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,170 @@
+"""End-to-end: the real `pipeline` command as a subprocess, on real files and stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+
+def run(cmd, *args, input_text=None, timeout=60, cwd=None):
+    return subprocess.run([*cmd, *args], input=input_text, capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd)
+
+
+def test_stdin_to_file_output_with_filters_and_conditionals(pipeline_cmd, tmp_path):
+    out = tmp_path / "out.ndjson"
+    config = tmp_path / "p.conf"
+    config.write_text(f"""
+input {{ stdin {{ }} }}
+filter {{
+  mutate {{ add_field => {{ "[meta][len]" => "%{{message}}" }} }}
+  if [message] =~ /^ERR/ {{
+    mutate {{ add_tag => ["error"] replace => {{ "level" => "error" }} }}
+  }} else if [message] in ["skip me"] {{
+    drop {{ }}
+  }} else {{
+    mutate {{ add_field => {{ "level" => "info" }} }}
+  }}
+}}
+output {{ file {{ path => "{out}" }} }}
+""")
+    result = run(pipeline_cmd, "run", "-f", str(config), "--path.data", str(tmp_path / "data"),
+                 input_text="ok line\nERR bad\nskip me\nlast\n")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e["message"] for e in events] == ["ok line", "ERR bad", "last"]
+    assert events[1]["tags"] == ["error"] and events[1]["level"] == "error"
+    assert events[0]["level"] == "info" and events[0]["meta"]["len"] == "ok line"
+    assert all("@timestamp" in e and "@metadata" not in e for e in events)
+
+
+def test_config_string_defaults_to_stdin_and_rubydebug(pipeline_cmd):
+    result = run(pipeline_cmd, "run", "-e", "", "--log.level", "warn", input_text="hello\n")
+    assert result.returncode == 0, result.stderr
+    assert '"message" => "hello"' in result.stdout
+    assert '"type" => "stdin"' in result.stdout
+
+
+def test_invalid_utf8_is_replaced_not_fatal(pipeline_cmd, tmp_path):
+    out = tmp_path / "out.ndjson"
+    proc = subprocess.run([*pipeline_cmd, "run", "-e", f'output {{ file {{ path => "{out}" }} }}'],
+                          input=b"caf\xc3\xa9\nbad \xff\xfe bytes\n", capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    messages = [json.loads(line)["message"] for line in out.read_text().splitlines()]
+    assert messages == ["café", "bad \ufffd\ufffd bytes"]
+
+
+def test_no_output_section_writes_the_embedded_daily_index(pipeline_cmd, tmp_path):
+    config = tmp_path / "p.conf"
+    config.write_text('input { generator { count => 4 message => "m" } }')
+    data = tmp_path / "data"
+    result = run(pipeline_cmd, "run", "-f", str(config), "--path.data", str(data))
+    assert result.returncode == 0, result.stderr
+    index_dir = data / "index"
+    files = list(index_dir.iterdir())
+    assert files and all(re.match(r"logs-\d{4}\.\d{2}\.\d{2}", f.name) for f in files)
+
+
+def test_directory_of_configs_is_concatenated_in_alphabetical_order(pipeline_cmd, tmp_path):
+    conf_dir = tmp_path / "conf.d"
+    conf_dir.mkdir()
+    out = tmp_path / "out.ndjson"
+    (conf_dir / "10-input.conf").write_text('input { generator { count => 1 message => "x" } }')
+    (conf_dir / "20-filter.conf").write_text('filter { mutate { add_field => { "step" => "a" } } }')
+    (conf_dir / "30-filter.conf").write_text('filter { mutate { replace => { "step" => "%{step}b" } } }')
+    (conf_dir / "90-output.conf").write_text(f'output {{ file {{ path => "{out}" }} }}')
+    result = run(pipeline_cmd, "run", "-f", str(conf_dir), "--path.data", str(tmp_path / "d"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["step"] == "ab"
+
+
+def test_check_reports_every_error_with_location_and_exit_78(pipeline_cmd, tmp_path):
+    config = tmp_path / "bad.conf"
+    config.write_text("""input {
+  generator { count => "many" }
+}
+filter {
+  mutate { renmae => { "a" => "b" } id => "fix_host" }
+  nosuchfilter { }
+}
+output { stdout { codec => jsn } }
+""")
+    result = run(pipeline_cmd, "check", "-f", str(config))
+    assert result.returncode == 78
+    err = result.stderr
+    assert f"{config}:2:15: input generator" in err and 'option "count": expected an integer' in err
+    assert f'{config}:5:12: filter mutate (id=fix_host): unknown option "renmae" (did you mean "rename"?)' in err
+    assert f"{config}:6:3: filter nosuchfilter" in err
+    assert 'unknown codec plugin "jsn" (did you mean "json"?)' in err
+    assert "4 configuration error(s)" in err
+
+
+def test_run_with_config_errors_starts_nothing(pipeline_cmd, tmp_path):
+    result = run(pipeline_cmd, "run", "-e", "filter { mutate { bogus => 1 } }")
+    assert result.returncode == 78
+    assert "nothing started" in result.stderr
+
+
+def test_check_accepts_a_valid_config(pipeline_cmd, tmp_path):
+    config = tmp_path / "ok.conf"
+    config.write_text('input { stdin {} } output { stdout { codec => json_lines } }')
+    result = run(pipeline_cmd, "check", "-f", str(config))
+    assert result.returncode == 0 and "Configuration OK" in result.stdout
+
+
+def test_several_pipelines_from_pipelines_yml(pipeline_cmd, tmp_path):
+    out_a, out_b = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    (tmp_path / "pipelines.yml").write_text(
+        "- pipeline.id: a\n"
+        f"  config.string: 'input {{ generator {{ count => 2 message => \"A\" }} }} output {{ file {{ path => \"{out_a}\" }} }}'\n"
+        "- pipeline.id: b\n"
+        "  pipeline.workers: 1\n"
+        f"  config.string: 'input {{ generator {{ count => 3 message => \"B\" }} }} output {{ file {{ path => \"{out_b}\" }} }}'\n")
+    result = run(pipeline_cmd, "run", "--path.settings", str(tmp_path), "--path.data", str(tmp_path / "d"))
+    assert result.returncode == 0, result.stderr
+    assert len(out_a.read_text().splitlines()) == 2 and len(out_b.read_text().splitlines()) == 3
+
+
+def test_sigterm_loses_no_event_already_accepted(pipeline_cmd, tmp_path):
+    out = tmp_path / "out.ndjson"
+    config = tmp_path / "p.conf"
+    config.write_text(f"""
+input {{ generator {{ message => "m" }} }}
+filter {{ mutate {{ add_field => {{ "x" => "1" }} }} }}
+output {{ file {{ path => "{out}" flush_interval => 0 }} }}
+""")
+    proc = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(tmp_path / "d"),
+                             "-w", "2", "-b", "50"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 50_000):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    match = re.search(r"stopped: (\d+) accepted, (\d+) in, (\d+) filtered, (\d+) out", stderr)
+    assert match, stderr
+    accepted, handled, _, written = map(int, match.groups())
+    sequences = sorted(json.loads(line)["sequence"] for line in out.read_text().splitlines())
+    assert accepted == handled == written == len(sequences) > 0
+    assert sequences == list(range(len(sequences)))  # no gap, no duplicate
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_second_signal_forces_exit(pipeline_cmd, tmp_path):
+    config = tmp_path / "p.conf"
+    # An output that never finishes a batch keeps the graceful stop waiting.
+    config.write_text('input { generator { message => "m" } } output { null {} }')
+    proc = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(tmp_path / "d")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode in (0, 1)

@@ -1,0 +1,276 @@
+"""file input over real files: tailing, rotation, truncation, registry, read mode."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigErrors
+from pipeline.inputs.file.registry import Registry
+from pipeline.plugin import build_from_dict
+
+FAST = {"stat_interval": 0.05, "discover_interval": 1, "sincedb_write_interval": 0.1}
+
+
+def opts(path: Path | str, **extra) -> dict:
+    return {"path": str(path), **FAST, **extra}
+
+
+def write(path: Path, text: str, mode: str = "a") -> None:
+    with open(path, mode, encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def lines(prefix: str, start: int, stop: int) -> str:
+    return "".join(f"{prefix}{i}\n" for i in range(start, stop))
+
+
+def test_reads_existing_file_from_beginning_with_ecs_fields(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "first\nsecond\n")
+    running = start_input("file", opts(log, start_position="beginning"))
+    events = running.collect(2)
+    assert [e.get("message") for e in events] == ["first", "second"]
+    assert events[0].get("[log][file][path]") == str(log)
+    assert events[0].get("[host][name]")
+
+
+def test_legacy_field_names_when_ecs_disabled(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "hello\n")
+    running = start_input("file", opts(log, start_position="beginning", ecs_compatibility="disabled"))
+    event = running.collect(1)[0]
+    assert event.get("path") == str(log)
+    assert isinstance(event.get("host"), str)
+    assert event.get("log") is None
+
+
+def test_start_position_end_reads_only_new_lines(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "old line\n")
+    running = start_input("file", opts(log))
+    running.until(lambda: running.plugin.watched, what="file watched")
+    write(log, "new line\n")
+    assert [e.get("message") for e in running.collect(1)] == ["new line"]
+    time.sleep(0.2)
+    assert running.messages() == ["new line"]
+
+
+def test_files_appearing_later_are_read_from_beginning(tmp_path, start_input):
+    running = start_input("file", opts(tmp_path / "*.log"))
+    time.sleep(0.2)
+    write(tmp_path / "late.log", "a\nb\n")
+    assert [e.get("message") for e in running.collect(2)] == ["a", "b"]
+
+
+def test_glob_exclude_and_braces(tmp_path, start_input):
+    (tmp_path / "web").mkdir()
+    (tmp_path / "api").mkdir()
+    write(tmp_path / "web" / "x.log", "web\n")
+    write(tmp_path / "api" / "y.log", "api\n")
+    write(tmp_path / "api" / "y.log.gz", "zipped\n")
+    running = start_input("file", opts(f"{tmp_path}/{{web,api}}/*", start_position="beginning",
+                                       exclude=["*.gz"]))
+    running.collect(2)
+    time.sleep(0.2)
+    assert sorted(running.messages()) == ["api", "web"]
+
+
+def test_crlf_and_no_trailing_newline(tmp_path, start_input):
+    log = tmp_path / "win.log"
+    write(log, "one\r\ntwo\r\nthree")
+    running = start_input("file", opts(log, start_position="beginning", partial_line_timeout=0.3))
+    events = running.collect(3)
+    assert [e.get("message") for e in events] == ["one", "two", "three"]
+
+
+def test_partial_line_waits_for_its_end_before_timeout(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "")
+    running = start_input("file", opts(log, start_position="beginning", partial_line_timeout=5))
+    running.until(lambda: running.plugin.watched, what="file watched")
+    write(log, "hal")
+    time.sleep(0.3)
+    write(log, "f done\n")
+    assert [e.get("message") for e in running.collect(1)] == ["half done"]
+
+
+def test_long_line_is_truncated_and_tagged(tmp_path, start_input):
+    log = tmp_path / "big.log"
+    write(log, "x" * 5000 + "\nshort\n" + "y" * 3000 + "\n")
+    running = start_input("file", opts(log, start_position="beginning", max_line_bytes=1000,
+                                       file_chunk_size=512))
+    events = running.collect(3)
+    assert events[0].get("message") == "x" * 1000
+    assert events[0].has_tag("_line_truncated")
+    assert events[1].get("message") == "short"
+    assert not events[1].has_tag("_line_truncated")
+    assert events[2].get("message") == "y" * 1000 and events[2].has_tag("_line_truncated")
+    assert running.plugin.counters["truncated_lines"] == 2
+
+
+def test_rotation_by_rename_and_create(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, lines("a", 0, 50))
+    running = start_input("file", opts(log, start_position="beginning"))
+    running.collect(50)
+    os.rename(log, tmp_path / "app.log.1")
+    write(tmp_path / "app.log.1", lines("late", 0, 5))  # the app writes a bit more before reopening
+    write(log, lines("b", 0, 30))
+    running.collect(85)
+    time.sleep(0.3)
+    messages = running.messages()
+    expected = [f"a{i}" for i in range(50)] + [f"late{i}" for i in range(5)] + [f"b{i}" for i in range(30)]
+    assert sorted(messages) == sorted(expected)
+    assert len(messages) == len(set(messages))
+
+
+def test_rotation_by_copy_truncate(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, lines("a", 0, 20))
+    running = start_input("file", opts(log, start_position="beginning"))
+    running.collect(20)
+    shutil.copy(log, tmp_path / "app.log.1")
+    with open(log, "r+") as handle:
+        handle.truncate(0)
+    running.until(lambda: running.plugin.counters["truncations"] == 1, what="truncation noticed")
+    write(log, lines("b", 0, 3))
+    running.collect(23)
+    assert running.messages()[20:] == ["b0", "b1", "b2"]
+
+
+def test_deleted_file_is_forgotten(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "x\n")
+    running = start_input("file", opts(log, start_position="beginning", sincedb_path=str(tmp_path / "reg")))
+    running.collect(1)
+    key = next(iter(running.plugin.watched))
+    os.unlink(log)
+    running.until(lambda: not running.plugin.watched, timeout=15, what="deleted file dropped")
+    assert running.plugin.registry.get(key) is None
+
+
+def test_restart_resumes_from_registry_without_gap_or_duplicate(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    sincedb = tmp_path / "sincedb"
+    write(log, lines("l", 0, 100))
+    first = start_input("file", opts(log, start_position="beginning", sincedb_path=str(sincedb)))
+    first.collect(100)
+    first.stop()
+    entries = Registry(sincedb)
+    entries.load()
+    assert [e.offset for e in entries.entries.values()] == [log.stat().st_size]
+    write(log, lines("l", 100, 150))
+    second = start_input("file", opts(log, start_position="beginning", sincedb_path=str(sincedb)))
+    second.collect(50)
+    time.sleep(0.2)
+    assert second.messages() == [f"l{i}" for i in range(100, 150)]
+
+
+def test_registry_advances_only_for_accepted_events(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    sincedb = tmp_path / "sincedb"
+    write(log, lines("l", 0, 1000))
+    # A queue of 10 that nobody drains: the input blocks after 10 accepted events.
+    first = start_input("file", opts(log, start_position="beginning", sincedb_path=str(sincedb),
+                                     file_chunk_size=64), capacity=10)
+    time.sleep(0.5)
+    accepted = len(first.queue)
+    first.stopping.set()
+    first.plugin.stop()
+    first.finished.wait(5)
+    got = [e.get("message") for e in first.queue.get_batch(10_000, 0)]
+    assert 0 < accepted < 1000 and len(got) == accepted and got == [f"l{i}" for i in range(accepted)]
+    registry = Registry(sincedb)
+    registry.load()
+    (offset,) = [e.offset for e in registry.entries.values()]
+    assert offset == len(lines("l", 0, accepted))
+    second = start_input("file", opts(log, start_position="beginning", sincedb_path=str(sincedb)))
+    second.collect(1000 - accepted)
+    assert second.messages() == [f"l{i}" for i in range(accepted, 1000)]
+
+
+def test_registry_is_written_atomically_in_sincedb_format(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "x\n")
+    running = start_input("file", opts(log, start_position="beginning", sincedb_path=str(tmp_path / "db" / "reg")))
+    running.collect(1)
+    running.stop()
+    (line,) = (tmp_path / "db" / "reg").read_text().splitlines()
+    stat = log.stat()
+    inode, major, minor, offset, _seen, path = line.split(" ", 5)
+    assert (int(inode), int(offset), path) == (stat.st_ino, 2, str(log))
+    assert os.makedev(int(major), int(minor)) == stat.st_dev
+    assert os.listdir(tmp_path / "db") == ["reg"]  # no temp file left behind
+
+
+def test_corrupt_registry_lines_are_skipped(tmp_path):
+    sincedb = tmp_path / "reg"
+    sincedb.write_text("garbage line\n12 0 0 34 1700000000.0 /var/log/x.log\n")
+    registry = Registry(sincedb)
+    registry.load()
+    assert [(k[1], e.offset) for k, e in registry.entries.items()] == [(12, 34)]
+
+
+def test_default_registry_lives_under_path_data(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "x\n")
+    running = start_input("file", opts(log, start_position="beginning"), path_data=tmp_path / "pdata")
+    running.collect(1)
+    running.stop()
+    found = list((tmp_path / "pdata" / "plugins" / "inputs" / "file").glob(".sincedb_*"))
+    assert len(found) == 1 and " 2 " in found[0].read_text()
+
+
+def test_read_mode_exits_after_read_and_logs_completed(tmp_path, start_input):
+    (tmp_path / "in").mkdir()
+    for n in range(3):
+        write(tmp_path / "in" / f"f{n}.log", lines(f"f{n}-", 0, 10) + "tail-without-newline")
+    done_log = tmp_path / "completed.txt"
+    running = start_input("file", opts(tmp_path / "in" / "*.log", mode="read", exit_after_read=True,
+                                       file_completed_action="log", file_completed_log_path=str(done_log)))
+    assert running.plugin.finite
+    assert running.finished.wait(10), "read mode with exit_after_read must end by itself"
+    messages = running.messages()
+    assert len(messages) == 33 and messages.count("tail-without-newline") == 3
+    assert sorted(done_log.read_text().split()) == sorted(str(p) for p in (tmp_path / "in").glob("*.log"))
+
+
+def test_read_mode_deletes_completed_files(tmp_path, start_input):
+    log = tmp_path / "batch.log"
+    write(log, "a\nb\n")
+    running = start_input("file", opts(log, mode="read", exit_after_read=True))
+    assert running.finished.wait(10)
+    assert running.messages() == ["a", "b"]
+    assert not log.exists()
+
+
+def test_multiline_codec_on_file_keeps_pending_lines_out_of_registry(tmp_path, start_input):
+    log = tmp_path / "java.log"
+    write(log, "2026-01-01 first\n  at a\n  at b\n2026-01-02 second\n  at c\n")
+    running = start_input("file", opts(log, start_position="beginning", sincedb_path=str(tmp_path / "reg"),
+                                       codec=_multiline()))
+    events = running.collect(1)
+    assert events[0].get("message") == "2026-01-01 first\n  at a\n  at b"
+    time.sleep(0.3)
+    watched = next(iter(running.plugin.watched.values()))
+    # "2026-01-02 second" and "  at c" are still buffered: the registry stops before them.
+    assert watched.committed == len("2026-01-01 first\n  at a\n  at b\n")
+
+
+def _multiline():
+    return build_from_dict("codec", "multiline", {"pattern": "^\\d{4}-", "negate": True, "what": "previous"})
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"path": "relative/*.log"}, "absolute"),
+    ({"path": "/x/*.log", "mode": "read", "file_completed_action": "log"}, "file_completed_log_path"),
+    ({"path": "/x/*.log", "exit_after_read": True}, "read"),
+])
+def test_config_errors(options, message):
+    with pytest.raises(ConfigErrors, match=message):
+        build_from_dict("input", "file", options)

@@ -1,0 +1,38 @@
+"""The docs stay true: generated plugin reference, README plugin table, the README's commands."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO_ROOT  # type: ignore[import-not-found]
+
+from pipeline import docs
+from pipeline import plugin as plugins
+
+README = (REPO_ROOT / "README.md").read_text()
+
+
+def test_plugin_reference_matches_the_declarations():
+    generated = docs.markdown()
+    on_disk = (REPO_ROOT / "docs" / "plugins.md").read_text()
+    assert on_disk.strip() == generated.strip(), "run: pipeline list --markdown > docs/plugins.md"
+
+
+def test_readme_names_every_plugin():
+    for cls in plugins.all_plugins():
+        if cls.name.startswith("test_"):
+            continue
+        assert f"`{cls.name}`" in README, f"README does not mention {cls.kind} {cls.name}"
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    test_command = "bash scripts/test.sh"
+    assert test_command in README
+    assert re.search(r"^exec bash scripts/test\.sh$", ci, re.M)
+
+
+def test_readme_quick_start_config_exists():
+    match = re.search(r"pipeline run -f (\S+) < (\S+)", README)
+    assert match
+    assert (REPO_ROOT / match.group(1)).is_file() and (REPO_ROOT / match.group(2)).is_file()
