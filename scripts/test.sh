@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
-if [ -f tests/interop/package.json ] && command -v npm >/dev/null 2>&1; then
-    npm install --silent --no-audit --no-fund --prefix tests/interop >/dev/null
-fi
+# Test-only Node packages (the npm beats client, the Compose schema), one package.json per folder.
+for manifest in tests/*/package.json; do
+    [ -f "$manifest" ] || continue
+    npm install --silent --no-audit --no-fund --prefix "$(dirname "$manifest")" >/dev/null
+done
 exec python3 -m pytest -q -p no:cacheprovider "$@"

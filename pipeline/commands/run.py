@@ -7,6 +7,7 @@ import logging
 import sys
 
 from pipeline import logs
+from pipeline.runtime import api
 from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError, ConfigErrors, PipelineError
 from pipeline.runtime.agent import run_agent
 from pipeline.runtime.builder import BuiltPipeline, build_pipeline
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         if built.uses_default_output:
             log.info("pipeline %s has no output section: writing to the embedded local index in %s",
                      settings.pipeline_id, settings.path_data / "index")
+    if first.api_enabled:
+        low, _, high = first.api_http_port.partition("-")
+        api.start(first.api_http_host, int(low), int(high or low))
     try:
         run_agent([(built, run_settings(settings)) for settings, built in pipelines])
     except (PipelineError, OSError) as exc:

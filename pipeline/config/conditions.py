@@ -21,6 +21,7 @@ Semantics, as Logstash's compiled conditions:
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ class Regex:
     """A regex literal ``/.../`` (or a string on the right of ``=~``), compiled at parse time."""
 
     pattern: str
-    compiled: re.Pattern[str] = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    compiled: re.Pattern[str] | None = field(compare=False, repr=False, default=None)
     location: Location = field(default=Location(), compare=False)
 
     def __str__(self) -> str:
@@ -180,10 +181,7 @@ def _order_key(value: Any) -> Any:
 
 
 _ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": lambda a, b: a < b,
-    ">": lambda a, b: a > b,
-    "<=": lambda a, b: a <= b,
-    ">=": lambda a, b: a >= b,
+    "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge,
 }
 
 
@@ -198,6 +196,8 @@ def _contains(item: Any, container: Any) -> Any:
             return _TYPE_ERROR
         return item in container
     if isinstance(container, list):
+        if type(item) is str:  # a str equals only strs: Python's own membership is exact here
+            return item in container
         return any(_equal(item, element) for element in container)
     if isinstance(container, dict):
         return isinstance(item, str) and item in container
@@ -220,6 +220,12 @@ def compile_condition(expr: Any, on_type_error: Callable[[], None] | None = None
 def _compile_value(node: Any) -> Callable[[Event], Any]:
     """A getter returning the node's value, or _MISSING for an absent field."""
     if isinstance(node, Field):
+        if len(node.ref.path) == 1:  # the common [field]: one dict lookup
+            key = node.ref.path[0]
+
+            def top_level_value(event: Event) -> Any:
+                return event.data.get(key, _MISSING)
+            return top_level_value
         get = node.ref.get
 
         def field_value(event: Event) -> Any:
@@ -277,13 +283,17 @@ def _compile_boolop(node: BoolOp, report: Callable[[], None]) -> Condition:
 def _compile_compare(node: Compare, report: Callable[[], None]) -> Condition:
     left = _compile_value(node.left)
     right = _compile_value(node.right)
-    if node.op == "==":
-        return lambda event: _equal(left(event), right(event))
-    if node.op == "!=":
-        return lambda event: not _equal(left(event), right(event))
+    if node.op in ("==", "!="):
+        equal = _equal_to_constant(left, node.right.value) if isinstance(node.right, Literal) else (
+            lambda event: _equal(left(event), right(event)))
+        if node.op == "==":
+            return equal
+        return lambda event: not equal(event)
     ordering = _ORDERINGS.get(node.op)
     if ordering is None:
         raise ConfigError(f"unknown comparison operator {node.op!r}", node.location)
+    if isinstance(node.right, Literal) and _kind(node.right.value) in ("number", "string"):
+        return _compare_to_constant(left, ordering, node.right.value, report)
 
     def compare(event: Event) -> bool:
         a = left(event)
@@ -298,9 +308,39 @@ def _compile_compare(node: Compare, report: Callable[[], None]) -> Condition:
     return compare
 
 
+def _equal_to_constant(left: Callable[[Event], Any], constant: Any) -> Condition:
+    """``[field] == "x"`` without the generic type dispatch: only a str equals a str, and a
+    number equals a number unless it is a bool (Python's True == 1 is not Logstash's)."""
+    kind = _kind(constant)
+    if kind == "string":
+        return lambda event: left(event) == constant
+    if kind == "number":
+        def equal_number(event: Event) -> bool:
+            value = left(event)
+            return value == constant and not isinstance(value, bool) and isinstance(value, (int, float))
+        return equal_number
+    return lambda event: _equal(left(event), constant)
+
+
+def _compare_to_constant(left: Callable[[Event], Any], ordering: Callable[[Any, Any], bool],
+                         constant: Any, report: Callable[[], None]) -> Condition:
+    """``[field] > 500``: the usual shape, with the type test reduced to one ``type()`` check."""
+    accepted = (int, float) if _kind(constant) == "number" else (str,)
+
+    def compare(event: Event) -> bool:
+        value = left(event)
+        if type(value) in accepted or (isinstance(value, accepted) and not isinstance(value, bool)):
+            return ordering(value, constant)
+        if value is not _MISSING:
+            report()
+        return False
+    return compare
+
+
 def _compile_regex_match(node: RegexMatch, report: Callable[[], None]) -> Condition:
     left = _compile_value(node.left)
-    search = node.regex.compiled.search
+    compiled = node.regex.compiled or compile_regex(node.regex.pattern, node.regex.location)
+    search = compiled.search
     negate = node.negate
 
     def match(event: Event) -> bool:

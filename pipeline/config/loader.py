@@ -3,7 +3,9 @@
 ``load_paths`` follows Logstash's ``-f``: a file, a directory (every file in it, sorted
 alphabetically, sub-directories ignored) or a glob; several files are concatenated in that
 order. Files ending in ``.yml``/``.yaml`` are read as the YAML form. Every error of every
-file is collected and raised together as ConfigErrors.
+file is collected and raised together as ConfigErrors; its ``partial`` attribute holds
+the config made of everything that did parse (broken plugins left out), so a checker
+can validate those plugins too and report all problems in one run.
 """
 
 from __future__ import annotations
@@ -81,11 +83,16 @@ def load_paths(paths: Iterable[str | os.PathLike[str]], *, env: Mapping[str, str
                 part = parse_text(text, source, env=env, support_escapes=support_escapes)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
+            partial = getattr(exc, "partial", None)
+            if isinstance(partial, PipelineConfig):
+                config.extend(partial)
             continue
         except ConfigError as exc:
             errors.append(exc)
             continue
         config.extend(part)
     if errors:
-        raise ConfigErrors(errors)
+        failure = ConfigErrors(errors)
+        failure.partial = config  # type: ignore[attr-defined]  # the parts that did parse
+        raise failure
     return config

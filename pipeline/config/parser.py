@@ -621,7 +621,11 @@ def _run(parser: _Parser, action: Callable[[], Any]) -> Any:
     except _SyntaxFailure as failure:
         raise ConfigErrors([*parser.errors, failure.error]) from None
     if parser.errors:
-        raise ConfigErrors(parser.errors)
+        errors = ConfigErrors(parser.errors)
+        # What could be parsed around the errors, so that `pipeline check` can also validate
+        # the plugins that are fine and report their problems in the same run.
+        errors.partial = result  # type: ignore[attr-defined]
+        raise errors
     return result
 
 

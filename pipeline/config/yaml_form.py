@@ -232,5 +232,7 @@ def parse_yaml(text: str, source: str = "<config>", *, env: Mapping[str, str] | 
     reader = _YamlReader(text, source, env)
     config = reader.read()
     if reader.errors:
-        raise ConfigErrors(reader.errors)
+        errors = ConfigErrors(reader.errors)
+        errors.partial = config  # type: ignore[attr-defined]  # see parser._run
+        raise errors
     return config

@@ -19,9 +19,13 @@ Transform = Literal["lowercase", "uppercase", "capitalize"]
 _TRANSFORMS = {"lowercase": str.lower, "uppercase": str.upper, "capitalize": str.capitalize}
 
 
+def _class_body(chars: str) -> str:
+    """Characters escaped for use inside a regex ``[...]``."""
+    return "".join("\\" + c if c in "\\]^-[" else c for c in chars)
+
+
 def _char_class(chars: str) -> str:
-    """A regex character class of the given characters (escaping what is special inside ``[]``)."""
-    return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in chars) + "]"
+    return f"[{_class_body(chars)}]"
 
 
 def _trim_regex(chars: str | None) -> regex.Pattern[str] | None:
@@ -112,12 +116,12 @@ class Kv(Filter):
         quoted = [f"{regex.escape(a)}(?P<q{i}>[^{regex.escape(b)}]*){regex.escape(b)}"
                   for i, (a, b) in enumerate(quotes)]
         if o.field_split_pattern or o.value_split_pattern:
-            key = f"(?P<key>(?:(?!{value_split}|{field_split}).)+?)"
+            # Separators are consumed before the key so that a multi-character split stays out of keys.
+            key = f"(?:{field_split})*(?P<key>(?:(?!{value_split}|{field_split}).)+?)"
             unquoted = f"(?P<plain>(?:(?!{field_split}).)+)"
         else:
-            stop = regex.escape(o.field_split + o.value_split).replace("]", "\\]")
-            key = f"(?P<key>(?:\\\\ |[^{stop}])+?)"
-            unquoted = f"(?P<plain>(?:\\\\ |[^{regex.escape(o.field_split)}])+)"
+            key = f"(?P<key>(?:\\\\ |[^{_class_body(o.field_split + o.value_split)}])+)"
+            unquoted = f"(?P<plain>(?:\\\\ |[^{_class_body(o.field_split)}])+)"
         value = "(?:" + "|".join([*quoted, unquoted]) + ")"
         if o.allow_empty_values:
             value = f"(?:{value}|(?P<empty>))"

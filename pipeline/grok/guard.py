@@ -32,6 +32,8 @@ ALL = (1 << 257) - 1
 _NEWLINE = 1 << 10
 _MAXREPEAT = sre_constants.MAXREPEAT
 _LARGE_RANGE = 8  # a bounded repeat with fewer choices than this is a constant factor
+_SPACE_BIT = 1 << 32
+_DELIMITER_CHARS = 3
 
 
 def _bits(chars: range | list[int]) -> int:
@@ -51,20 +53,44 @@ _CATEGORIES = {
 }
 
 
+def _delimiters(overlap: int) -> str | None:
+    """The characters of a small overlap (a delimiter such as ``"`` or ``,``), None if large."""
+    if bin(overlap).count("1") > _DELIMITER_CHARS or overlap >> _OTHER:
+        return None
+    return "".join(chr(i) for i in range(_OTHER) if overlap >> i & 1)
+
+
 @dataclass(frozen=True)
 class Risk:
-    """``ambiguous``: count of ambiguous quantifiers in sequence; ``exponential``: nested ones."""
+    """How bad a failing search can get.
+
+    ``ambiguous``: quantifiers whose retries range over the whole line (factor L each);
+    ``delimited``: for quantifiers that only overlap what follows on a few
+    delimiter characters, those characters (factor 1 + their count in the line);
+    ``exponential``: an ambiguous quantifier nested in an unbounded repetition.
+    """
 
     ambiguous: int
     exponential: bool
+    delimited: tuple[str, ...] = ()
 
     def safe_length(self, budget_steps: float) -> int:
-        """The longest line whose worst case stays within ``budget_steps``."""
+        """The longest line that is safe whatever it contains (the cheap first check)."""
         if budget_steps <= 1:
             return 0
         if self.exponential:
             return int(math.log2(budget_steps))
-        return int(budget_steps ** (1.0 / (self.ambiguous + 1)))
+        return int(budget_steps ** (1.0 / (self.ambiguous + len(self.delimited) + 2)))
+
+    def worst_steps(self, text: str) -> float:
+        """Estimated worst-case steps of a failing search on this very line."""
+        length = len(text) + 1
+        if self.exponential:
+            return 2.0 ** min(length, 1000)
+        steps = float(length) ** (self.ambiguous + 2)  # start positions x final scan x wide ones
+        for chars in self.delimited:
+            steps *= 1 + sum(text.count(c) for c in chars)
+        return steps
 
 
 class _Walker:
@@ -72,6 +98,7 @@ class _Walker:
         self.fold_case = fold_case
         self.ambiguous = 0
         self.exponential = False
+        self.delimited: list[str] = []
 
     # -- first sets ---------------------------------------------------------
     def _fold(self, mask: int) -> int:
@@ -175,13 +202,19 @@ class _Walker:
             low, high, body = arg  # type: ignore[misc]
             body_first, _ = self.first(body)
             wide = high == _MAXREPEAT or high - low >= _LARGE_RANGE
-            if wide and body_first & follow:
-                if in_repeat:
+            overlap = body_first & follow
+            if wide and overlap:
+                delimiters = _delimiters(overlap)
+                if in_repeat and (delimiters is None or body_first & _SPACE_BIT):
                     self.exponential = True
-                self.ambiguous += 1
+                if delimiters is None:
+                    self.ambiguous += 1
+                elif body_first & _SPACE_BIT:
+                    self.delimited.append(delimiters)
+                # else: confined to a token and only retried at delimiters inside it: ignored
             before = self.ambiguous
             self.walk(body, body_first | follow, in_repeat or wide)
-            if wide and self.ambiguous > before:
+            if wide and self.ambiguous > before:  # noqa: SIM102
                 self.exponential = True  # (a+)+ style nesting
 
 
@@ -193,4 +226,4 @@ def assess(pattern: str, flags: int = 0) -> Risk:
         return Risk(0, True)
     walker = _Walker(fold_case=bool(tree.state.flags & sre_constants.SRE_FLAG_IGNORECASE) or "(?i" in pattern)
     walker.walk(list(tree), 0, False)
-    return Risk(walker.ambiguous, walker.exponential)
+    return Risk(walker.ambiguous, walker.exponential, tuple(walker.delimited))

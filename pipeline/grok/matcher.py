@@ -22,9 +22,9 @@ from pipeline.grok.guard import Risk, assess
 
 RE_FLAGS = re.ASCII | re.MULTILINE  # Ruby: ^/$ match at line breaks, \w \d \s are ASCII
 REGEX_FLAGS = regex.V0 | regex.ASCII | regex.MULTILINE
-# Backtracking steps ``re`` runs per second, taken low (measured ~2e7 on the CI machine) so the
-# guard's estimate of the worst case errs on the safe side.
-STEPS_PER_SECOND = 2e6
+# Steps ``re`` runs per second when backtracking (order of magnitude on one core); the guard's
+# step estimate is itself an upper bound, so the resulting limit errs on the safe side.
+STEPS_PER_SECOND = 1e9
 
 
 class GrokTimeout(Exception):
@@ -80,7 +80,8 @@ class CompiledExpression:
     def search(self, text: str, timeout: float | None) -> Any:
         """The match object or None; GrokTimeout if ``timeout`` seconds ran out (None = no limit)."""
         fast = self.fast
-        if fast is not None and (timeout is None or len(text) <= self.fast_limit(timeout)):
+        if fast is not None and (timeout is None or len(text) <= self.fast_limit(timeout)
+                                 or self.risk.worst_steps(text) <= timeout * STEPS_PER_SECOND):
             return fast.search(text)
         if timeout is not None and timeout <= 0:
             raise GrokTimeout("no time left")

@@ -12,9 +12,8 @@ so answers never depend on which copy is read.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
-
-from pipeline.timestamp import Timestamp
 
 SCHEMA_VERSION = "1"
 SUFFIX = ".sqlite"
@@ -47,7 +46,7 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE INDEX IF NOT EXISTS docs_ts ON docs(ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
-    message, content='', tokenize="unicode61 remove_diacritics 0 tokenchars '_'"
+    message, content='', columnsize=0, tokenize="unicode61 remove_diacritics 0 tokenchars '_'"
 );
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 """
@@ -57,7 +56,6 @@ INSERT_DOC = (f"INSERT INTO docs(id, ts, irr, tags, {_HOT_COLUMNS}, doc) VALUES 
 INSERT_TEXT = "INSERT INTO docs_fts(rowid, message) VALUES (?, ?)"
 
 _MISSING = object()
-_HOT_PATHS = tuple((name, tuple(name.split("."))) for name in HOT_FIELDS)
 
 
 def lookup(data: dict[str, Any], name: str, parts: tuple[str, ...] | None = None) -> Any:
@@ -76,13 +74,36 @@ def lookup(data: dict[str, Any], name: str, parts: tuple[str, ...] | None = None
     return None if node is _MISSING else node
 
 
-def row_values(doc_id: int, data: dict[str, Any], doc_json: str) -> tuple[tuple[Any, ...], str | None]:
+def _getter(name: str) -> Callable[[dict[str, Any]], Any]:
+    """A fast ``lookup`` for one fixed field name (the write path runs it millions of times)."""
+    parts = tuple(name.split("."))
+    if len(parts) == 1:
+        return lambda data: data.get(name)
+    if len(parts) == 2:
+        first, second = parts
+
+        def two(data: dict[str, Any]) -> Any:
+            node = data.get(first)
+            if type(node) is dict and second in node:
+                return node[second]
+            return data.get(name)
+
+        return two
+    return lambda data: lookup(data, name, parts)
+
+
+_HOT_GETTERS = tuple(_getter(name) for name in HOT_FIELDS)
+_INT_LIMIT = 2**63  # SQLite integers are 64-bit; bigger ones stay in the JSON only
+
+
+def row_values(doc_id: int, millis: int, data: dict[str, Any], doc_json: str) -> tuple[tuple[Any, ...], str | None]:
     """The ``docs`` row for one event and its full-text ``message`` (None when absent)."""
     irregular = 0
     hot: list[Any] = []
-    for name, parts in _HOT_PATHS:
-        value = lookup(data, name, parts)
-        if value is None or type(value) is str or type(value) is int or type(value) is float:
+    for get in _HOT_GETTERS:
+        value = get(data)
+        if value is None or type(value) is str or type(value) is float or (
+                type(value) is int and -_INT_LIMIT <= value < _INT_LIMIT):
             hot.append(value)
         else:
             hot.append(None)
@@ -90,14 +111,19 @@ def row_values(doc_id: int, data: dict[str, Any], doc_json: str) -> tuple[tuple[
     tags = data.get(TAGS_FIELD)
     if tags is None or tags == []:
         tag_text = None
-    elif type(tags) is list and all(type(t) is str and TAG_SEP not in t for t in tags):
-        tag_text = TAG_SEP + TAG_SEP.join(tags) + TAG_SEP
+    elif type(tags) is list:
+        try:
+            joined = TAG_SEP.join(tags)
+        except TypeError:  # a non-string tag
+            joined = None
+        if joined is not None and joined.count(TAG_SEP) == len(tags) - 1:
+            tag_text = TAG_SEP + joined + TAG_SEP
+        else:
+            tag_text, irregular = None, 1
     elif type(tags) is str and TAG_SEP not in tags:
         tag_text = TAG_SEP + tags + TAG_SEP
     else:
         tag_text, irregular = None, 1
-    stamp = data.get(TIMESTAMP_FIELD)
-    millis = stamp.millis if isinstance(stamp, Timestamp) else Timestamp.coerce(stamp).millis
     message = data.get("message")
     if message is not None and type(message) is not str:
         message = "\n".join(str(m) for m in message) if isinstance(message, list) else str(message)

@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -32,12 +33,11 @@ from pipeline.event import Event, json_default
 from pipeline.localindex import datemath, dsl, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.sql import Compiler, json_path, words
-from pipeline.serde import event_json
+from pipeline.timestamp import Timestamp
 
 log = logging.getLogger("pipeline.localindex")
 
 BUSY_TIMEOUT_MS = 30_000
-_SQLITE_INT_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -213,8 +213,9 @@ class LocalIndex:
             try:
                 base = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
                 for offset, event in enumerate(events, start=1):
-                    row, message = schema.row_values(base + offset, event.data, _doc_text(event))
-                    rows.append(_safe_row(row))
+                    millis, doc = _doc_text(event)
+                    row, message = schema.row_values(base + offset, millis, event.data, doc)
+                    rows.append(row)
                     if message is not None:
                         texts.append((base + offset, message))
                 conn.executemany(schema.INSERT_DOC, rows)
@@ -480,13 +481,35 @@ def _percentile(values: list[float], pct: float) -> float:
     return float(values[low] + (values[high] - values[low]) * (rank - low))
 
 
-def _doc_text(event: Event) -> str:
+def _doc_text(event: Event) -> tuple[int, str]:
+    """``@timestamp`` in epoch millis and the event as JSON (without ``@metadata``)."""
+    data = event.data
+    stamp = data.get(schema.TIMESTAMP_FIELD)
+    if not isinstance(stamp, Timestamp):
+        stamp = Timestamp.coerce(stamp)
+    millis = stamp.millis
+    # A shallow copy with @timestamp as a string spares orjson a Python callback per event.
+    plain = dict(data)
+    plain[schema.TIMESTAMP_FIELD] = _iso(millis)
+    plain.pop("@metadata", None)
     try:
-        return event_json(event).decode()
+        return millis, orjson.dumps(plain, default=json_default, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:
         # orjson refuses integers beyond 64 bits and odd types; keep the event, written by the stdlib.
-        data = {k: v for k, v in event.data.items() if k != "@metadata"}
-        return json.dumps(data, default=_fallback_default, ensure_ascii=False)
+        return millis, json.dumps(plain, default=_fallback_default, ensure_ascii=False)
+
+
+_ISO_SECONDS: dict[int, str] = {}
+
+
+def _iso(millis: int) -> str:
+    secs, ms = divmod(millis, 1000)
+    prefix = _ISO_SECONDS.get(secs)
+    if prefix is None:
+        if len(_ISO_SECONDS) > 4096:
+            _ISO_SECONDS.clear()
+        prefix = _ISO_SECONDS[secs] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    return f"{prefix}.{ms:03d}Z"
 
 
 def _fallback_default(value: Any) -> Any:
@@ -494,12 +517,3 @@ def _fallback_default(value: Any) -> Any:
         return json_default(value)
     except TypeError:
         return repr(value)
-
-
-def _safe_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    # SQLite integers are 64-bit; a bigger one is kept in the JSON only (queries fall back to it).
-    if any(type(v) is int and abs(v) > _SQLITE_INT_MAX for v in row):
-        fixed = [None if type(v) is int and abs(v) > _SQLITE_INT_MAX else v for v in row]
-        fixed[2] = 1
-        return tuple(fixed)
-    return row

@@ -255,7 +255,7 @@ class Elasticsearch(Output):
     def _handle_items(self, actions: list[BulkAction], response: dict[str, Any]) -> list[BulkAction]:
         retry: list[BulkAction] = []
         indexed = duplicates = 0
-        for action, item in zip(actions, response["items"]):
+        for action, item in zip(actions, response["items"], strict=True):
             result = item.get(action.action) or next(iter(item.values()), {})
             outcome, status, reason = bulk.classify(action.action, result, self._dlq_codes)
             self._count_status(status)

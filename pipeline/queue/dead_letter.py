@@ -143,6 +143,9 @@ class DeadLetterWriter:
             if self._closed.is_set():
                 raise PluginError("dead letter queue is closed")
             self._expire_old()
+            if self.stats.bytes + len(record) > self.max_bytes:
+                # A reader with clean_consumed may have deleted segments meanwhile: count again.
+                self.stats.bytes = self._total_bytes()
             if self.stats.bytes + len(record) > self.max_bytes and not self._make_room(len(record)):
                 self.stats.dropped_full += 1
                 log.error("dead letter queue %s is full (%d bytes, max %d): entry dropped; reason was: %s",

@@ -21,6 +21,7 @@ from pipeline.inputs.base import Input, InputContext
 from pipeline.logs import RateLimitedLogger
 from pipeline.outputs.base import Output
 from pipeline.queue.memory import MemoryQueue
+from pipeline.runtime import registry
 from pipeline.runtime.builder import BuiltPipeline
 
 log = logging.getLogger("pipeline.runtime")
@@ -74,6 +75,7 @@ class PipelineRunner:
     async def run(self) -> None:
         """Run until the inputs are done or :meth:`request_stop`; then shut down gracefully."""
         self.register_plugins()
+        registry.add(self.built.metrics)
         self._start_workers()
         loop = asyncio.get_running_loop()
         tasks = [loop.create_task(self._supervise(inp), name=f"input-{inp.id}") for inp in self.built.inputs]
@@ -140,6 +142,7 @@ class PipelineRunner:
             except Exception:  # noqa: BLE001
                 log.exception("flushing output %s failed", output.id)
         self.close_plugins()
+        registry.remove(self.built.pipeline_id)
         m = self.built.metrics
         log.info("pipeline %s stopped: %d accepted, %d in, %d filtered, %d out", self.built.pipeline_id,
                  self.queue.accepted, m.events_in, m.events_filtered, m.events_out)

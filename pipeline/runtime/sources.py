@@ -32,16 +32,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log.level", dest="log_level",
                         choices=["fatal", "error", "warn", "info", "debug", "trace"], help="log level")
     parser.add_argument("--log.format", dest="log_format", choices=["plain", "json"], help="log format")
+    parser.add_argument("--api.enabled", dest="api_enabled", choices=["true", "false"],
+                        help="serve the monitoring API (default true)")
+    parser.add_argument("--api.http.host", dest="api_http_host", help="monitoring API address (127.0.0.1)")
+    parser.add_argument("--api.http.port", dest="api_http_port", help="monitoring API port or range (9600-9700)")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for name in ("workers", "batch_size", "pipeline_id", "queue_max_events", "log_level", "log_format"):
+    for name in ("workers", "batch_size", "pipeline_id", "queue_max_events", "log_level", "log_format",
+                 "api_http_host", "api_http_port"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
     if getattr(args, "batch_delay", None) is not None:
         changes["batch_delay_ms"] = args.batch_delay
+    if getattr(args, "api_enabled", None) is not None:
+        changes["api_enabled"] = args.api_enabled == "true"
     if getattr(args, "path_data", None):
         changes["path_data"] = Path(args.path_data)
     if args.path_config:

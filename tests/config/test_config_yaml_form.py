@@ -125,7 +125,7 @@ def test_else_if_accepts_if_as_key():
     ("filter:\n  - x: { a: '${UNSET_VAR_X}' }\n", "y.yml:2:13", "UNSET_VAR_X"),
     ("filter:\n  - x: { a: [1, 2\n", "y.yml:3:1", "invalid YAML"),
     ("filter:\n  - x: { a: 1, a: 2 }\n", "y.yml:2:16", "duplicate key 'a'"),
-    ("filter:\n  - x: { h: { k: 1, k: 2 } }\n", "y.yml:2:19", "duplicate key 'k' in hash"),
+    ("filter:\n  - x: { h: { k: 1, k: 2 } }\n", "y.yml:2:21", "duplicate key 'k' in hash"),
 ])
 def test_yaml_errors_with_locations(text, where, says):
     with pytest.raises(ConfigErrors) as caught:

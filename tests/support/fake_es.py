@@ -136,6 +136,8 @@ class FakeElasticsearch:
         self._scrolls: dict[str, list[dict[str, Any]]] = {}
         self._request_counter = itertools.count(1)
         self.bulk_requests = 0
+        #: like http.max_content_length: larger request bodies get 413 (None = no limit)
+        self.max_content_length: int | None = None
         if builtin_logs_template:
             self.templates["logs"] = json.loads(json.dumps(BUILTIN_LOGS_TEMPLATE))
         self._server: ThreadingHTTPServer | None = None
@@ -730,6 +732,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault[0] == "slow":
             time.sleep(fault[1])
         try:
+            limit = self.es.max_content_length
+            if limit is not None and len(body) > limit:
+                self.es.requests.append(RecordedRequest(self.command, self.path, {}, headers, body))
+                raise EsError(413, "content_too_long_exception",
+                              f"request body is too large: {len(body)} > {limit} (http.max_content_length)")
             if fault and fault[0] == "status":
                 status = fault[1]
                 raise EsError(status, *_WHOLE_REQUEST_ERRORS.get(status, ("exception", f"injected {status}")))

@@ -20,24 +20,6 @@ from pipeline.alerts.state import Record, StateStore
 STATUS_INDEX = "pipeline-alerts-status"
 
 
-def connect(url: str, *, username: str | None = None, password: str | None = None,
-            api_key: str | None = None, ca_certs: str | None = None, verify_certs: bool = True,
-            request_timeout: float = 30.0) -> Any:
-    """An ``elasticsearch.Elasticsearch`` client for ``url`` (basic auth or API key, TLS options)."""
-    from elasticsearch import Elasticsearch
-
-    kwargs: dict[str, Any] = {"request_timeout": request_timeout}
-    if username is not None:
-        kwargs["basic_auth"] = (username, password or "")
-    if api_key:
-        kwargs["api_key"] = api_key
-    if url.startswith("https"):
-        kwargs["verify_certs"] = verify_certs
-        if ca_certs:
-            kwargs["ca_certs"] = ca_certs
-    return Elasticsearch([url], **kwargs)
-
-
 def _errors() -> tuple[type[BaseException], ...]:
     from elastic_transport import TransportError
     from elasticsearch import ApiError

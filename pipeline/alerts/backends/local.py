@@ -59,7 +59,8 @@ class LocalBackend(Backend):
                size: int, newest_first: bool = False) -> list[dict[str, Any]]:
         hits = self._call("search", wildcard_index(index), query=query, start=start, end=end, size=size,
                           sort="desc" if newest_first else "asc", timestamp_field=timestamp_field)
-        return [hit.get("_source", hit) if isinstance(hit, dict) else dict(hit) for hit in hits]
+        # Keep only the source, as the Elasticsearch backend does (alerts must not differ by backend).
+        return [{k: v for k, v in hit.items() if k not in ("_index", "_id")} for hit in hits]
 
     def state_store(self) -> StateStore:
         if self._state is None:

@@ -14,14 +14,19 @@ from pipeline.event import Event
 from pipeline.inputs.base import InputContext
 from pipeline.plugin import build_from_dict
 from pipeline.queue import MemoryQueue
+from pipeline.testing import build_plugin
 
 
 class RunningBeats:
     """A beats input serving in a thread; ``events`` fills as a consumer drains the queue."""
 
-    def __init__(self, options: dict[str, Any], capacity: int = 100_000, consume: bool = True,
+    def __init__(self, options: dict[str, Any] | str, capacity: int = 100_000, consume: bool = True,
                  keepalive_interval: float | None = None) -> None:
-        self.input = build_from_dict("input", "beats", {"host": "127.0.0.1", **options})
+        if isinstance(options, str):  # config text, as users write it
+            self.input = build_plugin("input", f'beats {{ host => "127.0.0.1" port => 0 {options} }}',
+                                      register=False)
+        else:
+            self.input = build_from_dict("input", "beats", {"host": "127.0.0.1", "port": 0, **options})
         if keepalive_interval is not None:
             self.input.keepalive_interval = keepalive_interval
         self.input.register()
@@ -86,11 +91,12 @@ class RunningBeats:
 
 @pytest.fixture
 def beats_server() -> Iterator[Callable[..., RunningBeats]]:
-    """Factory: ``beats_server({"ssl_enabled": ...})`` starts an input on a free port."""
+    """Factory: ``beats_server('ssl_enabled => true ...')`` (config text) or a dict of options
+    starts an input on 127.0.0.1 and an ephemeral port."""
     started: list[RunningBeats] = []
 
-    def start(options: dict[str, Any] | None = None, **kwargs: Any) -> RunningBeats:
-        server = RunningBeats({"port": 0, **(options or {})}, **kwargs)
+    def start(options: dict[str, Any] | str | None = None, **kwargs: Any) -> RunningBeats:
+        server = RunningBeats(options or {}, **kwargs)
         started.append(server)
         return server
 

@@ -1,0 +1,74 @@
+"""Write throughput of the embedded local index (events/s on one core).
+
+    python bench/localindex_write.py [--events 200000] [--batch 1000]
+
+Events look like parsed web/service logs (message, log.level, service.name,
+host.name, http fields, tags). Building the events is not timed; writing is
+(JSON encoding, row extraction, SQLite inserts incl. FTS5, commits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+
+from pipeline.event import Event
+from pipeline.localindex import LocalIndex
+
+LEVELS = ["INFO", "INFO", "INFO", "WARN", "ERROR", "DEBUG"]
+SERVICES = ["auth", "web", "billing", "search", "gateway"]
+PATHS = ["/api/login", "/api/orders/42", "/static/app.js", "/healthz", "/api/search?q=shoes"]
+
+
+def make_events(count: int, seed: int = 7) -> list[Event]:
+    rng = random.Random(seed)
+    base = 1_795_000_000_000
+    events = []
+    for i in range(count):
+        status = rng.choice([200, 200, 200, 201, 301, 404, 500, 503])
+        path = rng.choice(PATHS)
+        events.append(Event({
+            "@timestamp": _ts(base + i * 10),
+            "message": f'10.0.{i % 255}.{rng.randrange(255)} - - "GET {path} HTTP/1.1" {status} '
+                       f"{rng.randrange(20000)} request took {rng.randrange(900)}ms user={rng.randrange(5000)}",
+            "log": {"level": rng.choice(LEVELS)},
+            "service": {"name": rng.choice(SERVICES)},
+            "host": {"name": f"web-{rng.randrange(12):02d}"},
+            "http": {"request": {"method": "GET"}, "response": {"status_code": status,
+                                                                "body": {"bytes": rng.randrange(20000)}}},
+            "url": {"path": path},
+            "tags": ["beats_input_codec_plain_applied"] + (["_grokparsefailure"] if i % 50 == 0 else []),
+        }))
+    return events
+
+
+def _ts(millis: int) -> str:
+    secs, ms = divmod(millis, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+    events = make_events(args.events)
+    with tempfile.TemporaryDirectory() as directory:
+        idx = LocalIndex(directory)
+        started = time.process_time()
+        wall = time.perf_counter()
+        for i in range(0, len(events), args.batch):
+            idx.write("logs-2026.11.21", events[i:i + args.batch])
+        cpu = time.process_time() - started
+        elapsed = time.perf_counter() - wall
+        size = idx.indices()[0].size_bytes
+        idx.close()
+    print(f"events={args.events} batch={args.batch} wall={elapsed:.2f}s cpu={cpu:.2f}s "
+          f"rate_wall={args.events / elapsed:,.0f}/s rate_cpu={args.events / cpu:,.0f}/s "
+          f"bytes_per_event={size / args.events:.0f}")
+
+
+if __name__ == "__main__":
+    main()

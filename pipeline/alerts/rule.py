@@ -1,0 +1,222 @@
+"""Loading and validating rule files (one YAML file per rule) and the alerts settings file.
+
+Every problem is a ConfigError at ``file:line:col``; a bad rule is reported and
+skipped, the other rules load. Options are declared once, in
+:class:`~pipeline.alerts.options.RuleOptions` and each rule type's subclass.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.alerts import alerters as alerter_registry
+from pipeline.alerts import types as type_registry
+from pipeline.alerts.alerters.base import Alerter
+from pipeline.alerts.options import RuleOptions
+from pipeline.alerts.query import Query, compile_filters
+from pipeline.alerts.templates import DEFAULT_SUBJECT, DEFAULT_TEXT, compile_template
+from pipeline.alerts.types.base import RuleType
+from pipeline.alerts.yaml_source import LocatedDict, load_yaml
+from pipeline.errors import ConfigError, ConfigErrors, Location
+from pipeline.plugin import PluginSpec, _option_infos, build_options
+from pipeline.template import load_timezone
+
+RULE_SUFFIXES = (".yaml", ".yml")
+SETTINGS_NAMES = ("alerts-settings.yaml", "alerts-settings.yml")  # may sit beside the rules
+
+
+class _Declared:
+    """Adapter letting ``plugin.build_options`` validate any options dataclass."""
+
+    def __init__(self, options_cls: type) -> None:
+        self.Options = options_cls
+
+    def option_infos(self) -> Any:
+        return _option_infos(self.Options)
+
+
+@dataclass
+class AlertSettings:
+    """The global alerts settings file: rule defaults, alerter options, Elasticsearch connection."""
+
+    rule_defaults: dict[str, Any] = field(default_factory=dict)
+    alerters: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    elasticsearch: dict[str, Any] = field(default_factory=dict)
+    source: Location = Location("<settings>")
+
+    @classmethod
+    def load(cls, path: Path | None) -> AlertSettings:
+        if path is None:
+            return cls()
+        data = load_yaml(path, expand_env=True)
+        if data is None:
+            return cls(source=Location(str(path)))
+        if not isinstance(data, LocatedDict):
+            raise ConfigError("the alerts settings file is a mapping with rule_defaults, alerters, "
+                              "elasticsearch", Location(str(path), 1, 1))
+        errors = []
+        for key in data:
+            if key not in ("rule_defaults", "alerters", "elasticsearch"):
+                hint = difflib.get_close_matches(str(key), ["rule_defaults", "alerters", "elasticsearch"], 1)
+                errors.append(ConfigError(f'unknown settings key "{key}"' +
+                                          (f' (did you mean "{hint[0]}"?)' if hint else ""), data.where(key)))
+            elif not isinstance(data[key], Mapping):
+                errors.append(ConfigError(f"{key} must be a mapping", data.where(key)))
+        if errors:
+            raise ConfigErrors(errors)
+        return cls(rule_defaults=data.get("rule_defaults") or {}, alerters=data.get("alerters") or {},
+                   elasticsearch=dict(data.get("elasticsearch") or {}), source=data.location)
+
+
+@dataclass
+class Rule:
+    """A loaded, validated rule: its options, type, query, templates and alerters."""
+
+    options: RuleOptions
+    rule_type: RuleType
+    query: Query | None
+    subject_template: Any
+    text_template: Any
+    alerters: list[tuple[str, Alerter]]  # (alerter id "<index>:<name>", alerter)
+    source: Path
+    mtime: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.options.name
+
+
+def _items(mapping: Mapping[str, Any], fallback: Location) -> list[tuple[str, Any, Location]]:
+    where = mapping.where if isinstance(mapping, LocatedDict) else (lambda k: fallback)
+    return [(str(k), v, where(k)) for k, v in mapping.items()]
+
+
+def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
+    """Load one rule file; ConfigErrors listing every problem with file:line."""
+    settings = settings or AlertSettings()
+    data = load_yaml(path, expand_env=True)
+    top = Location(str(path), 1, 1)
+    if not isinstance(data, LocatedDict):
+        raise ConfigErrors([ConfigError("a rule file is a YAML mapping (name:, type:, index: ...)", top)])
+    type_name = data.get("type")
+    if not isinstance(type_name, str):
+        raise ConfigErrors([ConfigError("missing rule type (type: frequency, any, spike ...)",
+                                        data.where("type"))])
+    type_cls = type_registry.lookup(type_name)
+    if type_cls is None:
+        hint = difflib.get_close_matches(type_name, type_registry.available(), 1)
+        raise ConfigErrors([ConfigError(f'unknown rule type "{type_name}"' +
+                                        (f' (did you mean "{hint[0]}"?)' if hint else
+                                         f" (one of {', '.join(type_registry.available())})"),
+                                        data.where("type"))])
+    rule_name = str(data.get("name", path.stem))
+    items = [(k, v, loc) for k, v, loc in _items(settings.rule_defaults, settings.source) if k not in data]
+    spec = PluginSpec("rule", type_name, tuple(items + _items(data, top)), data.location)
+    errors: list[ConfigError] = []
+
+    def fail(exc: ConfigError, where: Location) -> None:
+        for one in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
+            errors.append(ConfigError(one.message, one.location or where, "rule", rule_name))
+
+    try:
+        options: RuleOptions = build_options(_Declared(type_cls.Options), spec)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        fail(exc, data.location)
+        raise ConfigErrors(errors) from None
+    query = None
+    try:
+        query = compile_filters(options.filter)
+    except ConfigError as exc:
+        fail(exc, data.where("filter"))
+    templates = []
+    for key, defaults in (("alert_subject", DEFAULT_SUBJECT), ("alert_text", DEFAULT_TEXT)):
+        source = getattr(options, key) or defaults[options.alert_language]
+        try:
+            templates.append(compile_template(source, key))
+        except ConfigError as exc:
+            fail(exc, data.where(key))
+    try:
+        load_timezone(options.timezone)
+    except ConfigError as exc:
+        fail(exc, data.where("timezone"))
+    rule_type = None
+    try:
+        rule_type = type_cls(options)
+    except ConfigError as exc:
+        fail(exc, data.location)
+    built_alerters = []
+    alert_items = data.get("alert") if "alert" in data else options.alert
+    for position, item in enumerate(alert_items if isinstance(alert_items, list) else [alert_items]):
+        where = item.location if isinstance(item, LocatedDict) else data.where("alert")
+        try:
+            built_alerters.append(build_alerter(item, position, where, settings))
+        except ConfigError as exc:
+            fail(exc, where)
+    if not built_alerters and not errors:
+        fail(ConfigError("alert: lists no alerter (e.g. alert: [email, dingtalk])"), data.where("alert"))
+    if errors:
+        raise ConfigErrors(errors)
+    assert rule_type is not None
+    return Rule(options=options, rule_type=rule_type, query=query, subject_template=templates[0],
+                text_template=templates[1], alerters=built_alerters, source=path,
+                mtime=path.stat().st_mtime)
+
+
+def build_alerter(item: Any, position: int, where: Location, settings: AlertSettings) -> tuple[str, Alerter]:
+    """One ``alert:`` entry (``email`` or ``{email: {...}}``) merged over the settings' alerter options."""
+    if isinstance(item, str):
+        name, own = item, {}
+    elif isinstance(item, Mapping) and len(item) == 1:
+        (name, own), = item.items()
+        own = own or {}
+        if not isinstance(own, Mapping):
+            raise ConfigError(f"alerter {name}: options must be a mapping")
+    else:
+        raise ConfigError("an alert entry is an alerter name or {name: {options}}, e.g. {email: {to: [...]}}",
+                          where)
+    cls = alerter_registry.lookup(str(name))
+    if cls is None:
+        hint = difflib.get_close_matches(str(name), alerter_registry.available(), 1)
+        raise ConfigError(f'unknown alerter "{name}"' + (f' (did you mean "{hint[0]}"?)' if hint else
+                                                         f" (one of {', '.join(alerter_registry.available())})"),
+                          where)
+    shared = settings.alerters.get(str(name)) or {}
+    items = [i for i in _items(shared, settings.source) if i[0] not in own] + _items(own, where)
+    spec = PluginSpec("alerter", str(name), tuple(items), where)
+    try:
+        options = build_options(_Declared(cls.Options), spec)  # type: ignore[arg-type]
+        return f"{position}:{name}", cls(options)
+    except ConfigErrors as exc:
+        raise ConfigErrors([ConfigError(f"alerter {name}: {e.message}", e.location or where)
+                            for e in exc.errors]) from None
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in Path(directory).rglob("*")
+                  if p.suffix in RULE_SUFFIXES and p.name not in SETTINGS_NAMES and p.is_file())
+
+
+def load_rules(directory: Path, settings: AlertSettings | None = None) -> tuple[dict[str, Rule],
+                                                                                list[ConfigError]]:
+    """Every rule of a directory; rules with problems are left out and their errors returned."""
+    rules: dict[str, Rule] = {}
+    errors: list[ConfigError] = []
+    for path in rule_files(directory):
+        try:
+            rule = load_rule(path, settings)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        except ConfigError as exc:
+            errors.append(exc)
+            continue
+        if rule.name in rules:
+            errors.append(ConfigError(f'rule name "{rule.name}" is already used by {rules[rule.name].source}',
+                                      Location(str(path), 1, 1)))
+            continue
+        rules[rule.name] = rule
+    return rules, errors

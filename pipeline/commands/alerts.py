@@ -1,0 +1,167 @@
+"""``pipeline alerts run|test|check``: the alert engine from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError, ConfigErrors
+from pipeline.plugin import Duration
+
+DEFAULT_RULES = "rules"
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("alerts", help="alert rules over indexed events (run, test, check)",
+                            description="Alert rules (ElastAlert2 keys) over the local index or Elasticsearch.")
+    actions = parser.add_subparsers(dest="alerts_command", metavar="ACTION")
+
+    run = actions.add_parser("run", help="run the rules (a loop, or one pass with --once)")
+    _common(run)
+    _backend(run)
+    run.add_argument("--once", action="store_true", help="one pass over the due steps, deliver, exit")
+    run.set_defaults(func=run_command)
+
+    test = actions.add_parser("test", help="evaluate one rule over history; print what would fire, send nothing")
+    test.add_argument("rule", type=Path, help="the rule file")
+    test.add_argument("--settings", type=Path, help="alerts settings file (rule defaults, alerter options)")
+    test.add_argument("--since", default="24h", help="how far back to evaluate (e.g. 30m, 24h, 7d)")
+    test.add_argument("--max-alerts", type=int, default=20, help="print at most this many messages")
+    _backend(test)
+    test.set_defaults(func=test_command)
+
+    check = actions.add_parser("check", help="validate every rule; errors with file:line")
+    _common(check)
+    check.set_defaults(func=check_command)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rules", type=Path, default=Path(DEFAULT_RULES), help="rules directory (default ./rules)")
+    parser.add_argument("--settings", type=Path, help="alerts settings file (rule defaults, alerter options)")
+
+
+def _backend(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--path.data", dest="path_data", type=Path, default=Path("data"),
+                        help="data directory of the pipeline whose local index the rules read (default ./data)")
+    from pipeline.elasticsearch.client import add_connection_arguments
+
+    add_connection_arguments(parser, required=False)
+    parser.add_argument("--log.level", dest="log_level", default="info", help="log level (default info)")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from pipeline.alerts.rule import AlertSettings
+
+    return AlertSettings.load(args.settings)
+
+
+def _make_backend(args: argparse.Namespace, settings: Any) -> Any:
+    es = settings.elasticsearch  # credentials for --es live in the settings file, beside the secrets
+    url = args.es
+    if url:
+        from pipeline.alerts.backends.elasticsearch import ElasticsearchBackend
+        from pipeline.elasticsearch.client import client_from_url
+
+        password = args.password or es.get("password") or os.environ.get("ES_PASSWORD")
+        user = args.user or es.get("user") or es.get("username") or None
+        client = client_from_url(url, user=user, password=password if user else None,
+                                 api_key=args.api_key or es.get("api_key") or None,
+                                 ca_certs=args.ca_cert or es.get("ca_cert"), insecure=args.insecure)
+        return ElasticsearchBackend(client)
+    from pipeline.alerts.backends.local import LocalBackend
+
+    return LocalBackend(args.path_data)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from pipeline import logs
+    from pipeline.alerts.scheduler import Scheduler
+
+    logs.configure(args.log_level)
+    if not args.rules.is_dir():
+        print(f"rules directory {args.rules} does not exist", file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    settings = _settings(args)
+    backend = _make_backend(args, settings)
+    scheduler = Scheduler(args.rules, backend, settings)
+    try:
+        if args.once:
+            reports = scheduler.run_once()
+            for error in scheduler.errors:
+                print(error.render(), file=sys.stderr)
+            for report in reports:
+                print(f"{report.rule}: {report.steps} steps, {len(report.matches)} matches, "
+                      f"{len(report.alerts)} alerts, {report.silenced} silenced"
+                      + (f", error: {report.error}" if report.error else ""))
+            return 1 if any(r.error for r in reports) else 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        scheduler.run_forever(stop)
+        return 0
+    finally:
+        backend.close()
+
+
+def test_command(args: argparse.Namespace) -> int:
+    from pipeline.alerts.engine import Engine
+    from pipeline.alerts.rule import load_rule
+    from pipeline.alerts.state import SQLiteStateStore
+
+    try:
+        since = Duration.parse(args.since)
+    except ValueError as exc:
+        print(f"--since: {exc}", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    rule = load_rule(args.rule, settings)
+    backend = _make_backend(args, settings)
+    engine = Engine(backend, SQLiteStateStore(":memory:"), dry_run=True)
+    now = datetime.now(UTC)
+    try:
+        report = engine.run_rule(rule, now, since=now - rule.options.query_delay.delta
+                                 - _seconds(since))
+    finally:
+        backend.close()
+    if report.error:
+        print(f"error: {report.error}", file=sys.stderr)
+        return 1
+    print(f"rule {rule.name}: {report.steps} steps over the last {args.since}: {len(report.matches)} matches, "
+          f"{len(report.alerts)} alerts would be sent ({report.silenced} silenced by realert); nothing sent")
+    for message in report.alerts[: args.max_alerts]:
+        print(f"\n--- to {', '.join(a for a, _ in rule.alerters)}\nSubject: {message.subject}\n{message.text}")
+    if len(report.alerts) > args.max_alerts:
+        print(f"\n... and {len(report.alerts) - args.max_alerts} more")
+    return 0
+
+
+def _seconds(value: float) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=float(value))
+
+
+def check_command(args: argparse.Namespace) -> int:
+    from pipeline.alerts.rule import load_rules, rule_files
+
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    if not args.rules.is_dir():
+        print(f"rules directory {args.rules} does not exist", file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    rules, errors = load_rules(args.rules, settings)
+    if errors:
+        print(ConfigErrors(errors).render(), file=sys.stderr)
+    total = len(rule_files(args.rules))
+    print(f"{len(rules)} of {total} rules OK" + (f", {len(errors)} error(s)" if errors else ""))
+    return CONFIG_ERROR_EXIT_CODE if errors else 0

@@ -1,0 +1,86 @@
+"""``pipeline setup``: index template + ILM policy in Elasticsearch (and Kibana dashboards with --kibana)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Any
+
+from elasticsearch import ApiError, TransportError
+
+from pipeline.elasticsearch.client import add_connection_arguments, client_from_args
+from pipeline.elasticsearch.ilm import DEFAULT_POLICY_NAME, parse_days
+from pipeline.elasticsearch.setup import SetupResult, run_setup
+from pipeline.elasticsearch.template import DEFAULT_INDEX_PATTERN, DEFAULT_PRIORITY
+
+EXIT_UNREACHABLE = 69  # EX_UNAVAILABLE
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "setup", help="install the index template, ILM policy (and Kibana dashboards) for daily log indices",
+        description="Install or update, idempotently, the composable index template and the ILM policy "
+                    "(hot 7d, warm until 30d, deleted after --delete-after) for the daily log indices; "
+                    "with --kibana also import the dashboards. Prints what was created, updated or unchanged.")
+    add_connection_arguments(parser)
+    parser.add_argument("--index-pattern", default=DEFAULT_INDEX_PATTERN,
+                        help="indices the template applies to (default logs-*)")
+    parser.add_argument("--delete-after", default="90d", help="delete indices this old (default 90d)")
+    parser.add_argument("--policy-name", default=DEFAULT_POLICY_NAME, help="ILM policy name")
+    parser.add_argument("--priority", type=int, default=DEFAULT_PRIORITY,
+                        help="template priority (default 200, above the built-in logs-*-* template)")
+    parser.add_argument("--replicas", type=int, default=None,
+                        help="number_of_replicas for new indices (use 0 on a single-node cluster)")
+    parser.add_argument("--no-ilm", action="store_true", help="install the template without an ILM policy")
+    parser.add_argument("--kibana", metavar="URL", help="also import the Kibana dashboards into this Kibana")
+    parser.add_argument("--kibana-space", default=None, help="Kibana space for the dashboards")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        days = parse_days(args.delete_after)
+    except ValueError as exc:
+        print(f"setup: --delete-after: {exc}", file=sys.stderr)
+        return 2
+    client = client_from_args(args)
+    try:
+        results = run_setup(client, index_pattern=args.index_pattern, delete_after_days=days,
+                            policy_name=args.policy_name, priority=args.priority, replicas=args.replicas,
+                            ilm=not args.no_ilm)
+    except ApiError as exc:
+        print(f"setup: Elasticsearch refused a request: HTTP {exc.meta.status} {exc.body}", file=sys.stderr)
+        return 1
+    except TransportError as exc:
+        print(f"setup: cannot reach Elasticsearch at {args.es}: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    finally:
+        client.close()
+    for result in results:
+        stream = sys.stderr if result.status == "warning" else sys.stdout
+        print(result.line(), file=stream)
+    if args.kibana:
+        return _import_dashboards(args)
+    return 0
+
+
+def _import_dashboards(args: argparse.Namespace) -> int:
+    try:
+        importer: Any = importlib.import_module("pipeline.kibana.importer")
+    except ModuleNotFoundError as exc:
+        print(f"setup: --kibana needs pipeline.kibana.importer, which this build does not have ({exc})",
+              file=sys.stderr)
+        return 1
+    password = args.password or os.environ.get("ES_PASSWORD")
+    result = importer.import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
+                                        api_key=args.api_key, space=args.kibana_space)
+    print(SetupResult("dashboards", args.kibana, "imported", _summary(result)).line())
+    return 0
+
+
+def _summary(result: Any) -> str:
+    if isinstance(result, dict):
+        return ", ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, (list, dict)))
+    return "" if result is None else str(result)[:200]

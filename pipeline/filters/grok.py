@@ -1,0 +1,185 @@
+"""The grok filter: parse text into fields with named patterns, as Logstash's grok."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pipeline import fieldref
+from pipeline.errors import ConfigError
+from pipeline.event import Event
+from pipeline.fieldref import FieldRef
+from pipeline.filters.base import Filter, FilterOptions
+from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compile_expression
+from pipeline.grok.library import DEFAULT_ECS_MODE
+from pipeline.plugin import option, register
+
+
+def _positive_or_zero(value: int) -> str | None:
+    return None if value >= 0 else "must be 0 (no timeout) or a positive number of milliseconds"
+
+
+@dataclass(frozen=True)
+class _Capture:
+    ref: FieldRef  # where the value goes (under target if set)
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    expression: CompiledExpression
+    captures: tuple[_Capture, ...]
+
+
+@register
+class Grok(Filter):
+    """Parse unstructured text into fields with named patterns (``%{IP:[source][ip]}``).
+
+    Logstash-compatible: the same pattern names (our own library in ``grok_patterns/``, in legacy
+    and ECS field-name sets), options, defaults and failure tags. Patterns are compiled once at
+    start; a pattern that does not compile or names an unknown pattern is a config error.
+    """
+
+    name = "grok"
+
+    @dataclass(frozen=True, kw_only=True)
+    class Options(FilterOptions):
+        match: dict[str, list[str]] = option(
+            {}, 'Field => pattern, or field => [patterns] tried in order: { "message" => "%{SYSLOGLINE}" }.')
+        break_on_match: bool = option(True, "Stop at the first pattern that matches (per field and overall).")
+        named_captures_only: bool = option(
+            True, "Only keep captures with a name (%{IP:client}); false also keeps %{IP} as field IP.")
+        keep_empty_captures: bool = option(False, "Also set fields whose capture is empty.")
+        overwrite: list[str] = option(
+            [], "Fields to overwrite with the capture; other existing fields get the value appended (array).")
+        pattern_definitions: dict[str, str] = option(
+            {}, "Extra patterns NAME => regex, for this filter only (override the library).")
+        patterns_dir: list[Path] = option([], "Folders (or files) of extra pattern files, NAME REGEX per line.")
+        patterns_files_glob: str = option("*", "Which files of patterns_dir to load.")
+        target: str | None = option(None, "Put the captures under this field instead of the event root.")
+        tag_on_failure: list[str] = option(["_grokparsefailure"], "Tags added when no pattern matches.")
+        tag_on_timeout: str = option("_groktimeout", "Tag added when matching runs past timeout_millis.")
+        timeout_millis: int = option(
+            30000, "Give up matching after this long (0 = no limit); see timeout_scope.",
+            check=_positive_or_zero)
+        timeout_scope: Literal["pattern", "event"] = option(
+            "pattern", "The timeout applies to each pattern, or to all the patterns of one event.")
+        ecs_compatibility: Literal["disabled", "v1", "v8"] | None = option(
+            None, "Pattern set: disabled = legacy field names, v1/v8 = ECS names "
+                  "(default: the pipeline.ecs_compatibility setting, else v8).")
+
+        def __post_init__(self) -> None:
+            if not self.match:
+                raise ValueError('grok needs "match", e.g. match => { "message" => "%{COMBINEDAPACHELOG}" }')
+
+    def __init__(self, options: Any, context: Any = None) -> None:
+        super().__init__(options, context)
+        opts = self.options
+        self.ecs_compatibility = opts.ecs_compatibility or str(
+            self.context.settings.get("pipeline.ecs_compatibility", DEFAULT_ECS_MODE))
+        self.timeout: float | None = opts.timeout_millis / 1000 if opts.timeout_millis else None
+        self.per_event = opts.timeout_scope == "event"
+        self.tag_on_timeout = opts.tag_on_timeout
+        self.tag_on_failure = tuple(opts.tag_on_failure)
+        self.keep_empty = opts.keep_empty_captures
+        self.break_on_match = opts.break_on_match
+        self.library = build_library(self.ecs_compatibility, opts.patterns_dir, opts.patterns_files_glob,
+                                     opts.pattern_definitions)
+        target = fieldref.parse(opts.target).path if opts.target else ()
+        overwrite = set()
+        for name in opts.overwrite:
+            overwrite.add(name)
+            overwrite.add(fieldref.parse(name).path)
+        cache: dict[str, _Pattern] = {}
+        self.matches: list[tuple[FieldRef, tuple[_Pattern, ...]]] = []
+        for source, expressions in opts.match.items():
+            patterns = []
+            for text in expressions:
+                if text not in cache:
+                    compiled = compile_expression(text, self.library,
+                                                  named_captures_only=opts.named_captures_only)
+                    cache[text] = _Pattern(compiled, tuple(
+                        self._capture(name, target, overwrite) for _, name, _ in compiled.fields))
+                patterns.append(cache[text])
+            self.matches.append((fieldref.parse(source), tuple(patterns)))
+
+    @staticmethod
+    def _capture(name: str, target: tuple[str, ...], overwrite: set[Any]) -> _Capture:
+        try:
+            path = fieldref.parse(name).path
+        except ConfigError as exc:
+            raise ConfigError(f"grok capture name {name!r} is not a valid field reference: {exc.message}") from exc
+        full = target + path
+        return _Capture(fieldref.FieldRef("".join(f"[{p}]" for p in full), full),
+                        name in overwrite or path in overwrite)
+
+    # -- per event ------------------------------------------------------------
+    def filter(self, event: Event) -> None:
+        deadline = time.monotonic() + self.timeout if self.per_event and self.timeout else None
+        matched = False
+        try:
+            for source, patterns in self.matches:
+                value = source.get(event.data)
+                if value is None:
+                    continue
+                if isinstance(value, list):
+                    hit = False
+                    for item in value:
+                        hit |= self._match_one(event, self._text(item), patterns, deadline)
+                else:
+                    hit = self._match_one(event, self._text(value), patterns, deadline)
+                if hit:
+                    matched = True
+                    if self.break_on_match:
+                        break
+        except GrokTimeout:
+            self.logger.warning("grok: timeout after %s ms matching an event; tagged %s",
+                                self.options.timeout_millis, self.tag_on_timeout)
+            event.tag(self.tag_on_timeout)
+            return
+        if matched:
+            self.filter_matched(event)
+        elif self.tag_on_failure:
+            event.tag(*self.tag_on_failure)
+
+    @staticmethod
+    def _text(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    def _match_one(self, event: Event, text: str, patterns: tuple[_Pattern, ...], deadline: float | None) -> bool:
+        hit = False
+        for pattern in patterns:
+            timeout = self.timeout if deadline is None else deadline - time.monotonic()
+            expression = pattern.expression
+            found = expression.search(text, timeout)
+            if found is None:
+                continue
+            hit = True
+            self._apply(event.data, pattern, expression.captures(found))
+            if self.break_on_match:
+                break
+        return hit
+
+    def _apply(self, data: dict[str, Any], pattern: _Pattern, values: list[tuple[str, Any]]) -> None:
+        keep_empty = self.keep_empty
+        for capture, (_, value) in zip(pattern.captures, values, strict=True):
+            if not keep_empty and (value is None or value == ""):
+                continue
+            ref = capture.ref
+            if capture.overwrite:
+                ref.set(data, value)
+                continue
+            current = ref.get(data)
+            if current is None:
+                ref.set(data, value)
+            elif isinstance(current, list):
+                current.append(value)
+            elif isinstance(current, str):
+                ref.set(data, [current, value])
+            # any other existing value (number, hash) is kept, as Logstash does

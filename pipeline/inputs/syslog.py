@@ -1,0 +1,219 @@
+"""syslog input: RFC 3164 and RFC 5424 messages over TCP and UDP on the same port."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.event import Event
+from pipeline.inputs import _syslog
+from pipeline.inputs._common import count_problem, ecs_mode, ecs_option
+from pipeline.inputs._udp import DatagramReceiver
+from pipeline.inputs.base import Input, InputContext, InputOptions
+from pipeline.plugin import option, register
+from pipeline.timestamp import Timestamp
+
+PARSE_FAILURE_TAG = "_grokparsefailure_sysloginput"
+MAX_FRAME = 1024 * 1024  # an octet-counted frame larger than this closes the connection
+
+
+def _timezone_check(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {value!r}; use an IANA name such as Europe/Paris or UTC"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyslogOptions(InputOptions):
+    host: str = option("0.0.0.0", "Address to listen on (TCP and UDP).")
+    port: int = option(514, "Port to listen on, TCP and UDP.",
+                       check=lambda p: None if 0 <= p <= 65535 else "must be a port number (0-65535)")
+    timezone: str | None = option(None, "IANA time zone of timestamps that carry none (RFC 3164); "
+                                        "default: this machine's.", check=_timezone_check)
+    use_labels: bool = option(True, "Add facility and severity names next to their codes.")
+    facility_labels: list[str] = option(list(_syslog.FACILITY_LABELS), "Names of facilities 0..23.")
+    severity_labels: list[str] = option(list(_syslog.SEVERITY_LABELS), "Names of severities 0..7.")
+    proxy_protocol: bool = option(False, "Not supported; kept so Logstash configs load.",
+                                  deprecated="ignored: the PROXY protocol is not supported")
+    workers: int = option(2, "UDP: tasks decoding datagrams.", check=lambda v: None if v > 0 else "must be > 0")
+    queue_size: int = option(2000, "UDP: datagrams waiting for a worker; beyond it they are dropped "
+                                   "and counted.")
+    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
+
+
+@register
+class Syslog(Input):
+    """Receives syslog over TCP and UDP: RFC 3164 (BSD) and RFC 5424, parsed into fields.
+
+    A line that is neither gets priority 13 (user-level notice), keeps its text
+    as ``message`` and the tag ``_grokparsefailure_sysloginput``, as Logstash.
+    TCP streams may be newline-separated or octet-counted (RFC 6587).
+    """
+
+    name = "syslog"
+    Options = SyslogOptions
+
+    def register(self) -> None:
+        self.counters: collections.Counter[str] = collections.Counter()
+        self._ecs = ecs_mode(self) != "disabled"
+        tz = self.options.timezone
+        self._tz: tzinfo = ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo  # type: ignore[assignment]
+        self.bound_port: int | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def run(self, ctx: InputContext) -> None:
+        opts = self.options
+
+        async def on_datagram(data: bytes, addr: tuple[Any, ...]) -> None:
+            text = data.decode("utf-8", "replace").rstrip("\r\n\x00")
+            await ctx.push([self.to_event(line, addr[0]) for line in text.split("\n") if line])
+
+        server = await asyncio.start_server(lambda r, w: self._track(self._serve(ctx, r, w)),
+                                            opts.host, opts.port, reuse_address=True)
+        self.bound_port = server.sockets[0].getsockname()[1]
+        udp = DatagramReceiver(on_datagram, workers=opts.workers, queue_size=opts.queue_size,
+                               logger=self.logger, on_drop=lambda: count_problem(self, "dropped_datagrams"))
+        await udp.start(opts.host, self.bound_port)
+        self.logger.info("syslog input listening on %s:%d (tcp and udp)", opts.host, self.bound_port)
+        try:
+            await ctx.wait_stopping()
+        finally:
+            server.close()
+            await udp.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _track(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _serve(self, ctx: InputContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = (writer.get_extra_info("peername") or ("unknown", 0))[0]
+        try:
+            async for frame in frames(reader):
+                await ctx.push([self.to_event(frame.decode("utf-8", "replace"), peer)])
+        except FramingError as exc:
+            count_problem(self, "framing_errors")
+            self.logger.warning("syslog connection from %s closed: %s", peer, exc)
+        except (ConnectionError, OSError) as exc:
+            self.logger.info("syslog connection from %s closed: %s", peer, exc)
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1)
+
+    # -- one message ----------------------------------------------------------
+    def to_event(self, line: str, peer: str) -> Event:
+        """The event for one syslog line received from ``peer``."""
+        line = line.rstrip("\r\n")
+        opts = self.options
+        parsed = _syslog.parse(line, self._tz)
+        event = Event({"message": line})
+        data = event.data
+        if self._ecs:
+            data["host"] = {"ip": peer}
+            data["event"] = {"original": line}
+        else:
+            data["host"] = peer
+        if parsed is None:
+            count_problem(self, "parse_failures")
+            event.tag(PARSE_FAILURE_TAG)
+            _merge(data, _syslog.priority_fields(_syslog.DEFAULT_PRIORITY, self._ecs, opts.use_labels,
+                                                 opts.facility_labels, opts.severity_labels))
+            return event
+        _merge(data, _syslog.priority_fields(parsed.priority, self._ecs, opts.use_labels,
+                                             opts.facility_labels, opts.severity_labels))
+        data["message"] = parsed.message
+        if parsed.timestamp is not None:
+            event.timestamp = Timestamp.from_datetime(parsed.timestamp)
+        self._set_header_fields(data, parsed)
+        return event
+
+    def _set_header_fields(self, data: dict[str, Any], parsed: _syslog.SyslogMessage) -> None:
+        pid = int(parsed.pid) if parsed.pid and parsed.pid.isdigit() else parsed.pid
+        if self._ecs:
+            if parsed.hostname:
+                data["host"]["hostname"] = parsed.hostname
+            process = {k: v for k, v in (("name", parsed.program), ("pid", pid)) if v is not None}
+            if process:
+                data["process"] = process
+            syslog = data["log"]["syslog"]
+            if parsed.rfc == 5424:
+                syslog["version"] = parsed.version
+                if parsed.msgid:
+                    syslog["msgid"] = parsed.msgid
+                if parsed.structured_data:
+                    syslog["structured_data"] = parsed.structured_data
+            return
+        for key, value in (("logsource", parsed.hostname), ("program", parsed.program), ("pid", parsed.pid),
+                           ("msgid", parsed.msgid), ("version", parsed.version)):
+            if value is not None:
+                data[key] = value
+        if parsed.structured_data:
+            data["structured_data"] = parsed.structured_data
+
+
+def _merge(target: dict[str, Any], fields: dict[str, Any]) -> None:
+    for key, value in fields.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+class FramingError(ValueError):
+    """A TCP syslog stream that is neither newline-separated nor validly octet-counted."""
+
+
+_OCTET_COUNT = re.compile(rb"(\d{1,7}) ")
+
+
+async def frames(reader: asyncio.StreamReader) -> Any:
+    """Messages of a TCP syslog stream: ``LEN SP MSG`` (octet counting) or one per line."""
+    buffer = b""
+    while True:
+        chunk = await reader.read(65536)
+        if not chunk:
+            rest = buffer.strip(b"\r\n\x00")
+            if rest:
+                yield rest
+            return
+        buffer += chunk
+        while buffer:
+            if buffer[:1].isdigit():
+                match = _OCTET_COUNT.match(buffer)
+                if match is None:
+                    if len(buffer) > 8 and b" " not in buffer[:8]:
+                        raise FramingError("stream starts with digits but is not octet-counted")
+                    break
+                length = int(match.group(1))
+                if length > MAX_FRAME:
+                    raise FramingError(f"octet-counted frame of {length} bytes is larger than {MAX_FRAME}")
+                end = match.end() + length
+                if len(buffer) < end:
+                    break
+                yield buffer[match.end():end].rstrip(b"\r\n")
+                buffer = buffer[end:]
+                continue
+            newline = buffer.find(b"\n")
+            if newline < 0:
+                if len(buffer) > MAX_FRAME:
+                    raise FramingError(f"line longer than {MAX_FRAME} bytes")
+                break
+            line = buffer[:newline].rstrip(b"\r\x00")
+            buffer = buffer[newline + 1:]
+            if line:
+                yield line

@@ -1,0 +1,138 @@
+"""tcp input over real sockets: codecs, peer fields, many clients, TLS, bad input."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+
+import pytest
+
+from pipeline.plugin import build_from_dict
+
+
+def connect(port: int, timeout: float = 5.0) -> socket.socket:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def send(port: int, data: bytes) -> None:
+    with connect(port) as sock:
+        sock.sendall(data)
+
+
+def test_line_codec_with_ecs_peer_metadata(free_port, start_input):
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port})
+    send(free_port, b"first\nsecond\nlast-without-newline")
+    events = running.collect(3)
+    assert [e.get("message") for e in events] == ["first", "second", "last-without-newline"]
+    source = events[0].get("[@metadata][input][tcp][source]")
+    assert source["ip"] == "127.0.0.1" and isinstance(source["port"], int)
+    assert events[0].get("host") is None  # ECS mode puts the peer only in @metadata
+
+
+def test_legacy_peer_fields(free_port, start_input):
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port, "ecs_compatibility": "disabled"})
+    send(free_port, b"x\n")
+    event = running.collect(1)[0]
+    assert event.get("host") == "127.0.0.1" and isinstance(event.get("port"), int)
+
+
+def test_json_lines_codec(free_port, start_input):
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port, "codec": "json_lines"})
+    send(free_port, b'{"level":"info","n":1}\n{"level":"warn","n":2}\n')
+    events = running.collect(2)
+    assert [(e.get("level"), e.get("n")) for e in events] == [("info", 1), ("warn", 2)]
+
+
+def test_many_clients_at_once(free_port, start_input):
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port})
+    connect(free_port).close()
+
+    def client(n: int) -> None:
+        send(free_port, "".join(f"c{n}-{i}\n" for i in range(50)).encode())
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    running.collect(1000)
+    messages = running.messages()
+    assert sorted(messages) == sorted(f"c{n}-{i}" for n in range(20) for i in range(50))
+
+
+def test_invalid_utf8_is_replaced_not_fatal(free_port, start_input):
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port})
+    send(free_port, b"bad \xff\xfe bytes\n")
+    send(free_port, b"good\n")
+    messages = [e.get("message") for e in running.collect(2)]
+    assert "good" in messages and any("\ufffd" in m for m in messages)
+
+
+def test_multiline_codec_with_auto_flush(free_port, start_input):
+    codec = build_from_dict("codec", "multiline", {"pattern": "^\\s", "what": "previous",
+                                                   "auto_flush_interval": 0.5})
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port, "codec": codec})
+    sock = connect(free_port)
+    sock.sendall(b"Exception in thread main\n  at a.b(C.java:1)\n  at d.e(F.java:2)\n")
+    events = running.collect(1, timeout=5)  # emitted by auto flush while the connection stays open
+    assert events[0].get("message") == "Exception in thread main\n  at a.b(C.java:1)\n  at d.e(F.java:2)"
+    assert events[0].has_tag("multiline")
+    sock.close()
+
+
+def _client_context(tls_files, with_cert: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(tls_files["ca.crt"]))
+    if with_cert:
+        context.load_cert_chain(str(tls_files["client.crt"]), str(tls_files["client.key"]))
+    return context
+
+
+def test_tls_with_client_certificate(free_port, start_input, tls_files):
+    running = start_input("tcp", {
+        "host": "127.0.0.1", "port": free_port, "ssl_enabled": True,
+        "ssl_certificate": str(tls_files["server.crt"]), "ssl_key": str(tls_files["server.key"]),
+        "ssl_certificate_authorities": [str(tls_files["ca.crt"])], "ssl_client_authentication": "required",
+    })
+    raw = connect(free_port)
+    # A client without a certificate is refused; the server keeps serving others.
+    try:
+        with _client_context(tls_files, with_cert=False).wrap_socket(raw, server_hostname="127.0.0.1") as bad:
+            bad.sendall(b"should not arrive\n")
+            assert bad.recv(1) == b""  # TLS 1.3: the refusal comes after the client's handshake
+    except (ssl.SSLError, ConnectionError):
+        pass
+    with _client_context(tls_files, with_cert=True).wrap_socket(connect(free_port),
+                                                                server_hostname="127.0.0.1") as good:
+        good.sendall(b"secret line\n")
+    event = running.collect(1)[0]
+    assert event.get("message") == "secret line"
+    assert event.get("[@metadata][input][tcp][ssl][subject]") == "CN=client,O=Example"
+    time.sleep(0.2)
+    assert running.messages() == ["secret line"]
+
+
+def test_tls_needs_certificate_and_key():
+    from pipeline.errors import ConfigErrors
+
+    with pytest.raises(ConfigErrors, match="ssl_certificate and ssl_key"):
+        build_from_dict("input", "tcp", {"port": 1, "ssl_enabled": True})
+
+
+def test_client_mode_reads_from_a_server(free_port, start_input):
+    server = socket.create_server(("127.0.0.1", free_port))
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port, "mode": "client"})
+    server.settimeout(5)
+    conn, _ = server.accept()
+    conn.sendall(b"pushed by server\n")
+    assert running.collect(1)[0].get("message") == "pushed by server"
+    conn.close()
+    server.close()

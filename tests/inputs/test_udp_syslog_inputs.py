@@ -1,0 +1,162 @@
+"""udp and syslog inputs over real sockets; the syslog parser on real and RFC example lines."""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipeline.errors import ConfigErrors
+from pipeline.inputs import _syslog
+from pipeline.plugin import build_from_dict
+
+
+def udp_send(port: int, *datagrams: bytes) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for datagram in datagrams:
+            sock.sendto(datagram, ("127.0.0.1", port))
+
+
+def wait_bound(running) -> int:
+    running.until(lambda: running.plugin.bound_port is not None, what="listening")
+    return running.plugin.bound_port
+
+
+def tcp_send(port: int, data: bytes) -> None:
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(data)
+                return
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+# -- udp ----------------------------------------------------------------------
+def test_udp_one_event_per_datagram_with_source_ip(free_port, start_input):
+    running = start_input("udp", {"host": "127.0.0.1", "port": free_port})
+    wait_bound(running)
+    udp_send(free_port, b"hello", b"multi\nline datagram")
+    events = running.collect(2)
+    assert sorted(e.get("message") for e in events) == ["hello", "multi\nline datagram"]
+    assert events[0].get("[host][ip]") == "127.0.0.1"
+
+
+def test_udp_json_codec_and_legacy_host(free_port, start_input):
+    running = start_input("udp", {"host": "127.0.0.1", "port": free_port, "codec": "json",
+                                  "ecs_compatibility": "disabled"})
+    wait_bound(running)
+    udp_send(free_port, b'{"a": 1}')
+    event = running.collect(1)[0]
+    assert event.get("a") == 1 and event.get("host") == "127.0.0.1"
+
+
+def test_udp_buffer_size_cuts_long_datagrams(free_port, start_input):
+    running = start_input("udp", {"host": "127.0.0.1", "port": free_port, "buffer_size": 10})
+    wait_bound(running)
+    udp_send(free_port, b"0123456789abcdef")
+    assert running.collect(1)[0].get("message") == "0123456789"
+
+
+def test_udp_full_queue_drops_and_counts(free_port, start_input):
+    # A pipeline queue of 1 that nobody drains and an input queue of 2: the rest is dropped, counted.
+    running = start_input("udp", {"host": "127.0.0.1", "port": free_port, "queue_size": 2, "workers": 1},
+                          capacity=1)
+    wait_bound(running)
+    udp_send(free_port, *[f"m{i}".encode() for i in range(50)])
+    running.until(lambda: running.plugin.counters["dropped_datagrams"] > 0, what="drops counted")
+    assert running.plugin.receiver.dropped == running.plugin.counters["dropped_datagrams"]
+
+
+# -- syslog parser ------------------------------------------------------------
+def test_parse_rfc3164_examples():
+    msg = _syslog.parse("<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+                        UTC, now=datetime(2026, 11, 21, tzinfo=UTC))
+    assert (msg.priority, msg.facility, msg.severity) == (34, 4, 2)
+    assert (msg.hostname, msg.program, msg.message) == ("mymachine", "su", "'su root' failed for lonvick on /dev/pts/8")
+    assert msg.timestamp == datetime(2026, 10, 11, 22, 14, 15, tzinfo=UTC)
+
+
+def test_parse_rfc3164_year_rollover_and_timezone():
+    paris = ZoneInfo("Europe/Paris")
+    msg = _syslog.parse("<13>Dec 31 23:59:59 host app[42]: bye", paris, now=datetime(2027, 1, 1, 0, 5, tzinfo=paris))
+    assert msg.timestamp == datetime(2026, 12, 31, 23, 59, 59, tzinfo=paris)
+    assert msg.pid == "42"
+
+
+def test_parse_rfc5424_with_structured_data():
+    line = ('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 '
+            '[exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][x@1 q="a\\"b"] '
+            '\ufeffAn application event')
+    msg = _syslog.parse(line, UTC)
+    assert (msg.rfc, msg.version, msg.msgid, msg.program, msg.pid) == (5424, 1, "ID47", "evntslog", None)
+    assert msg.structured_data == {"exampleSDID@32473": {"iut": "3", "eventSource": "Application",
+                                                         "eventID": "1011"}, "x@1": {"q": 'a"b'}}
+    assert msg.message == "An application event"
+    assert msg.timestamp == datetime(2003, 10, 11, 22, 14, 15, 3000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("line", ["no priority at all", "<999>Oct 11 22:14:15 a b: c", "<13>not a date x"])
+def test_parse_failures(line):
+    assert _syslog.parse(line, UTC) is None
+
+
+def test_real_auth_log_lines_all_parse(shared_data):
+    lines = (shared_data / "elastic-examples-extra" / "auth.log").read_text().splitlines()
+    parsed = [_syslog.parse("<38>" + line, UTC) for line in lines]
+    assert all(p is not None for p in parsed)
+    sshd = [p for p in parsed if p.program == "sshd"]
+    assert sshd and all(p.pid and p.pid.isdigit() for p in sshd)
+
+
+# -- syslog input -------------------------------------------------------------
+def test_syslog_over_udp_and_tcp_with_ecs_fields(free_port, start_input):
+    running = start_input("syslog", {"host": "127.0.0.1", "port": free_port, "timezone": "UTC"})
+    wait_bound(running)
+    udp_send(free_port, b"<34>Oct 11 22:14:15 mymachine su: udp message")
+    tcp_send(free_port, b"<165>1 2003-10-11T22:14:15.003Z host1 app 77 ID1 - tcp one\n"
+                        b"<13>Oct 11 22:14:16 host2 cron[5]: tcp two\n")
+    events = {e.get("message"): e for e in running.collect(3)}
+    udp = events["udp message"]
+    assert udp.get("[log][syslog][facility][name]") == "security/authorization"
+    assert udp.get("[log][syslog][severity][name]") == "Critical"
+    assert udp.get("[host][hostname]") == "mymachine" and udp.get("[host][ip]") == "127.0.0.1"
+    assert udp.get("[process][name]") == "su"
+    assert udp.timestamp.iso().endswith("-10-11T22:14:15.000Z")
+    one = events["tcp one"]
+    assert one.get("[process][pid]") == 77 and one.get("[log][syslog][msgid]") == "ID1"
+    assert one.timestamp.iso() == "2003-10-11T22:14:15.003Z"
+    assert events["tcp two"].get("[log][syslog][priority]") == 13
+
+
+def test_syslog_octet_counting_over_tcp(free_port, start_input):
+    running = start_input("syslog", {"host": "127.0.0.1", "port": free_port})
+    wait_bound(running)
+    first = b"<13>1 - - - - - - line one\nstill one"
+    second = b"<13>1 - - - - - - two"
+    tcp_send(free_port, b"%d %s%d %s" % (len(first), first, len(second), second))
+    messages = sorted(e.get("message") for e in running.collect(2))
+    assert messages == ["line one\nstill one", "two"]
+
+
+def test_syslog_parse_failure_gets_priority_13_and_tag(free_port, start_input):
+    running = start_input("syslog", {"host": "127.0.0.1", "port": free_port, "ecs_compatibility": "disabled"})
+    wait_bound(running)
+    udp_send(free_port, b"just some text")
+    event = running.collect(1)[0]
+    assert event.has_tag("_grokparsefailure_sysloginput")
+    assert (event.get("priority"), event.get("severity"), event.get("facility")) == (13, 5, 1)
+    assert (event.get("severity_label"), event.get("facility_label")) == ("Notice", "user-level")
+    assert event.get("message") == "just some text" and event.get("host") == "127.0.0.1"
+    assert running.plugin.counters["parse_failures"] == 1
+
+
+def test_syslog_rejects_unknown_timezone():
+    with pytest.raises(ConfigErrors, match="time zone"):
+        build_from_dict("input", "syslog", {"timezone": "Mars/Olympus"})
