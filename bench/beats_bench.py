@@ -17,8 +17,13 @@ import argparse
 import asyncio
 import cProfile
 import multiprocessing
+import os
 import pstats
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -37,8 +42,6 @@ def load_payloads() -> list[bytes]:
 
 def client(port: int, windows: int, in_flight: int, result: multiprocessing.Queue) -> None:
     from pipeline.lumberjack.client import LumberjackClient
-
-    data, last = None, 0
     from pipeline.lumberjack.frames import encode_window_frames
 
     data, last = encode_window_frames(load_payloads(), 1, compress_level=3)
@@ -55,13 +58,62 @@ def client(port: int, windows: int, in_flight: int, result: multiprocessing.Queu
         result.put((start, time.perf_counter(), windows * WINDOW))
 
 
+def run_clients(port: int, args: argparse.Namespace) -> tuple[float, int]:
+    results: multiprocessing.Queue = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=client, args=(port, args.windows, args.in_flight, results))
+             for _ in range(args.clients)]
+    for proc in procs:
+        proc.start()
+    spans = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    start = min(s for s, _, _ in spans)
+    end = max(e for _, e, _ in spans)
+    return end - start, sum(n for _, _, n in spans)
+
+
+def run_with_runtime(args: argparse.Namespace) -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = f'input {{ beats {{ host => "127.0.0.1" port => {port} }} }} output {{ null {{}} }}'
+    with tempfile.TemporaryDirectory() as data:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "-e", config, "--path.data", data,
+                                 "--api.enabled", "false", "--log.level", "warn"], cwd=REPO)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        sys.exit("pipeline run did not start")
+                    time.sleep(0.1)
+            elapsed, total = run_clients(port, args)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(30)
+    print(f"pipeline run (beats -> null, default workers/batch): {args.clients} client(s) x {args.windows} "
+          f"windows x {WINDOW} events, {args.in_flight} in flight, zlib level 3")
+    print(f"{total} events in {elapsed:.2f} s = {total / elapsed:,.0f} events/s")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--windows", type=int, default=100, help="windows per client")
     parser.add_argument("--in-flight", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="profile the server's event loop thread")
+    parser.add_argument("--workers", type=int, default=1, help="worker threads draining the queue")
+    parser.add_argument("--queue", type=int, default=0, help="queue capacity (default 4 x workers x 125)")
+    parser.add_argument("--runtime", action="store_true",
+                        help="serve with the real `pipeline run` process (beats -> null output) instead")
     args = parser.parse_args()
+    if args.runtime:
+        return run_with_runtime(args)
 
     sys.path.insert(0, str(REPO))
     from pipeline.inputs.base import InputContext
@@ -71,49 +123,50 @@ def main() -> int:
     beats = build_from_dict("input", "beats", {"host": "127.0.0.1", "port": 0})
     beats.register()
     null = build_from_dict("output", "null", {})
-    queue = MemoryQueue(4 * 125 * 2)  # the runtime's default: 4 x workers x batch size
+    queue = MemoryQueue(args.queue or 4 * 125 * args.workers)  # runtime default: 4 x workers x batch
     stopping = threading.Event()
     loop = asyncio.new_event_loop()
     ctx = InputContext(queue, beats.decorate, stopping, loop)
     profiler = cProfile.Profile() if args.profile else None
+    cpu: dict[str, float] = {}
 
     def serve() -> None:
         if profiler:
             profiler.enable()
+        started = time.thread_time()
         loop.run_until_complete(beats.run(ctx))
+        cpu["loop"] = time.thread_time() - started
         if profiler:
             profiler.disable()
 
     def work() -> None:
+        started = time.thread_time()
         while (batch := queue.get_batch(125, 0.05)) is not None:
             null.receive(batch)
+        cpu["worker"] = cpu.get("worker", 0.0) + time.thread_time() - started
 
     server = threading.Thread(target=serve)
-    worker = threading.Thread(target=work)
+    workers = [threading.Thread(target=work) for _ in range(args.workers)]
     server.start()
-    worker.start()
+    for worker in workers:
+        worker.start()
     while beats.bound_port is None:
         time.sleep(0.01)
 
-    results: multiprocessing.Queue = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=client, args=(beats.bound_port, args.windows, args.in_flight, results))
-             for _ in range(args.clients)]
-    for proc in procs:
-        proc.start()
-    spans = [results.get(timeout=600) for _ in procs]
-    for proc in procs:
-        proc.join()
+    elapsed, total = run_clients(beats.bound_port, args)
     stopping.set()
     server.join()
     queue.close()
-    worker.join()
+    for worker in workers:
+        worker.join()
 
-    start = min(s for s, _, _ in spans)
-    end = max(e for _, e, _ in spans)
-    total = sum(n for _, _, n in spans)
     print(f"beats input: {args.clients} client(s) x {args.windows} windows x {WINDOW} events, "
           f"{args.in_flight} in flight, zlib level 3")
-    print(f"{total} events in {end - start:.2f} s = {total / (end - start):,.0f} events/s")
+    print(f"{total} events in {elapsed:.2f} s = {total / elapsed:,.0f} events/s")
+    print(f"server CPU: event loop thread {cpu['loop'] / total * 1e6:.2f} us/event "
+          f"(= {total / cpu['loop']:,.0f} events per CPU-second), worker thread "
+          f"{cpu['worker'] / total * 1e6:.2f} us/event ({args.workers} worker thread(s))")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"server stats: {beats.stats.snapshot()}")
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(18)

@@ -35,6 +35,7 @@ class Settings:
     config_string: str | None = None
     log_level: str = "info"
     log_format: str = "plain"
+    config_support_escapes: bool = False
     api_enabled: bool = True
     api_http_host: str = "127.0.0.1"
     api_http_port: str = "9600-9700"
@@ -57,12 +58,14 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "config.string": ("config_string", str),
     "log.level": ("log_level", str),
     "log.format": ("log_format", str),
+    "config.support_escapes": ("config_support_escapes",
+                               lambda v: v if isinstance(v, bool) else str(v).lower() == "true"),
     "api.enabled": ("api_enabled", lambda v: v if isinstance(v, bool) else str(v).lower() == "true"),
     "api.http.host": ("api_http_host", str),
     "api.http.port": ("api_http_port", str),
 }
 # Logstash settings we accept and ignore (so existing logstash.yml files load).
-_IGNORED = ("node.name", "api.auth.", "api.ssl.", "api.environment", "http.", "config.reload.", "config.support_escapes", "pipeline.ordered",
+_IGNORED = ("node.name", "api.auth.", "api.ssl.", "api.environment", "http.", "config.reload.", "pipeline.ordered",
             "pipeline.ecs_compatibility", "path.logs", "path.plugins", "xpack.", "dead_letter_queue.",
             "queue.max_bytes", "queue.page_capacity", "queue.checkpoint.", "pipeline.unsafe_shutdown",
             "pipeline.separate_logs", "pipeline.plugin_classloaders", "log.", "monitoring.")

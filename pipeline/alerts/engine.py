@@ -79,7 +79,7 @@ class Engine:
         if state.get("disabled"):
             report.error = f"disabled: {state['disabled']}"
             return report
-        step = opts.run_every.delta
+        step = rule.rule_type.step()
         end_limit = now - opts.query_delay.delta
         if since is not None:
             start = since

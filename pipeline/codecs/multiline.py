@@ -58,17 +58,39 @@ class MultilineOptions(CodecOptions):
 
 @functools.lru_cache(maxsize=64)
 def compile_pattern(pattern: str, patterns_dirs: tuple[str, ...] = ()) -> Any:
-    """Compile ``pattern`` with grok names expanded (pygrok's pattern library plus patterns_dirs)."""
+    """An object whose ``search(line)`` tells if ``pattern`` (grok names expanded) matches.
+
+    Uses the pipeline's grok engine (Logstash's pattern set and Ruby regex syntax);
+    pygrok's pattern library is the fallback when that engine is not installed.
+    """
+    try:
+        from pipeline.grok import Grok
+    except ImportError:
+        return _compile_with_pygrok(pattern, patterns_dirs)
+    compiled = Grok(pattern, patterns_dir=list(patterns_dirs)).compiled  # GrokError is a ConfigError
+    return _GrokMatcher(compiled)
+
+
+class _GrokMatcher:
+    __slots__ = ("compiled",)
+
+    def __init__(self, compiled: Any) -> None:
+        self.compiled = compiled
+
+    def search(self, line: str) -> Any:
+        return self.compiled.search(line, None)
+
+
+def _compile_with_pygrok(pattern: str, patterns_dirs: tuple[str, ...]) -> Any:
     if "%{" not in pattern:
         try:
             return regex.compile(pattern)
         except regex.error as exc:
             raise ConfigError(f'invalid pattern "{pattern}": {exc}') from exc
-    from pygrok import Grok  # the grok pattern library; loaded only when a grok name is used
+    from pygrok import Grok as PyGrok
 
-    custom = _load_patterns(patterns_dirs)
     try:
-        return Grok(pattern, custom_patterns=custom).regex_obj
+        return PyGrok(pattern, custom_patterns=_load_patterns(patterns_dirs)).regex_obj
     except KeyError as exc:
         raise ConfigError(f'pattern "{pattern}" uses unknown grok pattern {exc}') from exc
     except regex.error as exc:

@@ -35,7 +35,14 @@ def build_all(args: argparse.Namespace) -> list[tuple[Settings, BuiltPipeline]]:
             built.append((settings, build_pipeline(config, settings.pipeline_id, settings.path_data)))
         except ConfigErrors as exc:
             errors.extend(exc.errors)
+            partial = getattr(exc, "partial", None)
+            if partial is not None:  # syntax errors: still validate the plugins that did parse
+                try:
+                    build_pipeline(partial, settings.pipeline_id, settings.path_data, require_inputs=False)
+                except ConfigErrors as more:
+                    errors.extend(more.errors)
     if errors:
+        errors.sort(key=lambda e: (e.location.file, e.location.line, e.location.col) if e.location else ("", 0, 0))
         raise ConfigErrors(errors)
     return built
 

@@ -214,7 +214,11 @@ def compile_condition(expr: Any, on_type_error: Callable[[], None] | None = None
     call ``on_type_error`` (the runtime counts them).
     """
     report = on_type_error or (lambda: None)
-    return _compile_bool(expr, report)
+    try:
+        return _compile_bool(expr, report)
+    except RecursionError:
+        raise ConfigError("condition is too complex (hundreds of nested operators); split it",
+                          getattr(expr, "location", None)) from None
 
 
 def _compile_value(node: Any) -> Callable[[Event], Any]:

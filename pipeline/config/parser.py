@@ -52,6 +52,7 @@ _SPACE = re.compile(r"[ \t\r\n]+")
 _COMMENT = re.compile(r"#[^\r\n]*")
 _SELECTOR_ELEMENT = re.compile(r"\[([^\]\[,]+)\]")
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
+_WORD_OR_DOT = re.compile(r"[A-Za-z0-9_.-]")  # what may not follow a number (1abc, 1.2.3)
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "0": "\0"}
 _COMPARE_TOKENS = ("==", "!=", "<=", ">=", "<", ">")
 
@@ -77,6 +78,7 @@ class _Parser:
         self._line_offset = line_offset
         self._col_offset = col_offset
         self.end_name = "end of file"
+        self._plugins: list[tuple[str, str]] = []  # (kind, name) of the plugin blocks being parsed
 
     # -- positions and errors ---------------------------------------------
     def location(self, pos: int | None = None) -> Location:
@@ -94,16 +96,21 @@ class _Parser:
         word = re.match(r"[A-Za-z0-9_-]+|\S", self.text[self.pos:])
         return f"'{word.group(0)}'" if word else repr(self.text[self.pos])
 
+    def config_error(self, message: str, pos: int | None = None) -> ConfigError:
+        """An error at ``pos``, naming the plugin being parsed (``input stdin: ...``)."""
+        kind, plugin = self._plugins[-1] if self._plugins else ("", "")
+        return ConfigError(message, self.location(pos), kind, plugin)
+
     def fail(self, expected: str, pos: int | None = None, hint: str = "") -> NoReturn:
         if pos is not None:
             self.pos = pos
         message = f"expected {expected}, found {self.found()}"
         if hint:
             message += f" ({hint})"
-        raise _SyntaxFailure(ConfigError(message, self.location()))
+        raise _SyntaxFailure(self.config_error(message))
 
     def error(self, message: str, pos: int) -> None:
-        self.errors.append(ConfigError(message, self.location(pos)))
+        self.errors.append(self.config_error(message, pos))
 
     def recover(self, start: int, failure: _SyntaxFailure) -> bool:
         """After a syntax error in the block starting at ``start``: note the error, skip the
@@ -154,6 +161,10 @@ class _Parser:
             self.pos = end
             return True
         return False
+
+    def next_is(self, pattern: re.Pattern[str]) -> bool:
+        """Whether the text at the current position starts with ``pattern`` (no move)."""
+        return pattern.match(self.text, self.pos) is not None
 
     def match(self, pattern: re.Pattern[str]) -> str | None:
         found = pattern.match(self.text, self.pos)
@@ -226,9 +237,8 @@ class _Parser:
                 self.pos = save
                 break
             self.skip_space()
-            if_at = self.pos
             if self.keyword("if"):
-                branches.append(self.parse_branch_rest(section, else_at, if_at))
+                branches.append(self.parse_branch_rest(section, else_at))
                 continue
             self.skip_space()
             self.expect("{", "'{' or 'if' after 'else'")
@@ -237,7 +247,7 @@ class _Parser:
             break
         return IfStatement(tuple(branches), self.location(start))
 
-    def parse_branch_rest(self, section: str, start: int, if_at: int | None = None) -> Branch:
+    def parse_branch_rest(self, section: str, start: int) -> Branch:
         """After ``if``: condition, then the ``{ ... }`` body."""
         self.skip_space()
         condition = self.parse_condition()
@@ -262,17 +272,21 @@ class _Parser:
         self.expect("{", f"'{{' after plugin name '{name}'",
                     hint="a plugin is written name { option => value }")
         options: list[tuple[str, Any, Location]] = []
-        self.skip_space()
-        while not self.peek("}"):
-            if self.at_end():
-                self.fail(f"'}}' to close plugin '{name}' opened at line {self.location(start).line}")
-            key, key_at = self.parse_name(f"an option name or '}}' to close plugin '{name}'")
+        self._plugins.append((kind, name))
+        try:
             self.skip_space()
-            self.expect("=>", f"'=>' after option name '{key}'")
-            self.skip_space()
-            value = self.parse_value(f"a value for option '{key}'")
-            options.append((key, value, self.location(key_at)))
-            self.skip_space()
+            while not self.peek("}"):
+                if self.at_end():
+                    self.fail(f"'}}' to close plugin '{name}' opened at line {self.location(start).line}")
+                key, key_at = self.parse_name(f"an option name or '}}' to close plugin '{name}'")
+                self.skip_space()
+                self.expect("=>", f"'=>' after option name '{key}'")
+                self.skip_space()
+                value = self.parse_value(f"a value for option '{key}'")
+                options.append((key, value, self.location(key_at)))
+                self.skip_space()
+        finally:
+            self._plugins.pop()
         self.pos += 1
         return PluginSpec(kind, name, tuple(options), self.location(start))
 
@@ -293,11 +307,11 @@ class _Parser:
                 return self.parse_plugin("codec")
         self.pos = start
         number = self.match(_NUMBER)
-        if number is not None and not (not self.at_end() and re.match(r"[A-Za-z0-9_.-]", self.text[self.pos])):
+        if number is not None and not self.next_is(_WORD_OR_DOT):
             return float(number) if "." in number else int(number)
         self.pos = start
         word = self.match(_BAREWORD)
-        if word is not None and (self.at_end() or not _NAME.match(self.text[self.pos])):
+        if word is not None and not self.next_is(_NAME):
             return Bareword(word)
         self.pos = start
         hint = ("quote it: an unquoted word needs 2+ letters, digits or _ and must start with a letter"
@@ -312,9 +326,9 @@ class _Parser:
         while True:
             if index >= len(text):
                 self.pos = start
-                raise _SyntaxFailure(ConfigError(
+                raise _SyntaxFailure(self.config_error(
                     f"unterminated string: no closing {quote} (note that a backslash before a quote "
-                    "keeps the string open)", self.location(start)))
+                    "keeps the string open)", start))
             char = text[index]
             if char == "\\" and index + 1 < len(text) and text[index + 1] == quote:
                 index += 2
@@ -329,7 +343,7 @@ class _Parser:
             try:
                 value = envsubst.substitute(value, self.location(start), self.env)
             except ConfigError as exc:
-                self.errors.append(exc)
+                self.error(exc.message, start)
         return value
 
     def parse_array(self) -> list[Any]:
@@ -382,10 +396,10 @@ class _Parser:
 
     def parse_hash_key(self) -> Any:
         if self.peek('"') or self.peek("'"):
-            return self.parse_string()
+            return self.parse_string(substitute=False)  # Logstash substitutes values, not keys
         start = self.pos
         number = self.match(_NUMBER)
-        if number is not None and not (not self.at_end() and _NAME.match(self.text[self.pos])):
+        if number is not None and not self.next_is(_NAME):
             return float(number) if "." in number else int(number)
         self.pos = start
         word = self.match(_NAME)  # a little wider than Logstash's bareword: also "-" and 1-letter keys
@@ -502,8 +516,8 @@ class _Parser:
         text = self.text
         while True:
             if index >= len(text) or text[index] == "\n":
-                raise _SyntaxFailure(ConfigError("unterminated regular expression: no closing '/'",
-                                                 self.location(start)))
+                raise _SyntaxFailure(self.config_error("unterminated regular expression: no closing '/'",
+                                                       start))
             if text[index] == "\\" and index + 1 < len(text) and text[index + 1] == "/":
                 index += 2
                 continue
@@ -520,11 +534,8 @@ class _Parser:
             return Literal(self.parse_string(), self.location(start))
         if char == "/":
             pattern = self.parse_regex_literal()
-            try:
-                return make_regex(pattern, self.location(start))
-            except ConfigError as exc:
-                self.errors.append(exc)
-                return Literal(pattern, self.location(start))
+            self.error(f"a regular expression such as /{pattern}/ can only follow =~ or !~", start)
+            return Literal(pattern, self.location(start))
         if char == "[":
             if _SELECTOR_ELEMENT.match(self.text, self.pos) and not _looks_like_list(self.text, self.pos):
                 return self.parse_selector()
@@ -570,7 +581,7 @@ class _Parser:
         try:
             ref = fieldref.parse(text)
         except FieldReferenceError as exc:
-            raise _SyntaxFailure(ConfigError(exc.message, self.location(start))) from None
+            raise _SyntaxFailure(self.config_error(exc.message, start)) from None
         return Field(ref, self.location(start))
 
 
@@ -620,6 +631,10 @@ def _run(parser: _Parser, action: Callable[[], Any]) -> Any:
         result = action()
     except _SyntaxFailure as failure:
         raise ConfigErrors([*parser.errors, failure.error]) from None
+    except RecursionError:
+        raise ConfigErrors([*parser.errors, ConfigError(
+            "nesting is too deep (arrays, hashes, blocks or parentheses hundreds of levels deep)",
+            parser.location())]) from None
     if parser.errors:
         errors = ConfigErrors(parser.errors)
         # What could be parsed around the errors, so that `pipeline check` can also validate

@@ -16,7 +16,8 @@
       - stdout: { codec: rubydebug }
       - file: { path: /tmp/out.json, codec: { json_lines: { charset: UTF-8 } } }
 
-Each plugin is a one-key mapping ``name: {options}`` (or ``name:`` with no options).
+Each plugin is a one-key mapping ``name: {options}`` (or ``name:`` / just ``- name`` with
+no options).
 ``codec`` takes a name or a one-key mapping ``{name: {options}}`` (the ``codec => json {}``
 block). Conditions use the Logstash expression syntax. Errors carry the line and column of
 the YAML node they come from.
@@ -46,13 +47,15 @@ class _YamlReader:
         self.env = env
         self.errors: list[ConfigError] = []
         self._loader = yaml.SafeLoader(text)
+        self._plugins: list[tuple[str, str]] = []  # (kind, name) of the plugins being read
 
     def location(self, node: Node) -> Location:
         mark = node.start_mark
         return Location(self.source, mark.line + 1, mark.column + 1)
 
     def error(self, message: str, node: Node) -> None:
-        self.errors.append(ConfigError(message, self.location(node)))
+        kind, plugin = self._plugins[-1] if self._plugins else ("", "")  # name the plugin at fault
+        self.errors.append(ConfigError(message, self.location(node), kind, plugin))
 
     # -- the document ------------------------------------------------------
     def read(self) -> PipelineConfig:
@@ -72,7 +75,7 @@ class _YamlReader:
             self.error("expected a mapping with input:, filter: and output: sections", root)
             return config
         for key_node, value_node in root.value:
-            section = self.scalar(key_node)
+            section = self.name(key_node)
             if section not in SECTIONS:
                 self.error(f"unknown section {section!r}: expected input, filter or output", key_node)
                 continue
@@ -99,10 +102,12 @@ class _YamlReader:
         return out
 
     def statement(self, node: Node, section: str) -> Statement | None:
+        if isinstance(node, ScalarNode) and isinstance(node.value, str) and node.value.strip():
+            return PluginSpec(section, node.value.strip(), (), self.location(node))  # "- stdin"
         if not isinstance(node, MappingNode) or not node.value:
             self.error("expected a plugin as a one-key mapping like '- stdin: {}' or an 'if:' block", node)
             return None
-        keys = [self.scalar(k) for k, _ in node.value]
+        keys = [self.name(k) for k, _ in node.value]
         if "if" in keys:
             branch = self.if_statement(node, section)
             if section == "input":
@@ -114,31 +119,38 @@ class _YamlReader:
             self.error(f"a plugin is a one-key mapping (name: {{options}}), found keys {keys}", node)
             return None
         name_node, options_node = node.value[0]
-        return self.plugin(self.scalar(name_node), options_node, section, name_node)
+        return self.plugin(self.name(name_node), options_node, section, name_node)
 
     def plugin(self, name: str, node: Node, kind: str, name_node: Node) -> PluginSpec:
         options: list[tuple[str, Any, Any]] = []
+        self._plugins.append((kind, name))
+        try:
+            self._read_options(name, node, options)
+        finally:
+            self._plugins.pop()
+        return PluginSpec(kind, name, tuple(options), self.location(name_node))
+
+    def _read_options(self, name: str, node: Node, options: list[tuple[str, Any, Any]]) -> None:
         if isinstance(node, MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:
-                key = str(self.scalar(key_node))
+                key = self.name(key_node)
                 loc = self.location(key_node)
                 if key in seen:  # YAML keys are unique; a repeat is a mistake, not a merge
-                    self.error(f"duplicate key {key!r} in options of plugin {name!r}", key_node)
+                    self.error(f"duplicate option {key!r}", key_node)
                 seen.add(key)
                 if key == "codec" and _is_plugin_block(value_node):
                     codec_name_node, codec_options = value_node.value[0]
-                    value: Any = self.plugin(self.scalar(codec_name_node), codec_options, "codec",
+                    value: Any = self.plugin(self.name(codec_name_node), codec_options, "codec",
                                              codec_name_node)
                 else:
                     value = self.value(value_node)
                 options.append((key, value, loc))
         elif not (isinstance(node, ScalarNode) and node.value in ("", "~", "null")):
-            self.error(f"options of plugin {name!r} must be a mapping (key: value)", node)
-        return PluginSpec(kind, name, tuple(options), self.location(name_node))
+            self.error("options must be a mapping (key: value), e.g. '- stdout: { codec: rubydebug }'", node)
 
     def if_statement(self, node: MappingNode, section: str) -> IfStatement:
-        parts = {self.scalar(k): (k, v) for k, v in node.value}
+        parts = {self.name(k): (k, v) for k, v in node.value}
         for key, (key_node, _) in parts.items():
             if key not in _BRANCH_KEYS:
                 self.error(f"unknown key {key!r} in an if block: expected one of {', '.join(_BRANCH_KEYS)}",
@@ -150,7 +162,7 @@ class _YamlReader:
                 self.error("else_if: expected a list of {condition: ..., then: [...]}", else_ifs)
             else:
                 for item in else_ifs.value:
-                    sub = {self.scalar(k): (k, v) for k, v in item.value} if isinstance(
+                    sub = {self.name(k): (k, v) for k, v in item.value} if isinstance(
                         item, MappingNode) else {}
                     condition = sub.get("condition") or sub.get("if")
                     if condition is None:
@@ -188,6 +200,19 @@ class _YamlReader:
         return loc
 
     # -- values --------------------------------------------------------------
+    def name(self, node: Node) -> str:
+        """A section, plugin or option name: the text as written (``null``, ``on`` stay names)."""
+        if not isinstance(node, ScalarNode):
+            self.error("expected a name here", node)
+            return ""
+        return str(node.value)
+
+    def hash_key(self, node: Node) -> Any:
+        """Hash keys: numbers stay numbers (as ``200 => "OK"``); anything else is the text."""
+        value = self.scalar(node)
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(
+            getattr(node, "value", ""))
+
     def scalar(self, node: Node) -> Any:
         if not isinstance(node, ScalarNode):
             self.error("expected a plain value here", node)
@@ -203,14 +228,14 @@ class _YamlReader:
                 try:
                     value = envsubst.substitute(value, self.location(node), self.env)
                 except ConfigError as exc:
-                    self.errors.append(exc)
+                    self.error(exc.message, node)
             return value
         if isinstance(node, SequenceNode):
             return [self.value(item) for item in node.value]
         if isinstance(node, MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = self.scalar(key_node)
+                key = self.hash_key(key_node)
                 if key in out:
                     self.error(f"duplicate key {key!r} in hash", key_node)
                 out[key] = self.value(value_node)

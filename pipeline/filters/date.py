@@ -68,6 +68,7 @@ class Date(Filter):
         self._target = fieldref.parse(options.target)
         self._to_timestamp = self._target.path == (TIMESTAMP,)
         try:
+            _dateparse.language_of(options.locale)
             compiled = [_dateparse.compile_format(fmt, options.locale) for fmt in formats]
         except ValueError as exc:
             raise ConfigError(f'option "match": {exc}') from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any, Literal
 
 from pipeline import fieldref
 from pipeline.errors import ConfigError
-from pipeline.event import Event
+from pipeline.event import TIMESTAMP, Event
 from pipeline.fieldref import FieldRef
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compile_expression
@@ -23,7 +24,12 @@ def _positive_or_zero(value: int) -> str | None:
 
 @dataclass(frozen=True)
 class _Capture:
-    ref: FieldRef  # where the value goes (under target if set)
+    """Where one named group goes: ``key`` for a top-level field (the fast path), else ``ref``."""
+
+    index: int  # into match.groups()
+    convert: Any  # int / float converter or None
+    key: str | None
+    ref: FieldRef
     overwrite: bool
 
 
@@ -31,6 +37,8 @@ class _Capture:
 class _Pattern:
     expression: CompiledExpression
     captures: tuple[_Capture, ...]
+    fast_search: Any  # re's bound search, or None
+    fast_limit: int  # lines up to this length are safe on re within the (per pattern) timeout
 
 
 @register
@@ -100,19 +108,25 @@ class Grok(Filter):
                 if text not in cache:
                     compiled = compile_expression(text, self.library,
                                                   named_captures_only=opts.named_captures_only)
-                    cache[text] = _Pattern(compiled, tuple(
-                        self._capture(name, target, overwrite) for _, name, _ in compiled.fields))
+                    captures = tuple(self._capture(index, name, convert, target, overwrite)
+                                     for index, name, convert in compiled.fields)
+                    fast_limit = -1
+                    if compiled.fast is not None:
+                        fast_limit = sys.maxsize if self.timeout is None else compiled.fast_limit(self.timeout)
+                    cache[text] = _Pattern(compiled, captures,
+                                           compiled.fast.search if compiled.fast is not None else None, fast_limit)
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
 
     @staticmethod
-    def _capture(name: str, target: tuple[str, ...], overwrite: set[Any]) -> _Capture:
+    def _capture(index: int, name: str, convert: Any, target: tuple[str, ...], overwrite: set[Any]) -> _Capture:
         try:
             path = fieldref.parse(name).path
         except ConfigError as exc:
             raise ConfigError(f"grok capture name {name!r} is not a valid field reference: {exc.message}") from exc
         full = target + path
-        return _Capture(fieldref.FieldRef("".join(f"[{p}]" for p in full), full),
+        key = full[0] if len(full) == 1 and full[0] != TIMESTAMP else None
+        return _Capture(index, convert, key, fieldref.FieldRef("".join(f"[{p}]" for p in full), full),
                         name in overwrite or path in overwrite)
 
     # -- per event ------------------------------------------------------------
@@ -154,30 +168,52 @@ class Grok(Filter):
 
     def _match_one(self, event: Event, text: str, patterns: tuple[_Pattern, ...], deadline: float | None) -> bool:
         hit = False
+        length = len(text)
         for pattern in patterns:
-            timeout = self.timeout if deadline is None else deadline - time.monotonic()
-            expression = pattern.expression
-            found = expression.search(text, timeout)
+            if deadline is None and length <= pattern.fast_limit:
+                found = pattern.fast_search(text)  # hot path: re, proven safe for this length
+            else:
+                timeout = self.timeout if deadline is None else deadline - time.monotonic()
+                found = pattern.expression.search(text, timeout)
             if found is None:
                 continue
             hit = True
-            self._apply(event.data, pattern, expression.captures(found))
+            self._apply(event, pattern.captures, found.groups())
             if self.break_on_match:
                 break
         return hit
 
-    def _apply(self, data: dict[str, Any], pattern: _Pattern, values: list[tuple[str, Any]]) -> None:
+    def _apply(self, event: Event, captures: tuple[_Capture, ...], values: tuple[Any, ...]) -> None:
+        """Set the captured values with Logstash's rules (hot path: plain dict access for top-level keys)."""
+        data = event.data
         keep_empty = self.keep_empty
-        for capture, (_, value) in zip(pattern.captures, values, strict=True):
-            if not keep_empty and (value is None or value == ""):
+        for capture in captures:
+            value = values[capture.index]
+            if value is None or value == "":
+                if not keep_empty:
+                    continue
+            elif capture.convert is not None:
+                try:
+                    value = capture.convert(value)
+                except ValueError:
+                    pass  # keep the text, as Logstash does
+            key = capture.key
+            if key is not None:
+                current = data.get(key)
+                if current is None or capture.overwrite:
+                    data[key] = value
+                elif type(current) is list:
+                    current.append(value)
+                elif type(current) is str:
+                    data[key] = [current, value]
                 continue
             ref = capture.ref
-            if capture.overwrite:
-                ref.set(data, value)
-                continue
             current = ref.get(data)
-            if current is None:
-                ref.set(data, value)
+            if current is None or capture.overwrite:
+                try:
+                    event.set(ref, value)
+                except (TypeError, ValueError):  # e.g. a capture into @timestamp that is not a date
+                    event.tag("_grokparsefailure")
             elif isinstance(current, list):
                 current.append(value)
             elif isinstance(current, str):

@@ -11,6 +11,7 @@ from pipeline import fieldref
 from pipeline.errors import ConfigError
 from pipeline.event import Event, _deep_copy
 from pipeline.fieldref import FieldRef
+from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters._rubyregex import compile_ruby, replacement
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
@@ -211,6 +212,7 @@ class Mutate(Filter):
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
         self._operations: list[Operation] = self._compile(options)
+        self._warnings = WarningLimiter(self.logger)
         # remove_field alone with constant names (the usual case) is done here without re-parsing names.
         self._constant_removals: list[FieldRef] | None = None
         if (options.remove_field and not (options.add_field or options.add_tag or options.remove_tag)
@@ -404,8 +406,8 @@ class Mutate(Filter):
             for operation in self._operations:
                 operation(event)
         except (MutateError, ConfigError, TypeError, ValueError, re.error) as exc:
-            self.logger.warning("mutate failed on an event, tagging it %s: %s",
-                                self.options.tag_on_failure, exc)
+            self._warnings.warning("mutate failed on an event, tagging it %s: %s",
+                                   self.options.tag_on_failure, exc)
             event.tag(self.options.tag_on_failure)
             return
         removals = self._constant_removals

@@ -49,6 +49,7 @@ class Throttle(Filter):
         # (key, slot start) -> count, oldest first; shared by the worker threads.
         self._slots: OrderedDict[tuple[str, int], int] = OrderedDict()
         self._first_seen: dict[str, int] = {}
+        self._slots_per_key: dict[str, int] = {}
         self._lock = threading.Lock()
         self._newest = 0
 
@@ -70,6 +71,8 @@ class Throttle(Filter):
             start = first + ((now - first) // period) * period  # slots aligned on the key's first event
             slot = (key, start)
             count = self._slots.pop(slot, 0) + 1
+            if count == 1:
+                self._slots_per_key[key] = self._slots_per_key.get(key, 0) + 1
             self._slots[slot] = count
             self._newest = max(self._newest, now)
             self._expire()
@@ -85,5 +88,9 @@ class Throttle(Filter):
             if start >= limit and len(self._slots) <= self.options.max_counters:
                 break
             self._slots.popitem(last=False)
-            if not any(k == key for k, _ in self._slots):  # rare: only when a key's last slot goes
+            remaining = self._slots_per_key.get(key, 1) - 1
+            if remaining <= 0:  # the key's last slot: forget the key
+                self._slots_per_key.pop(key, None)
                 self._first_seen.pop(key, None)
+            else:
+                self._slots_per_key[key] = remaining

@@ -22,6 +22,8 @@ from pipeline.grok.guard import Risk, assess
 
 RE_FLAGS = re.ASCII | re.MULTILINE  # Ruby: ^/$ match at line breaks, \w \d \s are ASCII
 REGEX_FLAGS = regex.V0 | regex.ASCII | regex.MULTILINE
+# \p{...} classes need Unicode mode; such patterns then also get Unicode \w \d \s (documented).
+REGEX_UNICODE_FLAGS = regex.V0 | regex.MULTILINE
 # Steps ``re`` runs per second when backtracking (order of magnitude on one core); the guard's
 # step estimate is itself an upper bound, so the resulting limit errs on the safe side.
 STEPS_PER_SECOND = 1e9
@@ -50,7 +52,7 @@ class CompiledExpression:
         self.expanded = expanded
         pattern = expanded.pattern
         self.fast: re.Pattern[str] | None = None if expanded.needs_regex_module else re.compile(pattern, RE_FLAGS)
-        self._safe: Any = None if self.fast is not None else regex.compile(pattern, REGEX_FLAGS)
+        self._safe: Any = None if self.fast is not None else regex.compile(pattern, REGEX_UNICODE_FLAGS)
         self.risk: Risk = assess(pattern, RE_FLAGS) if self.fast is not None else Risk(0, True)
         groups = (self.fast or self._safe).groupindex
         # (index into match.groups(), field text, converter or None), in pattern order

@@ -30,7 +30,7 @@ from pipeline.localindex.query import (
 )
 
 DEFAULT_FIELD = "message"
-_TERM_STOP = set('():^[]"{}~\\/ \t\r\n!')  # '*', '?', '-', '+' may occur inside a term
+_TERM_STOP = set('()^[]"{}~\\/ \t\r\n!')  # '*', '?', '-', '+' may occur inside a term
 
 MUST, SHOULD, MUST_NOT = "must", "should", "must_not"
 
@@ -102,7 +102,7 @@ def _lex(text: str) -> list[_Tok]:
             toks.append(_Tok("BOOST", match.group(0), start))
             i += match.end()
         else:
-            tok, i = _read_term(text, i)
+            tok, i = _read_term(text, i, value=bool(toks) and toks[-1].kind == "COLON")
             toks.append(tok)
     return toks
 
@@ -123,7 +123,7 @@ def _read_quoted(text: str, i: int) -> tuple[str, int]:
     raise QueryError(f"query {text!r}: unterminated quoted phrase starting at character {i + 1}")
 
 
-def _read_term(text: str, i: int) -> tuple[_Tok, int]:
+def _read_term(text: str, i: int, value: bool = False) -> tuple[_Tok, int]:
     start = i
     buf: list[str] = []
     wildcard = False
@@ -135,7 +135,10 @@ def _read_term(text: str, i: int) -> tuple[_Tok, int]:
             buf.append(text[i + 1])
             i += 2
             continue
-        if ch in _TERM_STOP or ch == ":":  # a literal ':' in a value must be escaped, as in Lucene
+        if ch in _TERM_STOP:
+            break
+        if ch == ":" and not (value and buf and buf[-1].isdigit() and text[i + 1:i + 2].isdigit()):
+            # Lucene wants ':' in a value escaped; we also accept times (@timestamp:>=2026-11-21T10:03:00Z).
             break
         if ch in "*?":
             wildcard = True

@@ -253,8 +253,8 @@ class Compiler:
     def _equals(self, v: str, t: str, value: Any) -> str:
         """``v`` (of JSON type ``t``) equals the term ``value``, keyword/number/boolean aware."""
         if isinstance(value, bool):
-            return f"({t} = '{'true' if value else 'false'}' OR ({t} = 'text' AND {v} = "
-            f"{self.p('true' if value else 'false')}))"
+            word = "true" if value else "false"
+            return f"({t} = '{word}' OR ({t} = 'text' AND {v} = {self.p(word)}))"
         if isinstance(value, (int, float)):
             return (f"(({t} IN ('integer', 'real') AND {v} = {self.p(value)}) OR "
                     f"({t} = 'text' AND {v} = {self.p(_number_text(value))}))")

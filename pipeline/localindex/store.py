@@ -160,7 +160,11 @@ class LocalIndex:
             return
         try:
             _prepare(conn)
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone() is None:
+            try:
+                ready = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise sqlite3.DatabaseError(f"index {name} ({path}) is unreadable: {exc}") from exc
+            if ready is None:
                 yield None  # created by a writer that has not committed its schema yet
                 return
             yield conn

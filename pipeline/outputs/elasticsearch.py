@@ -28,8 +28,7 @@ from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Transpor
 
 from pipeline.elasticsearch import bulk
 from pipeline.elasticsearch.bulk import BulkAction, Outcome
-from pipeline.elasticsearch.client import DEFAULT_HOST, ConnectionSettings, EsClientConfigError, build_client
-from pipeline.errors import ConfigError
+from pipeline.elasticsearch.client import DEFAULT_HOST, ConnectionSettings, build_client
 from pipeline.event import Event
 from pipeline.outputs.base import Output, OutputOptions
 from pipeline.plugin import ByteSize, Duration, Secret, option, register
@@ -91,6 +90,17 @@ class ElasticsearchOptions(OutputOptions):
         if self.action.is_constant and self.action.text in ("update", "delete") and self.document_id is None:
             raise ValueError(f"action => {self.action.text} needs document_id")
         load_timezone(self.index_timezone)
+        self.connection_settings().check()  # EsClientConfigError is a ValueError: a config error
+
+    def connection_settings(self) -> ConnectionSettings:
+        return ConnectionSettings(
+            hosts=tuple(self.hosts), user=self.user,
+            password=self.password.reveal() if self.password else None,
+            api_key=self.api_key.reveal() if self.api_key else None, cloud_id=self.cloud_id,
+            ssl_enabled=self.ssl_enabled, ssl_certificate_authorities=tuple(self.ssl_certificate_authorities),
+            ssl_verification_mode=self.ssl_verification_mode, timeout=float(self.timeout),
+            http_compression=self.http_compression,
+        )
 
 
 @dataclass
@@ -140,21 +150,11 @@ class Elasticsearch(Output):
 
     # -- lifecycle ----------------------------------------------------------------
     def register(self) -> None:
-        opts = self.options
-        settings = ConnectionSettings(
-            hosts=tuple(opts.hosts), user=opts.user,
-            password=opts.password.reveal() if opts.password else None,
-            api_key=opts.api_key.reveal() if opts.api_key else None, cloud_id=opts.cloud_id,
-            ssl_enabled=opts.ssl_enabled, ssl_certificate_authorities=tuple(opts.ssl_certificate_authorities),
-            ssl_verification_mode=opts.ssl_verification_mode, timeout=float(opts.timeout),
-            http_compression=opts.http_compression,
-        )
-        try:
-            self._client = build_client(settings, max_retries=0).options(max_retries=0, retry_on_timeout=False)
-        except EsClientConfigError as exc:
-            raise ConfigError(str(exc), None, "output", self.name, self.id) from exc
+        self._client = build_client(self.options.connection_settings(), max_retries=0).options(
+            max_retries=0, retry_on_timeout=False)
         self._dlq = dead_letter.writer_for(self.context.path_data, self.context.pipeline_id,
                                            self.context.settings)
+        opts = self.options
         if opts.concurrent_requests > 1:
             self._pool = ThreadPoolExecutor(opts.concurrent_requests, thread_name_prefix=f"es-{self.id}")
         self._warn_about_data_streams()

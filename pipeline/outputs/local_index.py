@@ -1,44 +1,135 @@
-"""local_index output (PLACEHOLDER until the embedded SQLite index lands): daily JSON-lines files under path.data."""
+"""local_index output: the embedded SQLite daily indices, the default output when no Elasticsearch is set."""
 
 from __future__ import annotations
 
+import random
+import re
+import sqlite3
 import threading
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
-from pipeline import serde
+from pipeline.errors import PluginError, TemplateError
 from pipeline.event import Event
+from pipeline.localindex import LocalIndex as Store
+from pipeline.localindex import naming
 from pipeline.outputs.base import Output, OutputOptions
-from pipeline.plugin import option, register
-from pipeline.template import Template
+from pipeline.plugin import Duration, option, register
+from pipeline.template import Template, load_timezone
+
+INVALID_INDEX_TAG = "_index_name_invalid"
+RETENTION_CHECK_SECONDS = 3600.0
+
+
+def _check_timezone(value: str) -> str | None:
+    try:
+        load_timezone(value)
+    except TemplateError as exc:
+        return exc.message
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
 class LocalIndexOptions(OutputOptions):
-    index: str = option("logs-%{+YYYY.MM.dd}", "Daily index name (sprintf).")
-    index_timezone: str = option("UTC", "Timezone of the date in the index name.")
+    index: str = option("logs-%{+YYYY.MM.dd}", "Index name (sprintf); one SQLite file per index, "
+                        "so a daily pattern gives daily files that retention deletes whole.")
+    index_timezone: str = option("UTC", "IANA timezone of the date in the index name (e.g. Asia/Shanghai), "
+                                 "so daily indices roll over at local midnight.", check=_check_timezone)
     path: Path | None = option(None, "Directory of the index files (default: <path.data>/index).")
+    retention: Duration | None = option(None, "Delete whole daily indices older than this (e.g. 30d), "
+                                        "judged by the date in the index name; checked at start and hourly.")
+    fallback_index: str = option("logs-invalid-index-%{+YYYY.MM.dd}",
+                                 "Where events go whose index name is invalid (e.g. an unresolved "
+                                 f"%{{field}}); they are tagged {INVALID_INDEX_TAG}.")
+
+    def __post_init__(self) -> None:
+        if any(not ref.startswith("+") for ref in re.findall(r"%\{([^}]*)\}", self.fallback_index)):
+            raise ValueError(f"fallback_index {self.fallback_index!r} may only use dates like %{{+YYYY.MM.dd}}, "
+                             "not field references (it must always give a valid name)")
+        if self.retention is not None and self.retention < 86400:
+            raise ValueError(f"retention {self.retention:g}s is shorter than a day; daily indices are deleted "
+                             "whole, so use at least 1d")
 
 
 @register
 class LocalIndex(Output):
-    """Writes events to the embedded local index under path.data (the default output)."""
+    """Writes events to the embedded local index: daily SQLite files under path.data, searchable with
+    `pipeline search` and used by dashboards and alert rules when no Elasticsearch is configured.
+
+    Each batch is one transaction per index file (all or nothing). A busy or full disk blocks and
+    retries, so backpressure reaches the inputs and nothing is dropped.
+    """
 
     name = "local_index"
     Options = LocalIndexOptions
     concurrency = "single"
 
     def register(self) -> None:
-        self._dir = self.options.path or (self.context.path_data / "index")
-        self._dir.mkdir(parents=True, exist_ok=True)
+        self.directory = Path(self.options.path or (self.context.path_data / "index"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.directory)
         self._index = Template(self.options.index, self.options.index_timezone)
-        self._lock = threading.Lock()
+        self._fallback = Template(self.options.fallback_index, self.options.index_timezone)
+        self._closed = threading.Event()
+        self._next_retention = 0.0
+        self.written = 0
+        self.invalid = 0
+        self._apply_retention()
+
+    def _apply_retention(self) -> None:
+        if self.options.retention is None:
+            return
+        now = time.monotonic()
+        if now < self._next_retention:
+            return
+        self._next_retention = now + RETENTION_CHECK_SECONDS
+        try:
+            self.store.apply_retention(timedelta(seconds=float(self.options.retention)))
+        except OSError as exc:
+            self.logger.warning("local_index %s: retention failed: %s (will retry in an hour)", self.id, exc)
 
     def receive(self, events: list[Event]) -> None:
-        grouped: dict[str, list[bytes]] = {}
+        grouped: dict[str, list[Event]] = {}
         for event in events:
-            grouped.setdefault(self._index.render(event), []).append(serde.event_json(event) + b"\n")
-        with self._lock:
-            for index, lines in grouped.items():
-                with open(self._dir / f"{index}.ndjson", "ab") as handle:
-                    handle.write(b"".join(lines))
+            name = self._index.render(event)
+            reason = naming.invalid_reason(name)
+            if reason is not None:
+                event = self._reroute(event, reason)
+                name = self._fallback.render(event)
+            grouped.setdefault(name, []).append(event)
+        for name, batch in grouped.items():
+            self._write_retrying(name, batch)
+        self._apply_retention()
+
+    def _reroute(self, event: Event, reason: str) -> Event:
+        self.invalid += 1
+        if self.invalid == 1 or self.invalid % 1000 == 0:
+            self.logger.warning("local_index %s: %s; event written to %s and tagged %s (%d so far)", self.id,
+                                reason, self.options.fallback_index, INVALID_INDEX_TAG, self.invalid)
+        twin = event.clone()  # other outputs may see the same event: never change it in place
+        twin.tag(INVALID_INDEX_TAG)
+        return twin
+
+    def _write_retrying(self, name: str, batch: list[Event]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                self.written += self.store.write(name, batch)
+                return
+            except (sqlite3.OperationalError, OSError) as exc:
+                # Locked past the busy timeout, disk full, I/O error: the batch was rolled back; retry.
+                if self._closed.is_set():
+                    raise PluginError(f"local_index {self.id}: stopping with {len(batch)} events unwritten "
+                                      f"to {name}: {exc}") from exc
+                self.logger.error("local_index %s: writing %d events to %s failed: %s; retrying in %.1fs",
+                                  self.id, len(batch), name, exc, delay)
+                time.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 30.0)
+
+    def close(self) -> None:
+        self._closed.set()
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()

@@ -76,21 +76,28 @@ def resolve(args: argparse.Namespace) -> list[Settings]:
 
 
 def load_config(settings: Settings) -> PipelineConfig:
-    """Parse the pipeline's files and/or string; -e gets stdin/stdout defaults like Logstash."""
+    """Parse the pipeline's files and/or string; -e gets stdin/stdout defaults like Logstash.
+
+    On errors, the ConfigErrors raised carries ``partial``: everything that did parse, so the
+    caller can still validate those plugins and report every problem in one run.
+    """
     from pipeline.config import loader
 
     config = PipelineConfig()
     errors: list[ConfigError] = []
+    escapes = settings.config_support_escapes
     if settings.path_config:
         try:
-            config.extend(loader.load_paths(list(settings.path_config)))
+            config.extend(loader.load_paths(list(settings.path_config), support_escapes=escapes))
         except ConfigErrors as exc:
             errors.extend(exc.errors)
+            _extend_partial(config, exc)
     if settings.config_string is not None:
         try:
-            from_string = loader.parse_text(settings.config_string, "config.string")
+            from_string = loader.parse_text(settings.config_string, "config.string", support_escapes=escapes)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
+            _extend_partial(config, exc)
         else:
             if not settings.path_config:
                 if not from_string.inputs:
@@ -99,5 +106,13 @@ def load_config(settings: Settings) -> PipelineConfig:
                     from_string.outputs.append(PluginSpec.of("output", "stdout", {"codec": "rubydebug"}))
             config.extend(from_string)
     if errors:
-        raise ConfigErrors(errors)
+        failure = ConfigErrors(errors)
+        failure.partial = config  # type: ignore[attr-defined]
+        raise failure
     return config
+
+
+def _extend_partial(config: PipelineConfig, exc: ConfigErrors) -> None:
+    partial = getattr(exc, "partial", None)
+    if isinstance(partial, PipelineConfig):
+        config.extend(partial)

@@ -106,6 +106,24 @@ output { stdout { codec => jsn } }
     assert "4 configuration error(s)" in err
 
 
+def test_check_reports_syntax_and_plugin_errors_together(pipeline_cmd, tmp_path):
+    config = tmp_path / "mixed.conf"
+    config.write_text("""input { generator { count => "x" } }
+filter {
+  if [a]b == 1 { mutate {} }
+  mutate { add_tag => "x" "y" }
+  mutate { renmae => { "a" => "b" } }
+}
+""")
+    result = run(pipeline_cmd, "check", "-f", str(config))
+    assert result.returncode == 78
+    lines = [line for line in result.stderr.splitlines() if line.startswith(str(config))]
+    assert [line.split(":")[1] for line in lines] == ["1", "3", "4", "5"]  # sorted, all of them
+    assert "invalid field reference '[a]b'" in lines[1]
+    assert "expected '=>' after option name 'y'" in lines[2]
+    assert 'unknown option "renmae"' in lines[3]
+
+
 def test_run_with_config_errors_starts_nothing(pipeline_cmd, tmp_path):
     result = run(pipeline_cmd, "run", "-e", "filter { mutate { bogus => 1 } }")
     assert result.returncode == 78

@@ -213,3 +213,19 @@ def test_undefined_env_var_is_an_error_naming_it_and_all_are_reported():
 def test_env_values_never_change_the_structure():
     spec = only_filter('x { a => "${EVIL}" }', env={"EVIL": '" } } output { y {} } #'})
     assert options(spec) == {"a": '" } } output { y {} } #'}
+
+
+def test_compact_formatting_without_spaces():
+    config = parse_text('filter{grok{match=>{"message"=>"x"}}if[a]=="b"{drop{}}else{mutate{add_tag=>["t"]}}}')
+    grok, statement = config.filters
+    assert options(grok) == {"match": {"message": "x"}}
+    assert [len(b.body) for b in statement.branches] == [1, 1]
+
+
+def test_real_world_layout_tabs_odd_indentation_and_codec_on_same_line():
+    config = parse_text('input {\n  tcp {\n    codec => cef { delimiter => "\\r\\n"}\n    port => 5000\n'
+                        '    type => syslog\n  }\n}\n filter{\n\tgrok {        \n\n\tpatterns_dir => ["./p"]\n }\n   }\n')
+    (tcp,) = config.inputs
+    assert options(options(tcp)["codec"]) == {"delimiter": "\\r\\n"}
+    assert options(tcp)["type"] == "syslog"
+    assert options(config.filters[0]) == {"patterns_dir": ["./p"]}

@@ -43,6 +43,8 @@ def errors_of(text: str) -> list[ConfigError]:
     ("filter { if [a] =~ /(/ { } }", "bad.conf:1:20", "invalid regular expression /(/"),
     ("filter { if [a] else { } }", "bad.conf:1:17", "expected '{' after the condition"),
     ("filter { if [a] { } else if { } }", "bad.conf:1:29", "expected a field reference"),
+    ("filter { if /x/ { } }", "bad.conf:1:13", "can only follow =~ or !~"),
+    ("filter { if [a] == /x/ { } }", "bad.conf:1:20", "can only follow =~ or !~"),
     ("filter { if size([a]) > 1 { } }", "bad.conf:1:13", "method calls such as size(...) are not supported"),
     ("input { if [a] { stdin {} } }", "bad.conf:1:9", "conditionals are not allowed in the input section"),
     ('filter { x { h => { "a" => 1 "a" => 2 } } }', "bad.conf:1:30", "duplicate key 'a' in hash"),
@@ -73,3 +75,29 @@ def test_errors_never_dump_parser_internals():
     for error in errors_of("filter { x { a => } }\noutput { y { b => [1,] } }"):
         assert "Token" not in error.message and "lark" not in error.message
         assert error.message.startswith("expected ")
+
+
+@pytest.mark.parametrize("text", [
+    "filter { x { a => " + "[" * 2000 + "]" * 2000 + " } }",
+    "filter { if " + "(" * 2000 + "[a]" + ")" * 2000 + " { } }",
+])
+def test_absurd_nesting_is_a_config_error_not_a_crash(text):
+    assert "nesting is too deep" in errors_of(text)[-1].message
+
+
+def test_absurdly_long_condition_is_a_config_error_not_a_crash():
+    from pipeline.config.conditions import compile_condition
+    from pipeline.config.parser import parse_condition
+
+    tree = parse_condition(" and ".join(["[a]"] * 5000))  # parsing is iterative here
+    with pytest.raises(ConfigError, match="too complex"):
+        compile_condition(tree)
+
+
+def test_errors_inside_a_plugin_name_it():
+    errors = errors_of('input { stdin { port 5044 } }\n'
+                       'output { stdout { codec => json { charset => } } x { a => "${UNSET_FOR_TEST_Q}" } }')
+    assert [(e.kind, e.plugin) for e in errors] == [("input", "stdin"), ("codec", "json"), ("output", "x")]
+    assert str(errors[0]) == "bad.conf:1:22: input stdin: expected '=>' after option name 'port', found '5044'"
+    env_error = errors_of('filter { x { a => "${UNSET_FOR_TEST_Q}" } }')[0]
+    assert str(env_error).startswith("bad.conf:1:19: filter x: cannot evaluate ${UNSET_FOR_TEST_Q}")

@@ -124,7 +124,7 @@ def test_else_if_accepts_if_as_key():
     ("input:\n  - if: '[a]'\n    then: []\n", "y.yml:2:5", "not allowed in the input section"),
     ("filter:\n  - x: { a: '${UNSET_VAR_X}' }\n", "y.yml:2:13", "UNSET_VAR_X"),
     ("filter:\n  - x: { a: [1, 2\n", "y.yml:3:1", "invalid YAML"),
-    ("filter:\n  - x: { a: 1, a: 2 }\n", "y.yml:2:16", "duplicate key 'a'"),
+    ("filter:\n  - x: { a: 1, a: 2 }\n", "y.yml:2:16", "duplicate option 'a'"),
     ("filter:\n  - x: { h: { k: 1, k: 2 } }\n", "y.yml:2:21", "duplicate key 'k' in hash"),
 ])
 def test_yaml_errors_with_locations(text, where, says):
@@ -140,3 +140,15 @@ def test_yaml_reports_every_error_at_once():
     with pytest.raises(ConfigErrors) as caught:
         parse_yaml(text, "y.yml", env={})
     assert [e.location.line for e in caught.value.errors] == [2, 3, 6]
+
+
+def test_plugin_without_options_can_be_a_plain_name():
+    config = parse_yaml("input:\n  - stdin\noutput:\n  - stdout:\n  - null: {}\n")
+    assert [(s.kind, s.name, s.options) for s in config.inputs + config.outputs] == [
+        ("input", "stdin", ()), ("output", "stdout", ()), ("output", "null", ())]
+
+
+def test_names_and_hash_keys_are_kept_as_written():
+    config = parse_yaml("filter:\n  - translate: { on: 1, dictionary: { yes: a, 200: OK, ~: n } }\n")
+    assert [(k, v) for k, v, _ in config.filters[0].options] == [
+        ("on", 1), ("dictionary", {"yes": "a", 200: "OK", "~": "n"})]

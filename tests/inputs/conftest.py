@@ -17,6 +17,7 @@ from pipeline.event import Event
 from pipeline.inputs.base import InputContext
 from pipeline.plugin import PluginContext, build_from_dict
 from pipeline.queue.memory import MemoryQueue
+from pipeline.testing import build_plugin
 
 
 class RunningInput:
@@ -91,13 +92,20 @@ class RunningInput:
 
 @pytest.fixture
 def start_input(tmp_path: Path) -> Iterator[Callable[..., RunningInput]]:
-    """``start_input("tcp", {...})`` builds the input from options and runs it; stopped at teardown."""
+    """Build an input and run it; stopped at teardown.
+
+    ``start_input("tcp", {...})`` builds from an options dict, ``start_input('tcp { port => 5000 }')``
+    from config text as users write it.
+    """
     running: list[RunningInput] = []
 
-    def start(name: str, options: dict[str, Any], capacity: int = 10_000,
+    def start(name: str, options: dict[str, Any] | None = None, capacity: int = 10_000,
               path_data: Path | None = None) -> RunningInput:
-        context = PluginContext(path_data=path_data or tmp_path / "data")
-        plugin = build_from_dict("input", name, options, context)
+        data_dir = path_data or tmp_path / "data"
+        if options is None:
+            plugin = build_plugin("input", name, path_data=data_dir, register=False)
+        else:
+            plugin = build_from_dict("input", name, options, PluginContext(path_data=data_dir))
         instance = RunningInput(plugin, capacity)
         running.append(instance)
         return instance

@@ -274,3 +274,45 @@ def _multiline():
 def test_config_errors(options, message):
     with pytest.raises(ConfigErrors, match=message):
         build_from_dict("input", "file", options)
+
+
+def test_built_from_config_text(tmp_path, start_input):
+    log = tmp_path / "cfg.log"
+    write(log, "from config\n")
+    running = start_input(f'file {{ path => "{log}" start_position => "beginning" stat_interval => 0.05 '
+                          f'add_field => {{ "env" => "prod" }} tags => ["app"] }}')
+    event = running.collect(1)[0]
+    assert event.get("message") == "from config"
+    assert event.get("env") == "prod" and event.has_tag("app")
+
+
+def test_ignore_older_skips_old_files_until_they_change(tmp_path, start_input):
+    old = tmp_path / "old.log"
+    write(old, "ancient\n")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    write(tmp_path / "fresh.log", "fresh\n")
+    running = start_input("file", opts(tmp_path / "*.log", start_position="beginning", ignore_older=3600))
+    assert [e.get("message") for e in running.collect(1)] == ["fresh"]
+    write(old, "new in old\n")  # modified now: its new lines are read, not the old ones
+    running.collect(2)
+    assert running.messages() == ["fresh", "new in old"]
+
+
+def test_close_older_closes_idle_files_and_reopens_them(tmp_path, start_input):
+    log = tmp_path / "idle.log"
+    write(log, "one\n")
+    running = start_input("file", opts(log, start_position="beginning", close_older=0.3))
+    running.collect(1)
+    running.until(lambda: not next(iter(running.plugin.watched.values())).is_open, what="closed when idle")
+    write(log, "two\n")
+    running.collect(2)
+    assert running.messages() == ["one", "two"]
+
+
+def test_max_open_files_reads_every_file_in_turn(tmp_path, start_input):
+    for n in range(4):
+        write(tmp_path / f"f{n}.log", f"from {n}\n")
+    running = start_input("file", opts(tmp_path / "*.log", start_position="beginning", max_open_files=1,
+                                       close_older=0.2))
+    running.collect(4, timeout=15)
+    assert sorted(running.messages()) == [f"from {n}" for n in range(4)]

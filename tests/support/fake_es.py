@@ -152,7 +152,8 @@ class FakeElasticsearch:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-es", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-es",
+                                        daemon=True)
         self._thread.start()
         return self
 

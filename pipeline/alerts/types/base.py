@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pipeline.alerts.backends.base import Backend
@@ -56,6 +56,10 @@ class RuleType:
 
     def evaluate(self, scope: Scope, start: datetime, end: datetime, memory: dict[str, Any]) -> list[Match]:
         raise NotImplementedError
+
+    def step(self) -> timedelta:
+        """How much time one evaluation covers (run_every; bucket_interval where buckets tile time)."""
+        return self.options.run_every.delta
 
     def window(self, end: datetime) -> tuple[datetime, datetime]:
         """The window an aggregate type looks at for a step ending at ``end``."""

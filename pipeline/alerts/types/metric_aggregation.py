@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pipeline.alerts.options import RuleOptions
@@ -38,9 +38,12 @@ class MetricAggregationRule(RuleType):
     name = "metric_aggregation"
     Options = MetricAggregationOptions
 
-    def window(self, end: datetime) -> tuple[datetime, datetime]:
+    def step(self) -> timedelta:
         opts: MetricAggregationOptions = self.options  # type: ignore[assignment]
-        return end - (opts.bucket_interval or opts.run_every).delta, end
+        return (opts.bucket_interval or opts.run_every).delta  # buckets tile time: one result each
+
+    def window(self, end: datetime) -> tuple[datetime, datetime]:
+        return end - self.step(), end
 
     def values(self, scope: Scope, start: datetime, end: datetime) -> dict[tuple[Any, ...], float | None]:
         opts: MetricAggregationOptions = self.options  # type: ignore[assignment]

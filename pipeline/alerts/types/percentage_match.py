@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.alerts.options import RuleOptions
@@ -40,9 +40,12 @@ class PercentageMatchRule(RuleType):
         opts: PercentageMatchOptions = options  # type: ignore[assignment]
         self.bucket_query: Query | None = compile_filters(opts.match_bucket_filter)
 
-    def window(self, end: datetime) -> tuple[datetime, datetime]:
+    def step(self) -> timedelta:
         opts: PercentageMatchOptions = self.options  # type: ignore[assignment]
-        return end - (opts.bucket_interval or opts.run_every).delta, end
+        return (opts.bucket_interval or opts.run_every).delta  # buckets tile time: one result each
+
+    def window(self, end: datetime) -> tuple[datetime, datetime]:
+        return end - self.step(), end
 
     def evaluate(self, scope: Scope, start: datetime, end: datetime, memory: dict[str, Any]) -> list[Match]:
         opts: PercentageMatchOptions = self.options  # type: ignore[assignment]

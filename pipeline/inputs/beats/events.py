@@ -115,6 +115,8 @@ class EventBuilder:
         self.peer_ip = peer_ip
         self.tls_metadata = tls_metadata
         self.add_hostname = add_hostname
+        self._last_raw_stamp: Any = None
+        self._last_stamp: Timestamp | None = None
         # The plain codec in UTF-8 turns the text into {"message": text}: skip it.
         self.fast = codec.name == "plain" and str(getattr(codec.options, "charset", "UTF-8")).upper() in (
             "UTF-8", "UTF8")
@@ -155,9 +157,15 @@ class EventBuilder:
             payload[MESSAGE] = _as_text(text)
         elif type(text) is not str:
             payload[MESSAGE] = _as_text(text)
-        stamp = fast_timestamp(payload.get(TIMESTAMP))
-        if stamp is not None:
-            payload[TIMESTAMP] = stamp
+        raw = payload.get(TIMESTAMP)
+        if raw == self._last_raw_stamp and raw is not None:
+            # Beats stamp many events with the same millisecond: reuse the (immutable) Timestamp.
+            payload[TIMESTAMP] = self._last_stamp
+        else:
+            stamp = fast_timestamp(raw)
+            if stamp is not None:
+                payload[TIMESTAMP] = self._last_stamp = stamp
+                self._last_raw_stamp = raw
         out.append(Event(payload))
         if self.codec_tag is not None:
             _add_tag(payload, self.codec_tag)

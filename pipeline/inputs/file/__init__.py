@@ -30,6 +30,7 @@ from pipeline.plugin import ByteSize, Duration, option, register
 TRUNCATED_TAG = "_line_truncated"
 DECODE_FAILURE_TAG = "_file_input_decode_failure"
 READ_CHUNKS_PER_ROUND = 32  # chunks read from one file before moving to the next (fairness)
+MAX_LINES_PER_PUSH = 500
 
 
 def _positive(value: Any) -> str | None:
@@ -127,6 +128,7 @@ class File(Input):
         self._done: set[FileKey] = set()  # read mode: completed files
         self._first_discovery = True
         self._open_limit_warned = False
+        self._last_save = time.monotonic()
 
     def sincedb_file(self) -> Path:
         if self.options.sincedb_path is not None:
@@ -141,7 +143,7 @@ class File(Input):
     def run_blocking(self, ctx: InputContext) -> None:
         opts = self.options
         rounds = 0
-        last_save = time.monotonic()
+        self._last_save = time.monotonic()
         try:
             while not self._stopping(ctx):
                 if rounds % opts.discover_interval == 0:
@@ -151,9 +153,7 @@ class File(Input):
                 if self._stopping(ctx):
                     break
                 self.maintain(ctx)
-                if time.monotonic() - last_save >= opts.sincedb_write_interval:
-                    self.save_registry()
-                    last_save = time.monotonic()
+                self._save_if_due()
                 if self.finite and not self.watched:
                     self.discover_files()
                     if not self.watched:
@@ -180,7 +180,12 @@ class File(Input):
         while not self._stopping(ctx) and time.monotonic() < deadline:
             self._stop.wait(min(0.1, max(0.0, deadline - time.monotonic())))
 
+    def _save_if_due(self) -> None:
+        if time.monotonic() - self._last_save >= self.options.sincedb_write_interval:
+            self.save_registry()
+
     def save_registry(self) -> None:
+        self._last_save = time.monotonic()
         for key in self.watched:
             self.registry.touch(key)
         self.registry.clean(self.options.sincedb_clean_after, keep=set(self.watched))
@@ -265,8 +270,12 @@ class File(Input):
                         break
                     continue
                 progressed = True
-                if not self.deliver(ctx, watched, lines):
-                    return progressed
+                # Small pushes: backpressure acts per group and the registry advances often.
+                group = max(1, min(MAX_LINES_PER_PUSH, getattr(ctx.queue, "capacity", MAX_LINES_PER_PUSH)))
+                for start in range(0, len(lines), group):
+                    if not self.deliver(ctx, watched, lines[start:start + group]):
+                        return progressed
+                    self._save_if_due()
         return progressed
 
     def _grew(self, watched: WatchedFile) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import time
 
+from support.lumberjack_client import read_acks_until
+
 from pipeline.lumberjack.client import LumberjackClient
 from pipeline.lumberjack.frames import (
     ACK,
@@ -31,19 +33,6 @@ def _read_acks(sock: socket.socket, count: int, timeout: float = 10) -> list[tup
         if not chunk:
             break
         acks.extend((version, seq) for _kind, version, seq, _ in parser.feed(chunk))
-    return acks
-
-
-def _read_until(sock: socket.socket, seq: int, timeout: float = 10) -> list[tuple[int, int]]:
-    """Acks (keepalives included) up to and including the first ack of ``seq``."""
-    parser = FrameParser(accept=(ACK,))
-    acks: list[tuple[int, int]] = []
-    sock.settimeout(timeout)
-    while not acks or acks[-1][1] != seq:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        acks.extend((version, got) for _kind, version, got, _ in parser.feed(chunk))
     return acks
 
 
@@ -100,7 +89,7 @@ def test_no_ack_before_the_queue_accepts_then_keepalives_then_the_ack(beats_serv
         assert pending[:2] == [(ord("2"), 0), (ord("2"), 0)], "keepalives while the queue is full"
         assert server.input.stats.acks == 1
         server.consuming.set()
-        acks = _read_until(sock, 3, timeout=5)
+        acks = read_acks_until(sock, 3, timeout=5)
         assert acks[-1] == (ord("2"), 3)
         assert all(seq == 0 for _, seq in acks[:-1])
     assert len(server.wait_events(7)) == 7
@@ -148,5 +137,19 @@ def test_a_connection_waiting_on_a_full_queue_is_not_closed_as_idle(beats_server
         time.sleep(1.0)  # > 3x the inactivity timeout, blocked on the queue
         assert server.input.stats.idle_closed == 0
         server.consuming.set()
-        assert _read_until(sock, 1, timeout=3)[-1] == (ord("2"), 1)
+        assert read_acks_until(sock, 1, timeout=3)[-1] == (ord("2"), 1)
     assert len(server.wait_events(2)) == 2
+
+
+def test_client_that_half_closes_still_gets_its_acks(beats_server) -> None:
+    server = beats_server(capacity=2, consume=False)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"".join(encode_window_frames(_events(2, f"w{n}"), compress_level=3)[0] for n in range(3)))
+        sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.2)
+        server.consuming.set()
+        assert read_acks_until(sock, 2) == [(ord("2"), 2)]
+        assert read_acks_until(sock, 2) == [(ord("2"), 2)]
+        assert read_acks_until(sock, 2) == [(ord("2"), 2)]
+        assert sock.recv(10) == b""  # then the server closes
+    assert len(server.wait_events(6)) == 6

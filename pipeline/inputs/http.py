@@ -1,0 +1,181 @@
+"""http input: events from HTTP requests (JSON, NDJSON or plain text by Content-Type)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import collections
+import hmac
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aiohttp import web
+
+from pipeline.event import Event
+from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
+from pipeline.inputs._tls import TlsServerOptions, server_ssl_context
+from pipeline.inputs.base import Input, InputContext
+from pipeline.plugin import ByteSize, Codec, Duration, FieldRef, Secret, build_from_dict, option, register
+
+DEFAULT_CODECS = {"application/json": "json", "application/x-ndjson": "json_lines"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpOptions(TlsServerOptions):
+    host: str = option("0.0.0.0", "Address to listen on.")
+    port: int = option(8080, "Port to listen on.",
+                       check=lambda p: None if 0 <= p <= 65535 else "must be a port number (0-65535)")
+    user: str | None = option(None, "Basic authentication user (requests without it get HTTP 401).")
+    password: Secret | None = option(None, "Basic authentication password.")
+    codec: Codec = option("plain", "Codec for bodies whose Content-Type is not in additional_codecs.")
+    additional_codecs: dict[str, str] = option(
+        dict(DEFAULT_CODECS), "Codec by Content-Type, e.g. { \"application/json\" => \"json\" }. NDJSON is "
+                              "decoded line by line; a JSON array gives one event per element.")
+    response_code: Literal[200, 201, 202, 204] = option(200, "HTTP status of a successful request.")
+    response_headers: dict[str, str] = option({"Content-Type": "text/plain"}, "Headers of the response.")
+    max_content_length: ByteSize = option(ByteSize(100 * 1024 * 1024), "Largest body accepted; larger "
+                                          "requests get HTTP 413.")
+    max_pending_requests: int = option(200, "Requests waiting for room in the queue; beyond it HTTP 429.",
+                                       check=lambda v: None if v > 0 else "must be greater than 0")
+    backpressure_timeout: Duration = option(Duration(5), "How long a request waits for room in a full "
+                                            "queue before HTTP 429 (the client should retry).")
+    remote_host_target_field: FieldRef | None = option(
+        None, "Field for the client address. Default: host (legacy) or [host][ip] (ECS).")
+    request_headers_target_field: FieldRef | None = option(
+        None, "Field for the request headers. Default: headers (legacy) or "
+              "[@metadata][input][http][request][headers] (ECS).")
+    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if (self.user is None) != (self.password is None):
+            raise ValueError("basic authentication needs both user and password")
+
+
+@register
+class Http(Input):
+    """Receives events over HTTP(S): POST JSON, NDJSON or plain text; basic auth; 429 when full."""
+
+    name = "http"
+    Options = HttpOptions
+
+    def register(self) -> None:
+        opts = self.options
+        self.counters: collections.Counter[str] = collections.Counter()
+        self._ecs = ecs_mode(self) != "disabled"
+        self._ssl = server_ssl_context(opts)
+        self._codecs = {ctype.lower(): build_from_dict("codec", name, {}, self.context)
+                        for ctype, name in opts.additional_codecs.items()}
+        self._auth: bytes | None = None
+        if opts.user is not None and opts.password is not None:
+            self._auth = b"Basic " + base64.b64encode(f"{opts.user}:{opts.password.reveal()}".encode())
+        self._pending = 0
+        self.bound_port: int | None = None
+
+    async def run(self, ctx: InputContext) -> None:
+        opts = self.options
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._handle(ctx, request)
+
+        app = web.Application(client_max_size=opts.max_content_length)
+        app.router.add_route("*", "/{tail:.*}", handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, opts.host, opts.port, ssl_context=self._ssl, reuse_address=True)
+        await site.start()
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else opts.port
+        self.logger.info("http input listening on %s:%d%s", opts.host, self.bound_port, " (TLS)" if self._ssl else "")
+        try:
+            await ctx.wait_stopping()
+        finally:
+            await runner.cleanup()
+
+    async def _handle(self, ctx: InputContext, request: web.Request) -> web.StreamResponse:
+        if self._auth is not None and not hmac.compare_digest(
+                request.headers.get("Authorization", "").encode(), self._auth):
+            count_problem(self, "unauthorized")
+            return web.Response(status=401, text="authentication required\n",
+                                headers={"WWW-Authenticate": 'Basic realm="pipeline"'})
+        if self._pending >= self.options.max_pending_requests:
+            count_problem(self, "rejected_busy")
+            return _too_many()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            count_problem(self, "too_large")
+            return web.Response(status=413, text=f"body larger than max_content_length "
+                                                 f"({self.options.max_content_length} bytes)\n")
+        try:
+            events = self._decode(request, body)
+        except (ValueError, UnicodeError, binascii.Error) as exc:
+            count_problem(self, "decode_failures")
+            return web.Response(status=400, text=f"cannot decode the body as {request.content_type}: {exc}\n")
+        self._pending += 1
+        try:
+            await asyncio.wait_for(ctx.push(events), self.options.backpressure_timeout)
+        except TimeoutError:
+            count_problem(self, "rejected_busy")
+            return _too_many()
+        finally:
+            self._pending -= 1
+        self.counters["requests"] += 1
+        if self.options.response_code == 204:
+            return web.Response(status=204, headers=self.options.response_headers)
+        return web.Response(status=self.options.response_code, text="ok",
+                            headers=self.options.response_headers)
+
+    def _decode(self, request: web.Request, body: bytes) -> list[Event]:
+        base = self._codecs.get(request.content_type.lower())
+        codec = base.clone() if base is not None else stream_codec(self)
+        events = list(codec.decode(body))
+        events.extend(codec.flush())
+        for event in events:
+            self._annotate(event, request, len(body))
+        return events
+
+    def _annotate(self, event: Event, request: web.Request, size: int) -> None:
+        opts = self.options
+        peer = request.remote or ""
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        data = event.data
+        if self._ecs:
+            _set_default(event, opts.remote_host_target_field or "[host][ip]", peer)
+            _set_default(event, "[http][method]", request.method)
+            _set_default(event, "[http][version]", f"{request.version.major}.{request.version.minor}")
+            _set_default(event, "[http][request][body][bytes]", size)
+            if request.content_type:
+                _set_default(event, "[http][request][mime_type]", request.content_type)
+            _set_default(event, "[url][path]", request.path)
+            if request.query_string:
+                _set_default(event, "[url][query]", request.query_string)
+            if request.host:
+                _set_default(event, "[url][domain]", request.host.split(":")[0])
+            if "user-agent" in headers:
+                _set_default(event, "[user_agent][original]", headers["user-agent"])
+            _set_default(event, opts.request_headers_target_field or "[@metadata][input][http][request][headers]",
+                         headers)
+            return
+        _set_default(event, opts.remote_host_target_field or "host", peer)
+        legacy = {k.replace("-", "_"): v for k, v in headers.items()}
+        legacy.update({"request_method": request.method, "request_path": request.path,
+                       "request_uri": request.path_qs,
+                       "http_version": f"HTTP/{request.version.major}.{request.version.minor}"})
+        if "user_agent" in legacy:
+            legacy["http_user_agent"] = legacy.pop("user_agent")
+        if "host" in legacy:
+            legacy["http_host"] = legacy.pop("host")
+        if opts.request_headers_target_field is not None or "headers" not in data:
+            _set_default(event, opts.request_headers_target_field or "headers", legacy)
+
+
+def _set_default(event: Event, ref: Any, value: Any) -> None:
+    if not event.includes(ref):
+        event.set(ref, value)
+
+
+def _too_many() -> web.Response:
+    return web.Response(status=429, text="the pipeline is busy, retry later\n", headers={"Retry-After": "1"})

@@ -1,0 +1,124 @@
+"""geoip: City and ASN databases (tiny ones built here), ECS and legacy fields, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigError
+from pipeline.event import Event
+from pipeline.testing import build_plugin, run_filters
+
+mmdb_writer = pytest.importorskip("mmdb_writer", reason="mmdb-writer builds the test databases")
+netaddr = pytest.importorskip("netaddr")
+
+LONDON = {
+    "city": {"names": {"en": "London"}, "geoname_id": 2643743},
+    "continent": {"code": "EU", "names": {"en": "Europe"}},
+    "country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
+    "location": {"latitude": 51.5142, "longitude": -0.0931, "time_zone": "Europe/London"},
+    "postal": {"code": "EC2V"},
+    "subdivisions": [{"iso_code": "ENG", "names": {"en": "England"}}],
+}
+
+
+def _write(path: Path, db_type: str, networks: dict[str, dict]) -> Path:
+    writer = mmdb_writer.MMDBWriter(ip_version=6, ipv4_compatible=True, database_type=db_type,
+                                    languages=["en"], description="pipeline test database")
+    for network, record in networks.items():
+        writer.insert_network(netaddr.IPSet([network]), record)
+    writer.to_db_file(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write(tmp_path_factory.mktemp("geo") / "City.mmdb", "GeoLite2-City",
+                  {"81.2.69.0/24": LONDON, "2001:db8::/32": {"country": {"iso_code": "ZZ", "names": {"en": "Test"}}}})
+
+
+@pytest.fixture(scope="module")
+def asn_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write(tmp_path_factory.mktemp("geo") / "ASN.mmdb", "GeoLite2-ASN",
+                  {"1.128.0.0/11": {"autonomous_system_number": 1221,
+                                    "autonomous_system_organization": "Telstra Pty Ltd"}})
+
+
+def test_ecs_city_fields(city_db: Path) -> None:
+    [event] = run_filters(f'geoip {{ source => "[source][ip]" database => "{city_db}" add_tag => ["geo"] }}',
+                          [{"source": {"ip": "81.2.69.160"}}])
+    geo = event.get("[source][geo]")
+    assert geo == {"city_name": "London", "continent_code": "EU", "continent_name": "Europe",
+                   "country_name": "United Kingdom", "country_iso_code": "GB", "postal_code": "EC2V",
+                   "region_name": "England", "region_iso_code": "GB-ENG", "timezone": "Europe/London",
+                   "location": {"lat": 51.5142, "lon": -0.0931}}
+    assert event.get("[source][ip]") == "81.2.69.160" and event.has_tag("geo")
+
+
+def test_legacy_fields_and_field_selection(city_db: Path) -> None:
+    [event] = run_filters(f'geoip {{ source => "clientip" database => "{city_db}" ecs_compatibility => disabled }}',
+                          [{"clientip": "81.2.69.160"}])
+    geoip = event.get("geoip")
+    assert geoip["city_name"] == "London" and geoip["country_code2"] == "GB" and geoip["country_code3"] == "GB"
+    assert geoip["region_code"] == "ENG" and geoip["latitude"] == 51.5142 and geoip["ip"] == "81.2.69.160"
+    [few] = run_filters(f'geoip {{ source => "ip" target => "g" database => "{city_db}" '
+                        'fields => ["country_name", "location"] }', [{"ip": "81.2.69.160"}])
+    assert few.get("g") == {"geo": {"country_name": "United Kingdom", "location": {"lat": 51.5142, "lon": -0.0931}}}
+
+
+def test_ipv6(city_db: Path) -> None:
+    [event] = run_filters(f'geoip {{ source => "ip" target => "g" database => "{city_db}" }}',
+                          [{"ip": "2001:db8::1"}])
+    assert event.get("[g][geo][country_iso_code]") == "ZZ"
+
+
+def test_asn(asn_db: Path) -> None:
+    [ecs] = run_filters(f'geoip {{ source => "[client][ip]" database => "{asn_db}" }}',
+                        [{"client": {"ip": "1.128.0.1"}}])
+    assert ecs.get("[client][as]") == {"number": 1221, "organization": {"name": "Telstra Pty Ltd"}}
+    [legacy] = run_filters(f'geoip {{ source => "ip" database => "{asn_db}" ecs_compatibility => disabled }}',
+                           [{"ip": "1.128.0.1"}])
+    assert legacy.get("geoip") == {"ip": "1.128.0.1", "asn": 1221, "as_org": "Telstra Pty Ltd"}
+
+
+@pytest.mark.parametrize("ip", ["10.0.0.1", "not an ip", ""])
+def test_lookup_failure_tag(city_db: Path, ip: str) -> None:
+    [event] = run_filters(f'geoip {{ source => "ip" target => "g" database => "{city_db}" add_tag => ["geo"] }}',
+                          [{"ip": ip}])
+    assert event.tags == ["_geoip_lookup_failure"] and not event.includes("g")
+
+
+def test_missing_source_does_nothing(city_db: Path) -> None:
+    [event] = run_filters(f'geoip {{ source => "ip" target => "g" database => "{city_db}" }}', [{}])
+    assert event.tags == []
+
+
+def test_config_errors(city_db: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="database.*required"):
+        build_plugin("filter", 'geoip { source => "ip" target => "g" }')
+    with pytest.raises(ConfigError, match="no such file"):
+        build_plugin("filter", f'geoip {{ source => "ip" target => "g" database => "{tmp_path}/none.mmdb" }}')
+    with pytest.raises(ConfigError, match="target.*required in ECS mode"):
+        build_plugin("filter", f'geoip {{ source => "ip" database => "{city_db}" }}')
+    junk = tmp_path / "junk.mmdb"
+    junk.write_bytes(b"not a database")
+    with pytest.raises(ConfigError, match="not a readable MaxMind database"):
+        build_plugin("filter", f'geoip {{ source => "ip" target => "g" database => "{junk}" }}')
+    with pytest.raises(ConfigError, match="unknown"):
+        build_plugin("filter", f'geoip {{ source => "ip" target => "g" database => "{city_db}" fields => ["x"] }}')
+
+
+def test_database_type_fallback_cache_and_custom_tag(tmp_path: Path) -> None:
+    # A database whose metadata names neither City nor ASN: default_database_type decides.
+    custom = _write(tmp_path / "custom.mmdb", "Acme-Networks",
+                    {"5.5.0.0/16": {"autonomous_system_number": 64500, "autonomous_system_organization": "Acme"}})
+    plugin = build_plugin("filter", f'geoip {{ source => "ip" target => "n" database => "{custom}" '
+                                    'default_database_type => "ASN" cache_size => 2 tag_on_failure => ["nogeo"] }')
+    events = [Event({"ip": ip}) for ip in ("5.5.1.1", "5.5.1.1", "5.5.2.2", "5.5.3.3", "9.9.9.9")]
+    for event in events:
+        plugin.filter(event)
+    assert events[0].get("[n][as][number]") == 64500 == events[1].get("[n][as][number]")
+    assert len(plugin._cache) == 2
+    assert events[4].tags == ["nogeo"]
+    plugin.close()

@@ -1,0 +1,62 @@
+"""useragent: ECS and legacy fields, prefix, target, cache."""
+
+from __future__ import annotations
+
+from pipeline.event import Event
+from pipeline.testing import build_plugin, run_filters
+
+CHROME = ("Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/32.0.1700.107 Safari/537.36")
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 12_2 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/12.1 Mobile/15E148 Safari/604.1")
+
+
+def test_ecs_fields() -> None:
+    [event] = run_filters('useragent { source => "agent" add_tag => ["ua"] }', [{"agent": CHROME}])
+    assert event.get("[user_agent][name]") == "Chrome"
+    assert event.get("[user_agent][version]") == "32.0.1700"
+    assert event.get("[user_agent][original]") == CHROME
+    assert event.get("[user_agent][os]") == {"name": "Windows", "version": "7", "full": "Windows 7"}
+    assert event.get("[user_agent][device][name]") == "Other"
+    assert event.has_tag("ua")
+
+
+def test_device() -> None:
+    [event] = run_filters('useragent { source => "agent" target => "ua" }', [{"agent": IPHONE}])
+    assert event.get("[ua][device][name]") == "iPhone" and event.get("[ua][os][name]") == "iOS"
+
+
+def test_legacy_fields_with_prefix() -> None:
+    [event] = run_filters('useragent { source => "agent" ecs_compatibility => disabled prefix => "ua_" }',
+                          [{"agent": CHROME}])
+    assert event.get("ua_name") == "Chrome" and event.get("ua_major") == "32" and event.get("ua_minor") == "0"
+    assert event.get("ua_patch") == "1700" and event.get("ua_build") == "107"
+    assert event.get("ua_os_name") == "Windows" and event.get("ua_device") == "Other"
+
+
+def test_legacy_under_target() -> None:
+    [event] = run_filters('useragent { source => "agent" ecs_compatibility => disabled target => "ua" }',
+                          [{"agent": CHROME}])
+    assert event.get("[ua][name]") == "Chrome"
+
+
+def test_missing_or_empty_source_does_nothing() -> None:
+    out = run_filters('useragent { source => "agent" add_tag => ["ua"] }', [{}, {"agent": ""}])
+    assert all(e.tags == [] and not e.includes("user_agent") for e in out)
+
+
+def test_cache_is_bounded_and_results_independent() -> None:
+    plugin = build_plugin("filter", 'useragent { source => "agent" lru_cache_size => 1 }')
+    [a] = run_filters('useragent { source => "agent" }', [{"agent": CHROME}])
+    first, second = Event({"agent": CHROME}), Event({"agent": CHROME})
+    plugin.filter(first)
+    first.get("[user_agent][os]")["name"] = "changed"
+    plugin.filter(second)
+    plugin.filter(Event({"agent": IPHONE}))
+    assert second.get("[user_agent][os][name]") == "Windows" == a.get("[user_agent][os][name]")
+    assert len(plugin._cache) == 1
+
+
+def test_parse_in_place_replaces_the_string() -> None:
+    [event] = run_filters('useragent { source => "ua" target => "ua" }', [{"ua": CHROME}])
+    assert event.get("[ua][name]") == "Chrome" and event.get("[ua][original]") == CHROME

@@ -1,0 +1,196 @@
+"""Writing, aggregations (exact), index listing, day pruning and retention of the local index."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.event import Event
+from pipeline.localindex import LocalIndex, QueryError
+
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def idx(tmp_path: Path) -> LocalIndex:
+    index = LocalIndex(tmp_path / "index")
+    yield index
+    index.close()
+
+
+def ev(minute: float, **fields: object) -> Event:
+    return Event({**fields, "@timestamp": (T0 + timedelta(minutes=minute)).isoformat()})
+
+
+@pytest.fixture
+def corpus(idx: LocalIndex) -> LocalIndex:
+    idx.write("logs-2026.11.21", [
+        ev(0, service={"name": "auth"}, tags=["beats", "_grokparsefailure"], bytes="1200",
+           http={"response": {"status_code": 503}}, log={"level": "ERROR"}),
+        ev(1, **{"service.name": "web"}, bytes=10, log={"level": "ERROR"}),
+        ev(2, service={"name": "auth"}, tags="slow", bytes=512.5, log={"level": ["ERROR", "WARN"]}),
+        ev(3.5, service={"name": "billing"}, tags=["beats"], http={"response": {"status_code": "500"}},
+           log={"level": "WARN"}),
+        ev(4, service={"name": "Auth"}, log={"level": "error"}, flag=True),
+    ])
+    return idx
+
+
+def test_write_returns_count_and_round_trips_the_event(idx: LocalIndex) -> None:
+    event = ev(0, message="héllo wörld", nested={"a": [1, {"b": None}]}, big=2**70)
+    event.metadata["secret"] = "not stored"
+    assert idx.write("logs-2026.11.21", [event]) == 1
+    (doc,) = idx.search("logs-*", None)
+    assert doc["message"] == "héllo wörld"
+    assert doc["nested"] == {"a": [1, {"b": None}]}
+    assert doc["big"] == 2**70  # beyond orjson's 64 bits: kept via the stdlib encoder
+    assert "@metadata" not in doc
+    assert doc["@timestamp"] == "2026-11-21T10:00:00.000Z"
+    assert idx.count("logs-*", "wörld") == 1
+    assert idx.write("logs-2026.11.21", []) == 0
+
+
+@pytest.mark.parametrize("name", ["logs-%{[service]}-2026.11.21", "../escape", "a/b", ".hidden", "", "a b"])
+def test_invalid_index_names_are_rejected(idx: LocalIndex, name: str) -> None:
+    with pytest.raises(QueryError):
+        idx.write(name, [ev(0)])
+
+
+def test_terms_counts_documents_per_value_exactly(corpus: LocalIndex) -> None:
+    assert corpus.terms("logs-*", "service.name") == [("auth", 2), ("Auth", 1), ("billing", 1), ("web", 1)]
+    assert corpus.terms("logs-*", "tags") == [("beats", 2), ("_grokparsefailure", 1), ("slow", 1)]
+    assert corpus.terms("logs-*", "log.level", size=2) == [("ERROR", 3), ("WARN", 2)]
+    assert corpus.terms("logs-*", "service.name", query="NOT service.name:auth") == [
+        ("Auth", 1), ("billing", 1), ("web", 1)]
+    assert corpus.terms("logs-*", "http.response.status_code") == [(503, 1), ("500", 1)]  # numbers first
+    assert corpus.terms("logs-*", "flag") == [(True, 1)]
+    assert corpus.terms("logs-*", "missing") == []
+
+
+def test_terms_over_a_time_range(corpus: LocalIndex) -> None:
+    assert corpus.terms("logs-*", "service.name", start=T0 + timedelta(minutes=1),
+                        end=T0 + timedelta(minutes=3)) == [("auth", 1), ("web", 1)]
+
+
+def test_date_histogram_includes_empty_buckets(corpus: LocalIndex) -> None:
+    buckets = corpus.date_histogram("logs-*", "1m", start=T0 - timedelta(minutes=2), end=T0 + timedelta(minutes=6))
+    assert [b for b, _ in buckets] == [T0 + timedelta(minutes=m) for m in range(-2, 6)]
+    assert [n for _, n in buckets] == [0, 0, 1, 1, 1, 1, 1, 0]
+    assert corpus.date_histogram("logs-*", timedelta(minutes=2)) == [
+        (T0, 2), (T0 + timedelta(minutes=2), 2), (T0 + timedelta(minutes=4), 1)]
+    assert corpus.date_histogram("logs-*", "5m", query="service.name:auth") == [(T0, 2)]
+    with pytest.raises(QueryError, match="interval"):
+        corpus.date_histogram("logs-*", "5 parsecs")
+
+
+def test_metrics_are_exact(corpus: LocalIndex) -> None:
+    assert corpus.metric("logs-*", "sum", "bytes") == pytest.approx(1722.5)
+    assert corpus.metric("logs-*", "avg", "bytes") == pytest.approx(1722.5 / 3)
+    assert corpus.metric("logs-*", "min", "bytes") == 10
+    assert corpus.metric("logs-*", "max", "bytes") == 1200
+    assert corpus.metric("logs-*", "value_count", "bytes") == 3
+    assert corpus.metric("logs-*", "value_count", "log.level") == 6  # list elements count each
+    assert corpus.metric("logs-*", "cardinality", "service.name") == 4
+    assert corpus.metric("logs-*", "cardinality", "log.level") == 3
+    assert corpus.metric("logs-*", "max", "http.response.status_code") == 503
+    assert corpus.metric("logs-*", "avg", "bytes", query="service.name:auth") == pytest.approx((1200 + 512.5) / 2)
+    assert corpus.metric("logs-*", "max", "@timestamp") == int((T0 + timedelta(minutes=4)).timestamp() * 1000)
+
+
+def test_metrics_on_nothing(corpus: LocalIndex) -> None:
+    assert corpus.metric("logs-*", "avg", "nothing") is None
+    assert corpus.metric("logs-*", "min", "nothing") is None
+    assert corpus.metric("logs-*", "sum", "nothing") == 0
+    assert corpus.metric("logs-*", "cardinality", "nothing") == 0
+    assert corpus.percentiles("logs-*", "nothing") == {50.0: None, 95.0: None, 99.0: None}
+    with pytest.raises(QueryError, match="unknown metric"):
+        corpus.metric("logs-*", "median", "bytes")  # type: ignore[arg-type]
+
+
+def test_percentiles_interpolate_between_ranks(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [ev(i / 10, took=v) for i, v in enumerate([10, 20, 30, 40, "50", 60, 70, 80, 90, 100])])
+    result = idx.percentiles("logs-*", "took", percents=(0, 50, 90, 100))
+    assert result == {0.0: 10.0, 50.0: 55.0, 90.0: pytest.approx(91.0), 100.0: 100.0}
+
+
+def test_aggregations_merge_across_daily_files(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.20", [ev(-600, service={"name": "auth"}, bytes=1)])
+    idx.write("logs-2026.11.21", [ev(0, service={"name": "auth"}, bytes=2), ev(1, service={"name": "web"}, bytes=3)])
+    assert idx.count("logs-*") == 3
+    assert idx.terms("logs-*", "service.name") == [("auth", 2), ("web", 1)]
+    assert idx.metric("logs-*", "sum", "bytes") == 6
+    assert idx.metric("logs-*", "cardinality", "service.name") == 2
+    assert [d["bytes"] for d in idx.search("logs-*", None)] == [3, 2, 1]
+    assert idx.count("logs-2026.11.20") == 1
+    assert idx.count("logs-*,-logs-2026.11.20") == 2
+
+
+def test_only_files_for_days_in_range_are_opened(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [ev(0)])
+    idx.write("logs-2026.11.01", [Event({"@timestamp": "2026-11-01T10:00:00Z"})])
+    idx.close()
+    # Corrupt the old day's file: a query limited to recent days must never open it.
+    (idx.directory / "logs-2026.11.01.sqlite").write_bytes(b"not a database at all" * 100)
+    assert idx.count("logs-*", start=T0 - timedelta(hours=1), end=T0 + timedelta(hours=1)) == 1
+    with pytest.raises(sqlite3.DatabaseError, match="logs-2026.11.01 .* unreadable"):
+        idx.count("logs-*")  # all time: it is opened (and the corruption is reported, not hidden)
+
+
+def test_day_pruning_keeps_neighbour_days_for_index_timezone(idx: LocalIndex) -> None:
+    # In Asia/Shanghai, 2026-11-21T20:00Z is already the 22nd: it sits in logs-2026.11.22.
+    idx.write("logs-2026.11.22", [Event({"@timestamp": "2026-11-21T20:00:00Z"})])
+    assert idx.count("logs-*", start=datetime(2026, 11, 21, 19, tzinfo=UTC),
+                     end=datetime(2026, 11, 21, 21, tzinfo=UTC)) == 1
+
+
+def test_indices_lists_docs_sizes_and_days(corpus: LocalIndex) -> None:
+    corpus.write("other-index", [ev(0)])
+    infos = corpus.indices()
+    assert [(i.name, i.docs, i.day) for i in infos] == [("logs-2026.11.21", 5, date(2026, 11, 21)),
+                                                         ("other-index", 1, None)]
+    assert all(i.size_bytes > 0 and i.path.exists() for i in infos)
+    assert [i.name for i in corpus.indices("other-*")] == ["other-index"]
+
+
+def test_retention_deletes_whole_old_daily_files(idx: LocalIndex) -> None:
+    for day in ("2026.10.20", "2026.10.21", "2026.10.22", "2026.11.21"):
+        idx.write(f"logs-{day}", [Event({"@timestamp": f"{day.replace('.', '-')}T12:00:00Z"})])
+    idx.write("undated", [ev(0)])
+    now = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
+    deleted = idx.apply_retention(timedelta(days=30), now=now)
+    assert deleted == ["logs-2026.10.20", "logs-2026.10.21"]
+    assert [i.name for i in idx.indices()] == ["logs-2026.10.22", "logs-2026.11.21", "undated"]
+    assert not list(idx.directory.glob("logs-2026.10.2[01]*"))  # WAL and SHM files too
+    assert idx.apply_retention(timedelta(days=30), now=now) == []
+
+
+def test_write_after_delete_recreates_the_index(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [ev(0)])
+    assert idx.delete_index("logs-2026.11.21") is True
+    assert idx.delete_index("logs-2026.11.21") is False
+    idx.write("logs-2026.11.21", [ev(1)])
+    assert idx.count("logs-*") == 1
+
+
+def test_timestamp_field_other_than_at_timestamp(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [
+        ev(0, received="2026-11-21T09:00:00Z", n=1),
+        ev(0, received="2026-11-21T11:00:00.500+01:00", n=2),  # 10:00:00.5Z
+        ev(0, received=int(datetime(2026, 11, 21, 12, tzinfo=UTC).timestamp() * 1000), n=3),
+    ])
+    start, end = datetime(2026, 11, 21, 9, 30, tzinfo=UTC), datetime(2026, 11, 21, 13, tzinfo=UTC)
+    assert idx.count("logs-*", start=start, end=end, timestamp_field="received") == 2
+    hits = idx.search("logs-*", None, start=start, end=end, timestamp_field="received", sort="asc")
+    assert [h["n"] for h in hits] == [2, 3]
+    assert idx.count("logs-*", {"range": {"received": {"gte": "2026-11-21T09:30:00Z"}}}) == 2
+
+
+def test_search_with_unknown_pattern_or_missing_directory(tmp_path: Path) -> None:
+    idx = LocalIndex(tmp_path / "nothing-here")
+    assert idx.count("logs-*") == 0
+    assert idx.search("logs-*") == []
+    assert idx.indices() == []
+    assert idx.date_histogram("logs-*", "1m") == []
