@@ -323,7 +323,7 @@ def _converter(tp: Any, build_codec: Callable[[Any, Location], Any]) -> Callable
             if isinstance(v, list):  # Logstash accepts ["k1", "v1", "k2", "v2"] for hashes
                 if len(v) % 2:
                     raise _Invalid("expected a hash, or an array of key/value pairs of even length")
-                v = dict(zip(v[::2], v[1::2]))
+                v = dict(zip(v[::2], v[1::2], strict=True))
             if not isinstance(v, Mapping):
                 raise _Invalid(f"expected a hash like {{ \"key\" => \"value\" }}, got {_describe(v)}")
             return {key_conv(k, loc): val_conv(x, loc) for k, x in v.items()}

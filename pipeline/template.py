@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,7 +51,7 @@ def _render_value(value: Any) -> str:
 def load_timezone(name: str | None) -> tzinfo:
     """A tzinfo for an IANA name (``Asia/Shanghai``) or ``UTC``; TemplateError if unknown."""
     if not name or name.upper() in ("UTC", "Z", "ETC/UTC"):
-        return timezone.utc
+        return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:

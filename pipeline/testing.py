@@ -99,7 +99,7 @@ class _ListInput(Input):
     finite = True
 
     def __init__(self, events: list[Event]) -> None:
-        super().__init__(InputOptions(codec=None), PluginContext(plugin_id="test_events"))
+        super().__init__(InputOptions(codec=None), PluginContext(plugin_id="test_events"))  # type: ignore[arg-type]
         self._events = events
 
     async def run(self, ctx: InputContext) -> None:

@@ -8,11 +8,11 @@ serialising millions of them stays cheap; ``str()`` gives Logstash's
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import total_ordering
 from typing import Any
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @total_ordering
@@ -30,7 +30,7 @@ class Timestamp:
     @classmethod
     def from_datetime(cls, value: datetime) -> Timestamp:
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         delta = value - _EPOCH
         return cls((delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000)
 
@@ -71,7 +71,7 @@ class Timestamp:
             return cls.from_seconds(value)
         raise TypeError(f"cannot use {value!r} as a timestamp")
 
-    def to_datetime(self, tz: Any = timezone.utc) -> datetime:
+    def to_datetime(self, tz: Any = UTC) -> datetime:
         return datetime.fromtimestamp(self.millis / 1000, tz)
 
     @property

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
+from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pipeline.errors import ConfigError
 
-ENV = ImmutableSandboxedEnvironment(undefined=Undefined, autoescape=False, keep_trailing_newline=False)
-STRICT_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# Missing fields (match.kubernetes.pod.name on an event without them) render empty, not fail.
+ENV = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
 
 DEFAULT_SUBJECT = {
     "en": "[{{ rule.priority }}] {{ rule.name }}{% if key %} ({{ key }}){% endif %}",
@@ -148,10 +148,6 @@ def render(template: Any, context: dict[str, Any], what: str) -> str:
     except (SecurityError, UndefinedError, TypeError, ValueError, AttributeError, KeyError,
             ZeroDivisionError) as exc:
         return f"[{what} could not be rendered: {type(exc).__name__}: {exc}]"
-
-
-def render_strict(source: str, context: dict[str, Any]) -> str:
-    return str(STRICT_ENV.from_string(source).render(context))
 
 
 def human_period(seconds: float, language: str = "en") -> str:

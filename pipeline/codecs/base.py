@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pipeline.event import Event
 from pipeline.plugin import BaseOptions, Plugin, option
@@ -22,7 +22,7 @@ class CodecOptions(BaseOptions):
 
 class Codec(Plugin):
     kind = "codec"
-    Options: Any = CodecOptions
+    Options: ClassVar[type] = CodecOptions
 
     def decode(self, data: bytes) -> Iterator[Event]:
         """Events decoded from a chunk of bytes (may keep a partial tail for the next call)."""

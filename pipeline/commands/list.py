@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline import docs
+from pipeline import docs, serde
 from pipeline import plugin as plugins
-from pipeline import serde
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

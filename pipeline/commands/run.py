@@ -7,8 +7,8 @@ import logging
 import sys
 
 from pipeline import logs
-from pipeline.runtime import api
 from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError, ConfigErrors, PipelineError
+from pipeline.runtime import api
 from pipeline.runtime.agent import run_agent
 from pipeline.runtime.builder import BuiltPipeline, build_pipeline
 from pipeline.runtime.runner import RunSettings

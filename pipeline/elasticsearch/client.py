@@ -12,6 +12,7 @@ Elasticsearch 8.x and 9.x both accept; the 9.x client sends
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,12 @@ from urllib.parse import urlsplit
 from elasticsearch import Elasticsearch
 
 DEFAULT_HOST = "http://127.0.0.1:9200"
+
+# elastic_transport logs every request at INFO: thousands of lines a minute under load.
+# Keep its warnings (dead nodes, retries) unless the user configured that logger.
+_TRANSPORT_LOG = logging.getLogger("elastic_transport.transport")
+if _TRANSPORT_LOG.level == logging.NOTSET:
+    _TRANSPORT_LOG.setLevel(logging.WARNING)
 
 
 class EsClientConfigError(ValueError):

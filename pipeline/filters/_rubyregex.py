@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import regex
+
 _POSIX_CLASSES = {
     "alnum": r"a-zA-Z0-9", "alpha": r"a-zA-Z", "blank": r" \t", "cntrl": r"\x00-\x1f\x7f",
     "digit": r"0-9", "graph": r"\x21-\x7e", "lower": r"a-z", "print": r"\x20-\x7e",
@@ -81,11 +83,20 @@ def translate(pattern: str) -> str:
 
 
 def compile_ruby(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """Compile a Ruby-style regex; ``re.error`` (with the original pattern) when invalid."""
+    """Compile a Ruby-style regex; ``re.error`` (with the original pattern) when invalid.
+
+    The standard ``re`` module is tried first (fastest); constructs it lacks but
+    Oniguruma has, like ``\\p{L}`` Unicode properties, fall back to the ``regex``
+    module, whose pattern objects have the same API.
+    """
+    translated = translate(pattern)
     try:
-        return re.compile(translate(pattern), flags)
+        return re.compile(translated, flags)
     except re.error as exc:
-        raise re.error(f"invalid regular expression {pattern!r}: {exc.msg}") from None
+        try:
+            return regex.compile(translated, flags | regex.VERSION0)  # type: ignore[no-any-return]
+        except regex.error:
+            raise re.error(f"invalid regular expression {pattern!r}: {exc.msg}") from None
 
 
 _REPL_TOKEN = re.compile(r"\\(\d|k<(\w+)>|&|\\|.)", re.DOTALL)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pipeline.decorate import add_fields, add_tags, remove_fields, remove_tags
 from pipeline.event import Event
@@ -32,7 +32,7 @@ class FilterOptions(BaseOptions):
 
 class Filter(Plugin):
     kind = "filter"
-    Options: Any = FilterOptions
+    Options: ClassVar[type] = FilterOptions
 
     def filter(self, event: Event) -> Iterable[Event] | None:
         raise NotImplementedError

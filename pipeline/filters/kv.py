@@ -19,13 +19,10 @@ Transform = Literal["lowercase", "uppercase", "capitalize"]
 _TRANSFORMS = {"lowercase": str.lower, "uppercase": str.upper, "capitalize": str.capitalize}
 
 
-def _class_body(chars: str) -> str:
-    """Characters escaped for use inside a regex ``[...]``."""
-    return "".join("\\" + c if c in "\\]^-[" else c for c in chars)
-
-
 def _char_class(chars: str) -> str:
-    return f"[{_class_body(chars)}]"
+    """A character class of the given characters, written into ``[...]`` verbatim as Logstash does
+    (so ``"\\t"`` means a tab and ``"\\[\\]"`` means brackets)."""
+    return translate(f"[{chars}]")
 
 
 def _trim_regex(chars: str | None) -> regex.Pattern[str] | None:
@@ -88,8 +85,7 @@ class Kv(Filter):
         o = options
         try:
             self._scan = self._build_scanner(o)
-            self._value_split_re = regex.compile(
-                translate(o.value_split_pattern) if o.value_split_pattern else _char_class(o.value_split))
+            self._value_split_re = regex.compile(self._splitters(o)[1])
         except regex.error as exc:
             raise ConfigError(f"kv: invalid split pattern: {exc}") from None
         self._source = fieldref.parse(o.source)
@@ -102,30 +98,38 @@ class Kv(Filter):
         self._transform_value = _TRANSFORMS.get(o.transform_value or "")
         self._include = frozenset(o.include_keys)
         self._exclude = frozenset(o.exclude_keys)
+        # Keys may be sprintf'd (Logstash renders them per event); only then is it done per event.
+        self._dynamic_keys = any("%{" in k for k in (*o.include_keys, *o.exclude_keys))
         self._prefix = Template.compile(o.prefix) if o.prefix else None
         self._timeout = o.timeout_millis / 1000 if o.timeout_millis > 0 else None
 
     @staticmethod
-    def _build_scanner(o: Any) -> regex.Pattern[str]:
-        spaces = " *" if o.whitespace == "lenient" else ""
-        field_split = translate(o.field_split_pattern) if o.field_split_pattern else _char_class(o.field_split)
-        value_split = translate(o.value_split_pattern) if o.value_split_pattern else _char_class(o.value_split)
+    def _splitters(o: Any) -> tuple[str, str]:
+        """The field and value separators as regexes (characters go into a class verbatim, as Logstash)."""
+        field_split = translate(o.field_split_pattern) if o.field_split_pattern else translate(f"[{o.field_split}]")
+        value_split = translate(o.value_split_pattern) if o.value_split_pattern else translate(f"[{o.value_split}]")
+        if o.whitespace == "lenient":  # spaces may surround the value separator
+            value_split = f" *(?:{value_split}) *"
+        return field_split, value_split
+
+    @classmethod
+    def _build_scanner(cls, o: Any) -> regex.Pattern[str]:
+        field_split, value_split = cls._splitters(o)
         quotes = [('"', '"'), ("'", "'")]
         if o.include_brackets:
             quotes += [("(", ")"), ("[", "]"), ("<", ">")]
-        quoted = [f"{regex.escape(a)}(?P<q{i}>[^{regex.escape(b)}]*){regex.escape(b)}"
+        # A value part is a run of backslash-escaped characters or characters that do not end it.
+        values = [f"{regex.escape(a)}(?P<q{i}>(?:\\\\.|[^{regex.escape(b)}])+)?{regex.escape(b)}"
                   for i, (a, b) in enumerate(quotes)]
         if o.field_split_pattern or o.value_split_pattern:
-            # Separators are consumed before the key so that a multi-character split stays out of keys.
-            key = f"(?:{field_split})*(?P<key>(?:(?!{value_split}|{field_split}).)+?)"
-            unquoted = f"(?P<plain>(?:(?!{field_split}).)+)"
+            key = f"(?P<key>(?:\\\\.|(?!(?:{value_split})|(?:{field_split})).)+)"
         else:
-            key = f"(?P<key>(?:\\\\ |[^{_class_body(o.field_split + o.value_split)}])+)"
-            unquoted = f"(?P<plain>(?:\\\\ |[^{_class_body(o.field_split)}])+)"
-        value = "(?:" + "|".join([*quoted, unquoted]) + ")"
-        if o.allow_empty_values:
-            value = f"(?:{value}|(?P<empty>))"
-        return regex.compile(f"{key}{spaces}{value_split}{spaces}{value}(?={spaces}(?:{field_split})|$)")
+            key = f"(?P<key>(?:\\\\.|[^{translate(o.value_split + o.field_split)}])+)"
+        if o.field_split_pattern:
+            values.append(f"(?P<plain>(?:\\\\.|(?!(?:{field_split})).)+)")
+        else:
+            values.append(f"(?P<plain>(?:\\\\.|[^{translate(o.field_split)}])+)")
+        return regex.compile(f"{key}(?:{value_split})(?:{'|'.join(values)})?(?:(?:{field_split})|$)")
 
     # -- per event -------------------------------------------------------------------------------------
     def filter(self, event: Event) -> None:
@@ -168,13 +172,19 @@ class Kv(Filter):
         if not self._value_split_re.search(text):
             return pairs
         prefix = self._prefix.render(event) if self._prefix is not None else ""
+        include, exclude = self._include, self._exclude
+        if self._dynamic_keys:
+            include = frozenset(Template.compile(k).render(event) for k in self._include)
+            exclude = frozenset(Template.compile(k).render(event) for k in self._exclude)
         for match in self._scan.finditer(text, timeout=self._timeout):
             groups = match.groupdict()
             value = next((v for k, v in groups.items() if k != "key" and v is not None), None)
-            if value is None or (value == "" and not self.options.allow_empty_values):
-                continue
+            if not value:
+                if not self.options.allow_empty_values:
+                    continue
+                value = ""
             key = self._clean(match.group("key"), self._trim_key, self._remove_key, self._transform_key)
-            if (self._include and key not in self._include) or key in self._exclude:
+            if (include and key not in include) or key in exclude:
                 continue
             key = prefix + key
             value = self._clean(value, self._trim_value, self._remove_value, self._transform_value)

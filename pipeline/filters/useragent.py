@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from threading import Lock
 from typing import Any
 
 import ua_parser
 
 from pipeline import fieldref
+from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.filters import _ecs
 from pipeline.filters.base import Filter, FilterOptions
@@ -70,7 +72,8 @@ class Useragent(Filter):
     ``build``, ``os``, ``os_name``, ``os_major``, ``os_minor``, ``device`` ...
     at the top level (with ``prefix``) or under ``target``. Results are
     cached (``lru_cache_size`` distinct strings), since user agents repeat.
-    Uses the maintained ``ua-parser`` library and its built-in regexes.
+    Uses the maintained ``ua-parser`` library and its built-in regexes, or a
+    custom ``regexes`` file.
     """
 
     name = "useragent"
@@ -81,6 +84,7 @@ class Useragent(Filter):
         target: str | None = option(None, "Where the fields go; default user_agent (ECS) or the top level (legacy).")
         prefix: str = option("", "Legacy mode: put before each field name.")
         lru_cache_size: int = option(100000, "How many distinct user agents to keep parsed.")
+        regexes: Path | None = option(None, "A custom regexes.yaml (uap-core format) instead of the built-in one.")
         ecs_compatibility: _ecs.EcsMode | None = option(
             None, "disabled: legacy flat fields; v1/v8: ECS user_agent object. Default: pipeline setting (v8).")
 
@@ -92,6 +96,21 @@ class Useragent(Filter):
         self._target = fieldref.parse(target) if target else None
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cache_lock = Lock()
+        self._parse_ua: Any = ua_parser.parse
+        if options.regexes is not None:
+            self._parse_ua = self._custom_parser(options.regexes)
+
+    @staticmethod
+    def _custom_parser(path: Path) -> Any:
+        from ua_parser.loaders import load_yaml
+
+        try:
+            matchers = load_yaml(str(path))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f'option "regexes": cannot load {path}: {exc}') from None
+        except Exception as exc:  # noqa: BLE001 - YAML errors and bad regexes from a user file
+            raise ConfigError(f'option "regexes": {path} is not a valid regexes.yaml: {exc}') from None
+        return ua_parser.Parser(ua_parser.BasicResolver(matchers)).parse
 
     def _parse(self, text: str) -> dict[str, Any]:
         with self._cache_lock:
@@ -99,7 +118,7 @@ class Useragent(Filter):
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        result = ua_parser.parse(text).with_defaults()
+        result = self._parse_ua(text).with_defaults()
         fields = legacy_fields(result) if self._legacy else ecs_fields(result, text)
         with self._cache_lock:
             self._cache[text] = fields

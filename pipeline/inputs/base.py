@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.decorate import add_fields
 from pipeline.event import Event
@@ -106,7 +106,7 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 
 class Input(Plugin):
     kind = "input"
-    Options: Any = InputOptions
+    Options: ClassVar[type] = InputOptions
     #: inputs that read a finite source set this so the pipeline ends when they return
     finite: bool = False
 

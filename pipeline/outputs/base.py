@@ -24,7 +24,7 @@ class OutputOptions(BaseOptions):
 
 class Output(Plugin):
     kind = "output"
-    Options: Any = OutputOptions
+    Options: ClassVar[type] = OutputOptions
     concurrency: ClassVar[Literal["shared", "single"]] = "shared"
 
     @property

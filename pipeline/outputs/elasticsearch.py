@@ -126,6 +126,28 @@ class _TooLarge(Exception):
     pass
 
 
+class _LogBudget:
+    """At most ``per_minute`` log lines a minute for per-event messages; the rest are counted."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.window = 0.0
+        self.used = 0
+        self.skipped = 0
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now - self.window >= 60:
+                self.window, self.used = now, 0
+            if self.used < self.per_minute:
+                self.used += 1
+                return True
+            self.skipped += 1
+            return False
+
+
 @register
 class Elasticsearch(Output):
     """Sends events to Elasticsearch with the bulk API, into daily indices by default.
@@ -142,11 +164,11 @@ class Elasticsearch(Output):
         self.index_template = Template(options.index, tz=options.index_timezone)
         self.stats = ElasticsearchStats()
         self._stats_lock = threading.Lock()
-        self._stopping = threading.Event()
         self._client: Any = None
         self._dlq: dead_letter.DeadLetterWriter | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._dlq_codes = frozenset(options.dlq_custom_codes) | {400, 404}
+        self._log_budget = _LogBudget(per_minute=60)
 
     # -- lifecycle ----------------------------------------------------------------
     def register(self) -> None:
@@ -160,7 +182,10 @@ class Elasticsearch(Output):
         self._warn_about_data_streams()
 
     def close(self) -> None:
-        self._stopping.set()
+        skipped = self._log_budget.skipped
+        if skipped:
+            self.logger.warning("elasticsearch output %s: %d more dead-lettered events were not logged one by one",
+                                self.id, skipped)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         if self._dlq is not None:
@@ -277,6 +302,7 @@ class Elasticsearch(Output):
         delay = ceiling * random.uniform(0.5, 1.0)  # jitter: many pipelines must not retry in step
         log = self.logger.warning if attempt < 3 else self.logger.error
         log("elasticsearch output %s: %s; retry #%d in %.1fs", self.id, message, attempt + 1, delay)
+
         time.sleep(delay)
 
     # -- dead letters and counters --------------------------------------------------
@@ -286,7 +312,9 @@ class Elasticsearch(Output):
             written = self._dlq.write(event, reason, plugin_type=self.name, plugin_id=self.id)
         if written:
             self._count(dead_lettered=1)
-            self.logger.warning("elasticsearch output %s: event sent to the dead letter queue: %s", self.id, reason)
+            if self._log_budget.allow():
+                self.logger.warning("elasticsearch output %s: event sent to the dead letter queue: %s",
+                                    self.id, reason)
         else:
             self._count(dlq_dropped=1)
             self.logger.error("elasticsearch output %s: event DROPPED (dead letter queue %s): %s; event: %s",

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, cast
 
 from pipeline.event import Event
 from pipeline.outputs.base import Output, OutputOptions
@@ -62,16 +62,18 @@ class File(Output):
         return path
 
     def _open(self, path: str) -> IO[bytes]:
-        handle = self._files.get(path)
-        if handle is not None:
+        existing = self._files.get(path)
+        if existing is not None:
             if not self.options.create_if_deleted or os.path.exists(path):
                 self._files.move_to_end(path)
-                return handle
-            handle.close()
+                return existing
+            existing.close()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         mode = "ab" if self.options.write_behavior == "append" else "wb"
-        raw: IO[bytes] = open(path, mode)  # noqa: SIM115 - kept open across batches
-        handle = gzip.GzipFile(fileobj=raw, mode=mode) if self.options.gzip else raw  # type: ignore[assignment]
+        raw: IO[bytes] = open(path, mode)
+        handle: IO[bytes] = raw
+        if self.options.gzip:
+            handle = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode=mode))
         self._files[path] = handle
         while len(self._files) > self.options.max_open_files:
             _, oldest = self._files.popitem(last=False)

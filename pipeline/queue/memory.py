@@ -63,7 +63,7 @@ class MemoryQueue:
                 self._async_waiters.append((loop, waiter))
             try:
                 await asyncio.wait_for(waiter, timeout=0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def put_blocking(self, events: list[Event], timeout: float | None = None,

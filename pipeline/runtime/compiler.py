@@ -171,7 +171,7 @@ def compile_outputs(statements: Sequence[Statement], slots: dict[int, int],
                         if condition is None or condition(event):
                             chosen[index].append(event)
                             break
-                for (_, route), picked in zip(branches, chosen):
+                for (_, route), picked in zip(branches, chosen, strict=True):
                     if picked:
                         route(picked, sinks)
 

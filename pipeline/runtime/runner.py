@@ -68,7 +68,7 @@ class PipelineRunner:
         for plugin in reversed(self.registered):
             try:
                 plugin.close()
-            except Exception:  # noqa: BLE001 - closing must go on for the others
+            except Exception:
                 log.exception("closing %s %s (id=%s) failed", plugin.kind, plugin.name, plugin.id)
         self.registered.clear()
 
@@ -115,7 +115,7 @@ class PipelineRunner:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - an input crash restarts that input only
+            except Exception as exc:
                 log.error("input %s (id=%s) crashed: %s: %s; restarting in %.0fs", inp.name, inp.id,
                           type(exc).__name__, exc, INPUT_RESTART_DELAY, exc_info=True)
             await asyncio.sleep(INPUT_RESTART_DELAY)
@@ -125,7 +125,7 @@ class PipelineRunner:
         for inp in self.built.inputs:
             try:
                 inp.stop()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("stopping input %s failed", inp.id)
         if tasks:
             done, pending = await asyncio.wait(tasks, timeout=self.settings.input_stop_timeout)
@@ -139,7 +139,7 @@ class PipelineRunner:
         for output in self.built.outputs:
             try:
                 output.flush()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("flushing output %s failed", output.id)
         self.close_plugins()
         registry.remove(self.built.pipeline_id)
@@ -185,7 +185,7 @@ class PipelineRunner:
         sinks: list[list[Event]] = [[] for _ in built.outputs]
         built.route(events, sinks)
         delivered = 0
-        for output, chosen in zip(built.outputs, sinks):
+        for output, chosen in zip(built.outputs, sinks, strict=True):
             if chosen:
                 self._send(output, chosen)
                 delivered += len(chosen)
@@ -238,7 +238,7 @@ class PipelineRunner:
         for flt in self._filters_with_flush:
             try:
                 flushed = list(flt.flush(final=final) or ())
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("flush of filter %s failed", flt.id)
                 continue
             if flushed:

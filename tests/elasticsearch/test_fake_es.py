@@ -150,3 +150,18 @@ def test_whole_request_faults_are_consumed_in_order(es, client):
         client.info()
     assert info.value.meta.status == 503
     assert client.info()["version"]["number"]
+
+
+def test_terms_order_source_filtering_and_unemulated_parameters(es, client):
+    es.add_documents("logs-a", [{"s": "b", "n": 1}, {"s": "a", "n": 2}, {"s": "a", "n": 3}, {"s": "c", "n": 4}])
+    by_key = client.search(index="logs-a", size=0, aggs={"s": {"terms": {"field": "s", "order": {"_key": "asc"}}}})
+    assert [b["key"] for b in by_key["aggregations"]["s"]["buckets"]] == ["a", "b", "c"]
+    rare = client.search(index="logs-a", size=0, aggs={"s": {"terms": {"field": "s", "order": {"_count": "asc"}}}})
+    assert rare["aggregations"]["s"]["buckets"][-1] == {"key": "a", "doc_count": 2}
+    hits = client.search(index="logs-a", _source=["n"], sort=[{"n": "desc"}], size=2)["hits"]["hits"]
+    assert [h["_source"] for h in hits] == [{"n": 4}, {"n": 3}]
+    with pytest.raises(BadRequestError, match="fake_es_unsupported"):
+        client.search(index="logs-a", aggs={"s": {"terms": {"field": "s", "include": "a.*"}}})
+    with pytest.raises(BadRequestError, match="time_zone"):
+        client.search(index="logs-a", aggs={"h": {"date_histogram": {"field": "t", "fixed_interval": "1h",
+                                                                     "time_zone": "Asia/Shanghai"}}})

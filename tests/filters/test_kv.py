@@ -114,3 +114,10 @@ def test_failure_tag(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_config_errors(config: str) -> None:
     with pytest.raises(ConfigError):
         build_plugin("filter", config)
+
+
+def test_escapes_tabs_and_dynamic_keys() -> None:
+    event = run(r'field_split => "\t" include_keys => ["%{want}", "b"]', "a=1\tb=x y\tc=3", want="a")
+    assert event.get("a") == "1" and event.get("b") == "x y" and not event.includes("c")
+    quoted = run(r'trim_value => "\[\],"', r'q="say \"hi\"" v=[1],')
+    assert quoted.get("q") == r'say \"hi\"' and quoted.get("v") == "1"

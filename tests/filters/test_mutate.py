@@ -156,3 +156,8 @@ def test_remove_tag_and_sprintf_remove_field() -> None:
     [event] = run_filters('mutate { remove_tag => ["old"] remove_field => ["%{which}"] add_tag => ["new"] }',
                           [{"tags": ["old", "keep"], "which": "x", "x": 1}])
     assert event.tags == ["keep", "new"] and not event.includes("x")
+
+
+def test_gsub_unicode_properties_and_posix_classes() -> None:
+    event = run(r'gsub => ["cjk", "\p{Han}+", "X", "p", "[[:digit:]]+", "N"]', {"cjk": "ab中文cd", "p": "a12b"})
+    assert event.get("cjk") == "abXcd" and event.get("p") == "aNb"

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.testing import build_plugin, run_filters
 
@@ -60,3 +65,18 @@ def test_cache_is_bounded_and_results_independent() -> None:
 def test_parse_in_place_replaces_the_string() -> None:
     [event] = run_filters('useragent { source => "ua" target => "ua" }', [{"ua": CHROME}])
     assert event.get("[ua][name]") == "Chrome" and event.get("[ua][original]") == CHROME
+
+
+def test_custom_regexes(tmp_path: Path) -> None:
+    regexes = tmp_path / "regexes.yaml"
+    regexes.write_text(
+        "user_agent_parsers:\n  - regex: '(AcmeBot)/(\\d+)\\.(\\d+)'\n"
+        "os_parsers:\n  - regex: '(AcmeOS) (\\d+)'\ndevice_parsers:\n  - regex: '(AcmePhone)'\n")
+    [event] = run_filters(f'useragent {{ source => "ua" regexes => "{regexes}" }}',
+                          [{"ua": "AcmeBot/2.5 (AcmeOS 3; AcmePhone)"}])
+    assert event.get("[user_agent][name]") == "AcmeBot" and event.get("[user_agent][version]") == "2.5"
+    assert event.get("[user_agent][os][name]") == "AcmeOS" and event.get("[user_agent][device][name]") == "AcmePhone"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("user_agent_parsers: [ {regex: '('} ]\n")
+    with pytest.raises(ConfigError, match="regexes"):
+        build_plugin("filter", f'useragent {{ source => "ua" regexes => "{broken}" }}')

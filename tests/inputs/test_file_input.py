@@ -316,3 +316,16 @@ def test_max_open_files_reads_every_file_in_turn(tmp_path, start_input):
                                        close_older=0.2))
     running.collect(4, timeout=15)
     assert sorted(running.messages()) == [f"from {n}" for n in range(4)]
+
+
+def test_multiline_auto_flush_on_a_quiet_file(tmp_path, start_input):
+    log = tmp_path / "trace.log"
+    write(log, "ERROR boom\n  at x\n  at y\n")
+    codec = build_from_dict("codec", "multiline", {"pattern": "^\\s", "what": "previous",
+                                                   "auto_flush_interval": 0.3})
+    running = start_input("file", opts(log, start_position="beginning", codec=codec,
+                                       sincedb_path=str(tmp_path / "reg")))
+    event = running.collect(1)[0]
+    assert event.get("message") == "ERROR boom\n  at x\n  at y" and event.has_tag("multiline")
+    watched = next(iter(running.plugin.watched.values()))
+    running.until(lambda: watched.committed == log.stat().st_size, what="registry at end after auto flush")

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import ConfigErrors
 from pipeline.inputs import _syslog
@@ -160,3 +162,32 @@ def test_syslog_parse_failure_gets_priority_13_and_tag(free_port, start_input):
 def test_syslog_rejects_unknown_timezone():
     with pytest.raises(ConfigErrors, match="time zone"):
         build_from_dict("input", "syslog", {"timezone": "Mars/Olympus"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_parse_never_raises_on_any_text(text):
+    for candidate in (text, "<13>" + text, "<165>1 " + text):
+        result = _syslog.parse(candidate, UTC)
+        assert result is None or 0 <= result.priority <= 191
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(max_size=64), max_size=20))
+def test_tcp_framing_never_raises_unexpectedly(chunks):
+    import asyncio
+
+    from pipeline.inputs.syslog import FramingError, frames
+
+    async def collect():
+        reader = asyncio.StreamReader()
+        for chunk in chunks:
+            reader.feed_data(chunk)
+        reader.feed_eof()
+        return [frame async for frame in frames(reader)]
+
+    try:
+        out = asyncio.run(collect())
+    except FramingError:
+        return
+    assert all(isinstance(frame, bytes) and frame for frame in out)

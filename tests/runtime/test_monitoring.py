@@ -7,9 +7,9 @@ import subprocess
 import time
 import urllib.request
 
+from pipeline.inputs.pipeline_stats import stats_events
 from pipeline.runtime import api, registry
 from pipeline.runtime.metrics import PipelineMetrics
-from pipeline.inputs.pipeline_stats import stats_events
 
 
 def test_stats_events_cover_pipelines_and_plugins():

@@ -603,7 +603,7 @@ class FakeElasticsearch:
         aggs = request.get("aggs", request.get("aggregations"))
         size = int(request.get("size", 10))
         start = int(request.get("from", 0))
-        ordered = _sort_hits(hits, request.get("sort"))
+        ordered = [_filter_source(h, request.get("_source", True)) for h in _sort_hits(hits, request.get("sort"))]
         response: dict[str, Any] = {
             "took": int((time.monotonic() - started) * 1000), "timed_out": False,
             "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
@@ -1157,6 +1157,23 @@ def _sort_hits(hits: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
     return result
 
 
+def _filter_source(hit: dict[str, Any], spec: Any) -> dict[str, Any]:
+    """Apply ``_source``: true/false, a field list, or {"includes": [...]} (dotted top-level paths)."""
+    if spec is True:
+        return hit
+    if spec is False:
+        return {k: v for k, v in hit.items() if k != "_source"}
+    includes = spec if isinstance(spec, list) else [spec] if isinstance(spec, str) else spec.get("includes")
+    if not isinstance(includes, list) or (isinstance(spec, dict) and set(spec) - {"includes"}):
+        raise EsError(400, "fake_es_unsupported", f"fake_es: _source {spec!r} is not emulated")
+    kept: dict[str, Any] = {}
+    for pattern in includes:
+        for key, value in hit["_source"].items():
+            if fnmatch.fnmatchcase(key, pattern) or fnmatch.fnmatchcase(key, pattern.split(".")[0]):
+                kept[key] = value
+    return {**hit, "_source": kept}
+
+
 def _sort_value(source: dict[str, Any], name: str) -> Any:
     values = field_values(source, name)
     return _compare_key(values[0]) if values else None
@@ -1179,7 +1196,41 @@ def _aggregate(aggs: dict[str, Any], docs: list[dict[str, Any]]) -> dict[str, An
     return out
 
 
+_AGG_ARGS = {
+    "terms": {"field", "size", "order", "min_doc_count", "shard_size"},
+    "date_histogram": {"field", "fixed_interval", "calendar_interval", "interval", "min_doc_count", "format",
+                       "time_zone", "extended_bounds"},
+    "cardinality": {"field", "precision_threshold"},
+    "min": {"field", "format"}, "max": {"field", "format"}, "avg": {"field", "format"},
+    "sum": {"field", "format"}, "value_count": {"field"},
+}
+
+
+def _check_agg_args(kind: str, args: dict[str, Any]) -> None:
+    unknown = set(args) - _AGG_ARGS.get(kind, set(args))
+    if unknown:
+        raise EsError(400, "fake_es_unsupported",
+                      f"fake_es: [{kind}] parameters {sorted(unknown)} are not emulated; supply a search_handler")
+    zone = args.get("time_zone")
+    if zone not in (None, "UTC", "Z", "+00:00"):
+        raise EsError(400, "fake_es_unsupported", f"fake_es: date_histogram time_zone {zone!r} is not emulated")
+
+
+def _terms_order(order: Any) -> tuple[str, bool]:
+    """(``_count`` or ``_key``, descending?) from a terms ``order``; other orders are refused."""
+    if order is None:
+        return "_count", True
+    spec = order[0] if isinstance(order, list) and len(order) == 1 else order
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise EsError(400, "fake_es_unsupported", f"fake_es: terms order {order!r} is not emulated")
+    key, direction = next(iter(spec.items()))
+    if key not in ("_count", "_key") or direction not in ("asc", "desc"):
+        raise EsError(400, "fake_es_unsupported", f"fake_es: terms order {order!r} is not emulated")
+    return key, direction == "desc"
+
+
 def _one_agg(kind: str, args: dict[str, Any], docs: list[dict[str, Any]], sub: Any) -> dict[str, Any]:
+    _check_agg_args(kind, args)
     if kind == "filter":
         matched = [d for d in docs if _compile_query(args)(d)]
         return {"doc_count": len(matched), **(_aggregate(sub, matched) if sub else {})}
@@ -1192,7 +1243,11 @@ def _one_agg(kind: str, args: dict[str, Any], docs: list[dict[str, Any]], sub: A
             for value in set(map(_hashable_key, field_values(doc, name))):
                 groups.setdefault(value, []).append(doc)
         size = int(args.get("size", 10))
-        ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))
+        by, descending = _terms_order(args.get("order"))
+        if by == "_count":
+            ordered = sorted(groups.items(), key=lambda kv: ((-1 if descending else 1) * len(kv[1]), str(kv[0])))
+        else:
+            ordered = sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0]), reverse=descending)
         buckets = [{"key": k, "doc_count": len(v), **(_aggregate(sub, v) if sub else {})}
                    for k, v in ordered[:size] if len(v) >= int(args.get("min_doc_count", 1))]
         other = sum(len(v) for _, v in ordered[size:])

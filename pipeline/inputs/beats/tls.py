@@ -52,13 +52,13 @@ def server_context(*, certificate: Path, key: Path, passphrase: str | None, auth
             raise ConfigError(f"ssl_cipher_suites: none of {list(cipher_suites)} is available") from None
     if client_authentication != "none":
         for authority in authorities:
-            try:
-                if authority.is_dir():
-                    context.load_verify_locations(capath=str(authority))
-                else:
-                    context.load_verify_locations(cafile=str(authority))
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"cannot load ssl_certificate_authorities {authority}: {exc}") from None
+            # A directory: every certificate file in it (no c_rehash links needed).
+            files = sorted(p for p in authority.iterdir() if p.is_file()) if authority.is_dir() else [authority]
+            for path in files:
+                try:
+                    context.load_verify_locations(cafile=str(path))
+                except (OSError, ssl.SSLError) as exc:
+                    raise ConfigError(f"cannot load ssl_certificate_authorities {path}: {exc}") from None
         context.verify_mode = ssl.CERT_REQUIRED if client_authentication == "required" else ssl.CERT_OPTIONAL
     return context
 

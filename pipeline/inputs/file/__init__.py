@@ -255,8 +255,12 @@ class File(Input):
         for watched in list(self.watched.values()):
             if self._stopping(ctx):
                 break
-            if not watched.is_open and not self._try_open(watched):
-                continue
+            if not watched.is_open:
+                # A file closed by close_older is reopened only when it has something new.
+                if watched.opened_before and not self._grew(watched):
+                    continue
+                if not self._try_open(watched):
+                    continue
             for _ in range(READ_CHUNKS_PER_ROUND):
                 try:
                     lines = watched.read_lines(self.options.file_chunk_size)

@@ -44,7 +44,7 @@ class WatchedFile:
         self.size = 0
         self.last_growth = time.monotonic()
         self.detached = False  # renamed away or deleted: drain, then close
-        self.completed = False  # read mode: done with this file
+        self.opened_before = False
         self.codec = None  # set by the input: one codec instance per file
         # end offsets of lines handed to the codec whose events are not yet accepted
         self.fed_ends: collections.deque[int] = collections.deque()
@@ -63,6 +63,7 @@ class WatchedFile:
             self.handle = None
             raise FileNotFoundError(f"{self.path} was replaced before it could be opened")
         self.handle.seek(self.read_pos)
+        self.opened_before = True
 
     def close(self) -> None:
         if self.handle is not None:

@@ -85,6 +85,18 @@ def test_peer_metadata_in_legacy_places_with_ecs_disabled(beats_server, pki) -> 
     assert event.get("[@metadata][ip_address]") == "127.0.0.1"
 
 
+def test_certificate_authorities_from_a_directory(beats_server, pki) -> None:
+    ca_dir = pki["tmp"] / "cas"
+    ca_dir.mkdir()
+    pki["rogue_ca"].cert_pem.write_to_path(str(ca_dir / "other.crt"))
+    pki["ca"].cert_pem.write_to_path(str(ca_dir / "ours.pem"))
+    server = beats_server(_server_text(pki, f'ssl_certificate_authorities => ["{ca_dir}"]'))
+    assert server.input.options.client_authentication == "required"  # CAs alone mean required, as Logstash
+    with LumberjackClient("127.0.0.1", server.port,
+                          ssl_context=_client_context(pki, cert=pki["client"])) as client:
+        assert client.send(EVENT) == 1
+
+
 def test_optional_client_authentication_accepts_clients_without_certificate(beats_server, pki) -> None:
     server = beats_server(_server_text(pki, f'ssl_certificate_authorities => ["{pki["paths"]["ca"]}"] '
                                            'ssl_client_authentication => optional enrich => all'))
