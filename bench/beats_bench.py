@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import multiprocessing
 import os
 import pstats
@@ -154,6 +155,8 @@ def main() -> int:
     parser.add_argument("--queue", type=int, default=0, help="queue capacity (default 4 x workers x 125)")
     parser.add_argument("--runtime", action="store_true",
                         help="serve with the real `pipeline run` process (beats -> null output) instead")
+    parser.add_argument("--gc-threshold", type=int, default=0,
+                        help="set gc.set_threshold(N, 50, 100) in the server process (0 = Python's default 700)")
     parser.add_argument("--stages", action="store_true", help="only measure the CPU cost of each decoding step")
     args = parser.parse_args()
     if args.stages:
@@ -162,6 +165,8 @@ def main() -> int:
     if args.runtime:
         return run_with_runtime(args)
 
+    if args.gc_threshold:
+        gc.set_threshold(args.gc_threshold, 50, 100)
     sys.path.insert(0, str(REPO))
     from pipeline.inputs.base import InputContext
     from pipeline.plugin import build_from_dict
@@ -212,7 +217,8 @@ def main() -> int:
     print(f"{total} events in {elapsed:.2f} s = {total / elapsed:,.0f} events/s")
     print(f"server CPU: event loop thread {cpu['loop'] / total * 1e6:.2f} us/event "
           f"(= {total / cpu['loop']:,.0f} events per CPU-second), worker thread "
-          f"{cpu['worker'] / total * 1e6:.2f} us/event ({args.workers} worker thread(s))")
+          f"{cpu['worker'] / total * 1e6:.2f} us/event ({args.workers} worker thread(s)); "
+          f"gc thresholds {gc.get_threshold()}")
     print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"server stats: {beats.stats.snapshot()}")
     if profiler:

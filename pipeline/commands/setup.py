@@ -74,8 +74,13 @@ def _import_dashboards(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     password = args.password or os.environ.get("ES_PASSWORD")
-    result = importer.import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
-                                        api_key=args.api_key, space=args.kibana_space)
+    try:
+        result = importer.import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
+                                            api_key=args.api_key, space=args.kibana_space)
+    except Exception as exc:  # noqa: BLE001 - any failure of the importer is reported, not a traceback
+        print(f"setup: importing the dashboards into {args.kibana} failed: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 1
     print(SetupResult("dashboards", args.kibana, "imported", _summary(result)).line())
     return 0
 

@@ -63,6 +63,16 @@ class ConnectionSettings:
             scheme = urlsplit(normalize_host(host, None)).scheme
             if self.ssl_enabled is False and scheme == "https":
                 raise EsClientConfigError(f"host {host!r} is https but ssl_enabled is false")
+            if scheme == "http" and "://" in host and self.tls_wanted:
+                raise EsClientConfigError(f"host {host!r} is plain http but TLS options are set; use https://")
+        for path in self.ssl_certificate_authorities:
+            if not Path(path).is_file():
+                raise EsClientConfigError(f"ssl_certificate_authorities: no such file {path!r}")
+
+    @property
+    def tls_wanted(self) -> bool:
+        """TLS asked for explicitly, or implied by CA files / verification mode."""
+        return bool(self.ssl_enabled or self.ssl_certificate_authorities or self.ssl_verification_mode == "none")
 
 
 def normalize_host(host: str, ssl_enabled: bool | None) -> str:
@@ -94,23 +104,28 @@ def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elast
     if settings.api_key:
         # Logstash takes "id:api_key"; the client wants the base64 form or an (id, key) tuple.
         kwargs["api_key"] = tuple(settings.api_key.split(":", 1)) if ":" in settings.api_key else settings.api_key
-    if settings.ssl_certificate_authorities:
-        kwargs["ca_certs"] = str(Path(settings.ssl_certificate_authorities[0]))
-    if settings.ssl_verification_mode == "none":
-        kwargs["verify_certs"] = False
-        kwargs["ssl_show_warn"] = False
-        kwargs["ssl_assert_hostname"] = False
-        kwargs["ssl_context"] = _insecure_context()
+    ssl_enabled = settings.ssl_enabled if settings.ssl_enabled is not None else (settings.tls_wanted or None)
+    hosts = [normalize_host(h, ssl_enabled) for h in (settings.hosts or [DEFAULT_HOST])]
+    if settings.cloud_id or any(h.startswith("https://") for h in hosts):
+        kwargs["ssl_context"] = _tls_context(settings)
+        if settings.ssl_verification_mode == "none":
+            kwargs["ssl_show_warn"] = False
     if settings.cloud_id:
         return Elasticsearch(cloud_id=settings.cloud_id, **kwargs)
-    hosts = [normalize_host(h, settings.ssl_enabled) for h in (settings.hosts or [DEFAULT_HOST])]
     return Elasticsearch(hosts, **kwargs)
 
 
-def _insecure_context() -> ssl.SSLContext:
+def _tls_context(settings: ConnectionSettings) -> ssl.SSLContext:
+    """One SSLContext with every CA file (the transport takes either a context or single options)."""
     context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    for path in settings.ssl_certificate_authorities:
+        try:
+            context.load_verify_locations(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise EsClientConfigError(f"ssl_certificate_authorities: cannot load {path!r}: {exc}") from exc
+    if settings.ssl_verification_mode == "none":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     return context
 
 

@@ -141,6 +141,11 @@ def guess_year(month: int, now: datetime | None = None) -> int:
 _NUMERIC = frozenset("yYuxwdDHkhKmsSe")
 
 
+def _is_numeric(token: joda.Token) -> bool:
+    """A pattern field printed as digits (``MM`` is, ``MMM`` is not)."""
+    return isinstance(token, tuple) and (token[0] in _NUMERIC or (token[0] == "M" and token[1] <= 2))
+
+
 def _alternation(names: list[str]) -> str:
     forms: set[str] = set()
     for name in names:
@@ -178,9 +183,9 @@ class JodaFormat:
             letter, width = token
             group = f"{letter}{seen.get(letter, 0)}"
             seen[letter] = seen.get(letter, 0) + 1
-            adjacent = any(isinstance(t, tuple) and t[0] in _NUMERIC
-                           for t in (tokens[index - 1] if index else None,
-                                     tokens[index + 1] if index + 1 < len(tokens) else None) if t)
+            neighbours = (tokens[index - 1] if index else None,
+                          tokens[index + 1] if index + 1 < len(tokens) else None)
+            adjacent = any(_is_numeric(t) for t in neighbours if t)
             names = (months_long + months_short, days_long + days_short)
             parts.append(f"(?P<{group}>{self._field_regex(letter, width, adjacent, *names)})")
             self._fields.append((group, letter, width))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from threading import Lock
 from typing import Any
 
 import ua_parser
+import yaml
 
 from pipeline import fieldref
 from pipeline.errors import ConfigError
@@ -106,9 +108,9 @@ class Useragent(Filter):
 
         try:
             matchers = load_yaml(str(path))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f'option "regexes": cannot load {path}: {exc}') from None
-        except Exception as exc:  # noqa: BLE001 - YAML errors and bad regexes from a user file
+        except OSError as exc:
+            raise ConfigError(f'option "regexes": cannot read {path}: {exc.strerror or exc}') from None
+        except (yaml.YAMLError, re.error, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f'option "regexes": {path} is not a valid regexes.yaml: {exc}') from None
         return ua_parser.Parser(ua_parser.BasicResolver(matchers)).parse
 

@@ -201,3 +201,24 @@ def test_repeated_query_failures_disable_the_rule_with_a_reason(rule_for, path_d
     engine.enable(rule)  # an edited rule file starts afresh
     monkeypatch.undo()
     assert engine.run_rule(rule, at(6)).error is None
+
+
+def test_cron_aggregation_is_sent_at_the_schedule_per_aggregation_key(write_events, make_rule, path_data,
+                                                                      local_index):
+    rule = make_rule("""
+        name: cron
+        type: any
+        index: logs-*
+        realert: 0
+        aggregation: {schedule: "*/15 * * * *"}
+        aggregation_key: user
+        alert: [stdout]
+    """)
+    engine = engine_on(path_data, local_index, rule, Clock())
+    write_events([(at(1), {"user": "root"}), (at(2), {"user": "bob"}), (at(16), {"user": "root"})])
+    engine.run_rule(rule, at(0))
+    assert engine.run_rule(rule, at(14)).alerts == []
+    sent = engine.run_rule(rule, at(20)).alerts  # at 10:15 both aggregations are due; root's next one at 10:30
+    assert sorted((m.context["match"]["user"], m.context["num_matches"]) for m in sent) == [("bob", 1), ("root", 1)]
+    [last] = engine.run_rule(rule, at(31)).alerts
+    assert last.context["match"]["user"] == "root"

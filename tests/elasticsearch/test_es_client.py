@@ -51,3 +51,58 @@ def test_api_key_and_basic_auth_headers():
         assert es.requests[-1].headers["authorization"] == "ApiKey aWQxOmtleTE="
         client_from_url(es.url, user="elastic", password="pw").info()
         assert es.requests[-1].headers["authorization"].startswith("Basic ")
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (like the compose stack's own CA)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a test certificate")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "ca.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def test_tls_with_ca_file_and_without_verification(certificate):
+    from elasticsearch import ConnectionError as EsConnectionError
+
+    cert, key = certificate
+    with FakeElasticsearch(tls=(cert, key)) as es:
+        assert es.url.startswith("https://")
+        trusted = build_client(ConnectionSettings(hosts=(es.url,), ssl_certificate_authorities=(cert,)))
+        assert trusted.info()["tagline"]
+        untrusted = build_client(ConnectionSettings(hosts=(es.url,)))
+        with pytest.raises(EsConnectionError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            untrusted.info()
+        insecure = build_client(ConnectionSettings(hosts=(es.url,), ssl_verification_mode="none"))
+        assert insecure.info()["tagline"]
+        implied = build_client(ConnectionSettings(hosts=(f"127.0.0.1:{es.port}",), ssl_certificate_authorities=(cert,)))
+        assert implied.info()["tagline"]  # a CA file implies https for hosts without a scheme
+
+
+def test_output_over_tls(certificate, tmp_path):
+    from pipeline.event import Event
+    from pipeline.testing import build_plugin
+
+    cert, key = certificate
+    with FakeElasticsearch(tls=(cert, key)) as es:
+        out = build_plugin("output", f'elasticsearch {{ hosts => ["{es.url}"] ssl_certificate_authorities => ["{cert}"] }}',
+                           path_data=tmp_path)
+        out.receive([Event({"@timestamp": "2026-11-21T10:00:00Z", "message": "over tls"})])
+        out.close()
+        assert es.count() == 1
+
+
+@pytest.mark.parametrize("settings, message", [
+    (ConnectionSettings(hosts=("http://es:9200",), ssl_certificate_authorities=("/etc/hosts",)), "plain http"),
+    (ConnectionSettings(hosts=("https://es:9200",), ssl_certificate_authorities=("/nonexistent/ca.pem",)), "no such file"),
+])
+def test_tls_option_errors(settings, message):
+    with pytest.raises(EsClientConfigError, match=message):
+        build_client(settings)

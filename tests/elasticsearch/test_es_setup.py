@@ -95,3 +95,15 @@ def test_basic_auth_is_sent(capsys):
         assert code == 1 and "401" in err
         code, _, _ = setup(capsys, "--es", es.url, "--user", "elastic", "--password", "s3cret")
         assert code == 0 and "pipeline-logs" in es.templates
+
+
+def test_kibana_import_failure_is_reported(es, capsys, monkeypatch):
+    fake_module = types.ModuleType("pipeline.kibana.importer")
+
+    def refuse(url, **kw):
+        raise ConnectionError("Kibana not ready after 60s")
+
+    fake_module.import_dashboards = refuse
+    monkeypatch.setitem(sys.modules, "pipeline.kibana.importer", fake_module)
+    code, _, err = setup(capsys, "--es", es.url, "--kibana", "http://127.0.0.1:5601")
+    assert code == 1 and "Kibana not ready" in err

@@ -121,7 +121,8 @@ class FakeElasticsearch:
 
     def __init__(self, version: str = "8.15.0", *, builtin_logs_template: bool = False,
                  search_handler: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
-                 user: str | None = None, password: str | None = None) -> None:
+                 user: str | None = None, password: str | None = None,
+                 tls: tuple[str, str] | None = None) -> None:
         self.version = version
         self.indices: dict[str, Index] = {}
         self.templates: dict[str, dict[str, Any]] = {}
@@ -129,6 +130,7 @@ class FakeElasticsearch:
         self.requests: list[RecordedRequest] = []
         self.search_handler = search_handler
         self.auth = (user, password) if user else None
+        self.tls = tls  # (certfile, keyfile): serve https
         self.lock = threading.RLock()
         self._request_faults: list[tuple[str, Any]] = []
         self._request_fault_filter: Callable[[str, str], bool] = lambda method, path: True
@@ -151,6 +153,12 @@ class FakeElasticsearch:
             es = fake
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if self.tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-es",
                                         daemon=True)
@@ -176,7 +184,7 @@ class FakeElasticsearch:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     # -- fault injection ------------------------------------------------------
     def fail_requests(self, count: int, status: int = 503, *, only: str | None = None) -> None:
