@@ -85,9 +85,8 @@ class Http(Input):
         await runner.setup()
         site = web.TCPSite(runner, opts.host, opts.port, ssl_context=self._ssl, reuse_address=True)
         await site.start()
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else opts.port
+        addresses = runner.addresses
+        self.bound_port = int(addresses[0][1]) if addresses else opts.port
         self.logger.info("http input listening on %s:%d%s", opts.host, self.bound_port, " (TLS)" if self._ssl else "")
         try:
             await ctx.wait_stopping()

@@ -14,7 +14,7 @@ from pipeline.event import Event
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
 from pipeline.inputs._tls import TlsServerOptions, peer_subject, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
-from pipeline.plugin import Codec, option, register
+from pipeline.plugin import Codec, Duration, option, register
 
 READ_SIZE = 65536
 RECONNECT_DELAY = 2.0  # client mode: pause before connecting again
@@ -29,6 +29,7 @@ class TcpOptions(TlsServerOptions):
                                                          "to host:port and read what it sends.")
     codec: Codec = option("line", "Codec decoding each connection's byte stream.")
     tcp_keep_alive: bool = option(False, "Enable TCP keep-alive on connections.")
+    ssl_handshake_timeout: Duration = option(Duration(10), "Time a client has to complete the TLS handshake.")
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 
@@ -56,9 +57,10 @@ class Tcp(Input):
         if self.options.mode == "client":
             await self._run_client(ctx)
             return
+        # TLS is started per connection (not by the server) so a failed handshake is logged and counted.
         self._server = await asyncio.start_server(
             lambda r, w: self._track(self._serve(ctx, r, w)), self.options.host, self.options.port,
-            ssl=self._ssl, reuse_address=True)
+            reuse_address=True)
         self.bound_port = self._server.sockets[0].getsockname()[1]
         self.logger.info("tcp input listening on %s:%d%s", self.options.host, self.bound_port,
                          " (TLS)" if self._ssl else "")
@@ -98,6 +100,15 @@ class Tcp(Input):
 
     async def _serve(self, ctx: InputContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or ("unknown", 0)
+        if self._ssl is not None and self.options.mode == "server":
+            try:
+                await writer.start_tls(self._ssl, ssl_handshake_timeout=self.options.ssl_handshake_timeout)
+            except (ssl.SSLError, ConnectionError, OSError, TimeoutError) as exc:
+                count_problem(self, "tls_handshake_failures")
+                self.logger.warning("tcp connection from %s:%s: TLS handshake failed: %s", peer[0], peer[1],
+                                    exc or type(exc).__name__)
+                writer.close()
+                return
         fields = self._peer_fields(peer, writer.get_extra_info("ssl_object"))
         if self.options.tcp_keep_alive:
             sock = writer.get_extra_info("socket")

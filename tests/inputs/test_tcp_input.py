@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -118,6 +119,13 @@ def test_tls_with_client_certificate(free_port, start_input, tls_files):
     assert event.get("[@metadata][input][tcp][ssl][subject]") == "CN=client,O=Example"
     time.sleep(0.2)
     assert running.messages() == ["secret line"]
+    # A plain-text client on the TLS port: refused, logged and counted; the server keeps serving.
+    with connect(free_port) as plain:
+        plain.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        plain.settimeout(5)
+        with contextlib.suppress(ConnectionError):
+            plain.recv(100)  # the server answers with a TLS alert, or just closes
+    running.until(lambda: running.plugin.counters["tls_handshake_failures"] >= 2, what="handshake failures")
 
 
 def test_tls_needs_certificate_and_key():
