@@ -28,6 +28,7 @@ class Settings:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     batch_size: int = 125
     batch_delay_ms: int = 50
+    worker_type: str = "thread"
     queue_type: str = "memory"
     queue_max_events: int = 0
     path_data: Path = Path("data")
@@ -45,12 +46,19 @@ class Settings:
         return self.batch_delay_ms / 1000
 
 
+def _worker_type(value: Any) -> str:
+    if value not in ("thread", "process"):
+        raise ValueError(value)
+    return str(value)
+
+
 # setting key -> (Settings field, converter)
 _KEYS: dict[str, tuple[str, Any]] = {
     "pipeline.id": ("pipeline_id", str),
     "pipeline.workers": ("workers", int),
     "pipeline.batch.size": ("batch_size", int),
     "pipeline.batch.delay": ("batch_delay_ms", int),
+    "pipeline.worker_type": ("worker_type", _worker_type),
     "queue.type": ("queue_type", str),
     "queue.max_events": ("queue_max_events", int),
     "path.data": ("path_data", Path),

@@ -34,6 +34,7 @@ RETRY_BASE = 30.0           # seconds before the first retry of a failed deliver
 RETRY_MAX = 900.0           # backoff cap for retryable failures
 RETRY_PERMANENT = 3600.0    # failures that need a config fix are retried hourly (until the age limit)
 HISTORY_DAYS = 30
+SAVE_EVERY_STEPS = 10
 
 
 def parse_time(text: str) -> datetime:
@@ -94,6 +95,7 @@ class Engine:
         else:
             start = end_limit - (opts.buffer_time.delta if rule.rule_type.document_based else step)
         scope = Scope(self.backend, opts, rule.query)
+        unsaved = 0
         while start + step <= end_limit:
             end = start + step
             try:
@@ -105,9 +107,16 @@ class Engine:
             state["last_end"] = iso(end)
             state["failures"] = 0
             state.pop("last_error", None)
-            self.store.put(RULE, rule.name, "", state)
+            unsaved += 1
+            # Saved after every step that matched (its alerts are in the outbox) and every few quiet
+            # steps while catching up: a crash then re-evaluates a few quiet steps, never re-alerts.
+            if matches or unsaved >= SAVE_EVERY_STEPS:
+                self.store.put(RULE, rule.name, "", state)
+                unsaved = 0
             report.steps += 1
             start = end
+        if unsaved:
+            self.store.put(RULE, rule.name, "", state)
         return report
 
     def _failed(self, rule: Rule, state: dict[str, Any], reason: str, report: RunReport) -> None:
@@ -156,6 +165,8 @@ class Engine:
             pending["matches"].append(_match_doc(match))
             self.store.put(AGGREGATION, rule.name, agg_key, pending,
                            due=parse_time(pending["send_at"]).timestamp())
+        if opts.aggregation is None:
+            return
         for _, agg_key, pending in self.store.list(AGGREGATION, rule.name, due_before=now.timestamp()):
             self.store.delete(AGGREGATION, rule.name, agg_key)
             self.create_alert(rule, scope, [_match_from_doc(d) for d in pending["matches"]], report)

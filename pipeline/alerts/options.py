@@ -69,3 +69,15 @@ class RuleOptions:
     max_query_failures: int = option(5, "Consecutive failed runs after which the rule is disabled "
                                         "with the reason recorded.", check=_positive)
     is_enabled: bool = option(True, "false keeps the rule loaded but never run.")
+    # ElastAlert2 keys accepted so that existing rules load; they change nothing here.
+    use_count_query: bool = option(False, "Ignored: counts are always computed by the backend.",
+                                   deprecated="counts are always computed by the backend")
+    use_terms_query: bool = option(False, "Ignored: terms are always aggregated by the backend.",
+                                   deprecated="terms are always aggregated by the backend")
+    use_strftime_index: bool = option(False, "Ignored: strftime (%Y.%m.%d) and %{+YYYY.MM.dd} patterns "
+                                             "are expanded by themselves.",
+                                      deprecated="dated index patterns are expanded by themselves")
+    es_host: str | None = option(None, "Ignored: the cluster comes from `pipeline alerts run --es`.",
+                                 deprecated="the cluster comes from `pipeline alerts run --es`")
+    es_port: int | None = option(None, "Ignored: the cluster comes from `pipeline alerts run --es`.",
+                                 deprecated="the cluster comes from `pipeline alerts run --es`")

@@ -39,13 +39,18 @@ def rule_reference() -> str:
     parts = ["### Keys of every rule\n\n" + table(common) + "\n"]
     for name in types.available():
         cls = types.lookup(name)
+        assert cls is not None
         parts.append(_section(name, cls, [i for i in cls.option_infos() if i.name not in names]))
     return "\n".join(parts)
 
 
 def alerter_reference() -> str:
-    return "\n".join(_section(name, alerters.lookup(name), alerters.lookup(name).option_infos())
-                     for name in alerters.available())
+    parts = []
+    for name in alerters.available():
+        cls = alerters.lookup(name)
+        assert cls is not None
+        parts.append(_section(name, cls, cls.option_infos()))
+    return "\n".join(parts)
 
 
 if __name__ == "__main__":  # python -m pipeline.alerts.reference > /tmp/ref.md

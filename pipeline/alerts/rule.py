@@ -102,6 +102,8 @@ def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
     top = Location(str(path), 1, 1)
     if not isinstance(data, LocatedDict):
         raise ConfigErrors([ConfigError("a rule file is a YAML mapping (name:, type:, index: ...)", top)])
+    if "import" in data:
+        data = _with_import(data, path)
     type_name = data.get("type")
     if not isinstance(type_name, str):
         raise ConfigErrors([ConfigError("missing rule type (type: frequency, any, spike ...)",
@@ -149,7 +151,7 @@ def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
     except ConfigError as exc:
         fail(exc, data.location)
     built_alerters = []
-    alert_items = data.get("alert") if "alert" in data else options.alert
+    alert_items = options.alert
     for position, item in enumerate(alert_items if isinstance(alert_items, list) else [alert_items]):
         where = item.location if isinstance(item, LocatedDict) else data.where("alert")
         try:
@@ -166,8 +168,22 @@ def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
                 mtime=path.stat().st_mtime)
 
 
+def _with_import(data: LocatedDict, path: Path) -> LocatedDict:
+    """ElastAlert's ``import``: the keys of a shared YAML file, unless the rule sets them."""
+    target = path.parent / str(data["import"])
+    imported = load_yaml(target, expand_env=True)
+    if not isinstance(imported, LocatedDict):
+        raise ConfigErrors([ConfigError(f"import: {target} must be a YAML mapping", data.where("import"))])
+    merged = LocatedDict({**imported, **data})
+    del merged["import"]
+    merged.location = data.location
+    merged.key_locations = {**imported.key_locations, **data.key_locations}
+    return merged
+
+
 def build_alerter(item: Any, position: int, where: Location, settings: AlertSettings) -> tuple[str, Alerter]:
     """One ``alert:`` entry (``email`` or ``{email: {...}}``) merged over the settings' alerter options."""
+    own: Mapping[str, Any]
     if isinstance(item, str):
         name, own = item, {}
     elif isinstance(item, Mapping) and len(item) == 1:

@@ -78,7 +78,8 @@ class SQLiteStateStore(StateStore):
             self._db.execute("DELETE FROM state WHERE kind=? AND rule=? AND key=?", (kind, rule, key))
 
     def list(self, kind: str, rule: str | None = None, due_before: float | None = None) -> list[Record]:
-        sql, args = "SELECT rule, key, doc FROM state WHERE kind=?", [kind]
+        sql = "SELECT rule, key, doc FROM state WHERE kind=?"
+        args: list[Any] = [kind]
         if rule is not None:
             sql += " AND rule=?"
             args.append(rule)

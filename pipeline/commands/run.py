@@ -49,7 +49,9 @@ def build_all(args: argparse.Namespace) -> list[tuple[Settings, BuiltPipeline]]:
 
 def run_settings(settings: Settings) -> RunSettings:
     return RunSettings(workers=settings.workers, batch_size=settings.batch_size,
-                       batch_delay=settings.batch_delay, queue_max_events=settings.queue_max_events)
+                       batch_delay=settings.batch_delay, queue_max_events=settings.queue_max_events,
+                       worker_type=settings.worker_type, log_level=settings.log_level,
+                       log_format=settings.log_format)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -47,6 +47,8 @@ class ConnectionSettings:
     ssl_enabled: bool | None = None
     ssl_certificate_authorities: Sequence[str] = field(default_factory=tuple)
     ssl_verification_mode: Literal["full", "none"] = "full"
+    ssl_certificate: str | None = None
+    ssl_key: str | None = None
     timeout: float = 60.0
     http_compression: bool = False
     headers: dict[str, str] = field(default_factory=dict)
@@ -63,16 +65,19 @@ class ConnectionSettings:
             scheme = urlsplit(normalize_host(host, None)).scheme
             if self.ssl_enabled is False and scheme == "https":
                 raise EsClientConfigError(f"host {host!r} is https but ssl_enabled is false")
-            if scheme == "http" and "://" in host and self.tls_wanted:
+            if scheme == "http" and "://" in host and self.tls_wanted and host != DEFAULT_HOST:
                 raise EsClientConfigError(f"host {host!r} is plain http but TLS options are set; use https://")
         for path in self.ssl_certificate_authorities:
             if not Path(path).is_file():
                 raise EsClientConfigError(f"ssl_certificate_authorities: no such file {path!r}")
+        if bool(self.ssl_certificate) != bool(self.ssl_key):
+            raise EsClientConfigError("ssl_certificate and ssl_key must be given together")
 
     @property
     def tls_wanted(self) -> bool:
         """TLS asked for explicitly, or implied by CA files / verification mode."""
-        return bool(self.ssl_enabled or self.ssl_certificate_authorities or self.ssl_verification_mode == "none")
+        return bool(self.ssl_enabled or self.ssl_certificate_authorities or self.ssl_certificate
+                    or self.ssl_verification_mode == "none")
 
 
 def normalize_host(host: str, ssl_enabled: bool | None) -> str:
@@ -109,6 +114,7 @@ def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elast
     if settings.cloud_id or any(h.startswith("https://") for h in hosts):
         kwargs["ssl_context"] = _tls_context(settings)
         if settings.ssl_verification_mode == "none":
+            kwargs["verify_certs"] = False  # else the transport re-enables CERT_REQUIRED over our context
             kwargs["ssl_show_warn"] = False
     if settings.cloud_id:
         return Elasticsearch(cloud_id=settings.cloud_id, **kwargs)
@@ -123,6 +129,11 @@ def _tls_context(settings: ConnectionSettings) -> ssl.SSLContext:
             context.load_verify_locations(cafile=str(path))
         except (OSError, ssl.SSLError) as exc:
             raise EsClientConfigError(f"ssl_certificate_authorities: cannot load {path!r}: {exc}") from exc
+    if settings.ssl_certificate and settings.ssl_key:
+        try:
+            context.load_cert_chain(settings.ssl_certificate, settings.ssl_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise EsClientConfigError(f"ssl_certificate/ssl_key: cannot load: {exc}") from exc
     if settings.ssl_verification_mode == "none":
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

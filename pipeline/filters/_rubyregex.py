@@ -132,10 +132,10 @@ def replacement(template: str) -> str | Callable[[re.Match[str]], str]:
         parts.append((False, template[pos:]))
 
     def expand(m: re.Match[str]) -> str:
-        out = []
+        out: list[str] = []
         for is_group, value in parts:
             if not is_group:
-                out.append(value)
+                out.append(str(value))
                 continue
             try:
                 out.append(m.group(value) or "")

@@ -12,6 +12,7 @@ from pipeline import fieldref
 from pipeline.errors import ConfigError
 from pipeline.event import TIMESTAMP, Event
 from pipeline.filters import _dateparse
+from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 from pipeline.template import Template
@@ -89,6 +90,7 @@ class Date(Filter):
         self._cache_expires = time.monotonic() + _YEARLESS_CACHE_SECONDS
         self._failure_tags = tuple(options.tag_on_failure)
         self._decorates = bool(options.add_field or options.remove_field or options.add_tag or options.remove_tag)
+        self._warnings = WarningLimiter(self.logger)
 
     def filter(self, event: Event) -> None:
         data = event.data
@@ -135,7 +137,7 @@ class Date(Filter):
             try:
                 zone = _dateparse.zone_by_name(zone_name)
             except ValueError:
-                self.logger.warning("date: unknown timezone %r from %s", zone_name, self._zone_template.text)
+                self._warnings.warning("date: unknown timezone %r from %s", zone_name, self._zone_template.text)
                 return None
         cache = self._cache
         if self._year_dependent and time.monotonic() > self._cache_expires:

@@ -58,10 +58,14 @@ class Dissection:
         self.prefix = parts[0]
         self.keys = [_parse_key(parts[i], i // 2) for i in range(1, len(parts), 2)]
         self.delimiters = [parts[i] for i in range(2, len(parts), 2)]
+        # Two fields with nothing between them can never be split (Logstash accepts the mapping and
+        # fails on every event); we do the same, and say why once at start-up.
+        self.problem: str | None = None
         for index, delimiter in enumerate(self.delimiters[:-1]):
             if delimiter == "":
-                raise ValueError(f"dissect mapping {mapping!r}: %{{...}} #{index + 1} and #{index + 2} "
-                                 "have no delimiter between them")
+                self.problem = (f"dissect mapping {mapping!r}: %{{...}} #{index + 1} and #{index + 2} have no "
+                                "delimiter between them, so it never matches")
+                break
         for key in self.keys:
             if key.kind in ("append", "indirect", "normal", "named_skip") and not key.name:
                 raise ValueError(f"dissect mapping {mapping!r}: a modifier needs a field name")
@@ -69,6 +73,8 @@ class Dissection:
 
     def dissect(self, text: str) -> dict[str, str] | None:
         """Field name -> value, or None when a delimiter is missing."""
+        if self.problem is not None or text == "":
+            return None
         pos = 0
         if self.prefix:
             if not text.startswith(self.prefix):
@@ -150,6 +156,9 @@ class Dissect(Filter):
                 dissection = Dissection(pattern, options.append_separator)
             except ValueError as exc:
                 raise ConfigError(f'option "mapping": {exc}') from None
+            if dissection.problem:
+                self.logger.warning("%s; every event will be tagged %s", dissection.problem,
+                                    ", ".join(options.tag_on_failure))
             self._dissections.append((fieldref.parse(field), dissection))
         self._conversions = [(fieldref.parse(f), int if t == "int" else float, f, t)
                              for f, t in options.convert_datatype.items()]
@@ -178,7 +187,8 @@ class Dissect(Filter):
             return
         for ref, convert, name, type_name in self._conversions:
             value = ref.get(data)
-            if value is None:
+            if value is None:  # as Logstash: converting a field the mapping did not capture
+                event.tag(f"_dataconversionnullvalue_{name}_{type_name}")
                 continue
             try:
                 ref.set(data, convert(value))

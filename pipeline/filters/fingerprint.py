@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import mmh3
+import orjson
 
 from pipeline import fieldref
-from pipeline.event import METADATA, Event
+from pipeline.event import METADATA, Event, json_default
 from pipeline.filters import _ecs
+from pipeline.filters._ratelimit import WarningLimiter
+from pipeline.filters._ruby import ruby_to_s
 from pipeline.filters.base import Filter, FilterOptions
-from pipeline.filters.mutate import ruby_to_s
 from pipeline.plugin import Secret, option, register
 
 Method = Literal["SHA1", "SHA256", "SHA384", "SHA512", "MD5", "MURMUR3", "MURMUR3_128", "IPV4_NETWORK",
@@ -65,6 +67,7 @@ class Fingerprint(Filter):
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
+        self._warnings = WarningLimiter(self.logger)
         legacy = _ecs.resolve(options.ecs_compatibility, self.context) == "disabled"
         self._target = fieldref.parse(options.target or ("fingerprint" if legacy else "[event][hash]"))
         self._sources = [fieldref.parse(s) for s in options.source]
@@ -87,7 +90,7 @@ class Fingerprint(Filter):
         if method == "UUID":
             return lambda value: str(uuid.uuid4())
         if method == "PUNCTUATION":
-            return lambda value: ruby_to_s(value).translate(_PUNCTUATION_DROP)
+            return lambda value: _text(value).translate(_PUNCTUATION_DROP)
         prefix = int(o.key.reveal())
 
         def network(value: Any) -> str:
@@ -114,15 +117,23 @@ class Fingerprint(Filter):
                     if value is not None:
                         event.set(self._target, self._hash(value))
         except FingerprintError as exc:
-            self.logger.warning("fingerprint: %s", exc)
+            self._warnings.warning("fingerprint: %s", exc)
             event.tag("_fingerprintfailure")
             return
         self.filter_matched(event)
 
 
+def _text(value: Any) -> str:
+    """Scalars as Ruby writes them; hashes and arrays as JSON with sorted keys, so that the same content
+    always gives the same fingerprint whatever the key order."""
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value, default=json_default, option=orjson.OPT_SORT_KEYS).decode()
+    return ruby_to_s(value)
+
+
 def _bytes(value: Any) -> bytes:
-    return ruby_to_s(value).encode("utf-8")
+    return _text(value).encode("utf-8")
 
 
 def _concatenate(items: list[tuple[str, Any]]) -> str:
-    return "".join(f"|{key}|{ruby_to_s(value)}" for key, value in items) + "|"
+    return "".join(f"|{key}|{_text(value)}" for key, value in items) + "|"

@@ -69,7 +69,6 @@ ASN_PROPERTIES: dict[str, tuple[str | None, str | None, Extractor]] = {
     "ip": ("ip", "ip", lambda r, ip: ip),
     "asn": ("as.number", "asn", lambda r, ip: r.get("autonomous_system_number")),
     "as_org": ("as.organization.name", "as_org", lambda r, ip: r.get("autonomous_system_organization")),
-    "network": (None, "network", lambda r, ip: None),
 }
 _ECS_TARGETS = {("client", "ip"): "client", ("source", "ip"): "source", ("destination", "ip"): "destination",
                 ("host", "ip"): "host", ("server", "ip"): "server"}

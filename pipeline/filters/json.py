@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline import fieldref
 from pipeline.event import TIMESTAMP, TIMESTAMP_FAILURE_FIELD, TIMESTAMP_FAILURE_TAG, Event
+from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 from pipeline.serde import JSONDecodeError, loads
@@ -36,6 +37,7 @@ class Json(Filter):
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
+        self._warnings = WarningLimiter(self.logger)
         self._source = fieldref.parse(options.source)
         self._target = fieldref.parse(options.target) if options.target else None
 
@@ -50,7 +52,7 @@ class Json(Filter):
             parsed = loads(text)
         except (JSONDecodeError, TypeError) as exc:
             if not self.options.skip_on_invalid_json:
-                self.logger.warning("json: cannot parse %s: %s", self.options.source, exc)
+                self._warnings.warning("json: cannot parse %s: %s", self.options.source, exc)
                 event.tag(*self.options.tag_on_failure)
             return
         if self._target is not None:
@@ -58,8 +60,8 @@ class Json(Filter):
         elif isinstance(parsed, dict):
             self._merge_into_root(event, parsed)
         else:
-            self.logger.warning("json: %s holds a JSON %s, which needs the target option",
-                                self.options.source, type(parsed).__name__)
+            self._warnings.warning("json: %s holds a JSON %s, which needs the target option",
+                                   self.options.source, type(parsed).__name__)
             event.tag(*self.options.tag_on_failure)
             return
         self.filter_matched(event)

@@ -8,8 +8,9 @@ from typing import Any, Literal
 import regex
 
 from pipeline import fieldref
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, FieldReferenceError
 from pipeline.event import Event
+from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters._rubyregex import translate
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
@@ -82,6 +83,7 @@ class Kv(Filter):
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
+        self._warnings = WarningLimiter(self.logger)
         o = options
         try:
             self._scan = self._build_scanner(o)
@@ -143,14 +145,14 @@ class Kv(Filter):
                     if isinstance(item, str):
                         self._parse(item, event, pairs)
             elif value is not None:
-                self.logger.warning("kv: cannot parse a %s in %s", type(value).__name__, self.options.source)
+                self._warnings.warning("kv: cannot parse a %s in %s", type(value).__name__, self.options.source)
         except TimeoutError:
-            self.logger.warning("kv: parsing %s took longer than %d ms", self.options.source,
-                                self.options.timeout_millis)
+            self._warnings.warning("kv: parsing %s took longer than %d ms", self.options.source,
+                                   self.options.timeout_millis)
             event.tag(self.options.tag_on_timeout)
             return
         except (regex.error, ValueError, TypeError) as exc:
-            self.logger.warning("kv: failed on %s: %s", self.options.source, exc)
+            self._warnings.warning("kv: failed on %s: %s", self.options.source, exc)
             event.tag(*self.options.tag_on_failure)
             return
         if self.options.default_keys:
@@ -162,10 +164,13 @@ class Kv(Filter):
         else:
             data = event.data
             for key, val in pairs.items():
-                if key.startswith("["):
-                    event.set(key, val)
-                else:
-                    data[key] = val
+                if key.startswith("["):  # a key written as a field reference, as Logstash reads it
+                    try:
+                        event.set(key, val)
+                        continue
+                    except FieldReferenceError:
+                        pass
+                data[key] = val
         self.filter_matched(event)
 
     def _parse(self, text: str, event: Event, pairs: dict[str, Any]) -> dict[str, Any]:

@@ -9,14 +9,14 @@ from typing import Any, Literal
 
 from pipeline import fieldref
 from pipeline.errors import ConfigError
-from pipeline.event import Event, _deep_copy
+from pipeline.event import Event
 from pipeline.fieldref import FieldRef
 from pipeline.filters._ratelimit import WarningLimiter
+from pipeline.filters._ruby import CONVERTERS, ConversionError, ruby_split, ruby_to_s, to_integer
 from pipeline.filters._rubyregex import compile_ruby, replacement
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 from pipeline.template import Template
-from pipeline.timestamp import Timestamp
 
 ConvertType = Literal["integer", "integer_eu", "float", "float_eu", "string", "boolean"]
 Operation = Callable[[Event], None]
@@ -24,128 +24,6 @@ Operation = Callable[[Event], None]
 
 class MutateError(ValueError):
     """One mutation could not be applied to an event (the event is tagged, not dropped)."""
-
-
-# -- type conversions (Logstash 8.14+ semantics, stricter where Logstash would invent a 0) ---------
-_TRUE = re.compile(r"(?i)(true|t|yes|y|1|1.0)")
-_FALSE = re.compile(r"(?i)(false|f|no|n|0|0.0)")
-_LEADING_INT = re.compile(r"[+-]?\d+")
-_HEX = re.compile(r"([+-]?)0x([0-9a-f]+(?:\.[0-9a-f]*)?(?:p[+-]?\d+)?)", re.IGNORECASE)
-_PLAIN_FLOAT = re.compile(r"-?\d+(?:\.\d+)?")
-_RUBY_FLOAT = re.compile(r"[+-]?(\d[\d_]*)(\.\d[\d_]*)?([eE][+-]?\d+)?")
-
-
-def _to_integer(value: Any) -> int:
-    if type(value) is str:
-        try:
-            return int(value)  # the common case: plain digits
-        except ValueError:
-            pass
-    if value is True:
-        return 1
-    if value is False:
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        hexa = _HEX.fullmatch(text)
-        if hexa:
-            return int(_hex_float(hexa))
-        if "e" in text or "E" in text:
-            if _RUBY_FLOAT.fullmatch(text):
-                return int(float(text.replace("_", "")))
-            raise MutateError(f"cannot convert {value!r} to integer")
-        lead = _LEADING_INT.match(text)
-        if lead:  # like Ruby's String#to_i: "12.7" -> 12
-            return int(lead.group(0))
-        # Ruby would give 0 here; a made-up 0 would lose data silently, so fail visibly.
-        raise MutateError(f"cannot convert {value!r} to integer")
-    raise MutateError(f"cannot convert {type(value).__name__} {value!r} to integer")
-
-
-def _hex_float(match: re.Match[str]) -> float:
-    number = float.fromhex("0x" + match.group(2))
-    return -number if match.group(1) == "-" else number
-
-
-def _to_float(value: Any) -> float:
-    if type(value) is str and _PLAIN_FLOAT.fullmatch(value):
-        return float(value)
-    if value is True:
-        return 1.0
-    if value is False:
-        return 0.0
-    if isinstance(value, float):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        hexa = _HEX.fullmatch(text)
-        if hexa:
-            return _hex_float(hexa)
-        if _RUBY_FLOAT.fullmatch(text):  # Ruby's Float(): no "inf"/"nan", no ".5"
-            return float(text.replace("_", ""))
-        raise MutateError(f"cannot convert {value!r} to float")
-    raise MutateError(f"cannot convert {type(value).__name__} {value!r} to float")
-
-
-_EU_SWAP = str.maketrans(",.", ".,")
-
-
-def _to_integer_eu(value: Any) -> int:
-    return _to_integer(value.translate(_EU_SWAP) if isinstance(value, str) else value)
-
-
-def _to_float_eu(value: Any) -> float:
-    return _to_float(value.translate(_EU_SWAP) if isinstance(value, str) else value)
-
-
-def ruby_to_s(value: Any) -> str:
-    """A value as Ruby's ``to_s`` writes it (``true``, ``""`` for nil, ISO timestamps)."""
-    if isinstance(value, str):
-        return value
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return ""
-    if isinstance(value, Timestamp):
-        return value.iso()
-    if isinstance(value, (dict, list)):
-        from pipeline.serde import dumps_str
-
-        return dumps_str(value)
-    return str(value)
-
-
-def _to_boolean(value: Any) -> Any:
-    text = ruby_to_s(value)
-    if _TRUE.fullmatch(text):
-        return True
-    if text == "" or _FALSE.fullmatch(text):
-        return False
-    return value  # as Logstash: an unrecognised value is kept unchanged
-
-
-CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "integer": _to_integer, "integer_eu": _to_integer_eu, "float": _to_float,
-    "float_eu": _to_float_eu, "string": ruby_to_s, "boolean": _to_boolean,
-}
-
-
-def ruby_split(text: str, separator: str) -> list[str]:
-    """Ruby's ``String#split``: ``" "`` splits on whitespace runs; trailing empty parts are dropped."""
-    if separator == " ":
-        return text.split()
-    parts = list(text) if separator == "" else text.split(separator)
-    while parts and parts[-1] == "":
-        parts.pop()
-    return parts
 
 
 def _ref(text: str) -> FieldRef:
@@ -287,7 +165,7 @@ class Mutate(Filter):
             data = event.data
             for key, converter in top_level:  # the fast path: plain dict access
                 value = data.get(key)
-                if type(value) is str and converter is _to_integer:
+                if type(value) is str and converter is to_integer:
                     try:
                         data[key] = int(value)
                         continue
@@ -368,7 +246,7 @@ class Mutate(Filter):
             for ref, separator in pairs:
                 value = ref.get(data)
                 if isinstance(value, list):
-                    ref.set(data, separator.join(ruby_to_s(v) for v in value))
+                    ref.set(data, separator.join(ruby_to_s(v) for v in _flatten(value)))
         return join
 
     @staticmethod
@@ -377,8 +255,7 @@ class Mutate(Filter):
             data = event.data
             for dest, sources in pairs:
                 for source in sources:
-                    if not source.includes(data):
-                        continue
+                    # As Logstash: a missing source still turns the destination into an array.
                     current = dest.get(data)
                     added = source.get(data)
                     if isinstance(current, dict) != isinstance(added, dict):
@@ -405,7 +282,7 @@ class Mutate(Filter):
         try:
             for operation in self._operations:
                 operation(event)
-        except (MutateError, ConfigError, TypeError, ValueError, re.error) as exc:
+        except (MutateError, ConversionError, ConfigError, TypeError, ValueError, re.error) as exc:
             self._warnings.warning("mutate failed on an event, tagging it %s: %s",
                                    self.options.tag_on_failure, exc)
             event.tag(self.options.tag_on_failure)
@@ -420,6 +297,25 @@ class Mutate(Filter):
                     data.pop(ref.path[0], None)
                 else:
                     ref.delete(data)
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def _flatten(values: list[Any]) -> list[Any]:
+    """Nested arrays flattened, as Ruby's ``Array#join`` does."""
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, list):
+            out.extend(_flatten(value))
+        else:
+            out.append(value)
+    return out
 
 
 def _as_list(value: Any) -> list[Any]:

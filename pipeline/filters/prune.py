@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.event import METADATA, TIMESTAMP, Event
+from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters._rubyregex import compile_ruby
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
@@ -51,6 +52,7 @@ class Prune(Filter):
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
+        self._warnings = WarningLimiter(self.logger)
         try:
             self._whitelist = _union(options.whitelist_names)
             self._blacklist = _union(options.blacklist_names)
@@ -73,7 +75,7 @@ class Prune(Filter):
         try:
             whitelist, blacklist, white_values, black_values = self._patterns(event)
         except re.error as exc:  # an interpolated regex that does not compile
-            self.logger.warning("prune: %s", exc)
+            self._warnings.warning("prune: %s", exc)
             return
         removed: set[str] = set()
         for key in list(data):

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline import fieldref
 from pipeline.event import Event
+from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 
@@ -37,6 +38,7 @@ class Split(Filter):
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
+        self._warnings = WarningLimiter(self.logger)
         self._field = fieldref.parse(options.field)
         self._target = fieldref.parse(options.target) if options.target else None
 
@@ -51,8 +53,8 @@ class Split(Filter):
             if len(pieces) == 1:
                 return None
         else:
-            self.logger.warning("split: %s is a %s, only strings and arrays can be split",
-                                self.options.field, type(value).__name__)
+            self._warnings.warning("split: %s is a %s, only strings and arrays can be split",
+                                   self.options.field, type(value).__name__)
             event.tag(SPLIT_FAILURE_TAG)
             return None
         destination = self._target or self._field

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.event import Event
+from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 from pipeline.template import Template
@@ -44,6 +45,7 @@ class Throttle(Filter):
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
+        self._warnings = WarningLimiter(self.logger)
         self._key = Template.compile(options.key)
         self._period = Template.compile(options.period)
         # (key, slot start) -> count, oldest first; shared by the worker threads.
@@ -58,7 +60,7 @@ class Throttle(Filter):
         try:
             return max(1, int(float(text)))
         except ValueError:
-            self.logger.warning("throttle: period %r is not a number of seconds, using 60", text)
+            self._warnings.warning("throttle: period %r is not a number of seconds, using 60", text)
             return 60
 
     def filter(self, event: Event) -> None:

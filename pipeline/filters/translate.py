@@ -16,10 +16,10 @@ from pipeline import fieldref
 from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.filters import _ecs
+from pipeline.filters._ruby import ruby_to_s
 from pipeline.filters._rubyregex import compile_ruby
 from pipeline.filters._rubyregex import translate as ruby_to_python_regex
 from pipeline.filters.base import Filter, FilterOptions
-from pipeline.filters.mutate import ruby_to_s
 from pipeline.plugin import Duration, option, register
 from pipeline.serde import JSONDecodeError, loads
 from pipeline.template import Template
@@ -178,16 +178,7 @@ class Translate(Filter):
             self._refresh()
         data = event.data
         if self.options.iterate_on:
-            values = fieldref.parse(self.options.iterate_on).get(data)
-            if not isinstance(values, list):
-                return
-            if self._target != self._source and self._target.includes(data) and not self._override:
-                return
-            results = [self._translate(v, event) for v in values]
-            if any(found for found, _ in results):
-                event.set(self._target, [value if found else original
-                                         for (found, value), original in zip(results, values, strict=True)])
-                self.filter_matched(event)
+            self._translate_each(event)
             return
         value = self._source.get(data)
         if value is None:
@@ -201,6 +192,35 @@ class Translate(Filter):
         found, translation = self._translate(value, event)
         if found:
             event.set(self._target, translation)
+            self.filter_matched(event)
+
+    def _translate_each(self, event: Event) -> None:
+        """iterate_on: an array of values (iterate_on == source) or of objects holding source/target keys."""
+        data = event.data
+        items = fieldref.parse(self.options.iterate_on).get(data)
+        if not isinstance(items, list):
+            return
+        if self.options.iterate_on == self.options.source:
+            if self._target != self._source and self._target.includes(data) and not self._override:
+                return
+            results = [self._translate(v, event) for v in items]
+            if any(found for found, _ in results):
+                event.set(self._target, [value if found else original
+                                         for (found, value), original in zip(results, items, strict=True)])
+                self.filter_matched(event)
+            return
+        matched = False
+        for item in items:  # array of objects: source and target are keys inside each object
+            if not isinstance(item, dict):
+                continue
+            value = self._source.get(item)
+            if value is None or (self._target.includes(item) and not self._override):
+                continue
+            found, translation = self._translate(value, event)
+            if found:
+                self._target.set(item, translation)
+                matched = True
+        if matched:
             self.filter_matched(event)
 
     def _translate(self, value: Any, event: Event) -> tuple[bool, Any]:

@@ -106,6 +106,8 @@ class Useragent(Filter):
     def _custom_parser(path: Path) -> Any:
         from ua_parser.loaders import load_yaml
 
+        if load_yaml is None:  # ua-parser offers it only when PyYAML is installed
+            raise ConfigError('option "regexes" needs PyYAML (pip install pyyaml)')
         try:
             matchers = load_yaml(str(path))
         except OSError as exc:

@@ -18,6 +18,7 @@ with nothing after them are deterministic and cost nothing extra.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 try:  # Python 3.11+
@@ -88,9 +89,18 @@ class Risk:
         if self.exponential:
             return 2.0 ** min(length, 1000)
         steps = float(length) ** (self.ambiguous + 2)  # start positions x final scan x wide ones
-        for chars in self.delimited:
-            steps *= 1 + sum(text.count(c) for c in chars)
+        for chars, times in self._grouped:
+            steps *= (1 + sum(text.count(c) for c in chars)) ** times
         return steps
+
+    @property
+    def _grouped(self) -> tuple[tuple[str, int], ...]:
+        """Distinct delimiter sets with their multiplicity (each counted once per line)."""
+        grouped = self.__dict__.get("_grouped_cache")
+        if grouped is None:
+            grouped = tuple(Counter(self.delimited).items())
+            object.__setattr__(self, "_grouped_cache", grouped)
+        return grouped
 
 
 class _Walker:
@@ -205,16 +215,19 @@ class _Walker:
             overlap = body_first & follow
             if wide and overlap:
                 delimiters = _delimiters(overlap)
-                if in_repeat and (delimiters is None or body_first & _SPACE_BIT):
-                    self.exponential = True
-                if delimiters is None:
+                if in_repeat:
+                    self.exponential = True  # (a+)+ style: the split points multiply
+                elif delimiters is None:
                     self.ambiguous += 1
                 elif body_first & _SPACE_BIT:
                     self.delimited.append(delimiters)
-                # else: confined to a token and only retried at delimiters inside it: ignored
+                elif len(body) == 1 and bin(body_first).count("1") <= 2 * bin(overlap).count("1"):
+                    self.ambiguous += 1  # a+a, \S+\S+: every character of the token is a split point
+                # else: confined to a token and only retried at the few delimiters inside it, such as
+                # the dots of a host name for (?:\.[a-z0-9-]+)*\.? : ignored
             before = self.ambiguous
             self.walk(body, body_first | follow, in_repeat or wide)
-            if wide and self.ambiguous > before:  # noqa: SIM102
+            if wide and self.ambiguous > before:
                 self.exponential = True  # (a+)+ style nesting
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from pipeline.errors import ConfigError
@@ -97,7 +97,7 @@ class PatternLibrary:
                 raise ConfigError(f"grok patterns_dir {path} does not exist")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(ecs_compatibility: str) -> PatternLibrary:
     library = PatternLibrary()
     library.load_paths([set_dir(ecs_compatibility)])

@@ -43,6 +43,10 @@ class SyslogOptions(InputOptions):
     use_labels: bool = option(True, "Add facility and severity names next to their codes.")
     facility_labels: list[str] = option(list(_syslog.FACILITY_LABELS), "Names of facilities 0..23.")
     severity_labels: list[str] = option(list(_syslog.SEVERITY_LABELS), "Names of severities 0..7.")
+    grok_pattern: str | None = option(
+        None, "A grok expression used instead of the built-in RFC 3164/5424 parser (devices with odd headers), "
+              "e.g. \"<%{POSINT:priority}>%{SYSLOGLINE}\". Captures become fields; priority (or "
+              "[log][syslog][priority]) gives facility and severity, timestamp gives @timestamp.")
     proxy_protocol: bool = option(False, "Not supported; kept so Logstash configs load.",
                                   deprecated="ignored: the PROXY protocol is not supported")
     workers: int = option(2, "UDP: tasks decoding datagrams.", check=lambda v: None if v > 0 else "must be > 0")
@@ -70,6 +74,11 @@ class Syslog(Input):
         self._tz: tzinfo = ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo  # type: ignore[assignment]
         self.bound_port: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._grok: Any = None
+        if self.options.grok_pattern:
+            from pipeline.grok import Grok  # the pipeline's grok engine (GrokError is a ConfigError)
+
+            self._grok = Grok(self.options.grok_pattern, "v8" if self._ecs else "disabled")
 
     async def run(self, ctx: InputContext) -> None:
         opts = self.options
@@ -120,14 +129,11 @@ class Syslog(Input):
         """The event for one syslog line received from ``peer``."""
         line = line.rstrip("\r\n")
         opts = self.options
+        if self._grok is not None:
+            return self._grok_event(line, peer)
         parsed = _syslog.parse(line, self._tz)
-        event = Event({"message": line})
+        event = self._base_event(line, peer)
         data = event.data
-        if self._ecs:
-            data["host"] = {"ip": peer}
-            data["event"] = {"original": line}
-        else:
-            data["host"] = peer
         if parsed is None:
             count_problem(self, "parse_failures")
             event.tag(PARSE_FAILURE_TAG)
@@ -140,6 +146,43 @@ class Syslog(Input):
         if parsed.timestamp is not None:
             event.timestamp = Timestamp.from_datetime(parsed.timestamp)
         self._set_header_fields(data, parsed)
+        return event
+
+    def _base_event(self, line: str, peer: str) -> Event:
+        event = Event({"message": line})
+        if self._ecs:
+            event.data["host"] = {"ip": peer}
+            event.data["event"] = {"original": line}
+        else:
+            event.data["host"] = peer
+        return event
+
+    def _grok_event(self, line: str, peer: str) -> Event:
+        """The event for a line parsed with the user's grok_pattern."""
+        opts = self.options
+        event = self._base_event(line, peer)
+        captured = self._grok.match(line)
+        priority_ref = "[log][syslog][priority]" if self._ecs else "priority"
+        if captured is None:
+            count_problem(self, "parse_failures")
+            event.tag(PARSE_FAILURE_TAG)
+            priority = _syslog.DEFAULT_PRIORITY
+        else:
+            _merge(event.data, captured)
+            try:
+                priority = int(event.get(priority_ref))
+            except (TypeError, ValueError):
+                priority = _syslog.DEFAULT_PRIORITY
+            stamp = event.get("timestamp")
+            if isinstance(stamp, str):
+                when = (_syslog.parse_iso(stamp, self._tz) if stamp[:1].isdigit()
+                        else _syslog.parse_bsd(stamp, self._tz))
+                if when is not None:
+                    event.timestamp = Timestamp.from_datetime(when)
+                else:
+                    event.tag("_dateparsefailure")
+        _merge(event.data, _syslog.priority_fields(priority, self._ecs, opts.use_labels,
+                                                   opts.facility_labels, opts.severity_labels))
         return event
 
     def _set_header_fields(self, data: dict[str, Any], parsed: _syslog.SyslogMessage) -> None:

@@ -13,6 +13,6 @@ def object_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
 
 
-def panel_index(dashboard: str, position: int) -> str:
-    """The ``panelIndex`` of a dashboard's panel (stable while the panel keeps its place)."""
-    return str(uuid.uuid5(NAMESPACE, f"panel:{dashboard}:{position}"))
+def panel_index(dashboard: str, panel_key: str) -> str:
+    """The ``panelIndex`` of a dashboard's panel (stable while the panel keeps its key)."""
+    return str(uuid.uuid5(NAMESPACE, f"panel:{dashboard}/{panel_key}"))

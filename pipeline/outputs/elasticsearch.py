@@ -52,9 +52,12 @@ class ElasticsearchOptions(OutputOptions):
     password: Secret | None = option(None, "Basic auth password.")
     api_key: Secret | None = option(None, "API key as id:api_key (or its base64 form).")
     cloud_id: str | None = option(None, "Elastic Cloud id (instead of hosts).")
+    cloud_auth: Secret | None = option(None, "Elastic Cloud credentials as user:password.")
     ssl_enabled: bool | None = option(None, "Use TLS; by default taken from the scheme of hosts.")
     ssl_certificate_authorities: list[str] = option([], "PEM CA files to verify the server certificate.")
     ssl_verification_mode: Literal["full", "none"] = option("full", "'none' disables certificate checks.")
+    ssl_certificate: str | None = option(None, "Client certificate (PEM) for mutual TLS.")
+    ssl_key: str | None = option(None, "Private key (PEM) of ssl_certificate.")
     index: str = option("logs-%{+YYYY.MM.dd}", "Index to write to (sprintf); daily by default.")
     index_timezone: str | None = option(None, "Timezone of the dates in index (e.g. Asia/Shanghai) so daily "
                                         "indices roll over at local midnight; UTC by default.")
@@ -93,9 +96,14 @@ class ElasticsearchOptions(OutputOptions):
         self.connection_settings().check()  # EsClientConfigError is a ValueError: a config error
 
     def connection_settings(self) -> ConnectionSettings:
+        user, password = self.user, self.password.reveal() if self.password else None
+        if self.cloud_auth is not None:
+            if user or ":" not in self.cloud_auth.reveal():
+                raise ValueError("cloud_auth must be user:password and not be combined with user")
+            user, password = self.cloud_auth.reveal().split(":", 1)
         return ConnectionSettings(
-            hosts=tuple(self.hosts), user=self.user,
-            password=self.password.reveal() if self.password else None,
+            hosts=tuple(self.hosts), user=user, password=password,
+            ssl_certificate=self.ssl_certificate, ssl_key=self.ssl_key,
             api_key=self.api_key.reveal() if self.api_key else None, cloud_id=self.cloud_id,
             ssl_enabled=self.ssl_enabled, ssl_certificate_authorities=tuple(self.ssl_certificate_authorities),
             ssl_verification_mode=self.ssl_verification_mode, timeout=float(self.timeout),
@@ -281,7 +289,7 @@ class Elasticsearch(Output):
         retry: list[BulkAction] = []
         indexed = duplicates = 0
         for action, item in zip(actions, response["items"], strict=True):
-            result = item.get(action.action) or next(iter(item.values()), {})
+            result: dict[str, Any] = item.get(action.action) or next(iter(item.values()), {})
             outcome, status, reason = bulk.classify(action.action, result, self._dlq_codes)
             self._count_status(status)
             if outcome is Outcome.OK:
@@ -352,4 +360,4 @@ def _describe(exc: Exception) -> str:
         return f"HTTP {exc.meta.status} {bulk.describe_error((exc.body or {}).get('error')) if isinstance(exc.body, dict) else exc.message}"
     if isinstance(exc, (ConnectionError, ConnectionTimeout)):
         return f"{type(exc).__name__}: {exc.message}"
-    return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc!r}"

@@ -37,6 +37,8 @@ class BuiltPipeline:
     metrics: PipelineMetrics
     uses_default_output: bool = False
     sources: list[str] = field(default_factory=list)
+    config: PipelineConfig | None = None  # kept for worker processes, which build their own plugins
+    path_data: Path = Path("data")
 
     def all_plugins(self) -> Iterator[Any]:
         yield from self.inputs
@@ -137,7 +139,7 @@ def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data:
         raise ConfigErrors(errors)
     assert run_filters is not None and route is not None
     return BuiltPipeline(pipeline_id, inputs, list(filter_by_spec.values()), outputs, run_filters, route,
-                         metrics, uses_default, list(config.sources))
+                         metrics, uses_default, list(config.sources), config, Path(path_data))
 
 
 def _collect_condition_errors(statements: Sequence[Statement], metrics: PipelineMetrics,

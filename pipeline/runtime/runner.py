@@ -37,6 +37,9 @@ class RunSettings:
     queue_max_events: int = 0  # 0 = 4 × workers × batch size
     flush_interval: float = 5.0  # periodic filter flush
     input_stop_timeout: float = 10.0
+    worker_type: str = "thread"  # "process": one process per worker, for CPU-bound filters
+    log_level: str = "info"  # passed on to worker processes
+    log_format: str = "plain"
 
 
 class PipelineRunner:
@@ -48,6 +51,8 @@ class PipelineRunner:
         self.stopping = threading.Event()
         self._output_locks = {id(o): threading.Lock() for o in built.outputs if o.concurrency == "single"}
         self._workers: list[threading.Thread] = []
+        self._processes: list[Any] = []  # ProcessWorker handles in process mode
+        self.in_processes = settings.worker_type == "process" and built.config is not None
         self._flusher: threading.Thread | None = None
         self._filters_with_flush = [f for f in built.filters if _overrides_flush(f)]
         self._limited = RateLimitedLogger(log)
@@ -56,8 +61,10 @@ class PipelineRunner:
     # -- lifecycle ----------------------------------------------------------
     def register_plugins(self) -> None:
         """Register every plugin (open files, compile patterns); close what was opened on failure."""
+        # In process mode the worker processes register their own filters and outputs.
+        plugins = self.built.inputs if self.in_processes else list(self.built.all_plugins())
         try:
-            for plugin in self.built.all_plugins():
+            for plugin in plugins:
                 plugin.register()
                 self.registered.append(plugin)
         except Exception:
@@ -135,12 +142,10 @@ class PipelineRunner:
                 await asyncio.wait(pending, timeout=2)
         self.queue.close()
         await asyncio.get_running_loop().run_in_executor(None, self._join_workers)
-        self._final_flush()
-        for output in self.built.outputs:
-            try:
-                output.flush()
-            except Exception:
-                log.exception("flushing output %s failed", output.id)
+        if self.in_processes:
+            await asyncio.get_running_loop().run_in_executor(None, self._stop_processes)
+        else:
+            self.finish_outputs()
         self.close_plugins()
         registry.remove(self.built.pipeline_id)
         m = self.built.metrics
@@ -149,28 +154,63 @@ class PipelineRunner:
 
     # -- workers ------------------------------------------------------------
     def _start_workers(self) -> None:
-        for number in range(max(1, self.settings.workers)):
-            thread = threading.Thread(target=self._work, name=f"[{self.built.pipeline_id}]>worker{number}",
-                                      daemon=True)
+        count = max(1, self.settings.workers)
+        if self.in_processes:
+            from pipeline.runtime.procworkers import ProcessWorker
+
+            assert self.built.config is not None
+            self._processes = [
+                ProcessWorker(number, self.built.config, self.built.pipeline_id, self.built.path_data,
+                              self.built.metrics, self.settings.log_level, self.settings.log_format,
+                              self.settings.flush_interval)
+                for number in range(count)
+            ]
+            for worker in self._processes:
+                worker.start()
+            for worker in self._processes:
+                worker.wait_ready()
+        for number in range(count):
+            thread = threading.Thread(target=self._work, args=(number,), daemon=True,
+                                      name=f"[{self.built.pipeline_id}]>worker{number}")
             thread.start()
             self._workers.append(thread)
+        if not self.in_processes:
+            self.start_flusher()
+
+    def start_flusher(self) -> None:
+        """Periodically flush filters that hold events back (throttle, aggregate)."""
         if self._filters_with_flush:
             self._flusher = threading.Thread(target=self._periodic_flush, daemon=True,
                                              name=f"[{self.built.pipeline_id}]>flusher")
             self._flusher.start()
 
+    def finish_outputs(self) -> None:
+        """Final filter flush, then flush every output (plugins are closed afterwards)."""
+        self._final_flush()
+        for output in self.built.outputs:
+            try:
+                output.flush()
+            except Exception:
+                log.exception("flushing output %s failed", output.id)
+        self.close_plugins()
+
+    def _stop_processes(self) -> None:
+        for worker in self._processes:
+            worker.stop()
+
     def _join_workers(self) -> None:
         for thread in self._workers:
             thread.join()
 
-    def _work(self) -> None:
+    def _work(self, number: int = 0) -> None:
         size, delay = self.settings.batch_size, self.settings.batch_delay
+        handle = self._processes[number].process if self.in_processes else self.process
         while True:
             batch = self.queue.get_batch(size, delay)
             if batch is None:
                 return
             if batch:
-                self.process(batch)
+                handle(batch)
                 self.queue.ack(len(batch))
 
     def process(self, batch: list[Event]) -> None:

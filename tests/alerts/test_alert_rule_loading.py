@@ -141,3 +141,26 @@ def test_filter_forms(tmp_path):
     assert rule.query == {"bool": {"filter": [
         {"query_string": {"query": "service.name:api"}}, {"query_string": {"query": "log.level:ERROR"}},
         {"bool": {"must_not": [{"exists": {"field": "tags"}}]}}, {"terms": {"host.name": ["a", "b"]}}]}}
+
+
+def test_elastalert_rules_load_import_and_legacy_keys(tmp_path, caplog):
+    write(tmp_path, "shared.yaml", "index: logs-*\nalert: [stdout]\nrealert: {minutes: 7}\n")
+    rule = load_rule(write(tmp_path, "r.yaml", """\
+        import: shared.yaml
+        name: legacy
+        type: frequency
+        num_events: 3
+        timeframe: {minutes: 5}
+        realert: {minutes: 2}
+        use_count_query: true
+        es_host: es.example.com
+        es_port: 9200
+    """))
+    assert (rule.options.index, float(rule.options.realert), rule.alerters[0][0]) == ("logs-*", 120.0, "0:stdout")
+    assert "es_host" in caplog.text and "deprecated" in caplog.text
+
+
+def test_import_errors_point_at_the_imported_file(tmp_path):
+    write(tmp_path, "shared.yaml", "index: logs-*\nalert: [stdout]\nrelaert: 1\n")
+    [message] = errors_of(write(tmp_path, "r.yaml", "import: shared.yaml\n" + GOOD.replace("index: logs-*\n", "")))
+    assert "shared.yaml:3:1" in message and 'unknown option "relaert"' in message

@@ -70,7 +70,7 @@ def certificate(tmp_path_factory):
 
 
 def test_tls_with_ca_file_and_without_verification(certificate):
-    from elasticsearch import ConnectionError as EsConnectionError
+    from elasticsearch import TransportError
 
     cert, key = certificate
     with FakeElasticsearch(tls=(cert, key)) as es:
@@ -78,8 +78,9 @@ def test_tls_with_ca_file_and_without_verification(certificate):
         trusted = build_client(ConnectionSettings(hosts=(es.url,), ssl_certificate_authorities=(cert,)))
         assert trusted.info()["tagline"]
         untrusted = build_client(ConnectionSettings(hosts=(es.url,)))
-        with pytest.raises(EsConnectionError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        with pytest.raises(TransportError) as info:
             untrusted.info()
+        assert "certificate verify failed" in repr(info.value)
         insecure = build_client(ConnectionSettings(hosts=(es.url,), ssl_verification_mode="none"))
         assert insecure.info()["tagline"]
         implied = build_client(ConnectionSettings(hosts=(f"127.0.0.1:{es.port}",), ssl_certificate_authorities=(cert,)))

@@ -72,7 +72,16 @@ def test_empty_values_are_kept() -> None:
     assert event.get("b") == "" and event.get("c") == "z"
 
 
-@pytest.mark.parametrize("mapping", ["no fields", "%{a}%{b}", "%{+}"])
+def test_adjacent_fields_never_match_like_logstash() -> None:
+    assert run('mapping => { "message" => "%{a}%{b} %{c}" }', "xy z").tags == ["_dissectfailure"]
+
+
+def test_converting_an_uncaptured_field_is_tagged() -> None:
+    event = run('mapping => { "message" => "%{a} %{?b}" } convert_datatype => { "b" => "int" }', "1 2")
+    assert event.tags == ["_dataconversionnullvalue_b_int"] and event.get("a") == "1"
+
+
+@pytest.mark.parametrize("mapping", ["no fields", "%{+}"])
 def test_bad_mappings(mapping: str) -> None:
     with pytest.raises(ConfigError, match="mapping"):
         build_plugin("filter", f'dissect {{ mapping => {{ "message" => "{mapping}" }} }}')

@@ -69,8 +69,13 @@ def test_useragent_on_apache_access_log(shared_data: Path) -> None:
 def test_kv_on_auth_log_pam_lines(shared_data: Path) -> None:
     lines = [line for line in _lines(shared_data / "elastic-examples-extra" / "auth.log") if "logname=" in line]
     assert lines
-    kv = build_plugin("filter", 'kv { target => "pam" include_keys => ["uid", "euid", "tty", "rhost", "user"] }')
+    # "logname= uid=0": strict whitespace reads an empty logname; lenient (the default, as in Logstash)
+    # lets the value separator's spaces swallow the next pair, so logname becomes "uid=0".
+    strict = build_plugin("filter", 'kv { target => "pam" whitespace => "strict" }')
+    lenient = build_plugin("filter", 'kv { target => "pam" }')
     for line in lines:
-        event = Event({"message": line})
-        kv.filter(event)
-        assert event.get("[pam][uid]") is not None and "_kv_filter_error" not in event.tags
+        event, loose = Event({"message": line}), Event({"message": line})
+        strict.filter(event)
+        lenient.filter(loose)
+        assert event.get("[pam][uid]") == "0" and not event.includes("[pam][logname]"), line
+        assert loose.get("[pam][logname]") == "uid=0" and event.get("[pam][euid]") == loose.get("[pam][euid]")

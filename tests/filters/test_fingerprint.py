@@ -75,3 +75,9 @@ def test_concatenate_all_fields_ignores_metadata() -> None:
 def test_several_sources_last_wins_and_missing_skipped() -> None:
     event = run('source => ["message", "absent", "other"] method => "MD5"', other="o")
     assert event.get("[event][hash]") == hashlib.md5(b"o").hexdigest()
+
+
+def test_objects_hash_the_same_whatever_the_key_order() -> None:
+    one = run('source => "obj"', obj={"a": 1, "b": [1, {"x": 2, "y": 3}]}).get("[event][hash]")
+    two = run('source => "obj"', obj={"b": [1, {"y": 3, "x": 2}], "a": 1}).get("[event][hash]")
+    assert one == two

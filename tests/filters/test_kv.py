@@ -121,3 +121,8 @@ def test_escapes_tabs_and_dynamic_keys() -> None:
     assert event.get("a") == "1" and event.get("b") == "x y" and not event.includes("c")
     quoted = run(r'trim_value => "\[\],"', r'q="say \"hi\"" v=[1],')
     assert quoted.get("q") == r'say \"hi\"' and quoted.get("v") == "1"
+
+
+def test_bracketed_keys_are_field_references() -> None:
+    event = run('field_split => "&"', "[a][b]=1&[bad=2")
+    assert event.get("[a][b]") == "1" and event.data["[bad"] == "2"

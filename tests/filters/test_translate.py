@@ -113,3 +113,11 @@ def test_refresh_keeps_old_dictionary_when_file_breaks(tmp_path: Path) -> None:
 def test_config_errors(config: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build_plugin("filter", config)
+
+
+def test_iterate_on_array_of_objects() -> None:
+    [event] = run_filters('translate { iterate_on => "[users]" source => "code" target => "role" '
+                          'dictionary => { "1" => "admin" } fallback => "guest" }',
+                          [{"users": [{"code": 1}, {"code": 2}, "not an object", {"name": "no code"}]}])
+    assert event.get("users") == [{"code": 1, "role": "admin"}, {"code": 2, "role": "guest"}, "not an object",
+                                  {"name": "no code"}]

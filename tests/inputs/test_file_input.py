@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
@@ -202,8 +203,9 @@ def test_registry_is_written_atomically_in_sincedb_format(tmp_path, start_input)
     running.stop()
     (line,) = (tmp_path / "db" / "reg").read_text().splitlines()
     stat = log.stat()
-    inode, major, minor, offset, _seen, path = line.split(" ", 5)
+    inode, major, minor, offset, _seen, fingerprint, path = line.split(" ", 6)
     assert (int(inode), int(offset), path) == (stat.st_ino, 2, str(log))
+    assert fingerprint == "fp=2:" + hashlib.sha1(b"x\n").hexdigest()
     assert os.makedev(int(major), int(minor)) == stat.st_dev
     assert os.listdir(tmp_path / "db") == ["reg"]  # no temp file left behind
 
@@ -329,3 +331,80 @@ def test_multiline_auto_flush_on_a_quiet_file(tmp_path, start_input):
     assert event.get("message") == "ERROR boom\n  at x\n  at y" and event.has_tag("multiline")
     watched = next(iter(running.plugin.watched.values()))
     running.until(lambda: watched.committed == log.stat().st_size, what="registry at end after auto flush")
+
+
+def test_input_restarted_after_a_crash_reads_undelivered_lines_again(tmp_path):
+    import threading
+
+    from pipeline.inputs.base import InputContext
+    from pipeline.queue.memory import MemoryQueue
+
+    log = tmp_path / "app.log"
+    write(log, lines("l", 0, 100))
+    plugin = build_from_dict("input", "file", opts(log, start_position="beginning", file_chunk_size=64,
+                                                   sincedb_path="/dev/null"))
+    plugin.register()
+    queue = MemoryQueue(10_000)
+    stopping = threading.Event()
+    ctx = InputContext(queue, plugin.decorate, stopping)
+    pushes = {"count": 0}
+    accept = ctx.push_blocking
+
+    def push_failing_once(events, timeout=None):
+        pushes["count"] += 1
+        if pushes["count"] == 2:
+            raise RuntimeError("simulated crash while pushing")
+        return accept(events, timeout)
+
+    ctx.push_blocking = push_failing_once
+    with pytest.raises(RuntimeError):
+        plugin.run_blocking(ctx)
+    # The runtime restarts a crashed input: run it again.
+    thread = threading.Thread(target=plugin.run_blocking, args=(ctx,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(queue) < 100 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stopping.set()
+    thread.join(5)
+    assert [e.get("message") for e in queue.get_batch(1000, 0)] == [f"l{i}" for i in range(100)]
+
+
+def test_reused_inode_with_other_content_is_read_from_the_start(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "new file line 1\nnew file line 2\n")
+    stat = log.stat()
+    other_head = hashlib.sha1(b"an old file that had this inode").hexdigest()
+    (tmp_path / "reg").write_text(f"{stat.st_ino} {os.major(stat.st_dev)} {os.minor(stat.st_dev)} 16 "
+                                  f"1700000000.0 fp=31:{other_head} /old/deleted.log\n")
+    running = start_input("file", opts(log, sincedb_path=str(tmp_path / "reg")))
+    assert [e.get("message") for e in running.collect(2)] == ["new file line 1", "new file line 2"]
+
+
+def test_same_inode_and_content_resumes_at_the_offset(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, "already read\nnot yet\n")
+    stat = log.stat()
+    head = hashlib.sha1(b"already read\n").hexdigest()
+    (tmp_path / "reg").write_text(f"{stat.st_ino} {os.major(stat.st_dev)} {os.minor(stat.st_dev)} 13 "
+                                  f"1700000000.0 fp=13:{head} {log}\n")
+    running = start_input("file", opts(log, sincedb_path=str(tmp_path / "reg")))
+    running.collect(1)
+    time.sleep(0.2)
+    assert running.messages() == ["not yet"]
+
+
+def test_file_rotated_in_while_stopped_is_read_from_beginning(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    sincedb = str(tmp_path / "reg")
+    write(log, "history, skipped on the first run\n")
+    first = start_input("file", opts(log, sincedb_path=sincedb))  # start_position "end"
+    first.until(lambda: first.plugin.watched, what="watching")
+    write(log, "live\n")
+    first.collect(1)
+    first.stop()
+    os.rename(log, tmp_path / "app.log.1")  # rotated while the pipeline is down
+    write(log, "written during the downtime\n")
+    second = start_input("file", opts(log, sincedb_path=sincedb))
+    assert [e.get("message") for e in second.collect(1)] == ["written during the downtime"]
+    assert first.messages() == ["live"]

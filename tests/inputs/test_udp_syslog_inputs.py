@@ -191,3 +191,17 @@ def test_tcp_framing_never_raises_unexpectedly(chunks):
     except FramingError:
         return
     assert all(isinstance(frame, bytes) and frame for frame in out)
+
+
+def test_syslog_custom_grok_pattern(free_port, start_input):
+    running = start_input(f'syslog {{ host => "127.0.0.1" port => {free_port} timezone => "UTC" '
+                          'grok_pattern => "<%{POSINT:[log][syslog][priority]:int}>%{WORD:[device][model]} '
+                          '%{TIMESTAMP_ISO8601:timestamp} %{GREEDYDATA:message}" }')
+    wait_bound(running)
+    udp_send(free_port, b"<134>FW9000 2026-03-01T10:00:00Z deny tcp 10.0.0.1 -> 10.0.0.2", b"<13>other format")
+    events = {e.get("message"): e for e in running.collect(2)}
+    firewall = events["deny tcp 10.0.0.1 -> 10.0.0.2"]
+    assert firewall.get("[device][model]") == "FW9000"
+    assert firewall.get("[log][syslog][facility][name]") == "local0"
+    assert firewall.timestamp.iso() == "2026-03-01T10:00:00.000Z"
+    assert events["<13>other format"].has_tag("_grokparsefailure_sysloginput")

@@ -70,6 +70,8 @@ def test_defaults_follow_logstash(tmp_path):
     ('index_timezone => "Mars/Olympus"', "unknown timezone"),
     ('retry_initial_interval => "10s" retry_max_interval => "1s"', "retry_max_interval"),
     ('user => "elastic"', "password"),
+    ('cloud_auth => "no-colon"', "cloud_auth must be user:password"),
+    ('ssl_certificate => "/etc/hosts"', "ssl_certificate and ssl_key"),
 ])
 def test_invalid_options_are_config_errors(tmp_path, text, message):
     with pytest.raises(ConfigErrors) as info:
@@ -370,3 +372,19 @@ def test_credentials_are_sent_and_never_printed(tmp_path):
         out.receive(events(3))
         out.close()
         assert fake.count() == 3
+
+
+def test_workers_sharing_the_output_lose_nothing(es, tmp_path):
+    out = make_output(es.url, tmp_path, 'document_id => "%{id}" bulk_max_events => 25 concurrent_requests => 2')
+    es.fail_items(lambda item: 429 if item.request_number % 3 == 0 else None)
+    batches = [[Event({"@timestamp": "2026-11-21T10:00:00Z", "id": f"w{w}-{i}"}) for i in range(100)]
+               for w in range(4)]
+    threads = [threading.Thread(target=out.receive, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    out.close()
+    assert es.count() == 400
+    assert_none_lost(es, tmp_path, [e for batch in batches for e in batch])
+    assert out.stats.indexed == 400

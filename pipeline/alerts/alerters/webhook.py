@@ -44,7 +44,7 @@ class WebhookAlerter(Alerter):
         if self.body_template is not None:
             context = {**message.context, "subject": message.subject, "text": message.text}
             return {"body": render(self.body_template, context, "webhook body")}
-        document = {"subject": message.subject, "text": message.text, "kibana_url": message.link,
+        document: dict[str, Any] = {"subject": message.subject, "text": message.text, "kibana_url": message.link,
                     **{k: message.context[k] for k in ("rule", "key", "count", "num_matches", "details",
                                                        "window_start", "window_end", "match")
                        if k in message.context}}

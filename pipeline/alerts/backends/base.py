@@ -17,7 +17,10 @@ from pipeline.alerts.query import Query
 if TYPE_CHECKING:
     from pipeline.alerts.state import StateStore
 
-MAX_EXPANDED_INDICES = 366
+MAX_EXPANDED_INDICES = 400
+# Daily indices may be cut in a local time zone (index_timezone): an event is at most 14 hours
+# away from the UTC day its index is named after, so the names of the neighbouring hours are included.
+ZONE_MARGIN = timedelta(hours=14)
 _JODA = re.compile(r"%\{\+([^}]*)\}")
 _STRFTIME = re.compile(r"%[YmdHjy]")
 
@@ -78,16 +81,16 @@ def expand_index(pattern: str, start: datetime, end: datetime) -> list[str]:
         return [pattern]
     hourly = ("HH" in joda.group(1)) if joda else ("%H" in pattern)
     step = timedelta(hours=1) if hourly else timedelta(days=1)
-    moment = start.astimezone(UTC)
+    moment = (start - ZONE_MARGIN).astimezone(UTC)
     moment = moment.replace(minute=0, second=0, microsecond=0) if hourly else \
         moment.replace(hour=0, minute=0, second=0, microsecond=0)
     names: list[str] = []
-    while moment < end:
+    while moment < end + ZONE_MARGIN:
         names.append(_render(pattern, moment))
         if len(names) > MAX_EXPANDED_INDICES:
             return [wildcard_index(pattern)]
         moment += step
-    return list(dict.fromkeys(names)) or [_render(pattern, end)]
+    return list(dict.fromkeys(names))
 
 
 def _render(pattern: str, moment: datetime) -> str:

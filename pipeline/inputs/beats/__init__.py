@@ -114,7 +114,9 @@ class BeatsOptions(InputOptions):
             raise ValueError("ssl_enabled => true needs both ssl_certificate and ssl_key")
         auth = self.client_authentication
         if auth != "none" and not self.ssl_certificate_authorities:
-            raise ValueError(f"ssl_client_authentication => {auth} needs ssl_certificate_authorities")
+            given = (f"ssl_verify_mode => {self.ssl_verify_mode}" if self.ssl_verify_mode is not None
+                     else f"ssl_client_authentication => {auth}")
+            raise ValueError(f"{given} needs ssl_certificate_authorities (the CAs client certificates must chain to)")
         if (self.ssl_client_authentication == "none" and self.ssl_certificate_authorities):
             raise ValueError("ssl_certificate_authorities needs ssl_client_authentication => optional or required")
 

@@ -14,7 +14,7 @@ import asyncio
 import collections
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +101,9 @@ class BeatsConnection(asyncio.Protocol):
         self._pending: collections.deque[tuple[list[Event], int, int]] = collections.deque()
         self._pump: asyncio.Task[None] | None = None
         self._paused = False
+        self._write_paused = False
         self._close_when_drained = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -118,7 +120,7 @@ class BeatsConnection(asyncio.Protocol):
             self.peer = f"{peer[0]}:{peer[1]}"
         if self.settings.ssl_context is not None:
             transport.pause_reading()
-            self.loop.create_task(self._handshake(transport))
+            self._spawn(self._handshake(transport))
         else:
             self.builder = self.settings.make_builder(self.peer_ip, None)
 
@@ -141,6 +143,12 @@ class BeatsConnection(asyncio.Protocol):
         early, self._early = self._early, []
         for chunk in early:
             self.data_received(chunk)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        # The loop keeps only weak references to tasks: hold one until it is done.
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _forget(self) -> None:
         if self in self.settings.connections:
@@ -176,7 +184,7 @@ class BeatsConnection(asyncio.Protocol):
             log.warning("beats connection %s: codec flush failed: %s", self.peer, exc)
             return
         if leftovers and not self.settings.ctx.is_stopping:
-            self.loop.create_task(self._push_quietly(leftovers))
+            self._spawn(self._push_quietly(leftovers))
 
     async def _push_quietly(self, events: list[Event]) -> None:
         try:
@@ -254,9 +262,7 @@ class BeatsConnection(asyncio.Protocol):
         self._window_size = None
         if self._pump is None:
             self._pump = self.loop.create_task(self._drain())
-        if len(self._pending) >= MAX_PENDING_WINDOWS and not self._paused and self.transport is not None:
-            self._paused = True
-            self.transport.pause_reading()
+        self._update_reading()
 
     # -- acking --------------------------------------------------------------
     async def _drain(self) -> None:
@@ -282,16 +288,34 @@ class BeatsConnection(asyncio.Protocol):
                 if not self.closed:
                     self._write(encode_ack(last_seq, version))
                     settings.stats.acks += 1
-                if self._paused and len(self._pending) < MAX_PENDING_WINDOWS and not self.closed:
-                    self._paused = False
-                    assert self.transport is not None
-                    self.transport.resume_reading()
+                self._update_reading()
         except QueueClosedError:
             self._close("pipeline stopping")
         finally:
             self._pump = None
             if self._close_when_drained and not self._pending:
                 self._close("client finished sending")
+
+    # -- flow control ------------------------------------------------------------
+    def _update_reading(self) -> None:
+        """Read only while fewer than two windows wait and the client reads its acks."""
+        if self.transport is None or self.closed:
+            return
+        pause = len(self._pending) >= MAX_PENDING_WINDOWS or self._write_paused
+        if pause and not self._paused:
+            self._paused = True
+            self.transport.pause_reading()
+        elif not pause and self._paused:
+            self._paused = False
+            self.transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True  # the client is not reading its acks: stop reading its data
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._update_reading()
 
     async def _push_window(self, events: list[Event]) -> None:
         """Hand a window to the queue in slices of at most half its capacity, so a
@@ -320,7 +344,7 @@ class BeatsConnection(asyncio.Protocol):
             self.settings.on_failure()
         log.warning("beats connection %s closed: %s", self.peer, message)
 
-    def _fail(self, reason: str, message: str, transport: asyncio.BaseTransport | None = None) -> None:
+    def _fail(self, reason: str, message: str, transport: asyncio.Transport | None = None) -> None:
         if self.closed:
             return
         self.closed = True

@@ -83,7 +83,8 @@ def fast_timestamp(value: Any) -> Timestamp | None:
         if not all(p.isdigit() for p in parts):
             return None
         try:
-            moment = datetime(*(int(p) for p in parts), tzinfo=UTC)  # type: ignore[misc]
+            year, month, day, hour, minute, second = (int(p) for p in parts)
+            moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except (ValueError, OverflowError):
             return None
         base = Timestamp.from_datetime(moment).millis
@@ -180,6 +181,10 @@ class EventBuilder:
                 existing = data.get(key)
                 if isinstance(existing, dict) and isinstance(value, dict):
                     data[key] = {**existing, **value}
+                elif key == TAGS and isinstance(existing, list) and existing:
+                    # Keep the codec's tags (_jsonparsefailure...) next to the beat's.
+                    beat_tags = value if isinstance(value, list) else [value]
+                    data[key] = beat_tags + [t for t in existing if t not in beat_tags]
                 else:
                     data[key] = value
             if stamp is not None:

@@ -10,92 +10,26 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
-import logging
 import os
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pipeline.event import Event
-from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, push_until_accepted, stream_codec
-from pipeline.inputs.base import Input, InputContext, InputOptions
+from pipeline.inputs._common import count_problem, ecs_mode, push_until_accepted, stream_codec
+from pipeline.inputs.base import Input, InputContext
 from pipeline.inputs.file.discover import discover, sort_paths
-from pipeline.inputs.file.registry import FileKey, Registry, file_key
+from pipeline.inputs.file.options import FileOptions
+from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
 from pipeline.inputs.file.tail import Line, WatchedFile
-from pipeline.plugin import ByteSize, Duration, option, register
+from pipeline.plugin import register
 
 TRUNCATED_TAG = "_line_truncated"
 DECODE_FAILURE_TAG = "_file_input_decode_failure"
 READ_CHUNKS_PER_ROUND = 32  # chunks read from one file before moving to the next (fairness)
 MAX_LINES_PER_PUSH = 500
-
-
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "must be greater than 0"
-
-
-@dataclass(frozen=True, kw_only=True)
-class FileOptions(InputOptions):
-    path: list[str] = option(doc="Absolute file paths or globs (*, ?, **, {a,b}) of the files to read.")
-    exclude: list[str] = option([], "Globs of files to skip, matched on the file name (or the whole path "
-                                    "when the glob contains a slash), e.g. *.gz.")
-    mode: Literal["tail", "read"] = option(
-        "tail", "tail: follow files as they grow (rotation-aware); read: read whole files once, then apply "
-                "file_completed_action.")
-    start_position: Literal["beginning", "end"] = option(
-        "end", "Tail mode, files seen at startup and not in the registry: read them from the beginning or "
-               "only new lines. Files appearing later are always read from the beginning.")
-    sincedb_path: Path | None = option(
-        None, "Registry file (offsets per device+inode). Default: <path.data>/plugins/inputs/file/"
-              ".sincedb_<hash of path>. /dev/null keeps nothing between runs.")
-    sincedb_write_interval: Duration = option(Duration(15), "How often the registry is saved.",
-                                              check=_positive)
-    sincedb_clean_after: Duration = option(Duration(14 * 86400), "Forget registry entries of files not "
-                                           "seen for this long (inodes get reused).", check=_positive)
-    stat_interval: Duration = option(Duration(1), "Pause between checks of the files for new data, when "
-                                     "nothing was read.", check=_positive)
-    discover_interval: int = option(15, "Look for new files every this many stat_interval rounds.",
-                                    check=_positive)
-    close_older: Duration | None = option(
-        Duration(3600), "Tail mode: close a file's handle when it did not change for this long; it is "
-                        "reopened when it grows.")
-    ignore_older: Duration | None = option(
-        None, "Skip files last modified longer ago than this (tail mode: new lines are still read if the "
-              "file changes later).")
-    max_open_files: int = option(4095, "Most files open at once; more wait for a free slot.", check=_positive)
-    delimiter: str = option("\n", "End of line marker. A CR before a \\n delimiter is removed (CRLF files).")
-    file_chunk_size: ByteSize = option(ByteSize(32 * 1024), "Bytes read at a time.", check=_positive)
-    max_line_bytes: ByteSize = option(ByteSize(1024 * 1024), "Longest line kept; longer lines are cut to "
-                                      "this size and tagged _line_truncated.", check=_positive)
-    partial_line_timeout: Duration = option(
-        Duration(5), "Tail mode: a last line without delimiter is emitted when the file did not grow for this "
-                     "long (read mode emits it at end of file).", check=_positive)
-    file_completed_action: Literal["delete", "log", "log_and_delete"] = option(
-        "delete", "Read mode: what to do with a file once fully read.")
-    file_completed_log_path: Path | None = option(
-        None, "Read mode: file to which the paths of completed files are appended (log actions).")
-    exit_after_read: bool = option(False, "Read mode: stop the input (and the pipeline) once every file "
-                                          "found is completed.")
-    file_sort_by: Literal["last_modified", "path"] = option("last_modified", "Order in which files are read.")
-    file_sort_direction: Literal["asc", "desc"] = option("asc", "Ascending or descending file order.")
-    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
-
-    def __post_init__(self) -> None:
-        relative = [p for p in self.path if not os.path.isabs(p)]
-        if relative:
-            raise ValueError(f"path must be absolute (got {', '.join(relative)}); "
-                             "write the full path, e.g. /var/log/app/*.log")
-        if not self.delimiter:
-            raise ValueError("delimiter must not be empty")
-        if self.mode == "read" and self.file_completed_action in ("log", "log_and_delete") \
-                and self.file_completed_log_path is None:
-            raise ValueError(f'file_completed_action "{self.file_completed_action}" needs '
-                             "file_completed_log_path")
-        if self.exit_after_read and self.mode != "read":
-            raise ValueError('exit_after_read works only with mode => "read"')
 
 
 @register
@@ -123,6 +57,7 @@ class File(Input):
         self._delimiter = opts.delimiter.encode()
         self.registry = Registry(self.sincedb_file())
         self.registry.load()
+        self._first_run = not self.registry.entries
         self.watched: dict[FileKey, WatchedFile] = {}
         self._ignored: dict[FileKey, int] = {}
         self._done: set[FileKey] = set()  # read mode: completed files
@@ -164,7 +99,9 @@ class File(Input):
         finally:
             self.save_registry()
             for watched in self.watched.values():
-                watched.close()
+                # If the runtime restarts this input after a crash, undelivered lines are read again.
+                watched.rewind_to_committed()
+                watched.codec = stream_codec(self)
 
     def stop(self) -> None:
         self._stop.set()
@@ -186,8 +123,12 @@ class File(Input):
 
     def save_registry(self) -> None:
         self._last_save = time.monotonic()
-        for key in self.watched:
+        for key, watched in self.watched.items():
             self.registry.touch(key)
+            watched.refresh_fingerprint(watched.size)
+            entry = self.registry.get(key)
+            if entry is not None and watched.fingerprint and entry.fingerprint != watched.fingerprint:
+                self.registry.update(key, entry.offset, entry.path, watched.fingerprint)
         self.registry.clean(self.options.sincedb_clean_after, keep=set(self.watched))
         try:
             self.registry.save()
@@ -221,6 +162,11 @@ class File(Input):
     def _start_watching(self, path: str, key: FileKey, stat: os.stat_result, now: float) -> None:
         opts = self.options
         entry = self.registry.get(key)
+        if entry is not None and not self._same_file(path, key, entry.fingerprint):
+            self.logger.warning("%s has the inode of a file read before (%s) but other content: the inode "
+                                "was reused, reading it as a new file", path, entry.path)
+            self.registry.forget(key)
+            entry = None
         if entry is None and opts.ignore_older is not None and now - stat.st_mtime > opts.ignore_older:
             if key not in self._ignored:
                 self._ignored[key] = stat.st_size
@@ -234,7 +180,9 @@ class File(Input):
                 self.logger.info("%s is shorter than its registry offset (%d > %d): reading it from the start",
                                  path, offset, stat.st_size)
                 offset = 0
-        elif opts.mode == "tail" and self._first_discovery and opts.start_position == "end":
+        elif opts.mode == "tail" and self._first_discovery and self._first_run and opts.start_position == "end":
+            # Only on the very first run: after a restart, a file unknown to the registry appeared
+            # while we were stopped (rotation) and its lines must not be skipped.
             offset = stat.st_size
         else:
             offset = 0
@@ -247,6 +195,16 @@ class File(Input):
         self.watched[key] = watched
         self.registry.update(key, offset, path)
         self.logger.info("watching %s from offset %d", path, offset)
+
+    @staticmethod
+    def _same_file(path: str, key: FileKey, recorded: str | None) -> bool:
+        if not recorded:
+            return True
+        try:
+            with open(path, "rb") as handle:
+                return file_key(os.fstat(handle.fileno())) != key or same_file(handle, recorded)
+        except OSError:
+            return True
 
     # -- reading --------------------------------------------------------------
     def read_round(self, ctx: InputContext) -> bool:
@@ -475,4 +433,3 @@ class File(Input):
             self.registry.forget(watched.key)
 
 
-logging.getLogger("pipeline.input.file").addHandler(logging.NullHandler())

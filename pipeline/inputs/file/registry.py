@@ -4,7 +4,12 @@ A file is identified by its device and inode, not its path, so a renamed
 (rotated) file keeps its offset and a new file at the same path starts fresh.
 One line per file, in Logstash's sincedb layout so operators can read it::
 
-    <inode> <dev major> <dev minor> <offset> <last seen, epoch seconds> <path>
+    <inode> <dev major> <dev minor> <offset> <last seen, epoch seconds> [fp=<n>:<sha1>] <path>
+
+The optional fingerprint (SHA-1 of the file's first ``n`` bytes, n <= 1024)
+guards against inode reuse: a deleted file's inode given to a new file must
+not make us skip the new file's beginning. Logstash's own lines (without it)
+are read too.
 
 Saving writes a temporary file in the same directory, fsyncs it and renames
 it over the old one: a crash leaves either the old or the new registry, never
@@ -13,11 +18,13 @@ a torn one.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 log = logging.getLogger("pipeline.input.file.registry")
 
@@ -25,11 +32,37 @@ FileKey = tuple[int, int]  # (st_dev, st_ino)
 NO_PERSISTENCE = ("/dev/null", "NUL", "nul")
 
 
+FINGERPRINT_BYTES = 1024
+
+
 @dataclass
 class Entry:
     offset: int
     last_seen: float
     path: str
+    fingerprint: str | None = None  # "<length>:<sha1 hex>" of the first bytes
+
+
+def fingerprint(handle: IO[bytes], size: int) -> str | None:
+    """``"<n>:<sha1>"`` of the first n = min(size, 1024) bytes, None for an empty file."""
+    length = min(size, FINGERPRINT_BYTES)
+    if length <= 0:
+        return None
+    head = os.pread(handle.fileno(), length, 0)
+    return f"{len(head)}:{hashlib.sha1(head, usedforsecurity=False).hexdigest()}"
+
+
+def same_file(handle: IO[bytes], recorded: str | None) -> bool:
+    """False if the file's first bytes differ from the recorded fingerprint (inode reused)."""
+    if not recorded:
+        return True
+    length_text, _, digest = recorded.partition(":")
+    try:
+        length = int(length_text)
+    except ValueError:
+        return True
+    head = os.pread(handle.fileno(), length, 0)
+    return len(head) == length and hashlib.sha1(head, usedforsecurity=False).hexdigest() == digest
 
 
 def file_key(stat: os.stat_result) -> FileKey:
@@ -61,18 +94,23 @@ class Registry:
                 log.warning("%s:%d: ignoring malformed registry line %r", self.path, number, line[:200])
                 continue
             path = parts[5] if len(parts) > 5 else ""
-            self.entries[(os.makedev(major, minor), inode)] = Entry(offset, last_seen, path)
+            fp = None
+            if path.startswith("fp="):  # paths are absolute, so this is our fingerprint column
+                fp, _, path = path[3:].partition(" ")
+            self.entries[(os.makedev(major, minor), inode)] = Entry(offset, last_seen, path, fp or None)
 
     def get(self, key: FileKey) -> Entry | None:
         return self.entries.get(key)
 
     # -- changing -----------------------------------------------------------
-    def update(self, key: FileKey, offset: int, path: str) -> None:
+    def update(self, key: FileKey, offset: int, path: str, fingerprint: str | None = None) -> None:
         entry = self.entries.get(key)
         if entry is None:
-            self.entries[key] = Entry(offset, time.time(), path)
+            self.entries[key] = Entry(offset, time.time(), path, fingerprint)
         else:
             entry.offset, entry.last_seen, entry.path = offset, time.time(), path
+            if fingerprint is not None:
+                entry.fingerprint = fingerprint
         self._dirty = True
 
     def touch(self, key: FileKey) -> None:
@@ -97,7 +135,8 @@ class Registry:
         if self.path is None or not (self._dirty or force):
             return
         lines = [
-            f"{ino} {os.major(dev)} {os.minor(dev)} {e.offset} {e.last_seen:.3f} {e.path}\n"
+            f"{ino} {os.major(dev)} {os.minor(dev)} {e.offset} {e.last_seen:.3f} "
+            f"{'fp=' + e.fingerprint + ' ' if e.fingerprint else ''}{e.path}\n"
             for (dev, ino), e in self.entries.items()
         ]
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import IO
 
-from pipeline.inputs.file.registry import FileKey
+from pipeline.inputs.file.registry import FINGERPRINT_BYTES, FileKey, fingerprint
 
 log = logging.getLogger("pipeline.input.file")
 
@@ -45,6 +45,8 @@ class WatchedFile:
         self.last_growth = time.monotonic()
         self.detached = False  # renamed away or deleted: drain, then close
         self.opened_before = False
+        self.fingerprint: str | None = None
+        self.fingerprint_length = 0
         self.codec = None  # set by the input: one codec instance per file
         # end offsets of lines handed to the codec whose events are not yet accepted
         self.fed_ends: collections.deque[int] = collections.deque()
@@ -64,6 +66,17 @@ class WatchedFile:
             raise FileNotFoundError(f"{self.path} was replaced before it could be opened")
         self.handle.seek(self.read_pos)
         self.opened_before = True
+        self.refresh_fingerprint(stat.st_size)
+
+    def refresh_fingerprint(self, size: int) -> None:
+        """Fingerprint the file's head until it is FINGERPRINT_BYTES long (cheap afterwards: no-op)."""
+        if self.handle is None or self.fingerprint_length >= min(size, FINGERPRINT_BYTES):
+            return
+        try:
+            self.fingerprint = fingerprint(self.handle, size)
+        except OSError:
+            return
+        self.fingerprint_length = int(self.fingerprint.split(":")[0]) if self.fingerprint else 0
 
     def close(self) -> None:
         if self.handle is not None:
@@ -85,11 +98,22 @@ class WatchedFile:
     def restart_from(self, offset: int) -> None:
         """Start again at ``offset`` (truncation): forget the partial line and pending lines."""
         self.read_pos = self.committed = offset
+        self.fingerprint, self.fingerprint_length = None, 0  # truncated: the head will be new
         self.partial.clear()
         self.partial_truncated = False
         self.fed_ends.clear()
         if self.handle is not None:
             self.handle.seek(offset)
+
+    def rewind_to_committed(self) -> None:
+        """Forget what was read but not delivered, so the next run reads it again (input restart)."""
+        self.close()
+        self.read_pos = self.committed
+        self.partial.clear()
+        self.partial_truncated = False
+        self.partial_since = 0.0
+        self.fed_ends.clear()
+        self.opened_before = False
 
     # -- reading --------------------------------------------------------------
     def read_lines(self, chunk_size: int) -> list[Line]:

@@ -153,3 +153,18 @@ def test_client_that_half_closes_still_gets_its_acks(beats_server) -> None:
         assert read_acks_until(sock, 2) == [(ord("2"), 2)]
         assert sock.recv(10) == b""  # then the server closes
     assert len(server.wait_events(6)) == 6
+
+
+def test_stopping_with_a_blocked_window_closes_without_acking_it(beats_server) -> None:
+    server = beats_server(capacity=1, consume=False, keepalive_interval=0.1)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(encode_window_frames(_events(1, "a"), compress_level=None)[0])
+        assert read_acks_until(sock, 1) == [(ord("2"), 1)]
+        sock.sendall(encode_window_frames(_events(1, "b"), compress_level=None)[0])  # blocked: queue full
+        assert read_acks_until(sock, 0)[-1] == (ord("2"), 0)  # keepalive: still waiting
+        started = time.monotonic()
+        server.stopping.set()
+        acks = read_acks_until(sock, 1, timeout=10)  # reads until the server closes
+        assert time.monotonic() - started < 5
+        assert all(seq == 0 for _, seq in acks), "the blocked window must not be acked"
+    assert server.input.stats.acks == 1

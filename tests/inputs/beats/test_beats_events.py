@@ -101,6 +101,12 @@ def test_json_codec_decodes_the_message_and_the_payload_wins(beats_server) -> No
     assert "beats_input_codec_json_applied" in event.get("tags")
 
 
+def test_codec_failure_tag_survives_the_payload_tags(beats_server) -> None:
+    [event] = _send(beats_server("codec => json"), [dict(FILEBEAT, message="not json at all")])
+    assert event.get("message") == "not json at all"
+    assert event.get("tags") == ["demo", "_jsonparsefailure", "beats_input_codec_json_applied"]
+
+
 def test_input_decorations_type_tags_add_field(beats_server) -> None:
     server = beats_server('type => "apache" tags => ["beats"] add_field => { "[env]" => "prod" }')
     [event] = _send(server, [FILEBEAT])

@@ -1,0 +1,64 @@
+"""Worker processes (pipeline.worker_type: process): same results as threads, survive a killed worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """Child processes running a worker (not multiprocessing's resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline:
+                found.append(int(child))
+    return found
+
+
+def test_process_workers_deliver_every_event_once(pipeline_cmd, tmp_path):
+    out = tmp_path / "out.ndjson"
+    config = ('input { generator { count => 3000 } } '
+              'filter { mutate { add_field => { "copy" => "%{sequence}" } } } '
+              f'output {{ file {{ path => "{out}" }} }}')
+    result = subprocess.run([*pipeline_cmd, "run", "-e", config, "-w", "2", "--pipeline.worker_type", "process",
+                             "--path.data", str(tmp_path / "d")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(e["sequence"] for e in events) == list(range(3000))
+    assert all(e["copy"] == str(e["sequence"]) for e in events)
+    assert "stopped: 3000 accepted, 3000 in, 3000 filtered, 3000 out" in result.stderr
+
+
+def test_a_killed_worker_process_is_restarted_and_no_event_is_lost(pipeline_cmd, tmp_path):
+    out = tmp_path / "out.ndjson"
+    config = f'input {{ generator {{ }} }} output {{ file {{ path => "{out}" flush_interval => 0 }} }}'
+    proc = subprocess.Popen([*pipeline_cmd, "run", "-e", config, "-w", "2", "--pipeline.worker_type", "process",
+                             "--path.data", str(tmp_path / "d"), "-b", "100"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 20_000):
+            time.sleep(0.05)
+        workers = _worker_processes(proc.pid)
+        assert len(workers) >= 2
+        os.kill(workers[0], signal.SIGKILL)
+        size = out.stat().st_size
+        while time.monotonic() < deadline and out.stat().st_size < size + 50_000:
+            time.sleep(0.05)  # keeps running on a restarted worker
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "died" in stderr and "restarting it" in stderr
+    sequences = {json.loads(line)["sequence"] for line in out.read_text().splitlines()}
+    accepted = int(re.search(r"stopped: (\d+) accepted", stderr).group(1))
+    assert sequences == set(range(accepted))  # duplicates allowed (the batch in flight), gaps not
