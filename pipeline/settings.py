@@ -38,6 +38,8 @@ class Settings:
     log_format: str = "plain"
     config_support_escapes: bool = False
     api_enabled: bool = True
+    # Settings read by plugins through their context (dead_letter_queue.*, path.dead_letter_queue).
+    plugin_settings: Mapping[str, Any] = field(default_factory=dict)
     api_http_host: str = "127.0.0.1"
     api_http_port: str = "9600-9700"
 
@@ -51,6 +53,11 @@ def _worker_type(value: Any) -> str:
         raise ValueError(value)
     return str(value)
 
+
+# Settings handed to plugins as they are (validated here by name only).
+_PLUGIN_KEYS = ("dead_letter_queue.enable", "dead_letter_queue.max_bytes", "dead_letter_queue.storage_policy",
+                "dead_letter_queue.retain.age", "dead_letter_queue.flush_interval", "dead_letter_queue.path",
+                "path.dead_letter_queue")
 
 # setting key -> (Settings field, converter)
 _KEYS: dict[str, tuple[str, Any]] = {
@@ -74,7 +81,7 @@ _KEYS: dict[str, tuple[str, Any]] = {
 }
 # Logstash settings we accept and ignore (so existing logstash.yml files load).
 _IGNORED = ("node.name", "api.auth.", "api.ssl.", "api.environment", "http.", "config.reload.", "pipeline.ordered",
-            "pipeline.ecs_compatibility", "path.logs", "path.plugins", "xpack.", "dead_letter_queue.",
+            "pipeline.ecs_compatibility", "path.logs", "path.plugins", "xpack.",
             "queue.max_bytes", "queue.page_capacity", "queue.checkpoint.", "pipeline.unsafe_shutdown",
             "pipeline.separate_logs", "pipeline.plugin_classloaders", "log.", "monitoring.")
 
@@ -115,6 +122,9 @@ def apply(base: Settings, values: Mapping[str, Any], source: str = "<settings>")
             raw = _substitute(raw, where)
         except ConfigError as exc:
             errors.append(exc)
+            continue
+        if key in _PLUGIN_KEYS:
+            changes.setdefault("plugin_settings", dict(base.plugin_settings))[key] = raw
             continue
         if key not in _KEYS:
             if not key.startswith(_IGNORED):

@@ -47,3 +47,12 @@ def test_pipelines_yml_errors_are_collected(tmp_path):
     assert "needs path.config or config.string" in text
     assert "needs a pipeline.id" in text
     assert 'duplicate pipeline.id "a"' in text
+
+
+def test_dead_letter_queue_settings_reach_the_plugins(tmp_path):
+    from pipeline.queue.dead_letter import DeadLetterSettings
+
+    settings = apply(Settings(), {"dead_letter_queue": {"enable": False, "max_bytes": "10mb"},
+                                  "path.dead_letter_queue": str(tmp_path)})
+    dlq = DeadLetterSettings.from_settings(settings.plugin_settings)
+    assert dlq.enable is False and dlq.max_bytes == 10 * 1024 * 1024 and dlq.path == tmp_path

@@ -100,7 +100,8 @@ def run_command(args: argparse.Namespace) -> int:
                 print(f"{report.rule}: {report.steps} steps, {len(report.matches)} matches, "
                       f"{len(report.alerts)} alerts, {report.silenced} silenced"
                       + (f", error: {report.error}" if report.error else ""))
-            return 1 if any(r.error for r in reports) else 0
+            # Non-zero when a rule was skipped or failed, so a cron job shows it.
+            return 1 if scheduler.errors or any(r.error for r in reports) else 0
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -32,7 +32,8 @@ def build_all(args: argparse.Namespace) -> list[tuple[Settings, BuiltPipeline]]:
     for settings in resolve(args):
         try:
             config = load_config(settings)
-            built.append((settings, build_pipeline(config, settings.pipeline_id, settings.path_data)))
+            built.append((settings, build_pipeline(config, settings.pipeline_id, settings.path_data,
+                                                   dict(settings.plugin_settings))))
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             partial = getattr(exc, "partial", None)

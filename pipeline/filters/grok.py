@@ -137,7 +137,7 @@ class Grok(Filter):
             for source, patterns in self.matches:
                 value = source.get(event.data)
                 if value is None:
-                    continue
+                    value = ""  # Logstash matches nil.to_s: a pattern that accepts "" still matches
                 if isinstance(value, list):
                     hit = False
                     for item in value:

@@ -24,8 +24,8 @@ def load_objects(target: Target, source_dir: Path | None = None) -> tuple[list[d
     directory = source_dir or REPO_DASHBOARDS / target.name
     if any(directory.glob("*.ndjson")):
         return ndjson.read_dir(directory), str(directory)
-    spec_dir = directory if any(directory.glob("*.y*ml")) else REPO_DASHBOARDS / "specs"
-    if not spec_dir.is_dir():
+    spec_dir = directory if source_dir else REPO_DASHBOARDS / "specs"
+    if not any(spec_dir.glob("*.y*ml")):
         raise KibanaError(f"no dashboards to import: neither {directory}/*.ndjson nor {spec_dir}/*.yml exist")
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for dashboard in specs.load_dir(spec_dir):

@@ -59,9 +59,13 @@ def test_failure_tags_default_and_custom() -> None:
     assert run('grok { match => { "message" => "%{INT:n}" } tag_on_failure => [] }', "x").tags == []
 
 
-def test_missing_source_field_is_a_failure() -> None:
-    events = run_filters('grok { match => { "nothere" => "%{GREEDYDATA:x}" } }', [{"message": "a"}])
+def test_missing_source_field_is_matched_as_empty_text() -> None:
+    # Logstash matches nil.to_s == "": a pattern that needs text fails, one that accepts "" matches
+    events = run_filters('grok { match => { "nothere" => "%{INT:x}" } }', [{"message": "a"}])
     assert events[0].has_tag("_grokparsefailure")
+    events = run_filters('grok { match => { "nothere" => "%{GREEDYDATA:x}" } add_tag => ["seen"] }',
+                         [{"message": "a"}])
+    assert events[0].tags == ["seen"] and not events[0].includes("x")
 
 
 def test_capture_into_existing_field_makes_array_unless_overwrite() -> None:

@@ -143,3 +143,13 @@ def test_cli_import_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with FakeKibana(not_ready_for=10**6) as kibana:
         assert cli.main(["dashboards", "import", "--kibana", kibana.url, "--timeout", "0.5"]) == 69
         assert "not ready" in capsys.readouterr().err
+
+
+def test_pipeline_setup_with_kibana_imports_the_dashboards(capsys: pytest.CaptureFixture[str]) -> None:
+    from support.fake_es import FakeElasticsearch
+
+    with FakeElasticsearch() as es, FakeKibana() as kibana:
+        code = cli.main(["setup", "--es", es.url, "--replicas", "0", "--kibana", kibana.url])
+        assert code == 0, capsys.readouterr().err
+        assert len(kibana.saved["default"]) == len(ndjson.read_dir(REPO / "dashboards" / "kibana8"))
+        assert "success=True" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ class LocalBackend(Backend):
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
             return getattr(self.index, method)(*args, **kwargs)
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        except (OSError, sqlite3.Error, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise QueryError(f"local index {method} failed: {type(exc).__name__}: {exc}") from exc
 
     def count(self, index: str, query: Query | None, start: datetime, end: datetime,
