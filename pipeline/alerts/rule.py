@@ -22,21 +22,11 @@ from pipeline.alerts.templates import DEFAULT_SUBJECT, DEFAULT_TEXT, compile_tem
 from pipeline.alerts.types.base import RuleType
 from pipeline.alerts.yaml_source import LocatedDict, load_yaml
 from pipeline.errors import ConfigError, ConfigErrors, Location
-from pipeline.plugin import PluginSpec, _option_infos, build_options
+from pipeline.plugin import PluginSpec, build_options
 from pipeline.template import load_timezone
 
 RULE_SUFFIXES = (".yaml", ".yml")
 SETTINGS_NAMES = ("alerts-settings.yaml", "alerts-settings.yml")  # may sit beside the rules
-
-
-class _Declared:
-    """Adapter letting ``plugin.build_options`` validate any options dataclass."""
-
-    def __init__(self, options_cls: type) -> None:
-        self.Options = options_cls
-
-    def option_infos(self) -> Any:
-        return _option_infos(self.Options)
 
 
 @dataclass
@@ -125,7 +115,7 @@ def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
             errors.append(ConfigError(one.message, one.location or where, "rule", rule_name))
 
     try:
-        options: RuleOptions = build_options(_Declared(type_cls.Options), spec)  # type: ignore[arg-type]
+        options: RuleOptions = build_options(type_cls, spec)  # type: ignore[arg-type]  # duck-typed: Options + option_infos
     except ConfigError as exc:
         fail(exc, data.location)
         raise ConfigErrors(errors) from None
@@ -204,7 +194,7 @@ def build_alerter(item: Any, position: int, where: Location, settings: AlertSett
     items = [i for i in _items(shared, settings.source) if i[0] not in own] + _items(own, where)
     spec = PluginSpec("alerter", str(name), tuple(items), where)
     try:
-        options = build_options(_Declared(cls.Options), spec)  # type: ignore[arg-type]
+        options = build_options(cls, spec)  # type: ignore[arg-type]  # duck-typed, as above
         return f"{position}:{name}", cls(options)
     except ConfigErrors as exc:
         raise ConfigErrors([ConfigError(f"alerter {name}: {e.message}", e.location or where)

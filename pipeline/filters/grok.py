@@ -15,6 +15,7 @@ from pipeline.fieldref import FieldRef
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compile_expression
 from pipeline.grok.library import DEFAULT_ECS_MODE
+from pipeline.grok.matcher import STEPS_PER_SECOND
 from pipeline.plugin import option, register
 
 
@@ -31,6 +32,8 @@ class _Capture:
     key: str | None
     ref: FieldRef
     overwrite: bool
+    parents: tuple[str, ...]  # nested fields: the path to the parent hash ...
+    last: str  # ... and the key in it
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class _Pattern:
     captures: tuple[_Capture, ...]
     fast_search: Any  # re's bound search, or None
     fast_limit: int  # lines up to this length are safe on re within the (per pattern) timeout
+    risk: Any  # the guard's Risk, to check longer lines one by one
 
 
 @register
@@ -89,6 +93,7 @@ class Grok(Filter):
             self.context.settings.get("pipeline.ecs_compatibility", DEFAULT_ECS_MODE))
         self.timeout: float | None = opts.timeout_millis / 1000 if opts.timeout_millis else None
         self.per_event = opts.timeout_scope == "event"
+        self.fast_budget = (self.timeout or 0) * STEPS_PER_SECOND
         self.tag_on_timeout = opts.tag_on_timeout
         self.tag_on_failure = tuple(opts.tag_on_failure)
         self.keep_empty = opts.keep_empty_captures
@@ -114,9 +119,19 @@ class Grok(Filter):
                     if compiled.fast is not None:
                         fast_limit = sys.maxsize if self.timeout is None else compiled.fast_limit(self.timeout)
                     cache[text] = _Pattern(compiled, captures,
-                                           compiled.fast.search if compiled.fast is not None else None, fast_limit)
+                                           compiled.fast.search if compiled.fast is not None else None,
+                                           fast_limit, compiled.risk)
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
+        # per capture tuple, the flat plan _apply runs on: (index, convert, top-level key or None,
+        # parent path or None, last key, overwrite, capture)
+        self._plans: dict[int, tuple[tuple[Any, ...], ...]] = {
+            id(p.captures): tuple(
+                (c.index, c.convert, c.key,
+                 c.parents if c.key is None and c.parents and c.parents[0] != TIMESTAMP else None,
+                 c.last, c.overwrite, c)
+                for c in p.captures)
+            for p in cache.values()}
 
     @staticmethod
     def _capture(index: int, name: str, convert: Any, target: tuple[str, ...], overwrite: set[Any]) -> _Capture:
@@ -127,7 +142,7 @@ class Grok(Filter):
         full = target + path
         key = full[0] if len(full) == 1 and full[0] != TIMESTAMP else None
         return _Capture(index, convert, key, fieldref.FieldRef("".join(f"[{p}]" for p in full), full),
-                        name in overwrite or path in overwrite)
+                        name in overwrite or path in overwrite, full[:-1], full[-1])
 
     # -- per event ------------------------------------------------------------
     def filter(self, event: Event) -> None:
@@ -170,8 +185,9 @@ class Grok(Filter):
         hit = False
         length = len(text)
         for pattern in patterns:
-            if deadline is None and length <= pattern.fast_limit:
-                found = pattern.fast_search(text)  # hot path: re, proven safe for this length
+            if deadline is None and (length <= pattern.fast_limit or (
+                    pattern.fast_search is not None and pattern.risk.worst_steps(text) <= self.fast_budget)):
+                found = pattern.fast_search(text)  # hot path: re, proven safe for this line
             else:
                 timeout = self.timeout if deadline is None else deadline - time.monotonic()
                 found = pattern.expression.search(text, timeout)
@@ -184,38 +200,55 @@ class Grok(Filter):
         return hit
 
     def _apply(self, event: Event, captures: tuple[_Capture, ...], values: tuple[Any, ...]) -> None:
-        """Set the captured values with Logstash's rules (hot path: plain dict access for top-level keys)."""
+        """Set the captured values with Logstash's rules (hot path: plain dict access, no FieldRef)."""
         data = event.data
         keep_empty = self.keep_empty
-        for capture in captures:
-            value = values[capture.index]
+        for index, convert, key, parents, last, overwrite, capture in self._plans[id(captures)]:
+            value = values[index]
             if value is None or value == "":
                 if not keep_empty:
                     continue
-            elif capture.convert is not None:
+            elif convert is not None:
                 try:
-                    value = capture.convert(value)
+                    value = convert(value)
                 except ValueError:
                     pass  # keep the text, as Logstash does
-            key = capture.key
             if key is not None:
-                current = data.get(key)
-                if current is None or capture.overwrite:
-                    data[key] = value
+                node = data
+            elif parents is not None:
+                node = data
+                for part in parents:  # walk/create the parent hashes (the common ECS case)
+                    child = node.get(part)
+                    if type(child) is not dict:
+                        if child is not None:
+                            break  # a list or scalar on the way: FieldRef semantics below
+                        child = node[part] = {}
+                    node = child
+                else:
+                    key = last
+            if key is not None:
+                current = node.get(key)
+                if current is None or overwrite:
+                    node[key] = value
                 elif type(current) is list:
                     current.append(value)
                 elif type(current) is str:
-                    data[key] = [current, value]
+                    node[key] = [current, value]
                 continue
-            ref = capture.ref
-            current = ref.get(data)
-            if current is None or capture.overwrite:
-                try:
-                    event.set(ref, value)
-                except (TypeError, ValueError):  # e.g. a capture into @timestamp that is not a date
-                    event.tag("_grokparsefailure")
-            elif isinstance(current, list):
-                current.append(value)
-            elif isinstance(current, str):
-                ref.set(data, [current, value])
-            # any other existing value (number, hash) is kept, as Logstash does
+            self._apply_slow(event, capture, value)
+
+    @staticmethod
+    def _apply_slow(event: Event, capture: _Capture, value: Any) -> None:
+        """Captures into @timestamp or through lists: full field-reference semantics."""
+        ref = capture.ref
+        current = ref.get(event.data)
+        if current is None or capture.overwrite:
+            try:
+                event.set(ref, value)
+            except (TypeError, ValueError):  # e.g. a capture into @timestamp that is not a date
+                event.tag("_grokparsefailure")
+        elif isinstance(current, list):
+            current.append(value)
+        elif isinstance(current, str):
+            ref.set(event.data, [current, value])
+        # any other existing value (number, hash) is kept, as Logstash does

@@ -20,59 +20,98 @@ from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 
 
-def _version(*parts: str | None) -> str | None:
-    present = []
-    for part in parts:
-        if part is None:
-            break
-        present.append(part)
-    return ".".join(present) or None
+Path_ = tuple[str, ...]
+_META = ("@metadata", "filter", "user_agent")
 
 
-def ecs_fields(result: Any, original: str) -> dict[str, Any]:
-    """ECS ``user_agent`` object: name, version, original, os{name, version, full}, device{name}."""
-    ua, os_, device = result.user_agent, result.os, result.device
-    fields: dict[str, Any] = {"name": ua.family, "original": original}
-    version = _version(ua.major, ua.minor, ua.patch)
-    if version:
-        fields["version"] = version
-    os_fields: dict[str, Any] = {"name": os_.family}
-    os_version = _version(os_.major, os_.minor, os_.patch)
-    if os_version:
-        os_fields["version"] = os_version
-    os_fields["full"] = f"{os_.family} {os_version}" if os_version else os_.family
-    fields["os"] = os_fields
-    fields["device"] = {"name": device.family}
-    return fields
+def ua_version(ua: Any, original: str) -> str | None:
+    """``major.minor.patch[.patch_minor]`` as Logstash builds it, completing a fourth part that the
+    regexes did not capture but the string has (``Chrome/89.0.4389.90``)."""
+    if ua.major is None:
+        return None
+    version = ua.major
+    if ua.minor is not None:
+        version += "." + ua.minor
+        if ua.patch is not None:
+            version += "." + ua.patch
+            if ua.patch_minor is not None:
+                version += "." + ua.patch_minor
+            else:
+                version = _complete_version(original, version)
+    return version
 
 
-def legacy_fields(result: Any) -> dict[str, Any]:
-    """Logstash's flat legacy fields: name, major, minor, patch, build, os_*, device."""
-    ua, os_, device = result.user_agent, result.os, result.device
-    os_version = _version(os_.major, os_.minor, os_.patch)
-    fields = {
-        "name": ua.family, "version": _version(ua.major, ua.minor, ua.patch), "major": ua.major,
-        "minor": ua.minor, "patch": ua.patch, "build": ua.patch_minor,
-        "os": os_.family, "os_name": os_.family, "os_version": os_version,
-        # as Logstash: os_major/os_minor only when both are known
-        "os_major": os_.major if os_.minor is not None else None,
-        "os_minor": os_.minor if os_.major is not None else None, "os_patch": os_.patch,
-        "os_full": f"{os_.family} {os_version}" if os_version else os_.family,
-        "device": device.family,
-    }
-    return {k: v for k, v in fields.items() if v is not None}
+def _complete_version(original: str, version: str) -> str:
+    at = original.find(version)
+    if at == -1:
+        return version
+    end = at + len(version)
+    if original[end:end + 1] == ".":
+        space = original.find(" ", end + 1)
+        if space != -1:
+            extra = original[end + 1:space]
+            if extra.isdigit() and str(int(extra)) == extra:
+                return f"{version}.{extra}"
+    return version
+
+
+def os_version(os_: Any) -> str | None:
+    """The OS version; a named major (Windows ``Vista``, ``XP``) is followed by a space, not a dot."""
+    if os_.major is None:
+        return None
+    numeric = os_.major.isdigit() and str(int(os_.major)) == os_.major
+    version = os_.major
+    if os_.minor is not None:
+        version += ("." if numeric else " ") + os_.minor
+        if os_.patch is not None:
+            version += "." + os_.patch
+            if os_.patch_minor is not None:
+                version += "." + os_.patch_minor
+    return version
+
+
+def parsed_fields(result: Any, original: str, legacy: bool) -> list[tuple[Path_, Any]]:
+    """(path, value) pairs: paths relative to the target, or absolute ones under ``@metadata`` (ECS)."""
+    ua, os_ = result.user_agent, result.os
+    out: list[tuple[Path_, Any]] = [(("name",), ua.family)]
+    if result.device is not None:
+        out.append((("device",) if legacy else ("device", "name"), result.device.family))
+    for part in ("major", "minor", "patch"):
+        value = getattr(ua, part)
+        if value is not None:
+            out.append(((part,) if legacy else (*_META, "version", part), value))
+    version = ua_version(ua, original)
+    if version is not None:
+        out.append((("version",), version))
+    if os_ is not None:
+        for part in ("major", "minor", "patch"):
+            value = getattr(os_, part)
+            if value is not None:
+                out.append(((f"os_{part}",) if legacy else (*_META, "os", "version", part), value))
+        full_version = os_version(os_)
+        if full_version is not None:
+            out.append((("os_version",) if legacy else ("os", "version"), full_version))
+        if os_.family:
+            out.append((("os_name",) if legacy else ("os", "name"), os_.family))
+            if legacy:
+                out.append((("os",), os_.family))  # Logstash's legacy duplicate of os_name
+            full = f"{os_.family} {full_version}" if full_version else os_.family
+            out.append((("os_full",) if legacy else ("os", "full"), full))
+    return out
 
 
 @register
 class Useragent(Filter):
     """Parse a User-Agent string into browser, operating system and device fields.
 
-    ECS mode (default): an object under ``target`` (default ``user_agent``)
-    with ``name``, ``version``, ``original``, ``os.name``, ``os.version``,
-    ``os.full`` and ``device.name``. Legacy mode (``ecs_compatibility =>
-    disabled``): flat fields ``name``, ``major``, ``minor``, ``patch``,
-    ``build``, ``os``, ``os_name``, ``os_major``, ``os_minor``, ``device`` ...
-    at the top level (with ``prefix``) or under ``target``. Results are
+    ECS mode (default): ``name``, ``version``, ``os.name``, ``os.version``,
+    ``os.full`` and ``device.name`` under ``target`` (default ``user_agent``,
+    merged with what is there, e.g. ``[user_agent][original]``), the version
+    parts under ``[@metadata][filter][user_agent]``. Legacy mode
+    (``ecs_compatibility => disabled``): flat fields ``name``, ``version``,
+    ``major``, ``minor``, ``patch``, ``os``, ``os_name``, ``os_version``,
+    ``os_major``, ``os_minor``, ``os_patch``, ``os_full``, ``device`` at the
+    top level (with ``prefix``) or under ``target``. Results are
     cached (``lru_cache_size`` distinct strings), since user agents repeat.
     Uses the maintained ``ua-parser`` library and its built-in regexes, or a
     custom ``regexes`` file.
@@ -96,11 +135,13 @@ class Useragent(Filter):
         self._source = fieldref.parse(options.source)
         target = options.target or (None if self._legacy else "user_agent")
         self._target = fieldref.parse(target) if target else None
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._cache: OrderedDict[str, list[tuple[Path_, Any]]] = OrderedDict()
         self._cache_lock = Lock()
         self._parse_ua: Any = ua_parser.parse
         if options.regexes is not None:
             self._parse_ua = self._custom_parser(options.regexes)
+        if options.prefix and not self._legacy:
+            self.logger.warning("useragent: prefix is ignored in ECS mode (ecs_compatibility => disabled uses it)")
 
     @staticmethod
     def _custom_parser(path: Path) -> Any:
@@ -116,14 +157,13 @@ class Useragent(Filter):
             raise ConfigError(f'option "regexes": {path} is not a valid regexes.yaml: {exc}') from None
         return ua_parser.Parser(ua_parser.BasicResolver(matchers)).parse
 
-    def _parse(self, text: str) -> dict[str, Any]:
+    def _parse(self, text: str) -> list[tuple[Path_, Any]]:
         with self._cache_lock:
             hit = self._cache.get(text)
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        result = self._parse_ua(text).with_defaults()
-        fields = legacy_fields(result) if self._legacy else ecs_fields(result, text)
+        fields = parsed_fields(self._parse_ua(text).with_defaults(), text, self._legacy)
         with self._cache_lock:
             self._cache[text] = fields
             if len(self._cache) > self.options.lru_cache_size:
@@ -131,22 +171,30 @@ class Useragent(Filter):
         return fields
 
     def filter(self, event: Event) -> None:
-        value = self._source.get(event.data)
+        data = event.data
+        value = self._source.get(data)
         if isinstance(value, list) and value:
             value = value[0]
         if not isinstance(value, str) or not value:
             return
-        fields = _copy(self._parse(value))  # cached dicts are shared: give each event its own
         if self._target is not None and self._target == self._source:
             event.remove(self._source)  # as Logstash: parsing in place replaces the string by the object
-        if self._target is not None:
-            event.set(self._target, fields)
-        else:
-            data = event.data
-            for key, field_value in fields.items():
-                data[self.options.prefix + key] = field_value
+        base: tuple[str, ...] = self._target.path if self._target is not None else ()
+        prefix = self.options.prefix if self._legacy else ""
+        for path, field_value in self._parse(value):
+            if path[0] == "@metadata":
+                _set_path(data, path, field_value)
+            else:
+                _set_path(data, (*base, prefix + path[0], *path[1:]) if prefix else (*base, *path), field_value)
         self.filter_matched(event)
 
 
-def _copy(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: _copy(v) if isinstance(v, dict) else v for k, v in fields.items()}
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set a nested field, creating (or replacing non-object) parents; values are strings, never shared."""
+    node = data
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    node[path[-1]] = value

@@ -83,24 +83,20 @@ class Risk:
             return int(math.log2(budget_steps))
         return int(budget_steps ** (1.0 / (self.ambiguous + len(self.delimited) + 2)))
 
+    def __post_init__(self) -> None:
+        # distinct delimiter sets with their multiplicity: each is counted once per line
+        object.__setattr__(self, "_grouped", tuple(Counter(self.delimited).items()))
+
     def worst_steps(self, text: str) -> float:
         """Estimated worst-case steps of a failing search on this very line."""
         length = len(text) + 1
         if self.exponential:
             return 2.0 ** min(length, 1000)
         steps = float(length) ** (self.ambiguous + 2)  # start positions x final scan x wide ones
-        for chars, times in self._grouped:
-            steps *= (1 + sum(text.count(c) for c in chars)) ** times
+        for chars, times in self._grouped:  # type: ignore[attr-defined]
+            found = text.count(chars) if len(chars) == 1 else sum(text.count(c) for c in chars)
+            steps *= (1 + found) ** times
         return steps
-
-    @property
-    def _grouped(self) -> tuple[tuple[str, int], ...]:
-        """Distinct delimiter sets with their multiplicity (each counted once per line)."""
-        grouped = self.__dict__.get("_grouped_cache")
-        if grouped is None:
-            grouped = tuple(Counter(self.delimited).items())
-            object.__setattr__(self, "_grouped_cache", grouped)
-        return grouped
 
 
 class _Walker:

@@ -108,7 +108,8 @@ class _Reader:
     def __init__(self, data: Any, source: str, what: str, line: int = 0) -> None:
         if not isinstance(data, _Mapping):
             raise SpecError(f"{what} must be a mapping, got {type(data).__name__}", source, line or None)
-        self.data, self.source, self.what, self.used = data, source, what, set()
+        self.data, self.source, self.what = data, source, what
+        self.used: set[str] = set()
 
     def line(self, key: str | None = None) -> int:
         return self.data.key_lines.get(key, self.data.line) if key else self.data.line
@@ -289,7 +290,8 @@ def _panel(reader: _Reader) -> Panel:
         if chart not in CHARTS:
             raise reader.error("chart", f"{reader.what}: chart '{chart}' is not one of {', '.join(CHARTS)}")
         split = reader.get("split", (str, _Mapping), None)
-        split_field, split_size, filters = None, 5, ()
+        split_field, split_size = None, 5
+        filters: tuple[tuple[str, str], ...] = ()
         if isinstance(split, str):
             split_field = split
         elif split is not None:

@@ -144,6 +144,8 @@ def _read_term(text: str, i: int, value: bool = False) -> tuple[_Tok, int]:
             wildcard = True
         buf.append(ch)
         i += 1
+    if i == start:
+        raise QueryError(f"query {text!r}: unexpected {text[i]!r} at character {i + 1}")
     raw = text[start:i]
     word = "".join(buf)
     if raw in ("AND", "OR", "NOT"):
@@ -200,6 +202,8 @@ class _Parser:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
 
     def take(self) -> _Tok:
+        if self.pos >= len(self.toks):
+            raise self.error("the query ends too early")
         tok = self.toks[self.pos]
         self.pos += 1
         return tok

@@ -10,7 +10,9 @@ element does; ``message`` goes through the FTS5 index; hot columns
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pipeline.localindex import datemath, schema
@@ -38,6 +40,17 @@ _PREFIX_ONLY = re.compile(r"(\w+)\*")
 def words(text: str) -> list[str]:
     """The words FTS5 indexes for ``text`` (letters, digits, ``_``; case is ignored by FTS5)."""
     return _WORD.findall(text)
+
+
+@lru_cache(maxsize=256)
+def compile_regex(pattern: str) -> re.Pattern[str]:
+    """A regexp for ``field:/.../`` (Python syntax, matched against the whole value)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise QueryError(f"invalid regular expression /{pattern}/: {exc}") from exc
 
 
 def fts_phrase(tokens: list[str]) -> str:
@@ -193,6 +206,7 @@ class Compiler:
         return self._generic(field, f"(t IN ('text', 'integer', 'real') AND {value} GLOB {pat})")
 
     def _regexp(self, query: Regexp) -> str:
+        compile_regex(query.pattern)  # a bad pattern is the user's error, reported before any SQL runs
         pat = self.p(query.pattern)
         if query.field in schema.TEXT_FIELDS:
             return self._generic(query.field, f"(t = 'text' AND li_word_regexp({pat}, v))")

@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +31,7 @@ import orjson
 from pipeline.event import Event, json_default
 from pipeline.localindex import datemath, dsl, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
-from pipeline.localindex.sql import Compiler, json_path, words
+from pipeline.localindex.sql import Compiler, compile_regex, json_path, words
 from pipeline.timestamp import Timestamp
 
 log = logging.getLogger("pipeline.localindex")
@@ -67,22 +66,14 @@ def to_query(query: QueryLike) -> Query:
 
 
 # -- SQL functions used by compiled queries -------------------------------------
-@lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise QueryError(f"invalid regular expression {pattern!r}: {exc}") from exc
-
-
 def _li_regexp(pattern: str, value: Any) -> int:
-    return int(isinstance(value, str) and _regex(pattern).fullmatch(value) is not None)
+    return int(isinstance(value, str) and compile_regex(pattern).fullmatch(value) is not None)
 
 
 def _li_word_regexp(pattern: str, value: Any) -> int:
     if not isinstance(value, str):
         return 0
-    rx = _regex(pattern)
+    rx = compile_regex(pattern)
     return int(any(rx.fullmatch(w.lower()) for w in words(value)))
 
 

@@ -28,8 +28,9 @@ class Queue(Protocol):
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         """Up to ``size`` events; ``[]`` after ``delay`` with nothing; None once closed and empty."""
 
-    def ack(self, count: int) -> None:
-        """The worker finished ``count`` events (a persistent queue may drop them from disk)."""
+    def ack(self, batch: list[Event]) -> None:
+        """A worker finished this batch (the list get_batch returned); a persisted queue may now
+        drop it from disk. Batches may be acknowledged out of order by different workers."""
 
     def close(self) -> None:
         """No more puts; get_batch drains what is left, then returns None."""

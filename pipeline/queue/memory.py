@@ -112,7 +112,7 @@ class MemoryQueue:
                 self._not_empty.notify()
             return batch
 
-    def ack(self, count: int) -> None:
+    def ack(self, batch: list[Event]) -> None:
         """Memory queue: nothing to release."""
 
     def close(self) -> None:

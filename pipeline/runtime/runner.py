@@ -211,7 +211,7 @@ class PipelineRunner:
                 return
             if batch:
                 handle(batch)
-                self.queue.ack(len(batch))
+                self.queue.ack(batch)
 
     def process(self, batch: list[Event]) -> None:
         """Filters, then outputs, for one batch (also used by tests and the final flush)."""

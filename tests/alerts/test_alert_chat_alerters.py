@@ -13,7 +13,6 @@ from support.fake_dingtalk import FakeChatServer
 from pipeline.alerts import alerters
 from pipeline.alerts.alerters.dingtalk import sign
 from pipeline.alerts.errors import DeliveryError
-from pipeline.alerts.rule import _Declared
 from pipeline.alerts.templates import AlertMessage
 from pipeline.errors import ConfigErrors
 from pipeline.plugin import PluginSpec, build_options
@@ -26,7 +25,7 @@ MESSAGE = AlertMessage(subject="[P1] service-errors-p1 (api)", text="12 events f
 
 def build(name: str, **options):
     cls = alerters.lookup(name)
-    return cls(build_options(_Declared(cls.Options), PluginSpec.of("alerter", name, options)))
+    return cls(build_options(cls, PluginSpec.of("alerter", name, options)))
 
 
 def send(alerter) -> None:

@@ -18,7 +18,6 @@ from cryptography.x509.oid import NameOID
 
 from pipeline.alerts.alerters.email import EmailAlerter
 from pipeline.alerts.errors import DeliveryError
-from pipeline.alerts.rule import _Declared
 from pipeline.alerts.templates import AlertMessage
 from pipeline.plugin import PluginSpec, build_options
 
@@ -81,7 +80,7 @@ def starttls_server(tls_files, free_port):
 
 
 def alerter(**options) -> EmailAlerter:
-    return EmailAlerter(build_options(_Declared(EmailAlerter.Options), PluginSpec.of("alerter", "email", options)))
+    return EmailAlerter(build_options(EmailAlerter, PluginSpec.of("alerter", "email", options)))
 
 
 MESSAGE = AlertMessage(subject="【P1】告警：service-errors-p1（api）", text="api 在 5 分钟内出现 12 次事件\n<b>raw</b>",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import requests
-
 from support.fake_kibana import FakeKibana
 
 OBJECT = '{"type":"index-pattern","id":"p1","attributes":{"title":"logs-*"},"references":[]}\n'

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import base64
-import io
 import inspect
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.fake_kibana import FakeKibana
 
 from pipeline import cli
 from pipeline.kibana import importer, ndjson
 from pipeline.kibana.client import KibanaClient, api_key_header
 from pipeline.kibana.errors import KibanaError, KibanaNotReadyError
-from support.fake_kibana import FakeKibana
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -154,3 +154,24 @@ def test_kql_fields() -> None:
     assert fields.kql_fields('log.level:(ERROR or FATAL) and not tags:"a:b" and x.y >= 3') == \
         ["log.level", "tags", "x.y"]
     assert fields.kql_fields("just words") == []
+
+
+def test_validation_finds_what_kibana_would_choke_on() -> None:
+    objects = json.loads(json.dumps(_all_objects(KIBANA8)))
+    by_type = {o["type"]: o for o in objects}
+    by_type["visualization"]["attributes"]["visState"] = "{broken"
+    by_type["search"]["references"][0]["id"] = "gone"
+    dashboard = by_type["dashboard"]
+    dashboard["references"] = dashboard["references"][1:]
+    objects.append(dict(by_type["index-pattern"]))
+    problems = "\n".join(validate.check_objects(objects))
+    assert "visState is not valid JSON" in problems
+    assert "-> index-pattern gone is not in the file" in problems
+    assert "has no reference" in problems
+    assert "duplicate id" in problems
+
+
+def test_docs_describe_every_dashboard() -> None:
+    text = (REPO / "docs" / "dashboards.md").read_text()
+    for dashboard in DASHBOARDS:
+        assert dashboard.title in text, f"docs/dashboards.md does not describe {dashboard.title}"

@@ -97,7 +97,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> LocalIndex:
 QUERY_CHARS = st.sampled_from(list('abc:*?()[]{}"\\/+-!~^ <>=.@_') + ["AND ", "OR ", "NOT ", " TO ", "now"])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(QUERY_CHARS, max_size=14).map("".join))
 def test_any_query_string_either_works_or_is_a_query_error(tiny: LocalIndex, text: str) -> None:
     try:

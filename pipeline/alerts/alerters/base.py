@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from pipeline.alerts.registry import Declared
 from pipeline.alerts.templates import AlertMessage
-from pipeline.plugin import OptionInfo, _option_infos, option
+from pipeline.plugin import option
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -15,7 +16,7 @@ class AlerterOptions:
     timeout: float = option(10.0, "Seconds to wait for the receiving server.")
 
 
-class Alerter:
+class Alerter(Declared):
     """Base of the alerters; subclasses set ``name``, ``Options``, ``prepare`` and ``deliver``."""
 
     name: ClassVar[str] = ""
@@ -23,14 +24,6 @@ class Alerter:
 
     def __init__(self, options: AlerterOptions) -> None:
         self.options = options
-
-    @classmethod
-    def option_infos(cls) -> list[OptionInfo]:
-        return _option_infos(cls.Options)
-
-    @classmethod
-    def summary(cls) -> str:
-        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
 
     def prepare(self, message: AlertMessage) -> dict[str, Any]:
         """The payload to deliver (JSON-able; stored until delivered, so no secrets in it)."""

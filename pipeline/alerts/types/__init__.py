@@ -1,30 +1,16 @@
-"""Rule types, one module each; ``lookup(name)`` imports ``pipeline.alerts.types.<name>``."""
+"""Rule types, one module each exporting ``RULE_TYPE``; ``lookup(name)`` imports it on demand."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import re
-
+from pipeline.alerts import registry
 from pipeline.alerts.types.base import Match, RuleType, Scope
 
 __all__ = ["Match", "RuleType", "Scope", "available", "lookup"]
 
 
 def lookup(name: str) -> type[RuleType] | None:
-    if not re.fullmatch(r"[a-z][a-z_]*", name) or name == "base":
-        return None
-    try:
-        module = importlib.import_module(f"{__name__}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{name}":
-            raise
-        return None
-    found = getattr(module, "RULE_TYPE", None)
-    return found if isinstance(found, type) and issubclass(found, RuleType) else None
+    return registry.find(__name__, name, "RULE_TYPE", RuleType)
 
 
 def available() -> list[str]:
-    import pipeline.alerts.types as package
-
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if lookup(m.name))
+    return registry.names(__name__, "RULE_TYPE", RuleType)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pipeline.alerts.backends.base import Backend
 from pipeline.alerts.options import RuleOptions
 from pipeline.alerts.query import Query, combine, key_filter
-from pipeline.plugin import OptionInfo, _option_infos
+from pipeline.alerts.registry import Declared
 
 KNOWN_TERMS_SIZE = 10000
 
@@ -36,7 +36,7 @@ class Match:
         return ", ".join(str(v) for v in self.key)
 
 
-class RuleType:
+class RuleType(Declared):
     """Base of the rule types; subclasses set ``name``, ``Options`` and ``evaluate``."""
 
     name: ClassVar[str] = ""
@@ -45,14 +45,6 @@ class RuleType:
 
     def __init__(self, options: RuleOptions) -> None:
         self.options = options
-
-    @classmethod
-    def option_infos(cls) -> list[OptionInfo]:
-        return _option_infos(cls.Options)
-
-    @classmethod
-    def summary(cls) -> str:
-        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
 
     def evaluate(self, scope: Scope, start: datetime, end: datetime, memory: dict[str, Any]) -> list[Match]:
         raise NotImplementedError

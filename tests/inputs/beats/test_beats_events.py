@@ -156,7 +156,7 @@ def test_multiline_codec_is_refused_with_a_clear_config_error() -> None:
         build_plugin("input", 'beats { port => 5044 codec => multiline { pattern => "^\\s" what => previous } }')
 
 
-def test_deprecated_ssl_names_still_work(caplog, tmp_path) -> None:
+def test_deprecated_ssl_names_still_work(caplog) -> None:
     beats = build_plugin("input", 'beats { port => 5044 ssl => false ssl_verify_mode => "force_peer" }',
                          register=False)
     assert beats.options.ssl_enabled is False
