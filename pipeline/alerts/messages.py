@@ -10,6 +10,7 @@ from pipeline.alerts.query import combine, key_filter, to_query_string
 from pipeline.alerts.templates import (
     SUMMARIES,
     AlertMessage,
+    compile_template,
     event_text,
     format_time,
     human_period,
@@ -46,13 +47,7 @@ def build_context(rule: Rule, matches: list[Match], top_counts: dict[str, list[l
     event = _jsonable(last.event)
     if opts.include:
         event = {k: v for k, v in event.items() if any(k == f or f.startswith(k + ".") for f in opts.include)}
-    details = {**{k: getattr(opts, k) for k in ("num_events", "threshold") if hasattr(opts, k)},
-               **_jsonable(last.details)}
-    if rule.options.type in ("blacklist", "whitelist"):
-        compare_key = opts.compare_key  # type: ignore[attr-defined]
-        details.update(field=compare_key, value=lookup_field(last.event, compare_key))
-    if rule.options.type == "change":
-        details.setdefault("field", ", ".join(opts.compare_key))  # type: ignore[attr-defined]
+    details = _jsonable(last.details)
     timeframe = getattr(opts, "timeframe", None) or getattr(opts, "bucket_interval", None) or opts.run_every
     context: dict[str, Any] = {
         "rule": {"name": opts.name, "type": opts.type, "priority": opts.priority, "owner": opts.owner,
@@ -69,7 +64,7 @@ def build_context(rule: Rule, matches: list[Match], top_counts: dict[str, list[l
         "timeframe": human_period(float(timeframe), lang),
         "top_counts": top_counts,
         "summary_table": summary_table(opts.summary_table_fields or list(opts.query_key), matches),
-        "match_text": event_text(event, []),
+        "match_text": event_text(event),
         "kibana_url": None,
     }
     if opts.kibana_discover_app_url:
@@ -86,8 +81,6 @@ _CACHE: dict[str, Any] = {}
 
 
 def _compiled(source: str) -> Any:
-    from pipeline.alerts.templates import compile_template
-
     if source not in _CACHE:
         _CACHE[source] = compile_template(source, "summary")
     return _CACHE[source]

@@ -161,13 +161,11 @@ def human_period(seconds: float, language: str = "en") -> str:
     return f"{seconds:g}s"
 
 
-def format_time(moment: datetime | None, tz: Any) -> str:
-    if moment is None:
-        return ""
+def format_time(moment: datetime, tz: Any) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def event_text(event: dict[str, Any], include: list[str], limit: int = 2000) -> str:
+def event_text(event: dict[str, Any], limit: int = 2000) -> str:
     """An event as ``field: value`` lines (flattened), cut at ``limit`` characters."""
     lines: list[str] = []
 
@@ -176,8 +174,7 @@ def event_text(event: dict[str, Any], include: list[str], limit: int = 2000) -> 
             for k, v in value.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)
         else:
-            if not include or any(prefix == f or prefix.startswith(f + ".") for f in include):
-                lines.append(f"{prefix}: {value}")
+            lines.append(f"{prefix}: {value}")
 
     walk("", event)
     text = "\n".join(lines)

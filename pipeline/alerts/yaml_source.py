@@ -103,6 +103,3 @@ def expand_environment(value: Any, where: Location) -> Any:
         return [expand_environment(v, where) for v in value]
     return value
 
-
-def location_of(value: Any, default: Location) -> Location:
-    return value.location if isinstance(value, LocatedDict) else default

@@ -36,6 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _backend(test)
     test.set_defaults(func=test_command)
 
+    status = actions.add_parser("status", help="saved state: last run, disabled rules, unsent alerts, history")
+    status.add_argument("--settings", type=Path, help="alerts settings file (Elasticsearch credentials)")
+    status.add_argument("--history", type=int, default=10, help="show this many recent deliveries")
+    _backend(status)
+    status.set_defaults(func=status_command)
+
     check = actions.add_parser("check", help="validate every rule; errors with file:line")
     _common(check)
     check.set_defaults(func=check_command)
@@ -166,3 +172,30 @@ def check_command(args: argparse.Namespace) -> int:
     total = len(rule_files(args.rules))
     print(f"{len(rules)} of {total} rules OK" + (f", {len(errors)} error(s)" if errors else ""))
     return CONFIG_ERROR_EXIT_CODE if errors else 0
+
+
+def status_command(args: argparse.Namespace) -> int:
+    from pipeline.alerts.state import HISTORY, OUTBOX, RULE
+
+    backend = _make_backend(args, _settings(args))
+    try:
+        store = backend.state_store()
+        rules = store.list(RULE)
+        outbox = store.list(OUTBOX)
+        history = sorted(store.list(HISTORY), key=lambda r: r[2].get("time", ""))[-args.history:]
+    finally:
+        backend.close()
+    print(f"{len(rules)} rules with state:")
+    for name, _, state in sorted(rules):
+        flag = f"DISABLED: {state['disabled']}" if state.get("disabled") else \
+            (f"failing ({state.get('failures')}): {state.get('last_error')}" if state.get("failures") else "ok")
+        print(f"  {name}: evaluated up to {state.get('last_end', 'never')}; {flag}")
+    print(f"{len(outbox)} alerts waiting for delivery:")
+    for name, _, entry in outbox:
+        print(f"  {name} -> {entry['alerter']}: {entry.get('subject')!r}, {entry['attempts']} attempts, "
+              f"last error: {entry.get('error')}")
+    print(f"last {len(history)} deliveries:")
+    for name, _, record in history:
+        print(f"  {record.get('time')} {name} -> {record['alerter']}: {record['status']} {record.get('subject')!r}"
+              + (f" ({record['error']})" if record.get("error") and record["status"] != "sent" else ""))
+    return 0

@@ -29,12 +29,19 @@ class DictionaryError(ValueError):
     """A dictionary file that cannot be read or has the wrong shape."""
 
 
-def load_dictionary(path: Path) -> dict[str, Any]:
+YAML_CODE_POINT_LIMIT = 134_217_728  # Logstash's default: 128 MB of one-byte characters
+
+
+def load_dictionary(path: Path, yaml_code_point_limit: int = YAML_CODE_POINT_LIMIT) -> dict[str, Any]:
     """Read a YAML (.yml/.yaml), JSON (.json) or CSV (.csv: key,value rows) dictionary file."""
     suffix = path.suffix.lower()
     try:
         if suffix in (".yml", ".yaml"):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            text = path.read_text(encoding="utf-8")
+            if len(text) > yaml_code_point_limit:
+                raise DictionaryError(f"dictionary {path} has {len(text)} characters, more than "
+                                      f"yaml_dictionary_code_point_limit ({yaml_code_point_limit})")
+            data = yaml.safe_load(text) or {}
         elif suffix == ".json":
             data = loads(path.read_bytes())
         elif suffix == ".csv":
@@ -118,6 +125,8 @@ class Translate(Filter):
         refresh_interval: Duration = option(Duration(300), "Re-read dictionary_path this often (0: never).")
         refresh_behaviour: Literal["merge", "replace"] = option(
             "merge", "On refresh, merge the file into the dictionary or replace it.")
+        yaml_dictionary_code_point_limit: int = option(
+            YAML_CODE_POINT_LIMIT, "Refuse YAML dictionary files with more characters than this.")
         iterate_on: str | None = option(
             None, "A field holding an array: translate each element (set it to the source field).")
         ecs_compatibility: _ecs.EcsMode | None = option(
@@ -142,7 +151,8 @@ class Translate(Filter):
         if options.dictionary_path is not None:
             # Loaded at build time so that a missing or broken file is a config error with its location.
             try:
-                self._matcher = self._compile(load_dictionary(options.dictionary_path))
+                loaded = load_dictionary(options.dictionary_path, options.yaml_dictionary_code_point_limit)
+                self._matcher = self._compile(loaded)
             except DictionaryError as exc:
                 raise ConfigError(f'option "dictionary_path": {exc}') from None
         else:
@@ -164,7 +174,7 @@ class Translate(Filter):
             return  # another worker is reloading; use the current dictionary meanwhile
         try:
             self._next_refresh = time.monotonic() + self.options.refresh_interval
-            loaded = load_dictionary(self.options.dictionary_path)
+            loaded = load_dictionary(self.options.dictionary_path, self.options.yaml_dictionary_code_point_limit)
             if self.options.refresh_behaviour == "merge":
                 loaded = {**self._matcher.dictionary, **loaded}
             self._matcher = self._compile(loaded)
@@ -205,8 +215,8 @@ class Translate(Filter):
                 return
             results = [self._translate(v, event) for v in items]
             if any(found for found, _ in results):
-                event.set(self._target, [value if found else original
-                                         for (found, value), original in zip(results, items, strict=True)])
+                # as Logstash: the translation (or fallback) at each position, null where none
+                event.set(self._target, [value if found else None for found, value in results])
                 self.filter_matched(event)
             return
         matched = False

@@ -19,7 +19,6 @@ from pipeline.filters import _ecs
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 
-
 Path_ = tuple[str, ...]
 _META = ("@metadata", "filter", "user_agent")
 

@@ -113,7 +113,8 @@ def test_change_remembers_the_last_value_per_key(write_events, make_rule, dry_en
     rule = make_rule(rule_text("change", "change", "compare_key: country\nquery_key: host\n"
                                                    "ignore_null: true\nrealert: 0\n"))
     report = evaluate(dry_engine, rule, at(0), at(6))
-    assert [(m.key, m.details) for m in report.matches] == [(("a",), {"old_value": "CN", "new_value": "DE"})]
+    assert [(m.key, m.details) for m in report.matches] == [
+        (("a",), {"field": "country", "old_value": "CN", "new_value": "DE"})]
 
 
 def test_new_term_matches_values_unseen_in_the_window(write_events, make_rule, dry_engine):

@@ -86,3 +86,15 @@ def test_run_once_alerts_then_remembers_it_across_restarts(tmp_path, indexed, pi
     second = run(pipeline_cmd, "alerts", "run", "--once", "--rules", str(rules), "--path.data", str(indexed))
     assert second.returncode == 0, second.stderr
     assert "===" not in second.stdout  # state kept: no re-send after the restart
+
+
+def test_status_shows_state_and_history(tmp_path, indexed, pipeline_cmd):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "rule.yaml").write_text(RULE)
+    assert run(pipeline_cmd, "alerts", "run", "--once", "--rules", str(rules), "--path.data", str(indexed)).returncode == 0
+    done = run(pipeline_cmd, "alerts", "status", "--path.data", str(indexed))
+    assert done.returncode == 0, done.stderr
+    assert "api-errors: evaluated up to 20" in done.stdout and "; ok" in done.stdout
+    assert "0 alerts waiting for delivery" in done.stdout
+    assert "api-errors -> 0:stdout: sent '[P1] api-errors (api)'" in done.stdout

@@ -58,9 +58,13 @@ def test_substring_replacement() -> None:
 def test_array_source_and_iterate_on() -> None:
     [first] = run_filters('translate { source => "x" target => "t" dictionary => { "a" => "A" } }', [{"x": ["a", "b"]}])
     assert first.get("t") == "A"
-    [each] = run_filters('translate { source => "x" iterate_on => "x" dictionary => { "a" => "A" } }',
+    [each] = run_filters('translate { source => "x" iterate_on => "x" target => "t" dictionary => { "a" => "A" } }',
                          [{"x": ["a", "b"]}])
-    assert each.get("x") == ["A", "b"]
+    assert each.get("t") == ["A", None] and each.get("x") == ["a", "b"]
+    [fallback] = run_filters('translate { source => "[ids]" iterate_on => "[ids]" target => "[names]" '
+                             'dictionary => { "100" => "Yuki" "102" => "Ahmed" } fallback => "Unknown" }',
+                             [{"ids": [100, 110, 102]}])
+    assert fallback.get("names") == ["Yuki", "Unknown", "Ahmed"]
 
 
 @pytest.mark.parametrize(("name", "content"), [
@@ -121,3 +125,11 @@ def test_iterate_on_array_of_objects() -> None:
                           [{"users": [{"code": 1}, {"code": 2}, "not an object", {"name": "no code"}]}])
     assert event.get("users") == [{"code": 1, "role": "admin"}, {"code": 2, "role": "guest"}, "not an object",
                                   {"name": "no code"}]
+
+
+def test_yaml_code_point_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.yml"
+    path.write_text("a: " + "x" * 100 + "\n")
+    with pytest.raises(ConfigError, match="yaml_dictionary_code_point_limit"):
+        build_plugin("filter", f'translate {{ source => "c" dictionary_path => "{path}" '
+                               'yaml_dictionary_code_point_limit => 50 }')

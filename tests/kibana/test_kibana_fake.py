@@ -48,3 +48,10 @@ def test_status_before_and_after_ready_and_auth() -> None:
         assert first.status_code == 503 and first.json()["status"]["overall"]["state"] == "red"
         second = requests.get(kibana.url + "/api/status", auth=("u", "p"), timeout=10)
         assert second.status_code == 200 and second.json()["version"]["number"] == "7.10.2"
+
+
+def test_kibana8_forbids_unknown_dashboard_attributes() -> None:
+    dashboard = '{"type":"dashboard","id":"d","attributes":{"title":"D","colour":"red"},"references":[]}\n'
+    with FakeKibana() as kibana:
+        error = _post(kibana, dashboard).json()["errors"][0]["error"]
+        assert error["type"] == "unknown" and "attributes.colour" in error["message"]

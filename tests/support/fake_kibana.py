@@ -30,6 +30,16 @@ from urllib.parse import parse_qs, urlsplit
 TYPES = {"index-pattern": "indexPatternApp", "search": "discoverApp", "visualization": "visualizeApp",
          "dashboard": "dashboardApp", "lens": "lensApp", "config": "advancedSettingsApp"}
 JSON_STRINGS = ("visState", "uiStateJSON", "panelsJSON", "optionsJSON", "fieldFormatMap", "runtimeFieldMap")
+# Kibana 8's attribute schemas per type (unknown keys are refused, ``unknowns: 'forbid'``).
+ATTRIBUTE_SCHEMAS = {
+    "dashboard": {"title", "description", "kibanaSavedObjectMeta", "timeRestore", "timeFrom", "timeTo",
+                  "refreshInterval", "controlGroupInput", "panelsJSON", "optionsJSON", "hits", "version"},
+    "visualization": {"title", "description", "version", "kibanaSavedObjectMeta", "uiStateJSON", "visState",
+                      "savedSearchRefName"},
+    "search": {"title", "description", "columns", "sort", "grid", "rowHeight", "rowsPerPage", "hideChart",
+               "breakdownField", "kibanaSavedObjectMeta", "isTextBasedQuery", "usesAdHocDataView", "timeRestore",
+               "timeRange", "refreshInterval", "viewMode", "hideAggregatedPreview", "hits", "version"},
+}
 _IMPORT = re.compile(r"^(?:/s/(?P<space>[a-z0-9_-]+))?/api/saved_objects/_import$")
 
 
@@ -224,6 +234,10 @@ class FakeKibana:
                 json.loads(text)
             except (TypeError, json.JSONDecodeError):
                 return f"Unable to migrate: {key} is not a JSON string"
+        allowed = ATTRIBUTE_SCHEMAS.get(obj["type"])
+        unknown = sorted(set(attributes) - allowed) if allowed else []
+        if unknown and self.modern:
+            return f"[attributes.{unknown[0]}]: definition for this key is missing"
         if obj["type"] == "dashboard":
             names = {r.get("name") for r in obj.get("references", [])}
             for panel in json.loads(attributes.get("panelsJSON", "[]")):

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.alerts.options import RuleOptions
-from pipeline.alerts.types.base import Match, RuleType, Scope
+from pipeline.alerts.types.base import Match, RuleType, Scope, lookup_field
 from pipeline.alerts.types.value_lists import expand_values
 from pipeline.plugin import option
 
@@ -32,8 +32,9 @@ class BlacklistRule(RuleType):
         self.clause = {"terms": {opts.compare_key: self.values}}
 
     def evaluate(self, scope: Scope, start: datetime, end: datetime, memory: dict[str, Any]) -> list[Match]:
+        field = self.options.compare_key  # type: ignore[attr-defined]
         return [Match(time=scope.event_time(doc, end), key=scope.key_of(doc), event=doc, count=1,
-                      window=(start, end))
+                      window=(start, end), details={"field": field, "value": lookup_field(doc, field)})
                 for doc in scope.documents(start, end, self.clause)]
 
 

@@ -52,7 +52,8 @@ class ChangeRule(RuleType):
                     when - Timestamp.parse(previous["time"]).to_datetime() > opts.timeframe.delta:
                 continue
             matches.append(Match(time=when, key=key, event=doc, count=1, window=(start, end),
-                                 details={"old_value": _one(previous["value"]), "new_value": _one(value)}))
+                                 details={"field": ", ".join(opts.compare_key),
+                                          "old_value": _one(previous["value"]), "new_value": _one(value)}))
         if len(last) > opts.terms_size * 20:  # bounded memory: keep the most recent keys
             for stale in sorted(last, key=lambda k: last[k]["time"])[: len(last) - opts.terms_size * 20]:
                 del last[stale]

@@ -50,7 +50,8 @@ class FrequencyRule(RuleType):
                 continue
             restarts[repr(key)] = iso(end)
             event = scope.latest(since, end, key) or nested(scope.query_key, key)
-            matches.append(Match(time=end, key=key, event=event, count=count, window=(since, end)))
+            matches.append(Match(time=end, key=key, event=event, count=count, window=(since, end),
+                                 details={"num_events": opts.num_events}))
         # Forget restart points that no longer overlap any window.
         for key_repr, when in list(restarts.items()):
             if Timestamp.parse(when).to_datetime() <= window_start:

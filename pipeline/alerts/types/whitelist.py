@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.alerts.options import RuleOptions
-from pipeline.alerts.types.base import Match, RuleType, Scope
+from pipeline.alerts.types.base import Match, RuleType, Scope, lookup_field
 from pipeline.alerts.types.value_lists import expand_values
 from pipeline.plugin import option
 
@@ -34,8 +34,9 @@ class WhitelistRule(RuleType):
         self.clause = {"bool": {"must_not": [allowed], **({"filter": must} if must else {})}}
 
     def evaluate(self, scope: Scope, start: datetime, end: datetime, memory: dict[str, Any]) -> list[Match]:
+        field = self.options.compare_key  # type: ignore[attr-defined]
         return [Match(time=scope.event_time(doc, end), key=scope.key_of(doc), event=doc, count=1,
-                      window=(start, end))
+                      window=(start, end), details={"field": field, "value": lookup_field(doc, field)})
                 for doc in scope.documents(start, end, self.clause)]
 
 

@@ -280,6 +280,8 @@ class File(Input):
 
     def decode(self, watched: WatchedFile, lines: list[Line]) -> list[Event]:
         codec = watched.codec
+        if codec.name == "plain" and not any(line.truncated for line in lines):
+            return self._decode_plain(watched, lines)
         decode_line = getattr(codec, "decode_line", None)
         events: list[Event] = []
         for line in lines:
@@ -298,6 +300,21 @@ class File(Input):
             for event in produced:
                 events.append(self._annotate(event, watched.path))
             watched.fed_ends.append(line.end)
+        return events
+
+    def _decode_plain(self, watched: WatchedFile, lines: list[Line]) -> list[Event]:
+        """The plain codec's job (one line = one message) inlined: the hot path of the file input."""
+        charset = getattr(watched.codec.options, "charset", "UTF-8")
+        path, host, ecs = watched.path, self._host, self._ecs
+        events = []
+        for line in lines:
+            message = line.data.decode(charset, "replace")
+            if ecs:
+                data = {"message": message, "log": {"file": {"path": path}}, "host": {"name": host}}
+            else:
+                data = {"message": message, "path": path, "host": host}
+            events.append(Event(data))
+        watched.fed_ends.extend(line.end for line in lines)
         return events
 
     def _annotate(self, event: Event, path: str) -> Event:

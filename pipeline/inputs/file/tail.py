@@ -20,7 +20,7 @@ from pipeline.inputs.file.registry import FINGERPRINT_BYTES, FileKey, fingerprin
 log = logging.getLogger("pipeline.input.file")
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     data: bytes
     end: int  # file offset just after this line's delimiter
@@ -125,19 +125,21 @@ class WatchedFile:
         start_pos = self.read_pos - len(self.partial)
         self.read_pos += len(data)
         self.last_growth = time.monotonic()
-        lines: list[Line] = []
         delimiter = self.delimiter
         buffer = bytes(self.partial) + data if self.partial else data
-        base = start_pos
-        begin = 0
-        while True:
-            found = buffer.find(delimiter, begin)
-            if found < 0:
-                break
-            end = found + len(delimiter)
-            lines.append(self._make_line(buffer[begin:found], base + end))
-            begin = end
-        rest = buffer[begin:]
+        parts = buffer.split(delimiter)
+        rest = parts.pop()
+        lines: list[Line] = []
+        position, step, limit = start_pos, len(delimiter), self.max_line_bytes
+        strip_cr = delimiter == b"\n"
+        for raw in parts:
+            position += len(raw) + step
+            truncated = len(raw) > limit
+            if truncated:
+                raw = raw[:limit]
+            if strip_cr and raw.endswith(b"\r"):
+                raw = raw[:-1]
+            lines.append(Line(raw, position, truncated))
         self.partial = bytearray(rest)
         if self.partial_truncated and lines:
             # the first line completed the oversized partial: it keeps the mark
@@ -151,14 +153,6 @@ class WatchedFile:
         elif not self.partial:
             self.partial_since = 0.0
         return lines
-
-    def _make_line(self, raw: bytes, end: int) -> Line:
-        truncated = False
-        if len(raw) > self.max_line_bytes:
-            raw, truncated = raw[:self.max_line_bytes], True
-        if self.delimiter == b"\n" and raw.endswith(b"\r"):
-            raw = raw[:-1]
-        return Line(raw, end, truncated)
 
     def _hold_truncated(self) -> None:
         # The partial's bytes past the limit are dropped; positions stay exact because
