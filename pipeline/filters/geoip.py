@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
@@ -16,74 +15,12 @@ from pipeline import fieldref
 from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.filters import _ecs
+from pipeline.filters._geoip_fields import Property, nest, table_for
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 
-Record = dict[str, Any]
-Extractor = Callable[[Record, str], Any]
-
-
-def _name(record: Record, key: str, lang: str = "en") -> Any:
-    return (record.get(key) or {}).get("names", {}).get(lang)
-
-
-def _subdivision(record: Record) -> Record:
-    subdivisions = record.get("subdivisions") or [{}]
-    return subdivisions[0]
-
-
-def _location(record: Record, ip: str) -> Any:
-    loc = record.get("location") or {}
-    if "latitude" in loc and "longitude" in loc:
-        return {"lat": loc["latitude"], "lon": loc["longitude"]}
-    return None
-
-
-def _region_iso(record: Record, ip: str) -> Any:
-    code = _subdivision(record).get("iso_code")
-    country = (record.get("country") or {}).get("iso_code")
-    return f"{country}-{code}" if code and country else None
-
-
-# property: (ECS path or None, legacy name or None, extractor). Order = output order.
-CITY_PROPERTIES: dict[str, tuple[str | None, str | None, Extractor]] = {
-    "ip": ("ip", "ip", lambda r, ip: ip),
-    "city_name": ("geo.city_name", "city_name", lambda r, ip: _name(r, "city")),
-    "continent_code": ("geo.continent_code", "continent_code", lambda r, ip: (r.get("continent") or {}).get("code")),
-    "continent_name": ("geo.continent_name", None, lambda r, ip: _name(r, "continent")),
-    "country_name": ("geo.country_name", "country_name", lambda r, ip: _name(r, "country")),
-    "country_code2": ("geo.country_iso_code", "country_code2", lambda r, ip: (r.get("country") or {}).get("iso_code")),
-    # Logstash's legacy country_code3 holds the 2-letter code too.
-    "country_code3": (None, "country_code3", lambda r, ip: (r.get("country") or {}).get("iso_code")),
-    "postal_code": ("geo.postal_code", "postal_code", lambda r, ip: (r.get("postal") or {}).get("code")),
-    "dma_code": ("mmdb.dma_code", "dma_code", lambda r, ip: (r.get("location") or {}).get("metro_code")),
-    "region_name": ("geo.region_name", "region_name", lambda r, ip: _subdivision(r).get("names", {}).get("en")),
-    "region_code": (None, "region_code", lambda r, ip: _subdivision(r).get("iso_code")),
-    "region_iso_code": ("geo.region_iso_code", None, _region_iso),
-    "timezone": ("geo.timezone", "timezone", lambda r, ip: (r.get("location") or {}).get("time_zone")),
-    "location": ("geo.location", "location", _location),
-    "latitude": (None, "latitude", lambda r, ip: (r.get("location") or {}).get("latitude")),
-    "longitude": (None, "longitude", lambda r, ip: (r.get("location") or {}).get("longitude")),
-}
-ASN_PROPERTIES: dict[str, tuple[str | None, str | None, Extractor]] = {
-    "ip": ("ip", "ip", lambda r, ip: ip),
-    "asn": ("as.number", "asn", lambda r, ip: r.get("autonomous_system_number")),
-    "as_org": ("as.organization.name", "as_org", lambda r, ip: r.get("autonomous_system_organization")),
-}
 _ECS_TARGETS = {("client", "ip"): "client", ("source", "ip"): "source", ("destination", "ip"): "destination",
                 ("host", "ip"): "host", ("server", "ip"): "server"}
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """{"geo.city_name": x} -> {"geo": {"city_name": x}}."""
-    out: dict[str, Any] = {}
-    for path, value in flat.items():
-        node = out
-        *parents, last = path.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return out
 
 
 @register
@@ -142,7 +79,8 @@ class Geoip(Filter):
         probe = self._open(options.database)  # checked now: a bad file is a config error with its location
         probe.close()
         self._reader: Any = None
-        self._properties: dict[str, tuple[str | None, str | None, Extractor]] = {}
+        self._properties: dict[str, Property] = {}
+        self._kind = options.default_database_type
         self._cache: OrderedDict[str, dict[str, Any] | None] = OrderedDict()
         self._lock = Lock()
 
@@ -156,13 +94,11 @@ class Geoip(Filter):
     def register(self) -> None:
         self._reader = self._open(self.options.database)
         db_type = self._reader.metadata().database_type or ""
-        is_asn = "ASN" in db_type or (not any(k in db_type for k in ("City", "Country"))
-                                      and self.options.default_database_type == "ASN")
-        table = ASN_PROPERTIES if is_asn else CITY_PROPERTIES
+        self._kind, table = table_for(db_type, self.options.default_database_type)
         wanted = set(self.options.fields)
         unknown = wanted - set(table)
         if unknown:
-            raise ConfigError(f'option "fields": unknown for a {db_type or "City"} database: '
+            raise ConfigError(f'option "fields": unknown for a {db_type or self._kind} database: '
                               f'{", ".join(sorted(unknown))} (known: {", ".join(table)})')
         self._properties = {name: spec for name, spec in table.items() if not wanted or name in wanted}
 
@@ -179,22 +115,24 @@ class Geoip(Filter):
                 return self._cache[ip]
         try:
             ipaddress.ip_address(ip)
-            record = self._reader.get(ip)
+            record, prefix = self._reader.get_with_prefix_len(ip)
         except ValueError:
-            record = None
+            record, prefix = None, 0
         fields = None
-        if isinstance(record, dict):
+        # As Logstash: a City record without a latitude/longitude pair is not used.
+        usable = isinstance(record, dict) and (self._kind != "City" or _has_location(record))
+        if usable:
+            network = str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
             flat: dict[str, Any] = {}
             for ecs_path, legacy_name, extract in self._properties.values():
                 name = legacy_name if self._legacy else ecs_path
                 if name is None:
                     continue
-                value = extract(record, ip)
+                value = extract(record, ip, network)  # type: ignore[arg-type]
                 if value is not None:
                     flat[name] = value
-            fields = flat if self._legacy else _nest(flat)
-            if set(fields) <= {"ip"}:
-                fields = None  # nothing known about this address
+            if set(flat) - {"ip"}:  # something known about this address besides itself
+                fields = flat if self._legacy else nest(flat)
         with self._lock:
             self._cache[ip] = fields
             if len(self._cache) > self.options.cache_size:
@@ -219,6 +157,11 @@ class Geoip(Filter):
         else:
             event.set(self._target, _deep_copy(fields))
         self.filter_matched(event)
+
+
+def _has_location(record: dict[str, Any]) -> bool:
+    location = record.get("location") or {}
+    return location.get("latitude") is not None and location.get("longitude") is not None
 
 
 def _deep_copy(value: Any) -> Any:

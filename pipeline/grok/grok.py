@@ -36,7 +36,9 @@ class Grok:
     (``[source][address]`` → ``{"source": {"address": ...}}``), with ``:int`` and
     ``:float`` applied and empty captures left out, or None when the text does
     not match. ``timeout`` (seconds, None = none) raises
-    :class:`~pipeline.grok.matcher.GrokTimeout` when exceeded.
+    :class:`~pipeline.grok.matcher.GrokTimeout` when exceeded. Matching searches the text as
+    Logstash does; ``fullmatch=True`` requires the whole text to match, as pygrok's default.
+    ``custom_patterns_dir`` is accepted as pygrok spells it.
     """
 
     def __init__(
@@ -50,9 +52,14 @@ class Grok:
         timeout: float | None = None,
         patterns_files_glob: str = "*",
         library: PatternLibrary | None = None,
+        fullmatch: bool = False,
+        custom_patterns_dir: str | Path | None = None,
     ) -> None:
         if isinstance(patterns_dir, (str, Path)):
             patterns_dir = [patterns_dir]
+        if custom_patterns_dir is not None:  # pygrok's name for it
+            patterns_dir = [*(patterns_dir or ()), custom_patterns_dir]
+        self.fullmatch = fullmatch
         self.pattern = pattern
         self.library = library or build_library(ecs_compatibility, patterns_dir or (), patterns_files_glob,
                                                 custom_patterns)
@@ -66,7 +73,7 @@ class Grok:
         return self.compiled.expanded.pattern
 
     def match(self, text: str) -> dict[str, Any] | None:
-        found = self.compiled.search(text, self.timeout)
+        found = self.compiled.search(text, self.timeout, full=self.fullmatch)
         if found is None:
             return None
         result: dict[str, Any] = {}

@@ -33,14 +33,29 @@ class GrokTimeout(Exception):
     """A match ran past its timeout (the event is tagged ``_groktimeout``)."""
 
 
+_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
+_LEADING_FLOAT = re.compile(r"\s*([+-]?(?:\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+))")
+
+
 def _to_int(value: str) -> int:
+    """Ruby's String#to_i, as Logstash converts ``:int``: the leading integer, else 0 ("3.7" → 3)."""
     try:
         return int(value)
     except ValueError:
-        return int(float(value))
+        found = _LEADING_INT.match(value)
+        return int(found.group(1)) if found else 0
 
 
-CONVERTERS: dict[str | None, Callable[[str], Any] | None] = {None: None, "int": _to_int, "float": float}
+def _to_float(value: str) -> float:
+    """Ruby's String#to_f, as Logstash converts ``:float``: the leading number, else 0.0."""
+    try:
+        return float(value)
+    except ValueError:
+        found = _LEADING_FLOAT.match(value)
+        return float(found.group(1)) if found else 0.0
+
+
+CONVERTERS: dict[str | None, Callable[[str], Any] | None] = {None: None, "int": _to_int, "float": _to_float}
 
 
 class CompiledExpression:
@@ -79,15 +94,20 @@ class CompiledExpression:
                 self._limits[timeout] = limit
         return limit
 
-    def search(self, text: str, timeout: float | None) -> Any:
-        """The match object or None; GrokTimeout if ``timeout`` seconds ran out (None = no limit)."""
+    def search(self, text: str, timeout: float | None, *, full: bool = False) -> Any:
+        """The match object or None; GrokTimeout if ``timeout`` seconds ran out (None = no limit).
+
+        ``full``: the whole text must match (pygrok's default), instead of Logstash's search.
+        """
         fast = self.fast
         if fast is not None and (timeout is None or len(text) <= self.fast_limit(timeout)
                                  or self.risk.worst_steps(text) <= timeout * STEPS_PER_SECOND):
-            return fast.search(text)
+            return fast.fullmatch(text) if full else fast.search(text)
         if timeout is not None and timeout <= 0:
             raise GrokTimeout("no time left")
         try:
+            if full:
+                return self.safe.fullmatch(text, timeout=timeout)
             return self.safe.search(text, timeout=timeout)
         except TimeoutError as exc:
             raise GrokTimeout(str(exc)) from None

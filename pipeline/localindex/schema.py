@@ -89,6 +89,18 @@ def _getter(name: str) -> Callable[[dict[str, Any]], Any]:
             return data.get(name)
 
         return two
+    if len(parts) == 3:
+        a, b, c = parts
+
+        def three(data: dict[str, Any]) -> Any:
+            node = data.get(a)
+            if type(node) is dict:
+                node = node.get(b)
+                if type(node) is dict and c in node:
+                    return node[c]
+            return lookup(data, name, parts)  # rare shapes: literal dotted keys at any level
+
+        return three
     return lambda data: lookup(data, name, parts)
 
 
@@ -99,14 +111,12 @@ _INT_LIMIT = 2**63  # SQLite integers are 64-bit; bigger ones stay in the JSON o
 def row_values(doc_id: int, millis: int, data: dict[str, Any], doc_json: str) -> tuple[tuple[Any, ...], str | None]:
     """The ``docs`` row for one event and its full-text ``message`` (None when absent)."""
     irregular = 0
-    hot: list[Any] = []
-    for get in _HOT_GETTERS:
-        value = get(data)
-        if value is None or type(value) is str or type(value) is float or (
-                type(value) is int and -_INT_LIMIT <= value < _INT_LIMIT):
-            hot.append(value)
-        else:
-            hot.append(None)
+    hot = [get(data) for get in _HOT_GETTERS]
+    for pos, value in enumerate(hot):
+        kind = type(value)
+        if value is not None and kind is not str and kind is not float and not (
+                kind is int and -_INT_LIMIT <= value < _INT_LIMIT):
+            hot[pos] = None
             irregular = 1
     tags = data.get(TAGS_FIELD)
     if tags is None or tags == []:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import os
 import signal
@@ -14,6 +15,15 @@ from pipeline.runtime.runner import PipelineRunner, RunSettings
 
 log = logging.getLogger("pipeline.agent")
 FORCED_EXIT_CODE = 1
+
+
+def tune_gc() -> None:
+    """Fewer, later collections: events are short-lived dicts that reference counting frees; the
+    default thresholds make the cyclic collector run every ~700 allocations (about 20% of the CPU
+    time of the beats input, measured). Start-up objects are frozen out of every collection."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
 class Agent:
@@ -36,6 +46,7 @@ class Agent:
             os._exit(FORCED_EXIT_CODE)
 
     async def run(self) -> None:
+        tune_gc()
         loop = asyncio.get_running_loop()
         # Blocking inputs and output retries use threads; the default pool (cores + 4) is too small.
         loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=64))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ class PluginMetrics:
     events_out: int = 0
     failures: int = 0
     duration_ms: float = 0.0
+    #: plugin-specific counters (beats connections, bulk statuses ...), shown by the monitoring API
+    extra: Callable[[], dict[str, Any]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, events_in: int = 0, events_out: int = 0, failures: int = 0, duration_ms: float = 0.0) -> None:
@@ -30,13 +33,19 @@ class PluginMetrics:
         self.add(events_out=count)
 
     def snapshot(self) -> dict[str, Any]:
-        return {
+        snapshot: dict[str, Any] = {
             "id": self.plugin_id,
             "name": self.name,
             "events": {"in": self.events_in, "out": self.events_out,
                        "duration_in_millis": round(self.duration_ms)},
             "failures": self.failures,
         }
+        if self.extra is not None:
+            try:
+                snapshot["stats"] = self.extra()
+            except Exception as exc:  # noqa: BLE001 - metrics must never break the API
+                snapshot["stats"] = {"error": str(exc)}
+        return snapshot
 
 
 @dataclass

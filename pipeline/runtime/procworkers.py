@@ -43,6 +43,9 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
 
     logs.configure(log_level, log_format)
     try:
+        from pipeline.runtime.agent import tune_gc
+
+        tune_gc()
         config.inputs = []  # inputs live in the main process
         built = build_pipeline(config, pipeline_id, Path(path_data), require_inputs=False)
         runner = PipelineRunner(built, RunSettings(workers=0, flush_interval=flush_interval))

@@ -67,6 +67,7 @@ class PipelineRunner:
             for plugin in plugins:
                 plugin.register()
                 self.registered.append(plugin)
+                _expose_stats(plugin)
         except Exception:
             self.close_plugins()
             raise
@@ -288,6 +289,16 @@ class PipelineRunner:
         if self._flusher is not None:
             self._flusher.join(timeout=self.settings.flush_interval + 1)
         self._flush_filters(final=True)
+
+
+def _expose_stats(plugin: Any) -> None:
+    """Plugins keeping their own counters as ``self.stats`` (with snapshot() or as_dict()) show them in the API."""
+    stats, metrics = getattr(plugin, "stats", None), getattr(plugin.context, "metrics", None)
+    if stats is None or metrics is None:
+        return
+    reader = getattr(stats, "snapshot", None) or getattr(stats, "as_dict", None)
+    if callable(reader):
+        metrics.extra = reader
 
 
 def _overrides_flush(flt: Any) -> bool:

@@ -35,7 +35,10 @@ def _write(path: Path, db_type: str, networks: dict[str, dict]) -> Path:
 @pytest.fixture(scope="module")
 def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _write(tmp_path_factory.mktemp("geo") / "City.mmdb", "GeoLite2-City",
-                  {"81.2.69.0/24": LONDON, "2001:db8::/32": {"country": {"iso_code": "ZZ", "names": {"en": "Test"}}}})
+                  {"81.2.69.0/24": LONDON,
+                   "2001:db8::/32": {"country": {"iso_code": "ZZ", "names": {"en": "Test"}},
+                                     "location": {"latitude": 1.5, "longitude": 2.5}},
+                   "5.5.0.0/16": {"country": {"iso_code": "NO", "names": {"en": "No location"}}}})
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +54,8 @@ def test_ecs_city_fields(city_db: Path) -> None:
     geo = event.get("[source][geo]")
     assert geo == {"city_name": "London", "continent_code": "EU", "continent_name": "Europe",
                    "country_name": "United Kingdom", "country_iso_code": "GB", "postal_code": "EC2V",
-                   "region_name": "England", "region_iso_code": "GB-ENG", "timezone": "Europe/London",
-                   "location": {"lat": 51.5142, "lon": -0.0931}}
+                   "region_name": "England", "region_code": "ENG", "region_iso_code": "GB-ENG",
+                   "timezone": "Europe/London", "location": {"lat": 51.5142, "lon": -0.0931}}
     assert event.get("[source][ip]") == "81.2.69.160" and event.has_tag("geo")
 
 
@@ -62,6 +65,8 @@ def test_legacy_fields_and_field_selection(city_db: Path) -> None:
     geoip = event.get("geoip")
     assert geoip["city_name"] == "London" and geoip["country_code2"] == "GB" and geoip["country_code3"] == "GB"
     assert geoip["region_code"] == "ENG" and geoip["latitude"] == 51.5142 and geoip["ip"] == "81.2.69.160"
+    assert geoip["continent_name"] == "Europe" and geoip["region_iso_code"] == "GB-ENG"
+    assert geoip["location"] == {"lat": 51.5142, "lon": -0.0931}
     [few] = run_filters(f'geoip {{ source => "ip" target => "g" database => "{city_db}" '
                         'fields => ["country_name", "location"] }', [{"ip": "81.2.69.160"}])
     assert few.get("g") == {"geo": {"country_name": "United Kingdom", "location": {"lat": 51.5142, "lon": -0.0931}}}
@@ -82,7 +87,7 @@ def test_asn(asn_db: Path) -> None:
     assert legacy.get("geoip") == {"ip": "1.128.0.1", "asn": 1221, "as_org": "Telstra Pty Ltd"}
 
 
-@pytest.mark.parametrize("ip", ["10.0.0.1", "not an ip", ""])
+@pytest.mark.parametrize("ip", ["10.0.0.1", "not an ip", "", "5.5.1.1"])  # 5.5.x: a City record without location
 def test_lookup_failure_tag(city_db: Path, ip: str) -> None:
     [event] = run_filters(f'geoip {{ source => "ip" target => "g" database => "{city_db}" add_tag => ["geo"] }}',
                           [{"ip": ip}])
@@ -122,3 +127,22 @@ def test_database_type_fallback_cache_and_custom_tag(tmp_path: Path) -> None:
     assert len(plugin._cache) == 2
     assert events[4].tags == ["nogeo"]
     plugin.close()
+
+
+@pytest.mark.parametrize(("db_type", "record", "ecs", "legacy"), [
+    ("GeoIP2-ISP", {"autonomous_system_number": 7, "autonomous_system_organization": "Org", "isp": "Isp",
+                    "organization": "Acme"},
+     {"as": {"number": 7, "organization": {"name": "Org"}}, "mmdb": {"isp": "Isp", "organization": "Acme"}},
+     {"asn": 7, "as_org": "Org", "isp": "Isp", "organization": "Acme"}),
+    ("GeoIP2-Domain", {"domain": "example.com"}, {"domain": "example.com"}, {"domain": "example.com"}),
+    ("GeoIP2-Anonymous-IP", {"is_anonymous": True, "is_tor_exit_node": True},
+     {"ip_traits": {"anonymous": True, "anonymous_vpn": False, "hosting_provider": False, "public_proxy": False,
+                    "residential_proxy": False, "tor_exit_node": True, "network": "7.7.0.0/16"}},
+     {"anonymous": True, "tor_exit_node": True, "network": "7.7.0.0/16"}),
+])
+def test_other_database_kinds(tmp_path: Path, db_type: str, record: dict, ecs: dict, legacy: dict) -> None:
+    db = _write(tmp_path / "db.mmdb", db_type, {"7.7.0.0/16": record})
+    [event] = run_filters(f'geoip {{ source => "[client][ip]" database => "{db}" }}', [{"client": {"ip": "7.7.1.1"}}])
+    assert event.get("client") == {"ip": "7.7.1.1", **ecs}
+    [old] = run_filters(f'geoip {{ source => "ip" database => "{db}" ecs_compatibility => disabled }}', [{"ip": "7.7.1.1"}])
+    assert {k: v for k, v in old.get("geoip").items() if k in legacy} == legacy and old.get("[geoip][ip]") == "7.7.1.1"

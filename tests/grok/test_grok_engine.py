@@ -125,3 +125,19 @@ def test_timeout_raises_on_pathological_line() -> None:
     with pytest.raises(GrokTimeout):
         grok.match("a," * 100)
     assert grok.match("1,2,3,4,5,6;") == {"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6"}
+
+
+def test_pygrok_style_arguments(tmp_path) -> None:
+    (tmp_path / "p").write_text("THING [a-z]+\n")
+    grok = Grok("%{THING:t}", custom_patterns_dir=str(tmp_path), fullmatch=True)
+    assert grok.match("abc") == {"t": "abc"}
+    assert grok.match("abc 1") is None  # fullmatch, as pygrok
+    assert Grok("%{THING:t}", custom_patterns_dir=str(tmp_path)).match("abc 1") == {"t": "abc"}
+
+
+def test_int_and_float_convert_like_ruby() -> None:
+    grok = Grok(r"(?<a>\S+) (?<b>\S+)", custom_patterns={})
+    assert grok.match("x y") == {"a": "x", "b": "y"}
+    conv = Grok(r"%{NOTSPACE:a:int} %{NOTSPACE:b:float} %{NOTSPACE:c:int}")
+    assert conv.match("3.7 1.5e3 abc") == {"a": 3, "b": 1500.0, "c": 0}
+    assert conv.match("+12 -.5 -7") == {"a": 12, "b": -0.5, "c": -7}

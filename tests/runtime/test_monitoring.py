@@ -71,3 +71,11 @@ def test_running_pipeline_reports_on_its_api(pipeline_cmd, free_port, tmp_path):
         proc.terminate()
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_plugin_specific_counters_appear_in_the_snapshot():
+    metrics = PipelineMetrics("extra_test")
+    plugin = metrics.plugin("beats_1", "input", "beats")
+    plugin.extra = lambda: {"connections": 3}
+    snapshot = metrics.snapshot()
+    assert snapshot["plugins"]["inputs"][0]["stats"] == {"connections": 3}
