@@ -13,8 +13,8 @@ COPY grok_patterns ./grok_patterns
 COPY dashboards ./dashboards
 COPY docker ./docker
 COPY examples ./examples
-# Editable install keeps grok_patterns/ and dashboards/ beside the package, where the code looks for them.
-RUN pip install --no-cache-dir -e .
+# grok_patterns/ and dashboards/ are installed as data files under share/pipeline/ (pipeline/resources.py).
+RUN pip install --no-cache-dir .
 
 RUN useradd --system --home /var/lib/pipeline pipeline \
     && mkdir -p /var/lib/pipeline /etc/pipeline \

@@ -204,7 +204,12 @@ class Engine:
                 for f in opts.top_count_keys}
 
     def create_alert(self, rule: Rule, scope: Scope, matches: list[Match], report: RunReport) -> None:
-        message = render_message(rule, matches, self.top_counts(rule, scope, matches))
+        try:
+            top_counts = self.top_counts(rule, scope, matches)
+        except QueryError as exc:  # the match is silenced already: send it without the extra figures
+            log.warning("rule %s: top_count_keys query failed, alert sent without them: %s", rule.name, exc)
+            top_counts = {}
+        message = render_message(rule, matches, top_counts)
         report.alerts.append(message)
         if self.dry_run:
             return

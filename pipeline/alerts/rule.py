@@ -31,7 +31,8 @@ SETTINGS_NAMES = ("alerts-settings.yaml", "alerts-settings.yml")  # may sit besi
 
 @dataclass
 class AlertSettings:
-    """The global alerts settings file: rule defaults, alerter options, Elasticsearch connection."""
+    """The global alerts settings file: ``rule_defaults``, ``alerters`` (or each alerter's section at the
+    top level, as ElastAlert's global config), ``elasticsearch`` credentials for ``--es``."""
 
     rule_defaults: dict[str, Any] = field(default_factory=dict)
     alerters: dict[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -48,17 +49,23 @@ class AlertSettings:
         if not isinstance(data, LocatedDict):
             raise ConfigError("the alerts settings file is a mapping with rule_defaults, alerters, "
                               "elasticsearch", Location(str(path), 1, 1))
+        sections = ("rule_defaults", "alerters", "elasticsearch")
+        alerter_names = alerter_registry.available()
         errors = []
-        for key in data:
-            if key not in ("rule_defaults", "alerters", "elasticsearch"):
-                hint = difflib.get_close_matches(str(key), ["rule_defaults", "alerters", "elasticsearch"], 1)
+        alerters: dict[str, Mapping[str, Any]] = {}
+        for key, value in data.items():
+            if key not in sections and key not in alerter_names:
+                hint = difflib.get_close_matches(str(key), [*sections, *alerter_names], 1)
                 errors.append(ConfigError(f'unknown settings key "{key}"' +
                                           (f' (did you mean "{hint[0]}"?)' if hint else ""), data.where(key)))
-            elif not isinstance(data[key], Mapping):
+            elif not isinstance(value, Mapping):
                 errors.append(ConfigError(f"{key} must be a mapping", data.where(key)))
+            elif key in alerter_names:  # an alerter's section may also sit at the top level
+                alerters[key] = value
         if errors:
             raise ConfigErrors(errors)
-        return cls(rule_defaults=data.get("rule_defaults") or {}, alerters=data.get("alerters") or {},
+        return cls(rule_defaults=data.get("rule_defaults") or {},
+                   alerters={**alerters, **(data.get("alerters") or {})},
                    elasticsearch=dict(data.get("elasticsearch") or {}), source=data.location)
 
 
@@ -115,7 +122,8 @@ def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
             errors.append(ConfigError(one.message, one.location or where, "rule", rule_name))
 
     try:
-        options: RuleOptions = build_options(type_cls, spec)  # type: ignore[arg-type]  # duck-typed: Options + option_infos
+        # build_options takes any class with Options and option_infos(), not only pipeline plugins.
+        options: RuleOptions = build_options(type_cls, spec)  # type: ignore[arg-type]
     except ConfigError as exc:
         fail(exc, data.location)
         raise ConfigErrors(errors) from None
@@ -141,8 +149,7 @@ def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
     except ConfigError as exc:
         fail(exc, data.location)
     built_alerters = []
-    alert_items = options.alert
-    for position, item in enumerate(alert_items if isinstance(alert_items, list) else [alert_items]):
+    for position, item in enumerate(options.alert):
         where = item.location if isinstance(item, LocatedDict) else data.where("alert")
         try:
             built_alerters.append(build_alerter(item, position, where, settings))
@@ -194,7 +201,7 @@ def build_alerter(item: Any, position: int, where: Location, settings: AlertSett
     items = [i for i in _items(shared, settings.source) if i[0] not in own] + _items(own, where)
     spec = PluginSpec("alerter", str(name), tuple(items), where)
     try:
-        options = build_options(cls, spec)  # type: ignore[arg-type]  # duck-typed, as above
+        options = build_options(cls, spec)  # type: ignore[arg-type]
         return f"{position}:{name}", cls(options)
     except ConfigErrors as exc:
         raise ConfigErrors([ConfigError(f"alerter {name}: {e.message}", e.location or where)

@@ -19,6 +19,7 @@ from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from pipeline import serde
 from pipeline.errors import ConfigError
 
 # Missing fields (match.kubernetes.pod.name on an event without them) render empty, not fail.
@@ -173,6 +174,8 @@ def event_text(event: dict[str, Any], limit: int = 2000) -> str:
         if isinstance(value, dict):
             for k, v in value.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, list):
+            lines.append(f"{prefix}: {serde.dumps_str(value)}")
         else:
             lines.append(f"{prefix}: {value}")
 

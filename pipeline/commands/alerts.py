@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ def _make_backend(args: argparse.Namespace, settings: Any) -> Any:
         from pipeline.elasticsearch.client import client_from_url
 
         password = args.password or es.get("password") or os.environ.get("ES_PASSWORD")
-        user = args.user or es.get("user") or es.get("username") or None
+        user = args.user or es.get("user") or es.get("username") or os.environ.get("ES_USER") or None
         client = client_from_url(url, user=user, password=password if user else None,
                                  api_key=args.api_key or es.get("api_key") or None,
                                  ca_certs=args.ca_cert or es.get("ca_cert"), insecure=args.insecure)
@@ -133,8 +133,7 @@ def test_command(args: argparse.Namespace) -> int:
     engine = Engine(backend, SQLiteStateStore(":memory:"), dry_run=True)
     now = datetime.now(UTC)
     try:
-        report = engine.run_rule(rule, now, since=now - rule.options.query_delay.delta
-                                 - _seconds(since))
+        report = engine.run_rule(rule, now, since=now - rule.options.query_delay.delta - timedelta(seconds=since))
     finally:
         backend.close()
     if report.error:
@@ -147,12 +146,6 @@ def test_command(args: argparse.Namespace) -> int:
     if len(report.alerts) > args.max_alerts:
         print(f"\n... and {len(report.alerts) - args.max_alerts} more")
     return 0
-
-
-def _seconds(value: float) -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=float(value))
 
 
 def check_command(args: argparse.Namespace) -> int:

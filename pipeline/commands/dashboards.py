@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--password", help="basic auth password (or set ES_PASSWORD)")
     imp.add_argument("--api-key", help="API key as id:key or its base64 encoding")
     imp.add_argument("--space", help="Kibana space id (default: the default space)")
+    imp.add_argument("--ca-cert", help="CA certificate (PEM) to verify Kibana's TLS certificate")
+    imp.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     imp.add_argument("--target", choices=[*targets, "auto"], default="auto",
                      help="flavour to import; auto (default) picks it from the version Kibana reports")
     imp.add_argument("--dir", type=Path, help="import these NDJSON files (or specs) instead of dashboards/<target>")
@@ -115,7 +117,8 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         summary = import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
                                     api_key=args.api_key, space=args.space, target=args.target,
-                                    source_dir=args.dir, timeout=args.timeout, raise_on_error=False)
+                                    source_dir=args.dir, timeout=args.timeout, raise_on_error=False,
+                                    verify=False if args.insecure else (args.ca_cert or True))
     except (SpecError, ValueError, FileNotFoundError) as exc:
         print(f"dashboards: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from typing import Any
@@ -67,22 +66,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _import_dashboards(args: argparse.Namespace) -> int:
-    try:
-        importer: Any = importlib.import_module("pipeline.kibana.importer")
-    except ModuleNotFoundError as exc:
-        print(f"setup: --kibana needs pipeline.kibana.importer, which this build does not have ({exc})",
-              file=sys.stderr)
-        return 1
+    import requests
+
+    from pipeline.kibana.errors import KibanaError
+    from pipeline.kibana.importer import import_dashboards
+
     password = args.password or os.environ.get("ES_PASSWORD")
     try:
-        result = importer.import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
-                                            api_key=args.api_key, space=args.kibana_space)
-    except Exception as exc:  # noqa: BLE001 - any failure of the importer is reported, not a traceback
+        result = import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
+                                   api_key=args.api_key, space=args.kibana_space)
+    except (KibanaError, requests.RequestException, OSError) as exc:
         print(f"setup: importing the dashboards into {args.kibana} failed: {type(exc).__name__}: {exc}",
               file=sys.stderr)
         return 1
     print(SetupResult("dashboards", args.kibana, "imported", _summary(result)).line())
-    return 0
+    return 0 if result.get("success", False) else 1
 
 
 def _summary(result: Any) -> str:

@@ -78,11 +78,15 @@ DOMAIN: dict[str, Property] = {
     "ip": ("ip", "ip", _ip),
     "domain": ("domain", "domain", lambda r, ip, n: r.get("domain")),
 }
+def _trait(name: str) -> Property:
+    key = f"is_{name}"
+    return (f"ip_traits.{name}", name, lambda r, ip, n: bool(r.get(key, False)))
+
+
 ANONYMOUS_IP: dict[str, Property] = {
     "ip": ("ip", "ip", _ip),
-    **{name: (f"ip_traits.{name}", name, lambda r, ip, n, key=f"is_{name}": bool(r.get(key, False)))
-       for name in ("anonymous", "anonymous_vpn", "hosting_provider", "public_proxy", "residential_proxy",
-                    "tor_exit_node")},
+    **{name: _trait(name) for name in ("anonymous", "anonymous_vpn", "hosting_provider", "public_proxy",
+                                       "residential_proxy", "tor_exit_node")},
     "network": ("ip_traits.network", "network", lambda r, ip, n: n),
 }
 

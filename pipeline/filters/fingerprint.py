@@ -37,11 +37,12 @@ class FingerprintError(ValueError):
 class Fingerprint(Filter):
     """Hash one or more fields into a fingerprint, e.g. ``document_id`` for idempotent indexing.
 
-    Methods: SHA1, SHA256, SHA384, SHA512, MD5 (HMAC when ``key`` is set; hex,
+    Methods: SHA1 (default), SHA256, SHA384, SHA512, MD5 (HMAC when ``key`` is set; hex,
     or base64 with ``base64encode``), MURMUR3 (32-bit integer), MURMUR3_128,
     IPV4_NETWORK (``key`` = prefix length), UUID (random), PUNCTUATION (the
     punctuation of the text). With several sources each one overwrites the
-    target unless ``concatenate_sources`` hashes them together as
+    target (an array source gives an array of fingerprints) unless
+    ``concatenate_sources`` hashes them together as
     ``|name|value|name|value|``. The target defaults to ``fingerprint``
     (legacy) or ``[event][hash]`` (ECS).
     """
@@ -52,7 +53,7 @@ class Fingerprint(Filter):
     class Options(FilterOptions):
         source: list[str] = option(["message"], "The field(s) to hash.")
         target: str | None = option(None, "Where the fingerprint goes; default fingerprint, or [event][hash] in ECS mode.")
-        method: Method = option("SHA256", "The hash method.")
+        method: Method = option("SHA1", "The hash method.")
         key: Secret | None = option(None, "HMAC key for the SHA/MD5 methods; prefix length for IPV4_NETWORK.")
         base64encode: bool = option(False, "Encode SHA/MD5/MURMUR3_128 digests in base64 instead of hex.")
         concatenate_sources: bool = option(False, "Hash all sources together (sorted by name).")
@@ -102,19 +103,23 @@ class Fingerprint(Filter):
 
     def filter(self, event: Event) -> None:
         data = event.data
+        method = self.options.method
+        concatenating = method not in ("UUID", "PUNCTUATION")  # Logstash ignores concatenation for these
         try:
-            if self.options.method == "UUID":
+            if method == "UUID":
                 event.set(self._target, self._hash(None))
-            elif self.options.concatenate_all_fields:
+            elif concatenating and self.options.concatenate_all_fields:
                 items = sorted((k, v) for k, v in event.to_dict().items() if k != METADATA)
                 event.set(self._target, self._hash(_concatenate(items)))
-            elif self.options.concatenate_sources:
+            elif concatenating and self.options.concatenate_sources:
                 items = sorted((ref.text, ref.get(data)) for ref in self._sources)
                 event.set(self._target, self._hash(_concatenate(items)))
             else:
-                for ref in self._sources:
+                for ref in self._sources:  # each source overwrites the target: the last one present wins
                     value = ref.get(data)
-                    if value is not None:
+                    if isinstance(value, list):  # as Logstash: one fingerprint per element
+                        event.set(self._target, [self._hash(v) for v in value])
+                    elif value is not None:
                         event.set(self._target, self._hash(value))
         except FingerprintError as exc:
             self._warnings.warning("fingerprint: %s", exc)

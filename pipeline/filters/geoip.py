@@ -19,16 +19,18 @@ from pipeline.filters._geoip_fields import Property, nest, table_for
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 
-_ECS_TARGETS = {("client", "ip"): "client", ("source", "ip"): "source", ("destination", "ip"): "destination",
-                ("host", "ip"): "host", ("server", "ip"): "server"}
+# ECS parents whose [..][ip] source gets the geo data beside it when no target is given.
+_ECS_TARGETS: dict[tuple[str, ...], str] = {
+    (parent, "ip"): parent for parent in ("client", "destination", "host", "observer", "server", "source")}
 
 
 @register
 class Geoip(Filter):
-    """Add the location (City/Country databases) or network owner (ASN database) of an IP address.
+    """Add the location, network owner or traits of an IP address from a MaxMind database.
 
-    Needs a MaxMind-format database file (``database => "/path/GeoLite2-City.mmdb"``);
-    nothing is downloaded. ECS mode puts ``geo.*``, ``as.*`` and ``ip`` under
+    Needs a MaxMind-format database file (``database => "/path/GeoLite2-City.mmdb"``;
+    City, Country, ASN, ISP, Domain or Anonymous-IP); nothing is downloaded.
+    ECS mode puts ``geo.*``, ``as.*``, ``mmdb.*``, ``ip_traits.*`` and ``ip`` under
     ``target`` (default: the parent of ``[source][ip]``-style sources,
     e.g. ``source``); legacy mode puts flat fields (``city_name``,
     ``country_code2``, ``location`` ...) under ``target`` (default ``geoip``).
@@ -42,9 +44,10 @@ class Geoip(Filter):
     class Options(FilterOptions):
         source: str = option(doc="The field holding the IP address.")
         target: str | None = option(
-            None, "Where the fields go. Default: geoip (legacy); in ECS mode the parent of a [client|source|"
-                  "destination|host|server][ip] source, otherwise required.")
-        database: Path | None = option(None, "Path to the .mmdb database (City, Country or ASN). Required.")
+            None, "Where the fields go. Default: geoip (legacy); in ECS mode the parent of a [client|destination|"
+                  "host|observer|server|source][ip] source, otherwise required.")
+        database: Path | None = option(
+            None, "Path to the .mmdb database (City, Country, ASN, ISP, Domain, Anonymous-IP). Required.")
         default_database_type: Literal["City", "ASN"] = option(
             "City", "Kind of database when its metadata does not say (City also covers Country).")
         fields: list[str] = option(
@@ -68,7 +71,7 @@ class Geoip(Filter):
             if self._legacy:
                 target = "geoip"
             else:
-                target = _ECS_TARGETS.get(self._source.path)  # type: ignore[arg-type]
+                target = _ECS_TARGETS.get(self._source.path)
                 if target is None:
                     raise ConfigError(
                         f'option "target" is required in ECS mode for source {options.source!r} '

@@ -58,10 +58,13 @@ class Throttle(Filter):
     def _period_seconds(self, event: Event) -> int:
         text = self._period.render(event)
         try:
-            return max(1, int(float(text)))
-        except ValueError:
-            self._warnings.warning("throttle: period %r is not a number of seconds, using 60", text)
+            seconds = int(float(text))
+        except (ValueError, OverflowError):
+            seconds = 0
+        if seconds < 1:
+            self._warnings.warning("throttle: period %r is not a positive number of seconds, using 60", text)
             return 60
+        return seconds
 
     def filter(self, event: Event) -> None:
         key = self._key.render(event)

@@ -9,7 +9,6 @@ then ``patterns_dir`` files, then inline ``pattern_definitions``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,10 +16,11 @@ from functools import cache
 from pathlib import Path
 
 from pipeline.errors import ConfigError
+from pipeline.resources import resource_dir
 
 # The pattern sets live at the top of the repository (grok_patterns/); PIPELINE_GROK_PATTERNS points
 # elsewhere for installs that put them somewhere else.
-BUILTIN_ROOT = Path(os.environ.get("PIPELINE_GROK_PATTERNS") or Path(__file__).resolve().parents[2] / "grok_patterns")
+BUILTIN_ROOT = resource_dir("grok_patterns", "PIPELINE_GROK_PATTERNS")
 ECS_MODES = ("disabled", "v1", "v8")
 DEFAULT_ECS_MODE = "v8"  # Logstash 8 default
 _LINE = re.compile(r"([A-Za-z0-9_]+)[ \t]+(.*?)[ \t]*\r?\n?$")

@@ -45,6 +45,8 @@ class HttpOptions(TlsServerOptions):
     request_headers_target_field: FieldRef | None = option(
         None, "Field for the request headers. Default: headers (legacy) or "
               "[@metadata][input][http][request][headers] (ECS).")
+    threads: int | None = option(None, "Accepted so Logstash configs load; requests are served by one "
+                                       "asyncio loop, max_pending_requests bounds the work in progress.")
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
     def __post_init__(self) -> None:

@@ -47,6 +47,8 @@ class SyslogOptions(InputOptions):
         None, "A grok expression used instead of the built-in RFC 3164/5424 parser (devices with odd headers), "
               "e.g. \"<%{POSINT:priority}>%{SYSLOGLINE}\". Captures become fields; priority (or "
               "[log][syslog][priority]) gives facility and severity, timestamp gives @timestamp.")
+    locale: str | None = option(None, "Accepted so Logstash configs load; month names are read in English "
+                                      "(as RFC 3164 requires).")
     proxy_protocol: bool = option(False, "Not supported; kept so Logstash configs load.",
                                   deprecated="ignored: the PROXY protocol is not supported")
     workers: int = option(2, "UDP: tasks decoding datagrams.", check=lambda v: None if v > 0 else "must be > 0")

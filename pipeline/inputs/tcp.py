@@ -10,6 +10,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pipeline.errors import QueueClosedError
 from pipeline.event import Event
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
 from pipeline.inputs._tls import TlsServerOptions, peer_subject, server_ssl_context
@@ -137,6 +138,12 @@ class Tcp(Input):
             count_problem(self, "decode_failures")
             self.logger.warning("tcp connection from %s:%s: codec %s failed (%s); closing it",
                                 peer[0], peer[1], codec.name, exc)
+        except (asyncio.CancelledError, QueueClosedError):
+            raise
+        except Exception:  # a codec bug: this connection closes, the server and the others go on
+            count_problem(self, "decode_failures")
+            self.logger.exception("tcp connection from %s:%s: codec %s failed; closing it",
+                                  peer[0], peer[1], codec.name)
         finally:
             writer.close()
             with contextlib.suppress(Exception):

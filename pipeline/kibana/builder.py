@@ -9,16 +9,16 @@ Ids come from ``ids`` so a re-import overwrites.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from pipeline.kibana import ids
 from pipeline.kibana.specs import GRID_COLUMNS, Dashboard, DataView, Panel
 from pipeline.kibana.targets import Target
 from pipeline.kibana.visstate import vis_state
+from pipeline.resources import resource_dir
 
 INDEX_REF_NAME = "kibanaSavedObjectMeta.searchSourceJSON.index"
-REPO_DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
+REPO_DASHBOARDS = resource_dir("dashboards", "PIPELINE_DASHBOARDS")
 
 
 def json_string(value: Any) -> str:

@@ -63,16 +63,17 @@ def describe_error(error: dict[str, Any]) -> str:
 def import_dashboards(kibana_url: str, *, user: str | None = None, password: str | None = None,
                       api_key: str | None = None, space: str | None = None, target: str = "auto",
                       source_dir: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
-                      out: TextIO | None = None, raise_on_error: bool = True) -> dict[str, Any]:
+                      out: TextIO | None = None, raise_on_error: bool = True,
+                      verify: bool | str = True) -> dict[str, Any]:
     """Wait for Kibana, import the dashboards with overwrite, print one line per object.
 
     ``target`` ``auto`` picks the flavour from the version Kibana reports. Returns a summary
     (``success``, ``objects``, ``imported``, ``errors``, ``target``, ``kibana``); raises
     KibanaError when Kibana is unreachable, not ready in time, refuses the request, or
-    (with ``raise_on_error``) rejects any object.
+    (with ``raise_on_error``) rejects any object. ``verify``: TLS verification (False, or a CA file).
     """
     stream = out or sys.stdout
-    client = KibanaClient(kibana_url, user=user, password=password, api_key=api_key, space=space)
+    client = KibanaClient(kibana_url, user=user, password=password, api_key=api_key, space=space, verify=verify)
     status = client.wait_ready(timeout, log=lambda msg: print(f"kibana: {msg}", file=stream, flush=True))
     version = str(status.get("version", {}).get("number", "unknown"))
     flavour = target_for_version(version) if target == "auto" else get_target(target)

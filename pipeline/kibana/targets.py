@@ -17,7 +17,9 @@ from typing import Any
 class Target:
     name: str
     description: str
-    # The version of each type's document shape we emit; Kibana migrates newer from there.
+    # The version of each type's document shape we emit; Kibana migrates from there. Each must be
+    # a version no newer than the type's last migration in every Kibana of the target, or Kibana
+    # refuses the object ("belongs to a more recent version of Kibana").
     type_versions: dict[str, str]
     panel_version: str
     # Kibana >= 8.8 exports typeMigrationVersion + coreMigrationVersion; 7.x migrationVersion.
@@ -47,14 +49,14 @@ class Target:
 KIBANA8 = Target(
     name="kibana8",
     description="Kibana 8.8 and later (the compose stack)",
-    type_versions={"index-pattern": "8.0.0", "search": "7.10.0", "visualization": "7.10.0", "dashboard": "7.14.0"},
+    type_versions={"index-pattern": "7.11.0", "search": "7.9.3", "visualization": "7.10.0", "dashboard": "7.14.0"},
     panel_version="8.8.0",
     core_migration_version="8.8.0",
 )
 KIBANA7 = Target(
     name="kibana7",
     description="Kibana 7.10+, OpenSearch Dashboards, and Kibana 8.0-8.7",
-    type_versions={"index-pattern": "7.6.0", "search": "7.9.3", "visualization": "7.10.0", "dashboard": "7.9.3"},
+    type_versions={"index-pattern": "7.6.0", "search": "7.9.3", "visualization": "7.9.3", "dashboard": "7.9.3"},
     panel_version="7.10.0",
     core_migration_version=None,
 )

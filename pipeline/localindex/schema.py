@@ -3,7 +3,7 @@
 One SQLite database per index (``<dir>/<name>.sqlite``, WAL mode). Table
 ``docs`` keeps the whole event as JSON in ``doc`` plus copies of the fields
 dashboards and alert rules filter and aggregate on most (``ts`` =
-``@timestamp`` in epoch milliseconds, indexed). ``docs_fts`` is a contentless
+``@timestamp`` in epoch milliseconds, indexed; ``tags`` as a JSON array of strings). ``docs_fts`` is a contentless
 FTS5 table over ``message`` sharing the rowid. A hot column only holds plain
 scalar values; when a hot field holds anything else (a list, an object, a
 boolean) the row gets ``irr = 1`` and queries fall back to the JSON for it,
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 SCHEMA_VERSION = "1"
 SUFFIX = ".sqlite"
@@ -30,7 +32,6 @@ HOT_FIELDS: dict[str, str] = {
 TAGS_FIELD = "tags"
 TIMESTAMP_FIELD = "@timestamp"
 TEXT_FIELDS = frozenset({"message"})  # analysed full-text fields (FTS5); every other field is a keyword
-TAG_SEP = "\x1f"
 
 _HOT_COLUMNS = ", ".join(HOT_FIELDS.values())
 
@@ -120,21 +121,14 @@ def row_values(doc_id: int, millis: int, data: dict[str, Any], doc_json: str) ->
             irregular = 1
     tags = data.get(TAGS_FIELD)
     if tags is None or tags == []:
-        tag_text = None
-    elif type(tags) is list:
-        try:
-            joined = TAG_SEP.join(tags)
-        except TypeError:  # a non-string tag
-            joined = None
-        if joined is not None and joined.count(TAG_SEP) == len(tags) - 1:
-            tag_text = TAG_SEP + joined + TAG_SEP
-        else:
-            tag_text, irregular = None, 1
-    elif type(tags) is str and TAG_SEP not in tags:
-        tag_text = TAG_SEP + tags + TAG_SEP
+        tag_json = None
+    elif type(tags) is list and all(type(t) is str for t in tags):
+        tag_json = orjson.dumps(tags).decode()
+    elif type(tags) is str:
+        tag_json = orjson.dumps([tags]).decode()
     else:
-        tag_text, irregular = None, 1
+        tag_json, irregular = None, 1
     message = data.get("message")
     if message is not None and type(message) is not str:
         message = "\n".join(str(m) for m in message) if isinstance(message, list) else str(message)
-    return (doc_id, millis, irregular, tag_text, *hot, doc_json), message
+    return (doc_id, millis, irregular, tag_json, *hot, doc_json), message

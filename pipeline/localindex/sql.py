@@ -9,8 +9,10 @@ element does; ``message`` goes through the FTS5 index; hot columns
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -35,6 +37,7 @@ from pipeline.localindex.query import (
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUMERIC = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
 _PREFIX_ONLY = re.compile(r"(\w+)\*")
+_JSON_ESCAPED = re.compile(r'["\\,\x00-\x1f]')  # characters that make a substring test on JSON unsafe
 
 
 def words(text: str) -> list[str]:
@@ -160,13 +163,15 @@ class Compiler:
             return self._fts_words(str(value), phrase=True)
         if query.case_insensitive and isinstance(value, str):
             return self._generic(field, f"(t = 'text' AND lower(v) = lower({self.p(value)}))")
-        generic = self._generic(field, self._equals("v", "t", value))
         column = schema.HOT_FIELDS.get(field)
         if column is not None:
-            return f"({self._column_equals(column, value)} OR (d.irr = 1 AND {generic}))"
-        if field == schema.TAGS_FIELD and isinstance(value, str) and schema.TAG_SEP not in value:
-            tag = self.p(schema.TAG_SEP + value + schema.TAG_SEP)
-            return f"(coalesce(instr(d.tags, {tag}) > 0, 0) OR (d.irr = 1 AND {generic}))"
+            generic = self._doc_generic(field, self._equals("v", "t", value))
+            return f"(CASE WHEN d.irr = 0 THEN {self._column_equals(column, value)} ELSE {generic} END)"
+        generic = self._generic(field, self._equals("v", "t", value))
+        if field == schema.TAGS_FIELD and isinstance(value, str) and not _JSON_ESCAPED.search(value):
+            # d.tags is a JSON array of strings: '"value"' occurs in it exactly when value is an element.
+            tag = self.p(f'"{value}"')
+            return f"(CASE WHEN d.irr = 0 THEN coalesce(instr(d.tags, {tag}) > 0, 0) ELSE {generic} END)"
         return generic
 
     def _terms(self, query: Terms) -> str:
@@ -220,8 +225,12 @@ class Compiler:
         if field in ("_id", "_index"):
             return "1"
         path = json_path(field)
-        return (f"coalesce(json_type(d.doc, {path}) NOT IN ('null', 'object') AND NOT "
-                f"(json_type(d.doc, {path}) = 'array' AND json_array_length(d.doc, {path}) = 0), 0)")
+        generic = (f"coalesce(json_type(d.doc, {path}) NOT IN ('null', 'object') AND NOT "
+                   f"(json_type(d.doc, {path}) = 'array' AND json_array_length(d.doc, {path}) = 0), 0)")
+        column = schema.HOT_FIELDS.get(field) or ("tags" if field == schema.TAGS_FIELD else None)
+        if column is not None:
+            return f"(CASE WHEN d.irr = 0 THEN d.{column} IS NOT NULL ELSE {generic} END)"
+        return generic
 
     def _range(self, query: Range) -> str:
         field = query.field
@@ -296,7 +305,24 @@ class Compiler:
         return "(" + " OR ".join(f"d.{column} IS {self.p(c)}" for c in candidates) + ")"
 
     def _generic(self, field: str, cond: str) -> str:
-        """``cond`` over the value(s) of ``field`` in the JSON: ``v`` value, ``t`` JSON type, ``n`` number."""
+        """``cond`` over the value(s) of ``field``: ``v`` value, ``t`` JSON type, ``n`` number.
+
+        Regular rows (``irr = 0``) read hot columns instead of parsing the JSON document.
+        """
+        column = schema.HOT_FIELDS.get(field)
+        if column is not None:
+            col = f"d.{column}"
+            on_column = self._substitute(cond, col, f"typeof({col})", _num_expr(col, f"typeof({col})"))
+            return (f"(CASE WHEN d.irr = 0 THEN coalesce({on_column}, 0) "
+                    f"ELSE {self._doc_generic(field, cond)} END)")
+        if field == schema.TAGS_FIELD:
+            each = self._substitute(cond, "j.value", "j.type", _num_expr("j.value", "j.type"))
+            return (f"(CASE WHEN d.irr = 0 THEN EXISTS (SELECT 1 FROM json_each(d.tags) j WHERE {each}) "
+                    f"ELSE {self._doc_generic(field, cond)} END)")
+        return self._doc_generic(field, cond)
+
+    def _doc_generic(self, field: str, cond: str) -> str:
+        """``cond`` over the value(s) of ``field`` read from the JSON document (lists: any element)."""
         path = json_path(field)
         one_v, one_t = f"json_extract(d.doc, {path})", f"json_type(d.doc, {path})"
         each = self._substitute(cond, "j.value", "j.type", _num_expr("j.value", "j.type"))
@@ -328,3 +354,38 @@ def _number_text(value: int | float) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+@dataclass(frozen=True)
+class ValueSource:
+    """Where the values of a field come from for aggregations: FROM tables, extra WHERE, value/type SQL."""
+
+    tables: str
+    where: str
+    value: str
+    type: str
+    one_per_doc: bool
+
+
+def value_sources(field: str) -> list[ValueSource]:
+    """The row sources that together give every value of ``field`` once (lists give each element)."""
+    if field == schema.TIMESTAMP_FIELD:
+        return [ValueSource("docs d", "", "d.ts", "'integer'", True)]
+    path = json_path(field)
+    from_doc = ValueSource(f"docs d, json_each(d.doc, {path}) j",
+                           f" AND json_type(d.doc, {path}) != 'object' AND j.type NOT IN ('object', 'array', 'null')",
+                           "j.value", "j.type", False)
+    column = schema.HOT_FIELDS.get(field)
+    if column is not None:
+        return [ValueSource("docs d", f" AND d.irr = 0 AND d.{column} IS NOT NULL", f"d.{column}",
+                            f"typeof(d.{column})", True),
+                dataclasses.replace(from_doc, where=" AND d.irr = 1" + from_doc.where)]
+    if field == schema.TAGS_FIELD:
+        return [ValueSource("docs d, json_each(d.tags) j", " AND d.irr = 0", "j.value", "j.type", False),
+                dataclasses.replace(from_doc, where=" AND d.irr = 1" + from_doc.where)]
+    return [from_doc]
+
+
+def number_expr(value: str, type_: str) -> str:
+    """SQL for the number a value stands for (numbers, numeric strings), NULL otherwise."""
+    return _num_expr(value, type_)

@@ -31,7 +31,7 @@ import orjson
 from pipeline.event import Event, json_default
 from pipeline.localindex import datemath, dsl, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
-from pipeline.localindex.sql import Compiler, compile_regex, json_path, words
+from pipeline.localindex.sql import Compiler, compile_regex, json_path, number_expr, value_sources, words
 from pipeline.timestamp import Timestamp
 
 log = logging.getLogger("pipeline.localindex")
@@ -293,13 +293,14 @@ class LocalIndex:
               timestamp_field: str = schema.TIMESTAMP_FIELD) -> list[tuple[Any, int]]:
         """The ``size`` most frequent values of ``field`` with their document counts (exact)."""
         counts: Counter[Any] = Counter()
-        path = json_path(field)
+        sources = value_sources(field)
         for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            sql = (f"SELECT j.type, j.value, count(DISTINCT d.id) FROM docs d, json_each(d.doc, {path}) j "
-                   f"WHERE ({where}) AND json_type(d.doc, {path}) != 'object' "
-                   f"AND j.type NOT IN ('object', 'array', 'null') GROUP BY j.type, j.value")
-            for jtype, value, n in _run(conn, sql, params):
-                counts[_json_value(jtype, value)] += n
+            for src in sources:
+                per_doc = "count(*)" if src.one_per_doc else "count(DISTINCT d.id)"
+                sql = (f"SELECT {src.type}, {src.value}, {per_doc} FROM {src.tables} "
+                       f"WHERE ({where}){src.where} GROUP BY 1, 2")
+                for jtype, value, n in _run(conn, sql, params):
+                    counts[_json_value(jtype, value)] += n
         # Elasticsearch order: count descending, then key ascending.
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], _sort_key(kv[0])))
         return ranked[:size] if size else ranked
@@ -331,21 +332,12 @@ class LocalIndex:
     def _values(self, index: str, field: str, query: QueryLike, start: datetime | None,
                 end: datetime | None, timestamp_field: str, select: str,
                 group: str = "") -> Iterator[tuple[Any, ...]]:
-        if field == schema.TIMESTAMP_FIELD:
-            source, num = "docs d", "d.ts"
-            extra = ""
-            value, jtype = "d.ts", "'integer'"
-        else:
-            path = json_path(field)
-            source = f"docs d, json_each(d.doc, {path}) j"
-            extra = f" AND json_type(d.doc, {path}) != 'object' AND j.type NOT IN ('object', 'array', 'null')"
-            value, jtype = "j.value", "j.type"
-            num = ("(CASE WHEN j.type IN ('integer', 'real') THEN j.value WHEN j.type = 'text' AND "
-                   "li_is_number(j.value) THEN CAST(j.value AS REAL) END)")
-        sql_select = select.format(num=num, value=value, type=jtype)
+        sources = value_sources(field)
         for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            sql = f"SELECT {sql_select} FROM {source} WHERE ({where}){extra} {group}"
-            yield from _run(conn, sql, params)
+            for src in sources:
+                columns = select.format(num=number_expr(src.value, src.type), value=src.value, type=src.type)
+                yield from _run(conn, f"SELECT {columns} FROM {src.tables} WHERE ({where}){src.where} {group}",
+                                params)
 
     def metric(self, index: str, agg: Metric, field: str, query: QueryLike = None,
                start: datetime | None = None, end: datetime | None = None,

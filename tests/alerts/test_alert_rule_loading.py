@@ -38,7 +38,7 @@ def errors_of(path: Path, settings: AlertSettings | None = None) -> list[str]:
 
 
 def test_the_users_policy_example_loads_with_the_example_settings(monkeypatch):
-    monkeypatch.setenv("DINGTALK_TOKEN", "tok")
+    monkeypatch.setenv("DINGTALK_ACCESS_TOKEN", "tok")
     monkeypatch.setenv("SMTP_PASSWORD", "pw")
     settings = AlertSettings.load(EXAMPLES / "alerts-settings.yaml")
     rules, errors = load_rules(EXAMPLES, settings)
@@ -164,3 +164,20 @@ def test_import_errors_point_at_the_imported_file(tmp_path):
     write(tmp_path, "shared.yaml", "index: logs-*\nalert: [stdout]\nrelaert: 1\n")
     [message] = errors_of(write(tmp_path, "r.yaml", "import: shared.yaml\n" + GOOD.replace("index: logs-*\n", "")))
     assert "shared.yaml:3:1" in message and 'unknown option "relaert"' in message
+
+
+def test_the_compose_stack_settings_shape_loads(tmp_path, monkeypatch):
+    """Alerter sections at the top level, as docker/alerts.yml (and ElastAlert's global config) write them."""
+    for name, value in {"SMTP_HOST": "smtp.example.com", "ALERT_EMAIL_FROM": "a@example.com",
+                        "ALERT_EMAIL_TO": "oncall@example.com", "DINGTALK_ACCESS_TOKEN": "tok",
+                        "DINGTALK_SECRET": "SECx"}.items():
+        monkeypatch.setenv(name, value)
+    compose_settings = Path(__file__).resolve().parents[2] / "docker" / "alerts.yml"
+    if not compose_settings.is_file():
+        pytest.skip("docker/alerts.yml is not in this checkout")
+    settings = AlertSettings.load(compose_settings)
+    rules, errors = load_rules(EXAMPLES, settings)
+    assert errors == [] and list(rules) == ["service-errors-p1"]
+    (_, email), (_, ding) = rules["service-errors-p1"].alerters
+    assert email.options.smtp_host == "smtp.example.com" and email.options.to == ["ops-oncall@example.com"]
+    assert ding.options.secret.reveal() == "SECx"

@@ -33,10 +33,19 @@ def test_digests_hex_base64_hmac(method: str, digest: object) -> None:
     assert run(f'method => "{method}" key => "secret"').get("[event][hash]") == mac
 
 
-def test_default_is_sha256_and_legacy_target() -> None:
+def test_default_is_sha1_and_legacy_target() -> None:
     event = run("ecs_compatibility => disabled")
-    assert event.get("fingerprint") == hashlib.sha256(MESSAGE.encode()).hexdigest()
-    assert run('target => "[@metadata][id]"').get("[@metadata][id]") == hashlib.sha256(MESSAGE.encode()).hexdigest()
+    assert event.get("fingerprint") == hashlib.sha1(MESSAGE.encode()).hexdigest()
+    assert run('target => "[@metadata][id]"').get("[@metadata][id]") == hashlib.sha1(MESSAGE.encode()).hexdigest()
+
+
+def test_array_source_gives_array_of_fingerprints() -> None:
+    event = run('source => ["user_id", "siblings"] method => "MD5"', user_id=1, siblings=["a", "b"])
+    assert event.get("[event][hash]") == [hashlib.md5(b"a").hexdigest(), hashlib.md5(b"b").hexdigest()]
+
+
+def test_punctuation_ignores_concatenation() -> None:
+    assert run('method => "PUNCTUATION" concatenate_sources => true').get("[event][hash]") == ",!"
 
 
 def test_murmur3() -> None:
@@ -61,7 +70,7 @@ def test_ipv4_network() -> None:
 def test_concatenate_sources_is_order_independent() -> None:
     one = run('source => ["a", "b"] concatenate_sources => true', a=1, b="x").get("[event][hash]")
     two = run('source => ["b", "a"] concatenate_sources => true', a=1, b="x").get("[event][hash]")
-    assert one == two == hashlib.sha256(b"|a|1|b|x|").hexdigest()
+    assert one == two == hashlib.sha1(b"|a|1|b|x|").hexdigest()
 
 
 def test_concatenate_all_fields_ignores_metadata() -> None:

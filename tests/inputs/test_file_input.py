@@ -408,3 +408,25 @@ def test_file_rotated_in_while_stopped_is_read_from_beginning(tmp_path, start_in
     second = start_input("file", opts(log, sincedb_path=sincedb))
     assert [e.get("message") for e in second.collect(1)] == ["written during the downtime"]
     assert first.messages() == ["live"]
+
+
+def test_one_busy_file_does_not_starve_the_others(tmp_path, start_input):
+    write(tmp_path / "busy.log", lines("busy", 0, 5000))
+    write(tmp_path / "quiet.log", "quiet line\n")
+    running = start_input("file", opts(tmp_path / "*.log", start_position="beginning", file_chunk_size=256,
+                                       file_chunk_count=1))
+    running.collect(5001)
+    assert running.messages().index("quiet line") < 100
+
+
+def test_copytruncate_followed_by_fast_regrowth_is_detected(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, lines("old", 0, 20))
+    running = start_input("file", opts(log, start_position="beginning", stat_interval=0.5))
+    running.collect(20)
+    # Truncate and write more than before in one go, between two checks: only the head tells.
+    with open(log, "r+") as handle:
+        handle.truncate(0)
+        handle.write(lines("new", 0, 40))
+    running.collect(60)
+    assert running.messages()[20:] == [f"new{i}" for i in range(40)]

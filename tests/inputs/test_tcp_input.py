@@ -144,3 +144,24 @@ def test_client_mode_reads_from_a_server(free_port, start_input):
     assert running.collect(1)[0].get("message") == "pushed by server"
     conn.close()
     server.close()
+
+
+def test_a_failing_codec_closes_only_its_connection(free_port, start_input):
+    from pipeline.codecs.line import Line
+
+    class Exploding(Line):
+        def decode(self, data):
+            if b"boom" in data:
+                raise KeyError("codec bug")
+            return super().decode(data)
+
+    codec = Exploding(build_from_dict("codec", "line").options)
+    codec.register()
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port, "codec": codec})
+    bad = connect(free_port)
+    bad.sendall(b"boom\n")
+    running.until(lambda: running.plugin.counters["decode_failures"] == 1, what="failure counted")
+    assert bad.recv(10) == b""  # closed by the server
+    bad.close()
+    send(free_port, b"fine\n")
+    assert [e.get("message") for e in running.collect(1)] == ["fine"]

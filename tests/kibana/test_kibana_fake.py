@@ -55,3 +55,11 @@ def test_kibana8_forbids_unknown_dashboard_attributes() -> None:
     with FakeKibana() as kibana:
         error = _post(kibana, dashboard).json()["errors"][0]["error"]
         assert error["type"] == "unknown" and "attributes.colour" in error["message"]
+
+
+def test_kibana7_refuses_documents_from_a_newer_version() -> None:
+    newer = '{"type":"index-pattern","id":"p","attributes":{"title":"x"},"references":[],' \
+            '"migrationVersion":{"index-pattern":"7.11.0"}}\n'
+    with FakeKibana(version="7.10.2") as kibana:
+        error = _post(kibana, newer).json()["errors"][0]["error"]
+        assert "more recent version of Kibana [7.11.0]" in error["message"]

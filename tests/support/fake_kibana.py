@@ -40,6 +40,8 @@ ATTRIBUTE_SCHEMAS = {
                "breakdownField", "kibanaSavedObjectMeta", "isTextBasedQuery", "usesAdHocDataView", "timeRestore",
                "timeRange", "refreshInterval", "viewMode", "hideAggregatedPreview", "hits", "version"},
 }
+# The last migration of each type in Kibana 7.10: a document claiming a newer one is refused.
+LAST_MIGRATION_7_10 = {"index-pattern": "7.6.0", "search": "7.9.3", "visualization": "7.10.0", "dashboard": "7.9.3"}
 _IMPORT = re.compile(r"^(?:/s/(?P<space>[a-z0-9_-]+))?/api/saved_objects/_import$")
 
 
@@ -221,9 +223,12 @@ class FakeKibana:
                     *(obj.get("migrationVersion") or {}).values()]
         if "typeMigrationVersion" in obj and mine < (8, 8):
             return "typeMigrationVersion is only understood by Kibana 8.8 and later"
+        if not self.modern and obj["type"] in LAST_MIGRATION_7_10:
+            mine = _version(LAST_MIGRATION_7_10[obj["type"]])
         for version in filter(None, versions):
             if _version(str(version)) > mine:
-                return f"Document \"{obj['id']}\" belongs to a more recent version of Kibana [{version}]"
+                return (f"Document \"{obj['id']}\" has property \"{obj['type']}\" which belongs to a more recent "
+                        f"version of Kibana [{version}]")
         attributes = obj["attributes"]
         texts = [(k, attributes[k]) for k in JSON_STRINGS if k in attributes]
         meta = attributes.get("kibanaSavedObjectMeta", {})

@@ -7,6 +7,7 @@ the step. ``memory`` is a JSON-able dict the engine persists per rule between ru
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from pipeline.alerts.query import Query, combine, key_filter
 from pipeline.alerts.registry import Declared
 
 KNOWN_TERMS_SIZE = 10000
+log = logging.getLogger("pipeline.alerts")
 
 
 @dataclass
@@ -125,8 +127,14 @@ class Scope:
 
     def documents(self, start: datetime, end: datetime, extra: Query | None = None,
                   size: int | None = None, newest_first: bool = False) -> list[dict[str, Any]]:
-        return self.backend.search(self.index, self._q(extra), start, end, self.timestamp_field,
-                                   size or self.options.max_query_size, newest_first)
+        limit = size or self.options.max_query_size
+        docs = self.backend.search(self.index, self._q(extra), start, end, self.timestamp_field, limit,
+                                   newest_first)
+        if size is None and len(docs) >= limit:
+            log.warning("rule %s: more than max_query_size (%d) events between %s and %s; the rest are not "
+                        "read (raise max_query_size, narrow the filter, or use a counting rule type)",
+                        self.options.name, limit, start, end)
+        return docs
 
     def latest(self, start: datetime, end: datetime, key: tuple[Any, ...] = (),
                extra: Query | None = None) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from pipeline.plugin import register
 
 TRUNCATED_TAG = "_line_truncated"
 DECODE_FAILURE_TAG = "_file_input_decode_failure"
-READ_CHUNKS_PER_ROUND = 32  # chunks read from one file before moving to the next (fairness)
 MAX_LINES_PER_PUSH = 500
 
 
@@ -84,6 +83,9 @@ class File(Input):
                 if rounds % opts.discover_interval == 0:
                     self.discover_files()
                 rounds += 1
+                # Identity first: a truncated or replaced file must not be read at its old offset.
+                for watched in list(self.watched.values()):
+                    self._check_identity(watched)
                 progressed = self.read_round(ctx)
                 if self._stopping(ctx):
                     break
@@ -219,7 +221,7 @@ class File(Input):
                     continue
                 if not self._try_open(watched):
                     continue
-            for _ in range(READ_CHUNKS_PER_ROUND):
+            for _ in range(self.options.file_chunk_count):
                 try:
                     lines = watched.read_lines(self.options.file_chunk_size)
                 except OSError as exc:
@@ -337,7 +339,6 @@ class File(Input):
         for watched in list(self.watched.values()):
             if self._stopping(ctx):
                 return
-            self._check_identity(watched)
             if watched.key not in self.watched:
                 continue
             at_eof = watched.read_pos >= watched.size
@@ -355,6 +356,17 @@ class File(Input):
                 self.logger.debug("closing %s: no change for %ss (close_older)", watched.path, self.options.close_older)
                 watched.close()
 
+    @staticmethod
+    def _head_rewritten(watched: WatchedFile, stat: os.stat_result) -> bool:
+        """A copytruncate followed by fast writes can regrow a file past our offset between two checks;
+        its first bytes then differ from the fingerprint. Checked only when the file changed."""
+        if watched.handle is None or not watched.fingerprint or stat.st_mtime == watched.mtime:
+            return False
+        try:
+            return not same_file(watched.handle, watched.fingerprint)
+        except OSError:
+            return False
+
     def _detach_grace(self) -> float:
         return max(5.0, 5 * self.options.stat_interval)
 
@@ -364,13 +376,15 @@ class File(Input):
             self.logger.info("%s is gone (deleted or rotated away while closed)", watched.path)
             self._drop(watched)
             return
-        if stat.st_size < watched.read_pos:
+        if stat.st_size < watched.read_pos or self._head_rewritten(watched, stat):
             count_problem(self, "truncations")
-            self.logger.warning("%s was truncated (size %d < offset %d): reading it again from the start",
-                                watched.path, stat.st_size, watched.read_pos)
+            self.logger.warning("%s was truncated (size %d, offset %d, first bytes changed: %s): reading it "
+                                "again from the start", watched.path, stat.st_size, watched.read_pos,
+                                stat.st_size >= watched.read_pos)
             watched.restart_from(0)
             self.registry.update(watched.key, 0, watched.path)
         watched.size = stat.st_size
+        watched.mtime = stat.st_mtime
         if not watched.detached and watched.is_open:
             try:
                 current = file_key(os.stat(watched.path))

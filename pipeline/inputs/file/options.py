@@ -48,6 +48,8 @@ class FileOptions(InputOptions):
     max_open_files: int = option(4095, "Most files open at once; more wait for a free slot.", check=_positive)
     delimiter: str = option("\n", "End of line marker. A CR before a \\n delimiter is removed (CRLF files).")
     file_chunk_size: ByteSize = option(ByteSize(32 * 1024), "Bytes read at a time.", check=_positive)
+    file_chunk_count: int = option(32, "Chunks read from one file before moving to the next active file, so "
+                                       "one busy file cannot starve the others.", check=_positive)
     max_line_bytes: ByteSize = option(ByteSize(1024 * 1024), "Longest line kept; longer lines are cut to "
                                       "this size and tagged _line_truncated.", check=_positive)
     partial_line_timeout: Duration = option(

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from pipeline.inputs.file.registry import FINGERPRINT_BYTES, FileKey, fingerprint
 
@@ -42,12 +42,13 @@ class WatchedFile:
         self.partial_truncated = False
         self.partial_since = 0.0
         self.size = 0
+        self.mtime = 0.0
         self.last_growth = time.monotonic()
         self.detached = False  # renamed away or deleted: drain, then close
         self.opened_before = False
         self.fingerprint: str | None = None
         self.fingerprint_length = 0
-        self.codec = None  # set by the input: one codec instance per file
+        self.codec: Any = None  # set by the input: one codec instance per file (codecs keep state)
         # end offsets of lines handed to the codec whose events are not yet accepted
         self.fed_ends: collections.deque[int] = collections.deque()
 
