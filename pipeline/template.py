@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _TOKEN = re.compile(r"%\{\{(?P<javatime>[^}]*)\}\}|%\{(?P<inner>[^}]*)\}")
 
 Renderer = Callable[["Event"], str]
+_TIME_OF_DAY = frozenset("HkhKmsaZXz")  # letters that can change within a day (offsets change at DST)
 
 
 def _render_value(value: Any) -> str:
@@ -129,20 +130,29 @@ class Template:
             raise TemplateError(f"in template {self.text!r}: {exc}") from exc
         tz = self.tz
         cache = self._day_cache
-        # Cache per second: daily index names are rendered millions of times.
+        letters = {t[0] for t in joda.tokenize(pattern) if isinstance(t, tuple)}
+        # Daily index names are rendered millions of times: cache the rendering per time bucket.
+        # A pattern without time-of-day fields changes at most every 15 minutes in any time zone
+        # (every UTC offset is a multiple of 15 minutes), one with seconds every second.
+        if "S" in letters:
+            bucket_ms = 0
+        elif letters & _TIME_OF_DAY:
+            bucket_ms = 1000
+        else:
+            bucket_ms = 900_000
 
         def render_date(event: Event) -> str:
             stamp = event.data.get("@timestamp")
             if not isinstance(stamp, Timestamp):
                 return literal
-            key = (stamp.millis // 1000, pattern)
+            if not bucket_ms:
+                return fmt(datetime.fromtimestamp(stamp.millis / 1000, tz))
+            key = (stamp.millis // bucket_ms, pattern)
             hit = cache.get(key)
             if hit is None:
-                if "S" in pattern:
-                    return fmt(datetime.fromtimestamp(stamp.millis / 1000, tz))
-                if len(cache) > 256:
+                if len(cache) > 4096:
                     cache.clear()
-                hit = cache[key] = fmt(datetime.fromtimestamp(key[0], tz))
+                hit = cache[key] = fmt(datetime.fromtimestamp(key[0] * bucket_ms / 1000, tz))
             return hit
 
         return render_date

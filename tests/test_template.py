@@ -55,3 +55,15 @@ def test_render_value_keeps_the_type_of_a_single_reference(event):
     assert Template("%{n}").render_value(event) == 5
     assert Template("%{list}").render_value(event) == [1, "two"]
     assert Template("n=%{n}").render_value(event) == "n=5"
+
+
+def test_cached_daily_names_change_exactly_at_local_midnight():
+    shanghai = Template("logs-%{+YYYY.MM.dd}", "Asia/Shanghai")
+    kolkata = Template("logs-%{+YYYY.MM.dd}", "Asia/Kolkata")  # UTC+05:30
+    assert shanghai.render(Event({"@timestamp": "2026-11-21T15:59:59.999Z"})) == "logs-2026.11.21"
+    assert shanghai.render(Event({"@timestamp": "2026-11-21T16:00:00.000Z"})) == "logs-2026.11.22"
+    assert kolkata.render(Event({"@timestamp": "2026-11-21T18:29:59.999Z"})) == "logs-2026.11.21"
+    assert kolkata.render(Event({"@timestamp": "2026-11-21T18:30:00.000Z"})) == "logs-2026.11.22"
+    hourly = Template("%{+YYYY.MM.dd.HH}")
+    assert hourly.render(Event({"@timestamp": "2026-11-21T10:59:59.999Z"})) == "2026.11.21.10"
+    assert hourly.render(Event({"@timestamp": "2026-11-21T11:00:00.000Z"})) == "2026.11.21.11"

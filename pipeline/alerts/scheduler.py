@@ -21,6 +21,7 @@ from pipeline.errors import ConfigError
 log = logging.getLogger("pipeline.alerts")
 
 TICK_SECONDS = 5.0
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class Scheduler:
@@ -35,6 +36,7 @@ class Scheduler:
         self.clock = clock
         self.errors: list[ConfigError] = []
         self._fingerprint: tuple[tuple[str, float], ...] | None = None
+        self._pruned_at = float("-inf")
 
     @property
     def rules(self) -> dict[str, Rule]:
@@ -71,7 +73,9 @@ class Scheduler:
                 log.exception("rule %s: run failed", rule.name)
                 reports.append(self.engine.record_failure(rule, f"{type(exc).__name__}: {exc}"))
         self.engine.deliver_due()
-        self.engine.prune_history()
+        if self.clock() - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            self.engine.prune_history()
+            self._pruned_at = self.clock()
         return reports
 
     def run_forever(self, stop: threading.Event, tick: float = TICK_SECONDS) -> None:

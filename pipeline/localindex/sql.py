@@ -168,6 +168,10 @@ class Compiler:
             generic = self._doc_generic(field, self._equals("v", "t", value))
             return f"(CASE WHEN d.irr = 0 THEN {self._column_equals(column, value)} ELSE {generic} END)"
         generic = self._generic(field, self._equals("v", "t", value))
+        if (field != schema.TAGS_FIELD and isinstance(value, str) and number(value) is None
+                and value not in ("true", "false") and not _JSON_ESCAPED.search(value)):
+            # Cheap pre-filter: a document holding this string value contains it quoted, verbatim.
+            return f"(instr(d.doc, {self.p(chr(34) + value + chr(34))}) > 0 AND {generic})"
         if field == schema.TAGS_FIELD and isinstance(value, str) and not _JSON_ESCAPED.search(value):
             # d.tags is a JSON array of strings: '"value"' occurs in it exactly when value is an element.
             tag = self.p(f'"{value}"')

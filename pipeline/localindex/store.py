@@ -252,7 +252,21 @@ class LocalIndex:
             with self._reader(name) as conn:
                 if conn is None:
                     continue
-                where, params = self._where(name, node, start, end, timestamp_field)
+                if start is not None and end is not None and timestamp_field == schema.TIMESTAMP_FIELD:
+                    # A range covering the whole file is dropped: a table scan beats walking the ts index.
+                    low, high = conn.execute("SELECT (SELECT min(ts) FROM docs), (SELECT max(ts) FROM docs)").fetchone()
+                    if low is None or high is None:
+                        continue
+                    lo, hi = datemath.to_millis(_utc(start)), datemath.to_millis(_utc(end))
+                    if high < lo or low >= hi:
+                        continue
+                    if lo <= low and high < hi:
+                        start_, end_ = None, None
+                    else:
+                        start_, end_ = start, end
+                else:
+                    start_, end_ = start, end
+                where, params = self._where(name, node, start_, end_, timestamp_field)
                 yield name, conn, where, params
 
     def search(self, index: str = "logs-*", query: QueryLike = None, start: datetime | None = None,

@@ -1,0 +1,282 @@
+"""The persisted queue: the memory queue's protocol, plus what disk adds (restart, acks, limits, damage)."""
+
+import asyncio
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from pipeline.errors import QueueClosedError
+from pipeline.event import Event
+from pipeline.queue.persisted import PersistedQueue, QueueLockedError, queue_dir
+from pipeline.timestamp import Timestamp
+
+
+def events(n, start=0):
+    return [Event({"n": i, "message": f"line {i}"}) for i in range(start, start + n)]
+
+
+def numbers(batch):
+    return [e.get("n") for e in batch]
+
+
+def abandon(queue):
+    """What a killed process leaves: files as they are, nothing finalised (the OS drops the lock)."""
+    queue._release_files()
+
+
+def drain(queue, size=1000):
+    got = []
+    while (batch := queue.get_batch(size, 0.01)):
+        got.extend(batch)
+        queue.ack(batch)
+    return got
+
+
+@pytest.fixture
+def qdir(tmp_path):
+    return queue_dir(tmp_path, "main")
+
+
+# -- the protocol, as the memory queue ---------------------------------------------------------------
+def test_batches_come_out_in_order_up_to_the_batch_size(qdir):
+    queue = PersistedQueue(qdir, 100)
+    assert queue.try_put(events(10))
+    first = queue.get_batch(4, 0.01)
+    second = queue.get_batch(100, 0.01)
+    assert numbers(first) == [0, 1, 2, 3]
+    assert numbers(second) == list(range(4, 10))
+    assert len(queue) == 0 and queue.unacked == 10
+    queue.ack(first)
+    queue.ack(second)
+    assert queue.unacked == 0
+    queue.close()
+
+
+def test_full_queue_refuses_until_a_worker_takes_a_batch(qdir):
+    queue = PersistedQueue(qdir, 5)
+    assert queue.try_put(events(5))
+    assert not queue.try_put(events(1))
+    assert not queue.put_blocking(events(1), timeout=0.05)
+    queue.get_batch(5, 0.01)
+    assert queue.try_put(events(1))
+    queue.close()
+
+
+def test_a_batch_larger_than_capacity_fits_an_empty_queue(qdir):
+    queue = PersistedQueue(qdir, 2, max_bytes=2048)
+    assert queue.try_put(events(100))  # more than both limits: a big beats window must never deadlock
+    assert len(queue) == 100
+    queue.close()
+
+
+def test_async_put_waits_for_space_without_blocking_the_loop(qdir):
+    queue = PersistedQueue(qdir, 2)
+    queue.try_put(events(2))
+    progress = []
+
+    async def producer():
+        await queue.put(events(2, start=2))
+        progress.append("accepted")
+
+    async def ticker():
+        for _ in range(5):
+            progress.append("tick")
+            await asyncio.sleep(0.01)
+
+    async def main():
+        task = asyncio.create_task(producer())
+        await ticker()
+        assert "accepted" not in progress  # still full
+        threading.Thread(target=lambda: queue.get_batch(2, 0.01)).start()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(main())
+    assert progress[-1] == "accepted" and progress.count("tick") == 5
+    assert numbers(queue.get_batch(10, 0.01)) == [2, 3]
+    queue.close()
+
+
+def test_get_batch_returns_empty_after_delay_and_none_after_close(qdir):
+    queue = PersistedQueue(qdir, 10)
+    started = time.monotonic()
+    assert queue.get_batch(10, 0.05) == []
+    assert time.monotonic() - started >= 0.04
+    queue.try_put(events(3))
+    queue.close()
+    batch = queue.get_batch(10, 0.01)
+    assert len(batch) == 3  # drained after close
+    queue.ack(batch)
+    assert queue.get_batch(10, 0.01) is None
+    with pytest.raises(QueueClosedError):
+        queue.try_put(events(1))
+    with pytest.raises(QueueClosedError):
+        asyncio.run(queue.put(events(1)))
+
+
+def test_concurrent_producers_and_workers_see_every_event_once(qdir):
+    queue = PersistedQueue(qdir, 50, segment_bytes=4096, memory_events=20)
+    received, lock = [], threading.Lock()
+
+    def produce(offset):
+        for i in range(0, 300, 7):
+            assert queue.put_blocking(events(7, start=offset + i))
+
+    def work():
+        while (batch := queue.get_batch(16, 0.01)) is not None:
+            with lock:
+                received.extend(numbers(batch))
+            queue.ack(batch)
+
+    producers = [threading.Thread(target=produce, args=(k * 1000,)) for k in range(3)]
+    workers = [threading.Thread(target=work) for _ in range(3)]
+    for thread in producers + workers:
+        thread.start()
+    for thread in producers:
+        thread.join()
+    queue.close()
+    for thread in workers:
+        thread.join()
+    expected = sorted(k * 1000 + i for k in range(3) for i in range(301))
+    assert sorted(received) == expected
+    assert queue.unacked == 0 and not list(qdir.glob("*.seg"))  # every segment deleted once acked
+
+
+# -- what is on disk -------------------------------------------------------------------------------
+def test_events_come_back_from_disk_with_timestamp_metadata_and_types(qdir):
+    stamp = Timestamp.parse("2026-11-21T05:16:26.123Z")
+    original = Event({"@timestamp": stamp, "message": "hello", "tags": ["a"], "@metadata": {"beat": "fb"},
+                      "nested": {"when": Timestamp(1), "list": [1, 2.5, None, True], "raw": b"\x00\xff"}})
+    queue = PersistedQueue(qdir, 10, memory_events=0)  # memory_events=0: always read back from disk
+    queue.try_put([original])
+    (copy,) = queue.get_batch(1, 0.01)
+    assert copy is not original
+    assert copy == original
+    assert copy.timestamp == stamp and isinstance(copy.get("[nested][when]"), Timestamp)
+    assert copy.metadata == {"beat": "fb"}
+    queue.close()
+
+
+def test_values_of_unusual_types_are_kept_as_plain_values(qdir, caplog):
+    queue = PersistedQueue(qdir, 10, memory_events=0)
+    when = datetime(2026, 1, 2, tzinfo=UTC)
+    queue.try_put([Event({"price": Decimal("1.50"), "when": when, "ok": True})])
+    (copy,) = queue.get_batch(1, 0.01)
+    assert copy.get("price") == "1.50" and copy.get("when") == str(when) and copy.get("ok") is True
+    assert "stored as text" in caplog.text
+    queue.close()
+
+
+def test_acknowledged_segments_are_deleted(qdir):
+    queue = PersistedQueue(qdir, 0, segment_bytes=2048)
+    for i in range(20):
+        queue.try_put(events(5, start=i * 5))
+    assert len(list(qdir.glob("*.seg"))) > 3
+    got = drain(queue, size=30)
+    assert numbers(got) == list(range(100))
+    assert len(list(qdir.glob("*.seg"))) <= 1  # at most the head, being written
+    assert queue.bytes_used == sum(p.stat().st_size for p in qdir.glob("*.seg"))
+    queue.close()
+    assert not list(qdir.glob("*.seg"))
+
+
+def test_backpressure_by_bytes_until_acknowledged(qdir):
+    queue = PersistedQueue(qdir, 0, max_bytes=4096, segment_bytes=1024)
+    accepted = 0
+    while queue.try_put(events(1, start=accepted)):
+        accepted += 1
+    assert 4096 - 200 < queue.bytes_used <= 4096
+    assert not queue.put_blocking(events(1), timeout=0.05)
+    batch = queue.get_batch(accepted, 0.01)
+    assert not queue.try_put(events(1))  # read is not enough: the bytes stay until acknowledged
+    queue.ack(batch)
+    assert queue.bytes_used < 1024
+    assert queue.try_put(events(1))
+    queue.close()
+
+
+def test_second_queue_on_the_same_directory_is_refused(qdir):
+    queue = PersistedQueue(qdir, 10)
+    with pytest.raises(QueueLockedError, match="in use"):
+        PersistedQueue(qdir, 10)
+    queue.close()
+    PersistedQueue(qdir, 10).close()  # released at close
+
+
+# -- restarts --------------------------------------------------------------------------------------
+def test_unacknowledged_events_are_delivered_again_after_a_crash(qdir):
+    queue = PersistedQueue(qdir, 100, checkpoint_acks=1)
+    queue.try_put(events(10))
+    done = queue.get_batch(4, 0.01)
+    queue.ack(done)
+    queue.get_batch(3, 0.01)  # in flight when the process dies
+    abandon(queue)
+    again = PersistedQueue(qdir, 100)
+    assert len(again) == 6
+    assert numbers(drain(again)) == list(range(4, 10))
+    again.close()
+
+
+def test_out_of_order_acks_redeliver_from_the_oldest_unacknowledged_batch(qdir):
+    queue = PersistedQueue(qdir, 100, checkpoint_acks=1)
+    queue.try_put(events(9))
+    first, second, third = (queue.get_batch(3, 0.01) for _ in range(3))
+    queue.ack(third)
+    queue.ack(first)
+    assert queue.unacked == 6  # second still in flight holds everything after it
+    abandon(queue)
+    again = PersistedQueue(qdir, 100)
+    assert numbers(drain(again)) == numbers(second) + numbers(third)  # duplicates only after in-flight
+    again.close()
+
+
+def test_a_graceful_stop_without_drain_keeps_unread_events_for_the_next_start(qdir):
+    queue = PersistedQueue(qdir, 100, drain=False, segment_bytes=1024)
+    queue.try_put(events(30))
+    batch = queue.get_batch(10, 0.01)
+    queue.close()
+    assert queue.get_batch(10, 0.01) is None  # not draining
+    queue.ack(batch)
+    again = PersistedQueue(qdir, 100)
+    assert numbers(drain(again)) == list(range(10, 30))
+    again.try_put(events(2, start=30))  # numbering goes on after the old records
+    assert numbers(drain(again)) == [30, 31]
+    again.close()
+    assert not list(qdir.glob("*.seg"))
+
+
+def test_a_torn_last_record_is_cut_with_a_warning(qdir, caplog):
+    queue = PersistedQueue(qdir, 100)
+    queue.try_put(events(5))
+    abandon(queue)
+    (segment,) = qdir.glob("*.seg")
+    data = segment.read_bytes()
+    segment.write_bytes(data + data[-40:-10])  # half a record, as a crash mid-write leaves
+    caplog.set_level(logging.WARNING)
+    again = PersistedQueue(qdir, 100)
+    assert "torn or corrupt record" in caplog.text
+    again.try_put(events(1, start=5))
+    assert numbers(drain(again)) == [0, 1, 2, 3, 4, 5]
+    again.close()
+
+
+def test_a_corrupt_record_in_an_older_segment_is_skipped_and_counted(qdir, caplog):
+    queue = PersistedQueue(qdir, 0, segment_bytes=1024, memory_events=0)
+    for i in range(12):
+        queue.try_put(events(2, start=i * 2))
+    abandon(queue)
+    segments = sorted(qdir.glob("*.seg"))
+    assert len(segments) >= 3
+    damaged = bytearray(segments[0].read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    segments[0].write_bytes(bytes(damaged))
+    again = PersistedQueue(qdir, 0)
+    got = numbers(drain(again))
+    lost = again.corrupt_records
+    assert lost > 0 and "skipped" in caplog.text
+    assert got == sorted(got) and len(got) + lost == 24
+    assert got[-1] == 23  # later segments all delivered
+    again.close()
