@@ -12,6 +12,7 @@ so answers never depend on which copy is read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,13 @@ INSERT_DOC = (f"INSERT INTO docs(id, ts, irr, tags, {_HOT_COLUMNS}, doc) VALUES 
 INSERT_TEXT = "INSERT INTO docs_fts(rowid, message) VALUES (?, ?)"
 
 _MISSING = object()
+# Han, Hiragana and Katakana characters are one word each, as in Lucene's standard tokenizer (so
+# `message:错误` finds "连接错误"); FTS5 alone would index a whole run of them as one word.
+_IDEOGRAPH = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+
+
+def split_ideographs(text: str) -> str:
+    return _IDEOGRAPH.sub(r" \1 ", text)
 
 
 def lookup(data: dict[str, Any], name: str, parts: tuple[str, ...] | None = None) -> Any:
@@ -129,6 +137,9 @@ def row_values(doc_id: int, millis: int, data: dict[str, Any], doc_json: str) ->
     else:
         tag_json, irregular = None, 1
     message = data.get("message")
-    if message is not None and type(message) is not str:
-        message = "\n".join(str(m) for m in message) if isinstance(message, list) else str(message)
+    if message is not None:
+        if type(message) is not str:
+            message = "\n".join(str(m) for m in message) if isinstance(message, list) else str(message)
+        if not message.isascii():
+            message = split_ideographs(message)
     return (doc_id, millis, irregular, tag_json, *hot, doc_json), message

@@ -42,7 +42,7 @@ _JSON_ESCAPED = re.compile(r'["\\,\x00-\x1f]')  # characters that make a substri
 
 def words(text: str) -> list[str]:
     """The words FTS5 indexes for ``text`` (letters, digits, ``_``; case is ignored by FTS5)."""
-    return _WORD.findall(text)
+    return _WORD.findall(text if text.isascii() else schema.split_ideographs(text))
 
 
 @lru_cache(maxsize=256)

@@ -430,3 +430,12 @@ def test_copytruncate_followed_by_fast_regrowth_is_detected(tmp_path, start_inpu
         handle.write(lines("new", 0, 40))
     running.collect(60)
     assert running.messages()[20:] == [f"new{i}" for i in range(40)]
+
+
+def test_unreadable_registry_is_a_clear_startup_error(tmp_path):
+    from pipeline.errors import PluginError
+
+    (tmp_path / "reg").mkdir()  # a directory where the registry file should be
+    plugin = build_from_dict("input", "file", opts(tmp_path / "*.log", sincedb_path=str(tmp_path / "reg")))
+    with pytest.raises(PluginError, match="sincedb_path"):
+        plugin.register()

@@ -29,10 +29,10 @@ def config(tmp: Path, **input_options: str) -> str:
 
 def start(pipeline_cmd: list[str], tmp: Path, text: str) -> subprocess.Popen:
     (tmp / "pipeline.conf").write_text(text)
-    log = open(tmp / "pipeline.log", "ab")  # handed to the child process
-    return subprocess.Popen([*pipeline_cmd, "run", "-f", str(tmp / "pipeline.conf"), "--path.data",
-                             str(tmp / "data"), "--api.enabled", "false", "-w", "1", "-b", "50"],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    with open(tmp / "pipeline.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([*pipeline_cmd, "run", "-f", str(tmp / "pipeline.conf"), "--path.data",
+                                 str(tmp / "data"), "--api.enabled", "false", "-w", "1", "-b", "50"],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
 
 
 def delivered(tmp: Path) -> list[str]:

@@ -48,10 +48,10 @@ input {{
 }}
 output {{ file {{ path => "{out}" flush_interval => 0 }} }}
 """)
-    log = open(tmp_path / "pipeline.log", "wb")  # handed to the child process
-    process = subprocess.Popen([*pipeline_cmd, "run", "-f", str(tmp_path / "pipeline.conf"), "--path.data",
-                                str(tmp_path / "data"), "--api.enabled", "false"],
-                               stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "pipeline.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen([*pipeline_cmd, "run", "-f", str(tmp_path / "pipeline.conf"), "--path.data",
+                                    str(tmp_path / "data"), "--api.enabled", "false"],
+                                   stdout=log, stderr=subprocess.STDOUT)
     try:
         def send_tcp() -> None:
             with socket.create_connection(("127.0.0.1", tcp), timeout=5) as sock:

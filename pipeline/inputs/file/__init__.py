@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import PluginError
 from pipeline.event import Event
 from pipeline.inputs._common import count_problem, ecs_mode, push_until_accepted, stream_codec
 from pipeline.inputs.base import Input, InputContext
@@ -55,7 +56,11 @@ class File(Input):
         self._host = socket.gethostname()
         self._delimiter = opts.delimiter.encode()
         self.registry = Registry(self.sincedb_file())
-        self.registry.load()
+        try:
+            self.registry.load()
+        except OSError as exc:
+            raise PluginError(f"cannot read the file input registry {self.registry.path}: {exc}; fix its "
+                              "permissions or set sincedb_path to a writable file") from exc
         self._first_run = not self.registry.entries
         self.watched: dict[FileKey, WatchedFile] = {}
         self._ignored: dict[FileKey, int] = {}

@@ -1,0 +1,106 @@
+"""Queue throughput: put + get_batch + ack, events/s, memory queue vs persisted queue settings.
+
+    python bench/queue_bench.py                      # every scenario, 200k events each
+    python bench/queue_bench.py --events 500000 --scenario persisted-default
+
+A producer thread puts batches (``--put-batch``, like an input's window), a
+worker thread takes batches of ``--batch`` and acknowledges them, as the
+runner does (no filters, no outputs: the queue alone). Events are shaped like
+a Filebeat line after the beats input (~400 bytes pickled). Reports wall-clock
+events/s and CPU microseconds per event (process CPU time, both threads),
+which is steadier than wall time on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.event import Event
+from pipeline.queue.memory import MemoryQueue
+from pipeline.queue.persisted import PersistedQueue
+
+
+def make_events(count: int, offset: int) -> list[Event]:
+    return [Event({
+        "message": f"2026-11-21T05:16:26.123Z INFO request {offset + i} served in 12ms path=/api/v1/items",
+        "host": {"name": "web-01"}, "log": {"file": {"path": "/var/log/app.log"}, "offset": (offset + i) * 90},
+        "agent": {"type": "filebeat", "version": "8.11.0"}, "tags": ["beats_input_codec_plain_applied"],
+        "@metadata": {"beat": "filebeat", "version": "8.11.0"},
+    }) for i in range(count)]
+
+
+SCENARIOS: dict[str, Callable[[Path, int], Any]] = {
+    "memory": lambda d, cap: MemoryQueue(cap),
+    "persisted-default": lambda d, cap: PersistedQueue(d, cap),
+    "persisted-fsync-every-put": lambda d, cap: PersistedQueue(d, cap, checkpoint_writes=1),
+    "persisted-from-disk": lambda d, cap: PersistedQueue(d, cap, memory_events=0),
+}
+
+
+def run(queue: Any, total: int, put_batch: int, batch: int, use_async: bool) -> tuple[float, float]:
+    windows = [make_events(put_batch, n) for n in range(0, total, put_batch)]  # built before timing
+    received = 0
+
+    def work() -> None:
+        nonlocal received
+        while (got := queue.get_batch(batch, 0.005)) is not None:
+            received += len(got)
+            queue.ack(got)
+
+    def produce() -> None:
+        if use_async:
+            async def main() -> None:
+                for window in windows:
+                    await queue.put(window)
+            asyncio.run(main())
+        else:
+            for window in windows:
+                queue.put_blocking(window)
+        queue.close()
+
+    worker = threading.Thread(target=work)
+    producer = threading.Thread(target=produce)
+    wall, cpu = time.perf_counter(), time.process_time()
+    worker.start()
+    producer.start()
+    producer.join()
+    worker.join()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert received == len(windows) * put_batch, f"received {received}"
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--put-batch", type=int, default=125)
+    parser.add_argument("--batch", type=int, default=125, help="pipeline.batch.size")
+    parser.add_argument("--capacity", type=int, default=1000, help="queue capacity in events")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
+    parser.add_argument("--async-put", action="store_true", help="put from an event loop, as network inputs do")
+    parser.add_argument("--dir", type=Path, help="where queue files go (default: a temporary directory)")
+    args = parser.parse_args()
+    print(f"{args.events} events, put batches of {args.put_batch}, worker batches of {args.batch}, "
+          f"capacity {args.capacity}, {'async put' if args.async_put else 'put_blocking'}, "
+          f"load {os.getloadavg()[0]:.1f}")
+    for name in args.scenario or list(SCENARIOS):
+        directory = Path(tempfile.mkdtemp(prefix="queue-bench-", dir=args.dir))
+        try:
+            queue = SCENARIOS[name](directory / "queue", args.capacity)
+            wall, cpu = run(queue, args.events, args.put_batch, args.batch, args.async_put)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        print(f"{name:28s} {args.events / wall:>10,.0f} events/s  {cpu / args.events * 1e6:6.2f} µs CPU/event")
+
+
+if __name__ == "__main__":
+    main()
