@@ -181,3 +181,14 @@ def test_filebeat_is_configured_like_our_users():
     assert first["json.keys_under_root"] is True and first["fields"]["service"]
     assert config["output.logstash"]["hosts"] == ["pipeline:5044"]
     assert list((REPO_ROOT / "docker" / "sample-logs").iterdir())
+
+
+def test_the_stack_alert_rules_and_settings_are_valid():
+    env = {**os.environ, **dotenv(), "DINGTALK_ACCESS_TOKEN": "token", "DINGTALK_SECRET": "SECx",
+           "SMTP_HOST": "smtp.example.com"}
+    result = subprocess.run([sys.executable, "-m", "pipeline", "alerts", "check", "--rules",
+                             str(REPO_ROOT / "examples" / "rules"), "--settings",
+                             str(REPO_ROOT / "docker" / "alerts.yml")],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "deprecated" not in result.stderr

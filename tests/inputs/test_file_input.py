@@ -439,3 +439,17 @@ def test_unreadable_registry_is_a_clear_startup_error(tmp_path):
     plugin = build_from_dict("input", "file", opts(tmp_path / "*.log", sincedb_path=str(tmp_path / "reg")))
     with pytest.raises(PluginError, match="sincedb_path"):
         plugin.register()
+
+
+def test_file_rotated_while_closed_is_not_read_twice(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, lines("a", 0, 10))
+    running = start_input("file", opts(tmp_path / "app.log*", start_position="beginning", close_older=0.2,
+                                       discover_interval=5))
+    running.collect(10)
+    running.until(lambda: not next(iter(running.plugin.watched.values())).is_open, what="closed when idle")
+    os.rename(log, tmp_path / "app.log.1")  # rotated while its handle is closed
+    write(log, lines("b", 0, 3))
+    running.collect(13)
+    time.sleep(1)
+    assert sorted(running.messages()) == sorted([f"a{i}" for i in range(10)] + ["b0", "b1", "b2"])

@@ -162,3 +162,18 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         total = assert_consistent(tmp_path, size)
         assert total >= committed + size  # at least the batch it reported
         committed = total
+
+
+@pytest.mark.slow
+def test_two_writer_processes_share_an_index(tmp_path: Path) -> None:
+    batches, size = 20, 300
+    writers = [start_writer(tmp_path, batches, size) for _ in range(2)]
+    try:
+        for writer in writers:
+            assert writer.wait(timeout=180) == 0
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+    assert assert_consistent(tmp_path, size) == 2 * batches * size  # ids unique and dense: max(id) == count

@@ -194,3 +194,17 @@ def test_search_with_unknown_pattern_or_missing_directory(tmp_path: Path) -> Non
     assert idx.search("logs-*") == []
     assert idx.indices() == []
     assert idx.date_histogram("logs-*", "1m") == []
+
+
+def test_chinese_and_japanese_messages_are_searchable_by_word(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [ev(0, message="数据库连接错误，请重试 code=E42", n=1),
+                                  ev(1, message="一切正常", n=2), ev(2, message="テストです", n=3)])
+
+    def hits(query: str) -> set[int]:
+        return {d["n"] for d in idx.search("logs-*", query)}
+
+    assert hits("错误") == {1}  # inside a run of characters, as Lucene's standard tokenizer indexes them
+    assert hits('"连接错误"') == {1}
+    assert hits('"错误连接"') == set()
+    assert hits("正常 OR テスト") == {2, 3}
+    assert hits("E42") == {1}

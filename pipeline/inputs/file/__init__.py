@@ -456,13 +456,15 @@ class File(Input):
             self.logger.error("cannot append to file_completed_log_path %s: %s", target, exc)
 
     def _drop(self, watched: WatchedFile) -> None:
-        """Stop watching: after a deletion the registry entry goes too (the inode may be reused)."""
-        deleted = True
+        """Stop watching. A file known to be deleted loses its registry entry (its inode may be reused);
+        a closed file whose path moved keeps it: it may be the rotated file, found again under a new name
+        (the fingerprint protects the entry against inode reuse until sincedb_clean_after)."""
+        deleted = False
         if watched.handle is not None:
             try:
                 deleted = os.fstat(watched.handle.fileno()).st_nlink == 0
             except OSError:
-                deleted = True
+                deleted = False
         watched.close()
         self.watched.pop(watched.key, None)
         if deleted:
