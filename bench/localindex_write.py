@@ -1,6 +1,6 @@
 """Write throughput of the embedded local index (events/s on one core).
 
-    python bench/localindex_write.py [--events 200000] [--batch 1000]
+    python bench/localindex_write.py [--events 200000] [--batch 1000] [--runtime-gc] [--stages]
 
 Events look like parsed web/service logs (message, log.level, service.name,
 host.name, http fields, tags). Building the events is not timed; writing is
@@ -49,12 +49,55 @@ def _ts(millis: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"
 
 
+def stages(events: list[Event], batch: int) -> None:
+    """Time each stage of LocalIndex.write separately (CPU time of this thread)."""
+    from pipeline.localindex import schema
+
+    spent = dict.fromkeys(("rows (Python: JSON + columns)", "docs insert", "FTS insert", "commit"), 0.0)
+    keys = list(spent)
+    with tempfile.TemporaryDirectory() as directory:
+        idx = LocalIndex(directory)
+        idx.write("logs-2026.11.21", events[:1])  # create the file and schema
+        conn = idx._writers["logs-2026.11.21"][0]
+        base = 1
+        for i in range(0, len(events), batch):
+            marks = [time.thread_time()]
+            rows, texts = schema.rows_for(events[i:i + batch])
+            marks.append(time.thread_time())
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(schema.insert_doc_sql(base), rows)
+            marks.append(time.thread_time())
+            conn.executemany(schema.insert_text_sql(base), texts)
+            marks.append(time.thread_time())
+            conn.execute("COMMIT")
+            marks.append(time.thread_time())
+            base += len(rows)
+            for key, start, end in zip(keys, marks, marks[1:], strict=False):
+                spent[key] += end - start
+        idx.close()
+    total = sum(spent.values())
+    for key, seconds in spent.items():
+        print(f"{key:<32} {seconds / len(events) * 1e6:6.2f} µs/event")
+    print(f"{'total':<32} {total / len(events) * 1e6:6.2f} µs/event = {len(events) / total:,.0f} events/s of CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--stages", action="store_true",
+                        help="CPU µs per event of each stage: rows (Python), docs insert, FTS insert, commit")
+    parser.add_argument("--runtime-gc", action="store_true",
+                        help="tune the cyclic GC as `pipeline run` does (pipeline.runtime.agent.tune_gc)")
     args = parser.parse_args()
     events = make_events(args.events)
+    if args.runtime_gc:
+        from pipeline.runtime.agent import tune_gc
+
+        tune_gc()
+    if args.stages:
+        stages(events, args.batch)
+        return
     with tempfile.TemporaryDirectory() as directory:
         idx = LocalIndex(directory)
         started = time.process_time()
@@ -65,7 +108,7 @@ def main() -> None:
         elapsed = time.perf_counter() - wall
         size = idx.indices()[0].size_bytes
         idx.close()
-    print(f"events={args.events} batch={args.batch} wall={elapsed:.2f}s cpu={cpu:.2f}s "
+    print(f"events={args.events} batch={args.batch} runtime_gc={args.runtime_gc} wall={elapsed:.2f}s cpu={cpu:.2f}s "
           f"rate_wall={args.events / elapsed:,.0f}/s rate_cpu={args.events / cpu:,.0f}/s "
           f"bytes_per_event={size / args.events:.0f}")
 

@@ -64,8 +64,10 @@ REQUIRED: Any = _Required()
 class Duration(float):
     """A duration in seconds; config accepts numbers (seconds) or ``"250ms"``, ``"5s"``, ``"1m"``, ``"2h"``, ``"7d"``."""
 
+    # Short forms and the spelled-out ones Logstash configs use ("2 weeks", "5 seconds").
     _UNITS: ClassVar[dict[str, float]] = {
-        "ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800,
+        "ms": 0.001, "millisecond": 0.001, "s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
+        "h": 3600, "hour": 3600, "d": 86400, "day": 86400, "w": 604800, "week": 604800,
     }
 
     @classmethod
@@ -75,9 +77,12 @@ class Duration(float):
         if isinstance(value, (int, float)):
             return cls(float(value))
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", str(value).lower())
-        if not match or (match.group(2) and match.group(2) not in cls._UNITS):
-            raise ValueError(f"expected a duration like 250ms, 5s, 1m, 2h, 7d; got {value!r}")
-        return cls(float(match.group(1)) * cls._UNITS.get(match.group(2) or "s", 1))
+        unit = match.group(2) if match else ""
+        if unit.endswith("s") and unit[:-1] in cls._UNITS and unit not in cls._UNITS:
+            unit = unit[:-1]  # plural: "seconds", "weeks", "mins"
+        if not match or (unit and unit not in cls._UNITS):
+            raise ValueError(f"expected a duration like 250ms, 5s, 1m, 2h, 7d or \"2 weeks\"; got {value!r}")
+        return cls(float(match.group(1)) * cls._UNITS.get(unit or "s", 1))
 
 
 class ByteSize(int):

@@ -107,3 +107,16 @@ def test_nested_codec_option_builds_a_codec():
     assert plugin.codec.name == "json_lines"
     plugin = build_from_dict("output", "stdout", {"codec": "line"})
     assert plugin.codec.name == "line"
+
+
+@pytest.mark.parametrize("text,seconds", [("250ms", 0.25), ("5s", 5), ("1m", 60), ("2h", 7200), ("7d", 604800),
+                                          ("2 weeks", 1209600), ("5 seconds", 5), ("1 hour", 3600),
+                                          ("10 mins", 600), (30, 30), ("1.5m", 90)])
+def test_durations_accept_short_and_spelled_out_units(text, seconds):
+    assert Duration.parse(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["soon", "5 parsecs", "-1s", "1.2.3s"])
+def test_bad_durations_are_rejected_with_examples(text):
+    with pytest.raises(ValueError, match="expected a duration like"):
+        Duration.parse(text)

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import regex
-
 from pipeline.codecs.base import Codec, CodecOptions
 from pipeline.codecs.line import LineSplitter
 from pipeline.errors import ConfigError
@@ -82,6 +80,8 @@ class _GrokMatcher:
 
 
 def _compile_with_pygrok(pattern: str, patterns_dirs: tuple[str, ...]) -> Any:
+    import regex  # pygrok's regex dialect (atomic groups, possessive quantifiers)
+
     if "%{" not in pattern:
         try:
             return regex.compile(pattern)

@@ -101,8 +101,40 @@ def cut_points(expression: str) -> list[int]:
     return points
 
 
+_PLAIN_REFERENCE = re.compile(r"%\{([A-Za-z0-9_]+)\}")
+
+
+def unfold(expression: str, library: PatternLibrary, depth: int = 4) -> str:
+    """Replace references without a field name (``%{HTTPD_COMMONLOG}``) by their definitions, so a
+    failing line can be located inside composite patterns such as COMBINEDAPACHELOG."""
+    for _ in range(depth):
+        def body(ref: re.Match[str]) -> str:
+            definition = library.get(ref.group(1))
+            return f"(?:{definition.regex})" if definition and "|" in definition.regex else (
+                definition.regex if definition else ref.group())
+        expanded = _PLAIN_REFERENCE.sub(body, expression)
+        if expanded == expression:
+            break
+        expression = expanded
+    return expression
+
+
 def longest_prefix(expression: str, line: str, library: PatternLibrary) -> dict[str, Any]:
-    """The longest prefix of ``expression`` that matches ``line``, what it captured and where it stopped."""
+    """The longest prefix of ``expression`` that matches ``line``, what it captured and where it stopped.
+
+    Composite patterns are unfolded first when the expression as written gives no partial match.
+    """
+    found = _longest_prefix(expression, line, library)
+    if found["matched_pattern"] == "" or found["matched_pattern"] == expression:
+        unfolded = unfold(expression, library)
+        if unfolded != expression:
+            deeper = _longest_prefix(unfolded, line, library)
+            if deeper["matched_pattern"]:
+                return deeper
+    return found
+
+
+def _longest_prefix(expression: str, line: str, library: PatternLibrary) -> dict[str, Any]:
     for end in reversed(cut_points(expression)):
         prefix = expression[:end]
         try:

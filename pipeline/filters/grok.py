@@ -39,7 +39,9 @@ class _Capture:
 @dataclass(frozen=True)
 class _Pattern:
     expression: CompiledExpression
-    captures: tuple[_Capture, ...]
+    # per capture, the flat plan _apply runs on: (index, convert, top-level key or None,
+    # parent path or None, last key, overwrite, the _Capture for the slow path)
+    plan: tuple[tuple[Any, ...], ...]
     fast_search: Any  # re's bound search, or None
     fast_limit: int  # lines up to this length are safe on re within the (per pattern) timeout
     risk: Any  # the guard's Risk, to check longer lines one by one
@@ -118,20 +120,14 @@ class Grok(Filter):
                     fast_limit = -1
                     if compiled.fast is not None:
                         fast_limit = sys.maxsize if self.timeout is None else compiled.fast_limit(self.timeout)
-                    cache[text] = _Pattern(compiled, captures,
+                    plan = tuple((c.index, c.convert, c.key,
+                                  c.parents if c.key is None and c.parents and c.parents[0] != TIMESTAMP else None,
+                                  c.last, c.overwrite, c) for c in captures)
+                    cache[text] = _Pattern(compiled, plan,
                                            compiled.fast.search if compiled.fast is not None else None,
                                            fast_limit, compiled.risk)
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
-        # per capture tuple, the flat plan _apply runs on: (index, convert, top-level key or None,
-        # parent path or None, last key, overwrite, capture)
-        self._plans: dict[int, tuple[tuple[Any, ...], ...]] = {
-            id(p.captures): tuple(
-                (c.index, c.convert, c.key,
-                 c.parents if c.key is None and c.parents and c.parents[0] != TIMESTAMP else None,
-                 c.last, c.overwrite, c)
-                for c in p.captures)
-            for p in cache.values()}
 
     @staticmethod
     def _capture(index: int, name: str, convert: Any, target: tuple[str, ...], overwrite: set[Any]) -> _Capture:
@@ -194,25 +190,22 @@ class Grok(Filter):
             if found is None:
                 continue
             hit = True
-            self._apply(event, pattern.captures, found.groups())
+            self._apply(event, pattern.plan, found.groups())
             if self.break_on_match:
                 break
         return hit
 
-    def _apply(self, event: Event, captures: tuple[_Capture, ...], values: tuple[Any, ...]) -> None:
+    def _apply(self, event: Event, plan: tuple[tuple[Any, ...], ...], values: tuple[Any, ...]) -> None:
         """Set the captured values with Logstash's rules (hot path: plain dict access, no FieldRef)."""
         data = event.data
         keep_empty = self.keep_empty
-        for index, convert, key, parents, last, overwrite, capture in self._plans[id(captures)]:
+        for index, convert, key, parents, last, overwrite, capture in plan:
             value = values[index]
             if value is None or value == "":
                 if not keep_empty:
                     continue
             elif convert is not None:
-                try:
-                    value = convert(value)
-                except ValueError:
-                    pass  # keep the text, as Logstash does
+                value = convert(value)  # Ruby's to_i / to_f: never fails
             if key is not None:
                 node = data
             elif parents is not None:

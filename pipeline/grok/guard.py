@@ -74,6 +74,7 @@ class Risk:
     ambiguous: int
     exponential: bool
     delimited: tuple[str, ...] = ()
+    gates: tuple[str, ...] = ()  # per delimited entry: characters needed to reach it ("" = none)
 
     def safe_length(self, budget_steps: float) -> int:
         """The longest line that is safe whatever it contains (the cheap first check)."""
@@ -84,19 +85,28 @@ class Risk:
         return int(budget_steps ** (1.0 / (self.ambiguous + len(self.delimited) + 2)))
 
     def __post_init__(self) -> None:
-        # distinct delimiter sets with their multiplicity: each is counted once per line
-        object.__setattr__(self, "_grouped", tuple(Counter(self.delimited).items()))
+        # distinct (delimiters, gate) pairs with their multiplicity: each counted once per line
+        gates = self.gates or ("",) * len(self.delimited)
+        grouped = Counter(zip(self.delimited, gates, strict=True))
+        object.__setattr__(self, "_grouped", tuple((tuple(chars), gate, times)
+                                                   for (chars, gate), times in grouped.items()))
+        object.__setattr__(self, "_power", self.ambiguous + 2)
 
     def worst_steps(self, text: str) -> float:
-        """Estimated worst-case steps of a failing search on this very line."""
+        """Estimated worst-case steps of a failing search on this very line (a few str.count calls)."""
         length = len(text) + 1
         if self.exponential:
             return 2.0 ** min(length, 1000)
-        steps = float(length) ** (self.ambiguous + 2)  # start positions x final scan x wide ones
-        for chars, times in self._grouped:  # type: ignore[attr-defined]
-            found = text.count(chars) if len(chars) == 1 else sum(text.count(c) for c in chars)
-            steps *= (1 + found) ** times
-        return steps
+        steps = length ** self._power  # type: ignore[attr-defined]  # start positions x final scan x wide ones
+        count = text.count
+        for chars, gate, times in self._grouped:  # type: ignore[attr-defined]
+            if gate and (gate not in text if len(gate) == 1 else not all(g in text for g in gate)):
+                continue  # the line lacks a character needed to get there: no retries
+            found = 1
+            for char in chars:
+                found += count(char)
+            steps *= found if times == 1 else found ** times
+        return float(steps)
 
 
 class _Walker:
@@ -105,6 +115,8 @@ class _Walker:
         self.ambiguous = 0
         self.exponential = False
         self.delimited: list[str] = []
+        self.gates: list[str] = []  # per delimited entry: characters the line must contain to reach it
+        self.gate = ""
 
     # -- first sets ---------------------------------------------------------
     def _fold(self, mask: int) -> int:
@@ -179,11 +191,22 @@ class _Walker:
     # -- the walk -----------------------------------------------------------
     def walk(self, seq: list, follow: int, in_repeat: bool) -> None:
         """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``."""
+        # The literal character nearest before each element "gates" it: if the line lacks that
+        # character the match fails before reaching the element, so its retries cost nothing.
+        gates: list[str] = []
+        nearest = ""
+        for op, arg in seq:
+            gates.append(nearest)
+            if op.name == "LITERAL" and 32 < arg < 127:
+                nearest = chr(arg)
+        inherited = self.gate
         after = follow
-        for op, arg in reversed(seq):
+        for (op, arg), gate in zip(reversed(seq), reversed(gates), strict=True):
+            self.gate = "".join(dict.fromkeys(inherited + gate))
             self._walk_node(op.name, arg, after, in_repeat)
             node_first, nullable = self._first_node(op.name, arg)
             after = node_first | (after if nullable else 0)
+        self.gate = inherited
 
     def _walk_node(self, op: str, arg: object, follow: int, in_repeat: bool) -> None:
         if op == "SUBPATTERN":
@@ -217,6 +240,7 @@ class _Walker:
                     self.ambiguous += 1
                 elif body_first & _SPACE_BIT:
                     self.delimited.append(delimiters)
+                    self.gates.append(self.gate)
                 elif len(body) == 1 and bin(body_first).count("1") <= 2 * bin(overlap).count("1"):
                     self.ambiguous += 1  # a+a, \S+\S+: every character of the token is a split point
                 # else: confined to a token and only retried at the few delimiters inside it, such as
@@ -235,4 +259,4 @@ def assess(pattern: str, flags: int = 0) -> Risk:
         return Risk(0, True)
     walker = _Walker(fold_case=bool(tree.state.flags & sre_constants.SRE_FLAG_IGNORECASE) or "(?i" in pattern)
     walker.walk(list(tree), 0, False)
-    return Risk(walker.ambiguous, walker.exponential, tuple(walker.delimited))
+    return Risk(walker.ambiguous, walker.exponential, tuple(walker.delimited), tuple(walker.gates))

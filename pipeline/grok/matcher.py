@@ -24,9 +24,11 @@ RE_FLAGS = re.ASCII | re.MULTILINE  # Ruby: ^/$ match at line breaks, \w \d \s a
 REGEX_FLAGS = regex.V0 | regex.ASCII | regex.MULTILINE
 # \p{...} classes need Unicode mode; such patterns then also get Unicode \w \d \s (documented).
 REGEX_UNICODE_FLAGS = regex.V0 | regex.MULTILINE
-# Steps ``re`` runs per second when backtracking (order of magnitude on one core); the guard's
-# step estimate is itself an upper bound, so the resulting limit errs on the safe side.
-STEPS_PER_SECOND = 1e9
+# How many of the guard's estimated steps ``re`` gets through per second. Measured on this 2-core
+# machine (bench: pathological DATA/GREEDYDATA/NOTSPACE chains, load ~3): 1.8e9 for the tightest
+# case (three GREEDYDATA), 1e11-1e12 for the others. 2e8 keeps a 10x margin: a line the guard lets
+# through to ``re`` finishes within a tenth of the timeout even in the tightest case.
+STEPS_PER_SECOND = 2e8
 
 
 class GrokTimeout(Exception):

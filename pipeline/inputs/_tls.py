@@ -1,12 +1,15 @@
-"""Server-side TLS options shared by the tcp and http inputs (same names as beats)."""
+"""Server-side TLS shared by the beats, tcp and http inputs: the options (same names everywhere) and the SSLContext."""
 
 from __future__ import annotations
 
+import re
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.errors import ConfigError
 from pipeline.inputs.base import InputOptions
 from pipeline.plugin import Secret, option
 
@@ -36,12 +39,62 @@ class TlsServerOptions(InputOptions):
                              "ssl_certificate_authorities")
 
 
+PROTOCOLS = {
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+
+def openssl_cipher_name(name: str) -> str | None:
+    """OpenSSL's name for a Java/IANA suite name (``TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384``
+    → ``ECDHE-RSA-AES256-GCM-SHA384``); None for TLS 1.3 suites, which OpenSSL
+    configures separately; OpenSSL names pass through."""
+    upper = name.strip().upper()
+    if "_WITH_" not in upper:
+        return None if upper.startswith("TLS_") else name.strip()
+    exchange, cipher = upper.removeprefix("TLS_").split("_WITH_", 1)
+    cipher = re.sub(r"^AES_(128|256)_GCM_", r"AES\1-GCM-", cipher)
+    cipher = re.sub(r"^AES_(128|256)_CBC_", r"AES\1-", cipher)
+    cipher = cipher.replace("CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305")
+    return f"{exchange.replace('_', '-')}-{cipher.replace('_', '-')}"
+
+
+def server_context(*, certificate: Path, key: Path, passphrase: str | None, authorities: Sequence[Path],
+                   client_authentication: str, protocols: Sequence[str],
+                   cipher_suites: Sequence[str]) -> ssl.SSLContext:
+    """Build the server context; ConfigError with the file or setting at fault."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(str(certificate), str(key), password=passphrase)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load ssl_certificate {certificate} / ssl_key {key}: {exc}") from None
+    wanted = sorted(PROTOCOLS[p] for p in protocols)
+    context.minimum_version = wanted[0]
+    context.maximum_version = wanted[-1]
+    openssl_names = [n for n in (openssl_cipher_name(s) for s in cipher_suites) if n]
+    if openssl_names:
+        try:
+            context.set_ciphers(":".join(openssl_names))
+        except ssl.SSLError:
+            raise ConfigError(f"ssl_cipher_suites: none of {list(cipher_suites)} is available") from None
+    if client_authentication != "none":
+        for authority in authorities:
+            # A directory: every certificate file in it (no c_rehash links needed).
+            files = sorted(p for p in authority.iterdir() if p.is_file()) if authority.is_dir() else [authority]
+            for path in files:
+                try:
+                    context.load_verify_locations(cafile=str(path))
+                except (OSError, ssl.SSLError) as exc:
+                    raise ConfigError(f"cannot load ssl_certificate_authorities {path}: {exc}") from None
+        context.verify_mode = ssl.CERT_REQUIRED if client_authentication == "required" else ssl.CERT_OPTIONAL
+    return context
+
+
 def server_ssl_context(opts: Any) -> ssl.SSLContext | None:
     """The SSLContext for ``opts`` (a TlsServerOptions), None when TLS is off; ConfigError on bad files."""
     if not opts.ssl_enabled:
         return None
-    # One implementation of context building for every input (beats owns it; same option names).
-    from pipeline.inputs.beats.tls import server_context
 
     passphrase = opts.ssl_key_passphrase.reveal() if opts.ssl_key_passphrase is not None else None
     return server_context(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.event import Event
 from pipeline.inputs.base import Input, InputContext, InputOptions
@@ -34,17 +37,30 @@ class Stdin(Input):
         return events
 
     async def run(self, ctx: InputContext) -> None:
-        await ctx.run_blocking(self._read, ctx)
-
-    def _read(self, ctx: InputContext) -> None:
-        stream = sys.stdin.buffer
         codec = self.codec.clone()
+        lock = threading.Lock()  # the reader thread and the expiry poll share the codec
+        reader = asyncio.ensure_future(ctx.run_blocking(self._read, ctx, codec, lock))
+        # A multiline codec with auto_flush_interval emits an event once no line came for a while.
+        flush_expired = getattr(codec, "flush_expired", None)
+        while flush_expired is not None and not reader.done():
+            await asyncio.wait({reader}, timeout=0.5)
+            with lock:
+                expired = flush_expired()
+            if expired:
+                await ctx.push(self._decorate_host(list(expired)))
+        await reader
+
+    def _read(self, ctx: InputContext, codec: Any, lock: threading.Lock) -> None:
+        stream = sys.stdin.buffer
         read = getattr(stream, "read1", stream.read)
         while not ctx.is_stopping:
             chunk = read(65536)
             if not chunk:
                 break
-            events = self._decorate_host(list(codec.decode(chunk)))
+            with lock:
+                events = self._decorate_host(list(codec.decode(chunk)))
             if events and not ctx.push_blocking(events):
                 return
-        ctx.push_blocking(self._decorate_host(list(codec.flush())))
+        with lock:
+            rest = self._decorate_host(list(codec.flush()))
+        ctx.push_blocking(rest)

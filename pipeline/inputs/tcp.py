@@ -19,6 +19,7 @@ from pipeline.plugin import Codec, Duration, option, register
 
 READ_SIZE = 65536
 RECONNECT_DELAY = 2.0  # client mode: pause before connecting again
+REVERSE_DNS_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +31,8 @@ class TcpOptions(TlsServerOptions):
                                                          "to host:port and read what it sends.")
     codec: Codec = option("line", "Codec decoding each connection's byte stream.")
     tcp_keep_alive: bool = option(False, "Enable TCP keep-alive on connections.")
+    dns_reverse_lookup_enabled: bool = option(True, "Name the peer by reverse DNS (at most 1 s per "
+                                                    "connection); false: use its IP address.")
     ssl_handshake_timeout: Duration = option(Duration(10), "Time a client has to complete the TLS handshake.")
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
@@ -110,7 +113,8 @@ class Tcp(Input):
                                     exc or type(exc).__name__)
                 writer.close()
                 return
-        fields = self._peer_fields(peer, writer.get_extra_info("ssl_object"))
+        name = await self._peer_name(peer[0])
+        fields = self._peer_fields(peer, name, writer.get_extra_info("ssl_object"))
         if self.options.tcp_keep_alive:
             sock = writer.get_extra_info("socket")
             if sock is not None:
@@ -157,15 +161,25 @@ class Tcp(Input):
             self._annotate(event, fields)
         await ctx.push(batch)
 
-    def _peer_fields(self, peer: tuple[Any, ...], ssl_object: Any) -> dict[str, Any]:
+    async def _peer_name(self, ip: str) -> str:
+        """The peer's host name by reverse DNS (as Logstash), its address if disabled, slow or unknown."""
+        if not self.options.dns_reverse_lookup_enabled:
+            return ip
+        try:
+            host, _ = await asyncio.wait_for(asyncio.get_running_loop().getnameinfo((ip, 0)), REVERSE_DNS_TIMEOUT)
+        except (OSError, TimeoutError, UnicodeError):
+            return ip
+        return str(host)
+
+    def _peer_fields(self, peer: tuple[Any, ...], name: str, ssl_object: Any) -> dict[str, Any]:
         subject = peer_subject(ssl_object)
         if self._ecs:
-            source = {"name": peer[0], "ip": peer[0], "port": peer[1]}
+            source = {"name": name, "ip": peer[0], "port": peer[1]}
             meta: dict[str, Any] = {"source": source}
             if subject:
                 meta["ssl"] = {"subject": subject}
             return {"@metadata": {"input": {"tcp": meta}}}
-        fields = {"host": peer[0], "port": peer[1]}
+        fields = {"host": name, "port": peer[1]}
         if subject:
             fields["sslsubject"] = subject
         return fields

@@ -12,11 +12,16 @@ so answers never depend on which copy is read.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+
+from pipeline.event import METADATA, Event, json_default
+from pipeline.timestamp import Timestamp
 
 SCHEMA_VERSION = "1"
 SUFFIX = ".sqlite"
@@ -53,9 +58,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 """
 
-INSERT_DOC = (f"INSERT INTO docs(id, ts, irr, tags, {_HOT_COLUMNS}, doc) VALUES "
-              f"(?, ?, ?, ?, {', '.join('?' for _ in HOT_FIELDS)}, ?)")
-INSERT_TEXT = "INSERT INTO docs_fts(rowid, message) VALUES (?, ?)"
+
+
+def insert_doc_sql(base: int) -> str:
+    """INSERT for rows from :func:`rows_for`: batch-relative ids become ``base + offset``."""
+    marks = ", ".join("?" for _ in range(len(HOT_FIELDS) + 4))
+    return f"INSERT INTO docs(id, ts, irr, tags, {_HOT_COLUMNS}, doc) VALUES (? + {int(base)}, {marks})"
+
+
+def insert_text_sql(base: int) -> str:
+    return f"INSERT INTO docs_fts(rowid, message) VALUES (? + {int(base)}, ?)"
 
 _MISSING = object()
 # Han, Hiragana and Katakana characters are one word each, as in Lucene's standard tokenizer (so
@@ -117,29 +129,86 @@ _HOT_GETTERS = tuple(_getter(name) for name in HOT_FIELDS)
 _INT_LIMIT = 2**63  # SQLite integers are 64-bit; bigger ones stay in the JSON only
 
 
-def row_values(doc_id: int, millis: int, data: dict[str, Any], doc_json: str) -> tuple[tuple[Any, ...], str | None]:
-    """The ``docs`` row for one event and its full-text ``message`` (None when absent)."""
-    irregular = 0
-    hot = [get(data) for get in _HOT_GETTERS]
-    for pos, value in enumerate(hot):
-        kind = type(value)
-        if value is not None and kind is not str and kind is not float and not (
-                kind is int and -_INT_LIMIT <= value < _INT_LIMIT):
-            hot[pos] = None
-            irregular = 1
-    tags = data.get(TAGS_FIELD)
-    if tags is None or tags == []:
-        tag_json = None
-    elif type(tags) is list and all(type(t) is str for t in tags):
-        tag_json = orjson.dumps(tags).decode()
-    elif type(tags) is str:
-        tag_json = orjson.dumps([tags]).decode()
-    else:
-        tag_json, irregular = None, 1
-    message = data.get("message")
-    if message is not None:
-        if type(message) is not str:
-            message = "\n".join(str(m) for m in message) if isinstance(message, list) else str(message)
-        if not message.isascii():
-            message = split_ideographs(message)
-    return (doc_id, millis, irregular, tag_json, *hot, doc_json), message
+def rows_for(events: Iterable[Event]) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]]]:
+    """The ``docs`` rows (ids relative to the batch, from 1) and ``(id, message)`` full-text rows.
+
+    The hot loop of the write path: kept flat on purpose (every call per event costs).
+    """
+    rows: list[tuple[Any, ...]] = []
+    texts: list[tuple[int, str]] = []
+    dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS
+    getters = _HOT_GETTERS
+    for offset, event in enumerate(events, start=1):
+        data = event.data
+        stamp = data.get(TIMESTAMP_FIELD)
+        if type(stamp) is not Timestamp:
+            stamp = Timestamp.coerce(stamp)
+        millis = stamp.millis
+        # A shallow copy with @timestamp as a string spares orjson a Python callback per event.
+        plain = dict(data)
+        plain[TIMESTAMP_FIELD] = iso(millis)
+        if METADATA in plain:
+            del plain[METADATA]
+        try:
+            doc = dumps(plain, default=json_default, option=option).decode()
+        except TypeError:
+            # orjson refuses integers beyond 64 bits and odd types; keep the event, encoded by the stdlib.
+            doc = json.dumps(plain, default=_fallback_default, ensure_ascii=False)
+        irregular = 0
+        hot = [get(data) for get in getters]
+        for value in hot:
+            if value is not None and (type(value) not in _PLAIN or (
+                    type(value) is int and not -_INT_LIMIT <= value < _INT_LIMIT)):
+                irregular = 1
+        if irregular:
+            hot = [_column_value(value) for value in hot]
+        tags = data.get(TAGS_FIELD)
+        if tags is None or tags == []:
+            tag_json = None
+        elif type(tags) is list and all(type(t) is str for t in tags):
+            tag_json = dumps(tags).decode()
+        elif type(tags) is str:
+            tag_json = dumps([tags]).decode()
+        else:
+            tag_json, irregular = None, 1
+        rows.append((offset, millis, irregular, tag_json, *hot, doc))
+        message = data.get("message")
+        if message is not None:
+            if type(message) is not str:
+                message = "\n".join(map(str, message)) if isinstance(message, list) else str(message)
+            if not message.isascii():
+                message = split_ideographs(message)
+            texts.append((offset, message))
+    return rows, texts
+
+
+_PLAIN = frozenset({str, float, int})
+
+
+def _column_value(value: Any) -> Any:
+    """What a hot column holds: plain scalars only (booleans, lists, objects, huge ints stay in the JSON)."""
+    kind = type(value)
+    if kind is str or kind is float or (kind is int and -_INT_LIMIT <= value < _INT_LIMIT):
+        return value
+    return None
+
+
+def _fallback_default(value: Any) -> Any:
+    try:
+        return json_default(value)
+    except TypeError:
+        return repr(value)
+
+
+_ISO_SECONDS: dict[int, str] = {}
+
+
+def iso(millis: int) -> str:
+    """``2026-11-21T10:00:00.123Z`` for epoch millis (the second part cached: events come in bursts)."""
+    secs, ms = divmod(millis, 1000)
+    prefix = _ISO_SECONDS.get(secs)
+    if prefix is None:
+        if len(_ISO_SECONDS) > 4096:
+            _ISO_SECONDS.clear()
+        prefix = _ISO_SECONDS[secs] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    return f"{prefix}.{ms:03d}Z"

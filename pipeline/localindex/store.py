@@ -9,14 +9,12 @@ fall in ``[start, end)`` are opened.
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 import math
 import os
 import re
 import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,11 +26,10 @@ from typing import Any, Literal
 
 import orjson
 
-from pipeline.event import Event, json_default
+from pipeline.event import Event
 from pipeline.localindex import datemath, dsl, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.sql import Compiler, compile_regex, json_path, number_expr, value_sources, words
-from pipeline.timestamp import Timestamp
 
 log = logging.getLogger("pipeline.localindex")
 
@@ -104,7 +101,7 @@ class LocalIndex:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
-        self._writers: dict[str, sqlite3.Connection] = {}
+        self._writers: dict[str, tuple[sqlite3.Connection, int]] = {}  # name -> (connection, inode)
         self._lock = threading.Lock()
 
     # -- files --------------------------------------------------------------
@@ -163,10 +160,19 @@ class LocalIndex:
             conn.close()
 
     def _writer(self, name: str) -> sqlite3.Connection:
-        conn = self._writers.get(name)
-        if conn is not None:
-            return conn
         path = self.path_of(name)
+        cached = self._writers.get(name)
+        if cached is not None:
+            conn, inode = cached
+            try:
+                if os.stat(path).st_ino == inode:
+                    return conn
+            except FileNotFoundError:
+                pass
+            # Deleted (or replaced) by another process, e.g. `pipeline indices --delete`: writing on
+            # into the unlinked file would lose the events, so open the index afresh.
+            del self._writers[name]
+            conn.close()
         self.directory.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
@@ -185,13 +191,13 @@ class LocalIndex:
             raise
         if len(self._writers) >= 8:  # keep yesterday's and today's open, close older ones
             oldest = next(iter(self._writers))
-            self._writers.pop(oldest).close()
-        self._writers[name] = conn
+            self._writers.pop(oldest)[0].close()
+        self._writers[name] = (conn, os.stat(path).st_ino)
         return conn
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._writers.values():
+            for conn, _ in self._writers.values():
                 conn.close()
             self._writers.clear()
 
@@ -200,22 +206,15 @@ class LocalIndex:
         """Append ``events`` to ``index_name`` in one transaction (all or nothing); returns how many."""
         if not events:
             return 0
-        rows: list[tuple[Any, ...]] = []
-        texts: list[tuple[int, str]] = []
+        rows, texts = schema.rows_for(events)  # before taking any lock: other writers keep going
         with self._lock:
             conn = self._writer(index_name)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 base = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
-                for offset, event in enumerate(events, start=1):
-                    millis, doc = _doc_text(event)
-                    row, message = schema.row_values(base + offset, millis, event.data, doc)
-                    rows.append(row)
-                    if message is not None:
-                        texts.append((base + offset, message))
-                conn.executemany(schema.INSERT_DOC, rows)
+                conn.executemany(schema.insert_doc_sql(base), rows)
                 if texts:
-                    conn.executemany(schema.INSERT_TEXT, texts)
+                    conn.executemany(schema.insert_text_sql(base), texts)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -412,9 +411,9 @@ class LocalIndex:
         """Delete one index file (and its WAL); True if it existed."""
         path = self.path_of(name)
         with self._lock:
-            conn = self._writers.pop(name, None)
-            if conn is not None:
-                conn.close()
+            cached = self._writers.pop(name, None)
+            if cached is not None:
+                cached[0].close()
             existed = path.exists()
             for victim in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
                 try:
@@ -480,41 +479,3 @@ def _percentile(values: list[float], pct: float) -> float:
     low = math.floor(rank)
     high = min(low + 1, len(values) - 1)
     return float(values[low] + (values[high] - values[low]) * (rank - low))
-
-
-def _doc_text(event: Event) -> tuple[int, str]:
-    """``@timestamp`` in epoch millis and the event as JSON (without ``@metadata``)."""
-    data = event.data
-    stamp = data.get(schema.TIMESTAMP_FIELD)
-    if not isinstance(stamp, Timestamp):
-        stamp = Timestamp.coerce(stamp)
-    millis = stamp.millis
-    # A shallow copy with @timestamp as a string spares orjson a Python callback per event.
-    plain = dict(data)
-    plain[schema.TIMESTAMP_FIELD] = _iso(millis)
-    plain.pop("@metadata", None)
-    try:
-        return millis, orjson.dumps(plain, default=json_default, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:
-        # orjson refuses integers beyond 64 bits and odd types; keep the event, written by the stdlib.
-        return millis, json.dumps(plain, default=_fallback_default, ensure_ascii=False)
-
-
-_ISO_SECONDS: dict[int, str] = {}
-
-
-def _iso(millis: int) -> str:
-    secs, ms = divmod(millis, 1000)
-    prefix = _ISO_SECONDS.get(secs)
-    if prefix is None:
-        if len(_ISO_SECONDS) > 4096:
-            _ISO_SECONDS.clear()
-        prefix = _ISO_SECONDS[secs] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-    return f"{prefix}.{ms:03d}Z"
-
-
-def _fallback_default(value: Any) -> Any:
-    try:
-        return json_default(value)
-    except TypeError:
-        return repr(value)

@@ -1,12 +1,15 @@
 """On-disk records of the persisted queue: event serialisation and CRC-checked framing.
 
-A record is a 16-byte header followed by the payload::
+A record holds up to ``RECORD_EVENTS`` events of one ``put`` (an input's
+window): a 20-byte header followed by the payload::
 
-    seq      u64  little-endian sequence number, global to the queue directory
+    seq      u64  sequence number of the first event, global to the queue directory
+    count    u32  events in the record (they have seq, seq + 1, ...)
     length   u32  payload length
-    crc32    u32  CRC32 of seq + length + payload (a torn or rotten record never passes)
+    crc32    u32  CRC32 of the rest of the header + payload (a torn or rotten record never passes)
 
-The payload is the event's dict pickled (protocol 5), ``@timestamp`` and every
+The payload is the list of the events' dicts pickled (protocol 5) in one go,
+so keys and values the events share are stored once; ``@timestamp`` and every
 other :class:`~pipeline.timestamp.Timestamp` kept as such, ``@metadata`` kept.
 Pickle is read back with an allow-list unpickler, so a queue file can never
 make the pipeline import or call anything but plain value constructors.
@@ -31,8 +34,11 @@ from pipeline.timestamp import Timestamp
 
 log = logging.getLogger("pipeline.queue.persisted")
 
-HEADER = struct.Struct("<QII")
+_HEAD = struct.Struct("<QII")  # first seq, event count, payload length
+_CRC = struct.Struct("<I")
+HEADER = struct.Struct("<QIII")
 READ_CHUNK = 256 * 1024
+RECORD_EVENTS = 128  # events per record at most: a bigger put is written as several records
 _PROTOCOL = 5
 
 Reducer = Callable[[Any], tuple[Any, tuple[Any, ...]]]
@@ -55,7 +61,14 @@ def _reducer_for(cls: type) -> Reducer:
         _warned_types.add(cls)
         log.warning("persisted queue: event values of type %s.%s are stored as text", cls.__module__,
                     cls.__qualname__)
-    return lambda value: (str, (str(value),))
+    return lambda value: (str, (_text(value),))
+
+
+def _text(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - any value's __str__ may fail; keep what can be kept
+        return f"<unprintable {type(value).__name__}>"
 
 
 class _Reducers(dict[type, Reducer]):
@@ -92,41 +105,75 @@ class _Unpickler(pickle.Unpickler):
                                          "which a queue record may not contain") from None
 
 
-def encode_events(events: list[Event]) -> list[bytes]:
-    """One payload per event (pickled with one pickler, memo cleared between events)."""
+SERIALISATION_FAILURE_TAG = "_queue_serialization_failure"
+_ENCODE_ERRORS = (pickle.PicklingError, RecursionError, TypeError, ValueError, AttributeError)
+
+
+def _pickle(value: Any) -> bytes:
     buffer = io.BytesIO()
-    pickler = _Pickler(buffer, _PROTOCOL)
-    bounds = [0]
-    for event in events:
-        pickler.clear_memo()
-        pickler.dump(event.data)
-        bounds.append(buffer.tell())
-    view = buffer.getbuffer()
+    _Pickler(buffer, _PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def encode_events(events: list[Event]) -> tuple[list[bytes], list[Event]]:
+    """Payloads for a put: the events' dicts pickled together, ``RECORD_EVENTS`` per record.
+
+    Pickling events together stores the keys and values they share once; records
+    no bigger than a batch keep reading back cheap. Returns the payloads and the
+    events they hold: the given ones, or, if one of them cannot be stored at all
+    (a structure nested too deep...), that one replaced by a tagged event carrying
+    its text, so it is seen downstream instead of lost.
+    """
     try:
-        return [bytes(view[start:end]) for start, end in zip(bounds, bounds[1:], strict=False)]
-    finally:
-        view.release()
+        return [_pickle([e.data for e in events[i:i + RECORD_EVENTS]])
+                for i in range(0, len(events), RECORD_EVENTS)], events
+    except _ENCODE_ERRORS:
+        pass
+    stored = []
+    for event in events:
+        try:
+            _pickle(event.data)
+            stored.append(event)
+        except _ENCODE_ERRORS as exc:
+            log.error("persisted queue: an event cannot be stored (%s: %s); it goes on as text, tagged %s",
+                      type(exc).__name__, exc, SERIALISATION_FAILURE_TAG)
+            stored.append(_stand_in(event, exc))
+    return encode_events(stored)
 
 
-def decode_event(payload: bytes) -> Event:
-    """The event a payload holds; raises ``pickle.UnpicklingError``/``ValueError`` if it is not one."""
-    data = _Unpickler(io.BytesIO(payload)).load()
-    if not isinstance(data, dict):
-        raise ValueError(f"persisted queue record holds a {type(data).__name__}, not an event")
-    return Event(data)
+def _stand_in(event: Event, error: Exception) -> Event:
+    try:
+        text = repr(event.data)
+    except Exception:  # noqa: BLE001 - repr of arbitrary values; the tag still says what happened
+        text = "<unprintable event>"
+    return Event({"@timestamp": event.timestamp, "message": text, "tags": [SERIALISATION_FAILURE_TAG],
+                  "error": {"message": f"{type(error).__name__}: {error}"}})
 
 
-def frame(seq: int, payload: bytes) -> bytes:
-    head = struct.pack("<QI", seq, len(payload))
-    return head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
+def decode_events(payload: bytes, count: int) -> list[Event]:
+    """The events a payload holds; raises ``pickle.UnpicklingError``/``ValueError`` if it does not hold them."""
+    items = _Unpickler(io.BytesIO(payload)).load()
+    if not isinstance(items, list) or len(items) != count or not all(type(item) is dict for item in items):
+        raise ValueError(f"persisted queue record does not hold the {count} event(s) its header announces")
+    return [Event(item) for item in items]
+
+
+def frame(seq: int, count: int, payload: bytes) -> bytes:
+    head = _HEAD.pack(seq, count, len(payload))
+    return head + _CRC.pack(zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    seq: int
+    seq: int  # seq of the first event
+    count: int  # events in the record
     payload: bytes
     start: int  # offset of the header in its segment
     end: int  # offset just after the payload
+
+    @property
+    def end_seq(self) -> int:
+        return self.seq + self.count
 
 
 class CorruptRecord(Exception):
@@ -138,23 +185,22 @@ class CorruptRecord(Exception):
         super().__init__(f"corrupt record at byte {offset}: {reason}")
 
 
-def read_frames(fd: int, offset: int, end: int, max_count: int) -> tuple[list[Frame], CorruptRecord | None]:
-    """Up to ``max_count`` valid records from ``offset`` (before ``end``); stops at the first bad one.
+def read_frames(fd: int, offset: int, end: int, max_events: int) -> tuple[list[Frame], CorruptRecord | None]:
+    """Valid records from ``offset`` (before ``end``) until they hold ``max_events``; stops at a bad one.
 
     Returns the good frames and, if reading stopped at a bad record, why.
     """
     frames: list[Frame] = []
-    while len(frames) < max_count and offset < end:
+    events = 0
+    while events < max_events and offset < end:
         buf = os.pread(fd, min(READ_CHUNK, end - offset), offset)
         pos = 0
-        while len(frames) < max_count:
-            if offset + pos >= end:
-                break
+        while events < max_events and offset + pos < end:
             if len(buf) - pos < HEADER.size:
                 if offset + pos + HEADER.size > end:
                     return frames, CorruptRecord(offset + pos, "truncated header")
                 break  # header continues in the next chunk
-            seq, length, crc = HEADER.unpack_from(buf, pos)
+            seq, count, length, crc = HEADER.unpack_from(buf, pos)
             total = HEADER.size + length
             if offset + pos + total > end:
                 return frames, CorruptRecord(offset + pos, f"record length {length} runs past the end")
@@ -163,9 +209,10 @@ def read_frames(fd: int, offset: int, end: int, max_count: int) -> tuple[list[Fr
                     break  # record continues in the next chunk
                 buf = os.pread(fd, total, offset)  # one record bigger than a chunk
             payload = bytes(buf[pos + HEADER.size:pos + total])
-            if zlib.crc32(payload, zlib.crc32(buf[pos:pos + 12])) != crc:
+            if zlib.crc32(payload, zlib.crc32(buf[pos:pos + _HEAD.size])) != crc:
                 return frames, CorruptRecord(offset + pos, "checksum mismatch")
-            frames.append(Frame(seq, payload, offset + pos, offset + pos + total))
+            frames.append(Frame(seq, count, payload, offset + pos, offset + pos + total))
+            events += count
             pos += total
         if pos == 0:
             return frames, CorruptRecord(offset, "the file ends before the recorded size")

@@ -31,17 +31,26 @@ import fcntl
 import logging
 import os
 import pickle
+import struct
 import threading
 import time
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
-
-import orjson
+from typing import Any, NamedTuple
 
 from pipeline.errors import PipelineError, QueueClosedError
 from pipeline.event import Event
-from pipeline.queue._records import HEADER, Frame, decode_event, encode_events, frame, read_frames
+from pipeline.queue._records import (
+    HEADER,
+    RECORD_EVENTS,
+    Frame,
+    decode_events,
+    encode_events,
+    frame,
+    read_frames,
+)
 
 log = logging.getLogger("pipeline.queue.persisted")
 
@@ -54,6 +63,9 @@ DEFAULT_MEMORY_EVENTS = 10_000
 _RETIRE_BYTES = 1024 ** 2  # a fully acknowledged head segment this big is deleted at once
 _SUFFIX = ".seg"
 _CHECKPOINT = "checkpoint"
+_CHECKPOINT_MAGIC = b"PQC1"
+_CHECKPOINT_STATE = struct.Struct("<4sQQ")  # magic, acked seq, written seq; then CRC32 of those
+_CRC32 = struct.Struct("<I")
 
 
 class QueueLockedError(PipelineError):
@@ -90,11 +102,14 @@ class _Segment:
         self.write_fd = self.read_fd = None
 
 
-class _Cached(NamedTuple):
-    """A recently put event, with where its record lies (to continue reading from disk after it)."""
+class _Chunk(NamedTuple):
+    """Events of one record held in memory (recently put, or decoded and not all taken yet),
+    with where the record lies, to go on reading from disk after them."""
 
-    event: Event
+    events: list[Event]
+    seq: int  # seq of events[0]
     segment: _Segment
+    start: int  # the record's offsets in its segment
     end: int
 
 
@@ -141,12 +156,16 @@ class PersistedQueue:
         self._checkpointed_seq = 0
         self._read_segment: _Segment | None = None
         self._read_offset = 0
-        self._cache: collections.deque[_Cached] = collections.deque()
+        self._cache: collections.deque[_Chunk] = collections.deque()  # the newest unread events
         self._cache_start = 0
+        self._cache_events = 0
+        self._leftover: _Chunk | None = None  # rest of a record read from disk, starts at _read_seq
         self._inflight: dict[int, tuple[int, list[Event]]] = {}  # id(batch) -> (first seq, batch)
         self._unsynced = 0
         self._sync_fds: list[int] = []  # dup'ed fds of sealed segments not yet fsync-ed
         self._dir_dirty = False
+        self._doomed: list[Path] = []  # files of deleted segments, unlinked outside the lock
+        self._checkpoint_fd: int | None = None
 
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self.directory / ".lock", "a+")  # held until finished
@@ -161,9 +180,10 @@ class PersistedQueue:
         except BaseException:
             self._release_files()
             raise
-        self._flusher = threading.Thread(target=self._flush_periodically, daemon=True,
-                                         name=f"queue-flusher-{self.directory.name}")
-        self._flusher.start()
+        _unlink(self._take_doomed())
+        if checkpoint_interval > 0:
+            threading.Thread(target=self._flush_periodically, daemon=True,
+                             name=f"queue-flusher-{self.directory.name}").start()
 
     # -- protocol -------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -188,12 +208,14 @@ class PersistedQueue:
         """Accept the events if they fit now; False if the queue is full."""
         if not events:
             return True
-        records = encode_events(events)
+        payloads, events = encode_events(events)
         with self._lock:
             self._check_open()
-            if not self._fits(len(records), _size(records)):
+            if not self._fits(len(events), _size(payloads)):
                 return False
-            sync = self._append(events, records)
+            sync = self._append(events, payloads)
+            doomed = self._take_doomed()
+        _unlink(doomed)
         self._sync(sync)
         return True
 
@@ -202,18 +224,20 @@ class PersistedQueue:
         if not events:
             return
         loop = asyncio.get_running_loop()
-        records = encode_events(events)
-        size = _size(records)
+        payloads, events = encode_events(events)
+        size = _size(payloads)
         while True:
             with self._lock:
                 self._check_open()
-                if self._fits(len(records), size):
-                    sync = self._append(events, records)
+                if self._fits(len(events), size):
+                    sync = self._append(events, payloads)
+                    doomed = self._take_doomed()
                     break
                 waiter: asyncio.Future[None] = loop.create_future()
                 self._async_waiters.append((loop, waiter))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, timeout=0.5)
+        _unlink(doomed)
         if sync:
             await loop.run_in_executor(None, self._sync, sync)
 
@@ -222,14 +246,15 @@ class PersistedQueue:
         """Accept events from a thread; False if not accepted before timeout or stop."""
         if not events:
             return True
-        records = encode_events(events)
-        size = _size(records)
+        payloads, events = encode_events(events)
+        size = _size(payloads)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._not_full:
             while True:
                 self._check_open()
-                if self._fits(len(records), size):
-                    sync = self._append(events, records)
+                if self._fits(len(events), size):
+                    sync = self._append(events, payloads)
+                    doomed = self._take_doomed()
                     break
                 if stopping is not None and stopping.is_set() and timeout is not None:
                     return False
@@ -237,6 +262,7 @@ class PersistedQueue:
                 if remaining <= 0:
                     return False
                 self._not_full.wait(remaining)
+        _unlink(doomed)
         self._sync(sync)
         return True
 
@@ -258,21 +284,15 @@ class PersistedQueue:
                     break
                 self._not_empty.wait(remaining)
             first_seq = self._read_seq
-            payloads, cached = self._take(max(1, size))
-            batch: list[Event] = []
-            self._inflight[id(batch)] = (first_seq, batch)
+            batch = self._take(max(1, size))
+            if batch:
+                self._inflight[id(batch)] = (first_seq, batch)
+            else:  # everything read was unreadable (counted, logged): nothing for a worker to ack
+                self._advance_acks()
             self._wake_producers()
             if len(self):
                 self._not_empty.notify()
-        # Decoding is CPU work: done outside the lock, the batch is this worker's alone.
-        for frame_ in payloads:
-            event = self._decode(frame_)
-            if event is not None:
-                batch.append(event)
-        batch.extend(cached)
-        if not batch:  # everything read was unreadable: nothing for the worker to ack
-            self.ack(batch)
-        return batch
+            return batch
 
     def ack(self, batch: list[Event]) -> None:
         """The worker is done with ``batch`` (the list get_batch returned): its records may go."""
@@ -282,6 +302,8 @@ class PersistedQueue:
             self._advance_acks()
             self._wake_producers()
             self._finish_if_done()
+            doomed = self._take_doomed()
+        _unlink(doomed)
 
     def close(self) -> None:
         """No more puts; get_batch drains what is left (unless ``drain=False``), then returns None."""
@@ -307,33 +329,36 @@ class PersistedQueue:
         return True
 
     def _append(self, events: list[Event], payloads: list[bytes]) -> list[int]:
-        """Write the records (lock held); returns fds the caller must fsync (a checkpoint is due)."""
-        size = _size(payloads)
+        """Write the records with one write (lock held); returns fds to fsync if a checkpoint is due."""
+        count = len(events)
+        seq = self._write_seq
+        frames = [frame(seq + i * RECORD_EVENTS, min(RECORD_EVENTS, count - i * RECORD_EVENTS), payload)
+                  for i, payload in enumerate(payloads)]
+        size = sum(map(len, frames))
         head = self._head
         if head is None or (head.size and head.size + size > self.segment_bytes):
             head = self._new_head()
         assert head.write_fd is not None
-        seq = self._write_seq
-        frames = [frame(seq + i, payload) for i, payload in enumerate(payloads)]
         start = head.size
-        data = b"".join(frames)
         try:
-            _write_all(head.write_fd, data)
+            _write_all(head.write_fd, b"".join(frames))
         except OSError as exc:
-            with contextlib.suppress(OSError):  # never leave half a batch behind
+            with contextlib.suppress(OSError):  # never leave half a record behind
                 os.ftruncate(head.write_fd, start)
-            raise QueueWriteError(f"persisted queue {self.directory}: cannot write {len(events)} event(s): "
+            raise QueueWriteError(f"persisted queue {self.directory}: cannot write {count} event(s): "
                                   f"{exc.strerror or exc}; free disk space or lower queue.max_bytes") from exc
-        count = len(events)
+        head.size += size
+        self._bytes += size
         if not self._cache:
-            self._cache_start = self._write_seq
-        if self._cache_start + len(self._cache) == seq and len(self._cache) + count <= self.memory_events:
-            end = start
-            for event, record in zip(events, frames, strict=True):
-                end += len(record)
-                self._cache.append(_Cached(event, head, end))
-        head.size += len(data)
-        self._bytes += len(data)
+            self._cache_start = seq
+        if self._cache_start + self._cache_events == seq and self._cache_events + count <= self.memory_events:
+            offset = start
+            for i, record in enumerate(frames):
+                # slices are copies: the input may reuse its list once put returns
+                chunk = events[i * RECORD_EVENTS:(i + 1) * RECORD_EVENTS]
+                self._cache.append(_Chunk(chunk, seq + i * RECORD_EVENTS, head, offset, offset + len(record)))
+                offset += len(record)
+            self._cache_events += count
         self._write_seq = head.end_seq = seq + count
         self.accepted += count
         self._unsynced += count
@@ -370,6 +395,9 @@ class PersistedQueue:
                 old.write_fd = None
             self._unsynced = max(self._unsynced, 1)
         path = self.directory / f"{self._write_seq:020d}{_SUFFIX}"
+        if path in self._doomed:  # an empty head retired a moment ago: remove it before reusing its name
+            self._doomed.remove(path)
+            path.unlink(missing_ok=True)
         head = _Segment(self._write_seq, path, end_seq=self._write_seq)
         head.write_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
         self._segments.append(head)
@@ -378,27 +406,41 @@ class PersistedQueue:
         return head
 
     # -- reading --------------------------------------------------------------------------------------
-    def _take(self, size: int) -> tuple[list[Frame], list[Event]]:
-        """Reserve up to ``size`` unread events (lock held): records from disk, then cached events."""
-        frames: list[Frame] = []
-        cached: list[Event] = []
-        while len(frames) + len(cached) < size and self._read_seq < self._write_seq:
-            wanted = size - len(frames) - len(cached)
-            if self._cache and self._read_seq == self._cache_start:
-                taking = min(wanted, len(self._cache))
-                for _ in range(taking):
-                    entry = self._cache.popleft()
-                    cached.append(entry.event)
-                self._cache_start += taking
-                self._read_seq = self._cache_start
-                self._read_segment, self._read_offset = entry.segment, entry.end
+    def _take(self, size: int) -> list[Event]:
+        """Up to ``size`` unread events, in order (lock held): a record's rest, disk, then memory."""
+        taken: list[Event] = []
+        while len(taken) < size and self._read_seq < self._write_seq:
+            wanted = size - len(taken)
+            if self._leftover is not None:
+                self._leftover = self._take_from(self._leftover, wanted, taken)
+            elif self._cache and self._read_seq == self._cache_start:
+                chunk = self._cache.popleft()
+                self._cache_events -= len(chunk.events)
+                rest = self._take_from(chunk, wanted, taken)
+                if rest is not None:
+                    self._cache.appendleft(rest)
+                    self._cache_events += len(rest.events)
+                self._cache_start = self._read_seq
             else:
-                limit = (self._cache_start if self._cache else self._write_seq) - self._read_seq
-                got = self._read_disk(min(wanted, limit))
-                frames.extend(got)
-        return frames, cached
+                self._read_disk(size, taken)
+        return taken
 
-    def _read_disk(self, count: int) -> list[Frame]:
+    def _take_from(self, chunk: _Chunk, wanted: int, taken: list[Event]) -> _Chunk | None:
+        """Take up to ``wanted`` events of ``chunk`` (which starts at the read position); returns the rest."""
+        events = chunk.events
+        if wanted >= len(events):
+            taken.extend(events)
+            self._read_seq = chunk.seq + len(events)
+            self._read_segment, self._read_offset = chunk.segment, chunk.end
+            return None
+        taken.extend(events[:wanted])
+        self._read_seq = chunk.seq + wanted
+        # Mid-record: reading from disk would start again at the record (and skip what was taken).
+        self._read_segment, self._read_offset = chunk.segment, chunk.start
+        return chunk._replace(events=events[wanted:], seq=self._read_seq)
+
+    def _read_disk(self, size: int, taken: list[Event]) -> None:
+        """Read records from the read position until ``taken`` holds ``size`` events (lock held)."""
         segment = self._read_segment
         if segment is None or segment not in self._segments:
             segment = self._locate(self._read_seq)
@@ -406,22 +448,31 @@ class PersistedQueue:
             following = self._after(segment)
             if following is None:
                 self._skip_to_readable(segment, "records missing from the segment files")
-                return []
+                return
             segment = self._read_segment = following
             self._read_offset = 0
-        frames, problem = read_frames(segment.reader(), self._read_offset, segment.size, count)
-        taken = []
+        limit = (self._cache_start if self._cache else self._write_seq) - self._read_seq
+        frames, problem = read_frames(segment.reader(), self._read_offset, segment.size,
+                                      min(size - len(taken), limit))
         for item in frames:
-            self._read_offset = item.end
-            if item.seq < self._read_seq:
-                continue  # acknowledged before a restart, or re-read after a locate
+            if item.end_seq <= self._read_seq:
+                self._read_offset = item.end
+                continue  # acknowledged before a restart
             if item.seq > self._read_seq:
                 self._count_lost(self._read_seq, item.seq, segment, "records missing")
-            self._read_seq = item.seq + 1
-            taken.append(item)
+                self._read_seq = item.seq
+            events = self._decode(item, segment)
+            if events is None:
+                self._read_seq, self._read_offset = item.end_seq, item.end
+                continue
+            skip = self._read_seq - item.seq  # taken before a restart, or by a partial take
+            chunk = _Chunk(events[skip:], self._read_seq, segment, item.start, item.end)
+            rest = self._take_from(chunk, size - len(taken), taken)
+            if rest is not None:
+                self._leftover = rest
+                return
         if problem is not None:
             self._skip_to_readable(segment, problem.reason)
-        return taken
 
     def _skip_to_readable(self, segment: _Segment, reason: str) -> None:
         """A segment cannot be read further: go on with the next one, saying what was lost."""
@@ -453,14 +504,13 @@ class PersistedQueue:
         index = self._segments.index(segment)
         return self._segments[index + 1] if index + 1 < len(self._segments) else None
 
-    def _decode(self, item: Frame) -> Event | None:
+    def _decode(self, item: Frame, segment: _Segment) -> list[Event] | None:
         try:
-            return decode_event(item.payload)
-        except (pickle.UnpicklingError, ValueError, EOFError, TypeError, AttributeError) as exc:
-            with self._lock:
-                self.corrupt_records += 1
-            log.error("persisted queue %s: event %d cannot be decoded and is skipped: %s", self.directory,
-                      item.seq, exc)
+            return decode_events(item.payload, item.count)
+        except (pickle.UnpicklingError, ValueError, EOFError, TypeError, AttributeError, IndexError) as exc:
+            self.corrupt_records += item.count
+            log.error("persisted queue %s: events %d to %d in %s cannot be decoded and are skipped: %s",
+                      self.directory, item.seq, item.end_seq - 1, segment.path.name, exc)
             return None
 
     # -- acknowledging --------------------------------------------------------------------------------
@@ -485,26 +535,31 @@ class PersistedQueue:
         self._segments.clear()
         self._head = None
         self._cache.clear()
+        self._cache_events = 0
+        self._leftover = None
         self._read_segment = None
         self._unsynced = 0
 
     def _delete(self, segment: _Segment) -> None:
+        """Forget a segment; its file is unlinked after the lock is released (a big unlink takes ms)."""
         self._bytes -= segment.size
         if self._read_segment is segment:
             self._read_segment = None
         segment.close()
-        try:
-            segment.path.unlink()
-        except FileNotFoundError:
-            pass
+        self._doomed.append(segment.path)
         self._dir_dirty = True
 
+    def _take_doomed(self) -> list[Path]:
+        doomed, self._doomed = self._doomed, []
+        return doomed
+
     def _write_checkpoint(self) -> None:
-        path = self.directory / _CHECKPOINT
-        temporary = path.with_name(_CHECKPOINT + ".tmp")
+        """Save the ack position: one small in-place write (a rename per checkpoint costs ~1 ms here)."""
+        state = _CHECKPOINT_STATE.pack(_CHECKPOINT_MAGIC, self._acked_seq, self._write_seq)
         try:
-            temporary.write_bytes(orjson.dumps({"acked": self._acked_seq, "written": self._write_seq}))
-            os.replace(temporary, path)
+            if self._checkpoint_fd is None:
+                self._checkpoint_fd = os.open(self.directory / _CHECKPOINT, os.O_RDWR | os.O_CREAT, 0o600)
+            os.pwrite(self._checkpoint_fd, state + _CRC32.pack(zlib.crc32(state)), 0)
             self._checkpointed_seq = self._acked_seq
         except OSError as exc:  # only costs duplicates after a crash
             log.warning("persisted queue %s: cannot save the ack checkpoint: %s", self.directory, exc)
@@ -550,9 +605,9 @@ class PersistedQueue:
         offset, last_seq, problem = 0, None, None
         try:
             while True:
-                frames, problem = read_frames(fd, offset, segment.size, 4096)
+                frames, problem = read_frames(fd, offset, segment.size, 100_000)
                 if frames:
-                    offset, last_seq = frames[-1].end, frames[-1].seq
+                    offset, last_seq = frames[-1].end, frames[-1].end_seq - 1
                 if problem is not None or not frames:
                     break
         finally:
@@ -570,13 +625,21 @@ class PersistedQueue:
     def _read_checkpoint(self) -> int:
         path = self.directory / _CHECKPOINT
         try:
-            return int(orjson.loads(path.read_bytes())["acked"])
+            data = path.read_bytes()
         except FileNotFoundError:
             return 0
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("persisted queue %s: unreadable checkpoint (%s): every event on disk is delivered "
-                        "again", self.directory, exc)
-            return 0
+        except OSError as exc:
+            data, problem = b"", str(exc)
+        else:
+            problem = "damaged"
+        size = _CHECKPOINT_STATE.size
+        if len(data) == size + _CRC32.size and zlib.crc32(data[:size]) == _CRC32.unpack_from(data, size)[0]:
+            magic, acked, _written = _CHECKPOINT_STATE.unpack_from(data)
+            if magic == _CHECKPOINT_MAGIC:
+                return int(acked)
+        log.warning("persisted queue %s: checkpoint file %s: every event still on disk is delivered again",
+                    self.directory, problem)
+        return 0
 
     def _finish_if_done(self) -> None:
         """Closed, drained (or not draining) and nothing in flight: save state and let the files go."""
@@ -593,6 +656,10 @@ class PersistedQueue:
         self._finished.set()
         for segment in self._segments:
             segment.close()
+        _unlink(self._take_doomed())
+        if self._checkpoint_fd is not None:
+            os.close(self._checkpoint_fd)
+            self._checkpoint_fd = None
         self._sync(self._sync_fds)
         self._sync_fds = []
         with contextlib.suppress(OSError):
@@ -608,6 +675,8 @@ class PersistedQueue:
                 fds = self._take_sync_fds() if (self._unsynced or self._sync_fds or self._dir_dirty) else []
                 if self._acked_seq != self._checkpointed_seq:
                     self._write_checkpoint()
+                doomed = self._take_doomed()
+            _unlink(doomed)
             self._sync(fds)
 
     def _wake_producers(self) -> None:
@@ -617,8 +686,71 @@ class PersistedQueue:
             loop.call_soon_threadsafe(_resolve, fut)
 
 
+@dataclass(frozen=True)
+class PersistedQueueSettings:
+    """The ``queue.*`` settings of ``logstash.yml`` that shape a persisted queue (Logstash's names and units)."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES  # queue.max_bytes ("1gb")
+    page_capacity: int = DEFAULT_SEGMENT_BYTES  # queue.page_capacity ("64mb"): segment file size
+    checkpoint_writes: int = DEFAULT_CHECKPOINT_WRITES  # queue.checkpoint.writes
+    checkpoint_acks: int = DEFAULT_CHECKPOINT_ACKS  # queue.checkpoint.acks
+    checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL  # queue.checkpoint.interval (ms, or "1s")
+    drain: bool = False  # queue.drain: as Logstash, a stop leaves unread events on disk for the next start
+
+    @classmethod
+    def from_settings(cls, values: Mapping[str, Any]) -> PersistedQueueSettings:
+        """From flat dotted keys (``{"queue.max_bytes": "4gb", ...}``); ValueError names a bad key."""
+        from pipeline.plugin import ByteSize, Duration
+
+        def read(key: str, convert: Callable[[Any], Any], default: Any) -> Any:
+            if values.get(key) is None:
+                return default
+            try:
+                return convert(values[key])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"setting {key}: invalid value {values[key]!r} ({exc})") from None
+
+        def millis(value: Any) -> float:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) or str(value).isdigit():
+                return float(value) / 1000  # Logstash gives this one in milliseconds
+            return float(Duration.parse(value))
+
+        def count(value: Any) -> int:
+            if isinstance(value, bool) or int(value) < 0:
+                raise ValueError("expected a number of events, 0 or more")
+            return int(value)
+
+        def flag(value: Any) -> bool:
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() not in ("true", "false"):
+                raise ValueError("expected true or false")
+            return str(value).lower() == "true"
+
+        return cls(max_bytes=read("queue.max_bytes", ByteSize.parse, DEFAULT_MAX_BYTES),
+                   page_capacity=read("queue.page_capacity", ByteSize.parse, DEFAULT_SEGMENT_BYTES),
+                   checkpoint_writes=read("queue.checkpoint.writes", count, DEFAULT_CHECKPOINT_WRITES),
+                   checkpoint_acks=read("queue.checkpoint.acks", count, DEFAULT_CHECKPOINT_ACKS),
+                   checkpoint_interval=read("queue.checkpoint.interval", millis, DEFAULT_CHECKPOINT_INTERVAL),
+                   drain=read("queue.drain", flag, False))
+
+    def open(self, path_data: Path | str, pipeline_id: str, capacity_events: int = 0) -> PersistedQueue:
+        """The queue of a pipeline under ``<path.data>/queue/<pipeline_id>/``."""
+        # Logstash: 0 for checkpoint.writes/acks means "no limit"; here that is a very large count.
+        return PersistedQueue(queue_dir(path_data, pipeline_id), capacity_events, self.max_bytes,
+                              segment_bytes=self.page_capacity,
+                              checkpoint_writes=self.checkpoint_writes or 2 ** 62,
+                              checkpoint_acks=self.checkpoint_acks or 2 ** 62,
+                              checkpoint_interval=self.checkpoint_interval, drain=self.drain)
+
+
 def _size(payloads: list[bytes]) -> int:
     return sum(map(len, payloads)) + HEADER.size * len(payloads)
+
+
+def _unlink(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -633,4 +765,4 @@ def _resolve(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
-__all__ = ["PersistedQueue", "QueueLockedError", "QueueWriteError", "queue_dir"]
+__all__ = ["PersistedQueue", "PersistedQueueSettings", "QueueLockedError", "QueueWriteError", "queue_dir"]

@@ -126,3 +126,12 @@ def test_real_kafka_logs_stack_traces_and_config_dumps(shared_data, name):
     else:
         dumps = [e for e in joined if "KafkaConfig values:" in e.get("message")]
         assert dumps and all(e.get("message").count("\n\t") > 50 for e in dumps)
+
+
+def test_pygrok_fallback_expands_grok_names():
+    from pipeline.codecs.multiline import _compile_with_pygrok
+
+    matcher = _compile_with_pygrok("^%{TIMESTAMP_ISO8601} ", ())
+    assert matcher.search("2026-11-21 05:00:00,001 INFO x") and not matcher.search("\tat A.b(A.java:1)")
+    with pytest.raises(ConfigError, match="NOPE"):
+        _compile_with_pygrok("^%{NOPE}", ())

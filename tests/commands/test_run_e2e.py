@@ -206,3 +206,25 @@ def test_second_signal_forces_exit_when_graceful_stop_hangs(pipeline_cmd, tmp_pa
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_stdin_with_multiline_auto_flush_emits_without_waiting_for_eof(pipeline_cmd, tmp_path):
+    out = tmp_path / "out.ndjson"
+    config = ('input { stdin { codec => multiline { pattern => "^\\s" what => "previous" '
+              'auto_flush_interval => 1 } } } '
+              f'output {{ file {{ path => "{out}" flush_interval => 0 }} }}')
+    proc = subprocess.Popen([*pipeline_cmd, "run", "-e", config, "--path.data", str(tmp_path / "d")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write("Exception in thread main\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (out.exists() and out.read_text()):
+            time.sleep(0.1)
+        assert out.exists() and out.read_text(), "the pending multiline event was not flushed before EOF"
+        event = json.loads(out.read_text().splitlines()[0])
+        assert event["message"] == "Exception in thread main\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0

@@ -39,3 +39,11 @@ def test_custom_definition_and_bad_pattern(pipeline_cmd: list[str], tmp_path) ->
     assert json.loads(out.stdout) == {"s": "HEY!", "n": 42}
     out = run(pipeline_cmd, "%{NOPE}", stdin="x\n")
     assert out.returncode == 78 and "NOPE" in out.stderr
+
+
+def test_composite_pattern_is_unfolded_to_locate_the_failure(pipeline_cmd: list[str]) -> None:
+    line = '83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET /a HTTP/1.1" 200 203023 "http://x/" BROKEN'
+    row = json.loads(run(pipeline_cmd, "%{COMBINEDAPACHELOG}", "--legacy", stdin=line + "\n").stdout)
+    assert row["match"] is False
+    assert row["unmatched_pattern"] == "%{QS:agent}" and row["rest_of_line"] == "BROKEN"
+    assert row["fields"]["referrer"] == '"http://x/"'

@@ -132,3 +132,18 @@ def test_read_mode_batch_job_ends_by_itself_and_survives_kill_9(tmp_path, pipeli
     assert second.wait(60) == 0, (tmp_path / "pipeline.log").read_text()[-2000:]
     check(delivered(tmp_path), total, max_duplicates=total)
     assert (tmp_path / "done.log").read_text().split() == [str(tmp_path / "in-batch.log")]
+
+
+def test_real_kafka_log_with_multiline_codec(tmp_path, pipeline_cmd, shared_data):
+    source = shared_data / "elastic-examples-extra" / "kafka0-server.log.2016-12-19-20"
+    (tmp_path / "in-kafka.log").write_bytes(source.read_bytes())  # a copy in tmp: read mode consumes it
+    text = config(tmp_path, mode='"read"', exit_after_read="true", file_completed_action='"log"',
+                  file_completed_log_path=f'"{tmp_path}/done.log"',
+                  codec='multiline { pattern => "^\\[%{TIMESTAMP_ISO8601}\\]" negate => true what => "previous" }')
+    process = start(pipeline_cmd, tmp_path, text)
+    assert process.wait(60) == 0, (tmp_path / "pipeline.log").read_text()[-2000:]
+    messages = delivered(tmp_path)
+    lines = source.read_text().splitlines()
+    assert len(messages) == sum(1 for line in lines if line.startswith("[20"))
+    assert "\n".join(messages).splitlines() == lines
+    assert any("java.io.IOException" in m and "\n\tat " in m for m in messages)

@@ -35,7 +35,7 @@ WRITER = textwrap.dedent("""
         # cache so uncommitted pages spill into the WAL file before the kill.
         idx.write("logs-2026.11.21", batch(0))
         print("committed", flush=True)
-        conn = idx._writers["logs-2026.11.21"]
+        conn = idx._writers["logs-2026.11.21"][0]
         conn.execute("PRAGMA cache_size = 10")
         wal = directory + "/logs-2026.11.21.sqlite-wal"
         committed_size = os.path.getsize(wal)

@@ -208,3 +208,11 @@ def test_chinese_and_japanese_messages_are_searchable_by_word(idx: LocalIndex) -
     assert hits('"错误连接"') == set()
     assert hits("正常 OR テスト") == {2, 3}
     assert hits("E42") == {1}
+
+
+def test_index_deleted_by_another_process_is_reopened_not_lost(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [ev(0)])
+    other = LocalIndex(idx.directory)  # e.g. `pipeline indices --delete` in another process
+    assert other.delete_index("logs-2026.11.21")
+    idx.write("logs-2026.11.21", [ev(1, n=2)])
+    assert [d["n"] for d in other.search("logs-*")] == [2]

@@ -1,7 +1,9 @@
 """The persisted queue: the memory queue's protocol, plus what disk adds (restart, acks, limits, damage)."""
 
 import asyncio
+import errno
 import logging
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -11,7 +13,7 @@ import pytest
 
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
-from pipeline.queue.persisted import PersistedQueue, QueueLockedError, queue_dir
+from pipeline.queue.persisted import PersistedQueue, QueueLockedError, QueueWriteError, queue_dir
 from pipeline.timestamp import Timestamp
 
 
@@ -171,10 +173,10 @@ def test_values_of_unusual_types_are_kept_as_plain_values(qdir, caplog):
 
 
 def test_acknowledged_segments_are_deleted(qdir):
-    queue = PersistedQueue(qdir, 0, segment_bytes=2048)
+    queue = PersistedQueue(qdir, 0, segment_bytes=1024)
     for i in range(20):
         queue.try_put(events(5, start=i * 5))
-    assert len(list(qdir.glob("*.seg"))) > 3
+    assert len(list(qdir.glob("*.seg"))) >= 3
     got = drain(queue, size=30)
     assert numbers(got) == list(range(100))
     assert len(list(qdir.glob("*.seg"))) <= 1  # at most the head, being written
@@ -233,6 +235,23 @@ def test_out_of_order_acks_redeliver_from_the_oldest_unacknowledged_batch(qdir):
     again.close()
 
 
+def test_a_big_record_read_back_in_small_batches_after_a_restart(qdir):
+    queue = PersistedQueue(qdir, 0, checkpoint_acks=1)
+    queue.try_put(events(300))  # one input window, written as records of up to 128 events
+    queue.try_put(events(50, start=300))
+    queue.ack(queue.get_batch(7, 0.01))  # acknowledged up to the middle of the first record
+    abandon(queue)
+    again = PersistedQueue(qdir, 0, checkpoint_acks=1)
+    sizes, got = [], []
+    while (batch := again.get_batch(13, 0.01)):
+        sizes.append(len(batch))
+        got.extend(numbers(batch))
+        again.ack(batch)
+    assert got == list(range(7, 350))
+    assert max(sizes) == 13
+    again.close()
+
+
 def test_a_graceful_stop_without_drain_keeps_unread_events_for_the_next_start(qdir):
     queue = PersistedQueue(qdir, 100, drain=False, segment_bytes=1024)
     queue.try_put(events(30))
@@ -246,6 +265,18 @@ def test_a_graceful_stop_without_drain_keeps_unread_events_for_the_next_start(qd
     assert numbers(drain(again)) == [30, 31]
     again.close()
     assert not list(qdir.glob("*.seg"))
+
+
+def test_a_damaged_checkpoint_means_redelivery_not_loss(qdir, caplog):
+    queue = PersistedQueue(qdir, 100, checkpoint_acks=1)
+    queue.try_put(events(6))
+    queue.ack(queue.get_batch(4, 0.01))
+    abandon(queue)
+    (qdir / "checkpoint").write_bytes(b"\x00garbage")
+    again = PersistedQueue(qdir, 100)
+    assert "checkpoint file damaged" in caplog.text
+    assert numbers(drain(again)) == list(range(6))  # at least once: from the start of what is on disk
+    again.close()
 
 
 def test_a_torn_last_record_is_cut_with_a_warning(qdir, caplog):
@@ -265,7 +296,7 @@ def test_a_torn_last_record_is_cut_with_a_warning(qdir, caplog):
 
 def test_a_corrupt_record_in_an_older_segment_is_skipped_and_counted(qdir, caplog):
     queue = PersistedQueue(qdir, 0, segment_bytes=1024, memory_events=0)
-    for i in range(12):
+    for i in range(20):
         queue.try_put(events(2, start=i * 2))
     abandon(queue)
     segments = sorted(qdir.glob("*.seg"))
@@ -277,6 +308,116 @@ def test_a_corrupt_record_in_an_older_segment_is_skipped_and_counted(qdir, caplo
     got = numbers(drain(again))
     lost = again.corrupt_records
     assert lost > 0 and "skipped" in caplog.text
-    assert got == sorted(got) and len(got) + lost == 24
-    assert got[-1] == 23  # later segments all delivered
+    assert got == sorted(got) and len(got) + lost == 40
+    assert got[-1] == 39  # later segments all delivered
     again.close()
+
+
+# -- bad input and failures ------------------------------------------------------------------------
+def test_an_event_that_cannot_be_stored_goes_on_tagged_instead_of_lost(qdir, caplog):
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no text")
+
+    deep = current = {}
+    for _ in range(100_000):
+        current["d"] = current = {}
+    queue = PersistedQueue(qdir, 10, memory_events=0)
+    queue.try_put([Event({"n": 0, "odd": Unprintable()}), Event({"n": 1, "deep": deep}), Event({"n": 2})])
+    first, second, third = queue.get_batch(10, 0.01)
+    assert first.get("odd") == "<unprintable Unprintable>"
+    assert second.has_tag("_queue_serialization_failure") and "RecursionError" in second.get("[error][message]")
+    assert third.get("n") == 2
+    assert "cannot be stored" in caplog.text
+    queue.close()
+
+
+def test_a_failed_write_is_reported_and_leaves_the_queue_usable(qdir, monkeypatch):
+    from pipeline.queue import persisted
+
+    queue = PersistedQueue(qdir, 100)
+    queue.try_put(events(2))
+
+    def disk_full(fd, data):
+        os.write(fd, bytes(data)[:7])  # part of the record reached the disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(persisted, "_write_all", disk_full)
+        with pytest.raises(QueueWriteError, match="No space left on device"):
+            queue.try_put(events(1, start=2))
+    queue.try_put(events(1, start=3))
+    abandon(queue)
+    again = PersistedQueue(qdir, 100)
+    assert numbers(drain(again)) == [0, 1, 3]
+    assert again.corrupt_records == 0  # the partial record was cut at once, nothing torn on disk
+    again.close()
+
+
+def test_async_put_with_fsync_on_every_put_survives_a_crash(qdir):
+    queue = PersistedQueue(qdir, 100, checkpoint_writes=1)
+
+    async def main():
+        for i in range(5):
+            await queue.put(events(2, start=i * 2))
+
+    asyncio.run(main())
+    abandon(queue)
+    again = PersistedQueue(qdir, 100)
+    assert numbers(drain(again)) == list(range(10))
+    again.close()
+
+
+def test_the_ack_position_is_saved_every_checkpoint_interval(qdir):
+    queue = PersistedQueue(qdir, 100, checkpoint_acks=10_000, checkpoint_interval=0.05)
+    queue.try_put(events(5))
+    queue.ack(queue.get_batch(3, 0.01))
+    deadline = time.monotonic() + 5
+    while queue._checkpointed_seq != 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    abandon(queue)
+    again = PersistedQueue(qdir, 100)
+    assert numbers(drain(again)) == [3, 4]
+    again.close()
+
+
+# -- in the real runner --------------------------------------------------------------------------
+def test_the_runner_works_unchanged_on_a_persisted_queue(tmp_path):
+    from pipeline.config.loader import parse_text
+    from pipeline.runtime.builder import build_pipeline
+    from pipeline.runtime.runner import PipelineRunner, RunSettings
+
+    config = parse_text('input { generator { count => 700 lines => ["a", "b"] } }\n'
+                        'filter { mutate { add_field => { "seen" => "yes" } } }\noutput { null {} }', "<test>")
+    built = build_pipeline(config, "main", tmp_path, require_inputs=True)
+    captured = []
+    route = built.route
+
+    def tap(batch, sinks):
+        captured.extend(batch)
+        route(batch, sinks)
+
+    built.route = tap
+    runner = PipelineRunner(built, RunSettings(workers=2, batch_size=64, batch_delay=0.01))
+    runner.queue = PersistedQueue(queue_dir(tmp_path, "main"), 256, segment_bytes=8192)
+    asyncio.run(asyncio.wait_for(runner.run(), 60))
+    assert len(captured) == 1400 and all(e.get("seen") == "yes" for e in captured)
+    assert runner.queue.accepted == 1400 and runner.queue.unacked == 0
+    assert not list(queue_dir(tmp_path, "main").glob("*.seg"))
+
+
+def test_settings_use_logstash_names_and_units(tmp_path):
+    from pipeline.queue.persisted import PersistedQueueSettings
+
+    settings = PersistedQueueSettings.from_settings({
+        "queue.max_bytes": "2mb", "queue.page_capacity": "64kb", "queue.checkpoint.writes": 1,
+        "queue.checkpoint.acks": 0, "queue.checkpoint.interval": 250, "queue.drain": "true"})
+    assert (settings.max_bytes, settings.page_capacity) == (2 * 1024 ** 2, 64 * 1024)
+    assert settings.checkpoint_interval == 0.25 and settings.drain is True
+    assert PersistedQueueSettings.from_settings({}).drain is False  # Logstash's default
+    with pytest.raises(ValueError, match="queue.max_bytes"):
+        PersistedQueueSettings.from_settings({"queue.max_bytes": "lots"})
+    queue = settings.open(tmp_path, "main", 100)
+    assert queue.directory == tmp_path / "queue" / "main"
+    assert (queue.max_bytes, queue.segment_bytes, queue.checkpoint_writes) == (2 * 1024 ** 2, 64 * 1024, 1)
+    queue.close()
