@@ -140,7 +140,7 @@ class Event:
     def clone(self) -> Event:
         """A deep copy (including ``@metadata``), not cancelled."""
         twin = Event.__new__(Event)
-        twin._data = _deep_copy(self._data)
+        twin._data = deep_copy(self._data)
         twin.cancelled = False
         return twin
 
@@ -164,12 +164,12 @@ class Event:
         return isinstance(other, Event) and other._data == self._data
 
 
-def _deep_copy(value: Any) -> Any:
-    # Faster than copy.deepcopy for the JSON-shaped values events hold.
+def deep_copy(value: Any) -> Any:
+    """Copy of a JSON-shaped value (dicts, lists, scalars); faster than copy.deepcopy."""
     if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
+        return {k: deep_copy(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
+        return [deep_copy(v) for v in value]
     return value
 
 

@@ -115,6 +115,22 @@ def _step(node: Any, key: str) -> Any:
     return _MISSING
 
 
+def container(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """The dict that holds ``path[-1]``, creating (or replacing non-dict) parents on the way."""
+    node = data
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    return node
+
+
+def set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set a nested key given as a tuple of names (no list indexing)."""
+    container(data, path)[path[-1]] = value
+
+
 @lru_cache(maxsize=8192)
 def parse(text: str) -> FieldRef:
     """Parse a field reference; raises FieldReferenceError when malformed."""

@@ -13,7 +13,7 @@ import maxminddb
 
 from pipeline import fieldref
 from pipeline.errors import ConfigError
-from pipeline.event import Event
+from pipeline.event import Event, deep_copy
 from pipeline.filters import _ecs
 from pipeline.filters._geoip_fields import Property, nest, table_for
 from pipeline.filters.base import Filter, FilterOptions
@@ -158,7 +158,7 @@ class Geoip(Filter):
         if isinstance(existing, dict):
             _merge(existing, fields)
         else:
-            event.set(self._target, _deep_copy(fields))
+            event.set(self._target, deep_copy(fields))
         self.filter_matched(event)
 
 
@@ -167,8 +167,6 @@ def _has_location(record: dict[str, Any]) -> bool:
     return location.get("latitude") is not None and location.get("longitude") is not None
 
 
-def _deep_copy(value: Any) -> Any:
-    return {k: _deep_copy(v) for k, v in value.items()} if isinstance(value, dict) else value
 
 
 def _merge(into: dict[str, Any], fields: dict[str, Any]) -> None:
@@ -176,4 +174,4 @@ def _merge(into: dict[str, Any], fields: dict[str, Any]) -> None:
         if isinstance(value, dict) and isinstance(into.get(key), dict):
             _merge(into[key], value)
         else:
-            into[key] = _deep_copy(value)
+            into[key] = deep_copy(value)

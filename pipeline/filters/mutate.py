@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pipeline import fieldref
 from pipeline.errors import ConfigError
-from pipeline.event import Event
+from pipeline.event import Event, deep_copy
 from pipeline.fieldref import FieldRef
 from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters._ruby import CONVERTERS, ConversionError, ruby_split, ruby_to_s, to_integer
@@ -262,9 +262,9 @@ class Mutate(Filter):
                         raise MutateError(
                             f"cannot merge {source.text} into {dest.text}: one is a hash, the other is not")
                     if isinstance(current, dict):
-                        current.update(_deep_copy(added))
+                        current.update(deep_copy(added))
                     else:
-                        dest.set(data, _as_list(current) + _deep_copy(_as_list(added)))
+                        dest.set(data, _as_list(current) + deep_copy(_as_list(added)))
         return merge
 
     @staticmethod
@@ -274,7 +274,7 @@ class Mutate(Filter):
             for source, dest in pairs:
                 value = source.get(data)
                 if value is not None:
-                    event.set(dest, _deep_copy(value))
+                    event.set(dest, deep_copy(value))
         return copy
 
     # -- per event ------------------------------------------------------------------------------------
@@ -299,12 +299,6 @@ class Mutate(Filter):
                     ref.delete(data)
 
 
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
 
 
 def _flatten(values: list[Any]) -> list[Any]:

@@ -15,6 +15,7 @@ import yaml
 from pipeline import fieldref
 from pipeline.errors import ConfigError
 from pipeline.event import Event
+from pipeline.fieldref import set_path
 from pipeline.filters import _ecs
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
@@ -182,18 +183,8 @@ class Useragent(Filter):
         prefix = self.options.prefix if self._legacy else ""
         for path, field_value in self._parse(value):
             if path[0] == "@metadata":
-                _set_path(data, path, field_value)
+                set_path(data, path, field_value)
             else:
-                _set_path(data, (*base, prefix + path[0], *path[1:]) if prefix else (*base, *path), field_value)
+                set_path(data, (*base, prefix + path[0], *path[1:]) if prefix else (*base, *path), field_value)
         self.filter_matched(event)
 
-
-def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    """Set a nested field, creating (or replacing non-object) parents; values are strings, never shared."""
-    node = data
-    for key in path[:-1]:
-        child = node.get(key)
-        if not isinstance(child, dict):
-            child = node[key] = {}
-        node = child
-    node[path[-1]] = value

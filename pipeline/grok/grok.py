@@ -14,6 +14,7 @@ from typing import Any
 import regex
 
 from pipeline import fieldref
+from pipeline.fieldref import container
 from pipeline.grok.compiler import blame_compile_error, expand
 from pipeline.grok.library import DEFAULT_ECS_MODE, PatternLibrary, build_library
 from pipeline.grok.matcher import CompiledExpression
@@ -86,12 +87,7 @@ class Grok:
 
 def assign(target: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     """Set a nested key; a second value for the same key makes a list (as Logstash's grok)."""
-    node = target
-    for key in path[:-1]:
-        child = node.get(key)
-        if not isinstance(child, dict):
-            child = node[key] = {}
-        node = child
+    node = container(target, path)
     last = path[-1]
     if last not in node:
         node[last] = value

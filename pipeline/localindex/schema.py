@@ -56,6 +56,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
     message, content='', columnsize=0, tokenize="unicode61 remove_diacritics 0 tokenchars '_'"
 );
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
+-- Fewer, larger FTS5 segment merges: about 1.4 µs less per event written (bench --stages).
+INSERT INTO docs_fts(docs_fts, rank) VALUES ('automerge', 16);
+INSERT INTO docs_fts(docs_fts, rank) VALUES ('crisismerge', 64);
 """
 
 

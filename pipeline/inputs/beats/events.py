@@ -21,6 +21,7 @@ import orjson
 
 from pipeline.codecs.base import Codec
 from pipeline.event import METADATA, TAGS, TIMESTAMP, Event
+from pipeline.fieldref import set_path
 from pipeline.timestamp import Timestamp
 
 log = logging.getLogger("pipeline.input.beats")
@@ -48,16 +49,6 @@ class FieldNames:
         return cls((*beats, "host", "name"), (*beats, "host", "ip"), (*beats, "tls", "version_protocol"),
                    (*beats, "tls", "client", "subject"), (*beats, "tls", "cipher"))
 
-
-def set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    """Set a nested key, creating (or replacing non-hash) intermediate levels."""
-    target = data
-    for key in path[:-1]:
-        nxt = target.get(key)
-        if not isinstance(nxt, dict):
-            nxt = target[key] = {}
-        target = nxt
-    target[path[-1]] = value
 
 
 _SECONDS: dict[str, int] = {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.inputs.beats.events import FieldNames, set_path
+from pipeline.fieldref import set_path
+from pipeline.inputs.beats.events import FieldNames
 
 
 def rfc2253_subject(cert: dict[str, Any]) -> str:
