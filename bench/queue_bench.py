@@ -33,7 +33,8 @@ from pipeline.queue.persisted import PersistedQueue
 def make_events(count: int, offset: int) -> list[Event]:
     return [Event({
         "message": f"2026-11-21T05:16:26.123Z INFO request {offset + i} served in 12ms path=/api/v1/items",
-        "host": {"name": "web-01"}, "log": {"file": {"path": "/var/log/app.log"}, "offset": (offset + i) * 90},
+        "host": {"name": "web-01"},
+        "log": {"file": {"path": "/var/log/app.log"}, "offset": (offset + i) * 90},
         "agent": {"type": "filebeat", "version": "8.11.0"}, "tags": ["beats_input_codec_plain_applied"],
         "@metadata": {"beat": "filebeat", "version": "8.11.0"},
     }) for i in range(count)]
@@ -84,7 +85,7 @@ def run(queue: Any, total: int, put_batch: int, batch: int, use_async: bool) -> 
 
 
 RUNNER_CONFIG = """
-input { generator { count => %d lines => ["2026-11-21T05:16:26.123Z INFO request served in 12ms path=/api/v1/items"] } }
+input { generator { count => %d lines => ["2026-11-21T05:16:26.123Z INFO served in 12ms path=/api/v1/items"] } }
 filter { mutate { add_field => { "[service][name]" => "api" } } }
 output { null {} }
 """
@@ -96,7 +97,8 @@ def run_pipeline(kind: str, total: int, directory: Path) -> tuple[float, float]:
     from pipeline.runtime.builder import build_pipeline
     from pipeline.runtime.runner import PipelineRunner, RunSettings
 
-    built = build_pipeline(parse_text(RUNNER_CONFIG % total, "<bench>"), "main", directory, require_inputs=True)
+    config = parse_text(RUNNER_CONFIG % total, "<bench>")
+    built = build_pipeline(config, "main", directory, require_inputs=True)
     runner = PipelineRunner(built, RunSettings(workers=1))
     if kind == "persisted":
         runner.queue = PersistedQueue(directory / "queue" / "main", runner.queue.capacity)
@@ -107,6 +109,10 @@ def run_pipeline(kind: str, total: int, directory: Path) -> tuple[float, float]:
     return wall, cpu
 
 
+def report(name: str, events: int, wall: float, cpu: float) -> None:
+    print(f"{name:28s} {events / wall:>10,.0f} events/s  {cpu / events * 1e6:6.2f} µs CPU/event")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
@@ -114,7 +120,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=125, help="pipeline.batch.size")
     parser.add_argument("--capacity", type=int, default=1000, help="queue capacity in events")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
-    parser.add_argument("--async-put", action="store_true", help="put from an event loop, as network inputs do")
+    parser.add_argument("--async-put", action="store_true",
+                        help="put from an event loop, as network inputs do")
     parser.add_argument("--dir", type=Path, help="where queue files go (default: a temporary directory)")
     parser.add_argument("--runner", action="store_true",
                         help="whole pipeline (generator → mutate → null) on memory vs persisted queue")
@@ -127,7 +134,7 @@ def main() -> None:
                 wall, cpu = run_pipeline(kind, args.events, directory)
             finally:
                 shutil.rmtree(directory, ignore_errors=True)
-            print(f"{kind:28s} {args.events / wall:>10,.0f} events/s  {cpu / args.events * 1e6:6.2f} µs CPU/event")
+            report(kind, args.events, wall, cpu)
         return
     print(f"{args.events} events, put batches of {args.put_batch}, worker batches of {args.batch}, "
           f"capacity {args.capacity}, {'async put' if args.async_put else 'put_blocking'}, "
@@ -139,7 +146,7 @@ def main() -> None:
             wall, cpu = run(queue, args.events, args.put_batch, args.batch, args.async_put)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
-        print(f"{name:28s} {args.events / wall:>10,.0f} events/s  {cpu / args.events * 1e6:6.2f} µs CPU/event")
+        report(name, args.events, wall, cpu)
 
 
 if __name__ == "__main__":

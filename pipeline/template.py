@@ -160,7 +160,13 @@ class Template:
     def render(self, event: Event) -> str:
         if self._constant:
             return self.text
-        return "".join(p if isinstance(p, str) else p(event) for p in self._parts)
+        parts = self._parts
+        if len(parts) == 2:  # the common "logs-%{+YYYY.MM.dd}" shape: no join, no generator
+            head, tail = parts
+            left = head if isinstance(head, str) else head(event)
+            right = tail if isinstance(tail, str) else tail(event)
+            return left + right
+        return "".join([p if isinstance(p, str) else p(event) for p in parts])
 
     def render_value(self, event: Event) -> Any:
         """Like render, but a template that is exactly one field reference keeps the value's type."""

@@ -182,7 +182,7 @@ class Grok(Filter):
         length = len(text)
         for pattern in patterns:
             if deadline is None and (length <= pattern.fast_limit or (
-                    pattern.fast_search is not None and pattern.risk.worst_steps(text) <= self.fast_budget)):
+                    pattern.fast_search is not None and pattern.risk.fits(text, self.fast_budget))):
                 found = pattern.fast_search(text)  # hot path: re, proven safe for this line
             else:
                 timeout = self.timeout if deadline is None else deadline - time.monotonic()

@@ -38,7 +38,7 @@ class Grok:
     ``:float`` applied and empty captures left out, or None when the text does
     not match. ``timeout`` (seconds, None = none) raises
     :class:`~pipeline.grok.matcher.GrokTimeout` when exceeded. Matching searches the text as
-    Logstash does; ``fullmatch=True`` requires the whole text to match, as pygrok's default.
+    Logstash and pygrok do; ``fullmatch=True`` requires the whole text to match instead.
     ``custom_patterns_dir`` is accepted as pygrok spells it.
     """
 

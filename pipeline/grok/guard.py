@@ -88,9 +88,33 @@ class Risk:
         # distinct (delimiters, gate) pairs with their multiplicity: each counted once per line
         gates = self.gates or ("",) * len(self.delimited)
         grouped = Counter(zip(self.delimited, gates, strict=True))
-        object.__setattr__(self, "_grouped", tuple((tuple(chars), gate, times)
-                                                   for (chars, gate), times in grouped.items()))
+        # most repeated first: counting those first lets fits() stop early
+        object.__setattr__(self, "_grouped", tuple(sorted(
+            ((tuple(chars), gate, times) for (chars, gate), times in grouped.items()), key=lambda g: -g[2])))
         object.__setattr__(self, "_power", self.ambiguous + 2)
+        object.__setattr__(self, "_delimited_power", len(self.delimited))
+
+    def fits(self, text: str, budget_steps: float) -> bool:
+        """Whether a failing search on this line stays within ``budget_steps`` (cheapest check first:
+        every delimiter factor is first bounded by the line length, then counted only while needed)."""
+        length = len(text) + 1
+        if self.exponential:
+            return length <= math.log2(budget_steps) if budget_steps > 1 else False
+        bound = float(length) ** (self._power + self._delimited_power)  # type: ignore[attr-defined]
+        if bound <= budget_steps:
+            return True
+        count = text.count
+        for chars, gate, times in self._grouped:  # type: ignore[attr-defined]
+            if gate and (gate not in text if len(gate) == 1 else not all(g in text for g in gate)):
+                found = 1
+            else:
+                found = 1
+                for char in chars:
+                    found += count(char)
+            bound = bound / length ** times * found ** times
+            if bound <= budget_steps:
+                return True
+        return False
 
     def worst_steps(self, text: str) -> float:
         """Estimated worst-case steps of a failing search on this very line (a few str.count calls)."""

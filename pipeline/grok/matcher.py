@@ -103,7 +103,7 @@ class CompiledExpression:
         """
         fast = self.fast
         if fast is not None and (timeout is None or len(text) <= self.fast_limit(timeout)
-                                 or self.risk.worst_steps(text) <= timeout * STEPS_PER_SECOND):
+                                 or self.risk.fits(text, timeout * STEPS_PER_SECOND)):
             return fast.fullmatch(text) if full else fast.search(text)
         if timeout is not None and timeout <= 0:
             raise GrokTimeout("no time left")

@@ -19,6 +19,7 @@ are stored as their closest plain type or as text, with a warning per type.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -30,9 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.event import Event
+from pipeline.logs import RateLimitedLogger
 from pipeline.timestamp import Timestamp
 
 log = logging.getLogger("pipeline.queue.persisted")
+_limited = RateLimitedLogger(log)
 
 _HEAD = struct.Struct("<QII")  # first seq, event count, payload length
 _CRC = struct.Struct("<I")
@@ -52,16 +55,18 @@ def _reduce_timestamp(value: Timestamp) -> tuple[Any, tuple[Any, ...]]:
 
 def _reducer_for(cls: type) -> Reducer:
     """How to store an instance of a type pickle has no fast path for."""
-    if issubclass(cls, bool):
-        return lambda value: (bool, (bool(value),))
     for base in _PLAIN_BASES:  # ByteSize/Duration (int subclasses), OrderedDict, defaultdict ...
         if issubclass(cls, base):
-            return lambda value, base=base: (base, (base(value),))
+            return functools.partial(_as_plain, base)
     if cls not in _warned_types:
         _warned_types.add(cls)
         log.warning("persisted queue: event values of type %s.%s are stored as text", cls.__module__,
                     cls.__qualname__)
-    return lambda value: (str, (_text(value),))
+    return functools.partial(_as_plain, str)
+
+
+def _as_plain(base: type, value: Any) -> tuple[Any, tuple[Any, ...]]:
+    return base, (_text(value) if base is str else base(value),)
 
 
 def _text(value: Any) -> str:
@@ -135,8 +140,8 @@ def encode_events(events: list[Event]) -> tuple[list[bytes], list[Event]]:
             _pickle(event.data)
             stored.append(event)
         except _ENCODE_ERRORS as exc:
-            log.error("persisted queue: an event cannot be stored (%s: %s); it goes on as text, tagged %s",
-                      type(exc).__name__, exc, SERIALISATION_FAILURE_TAG)
+            _limited.error("encode", "persisted queue: an event cannot be stored (%s: %s); it goes on as "
+                           "text, tagged %s", type(exc).__name__, exc, SERIALISATION_FAILURE_TAG)
             stored.append(_stand_in(event, exc))
     return encode_events(stored)
 
@@ -151,7 +156,7 @@ def _stand_in(event: Event, error: Exception) -> Event:
 
 
 def decode_events(payload: bytes, count: int) -> list[Event]:
-    """The events a payload holds; raises ``pickle.UnpicklingError``/``ValueError`` if it does not hold them."""
+    """The events a payload holds; ``pickle.UnpicklingError``/``ValueError`` if it does not hold them."""
     items = _Unpickler(io.BytesIO(payload)).load()
     if not isinstance(items, list) or len(items) != count or not all(type(item) is dict for item in items):
         raise ValueError(f"persisted queue record does not hold the {count} event(s) its header announces")

@@ -8,7 +8,8 @@ for batches that were in flight).
 Layout, under ``<path.data>/queue/<pipeline_id>/``::
 
     .lock                              held (flock) by the one process using the queue
-    checkpoint                         {"acked": N}: every event with seq < N is acknowledged
+    checkpoint                         ack position N (every event with seq < N is done), written
+                                       in place: magic, N, write seq, CRC32 (24 bytes)
     00000000000000000000.seg           segments, named by the seq of their first record,
     00000000000000012345.seg           appended to in order (records: see ``_records``)
 
@@ -18,8 +19,14 @@ before it returns, so the operating system holds them and a killed process
 ``checkpoint_interval`` seconds) the written data is also ``fsync``-ed, which
 is what survives a power loss. Acknowledged segments are deleted; the ack
 position is saved in ``checkpoint`` every ``checkpoint_acks`` events, so a
-crash re-delivers at most those. Recently put events are also kept in memory
-(``memory_events``) so a queue that keeps up never reads its own files back.
+crash re-delivers at most those (plus the batches in flight). Recently put
+events are also kept in memory (``memory_events``) so a queue that keeps up
+never reads its own files back.
+
+Every event has a sequence number. Reading advances ``_read_seq``; a batch
+handed to a worker remembers its first seq; the ack position is the first seq
+of the oldest batch still in flight (or ``_read_seq`` when none is), so
+batches acknowledged out of order are simply re-delivered after a crash.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from typing import Any, NamedTuple
 
 from pipeline.errors import PipelineError, QueueClosedError
 from pipeline.event import Event
+from pipeline.logs import RateLimitedLogger
 from pipeline.queue._records import (
     HEADER,
     RECORD_EVENTS,
@@ -53,6 +61,7 @@ from pipeline.queue._records import (
 )
 
 log = logging.getLogger("pipeline.queue.persisted")
+_limited = RateLimitedLogger(log)  # failures that repeat per record or per checkpoint
 
 DEFAULT_MAX_BYTES = 1024 ** 3
 DEFAULT_SEGMENT_BYTES = 64 * 1024 ** 2  # Logstash's queue.page_capacity
@@ -119,7 +128,8 @@ class PersistedQueue:
     empty, so a big beats window can never deadlock."""
 
     def __init__(self, directory: Path | str, capacity_events: int = 0, max_bytes: int = DEFAULT_MAX_BYTES, *,
-                 segment_bytes: int = DEFAULT_SEGMENT_BYTES, checkpoint_writes: int = DEFAULT_CHECKPOINT_WRITES,
+                 segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+                 checkpoint_writes: int = DEFAULT_CHECKPOINT_WRITES,
                  checkpoint_acks: int = DEFAULT_CHECKPOINT_ACKS,
                  checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL,
                  memory_events: int = DEFAULT_MEMORY_EVENTS, drain: bool = True) -> None:
@@ -167,8 +177,12 @@ class PersistedQueue:
         self._doomed: list[Path] = []  # files of deleted segments, unlinked outside the lock
         self._checkpoint_fd: int | None = None
 
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.directory / ".lock", "a+")  # held until finished
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.directory / ".lock", "a+")  # held until finished
+        except OSError as exc:
+            raise QueueWriteError(f"persisted queue: cannot use {self.directory}: {exc.strerror or exc} "
+                                  "(check path.data and its permissions)") from exc
         try:
             fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -177,6 +191,10 @@ class PersistedQueue:
                                    "(each pipeline needs its own pipeline id or path.data)") from exc
         try:
             self._recover()
+        except OSError as exc:
+            self._release_files()
+            raise QueueWriteError(f"persisted queue {self.directory}: cannot read back the queue files: "
+                                  f"{exc.strerror or exc} (check path.data and its permissions)") from exc
         except BaseException:
             self._release_files()
             raise
@@ -203,6 +221,22 @@ class PersistedQueue:
     def bytes_used(self) -> int:
         """Bytes of the segment files, what ``max_bytes`` bounds."""
         return self._bytes
+
+    def stats(self) -> dict[str, Any]:
+        """Counters in the shape of Logstash's ``_node/stats`` pipeline ``queue`` section (plus ours)."""
+        try:
+            free = os.statvfs(self.directory)
+            free_bytes = free.f_bavail * free.f_frsize
+        except OSError:
+            free_bytes = None
+        return {
+            "type": "persisted", "events_count": len(self), "queue_size_in_bytes": self._bytes,
+            "max_queue_size_in_bytes": self.max_bytes,
+            "capacity": {"max_unread_events": self.capacity, "page_capacity_in_bytes": self.segment_bytes,
+                         "max_queue_size_in_bytes": self.max_bytes, "queue_size_in_bytes": self._bytes},
+            "data": {"path": str(self.directory), "free_space_in_bytes": free_bytes},
+            "unacked": self.unacked, "accepted": self.accepted, "corrupt_records": self.corrupt_records,
+        }
 
     def try_put(self, events: list[Event]) -> bool:
         """Accept the events if they fit now; False if the queue is full."""
@@ -237,7 +271,8 @@ class PersistedQueue:
                 self._async_waiters.append((loop, waiter))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, timeout=0.5)
-        _unlink(doomed)
+        if doomed:  # unlinking big files takes milliseconds: not on the event loop
+            await loop.run_in_executor(None, _unlink, doomed)
         if sync:
             await loop.run_in_executor(None, self._sync, sync)
 
@@ -337,7 +372,11 @@ class PersistedQueue:
         size = sum(map(len, frames))
         head = self._head
         if head is None or (head.size and head.size + size > self.segment_bytes):
-            head = self._new_head()
+            try:
+                head = self._new_head()
+            except OSError as exc:
+                raise QueueWriteError(f"persisted queue {self.directory}: cannot create a segment file: "
+                                      f"{exc.strerror or exc}") from exc
         assert head.write_fd is not None
         start = head.size
         try:
@@ -383,23 +422,23 @@ class PersistedQueue:
             try:
                 os.fsync(fd)
             except OSError as exc:
-                log.error("persisted queue %s: fsync failed: %s", self.directory, exc)
+                _limited.error("fsync", "persisted queue %s: fsync failed: %s", self.directory, exc)
             finally:
                 os.close(fd)
 
     def _new_head(self) -> _Segment:
-        old = self._head
-        if old is not None:
-            if old.write_fd is not None:
-                self._sync_fds.append(old.write_fd)  # sealed: fsync-ed with the next checkpoint
-                old.write_fd = None
-            self._unsynced = max(self._unsynced, 1)
+        """Start a segment at the write position; the old head is sealed (fsync-ed at the next checkpoint)."""
         path = self.directory / f"{self._write_seq:020d}{_SUFFIX}"
         if path in self._doomed:  # an empty head retired a moment ago: remove it before reusing its name
             self._doomed.remove(path)
             path.unlink(missing_ok=True)
-        head = _Segment(self._write_seq, path, end_seq=self._write_seq)
-        head.write_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+        old = self._head
+        if old is not None and old.write_fd is not None:
+            self._sync_fds.append(old.write_fd)
+            old.write_fd = None
+            self._unsynced = max(self._unsynced, 1)
+        head = _Segment(self._write_seq, path, end_seq=self._write_seq, write_fd=fd)
         self._segments.append(head)
         self._head = head
         self._dir_dirty = True
@@ -443,6 +482,13 @@ class PersistedQueue:
         """Read records from the read position until ``taken`` holds ``size`` events (lock held)."""
         segment = self._read_segment
         if segment is None or segment not in self._segments:
+            if not self._segments:  # files removed behind our back: nothing left to read
+                target = self._cache_start if self._cache else self._write_seq
+                self.corrupt_records += target - self._read_seq
+                log.error("persisted queue %s: segment files missing: events %d to %d lost", self.directory,
+                          self._read_seq, target - 1)
+                self._read_seq = target
+                return
             segment = self._locate(self._read_seq)
         while self._read_offset >= segment.size:
             following = self._after(segment)
@@ -491,8 +537,8 @@ class PersistedQueue:
         if end <= first:
             return
         self.corrupt_records += end - first
-        log.warning("persisted queue %s: %s in %s: events %d to %d (%d) skipped", self.directory, reason,
-                    segment.path.name, first, end - 1, end - first)
+        _limited.warning("skip", "persisted queue %s: %s in %s: events %d to %d (%d) skipped",
+                         self.directory, reason, segment.path.name, first, end - 1, end - first)
 
     def _locate(self, seq: int) -> _Segment:
         candidates = [s for s in self._segments if s.first_seq <= seq] or self._segments[:1]
@@ -509,8 +555,8 @@ class PersistedQueue:
             return decode_events(item.payload, item.count)
         except (pickle.UnpicklingError, ValueError, EOFError, TypeError, AttributeError, IndexError) as exc:
             self.corrupt_records += item.count
-            log.error("persisted queue %s: events %d to %d in %s cannot be decoded and are skipped: %s",
-                      self.directory, item.seq, item.end_seq - 1, segment.path.name, exc)
+            _limited.error("decode", "persisted queue %s: events %d to %d in %s cannot be decoded and are "
+                           "skipped: %s", self.directory, item.seq, item.end_seq - 1, segment.path.name, exc)
             return None
 
     # -- acknowledging --------------------------------------------------------------------------------
@@ -562,14 +608,13 @@ class PersistedQueue:
             os.pwrite(self._checkpoint_fd, state + _CRC32.pack(zlib.crc32(state)), 0)
             self._checkpointed_seq = self._acked_seq
         except OSError as exc:  # only costs duplicates after a crash
-            log.warning("persisted queue %s: cannot save the ack checkpoint: %s", self.directory, exc)
+            _limited.warning("checkpoint", "persisted queue %s: cannot save the ack checkpoint: %s",
+                             self.directory, exc)
 
     # -- start and finish -----------------------------------------------------------------------------
     def _recover(self) -> None:
         """Find the segments and the ack position left by the previous run; cut a torn tail."""
         acked = self._read_checkpoint()
-        for path in self.directory.glob(f"*{_SUFFIX}.tmp"):
-            path.unlink()
         found = []
         for path in self.directory.glob(f"*{_SUFFIX}"):
             try:
@@ -614,8 +659,8 @@ class PersistedQueue:
             os.close(fd)
         segment.end_seq = segment.first_seq if last_seq is None else last_seq + 1
         if problem is not None or offset != segment.size:
-            log.warning("persisted queue %s: %s ends in a torn or corrupt record (%s, %d byte(s) at offset %d),"
-                        " probably a crash while writing: removed; events before it are kept",
+            log.warning("persisted queue %s: %s ends in a torn or corrupt record (%s, %d byte(s) at offset "
+                        "%d), probably a crash while writing: removed; events before it are kept",
                         self.directory, segment.path.name, problem.reason if problem else "incomplete",
                         segment.size - offset, offset)
             self.corrupt_records += 1
@@ -688,7 +733,7 @@ class PersistedQueue:
 
 @dataclass(frozen=True)
 class PersistedQueueSettings:
-    """The ``queue.*`` settings of ``logstash.yml`` that shape a persisted queue (Logstash's names and units)."""
+    """The ``queue.*`` settings of ``logstash.yml`` for a persisted queue (Logstash's names and units)."""
 
     max_bytes: int = DEFAULT_MAX_BYTES  # queue.max_bytes ("1gb")
     page_capacity: int = DEFAULT_SEGMENT_BYTES  # queue.page_capacity ("64mb"): segment file size

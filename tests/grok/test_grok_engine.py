@@ -131,7 +131,7 @@ def test_pygrok_style_arguments(tmp_path) -> None:
     (tmp_path / "p").write_text("THING [a-z]+\n")
     grok = Grok("%{THING:t}", custom_patterns_dir=str(tmp_path), fullmatch=True)
     assert grok.match("abc") == {"t": "abc"}
-    assert grok.match("abc 1") is None  # fullmatch, as pygrok
+    assert grok.match("abc 1") is None  # fullmatch: the whole text
     assert Grok("%{THING:t}", custom_patterns_dir=str(tmp_path)).match("abc 1") == {"t": "abc"}
 
 

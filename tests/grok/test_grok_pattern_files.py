@@ -36,7 +36,7 @@ CASES = [
      {"syslog5424_pri": "165", "syslog5424_ver": "1", "syslog5424_ts": "2003-10-11T22:14:15.003Z",
       "syslog5424_host": "mymachine.example.com", "syslog5424_app": "evntslog", "syslog5424_msgid": "ID47",
       "syslog5424_msg": "An application event log entry"},
-     {"log.syslog.facility.code": 165, "system.syslog.version": "1", "timestamp": "2003-10-11T22:14:15.003Z",
+     {"log.syslog.priority": 165, "system.syslog.version": "1", "timestamp": "2003-10-11T22:14:15.003Z",
       "host.hostname": "mymachine.example.com", "process.name": "evntslog", "event.code": "ID47",
       "message": "An application event log entry"}),
     ("CRONLOG", "Jun 14 15:16:01 combo CRON[1234]: (root) CMD (run-parts /etc/cron.hourly)",
@@ -97,7 +97,7 @@ CASES = [
      {"exim_msgid": "1j1Z2s-00029a-Ju", "exim_sender_email": "sender@example.com", "remote_host": "10.0.0.1",
       "protocol": "esmtp", "exim_msg_size": "1234", "exim_recipient_email": "rcpt@example.org"},
      {"exim.log.message.id": "1j1Z2s-00029a-Ju", "exim.log.sender.email": "sender@example.com",
-      "client.ip": "10.0.0.1", "network.protocol": "esmtp", "exim.log.message.size": 1234,
+      "source.ip": "10.0.0.1", "network.protocol": "esmtp", "exim.log.message.size": 1234,
       "exim.log.message.subject": "Hello there", "exim.log.recipient.email": "rcpt@example.org"}),
     ("S3_ACCESS_LOG", "79a5 mybucket [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a5 3E57427F3EXAMPLE "
      'REST.GET.VERSIONING - "GET /mybucket?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" -',
@@ -138,11 +138,13 @@ CASES = [
      {"host.hostname": "web01", "service.name": "HTTP", "nagios.log.attempt": 3, "message": "Connection refused"}),
     ("CISCOFW106023", 'Deny tcp src outside:10.1.2.3/4567 dst inside:10.9.8.7/22 by access-group "OUTSIDE_IN" [0x0, 0x0]',
      {"action": "Deny", "src_ip": "10.1.2.3", "dst_port": "22", "policy_id": "OUTSIDE_IN"},
-     {"action": "Deny", "src_ip": "10.1.2.3", "dst_port": "22", "policy_id": "OUTSIDE_IN"}),
+     {"cisco.asa.outcome": "Deny", "source.ip": "10.1.2.3", "destination.port": 22, "cisco.asa.rule_name": "OUTSIDE_IN",
+      "observer.ingress.interface.name": "outside", "@metadata.cisco.asa.hashcode1": "0x0"}),
     ("CISCOFW302013_302014_302015_302016", "Built outbound TCP connection 1234 for outside:203.0.113.5/443 "
      "(203.0.113.5/443) to inside:10.0.0.5/51234 (198.51.100.7/51234)",
      {"action": "Built", "direction": "outbound", "connection_id": "1234", "dst_mapped_ip": "198.51.100.7"},
-     {"action": "Built", "protocol": "TCP", "src_interface": "outside"}),
+     {"cisco.asa.outcome": "Built", "cisco.asa.network.transport": "TCP", "destination.nat.ip": "198.51.100.7",
+      "observer.ingress.interface.name": "outside"}),
     ("IPTABLES", "IN=eth0 OUT= MAC=00:16:3e:2c:0d:0e:00:1b:21:51:16:d4:08:00 SRC=10.0.0.5 DST=10.0.0.9 LEN=60 "
      "TOS=0x00 PREC=0x00 TTL=64 ID=12345 DF PROTO=TCP SPT=41234 DPT=22 WINDOW=29200 RES=0x00 SYN URGP=0",
      {"in_device": "eth0", "src_ip": "10.0.0.5", "dst_port": "22", "proto": "TCP", "fragment_flags": "DF"},
@@ -153,7 +155,8 @@ CASES = [
      "action=Permit sent=100 rcvd=200 src=10.0.0.2 dst=1.2.3.4 src_port=1234 dst_port=80 src-xlated ip=5.6.7.8 "
      "port=4321 dst-xlated ip=1.2.3.4 port=80 session_id=42 reason=Close - TCP FIN",
      {"device_id": "ns5gt", "action": "Permit", "src_ip": "10.0.0.2", "reason": "Close - TCP FIN"},
-     {"device_id": "ns5gt", "action": "Permit"}),
+     {"netscreen.device_id": "ns5gt", "event.action": "Permit", "source.address": "10.0.0.2", "source.nat.port": 4321,
+      "netscreen.session.reason": "Close - TCP FIN", "event.code": "00257", "netscreen.session.type": "traffic"}),
 ]
 
 
@@ -172,7 +175,7 @@ def test_zeek_http_ecs() -> None:
                    "-", "-", "-", "-", "FUID1", "-", "text/html"])
     found = Grok("%{ZEEK_HTTP}", ecs_compatibility="v8").match(line)
     assert pick(found, "http.request.method") == "GET" and pick(found, "http.response.status_code") == 200
-    assert pick(found, "user_agent.original") == "curl/7.1" and pick(found, "zeek.http.resp_mime_types") == "text/html"
+    assert pick(found, "user_agent.original") == "curl/7.1" and pick(found, "http.response.mime_type") == "text/html"
 
 
 def test_redis_legacy_matches_pygrok() -> None:
@@ -180,3 +183,16 @@ def test_redis_legacy_matches_pygrok() -> None:
     line = "[4018] 14 Nov 07:01:22.119 * Background saving terminated with success"
     theirs = {k: v for k, v in pygrok.Grok("%{REDISLOG}").match(line).items() if v}
     assert Grok("%{REDISLOG}", ecs_compatibility="disabled").match(line) == theirs
+
+
+def test_zeek_conn_with_macs_and_files_with_several_hosts() -> None:
+    conn = T.join(["1366839071.467089", "CjhGID", "10.0.0.1", "52102", "10.0.0.2", "80", "tcp", "http", "0.5", "10",
+                   "20", "SF", "T", "F", "0", "ShADadFf", "5", "400", "4", "500", "-", "00:11:22:33:44:55",
+                   "66:77:88:99:aa:bb"])
+    found = Grok("%{ZEEK_CONN}").match(conn)
+    assert pick(found, "zeek.connection.local_resp") == "F" and pick(found, "destination.mac") == "66:77:88:99:aa:bb"
+    files = T.join(["1366839071.1", "FUID", "10.0.0.1,10.0.0.3", "10.0.0.2", "CjhGID", "HTTP", "0", "MD5", "text/plain",
+                    "-", "0.1", "-", "F", "100", "100", "0", "0", "F", "-", "abc", "-", "-", "-"])
+    found = Grok("%{ZEEK_FILES}").match(files)
+    assert pick(found, "zeek.files.tx_hosts") == "10.0.0.1,10.0.0.3" and pick(found, "server.ip") == "10.0.0.1"
+    assert pick(found, "file.size") == 100 and pick(found, "file.hash.md5") == "abc"

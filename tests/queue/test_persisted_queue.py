@@ -120,7 +120,7 @@ def test_get_batch_returns_empty_after_delay_and_none_after_close(qdir):
 
 
 def test_concurrent_producers_and_workers_see_every_event_once(qdir):
-    queue = PersistedQueue(qdir, 50, segment_bytes=4096, memory_events=20)
+    queue = PersistedQueue(qdir, 50, max_bytes=16384, segment_bytes=4096, memory_events=20)
     received, lock = [], threading.Lock()
 
     def produce(offset):
@@ -181,6 +181,9 @@ def test_acknowledged_segments_are_deleted(qdir):
     assert numbers(got) == list(range(100))
     assert len(list(qdir.glob("*.seg"))) <= 1  # at most the head, being written
     assert queue.bytes_used == sum(p.stat().st_size for p in qdir.glob("*.seg"))
+    stats = queue.stats()
+    assert stats["type"] == "persisted" and stats["queue_size_in_bytes"] == queue.bytes_used
+    assert stats["accepted"] == 100 and stats["unacked"] == 0 and stats["events_count"] == 0
     queue.close()
     assert not list(qdir.glob("*.seg"))
 
@@ -326,7 +329,8 @@ def test_an_event_that_cannot_be_stored_goes_on_tagged_instead_of_lost(qdir, cap
     queue.try_put([Event({"n": 0, "odd": Unprintable()}), Event({"n": 1, "deep": deep}), Event({"n": 2})])
     first, second, third = queue.get_batch(10, 0.01)
     assert first.get("odd") == "<unprintable Unprintable>"
-    assert second.has_tag("_queue_serialization_failure") and "RecursionError" in second.get("[error][message]")
+    assert second.has_tag("_queue_serialization_failure")
+    assert "RecursionError" in second.get("[error][message]")
     assert third.get("n") == 2
     assert "cannot be stored" in caplog.text
     queue.close()
@@ -387,8 +391,11 @@ def test_the_runner_works_unchanged_on_a_persisted_queue(tmp_path):
     from pipeline.runtime.builder import build_pipeline
     from pipeline.runtime.runner import PipelineRunner, RunSettings
 
-    config = parse_text('input { generator { count => 700 lines => ["a", "b"] } }\n'
-                        'filter { mutate { add_field => { "seen" => "yes" } } }\noutput { null {} }', "<test>")
+    config = parse_text("""
+        input { generator { count => 700 lines => ["a", "b"] } }
+        filter { mutate { add_field => { "seen" => "yes" } } }
+        output { null {} }
+    """, "<test>")
     built = build_pipeline(config, "main", tmp_path, require_inputs=True)
     captured = []
     route = built.route
@@ -421,3 +428,75 @@ def test_settings_use_logstash_names_and_units(tmp_path):
     assert queue.directory == tmp_path / "queue" / "main"
     assert (queue.max_bytes, queue.segment_bytes, queue.checkpoint_writes) == (2 * 1024 ** 2, 64 * 1024, 1)
     queue.close()
+
+
+@pytest.mark.parametrize("seed", range(int(os.environ.get("PQ_SEEDS", "6"))))
+def test_random_puts_takes_acks_and_crashes_deliver_every_event_at_least_once(qdir, seed):
+    import random
+
+    rng = random.Random(seed)
+    options = {"segment_bytes": rng.choice([1024, 4096, 65536]), "memory_events": rng.choice([0, 50, 10_000]),
+               "checkpoint_acks": rng.choice([1, 64, 1024]), "drain": False,
+               "max_bytes": rng.choice([8192, 1024 ** 3])}
+    queue = PersistedQueue(qdir, 0, **options)
+    next_id, acked, in_flight, seen_last = 0, set(), [], -1
+    settled, this_run = set(), set()  # acknowledged in a run that stopped gracefully: never delivered again
+    for _ in range(300):
+        action = rng.random()
+        if action < 0.35:
+            count = rng.choice([1, 5, 130, 300])
+            if queue.try_put(events(count, start=next_id)):  # refused when max_bytes is reached
+                next_id += count
+        elif action < 0.7:
+            batch = queue.get_batch(rng.choice([1, 7, 125, 400]), 0)
+            if batch:
+                got = numbers(batch)
+                assert got == sorted(got) and got[0] > seen_last, "order within one run"
+                assert got[-1] < next_id and not settled.intersection(got)
+                seen_last = got[-1]
+                in_flight.append(batch)
+        elif action < 0.95 and in_flight:
+            batch = in_flight.pop(rng.randrange(len(in_flight)))  # out of order
+            queue.ack(batch)
+            acked.update(numbers(batch))
+            this_run.update(numbers(batch))
+        elif action >= 0.985:
+            abandon(queue)  # crash: in-flight batches are lost with the process
+            in_flight, seen_last, this_run = [], -1, set()
+            queue = PersistedQueue(qdir, 0, **options)
+        elif action >= 0.97:
+            queue.close()  # graceful stop: workers finish their batches, unread events stay on disk
+            for batch in in_flight:
+                queue.ack(batch)
+                acked.update(numbers(batch))
+                this_run.update(numbers(batch))
+            settled |= this_run
+            in_flight, seen_last, this_run = [], -1, set()
+            queue = PersistedQueue(qdir, 0, **options)
+    for batch in in_flight:
+        queue.ack(batch)
+        acked.update(numbers(batch))
+    acked.update(numbers(drain(queue)))
+    assert acked == set(range(next_id))
+    queue.close()
+    assert not list(qdir.glob("*.seg"))
+
+
+def test_subclasses_of_plain_types_come_back_as_the_plain_type(qdir):
+    from collections import OrderedDict
+
+    from pipeline.plugin import ByteSize
+
+    queue = PersistedQueue(qdir, 10, memory_events=0)
+    queue.try_put([Event({"size": ByteSize(2048), "ordered": OrderedDict(a=1), "n": 1})])
+    (copy,) = queue.get_batch(1, 0.01)
+    assert type(copy.get("size")) is int and copy.get("size") == 2048
+    assert type(copy.get("ordered")) is dict and copy.get("ordered") == {"a": 1}
+    queue.close()
+
+
+def test_an_unusable_directory_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the queue directory should be")
+    with pytest.raises(QueueWriteError, match="check path.data"):
+        PersistedQueue(queue_dir(blocker, "main"), 10)
