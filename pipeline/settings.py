@@ -31,6 +31,8 @@ class Settings:
     worker_type: str = "thread"
     queue_type: str = "memory"
     queue_max_events: int = 0
+    # queue.max_bytes, queue.page_capacity, queue.checkpoint.*, queue.drain (the persisted queue's settings)
+    queue_settings: Mapping[str, Any] = field(default_factory=dict)
     path_data: Path = Path("data")
     path_config: tuple[str, ...] = ()
     config_string: str | None = None
@@ -48,6 +50,12 @@ class Settings:
         return self.batch_delay_ms / 1000
 
 
+def _queue_type(value: Any) -> str:
+    if value not in ("memory", "persisted"):
+        raise ValueError(value)
+    return str(value)
+
+
 def _worker_type(value: Any) -> str:
     if value not in ("thread", "process"):
         raise ValueError(value)
@@ -57,7 +65,10 @@ def _worker_type(value: Any) -> str:
 # Settings handed to plugins as they are (validated here by name only).
 _PLUGIN_KEYS = ("dead_letter_queue.enable", "dead_letter_queue.max_bytes", "dead_letter_queue.storage_policy",
                 "dead_letter_queue.retain.age", "dead_letter_queue.flush_interval", "dead_letter_queue.path",
-                "path.dead_letter_queue")
+                "path.dead_letter_queue", "pipeline.ecs_compatibility")
+
+_QUEUE_KEYS = ("queue.max_bytes", "queue.page_capacity", "queue.checkpoint.writes", "queue.checkpoint.acks",
+               "queue.checkpoint.interval", "queue.checkpoint.retry", "queue.drain")
 
 # setting key -> (Settings field, converter)
 _KEYS: dict[str, tuple[str, Any]] = {
@@ -66,7 +77,7 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "pipeline.batch.size": ("batch_size", int),
     "pipeline.batch.delay": ("batch_delay_ms", int),
     "pipeline.worker_type": ("worker_type", _worker_type),
-    "queue.type": ("queue_type", str),
+    "queue.type": ("queue_type", _queue_type),
     "queue.max_events": ("queue_max_events", int),
     "path.data": ("path_data", Path),
     "path.config": ("path_config", lambda v: tuple(v) if isinstance(v, list) else (str(v),)),
@@ -81,8 +92,8 @@ _KEYS: dict[str, tuple[str, Any]] = {
 }
 # Logstash settings we accept and ignore (so existing logstash.yml files load).
 _IGNORED = ("node.name", "api.auth.", "api.ssl.", "api.environment", "http.", "config.reload.", "pipeline.ordered",
-            "pipeline.ecs_compatibility", "path.logs", "path.plugins", "xpack.",
-            "queue.max_bytes", "queue.page_capacity", "queue.checkpoint.", "pipeline.unsafe_shutdown",
+            "path.logs", "path.plugins", "xpack.",
+            "pipeline.unsafe_shutdown",
             "pipeline.separate_logs", "pipeline.plugin_classloaders", "log.", "monitoring.")
 
 
@@ -123,6 +134,9 @@ def apply(base: Settings, values: Mapping[str, Any], source: str = "<settings>")
         except ConfigError as exc:
             errors.append(exc)
             continue
+        if key in _QUEUE_KEYS:
+            changes.setdefault("queue_settings", dict(base.queue_settings))[key] = raw
+            continue
         if key in _PLUGIN_KEYS:
             changes.setdefault("plugin_settings", dict(base.plugin_settings))[key] = raw
             continue
@@ -135,6 +149,13 @@ def apply(base: Settings, values: Mapping[str, Any], source: str = "<settings>")
             changes[name] = convert(raw)
         except (TypeError, ValueError):
             errors.append(ConfigError(f'setting "{key}": invalid value {raw!r}', where, "settings"))
+    if "queue_settings" in changes:
+        from pipeline.queue.persisted import PersistedQueueSettings
+
+        try:  # validated now, so a bad value is a config error and not a failed start
+            PersistedQueueSettings.from_settings(changes["queue_settings"])
+        except ValueError as exc:
+            errors.append(ConfigError(str(exc), Location(source, 0, 0), "settings"))
     if errors:
         raise ConfigErrors(errors)
     return replace(base, **changes)

@@ -56,3 +56,18 @@ def test_dead_letter_queue_settings_reach_the_plugins(tmp_path):
                                   "path.dead_letter_queue": str(tmp_path)})
     dlq = DeadLetterSettings.from_settings(settings.plugin_settings)
     assert dlq.enable is False and dlq.max_bytes == 10 * 1024 * 1024 and dlq.path == tmp_path
+
+
+def test_queue_settings_are_validated_at_load():
+    settings = apply(Settings(), {"queue": {"type": "persisted", "max_bytes": "64mb", "checkpoint.writes": 10}})
+    assert settings.queue_type == "persisted"
+    assert settings.queue_settings == {"queue.max_bytes": "64mb", "queue.checkpoint.writes": 10}
+    with pytest.raises(ConfigErrors) as info:
+        apply(Settings(), {"queue.type": "disk", "queue.max_bytes": "lots"})
+    text = info.value.render()
+    assert 'setting "queue.type": invalid value' in text and "queue.max_bytes" in text
+
+
+def test_pipeline_ecs_compatibility_reaches_the_plugins():
+    settings = apply(Settings(), {"pipeline.ecs_compatibility": "disabled"})
+    assert settings.plugin_settings["pipeline.ecs_compatibility"] == "disabled"

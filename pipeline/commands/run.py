@@ -51,7 +51,8 @@ def build_all(args: argparse.Namespace) -> list[tuple[Settings, BuiltPipeline]]:
 def run_settings(settings: Settings) -> RunSettings:
     return RunSettings(workers=settings.workers, batch_size=settings.batch_size,
                        batch_delay=settings.batch_delay, queue_max_events=settings.queue_max_events,
-                       worker_type=settings.worker_type, log_level=settings.log_level,
+                       worker_type=settings.worker_type, queue_type=settings.queue_type,
+                       queue_settings=dict(settings.queue_settings), log_level=settings.log_level,
                        log_format=settings.log_format)
 
 

@@ -17,6 +17,7 @@ from pipeline.event import Event
 
 class Queue(Protocol):
     capacity: int
+    accepted: int  # events accepted since the queue was opened
 
     async def put(self, events: list[Event]) -> None:
         """Accept events, waiting (without blocking the loop) while full."""

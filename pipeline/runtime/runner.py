@@ -12,7 +12,8 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.errors import PipelineError, QueueClosedError
@@ -20,6 +21,7 @@ from pipeline.event import Event
 from pipeline.inputs.base import Input, InputContext
 from pipeline.logs import RateLimitedLogger
 from pipeline.outputs.base import Output
+from pipeline.queue.base import Queue
 from pipeline.queue.memory import MemoryQueue
 from pipeline.runtime import registry
 from pipeline.runtime.builder import BuiltPipeline
@@ -38,6 +40,8 @@ class RunSettings:
     flush_interval: float = 5.0  # periodic filter flush
     input_stop_timeout: float = 10.0
     worker_type: str = "thread"  # "process": one process per worker, for CPU-bound filters
+    queue_type: str = "memory"  # "persisted": events kept on disk under path.data/queue/<pipeline id>
+    queue_settings: Mapping[str, Any] = field(default_factory=dict)
     log_level: str = "info"  # passed on to worker processes
     log_format: str = "plain"
 
@@ -46,8 +50,16 @@ class PipelineRunner:
     def __init__(self, built: BuiltPipeline, settings: RunSettings) -> None:
         self.built = built
         self.settings = settings
-        capacity = settings.queue_max_events or 4 * max(1, settings.workers) * settings.batch_size
-        self.queue = MemoryQueue(capacity)
+        self.queue: Queue
+        if settings.queue_type == "persisted":
+            from pipeline.queue.persisted import PersistedQueueSettings
+
+            # Logstash: 0 max events means bounded by queue.max_bytes only.
+            self.queue = PersistedQueueSettings.from_settings(settings.queue_settings).open(
+                built.path_data, built.pipeline_id, settings.queue_max_events)
+        else:
+            capacity = settings.queue_max_events or 4 * max(1, settings.workers) * settings.batch_size
+            self.queue = MemoryQueue(capacity)
         self.stopping = threading.Event()
         self._output_locks = {id(o): threading.Lock() for o in built.outputs if o.concurrency == "single"}
         self._workers: list[threading.Thread] = []
@@ -82,7 +94,11 @@ class PipelineRunner:
 
     async def run(self) -> None:
         """Run until the inputs are done or :meth:`request_stop`; then shut down gracefully."""
-        self.register_plugins()
+        try:
+            self.register_plugins()
+        except BaseException:
+            self.queue.close()  # releases a persisted queue's directory lock
+            raise
         registry.add(self.built.metrics)
         self._start_workers()
         loop = asyncio.get_running_loop()

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline.id", dest="pipeline_id", help="pipeline id (default main)")
     parser.add_argument("--pipeline.worker_type", dest="worker_type", choices=["thread", "process"],
                         help="run workers as threads (default) or as processes, to use several cores")
+    parser.add_argument("--queue.type", dest="queue_type", choices=["memory", "persisted"],
+                        help="memory (default) or persisted: events kept on disk until processed")
     parser.add_argument("--queue.max_events", dest="queue_max_events", type=int,
                         help="queue capacity in events (0 = 4 x workers x batch size)")
     parser.add_argument("--path.data", dest="path_data", help="data directory (default ./data)")
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    for name in ("workers", "worker_type", "batch_size", "pipeline_id", "queue_max_events", "log_level", "log_format",
+    for name in ("workers", "worker_type", "queue_type", "batch_size", "pipeline_id", "queue_max_events", "log_level", "log_format",
                  "api_http_host", "api_http_port"):
         value = getattr(args, name, None)
         if value is not None:

@@ -228,3 +228,52 @@ def test_stdin_with_multiline_auto_flush_emits_without_waiting_for_eof(pipeline_
         proc.stdin.close()
         proc.wait(timeout=30)
     assert proc.returncode == 0
+
+
+def _stats(port: int) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_node/stats/pipelines", timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_persisted_queue_keeps_accepted_events_across_kill_9(pipeline_cmd, tmp_path, free_port):
+    data = tmp_path / "data"
+    fifo = tmp_path / "blocked"
+    os.mkfifo(fifo)  # the first run's output never completes: events stay in the queue
+    lines = "".join(f"line {i}\n" for i in range(500))
+    first = subprocess.Popen([*pipeline_cmd, "run", "-e", f'output {{ file {{ path => "{fifo}" }} }}',
+                              "--queue.type", "persisted", "--path.data", str(data),
+                              "--api.http.port", str(free_port)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first.stdin.write(lines)
+        first.stdin.flush()
+        deadline = time.monotonic() + 60
+        accepted = 0
+        while time.monotonic() < deadline and accepted < 500:
+            try:
+                inputs = _stats(free_port)["pipelines"]["main"]["plugins"]["inputs"]
+                accepted = inputs[0]["events"]["out"] if inputs else 0
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert accepted == 500
+        first.kill()  # SIGKILL: no graceful stop, no flush
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert list((data / "queue" / "main").iterdir())
+
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    (settings / "logstash.yml").write_text("queue.type: persisted\nqueue.drain: true\n")
+    out = tmp_path / "out.ndjson"
+    second = subprocess.run([*pipeline_cmd, "run", "-e", f'output {{ file {{ path => "{out}" }} }}',
+                             "--path.settings", str(settings), "--path.data", str(data)],
+                            input="", capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    delivered = sorted({json.loads(line)["message"] for line in out.read_text().splitlines()})
+    assert delivered == sorted(f"line {i}" for i in range(500))

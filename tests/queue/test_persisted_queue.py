@@ -430,7 +430,7 @@ def test_settings_use_logstash_names_and_units(tmp_path):
     queue.close()
 
 
-@pytest.mark.parametrize("seed", range(int(os.environ.get("PQ_SEEDS", "6"))))
+@pytest.mark.parametrize("seed", range(6))
 def test_random_puts_takes_acks_and_crashes_deliver_every_event_at_least_once(qdir, seed):
     import random
 
