@@ -36,3 +36,23 @@ def test_readme_quick_start_config_exists():
     match = re.search(r"pipeline run -f (\S+) < (\S+)", README)
     assert match
     assert (REPO_ROOT / match.group(1)).is_file() and (REPO_ROOT / match.group(2)).is_file()
+
+
+def test_every_document_the_readme_links_exists():
+    links = re.findall(r"\]\(((?:docs|bench)/[^)#]+)\)", README)
+    assert len(links) >= 8
+    for link in links:
+        assert (REPO_ROOT / link).is_file(), f"README links to missing {link}"
+
+
+def test_every_subcommand_is_described_in_the_readme():
+    import argparse
+
+    from pipeline.cli import build_parser
+
+    parser = build_parser()
+    [subparsers] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    commands = list(subparsers.choices)
+    assert "run" in commands and "alerts" in commands
+    for command in commands:
+        assert f"pipeline {command}" in README, f"README does not show `pipeline {command}`"
