@@ -57,15 +57,19 @@ def main() -> None:
         timed("count level AND service AND NOT tags (day)", lambda: idx.count(
             "logs-*", "log.level:ERROR AND service.name:auth AND NOT tags:_grokparsefailure", *whole_day))
         timed("count log.level:ERROR (last hour)", lambda: idx.count("logs-*", "log.level:ERROR", *last_hour))
-        timed("count url.path:\"/healthz\" (day, JSON field)", lambda: idx.count(
-            "logs-*", 'url.path:"/healthz"', *whole_day))
-        timed("count message:timeout-free word 'shoes' (day, FTS)", lambda: idx.count("logs-*", "shoes", *whole_day))
+        timed("count url.original:\"/healthz\" (day, hot column)", lambda: idx.count(
+            "logs-*", 'url.original:"/healthz"', *whole_day))
+        timed("count http.request.method:GET (day, JSON field)", lambda: idx.count(
+            "logs-*", "http.request.method:GET", *whole_day))
+        timed("count shoes (bare word -> message, FTS, day)", lambda: idx.count("logs-*", "shoes", *whole_day))
         timed("count \"GET /api/login\" phrase (day, FTS)", lambda: idx.count("logs-*", '"GET /api/login"', *whole_day))
         timed("count status:[500 TO 599] (day)", lambda: idx.count(
             "logs-*", "http.response.status_code:[500 TO 599]", *whole_day))
         timed("count host.name:web-0* (day, wildcard)", lambda: idx.count("logs-*", "host.name:web-0*", *whole_day))
         timed("terms service.name (day)", lambda: idx.terms("logs-*", "service.name", None, *whole_day))
-        timed("terms url.path (day, JSON field)", lambda: idx.terms("logs-*", "url.path", None, *whole_day))
+        timed("terms url.original (day)", lambda: idx.terms("logs-*", "url.original", None, *whole_day))
+        timed("terms http.request.method (day, JSON field)", lambda: idx.terms(
+            "logs-*", "http.request.method", None, *whole_day))
         timed("date_histogram 5m (day)", lambda: idx.date_histogram("logs-*", "5m", None, *whole_day))
         timed("date_histogram 1m log.level:ERROR (last hour)", lambda: idx.date_histogram(
             "logs-*", "1m", "log.level:ERROR", *last_hour))

@@ -38,7 +38,7 @@ def make_events(count: int, seed: int = 7) -> list[Event]:
             "host": {"name": f"web-{rng.randrange(12):02d}"},
             "http": {"request": {"method": "GET"}, "response": {"status_code": status,
                                                                 "body": {"bytes": rng.randrange(20000)}}},
-            "url": {"path": path},
+            "url": {"original": path},
             "tags": ["beats_input_codec_plain_applied"] + (["_grokparsefailure"] if i % 50 == 0 else []),
         }))
     return events

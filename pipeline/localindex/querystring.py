@@ -201,6 +201,10 @@ class _Parser:
     def peek(self) -> _Tok | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
 
+    def next_is(self, kind: str) -> bool:
+        tok = self.peek()
+        return tok is not None and tok.kind == kind
+
     def take(self) -> _Tok:
         if self.pos >= len(self.toks):
             raise self.error("the query ends too early")
@@ -260,7 +264,7 @@ class _Parser:
 
     def parse_clause(self, field: str | None) -> Query:
         tok = self.take()
-        if tok.kind == "TERM" and not tok.wildcard and self.peek() is not None and self.peek().kind == "COLON":
+        if tok.kind == "TERM" and not tok.wildcard and self.next_is("COLON"):
             self.take()
             name = tok.text
             nxt = self.peek()
@@ -276,7 +280,7 @@ class _Parser:
             query = self._leaf(name, value)
             self._skip_boost()
             return query
-        if tok.kind == "TERM" and tok.text == "*" and self.peek() is not None and self.peek().kind == "COLON":
+        if tok.kind == "TERM" and tok.text == "*" and self.next_is("COLON"):
             self.take()  # *:value searches every field; we support *:* (everything)
             value = self.take()
             if value.kind == "TERM" and value.text == "*":
@@ -294,7 +298,7 @@ class _Parser:
         raise self.error(f"unexpected {tok.text!r}", tok)
 
     def _skip_boost(self) -> None:
-        while self.peek() is not None and self.peek().kind == "BOOST":
+        while self.next_is("BOOST"):
             self.take()
 
     def _leaf(self, field: str | None, tok: _Tok) -> Query:

@@ -23,7 +23,7 @@ import orjson
 from pipeline.event import METADATA, Event, json_default
 from pipeline.timestamp import Timestamp
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1"  # bump (and migrate or refuse old files) when columns change
 SUFFIX = ".sqlite"
 
 # Field name (as written in queries) -> column. Exact names: `level` and `log.level` are different fields.
@@ -33,7 +33,9 @@ HOT_FIELDS: dict[str, str] = {
     "service.name": "service_name",
     "host.name": "host_name",
     "http.response.status_code": "status_code",
-    "response": "response",
+    "response": "response",  # legacy (non-ECS) grok web-log patterns
+    "http.response.body.bytes": "body_bytes",
+    "url.original": "url_original",
 }
 TAGS_FIELD = "tags"
 TIMESTAMP_FIELD = "@timestamp"

@@ -269,9 +269,10 @@ class Compiler:
             pattern = value if kind == "wildcard" else str(value).replace("[", "[[]")
             return "1" if fnmatchcase(self.index_name, pattern) else "0"
         if field == "_id":
-            if kind != "term" or number(value) is None:
+            doc_id = number(value) if kind == "term" else None
+            if doc_id is None:
                 return "0"
-            return f"d.id = {self.p(int(number(value)))}"
+            return f"d.id = {self.p(int(doc_id))}"
         if field == schema.TIMESTAMP_FIELD and kind == "term":
             millis = datemath.resolve(value, now=self.now)
             return f"d.ts = {self.p(millis)}"

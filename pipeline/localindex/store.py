@@ -12,7 +12,6 @@ import heapq
 import logging
 import math
 import os
-import re
 import sqlite3
 import threading
 from collections import Counter
@@ -29,7 +28,15 @@ import orjson
 from pipeline.event import Event
 from pipeline.localindex import datemath, dsl, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
-from pipeline.localindex.sql import Compiler, compile_regex, json_path, number_expr, value_sources, words
+from pipeline.localindex.sql import (
+    Compiler,
+    compile_regex,
+    json_path,
+    number,
+    number_expr,
+    value_sources,
+    words,
+)
 
 log = logging.getLogger("pipeline.localindex")
 
@@ -81,11 +88,8 @@ def _li_word_glob(pattern: str, value: Any) -> int:
     return int(any(fnmatchcase(w.lower(), pattern) for w in words(value)))
 
 
-_NUMBER = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
-
-
 def _li_is_number(value: Any) -> int:
-    return int(isinstance(value, str) and _NUMBER.fullmatch(value) is not None)
+    return int(isinstance(value, str) and number(value) is not None)
 
 
 def _prepare(conn: sqlite3.Connection) -> None:
@@ -140,12 +144,19 @@ class LocalIndex:
     @contextmanager
     def _reader(self, name: str) -> Iterator[sqlite3.Connection | None]:
         path = self.directory / f"{name}{schema.SUFFIX}"
-        try:
-            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   isolation_level=None, check_same_thread=False)
-        except sqlite3.OperationalError:
-            yield None  # deleted meanwhile (retention)
-            return
+        conn = None
+        for mode in ("rw", "ro"):  # "ro": e.g. `pipeline search` run by a user who may only read
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       isolation_level=None, check_same_thread=False)
+                break
+            except sqlite3.OperationalError as exc:
+                if not path.exists():
+                    yield None  # deleted meanwhile (retention)
+                    return
+                if mode == "ro":
+                    raise sqlite3.OperationalError(f"cannot open index {name} ({path}): {exc}") from exc
+        assert conn is not None
         try:
             _prepare(conn)
             try:
@@ -155,6 +166,7 @@ class LocalIndex:
             if ready is None:
                 yield None  # created by a writer that has not committed its schema yet
                 return
+            _upgrade(conn, path)
             yield conn
         finally:
             conn.close()
@@ -185,6 +197,7 @@ class LocalIndex:
             for statement in filter(str.strip, schema.DDL.split(";")):
                 conn.execute(statement)
             conn.execute("COMMIT")
+            _upgrade(conn, path)
         except BaseException:
             conn.execute("ROLLBACK")
             conn.close()
@@ -435,6 +448,29 @@ class LocalIndex:
         if deleted:
             log.info("retention %s: deleted %d index(es): %s", older_than, len(deleted), ", ".join(deleted))
         return deleted
+
+
+def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Add hot columns a file written by an older version lacks; its rows then read the JSON (irr = 1)."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}
+    missing = [column for column in schema.HOT_FIELDS.values() if column not in present]
+    if not missing:
+        return
+    log.info("upgrading %s: adding columns %s", path, ", ".join(missing))
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        present = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}  # another process may have won
+        to_add = [column for column in missing if column not in present]
+        for column in to_add:
+            conn.execute(f"ALTER TABLE docs ADD COLUMN {column}")
+        if to_add:
+            conn.execute("UPDATE docs SET irr = 1")  # their new columns are empty: read these rows' JSON
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise sqlite3.OperationalError(f"index {path} needs an upgrade to this version and cannot be "
+                                       f"written ({exc}); open it once with write access") from exc
 
 
 def _utc(moment: datetime) -> datetime:

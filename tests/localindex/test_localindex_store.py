@@ -216,3 +216,25 @@ def test_index_deleted_by_another_process_is_reopened_not_lost(idx: LocalIndex) 
     assert other.delete_index("logs-2026.11.21")
     idx.write("logs-2026.11.21", [ev(1, n=2)])
     assert [d["n"] for d in other.search("logs-*")] == [2]
+
+
+def test_index_and_id_pseudo_fields(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.20", [ev(-60, n=1)])
+    idx.write("logs-2026.11.21", [ev(0, n=2), ev(1, n=3)])
+    assert {d["n"] for d in idx.search("logs-*", "_index:logs-2026.11.20")} == {1}
+    assert {d["n"] for d in idx.search("logs-*", "_index:logs-2026.11.2*")} == {1, 2, 3}
+    assert {d["n"] for d in idx.search("logs-*", {"term": {"_id": "2"}})} == {3}  # ids are per index
+    hit = idx.search("logs-*", "n:3")[0]
+    assert idx.search(hit["_index"], {"term": {"_id": hit["_id"]}})[0]["n"] == 3
+
+
+def test_files_from_an_older_version_gain_new_columns_and_stay_exact(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [ev(0, url={"original": "/a"}, n=1)])
+    idx.close()
+    path = idx.directory / "logs-2026.11.21.sqlite"
+    with sqlite3.connect(path) as conn:  # as written before url.original had a column
+        conn.execute("ALTER TABLE docs DROP COLUMN url_original")
+    assert idx.count("logs-*", "url.original:\\/a") == 1  # the reader upgrades the file
+    idx.write("logs-2026.11.21", [ev(1, url={"original": "/a"}, n=2)])
+    assert {d["n"] for d in idx.search("logs-*", 'url.original:"/a"')} == {1, 2}
+    assert idx.terms("logs-*", "url.original") == [("/a", 2)]
