@@ -60,3 +60,26 @@ def test_every_subcommand_is_described_in_the_readme():
     assert "run" in commands and "alerts" in commands
     for command in commands:
         assert f"pipeline {command}" in README, f"README does not show `pipeline {command}`"
+
+
+def test_the_readme_laptop_commands_work_as_written(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    block = README.split("Without Docker, on a laptop", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+    commands = [c for c in commands if c and "pip install" not in c]
+    assert len(commands) >= 3 and all(c.startswith("pipeline ") for c in commands)
+    (tmp_path / "examples").symlink_to(REPO_ROOT / "examples")
+    outputs = []
+    for command in commands:
+        argv, stdin = shlex.split(command.split("<", 1)[0]), None
+        if "<" in command:
+            stdin = (REPO_ROOT / command.split("<", 1)[1].strip()).read_bytes()
+        result = subprocess.run([sys.executable, "-m", *argv], input=stdin, capture_output=True, cwd=tmp_path,
+                                timeout=120)
+        assert result.returncode == 0, f"{command}: {result.stderr.decode()}"
+        outputs.append(result.stdout.decode())
+    search_output = next(out for cmd, out in zip(commands, outputs, strict=True) if cmd.startswith("pipeline search"))
+    assert "ERROR" in search_output  # the quick start's errors are found
