@@ -53,25 +53,31 @@ def stages(events: list[Event], batch: int) -> None:
     """Time each stage of LocalIndex.write separately (CPU time of this thread)."""
     from pipeline.localindex import schema
 
-    spent = dict.fromkeys(("rows (Python: JSON + columns)", "docs insert", "FTS insert", "commit"), 0.0)
+    spent = dict.fromkeys(("rows (Python: JSON + columns)", "docs insert", "FTS insert (chunks)", "commit"), 0.0)
     keys = list(spent)
     with tempfile.TemporaryDirectory() as directory:
         idx = LocalIndex(directory)
         idx.write("logs-2026.11.21", events[:1])  # create the file and schema
         conn = idx._writers["logs-2026.11.21"][0]
-        base = 1
+        base = 1  # the first event is already in
+        upto = 1
+        pending: list[tuple[int, str]] = []
         for i in range(0, len(events), batch):
             marks = [time.thread_time()]
             rows, texts = schema.rows_for(events[i:i + batch])
             marks.append(time.thread_time())
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(schema.insert_doc_sql(base), rows)
+            conn.executemany(schema.INSERT_DOC, rows)
             marks.append(time.thread_time())
-            conn.executemany(schema.insert_text_sql(base), texts)
+            last = base + len(rows)
+            pending += [(base + pos, text) for pos, text in texts]
+            if last - upto >= idx.fts_chunk:  # as LocalIndex.write: messages go to FTS5 in chunks
+                idx._index_text(conn, upto, last, pending, known_from=upto)
+                upto, pending = last, []
             marks.append(time.thread_time())
             conn.execute("COMMIT")
             marks.append(time.thread_time())
-            base += len(rows)
+            base = last
             for key, start, end in zip(keys, marks, marks[1:], strict=False):
                 spent[key] += end - start
         idx.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 from pipeline import serde
+from pipeline.commands.search import add_location_arguments, index_directory
 from pipeline.localindex import LocalIndex, QueryError
 from pipeline.plugin import Duration
 
@@ -21,9 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--delete", metavar="NAME", action="append", default=[], help="delete an index (repeatable)")
     parser.add_argument("--delete-older-than", metavar="AGE",
                         help="delete daily indices whose date is older than AGE (e.g. 30d), as retention does")
-    parser.add_argument("--path.data", dest="path_data", default="data", help="data directory (default ./data)")
-    parser.add_argument("--path", dest="index_path",
-                        help="index directory, if not <path.data>/index (the output's path option)")
+    add_location_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -37,7 +35,7 @@ def human_size(size: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    directory = Path(args.index_path) if args.index_path else Path(args.path_data) / "index"
+    directory = index_directory(args)
     idx = LocalIndex(directory)
     try:
         for name in args.delete:

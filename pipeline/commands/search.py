@@ -11,6 +11,7 @@ from typing import Any
 
 from pipeline import serde
 from pipeline.localindex import LocalIndex, QueryError, datemath, schema
+from pipeline.settings import load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,10 +35,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--asc", action="store_true", help="oldest first (default newest first)")
     parser.add_argument("--fields", help="comma-separated fields to show instead of the whole document")
     parser.add_argument("--json", action="store_true", help="print JSON (one document per line)")
-    parser.add_argument("--path.data", dest="path_data", default="data", help="data directory (default ./data)")
-    parser.add_argument("--path", dest="index_path",
-                        help="index directory, if not <path.data>/index (the output's path option)")
+    add_location_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def add_location_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the index is: the pipeline's data directory, or its settings, or the output's path."""
+    parser.add_argument("--path.data", dest="path_data",
+                        help="data directory of the pipeline (default: path.data from --path.settings, else ./data)")
+    parser.add_argument("--path.settings", dest="path_settings",
+                        help="directory with the pipeline's logstash.yml, to take path.data from")
+    parser.add_argument("--path", dest="index_path",
+                        help="index directory, if not <path.data>/index (the local_index output's path option)")
+
+
+def index_directory(args: argparse.Namespace) -> Path:
+    if args.index_path:
+        return Path(args.index_path)
+    if args.path_data:
+        return Path(args.path_data) / "index"
+    if args.path_settings:
+        return load_settings(Path(args.path_settings)).path_data / "index"
+    return Path("data") / "index"
 
 
 def parse_when(text: str, now: datetime) -> datetime:
@@ -61,7 +80,7 @@ def _query(text: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    directory = Path(args.index_path) if args.index_path else Path(args.path_data) / "index"
+    directory = index_directory(args)
     idx = LocalIndex(directory)
     now = datetime.now(UTC)
     try:

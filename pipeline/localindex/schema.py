@@ -3,8 +3,9 @@
 One SQLite database per index (``<dir>/<name>.sqlite``, WAL mode). Table
 ``docs`` keeps the whole event as JSON in ``doc`` plus copies of the fields
 dashboards and alert rules filter and aggregate on most (``ts`` =
-``@timestamp`` in epoch milliseconds, indexed; ``tags`` as a JSON array of strings). ``docs_fts`` is a contentless
-FTS5 table over ``message`` sharing the rowid. A hot column only holds plain
+``@timestamp`` in epoch milliseconds, indexed; ``tags`` as a JSON array of
+strings). ``docs_fts`` is a contentless FTS5 table over ``message`` sharing
+the rowid. A hot column only holds plain
 scalar values; when a hot field holds anything else (a list, an object, a
 boolean) the row gets ``irr = 1`` and queries fall back to the JSON for it,
 so answers never depend on which copy is read.
@@ -20,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.event import METADATA, Event, json_default
+from pipeline.event import METADATA, TIMESTAMP_FAILURE_FIELD, TIMESTAMP_FAILURE_TAG, Event, json_default
 from pipeline.timestamp import Timestamp
 
 SCHEMA_VERSION = "1"  # bump (and migrate or refuse old files) when columns change
@@ -58,21 +59,20 @@ CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
     message, content='', columnsize=0, tokenize="unicode61 remove_diacritics 0 tokenchars '_'"
 );
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
+-- Watermark: every document with id <= fts_upto is in docs_fts (files from before it: all of them).
+INSERT OR IGNORE INTO meta(key, value) SELECT 'fts_upto', coalesce(max(id), 0) FROM docs;
 -- Fewer, larger FTS5 segment merges: about 1.4 µs less per event written (bench --stages).
 INSERT INTO docs_fts(docs_fts, rank) VALUES ('automerge', 16);
 INSERT INTO docs_fts(docs_fts, rank) VALUES ('crisismerge', 64);
 """
 
 
+# Static statements (prepared once, cached by sqlite3). Rows get ids from SQLite: inside the write
+# transaction an INTEGER PRIMARY KEY is always max(id) + 1, so a batch takes base + 1 ... base + n.
+INSERT_DOC = (f"INSERT INTO docs(ts, irr, tags, {_HOT_COLUMNS}, doc) VALUES "
+              f"({', '.join('?' for _ in range(len(HOT_FIELDS) + 4))})")
+INSERT_TEXT = "INSERT INTO docs_fts(rowid, message) VALUES (?, ?)"
 
-def insert_doc_sql(base: int) -> str:
-    """INSERT for rows from :func:`rows_for`: batch-relative ids become ``base + offset``."""
-    marks = ", ".join("?" for _ in range(len(HOT_FIELDS) + 4))
-    return f"INSERT INTO docs(id, ts, irr, tags, {_HOT_COLUMNS}, doc) VALUES (? + {int(base)}, {marks})"
-
-
-def insert_text_sql(base: int) -> str:
-    return f"INSERT INTO docs_fts(rowid, message) VALUES (? + {int(base)}, ?)"
 
 _MISSING = object()
 # Han, Hiragana and Katakana characters are one word each, as in Lucene's standard tokenizer (so
@@ -129,7 +129,7 @@ _INT_LIMIT = 2**63  # SQLite integers are 64-bit; bigger ones stay in the JSON o
 
 
 def rows_for(events: Iterable[Event]) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]]]:
-    """The ``docs`` rows (ids relative to the batch, from 1) and ``(id, message)`` full-text rows.
+    """The ``docs`` rows (for INSERT_DOC) and ``(position, message)`` full-text rows (position from 1).
 
     The hot loop of the write path: kept flat on purpose (every call per event costs).
     """
@@ -141,7 +141,11 @@ def rows_for(events: Iterable[Event]) -> tuple[list[tuple[Any, ...]], list[tuple
         data = event.data
         stamp = data.get(TIMESTAMP_FIELD)
         if type(stamp) is not Timestamp:
-            stamp = Timestamp.coerce(stamp)
+            try:
+                stamp = Timestamp.coerce(stamp)
+            except (TypeError, ValueError):
+                data = _with_bad_timestamp(data)
+                stamp = data[TIMESTAMP_FIELD]
         millis = stamp.millis
         # A shallow copy with @timestamp as a string spares orjson a Python callback per event.
         plain = dict(data)
@@ -170,18 +174,40 @@ def rows_for(events: Iterable[Event]) -> tuple[list[tuple[Any, ...]], list[tuple
             tag_json = dumps([tags]).decode()
         else:
             tag_json, irregular = None, 1
-        rows.append((offset, millis, irregular, tag_json, *hot, doc))
+        rows.append((millis, irregular, tag_json, *hot, doc))
         message = data.get("message")
         if message is not None:
-            if type(message) is not str:
-                message = "\n".join(map(str, message)) if isinstance(message, list) else str(message)
-            if not message.isascii():
-                message = split_ideographs(message)
-            texts.append((offset, message))
+            texts.append((offset, message_text(message)))
     return rows, texts
 
 
+def message_text(message: Any) -> str:
+    """What FTS5 indexes for a ``message`` value (lists joined by lines, ideographs spaced)."""
+    if type(message) is not str:
+        message = "\n".join(map(str, message)) if isinstance(message, list) else str(message)
+    return message if message.isascii() else split_ideographs(message)
+
+
+def message_from_json(json_type: str, value: Any) -> str:
+    """:func:`message_text` of a message read back with ``json_type``/``json_extract``."""
+    if json_type == "array":
+        return message_text(orjson.loads(value))
+    if json_type in ("true", "false"):
+        return message_text(json_type == "true")
+    return message_text(value)
+
+
 _PLAIN = frozenset({str, float, int})
+
+
+def _with_bad_timestamp(data: dict[str, Any]) -> dict[str, Any]:
+    """An unusable ``@timestamp`` (set by hand, bypassing Event): kept aside and tagged, as Event does."""
+    fixed = dict(data)
+    fixed[TIMESTAMP_FAILURE_FIELD] = data.get(TIMESTAMP_FIELD)
+    fixed[TIMESTAMP_FIELD] = Timestamp.now()
+    tags = data.get(TAGS_FIELD)
+    fixed[TAGS_FIELD] = ([*tags] if isinstance(tags, list) else [tags] if tags else []) + [TIMESTAMP_FAILURE_TAG]
+    return fixed
 
 
 def _all_strings(items: list[Any]) -> bool:

@@ -17,6 +17,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from pipeline.localindex import datemath, schema
 from pipeline.localindex.query import (
     Bool,
@@ -46,6 +48,28 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
+def _text_spec(spec: str) -> tuple[str, list[list[str]], bool]:
+    data = orjson.loads(spec)
+    return data["op"], data["phrases"], data["prefix"]
+
+
+def text_match(spec: str, text: str | None) -> bool:
+    """What the FTS5 MATCH built by ``Compiler._fts`` answers, computed on one message."""
+    if not isinstance(text, str):
+        return False
+    op, phrases, prefix = _text_spec(spec)
+    tokens = [w.lower() for w in words(text)]
+
+    def found(phrase: list[str]) -> bool:
+        if prefix:
+            return any(t.startswith(phrase[0]) for t in tokens)
+        size = len(phrase)
+        return any(tokens[i:i + size] == phrase for i in range(len(tokens) - size + 1))
+
+    return all(map(found, phrases)) if op == "and" else any(map(found, phrases))
+
+
+@lru_cache(maxsize=256)
 def compile_regex(pattern: str) -> re.Pattern[str]:
     """A regexp for ``field:/.../`` (Python syntax, matched against the whole value)."""
     try:
@@ -60,15 +84,20 @@ def fts_phrase(tokens: list[str]) -> str:
     return '"' + " ".join(tokens) + '"'
 
 
-def json_path(field: str) -> str:
-    """A SQL expression giving the JSON path of ``field`` in ``d.doc`` (nested first, then a dotted key)."""
+def json_paths(field: str) -> tuple[str, str | None]:
+    """SQL literals of the JSON paths of ``field``: nested objects, and a literal dotted key (or None)."""
     if '"' in field or "\\" in field or not field:
         raise QueryError(f"invalid field name {field!r}")
     parts = field.split(".")
     nested = "'$" + "".join(f'."{_sql_text(p)}"' for p in parts) + "'"
-    if len(parts) == 1:
+    return nested, (f"'$.\"{_sql_text(field)}\"'" if len(parts) > 1 else None)
+
+
+def json_path(field: str) -> str:
+    """A SQL expression giving the JSON path of ``field`` in ``d.doc`` (nested first, then a dotted key)."""
+    nested, literal = json_paths(field)
+    if literal is None:
         return nested
-    literal = f"'$.\"{_sql_text(field)}\"'"
     return f"(CASE WHEN json_type(d.doc, {nested}) IS NOT NULL THEN {nested} ELSE {literal} END)"
 
 
@@ -115,8 +144,9 @@ class Compiler:
     """Compiles a query for one index file; parameters collect in ``params``."""
 
     def __init__(self, index_name: str = "", now: datetime | None = None,
-                 timestamp_field: str = schema.TIMESTAMP_FIELD) -> None:
+                 timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None) -> None:
         self.index_name = index_name
+        self.fts_upto = fts_upto  # documents with a greater id are not in FTS5 yet (None: all are)
         self.now = now
         self.timestamp_field = timestamp_field
         self.params: list[Any] = []
@@ -189,8 +219,7 @@ class Compiler:
         tokens = words(query.text)
         if not tokens:
             return "0"
-        joiner = " AND " if query.operator == "and" else " OR "
-        return self._fts(joiner.join(fts_phrase([t]) for t in tokens))
+        return self._fts([[t] for t in tokens], op=query.operator)
 
     def _phrase(self, query: Phrase) -> str:
         if query.field in schema.TEXT_FIELDS:
@@ -205,7 +234,7 @@ class Compiler:
         if field in schema.TEXT_FIELDS:
             prefix = _PREFIX_ONLY.fullmatch(query.pattern)
             if prefix:
-                return self._fts(f'"{prefix.group(1)}" *')
+                return self._fts([[prefix.group(1)]], prefix=True)
             # Any other pattern is matched against each word of the message, case-insensitively.
             pat = self.p(glob_pattern(query.pattern, lower=True))
             return self._generic(field, f"(t = 'text' AND li_word_glob({pat}, v))")
@@ -328,7 +357,15 @@ class Compiler:
 
     def _doc_generic(self, field: str, cond: str) -> str:
         """``cond`` over the value(s) of ``field`` read from the JSON document (lists: any element)."""
-        path = json_path(field)
+        nested, literal = json_paths(field)
+        on_nested = self._on_path(nested, cond)
+        if literal is None:
+            return on_nested
+        # Branch once per row on where the field is, so each JSON call below has a constant path.
+        return (f"(CASE WHEN json_type(d.doc, {nested}) IS NOT NULL THEN {on_nested} "
+                f"ELSE {self._on_path(literal, cond)} END)")
+
+    def _on_path(self, path: str, cond: str) -> str:
         one_v, one_t = f"json_extract(d.doc, {path})", f"json_type(d.doc, {path})"
         each = self._substitute(cond, "j.value", "j.type", _num_expr("j.value", "j.type"))
         single = self._substitute(cond, one_v, one_t, _num_expr(one_v, one_t))
@@ -344,10 +381,20 @@ class Compiler:
         tokens = words(text)
         if not tokens:
             return "0"  # nothing searchable: Lucene's analysed query is empty and matches nothing
-        return self._fts(fts_phrase(tokens))
+        return self._fts([tokens])
 
-    def _fts(self, match: str) -> str:
-        return f"d.id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH {self.p(match)})"
+    def _fts(self, phrases: list[list[str]], op: str = "or", prefix: bool = False) -> str:
+        """Documents whose message has any (``or``) or all (``and``) of the phrases; ``prefix``: the
+        single word is a prefix. Rows after the FTS5 watermark (not indexed yet) are checked directly."""
+        match = f" {op.upper()} ".join(fts_phrase(p) for p in phrases) + (" *" if prefix else "")
+        indexed = f"d.id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH {self.p(match)})"
+        if self.fts_upto is None:
+            return indexed
+        spec = self.p(orjson.dumps({"op": op, "phrases": [[w.lower() for w in p] for p in phrases],
+                                    "prefix": prefix}).decode())
+        pending = self._generic("message", f"(t IN ('text', 'integer', 'real') AND "
+                                           f"li_text_match({spec}, CAST(v AS TEXT)))")
+        return f"({indexed} OR (d.id > {self.p(self.fts_upto)} AND {pending}))"
 
 
 def _num_expr(v: str, t: str) -> str:
@@ -376,19 +423,25 @@ def value_sources(field: str) -> list[ValueSource]:
     """The row sources that together give every value of ``field`` once (lists give each element)."""
     if field == schema.TIMESTAMP_FIELD:
         return [ValueSource("docs d", "", "d.ts", "'integer'", True)]
-    path = json_path(field)
-    from_doc = ValueSource(f"docs d, json_each(d.doc, {path}) j",
-                           f" AND json_type(d.doc, {path}) != 'object' AND j.type NOT IN ('object', 'array', 'null')",
-                           "j.value", "j.type", False)
+    nested, literal = json_paths(field)
+
+    def from_path(path: str, extra: str = "") -> ValueSource:
+        return ValueSource(f"docs d, json_each(d.doc, {path}) j",
+                           f"{extra} AND json_type(d.doc, {path}) != 'object' "
+                           "AND j.type NOT IN ('object', 'array', 'null')", "j.value", "j.type", False)
+
+    from_doc = [from_path(nested)]
+    if literal is not None:  # a literal dotted key counts only where the nested path is absent
+        from_doc.append(from_path(literal, f" AND json_type(d.doc, {nested}) IS NULL"))
     column = schema.HOT_FIELDS.get(field)
     if column is not None:
         return [ValueSource("docs d", f" AND d.irr = 0 AND d.{column} IS NOT NULL", f"d.{column}",
                             f"typeof(d.{column})", True),
-                dataclasses.replace(from_doc, where=" AND d.irr = 1" + from_doc.where)]
+                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where) for src in from_doc)]
     if field == schema.TAGS_FIELD:
         return [ValueSource("docs d, json_each(d.tags) j", " AND d.irr = 0", "j.value", "j.type", False),
-                dataclasses.replace(from_doc, where=" AND d.irr = 1" + from_doc.where)]
-    return [from_doc]
+                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where) for src in from_doc)]
+    return from_doc
 
 
 def number_expr(value: str, type_: str) -> str:

@@ -34,6 +34,7 @@ from pipeline.localindex.sql import (
     json_path,
     number,
     number_expr,
+    text_match,
     value_sources,
     words,
 )
@@ -41,6 +42,21 @@ from pipeline.localindex.sql import (
 log = logging.getLogger("pipeline.localindex")
 
 BUSY_TIMEOUT_MS = 30_000
+# FTS5 writes one segment per transaction, which costs more than the rest of a small batch: index
+# messages in chunks instead (like Elasticsearch's refresh); queries read the few pending rows directly.
+FTS_CHUNK = 2048
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """Messages of documents (start, end] that this process committed and FTS5 has not got yet."""
+
+    start: int
+    end: int
+    texts: list[tuple[int, str]]
+
+    def texts_after(self, upto: int) -> list[tuple[int, str]]:
+        return [item for item in self.texts if item[0] > upto]
 
 
 @dataclass(frozen=True)
@@ -98,14 +114,18 @@ def _prepare(conn: sqlite3.Connection) -> None:
                        ("li_word_glob", _li_word_glob)):
         conn.create_function(name, 2, func, deterministic=True)
     conn.create_function("li_is_number", 1, _li_is_number, deterministic=True)
+    conn.create_function("li_text_match", 2, lambda spec, text: int(text_match(spec, text)), deterministic=True)
 
 
 class LocalIndex:
     """Daily SQLite indices in one directory (``<path.data>/index``)."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], fts_chunk: int = FTS_CHUNK) -> None:
+        """``fts_chunk``: index ``message`` once this many documents wait (1 = with every write)."""
         self.directory = Path(directory)
+        self.fts_chunk = max(1, int(fts_chunk))
         self._writers: dict[str, tuple[sqlite3.Connection, int]] = {}  # name -> (connection, inode)
+        self._pending: dict[str, _Pending] = {}  # messages committed by us, not in FTS5 yet
         self._lock = threading.Lock()
 
     # -- files --------------------------------------------------------------
@@ -185,6 +205,7 @@ class LocalIndex:
             # into the unlinked file would lose the events, so open the index afresh.
             del self._writers[name]
             conn.close()
+        self._pending.pop(name, None)  # a new connection may mean a new file, where ids start again
         self.directory.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
@@ -192,6 +213,7 @@ class LocalIndex:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes; fsync at checkpoints
         conn.execute("PRAGMA cache_size = -16000")
+        conn.execute("PRAGMA journal_size_limit = 67108864")  # shrink the WAL back to 64 MiB after checkpoints
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in filter(str.strip, schema.DDL.split(";")):
@@ -225,20 +247,74 @@ class LocalIndex:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 base = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
-                conn.executemany(schema.insert_doc_sql(base), rows)
-                if texts:
-                    conn.executemany(schema.insert_text_sql(base), texts)
+                conn.executemany(schema.INSERT_DOC, rows)
+                last = conn.execute("SELECT max(id) FROM docs").fetchone()[0]
+                if last != base + len(rows):  # SQLite's rowid rule, checked rather than assumed
+                    raise sqlite3.IntegrityError(f"index {index_name}: rows got ids up to {last}, "
+                                                 f"expected {base + len(rows)}")
+                batch_texts = [(base + pos, text) for pos, text in texts]
+                pending = self._pending.get(index_name)
+                if pending is None or pending.end != base:  # fresh, or another process wrote meanwhile
+                    pending = _Pending(base, base, [])
+                upto = _fts_upto(conn)
+                flushed = upto is not None and last - upto >= self.fts_chunk
+                if upto is not None and flushed:
+                    self._index_text(conn, upto, last, pending.texts_after(upto) + batch_texts,
+                                     known_from=max(upto, pending.start))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            # Only now (committed) may the batch's messages join the in-memory pending texts.
+            self._pending[index_name] = (_Pending(last, last, []) if flushed else
+                                         _Pending(pending.start, last, pending.texts + batch_texts))
         return len(rows)
+
+    @staticmethod
+    def _index_text(conn: sqlite3.Connection, upto: int, last: int, texts: list[tuple[int, str]],
+                    known_from: int) -> None:
+        """Put the messages of documents (upto, last] into FTS5 and move the watermark to ``last``.
+
+        ``texts`` hold the messages of (known_from, last]; those of (upto, known_from] (written before
+        a restart or by another process) are read back from the documents.
+        """
+        if upto < known_from:
+            earlier = conn.execute(
+                "SELECT id, json_type(doc, '$.message'), json_extract(doc, '$.message') FROM docs "
+                "WHERE id > ? AND id <= ? AND json_type(doc, '$.message') NOT IN ('null')", (upto, known_from))
+            conn.executemany(schema.INSERT_TEXT, [(doc_id, schema.message_from_json(jtype, value))
+                                                  for doc_id, jtype, value in earlier.fetchall()])
+        if texts:
+            conn.executemany(schema.INSERT_TEXT, texts)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'fts_upto'", (str(last),))
+
+    def refresh(self, index_name: str) -> None:
+        """Index every document still waiting for FTS5 (searches are right either way; this is speed)."""
+        with self._lock:
+            conn = self._writer(index_name)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                upto = _fts_upto(conn)
+                last = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
+                pending = self._pending.get(index_name)
+                if upto is not None and last > upto:
+                    if pending is not None and pending.end == last:
+                        self._index_text(conn, upto, last, pending.texts_after(upto),
+                                         known_from=max(upto, pending.start))
+                    else:
+                        self._index_text(conn, upto, last, [], known_from=last)
+                conn.execute("COMMIT")
+                self._pending.pop(index_name, None)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     # -- queries ------------------------------------------------------------
     def _where(self, name: str, query: Query, start: datetime | None, end: datetime | None,
-               timestamp_field: str) -> tuple[str, list[Any]]:
-        compiler = Compiler(name, timestamp_field=timestamp_field)
+               timestamp_field: str, fts_upto: int | None = None) -> tuple[str, list[Any]]:
+        compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto)
         clauses = [compiler.compile(query)]
         if start is not None or end is not None:
             ts = self._ts_expr(timestamp_field)
@@ -278,7 +354,10 @@ class LocalIndex:
                         start_, end_ = start, end
                 else:
                     start_, end_ = start, end
-                where, params = self._where(name, node, start_, end_, timestamp_field)
+                upto = _fts_upto(conn)
+                if upto is not None and upto >= conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]:
+                    upto = None  # everything is indexed: no need to look at pending rows
+                where, params = self._where(name, node, start_, end_, timestamp_field, upto)
                 yield name, conn, where, params
 
     def search(self, index: str = "logs-*", query: QueryLike = None, start: datetime | None = None,
@@ -435,6 +514,21 @@ class LocalIndex:
                     pass
         return existed
 
+    def quarantine_index(self, name: str) -> Path:
+        """Move an unreadable (corrupt) index file aside, so writing can start a fresh one; returns the new path."""
+        path = self.path_of(name)
+        target = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+        with self._lock:
+            cached = self._writers.pop(name, None)
+            if cached is not None:
+                cached[0].close()
+            for suffix in ("", "-wal", "-shm"):
+                source = Path(f"{path}{suffix}")
+                if source.exists():
+                    source.rename(Path(f"{target}{suffix}"))
+        log.error("index %s was unreadable; moved to %s (kept for inspection) and started afresh", name, target)
+        return target
+
     def apply_retention(self, older_than: timedelta, now: datetime | None = None,
                         pattern: str = "*") -> list[str]:
         """Delete whole daily indices whose day ended more than ``older_than`` ago; returns their names."""
@@ -448,6 +542,12 @@ class LocalIndex:
         if deleted:
             log.info("retention %s: deleted %d index(es): %s", older_than, len(deleted), ", ".join(deleted))
         return deleted
+
+
+def _fts_upto(conn: sqlite3.Connection) -> int | None:
+    """The FTS5 watermark of a file; None for files from before it (everything indexed on write)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()
+    return int(row[0]) if row is not None else None
 
 
 def _upgrade(conn: sqlite3.Connection, path: Path) -> None:

@@ -48,6 +48,9 @@ class LocalIndexOptions(OutputOptions):
         if any(not ref.startswith("+") for ref in re.findall(r"%\{([^}]*)\}", self.fallback_index)):
             raise ValueError(f"fallback_index {self.fallback_index!r} may only use dates like %{{+YYYY.MM.dd}}, "
                              "not field references (it must always give a valid name)")
+        problem = naming.invalid_reason(re.sub(r"%\{[^}]*\}", "2026.01.01", self.fallback_index))
+        if problem:
+            raise ValueError(f"fallback_index: {problem}")
         if self.retention is not None and self.retention < 86400:
             raise ValueError(f"retention {self.retention:g}s is shorter than a day; daily indices are deleted "
                              "whole, so use at least 1d")
@@ -74,8 +77,12 @@ class LocalIndex(Output):
         self._fallback = Template(self.options.fallback_index, self.options.index_timezone)
         self._closed = threading.Event()
         self._next_retention = 0.0
+        # Retention only ever touches this output's own indices (others may share the directory).
+        self._own_indices = ",".join(re.sub(r"%\{[^}]*\}", "*", text)
+                                     for text in (self.options.index, self.options.fallback_index))
         self.written = 0
         self.invalid = 0
+        self._touched: set[str] = set()
         self._apply_retention()
 
     def _apply_retention(self) -> None:
@@ -86,7 +93,7 @@ class LocalIndex(Output):
             return
         self._next_retention = now + RETENTION_CHECK_SECONDS
         try:
-            self.store.apply_retention(timedelta(seconds=float(self.options.retention)))
+            self.store.apply_retention(timedelta(seconds=float(self.options.retention)), pattern=self._own_indices)
         except OSError as exc:
             self.logger.warning("local_index %s: retention failed: %s (will retry in an hour)", self.id, exc)
 
@@ -114,22 +121,43 @@ class LocalIndex(Output):
 
     def _write_retrying(self, name: str, batch: list[Event]) -> None:
         delay = 0.1
+        quarantined = False
         while True:
             try:
                 self.written += self.store.write(name, batch)
+                self._touched.add(name)
                 return
             except (sqlite3.OperationalError, OSError) as exc:
-                # Locked past the busy timeout, disk full, I/O error: the batch was rolled back; retry.
-                if self._closed.is_set():
-                    raise PluginError(f"local_index {self.id}: stopping with {len(batch)} events unwritten "
-                                      f"to {name}: {exc}") from exc
-                self.logger.error("local_index %s: writing %d events to %s failed: %s; retrying in %.1fs",
-                                  self.id, len(batch), name, exc, delay)
-                time.sleep(delay * random.uniform(0.8, 1.2))
+                self._wait_and_retry(name, batch, exc, delay)
                 delay = min(delay * 2, 30.0)
+            except sqlite3.DatabaseError as exc:
+                if quarantined:
+                    self._wait_and_retry(name, batch, exc, delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+                # A corrupt file ("file is not a database", "malformed"): set it aside, write a fresh one.
+                self.logger.error("local_index %s: index %s is unreadable (%s)", self.id, name, exc)
+                self.store.quarantine_index(name)
+                quarantined = True
+
+    def _wait_and_retry(self, name: str, batch: list[Event], exc: Exception, delay: float) -> None:
+        # Locked past the busy timeout, disk full, I/O error: the batch was rolled back; retry.
+        if self._closed.is_set():
+            raise PluginError(f"local_index {self.id}: stopping with {len(batch)} events unwritten "
+                              f"to {name}: {exc}") from exc
+        self.logger.error("local_index %s: writing %d events to %s failed: %s; retrying in %.1fs",
+                          self.id, len(batch), name, exc, delay)
+        time.sleep(delay * random.uniform(0.8, 1.2))
 
     def close(self) -> None:
         self._closed.set()
         store = getattr(self, "store", None)
-        if store is not None:
-            store.close()
+        if store is None:
+            return
+        for name in sorted(getattr(self, "_touched", ())):
+            try:
+                store.refresh(name)  # full-text index the last pending messages: faster searches later
+            except (sqlite3.Error, OSError) as exc:
+                self.logger.warning("local_index %s: could not finish full-text indexing of %s: %s "
+                                    "(searches stay complete, only slower)", self.id, name, exc)
+        store.close()

@@ -99,3 +99,12 @@ def test_indices_lists_and_deletes(pipeline_cmd: list[str], data_dir: Path) -> N
     deleted = run(pipeline_cmd, "indices", "--delete", first, "--path.data", str(data_dir))
     assert deleted.stdout.strip() == f"deleted {first}"
     assert first not in run(pipeline_cmd, "indices", "--path.data", str(data_dir)).stdout
+
+
+def test_path_data_from_the_pipeline_settings(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    settings = tmp_path_factory.mktemp("settings")
+    (settings / "logstash.yml").write_text(f"path.data: {data_dir}\n")
+    result = run([], "search", "*", "--count", "--path.settings", str(settings))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "4"
+    assert "total" in run([], "indices", "--path.settings", str(settings)).stdout

@@ -82,6 +82,10 @@ def assert_consistent(directory: Path, size: int) -> int:
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT count(*), coalesce(max(id), 0) FROM docs").fetchone() == (total, total)
+        # Full-text rows: exactly the documents up to the watermark, each once.
+        upto = int(conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()[0])
+        assert 0 <= total - upto < max(size, 2048) + size
+        assert conn.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'common'").fetchone()[0] == upto
     idx.close()
     return total
 

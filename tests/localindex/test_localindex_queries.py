@@ -31,10 +31,11 @@ DOCS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def idx(tmp_path_factory: pytest.TempPathFactory) -> LocalIndex:
+@pytest.fixture(scope="module", params=["fts-now", "fts-pending"])
+def idx(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> LocalIndex:
+    """Messages indexed by FTS5 at once, or still waiting for it (read directly): same answers."""
     directory: Path = tmp_path_factory.mktemp("index")
-    index = LocalIndex(directory)
+    index = LocalIndex(directory, fts_chunk=1 if request.param == "fts-now" else 10_000)
     events = [Event({**doc, "@timestamp": (T0 + timedelta(minutes=i)).isoformat()}) for i, doc in enumerate(DOCS)]
     assert index.write("logs-2026.11.21", events) == len(DOCS)
     yield index

@@ -196,7 +196,9 @@ def test_search_with_unknown_pattern_or_missing_directory(tmp_path: Path) -> Non
     assert idx.date_histogram("logs-*", "1m") == []
 
 
-def test_chinese_and_japanese_messages_are_searchable_by_word(idx: LocalIndex) -> None:
+@pytest.mark.parametrize("chunk", [1, 10_000])
+def test_chinese_and_japanese_messages_are_searchable_by_word(tmp_path: Path, chunk: int) -> None:
+    idx = LocalIndex(tmp_path, fts_chunk=chunk)
     idx.write("logs-2026.11.21", [ev(0, message="数据库连接错误，请重试 code=E42", n=1),
                                   ev(1, message="一切正常", n=2), ev(2, message="テストです", n=3)])
 
@@ -238,3 +240,46 @@ def test_files_from_an_older_version_gain_new_columns_and_stay_exact(idx: LocalI
     idx.write("logs-2026.11.21", [ev(1, url={"original": "/a"}, n=2)])
     assert {d["n"] for d in idx.search("logs-*", 'url.original:"/a"')} == {1, 2}
     assert idx.terms("logs-*", "url.original") == [("/a", 2)]
+
+
+def test_an_unusable_timestamp_is_kept_aside_and_tagged_not_fatal(idx: LocalIndex) -> None:
+    event = ev(0, n=1)
+    event.data["@timestamp"] = "yesterday-ish"  # bypassing Event.set, as a careless plugin could
+    assert idx.write("logs-2026.11.21", [event, ev(1, n=2)]) == 2
+    (doc,) = idx.search("logs-*", "tags:_timestampparsefailure")
+    assert doc["_@timestamp"] == "yesterday-ish" and doc["n"] == 1
+
+
+def test_messages_wait_for_full_text_indexing_in_chunks_and_stay_searchable(tmp_path: Path) -> None:
+    idx = LocalIndex(tmp_path, fts_chunk=5)
+    path = tmp_path / "logs-2026.11.21.sqlite"
+
+    def indexed() -> int:
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()[0])
+
+    for i in range(3):
+        idx.write("logs-2026.11.21", [ev(i, message=f"alpha beta {i}", n=i), ev(i, n=100 + i)])
+        assert idx.count("logs-*", '"alpha beta"') == i + 1  # pending rows are read directly
+    assert indexed() == 6  # the third write reached the chunk: all six documents went into FTS5
+    idx.write("logs-2026.11.21", [ev(9, message=["gamma", "delta alpha"], n=9)])
+    assert indexed() == 6
+    assert {d["n"] for d in idx.search("logs-*", "alpha")} == {0, 1, 2, 9}
+    assert idx.count("logs-*", "message:delt*") == 1
+    idx.refresh("logs-2026.11.21")
+    assert indexed() == 7
+    assert {d["n"] for d in idx.search("logs-*", "alpha")} == {0, 1, 2, 9}
+    assert idx.count("logs-*", {"match": {"message": {"query": "gamma alpha", "operator": "and"}}}) == 1
+
+
+def test_interleaved_writers_index_every_message_exactly_once(tmp_path: Path) -> None:
+    first, second = LocalIndex(tmp_path, fts_chunk=7), LocalIndex(tmp_path, fts_chunk=7)
+    for i in range(12):
+        writer = first if i % 3 else second
+        writer.write("logs-2026.11.21", [ev(i, message=f"word{i} shared", n=i), ev(i, n=100 + i)])
+    first.refresh("logs-2026.11.21")
+    with sqlite3.connect(tmp_path / "logs-2026.11.21.sqlite") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()[0] == "24"
+        assert conn.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'shared'").fetchone()[0] == 12
+    assert {d["n"] for d in second.search("logs-*", "word4 OR word11")} == {4, 11}
+    assert second.count("logs-*", "shared") == 12

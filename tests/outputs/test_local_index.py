@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -60,16 +61,18 @@ def test_retention_at_start_deletes_old_daily_files(tmp_path: Path) -> None:
     old, recent = today - timedelta(days=40), today - timedelta(days=3)
     for moment in (old, recent):
         idx.write(f"logs-{moment:%Y.%m.%d}", [Event({"@timestamp": moment.isoformat()})])
+    idx.write(f"audit-{old:%Y.%m.%d}", [Event({"@timestamp": old.isoformat()})])  # another output's index
     idx.close()
     out = build_plugin("output", 'local_index { retention => "30d" }', path_data=tmp_path)
     out.close()
-    assert [i.name for i in idx.indices()] == [f"logs-{recent:%Y.%m.%d}"]
+    assert [i.name for i in idx.indices()] == [f"audit-{old:%Y.%m.%d}", f"logs-{recent:%Y.%m.%d}"]
 
 
 @pytest.mark.parametrize("text, message", [
     ('local_index { retention => "2h" }', "shorter than a day"),
     ('local_index { index_timezone => "Mars/Olympus" }', "unknown timezone"),
     ('local_index { fallback_index => "bad-%{[x]}" }', "fallback_index"),
+    ('local_index { fallback_index => "has space-%{+YYYY}" }', "fallback_index"),
     ('local_index { retention => "soon" }', "duration"),
 ])
 def test_bad_options_are_config_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -84,3 +87,34 @@ def test_whole_pipeline_writes_to_the_local_index(tmp_path: Path) -> None:
     idx = LocalIndex(tmp_path / "index")
     assert idx.count("logs-2026.11.21", "service.name:auth") == 300
     assert idx.metric("logs-*", "sum", "n") == sum(range(300))
+
+
+def test_a_config_without_outputs_writes_to_the_local_index(tmp_path: Path) -> None:
+    run_pipeline('filter { mutate { add_tag => ["seen"] } }',
+                 [{"@timestamp": "2026-11-21T10:00:00Z", "message": "hello world"}], path_data=tmp_path)
+    idx = LocalIndex(tmp_path / "index")
+    assert idx.count("logs-2026.11.21", "hello AND tags:seen") == 1
+
+
+def test_a_corrupt_index_file_is_set_aside_and_writing_goes_on(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    (index_dir / "logs-2026.11.21.sqlite").write_bytes(b"garbage, not SQLite" * 300)
+    out = build_plugin("output", "local_index {}", path_data=tmp_path)
+    out.receive([Event({"@timestamp": "2026-11-21T10:00:00Z", "message": "after"})])
+    out.close()
+    assert LocalIndex(index_dir).count("logs-*", "after") == 1
+    (kept,) = index_dir.glob("logs-2026.11.21.sqlite.corrupt-*")
+    assert kept.read_bytes().startswith(b"garbage")
+
+
+def test_stopping_finishes_full_text_indexing(tmp_path: Path) -> None:
+    out = build_plugin("output", "local_index {}", path_data=tmp_path)
+    out.receive([Event({"@timestamp": "2026-11-21T10:00:00Z", "message": f"m {i}"}) for i in range(10)])
+    path = tmp_path / "index" / "logs-2026.11.21.sqlite"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()[0] == "0"
+    out.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()[0] == "10"
+        assert conn.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'm'").fetchone()[0] == 10
