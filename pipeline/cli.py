@@ -18,16 +18,23 @@ from pipeline import commands
 from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    """Subcommand modules, named like the subcommand they register."""
+    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand is imported (fast start-up:
+    `pipeline run` need not load the Elasticsearch client or aiohttp)."""
     parser = argparse.ArgumentParser(
         prog="pipeline",
         description="A light Logstash-compatible log pipeline (run, check, list, grok, search, alerts ...).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if module.name.startswith("_"):
+    for name in command_names():
+        if only is not None and name != only:
             continue
-        mod = importlib.import_module(f"pipeline.commands.{module.name}")
+        mod = importlib.import_module(f"pipeline.commands.{name}")
         register = getattr(mod, "register", None)
         if register is not None:
             register(sub)
@@ -35,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(first if first in command_names() else None)
+    args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

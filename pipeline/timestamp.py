@@ -13,6 +13,7 @@ from functools import total_ordering
 from typing import Any
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_last_second: tuple[int, str] = (-1, "")  # the last second formatted by Timestamp.iso
 
 
 @total_ordering
@@ -80,8 +81,12 @@ class Timestamp:
 
     def iso(self) -> str:
         if self._iso is None:
+            global _last_second
             secs, ms = divmod(self.millis, 1000)
-            self._iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"
+            cached = _last_second  # one tuple read: safe across threads
+            if cached[0] != secs:  # log events come in bursts of the same second: format it once
+                cached = _last_second = (secs, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)))
+            self._iso = f"{cached[1]}.{ms:03d}Z"
         return self._iso
 
     __str__ = iso
