@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 try:  # Python 3.11+
     from re import _constants as sre_constants  # type: ignore[attr-defined]
@@ -150,7 +151,7 @@ class _Walker:
         lower = (mask >> 97) & ((1 << 26) - 1)
         return mask | (lower << 65) | (upper << 97)
 
-    def _set(self, op: str, arg: object) -> int:
+    def _set(self, op: str, arg: Any) -> int:
         if op == "LITERAL":
             return self._fold(1 << min(int(arg), _OTHER))  # type: ignore[call-overload]
         if op == "NOT_LITERAL":
@@ -185,7 +186,7 @@ class _Walker:
                 return mask, False
         return mask, True
 
-    def _first_node(self, op: str, arg: object) -> tuple[int, bool]:
+    def _first_node(self, op: str, arg: Any) -> tuple[int, bool]:
         if op in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
             return self._set(op, arg), False
         if op in ("AT", "ASSERT", "ASSERT_NOT"):
@@ -232,7 +233,7 @@ class _Walker:
             after = node_first | (after if nullable else 0)
         self.gate = inherited
 
-    def _walk_node(self, op: str, arg: object, follow: int, in_repeat: bool) -> None:
+    def _walk_node(self, op: str, arg: Any, follow: int, in_repeat: bool) -> None:
         if op == "SUBPATTERN":
             self.walk(arg[-1], follow, in_repeat)  # type: ignore[index]
         elif op == "ATOMIC_GROUP":

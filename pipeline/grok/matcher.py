@@ -71,7 +71,8 @@ class CompiledExpression:
         self.fast: re.Pattern[str] | None = None if expanded.needs_regex_module else re.compile(pattern, RE_FLAGS)
         self._safe: Any = None if self.fast is not None else regex.compile(pattern, REGEX_UNICODE_FLAGS)
         self.risk: Risk = assess(pattern, RE_FLAGS) if self.fast is not None else Risk(0, True)
-        groups = (self.fast or self._safe).groupindex
+        compiled: Any = self.fast if self.fast is not None else self._safe
+        groups = compiled.groupindex
         # (index into match.groups(), field text, converter or None), in pattern order
         self.fields: tuple[tuple[int, str, Callable[[str], Any] | None], ...] = tuple(
             (groups[c.group] - 1, c.field, CONVERTERS[c.type]) for c in expanded.captures
