@@ -49,6 +49,15 @@ class PipelineConfig:
     outputs: list[Statement] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # files the config came from
 
+    def add_section(self, section: str, statements: list[Statement]) -> None:
+        """Append the statements of one ``input``/``filter``/``output`` section (inputs hold plugins only)."""
+        if section == "input":
+            self.inputs.extend(s for s in statements if isinstance(s, PluginSpec))
+        elif section == "filter":
+            self.filters.extend(statements)
+        else:
+            self.outputs.extend(statements)
+
     def extend(self, other: PipelineConfig) -> None:
         """Concatenate another config (several files or a directory), like Logstash."""
         self.inputs.extend(other.inputs)

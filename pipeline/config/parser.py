@@ -190,13 +190,7 @@ class _Parser:
                     raise
                 self.skip_space()
                 continue
-            statements = self.parse_block_body(section, start)
-            if section == "input":
-                config.inputs.extend(s for s in statements if isinstance(s, PluginSpec))
-            elif section == "filter":
-                config.filters.extend(statements)
-            else:
-                config.outputs.extend(statements)
+            config.add_section(section, self.parse_block_body(section, start))
             self.skip_space()
         return config
 

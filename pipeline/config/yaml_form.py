@@ -79,13 +79,7 @@ class _YamlReader:
             if section not in SECTIONS:
                 self.error(f"unknown section {section!r}: expected input, filter or output", key_node)
                 continue
-            statements = self.statements(value_node, section)
-            if section == "input":
-                config.inputs.extend(s for s in statements if isinstance(s, PluginSpec))
-            elif section == "filter":
-                config.filters.extend(statements)
-            else:
-                config.outputs.extend(statements)
+            config.add_section(section, self.statements(value_node, section))
         return config
 
     def statements(self, node: Node, section: str) -> list[Statement]:
