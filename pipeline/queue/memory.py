@@ -9,6 +9,7 @@ import time
 
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
+from pipeline.queue._waiters import AsyncWaiters
 
 
 class MemoryQueue:
@@ -21,7 +22,7 @@ class MemoryQueue:
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
-        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._async_waiters = AsyncWaiters()
         self._closed = False
         self.accepted = 0
 
@@ -59,8 +60,7 @@ class MemoryQueue:
                 if self._fits(len(events)):
                     self._append(events)
                     return
-                waiter: asyncio.Future[None] = loop.create_future()
-                self._async_waiters.append((loop, waiter))
+                waiter = self._async_waiters.add(loop)
             try:
                 await asyncio.wait_for(waiter, timeout=0.5)
             except TimeoutError:
@@ -85,9 +85,7 @@ class MemoryQueue:
 
     def _wake_producers(self) -> None:
         self._not_full.notify_all()
-        waiters, self._async_waiters = self._async_waiters, []
-        for loop, fut in waiters:
-            loop.call_soon_threadsafe(_resolve, fut)
+        self._async_waiters.wake_all()
 
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         deadline = time.monotonic() + delay
@@ -120,8 +118,3 @@ class MemoryQueue:
             self._closed = True
             self._not_empty.notify_all()
             self._wake_producers()
-
-
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)

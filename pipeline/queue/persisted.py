@@ -59,6 +59,7 @@ from pipeline.queue._records import (
     frame,
     read_frames,
 )
+from pipeline.queue._waiters import AsyncWaiters
 
 log = logging.getLogger("pipeline.queue.persisted")
 _limited = RateLimitedLogger(log)  # failures that repeat per record or per checkpoint
@@ -153,7 +154,7 @@ class PersistedQueue:
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
-        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._async_waiters = AsyncWaiters()
         self._closed = False
         self._finished = threading.Event()
 
@@ -267,8 +268,7 @@ class PersistedQueue:
                     sync = self._append(events, payloads)
                     doomed = self._take_doomed()
                     break
-                waiter: asyncio.Future[None] = loop.create_future()
-                self._async_waiters.append((loop, waiter))
+                waiter = self._async_waiters.add(loop)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, timeout=0.5)
         if doomed:  # unlinking big files takes milliseconds: not on the event loop
@@ -726,9 +726,7 @@ class PersistedQueue:
 
     def _wake_producers(self) -> None:
         self._not_full.notify_all()
-        waiters, self._async_waiters = self._async_waiters, []
-        for loop, fut in waiters:
-            loop.call_soon_threadsafe(_resolve, fut)
+        self._async_waiters.wake_all()
 
 
 @dataclass(frozen=True)
@@ -803,11 +801,6 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 __all__ = ["PersistedQueue", "PersistedQueueSettings", "QueueLockedError", "QueueWriteError", "queue_dir"]
