@@ -277,3 +277,31 @@ def test_persisted_queue_keeps_accepted_events_across_kill_9(pipeline_cmd, tmp_p
     assert second.returncode == 0, second.stderr
     delivered = sorted({json.loads(line)["message"] for line in out.read_text().splitlines()})
     assert delivered == sorted(f"line {i}" for i in range(500))
+
+
+def test_yaml_pipeline_with_env_vars_and_json_logs(pipeline_cmd, tmp_path):
+    out = tmp_path / "out.ndjson"
+    config = tmp_path / "pipeline.yml"
+    config.write_text(f"""
+input:
+  - stdin: {{ codec: {{ json_lines: {{}} }} }}
+filter:
+  - if: '[status] >= 500'
+    then:
+      - mutate: {{ add_tag: [server_error], add_field: {{ env: "${{DEPLOY_ENV:dev}}" }} }}
+    else:
+      - mutate: {{ add_field: {{ env: "${{DEPLOY_ENV:dev}}" }} }}
+output:
+  - file: {{ path: "{out}" }}
+""")
+    env = {**os.environ, "DEPLOY_ENV": "prod"}
+    result = subprocess.run([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(tmp_path / "d"),
+                             "--log.format", "json"], input='{"status": 503}\n{"status": 200}\n',
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e.get("tags") for e in events] == [["server_error"], None]
+    assert all(e["env"] == "prod" for e in events)
+    log_lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]  # every line is JSON
+    assert log_lines and all({"@timestamp", "log.level", "message"} <= set(entry) for entry in log_lines)
+    assert any("stopped: 2 accepted" in entry["message"] for entry in log_lines)
