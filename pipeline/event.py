@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from typing import Any
 
 from pipeline import fieldref
@@ -199,6 +198,3 @@ def json_default(value: Any) -> Any:
         return float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
-
-def events_from_dicts(items: Iterable[dict[str, Any]]) -> list[Event]:
-    return [Event(item) for item in items]

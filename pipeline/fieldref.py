@@ -153,10 +153,3 @@ def parse(text: str) -> FieldRef:
         )
     return FieldRef(text, tuple(path))
 
-
-def is_valid(text: str) -> bool:
-    try:
-        parse(text)
-    except FieldReferenceError:
-        return False
-    return True

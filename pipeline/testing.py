@@ -19,7 +19,7 @@ from pipeline.config.ast import PipelineConfig
 from pipeline.event import Event
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import Plugin, PluginContext, PluginSpec, build
-from pipeline.runtime.builder import BuiltPipeline, build_pipeline
+from pipeline.runtime.builder import BuiltPipeline, build_pipeline, walk_plugins
 from pipeline.runtime.compiler import compile_filters
 from pipeline.runtime.metrics import PipelineMetrics
 from pipeline.runtime.runner import PipelineRunner, RunSettings
@@ -41,12 +41,6 @@ def as_event(item: EventLike) -> Event:
     return Event(dict(item), copy_data=True)
 
 
-def _walk(statements: Iterable[Any]) -> Iterable[PluginSpec]:
-    from pipeline.runtime.builder import _walk as walk
-
-    return walk(list(statements))
-
-
 def build_plugin(kind: str, text: str, *, path_data: Path | str | None = None, register: bool = True) -> Any:
     """Build (and register) one plugin from config text such as ``'mutate { rename => {"a" => "b"} }'``."""
     if kind == "codec":
@@ -55,8 +49,8 @@ def build_plugin(kind: str, text: str, *, path_data: Path | str | None = None, r
         spec = value if isinstance(value, PluginSpec) else PluginSpec("codec", str(value), (), config.inputs[0].location)
     else:
         config = _parse(f"{kind} {{ {text} }}")
-        specs = {"input": config.inputs, "filter": list(_walk(config.filters)),
-                 "output": list(_walk(config.outputs))}[kind]
+        specs = {"input": config.inputs, "filter": list(walk_plugins(config.filters)),
+                 "output": list(walk_plugins(config.outputs))}[kind]
         if len(specs) != 1:
             raise ValueError(f"expected exactly one {kind} plugin in {text!r}, found {len(specs)}")
         spec = specs[0]
@@ -72,7 +66,7 @@ def run_filters(text: str, events: Iterable[EventLike], *, path_data: Path | str
     config = _parse(f"filter {{ {text} }}")
     context = PluginContext(path_data=Path(path_data) if path_data else Path(tempfile.mkdtemp(prefix="pipeline-test-")))
     plugins: dict[int, Any] = {}
-    for spec in _walk(config.filters):
+    for spec in walk_plugins(config.filters):
         plugin = build(spec, context)
         plugin.register()
         plugins[id(spec)] = plugin

@@ -46,13 +46,14 @@ class BuiltPipeline:
         yield from self.outputs
 
 
-def _walk(statements: Sequence[Statement]) -> Iterator[PluginSpec]:
+def walk_plugins(statements: Sequence[Statement]) -> Iterator[PluginSpec]:
+    """Every plugin of a section, inside conditionals too, in config order."""
     for statement in statements:
         if isinstance(statement, PluginSpec):
             yield statement
         elif isinstance(statement, IfStatement):
             for branch in statement.branches:
-                yield from _walk(branch.body)
+                yield from walk_plugins(branch.body)
 
 
 def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data: Path = Path("data"),
@@ -102,7 +103,7 @@ def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data:
             inputs.append(built)
 
     filter_by_spec: dict[int, Filter] = {}
-    for spec in _walk(config.filters):
+    for spec in walk_plugins(config.filters):
         built = make(spec)
         if built is not None:
             filter_by_spec[id(spec)] = built
@@ -113,7 +114,7 @@ def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data:
         output_statements = [DEFAULT_OUTPUT]
     outputs: list[Output] = []
     slots: dict[int, int] = {}
-    for spec in _walk(output_statements):
+    for spec in walk_plugins(output_statements):
         built = make(spec)
         if built is not None:
             slots[id(spec)] = len(outputs)

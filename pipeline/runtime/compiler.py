@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config.ast import Branch, IfStatement, Statement
@@ -21,7 +20,6 @@ from pipeline.errors import ConfigError, ConfigErrors
 from pipeline.event import Event
 from pipeline.filters.base import Filter
 from pipeline.logs import RateLimitedLogger
-from pipeline.outputs.base import Output
 from pipeline.plugin import PluginSpec
 from pipeline.runtime.metrics import PipelineMetrics
 
@@ -31,12 +29,6 @@ FILTER_ERROR_TAG = "_filter_error"
 
 log = logging.getLogger("pipeline.runtime")
 _rate_limited = RateLimitedLogger(log)
-
-
-@dataclass
-class CompiledSection:
-    filters: list[Filter]
-    outputs: list[Output]
 
 
 def _compile_condition(branch: Branch, metrics: PipelineMetrics) -> Condition:

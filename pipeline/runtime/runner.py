@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.errors import PipelineError, QueueClosedError
+from pipeline.errors import QueueClosedError
 from pipeline.event import Event
 from pipeline.inputs.base import Input, InputContext
 from pipeline.logs import RateLimitedLogger
@@ -322,6 +322,3 @@ def _overrides_flush(flt: Any) -> bool:
 
     return type(flt).flush is not Filter.flush
 
-
-class PipelineStartError(PipelineError):
-    """A plugin failed to register; the pipeline did not start."""
