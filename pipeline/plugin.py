@@ -383,7 +383,23 @@ class BaseOptions:
 P = TypeVar("P", bound="Plugin")
 
 
-class Plugin:
+class Declared:
+    """A class whose options are declared once as an ``Options`` dataclass (validated by
+    :func:`build_options`) and whose docstring's first paragraph is its summary. Plugins and the
+    alert engine's rule types and alerters share it."""
+
+    Options: ClassVar[type[Any]]
+
+    @classmethod
+    def option_infos(cls) -> list[OptionInfo]:
+        return _option_infos(cls.Options)
+
+    @classmethod
+    def summary(cls) -> str:
+        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+
+
+class Plugin(Declared):
     """Base of inputs, filters, outputs and codecs: register → run → close."""
 
     kind: ClassVar[str] = ""
@@ -401,14 +417,6 @@ class Plugin:
 
     def close(self) -> None:
         """Release resources; called once when the pipeline stops."""
-
-    @classmethod
-    def option_infos(cls) -> list[OptionInfo]:
-        return _option_infos(cls.Options)
-
-    @classmethod
-    def summary(cls) -> str:
-        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
 
 
 _REGISTRY: dict[tuple[str, str], type[Plugin]] = {}

@@ -1,7 +1,7 @@
 """Finding rule types and alerters by name: module ``<package>.<name>`` exporting one class.
 
-Also the small base both kinds share: options declared once (a frozen dataclass validated by
-``pipeline.plugin.build_options``) and a docstring whose first paragraph is the summary.
+Both kinds derive from ``pipeline.plugin.Declared`` (options declared once, docstring summary),
+re-exported here for them.
 """
 
 from __future__ import annotations
@@ -9,25 +9,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
-from pipeline.plugin import OptionInfo, _option_infos
+from pipeline.plugin import Declared
+
+__all__ = ["Declared", "find"]
 
 T = TypeVar("T")
-
-
-class Declared:
-    """A class with an ``Options`` dataclass; ``build_options(cls, spec)`` validates config for it."""
-
-    Options: ClassVar[type[Any]]
-
-    @classmethod
-    def option_infos(cls) -> list[OptionInfo]:
-        return _option_infos(cls.Options)
-
-    @classmethod
-    def summary(cls) -> str:
-        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
 
 
 def find(package: str, name: str, attribute: str, base: type[T]) -> type[T] | None:
