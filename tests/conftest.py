@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def beats_server() -> Iterator[Callable[..., Any]]:
+    """Factory: ``beats_server('ssl_enabled => true ...')`` (config text) or a dict of options
+    starts a beats input on 127.0.0.1 and an ephemeral port; stopped after the test."""
+    from support.lumberjack_client import start_beats
+
+    started: list[Any] = []
+    yield lambda *args, **kwargs: start_beats(started, *args, **kwargs)
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture
