@@ -7,6 +7,7 @@ skipped, the other rules load. Options are declared once, in
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pipeline.alerts import alerters as alerter_registry
 from pipeline.alerts import types as type_registry
 from pipeline.alerts.alerters.base import Alerter
 from pipeline.alerts.options import RuleOptions
+from pipeline.alerts.periods import Period
 from pipeline.alerts.query import Query, compile_filters
 from pipeline.alerts.templates import DEFAULT_SUBJECT, DEFAULT_TEXT, compile_template
 from pipeline.alerts.types.base import RuleType
@@ -94,13 +96,42 @@ def _items(mapping: Mapping[str, Any], fallback: Location) -> list[tuple[str, An
 
 def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
     """Load one rule file; ConfigErrors listing every problem with file:line."""
+    rules = load_rule_file(path, settings)
+    if len(rules) != 1:
+        raise ConfigErrors([ConfigError(f"expected one rule in this file, found {len(rules)}",
+                                        Location(str(path), 1, 1))])
+    return rules[0]
+
+
+def load_rule_file(path: Path, settings: AlertSettings | None = None) -> list[Rule]:
+    """The rules of one file: an ElastAlert2 rule, or the compact ``alert: {rules: [...]}`` form
+    (several rules). ConfigErrors lists every problem of every rule with file:line:col."""
+    from pipeline.alerts import compact
+
     settings = settings or AlertSettings()
     data = load_yaml(path, expand_env=True)
     top = Location(str(path), 1, 1)
     if not isinstance(data, LocatedDict):
         raise ConfigErrors([ConfigError("a rule file is a YAML mapping (name:, type:, index: ...)", top)])
+    if compact.is_compact(data):
+        rules: list[Rule] = []
+        errors: list[ConfigError] = []
+        for rule_data in compact.compile_file(data, errors):
+            try:
+                rules.append(build_rule(rule_data, path, settings))
+            except ConfigErrors as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise ConfigErrors(errors)
+        return rules
     if "import" in data:
         data = _with_import(data, path)
+    return [build_rule(data, path, settings)]
+
+
+def build_rule(data: LocatedDict, path: Path, settings: AlertSettings) -> Rule:
+    """One rule from its (located) keys; ConfigErrors listing every problem."""
+    top = data.location
     type_name = data.get("type")
     if not isinstance(type_name, str):
         raise ConfigErrors([ConfigError("missing rule type (type: frequency, any, spike ...)",
@@ -127,6 +158,9 @@ def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
     except ConfigError as exc:
         fail(exc, data.location)
         raise ConfigErrors(errors) from None
+    if options.aggregation is not None and "realert" not in data and "realert" not in settings.rule_defaults:
+        # ElastAlert2's loader: an aggregated rule keeps every match unless realert is set.
+        options = dataclasses.replace(options, realert=Period(0))
     query = None
     try:
         query = compile_filters(options.filter)
@@ -220,16 +254,17 @@ def load_rules(directory: Path, settings: AlertSettings | None = None) -> tuple[
     errors: list[ConfigError] = []
     for path in rule_files(directory):
         try:
-            rule = load_rule(path, settings)
+            loaded = load_rule_file(path, settings)
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             continue
         except ConfigError as exc:
             errors.append(exc)
             continue
-        if rule.name in rules:
-            errors.append(ConfigError(f'rule name "{rule.name}" is already used by {rules[rule.name].source}',
-                                      Location(str(path), 1, 1)))
-            continue
-        rules[rule.name] = rule
+        for rule in loaded:
+            if rule.name in rules:
+                errors.append(ConfigError(f'rule name "{rule.name}" is already used by '
+                                          f'{rules[rule.name].source}', Location(str(path), 1, 1)))
+                continue
+            rules[rule.name] = rule
     return rules, errors

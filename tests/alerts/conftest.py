@@ -81,3 +81,27 @@ def dry_engine(backend: LocalBackend) -> Engine:
 def evaluate(engine: Engine, rule: Rule, start: datetime, end: datetime) -> Any:
     """Run ``rule`` over [start, end) with no delay: the report of matches and rendered alerts."""
     return engine.run_rule(rule, end + rule.options.query_delay.delta, since=start)
+
+
+@pytest.fixture(params=["local", "elasticsearch"])
+def replay(request: pytest.FixtureRequest, tmp_path: Path, backend: LocalBackend,
+           write_events: Callable[..., int]) -> Any:
+    """A :class:`alerts.replay.Replay` on the local index, then on the fake Elasticsearch cluster."""
+    from alerts.replay import Replay
+
+    if request.param == "local":
+        yield Replay("local", backend, tmp_path / "rules", None, write_events)
+        return
+    from support.fake_es import FakeElasticsearch
+
+    from pipeline.alerts.backends.elasticsearch import ElasticsearchBackend
+    from pipeline.elasticsearch.client import client_from_url
+
+    with FakeElasticsearch() as server:
+        es_backend = ElasticsearchBackend(client_from_url(server.url, max_retries=0))
+        # The fake cluster has no index management: state in SQLite (the status index has its own tests).
+        from pipeline.alerts.state import SQLiteStateStore
+
+        es_backend._state = SQLiteStateStore(tmp_path / "es-state.sqlite")  # type: ignore[assignment]
+        yield Replay("elasticsearch", es_backend, tmp_path / "rules", server, None)
+        es_backend.close()
