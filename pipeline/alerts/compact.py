@@ -68,15 +68,14 @@ def compile_file(data: LocatedDict, errors: list[ConfigError]) -> list[LocatedDi
             errors.append(ConfigError(f"alert.rules[{position}] must be a mapping with name, condition, notify",
                                       _where(section, "rules")))
             continue
-        compiled = compile_rule(entry, index, defaults, enabled is not False, errors)
-        if compiled is not None:
-            out.append(compiled)
+        out.append(compile_rule(entry, index, defaults, enabled is not False, errors))
     return out
 
 
 def compile_rule(entry: LocatedDict, index: str, defaults: Mapping[str, Any], file_enabled: bool,
-                 errors: list[ConfigError]) -> LocatedDict | None:
-    """One compact rule as ElastAlert2 keys, each located where it came from."""
+                 errors: list[ConfigError]) -> LocatedDict:
+    """One compact rule as ElastAlert2 keys, each located where it came from; ``broken`` when a problem
+    was appended to ``errors`` (the rule is still built, to report its other problems too)."""
     before = len(errors)
     name = entry.get("name")
     label = f"rule {name}" if isinstance(name, str) and name else "rule"
@@ -118,12 +117,13 @@ def compile_rule(entry: LocatedDict, index: str, defaults: Mapping[str, Any], fi
     if "notify" in entry:
         alert = notify_alerters(entry.get("notify"), entry.where("notify"), label, errors)
         keys["alert"] = (alert, entry.where("notify"))
-    if len(errors) > before:
-        return None
+    if "type" not in keys:  # the condition is broken: check the rest of the rule as an "any" rule
+        keys["type"] = ("any", entry.location)
     out = LocatedDict({k: v for k, (v, _) in keys.items()})
     out.location = entry.location
     out.key_locations = {k: where for k, (_, where) in keys.items()}
     out.value_locations = {}
+    out.broken = len(errors) > before  # type: ignore[attr-defined]
     return out
 
 
@@ -162,8 +162,8 @@ def notify_alerters(notify: Any, where: Location, label: str, errors: list[Confi
         elif alerter_registry.lookup(kind) is not None:
             out.append(_located({kind: value or {}}, item_where))
         else:
-            errors.append(_unknown(kind, ["email", "webhook", *alerter_registry.available()], item_where,
-                                   f"{label}: notify"))
+            choices = ["email", "webhook", *(a for a in alerter_registry.available() if a not in ("email", "webhook"))]
+            errors.append(_unknown(kind, choices, item_where, f"{label}: notify"))
     return out
 
 
