@@ -166,6 +166,7 @@ def check_command(args: argparse.Namespace) -> int:
         print(f"rules directory {args.rules} does not exist", file=sys.stderr)
         return CONFIG_ERROR_EXIT_CODE
     rules, errors = load_rules(args.rules, settings, strict=True)
+    errors.sort(key=lambda e: (e.location.file, e.location.line, e.location.col) if e.location else ("", 0, 0))
     if errors:
         print(ConfigErrors(errors).render(), file=sys.stderr)
     files = rule_files(args.rules)
