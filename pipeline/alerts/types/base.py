@@ -147,6 +147,11 @@ class Scope:
         docs = self.documents(start, end, combine(extra, self.key_query(key)), size=1, newest_first=True)
         return docs[0] if docs else {}
 
+    def first_time(self, start: datetime, end: datetime, key: tuple[Any, ...] = ()) -> datetime:
+        """The time of the oldest event of a key in the window (``end`` when there is none)."""
+        docs = self.documents(start, end, self.key_query(key), size=1)
+        return self.event_time(docs[0], end) if docs else end
+
     def key_of(self, doc: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(lookup_field(doc, f) for f in self.query_key)
 

@@ -62,7 +62,7 @@ class SpikeRule(RuleType):
             if name not in first_seen:
                 if not step_counts.get(key):
                     continue  # only windows of events before the rule watched: not seen yet
-                first_seen[name] = iso(end)
+                first_seen[name] = iso(scope.first_time(start, end, key))  # ElastAlert2: the first event
             watched = end - parse_time(first_seen[name]) >= warmup
             if watched:
                 memory["filled_once"] = True
