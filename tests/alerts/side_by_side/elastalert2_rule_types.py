@@ -12,11 +12,11 @@ prints at which run each match appears. docs/alerts.md records how that compares
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from elastalert.ruletypes import CardinalityRule, FrequencyRule, SpikeRule
 
-T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 def at(minutes: float, seconds: float = 0) -> datetime:
