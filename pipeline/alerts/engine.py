@@ -186,13 +186,21 @@ class Engine:
         if silence is not None and sent_at < parse_time(silence["until"]):
             return True
         exponent = 0
+        length = float(opts.realert)
         if opts.exponential_realert and silence is not None:
-            previous_length = float(silence.get("length", opts.realert))
-            if (sent_at - parse_time(silence["until"])).total_seconds() < previous_length:
-                exponent = int(silence.get("exponent", 0)) + 1
-        length = float(opts.realert) * 2 ** exponent
-        if opts.exponential_realert:
-            length = min(length, float(opts.exponential_realert))
+            # ElastAlert2's next_alert_time: alerting again within realert·2^exponent of the last silence's
+            # end doubles the silence; each such period without alerts halves it again.
+            exponent = int(silence.get("exponent", 0))
+            since_end = (sent_at - parse_time(silence["until"])).total_seconds()
+            if since_end < float(opts.realert) * 2 ** exponent:
+                exponent += 1
+            else:
+                while since_end > float(opts.realert) * 2 ** exponent and exponent > 0:
+                    since_end -= float(opts.realert) * 2 ** exponent
+                    exponent -= 1
+            length = float(opts.realert) * 2 ** exponent
+            if length >= float(opts.exponential_realert):
+                length, exponent = float(opts.exponential_realert), exponent - 1
         until = sent_at + timedelta(seconds=length)
         self.store.put(SILENCE, rule.name, key, {"until": iso(until), "exponent": exponent, "length": length},
                        due=until.timestamp())
