@@ -26,7 +26,7 @@ from typing import Any, Literal
 import orjson
 
 from pipeline.event import Event
-from pipeline.localindex import datemath, dsl, naming, querystring, schema
+from pipeline.localindex import datemath, dsl, kql, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.sql import (
     Compiler,
@@ -72,14 +72,28 @@ QueryLike = str | dict[str, Any] | Query | None
 Metric = Literal["min", "max", "avg", "sum", "cardinality", "value_count"]
 
 
-def to_query(query: QueryLike) -> Query:
-    """A query node from a query string, an ES DSL clause, a node, or None (everything)."""
+LANGUAGES = ("kuery", "lucene")  # Kibana's names: KQL is "kuery"
+
+
+def parse_query_text(text: str, language: str = "lucene") -> Query:
+    """A query-bar string in KQL (``kuery``, also ``kql``) or Lucene syntax, as query nodes."""
+    lang = language.lower()
+    if lang in ("kuery", "kql"):
+        return kql.parse(text)
+    if lang == "lucene":
+        return querystring.parse(text)
+    raise QueryError(f"unknown query language {language!r}; expected kuery (KQL) or lucene")
+
+
+def to_query(query: QueryLike, language: str = "lucene") -> Query:
+    """A query node from a query string (in ``language``), an ES DSL clause, a node, or None
+    (everything). Plain strings default to Lucene, as Elasticsearch's ``query_string``."""
     if query is None:
         return MatchAll()
     if isinstance(query, Query):
         return query
     if isinstance(query, str):
-        return querystring.parse(query)
+        return parse_query_text(query, language)
     if isinstance(query, dict):
         return dsl.parse(query)
     raise QueryError(f"a query is a query string or a DSL clause (dict), got {type(query).__name__}")
