@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.localindex import datemath, schema
+from pipeline.localindex import datemath, fieldtypes, schema
 from pipeline.localindex.query import (
     Bool,
     Exists,
@@ -144,12 +145,23 @@ class Compiler:
     """Compiles a query for one index file; parameters collect in ``params``."""
 
     def __init__(self, index_name: str = "", now: datetime | None = None,
-                 timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None) -> None:
+                 timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None,
+                 learned_kind: Callable[[str], fieldtypes.Kind | None] | None = None) -> None:
         self.index_name = index_name
         self.fts_upto = fts_upto  # documents with a greater id are not in FTS5 yet (None: all are)
         self.now = now
         self.timestamp_field = timestamp_field
+        self.learned_kind = learned_kind  # the kind of a field from the data of this index (first value)
         self.params: list[Any] = []
+
+    def field_kind(self, field: str) -> fieldtypes.Kind | None:
+        """date / number / keyword / boolean as the index mapping would say; None when unknown."""
+        if field in (schema.TIMESTAMP_FIELD, self.timestamp_field):
+            return "date"
+        kind = fieldtypes.template_kind(field)
+        if kind is None and self.learned_kind is not None and "*" not in field:
+            kind = self.learned_kind(field)
+        return kind
 
     def p(self, value: Any) -> str:
         # Numbered parameters: an expression may appear twice in the SQL (arrays and scalars).
@@ -270,8 +282,20 @@ class Compiler:
         bounds = {k: getattr(query, k) for k in ("gt", "gte", "lt", "lte") if getattr(query, k) is not None}
         if not bounds:
             return self._exists(Exists(field))
-        is_date_field = field in (schema.TIMESTAMP_FIELD, self.timestamp_field)
-        if is_date_field or all(datemath.looks_like_date(b) for b in bounds.values()):
+        kind = self.field_kind(field)
+        if kind == "keyword":
+            # Keyword fields compare as strings, lexicographically, whatever the bounds look like.
+            strings = {k: _bound_text(b) for k, b in bounds.items()}
+            return self._generic(field, f"(t IN ('text', 'integer', 'real') AND "
+                                        f"{self._compare('CAST(v AS TEXT)', strings)})")
+        if kind == "number":
+            numbers = {k: number(b) for k, b in bounds.items()}
+            bad = [b for k, b in bounds.items() if numbers[k] is None]
+            if bad:
+                raise QueryError(f"range on the numeric field {field}: {bad[0]!r} is not a number")
+            return self._generic(field, f"(n IS NOT NULL AND {self._compare('n', numbers)})")
+        is_date_field = kind == "date"
+        if is_date_field or (kind is None and all(datemath.looks_like_date(b) for b in bounds.values())):
             millis = {k: datemath.resolve(b, round_up=k in ("gt", "lte"), now=self.now)
                       for k, b in bounds.items()}
             if field == schema.TIMESTAMP_FIELD:
@@ -395,6 +419,14 @@ class Compiler:
         pending = self._generic("message", f"(t IN ('text', 'integer', 'real') AND "
                                            f"li_text_match({spec}, CAST(v AS TEXT)))")
         return f"({indexed} OR (d.id > {self.p(self.fts_upto)} AND {pending}))"
+
+
+def _bound_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _number_text(value)
+    return str(value)
 
 
 def _num_expr(v: str, t: str) -> str:

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,12 +26,13 @@ from typing import Any, Literal
 import orjson
 
 from pipeline.event import Event
-from pipeline.localindex import datemath, dsl, kql, naming, querystring, schema
+from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.sql import (
     Compiler,
     compile_regex,
     json_path,
+    json_paths,
     number,
     number_expr,
     text_match,
@@ -327,8 +328,10 @@ class LocalIndex:
 
     # -- queries ------------------------------------------------------------
     def _where(self, name: str, query: Query, start: datetime | None, end: datetime | None,
-               timestamp_field: str, fts_upto: int | None = None) -> tuple[str, list[Any]]:
-        compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto)
+               timestamp_field: str, fts_upto: int | None = None,
+               conn: sqlite3.Connection | None = None) -> tuple[str, list[Any]]:
+        learned = _learned_kinds(conn) if conn is not None else None
+        compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto, learned_kind=learned)
         clauses = [compiler.compile(query)]
         if start is not None or end is not None:
             ts = self._ts_expr(timestamp_field)
@@ -371,7 +374,7 @@ class LocalIndex:
                 upto = _fts_upto(conn)
                 if upto is not None and upto >= conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]:
                     upto = None  # everything is indexed: no need to look at pending rows
-                where, params = self._where(name, node, start_, end_, timestamp_field, upto)
+                where, params = self._where(name, node, start_, end_, timestamp_field, upto, conn)
                 yield name, conn, where, params
 
     def search(self, index: str = "logs-*", query: QueryLike = None, start: datetime | None = None,
@@ -556,6 +559,35 @@ class LocalIndex:
         if deleted:
             log.info("retention %s: deleted %d index(es): %s", older_than, len(deleted), ", ".join(deleted))
         return deleted
+
+
+def _learned_kinds(conn: sqlite3.Connection) -> Callable[[str], fieldtypes.Kind | None]:
+    """Field kinds from the data of one index file: the JSON type of the first value stored, as
+    Elasticsearch's dynamic mapping fixes a field's type with the first document holding it."""
+    cache: dict[str, fieldtypes.Kind | None] = {}
+
+    def learned(field: str) -> fieldtypes.Kind | None:
+        if field not in cache:
+            cache[field] = _first_kind(conn, field)
+        return cache[field]
+
+    return learned
+
+
+def _first_kind(conn: sqlite3.Connection, field: str) -> fieldtypes.Kind | None:
+    nested, literal = json_paths(field)
+    for path in (nested, literal):
+        if path is None:
+            continue
+        first = f"CASE json_type(doc, {path}) WHEN 'array' THEN {{}}(doc, {path[:-1]}[0]') ELSE {{}}(doc, {path}) END"
+        row = conn.execute(
+            f"SELECT {first.format('json_type', 'json_type')}, {first.format('json_extract', 'json_extract')} "
+            f"FROM docs WHERE json_type(doc, {path}) NOT IN ('null', 'object') ORDER BY id LIMIT 1").fetchone()
+        if row is not None:
+            if row[0] == "text" and datemath.looks_like_date(row[1]):
+                return "date"  # an ISO-8601 string: a date, as Elasticsearch's default date detection has it
+            return fieldtypes.kind_of_json_type(row[0])
+    return None
 
 
 def _fts_upto(conn: sqlite3.Connection) -> int | None:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline.event import Event
-from pipeline.localindex import LocalIndex
+from pipeline.localindex import LocalIndex, parse_query_text
 from pipeline.localindex.kql import KQLSyntaxError, Literal, Node, parse, parse_tree
-from pipeline.localindex.query import Bool, Exists, Match, MatchAll, Phrase, Range, Term, Wildcard
+from pipeline.localindex.query import Bool, Exists, Match, MatchAll, Phrase, QueryError, Range, Term, Wildcard
 
 
 def lit(text: str, quoted: bool = False) -> Literal:
@@ -171,3 +171,32 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> LocalIndex:
 ])
 def test_kql_counts_over_the_local_index(index: LocalIndex, query: str, count: int) -> None:
     assert index.count("logs-*", parse(query)) == count
+
+
+# -- ranges compare as the field's type, as Elasticsearch decides from the mapping ----------------
+@pytest.fixture(scope="module")
+def typed(tmp_path_factory: pytest.TempPathFactory) -> LocalIndex:
+    idx = LocalIndex(tmp_path_factory.mktemp("typed") / "index")
+    events = [Event({"@timestamp": "2026-11-21T10:00:00Z", "code": str(i), "num": i, "response": str(200 + i % 5),
+                     "seen": f"2026-11-2{i % 3}T00:00:00Z"}) for i in range(199980, 200005)]
+    idx.write("logs-2026.11.21", events)
+    return idx
+
+
+@pytest.mark.parametrize(("query", "count"), [
+    ("code >= 199990 and code <= 200000", 11),
+    ("code:[1 TO 5]", 25),  # strings (a keyword field): "199980" sorts between "1" and "5"
+    ("code < 2", 20),
+    ("num < 2", 0),  # numbers: compared as numbers
+    ("num:[199990 TO 200000]", 11),
+    ("response:[201 TO 203]", 15),  # our template maps response as long: "202" compares as a number
+    ("seen >= 2026-11-21", 16),  # ISO-8601 strings are dates, as Elasticsearch's date detection has it
+])
+def test_ranges_compare_by_field_type(typed: LocalIndex, query: str, count: int) -> None:
+    language = "lucene" if "[" in query else "kuery"
+    assert typed.count("logs-*", parse_query_text(query, language)) == count
+
+
+def test_a_range_on_a_numeric_field_needs_a_number(typed: LocalIndex) -> None:
+    with pytest.raises(QueryError, match="not a number"):
+        typed.count("logs-*", parse("num < abc"))
