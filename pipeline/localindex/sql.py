@@ -81,6 +81,27 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
         raise QueryError(f"invalid regular expression /{pattern}/: {exc}") from exc
 
 
+_ARRAY_INDEX = re.compile(r"\[\d+\]")
+_KEY_PART = re.compile(r'\."((?:[^"]|"")*)"|\.([^."\[]+)')
+
+
+@lru_cache(maxsize=4096)
+def _field_name(fullkey: str) -> str:
+    """``$.http."status.code"[0]`` (a json_tree fullkey) → ``http.status.code``: the field it belongs to."""
+    return ".".join(q if q else p for q, p in _KEY_PART.findall(_ARRAY_INDEX.sub("", fullkey)))
+
+
+@lru_cache(maxsize=256)
+def _field_pattern(pattern: str) -> re.Pattern[str]:
+    # Field patterns have one wildcard, '*', which matches across dots as in Elasticsearch.
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+
+def field_glob(pattern: str, fullkey: Any) -> int:
+    """SQL function ``li_field_glob``: does the value at ``fullkey`` belong to a field matching ``pattern``."""
+    return int(isinstance(fullkey, str) and _field_pattern(pattern).fullmatch(_field_name(fullkey)) is not None)
+
+
 def fts_phrase(tokens: list[str]) -> str:
     return '"' + " ".join(tokens) + '"'
 
@@ -265,6 +286,9 @@ class Compiler:
 
     def _exists(self, query: Exists) -> str:
         field = query.field
+        if "*" in field:
+            return (f"EXISTS (SELECT 1 FROM json_tree(d.doc) j WHERE j.type NOT IN ('object', 'array', 'null') "
+                    f"AND li_field_glob({self.p(field)}, j.fullkey))")
         if field == schema.TIMESTAMP_FIELD:
             return "1"
         if field in ("_id", "_index"):
@@ -381,6 +405,10 @@ class Compiler:
 
     def _doc_generic(self, field: str, cond: str) -> str:
         """``cond`` over the value(s) of ``field`` read from the JSON document (lists: any element)."""
+        if "*" in field:  # a field pattern (KQL's http.*:404): every scalar of every matching field
+            each = self._substitute(cond, "j.value", "j.type", _num_expr("j.value", "j.type"))
+            return (f"EXISTS (SELECT 1 FROM json_tree(d.doc) j WHERE j.type NOT IN ('object', 'array') "
+                    f"AND li_field_glob({self.p(field)}, j.fullkey) AND {each})")
         nested, literal = json_paths(field)
         on_nested = self._on_path(nested, cond)
         if literal is None:

@@ -31,6 +31,7 @@ from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.sql import (
     Compiler,
     compile_regex,
+    field_glob,
     json_path,
     json_paths,
     number,
@@ -126,7 +127,7 @@ def _li_is_number(value: Any) -> int:
 def _prepare(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     for name, func in (("li_regexp", _li_regexp), ("li_word_regexp", _li_word_regexp),
-                       ("li_word_glob", _li_word_glob)):
+                       ("li_word_glob", _li_word_glob), ("li_field_glob", field_glob)):
         conn.create_function(name, 2, func, deterministic=True)
     conn.create_function("li_is_number", 1, _li_is_number, deterministic=True)
     conn.create_function("li_text_match", 2, lambda spec, text: int(text_match(spec, text)), deterministic=True)

@@ -4,6 +4,7 @@ kuery_syntax_error.test.ts), translated into our trees, and evaluated over the l
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -200,3 +201,69 @@ def test_ranges_compare_by_field_type(typed: LocalIndex, query: str, count: int)
 def test_a_range_on_a_numeric_field_needs_a_number(typed: LocalIndex) -> None:
     with pytest.raises(QueryError, match="not a number"):
         typed.count("logs-*", parse("num < abc"))
+
+
+# -- field patterns (http.*:404), over the local index and as DSL --------------------------
+@pytest.mark.parametrize(("query", "count"), [
+    ("http.*:404", 1),
+    ("http.*:*", 2),
+    ("*.level:ERROR", 2),
+    ("http.response.*_code >= 500", 1),
+    ("not http.*:*", 3),
+    ("re*:GET*", 3),
+])
+def test_field_patterns_match_any_matching_field(index: LocalIndex, query: str, count: int) -> None:
+    assert index.count("logs-*", parse(query)) == count
+
+
+@pytest.mark.parametrize("query", [
+    "rest:*GET* and n < 5", "not n:1", "n:(1 or 2 or 9)", "log.level:(ERROR or WARN) and not disk",
+    '"disk full"', "disk full", "log.level:*", "http.response.status_code >= 500", "http.*:404",
+    "http.*:*", "*.level:ERROR", "re*:GET*", "http.response.*_code >= 500", "enabled:true",
+])
+def test_dsl_from_kql_reads_back_to_the_same_answers(index: LocalIndex, query: str) -> None:
+    from pipeline.localindex import dsl
+    from pipeline.localindex.esdsl import to_dsl
+
+    nodes = parse(query)
+    clause = to_dsl(nodes)
+    assert index.count("logs-*", dsl.parse(clause)) == index.count("logs-*", nodes)
+
+
+def test_dsl_for_cluster_uses_pattern_capable_clauses() -> None:
+    from pipeline.localindex.esdsl import to_dsl
+
+    assert to_dsl(parse("http.*:404")) == {
+        "multi_match": {"query": "404", "fields": ["http.*"], "type": "best_fields", "lenient": True}}
+    assert to_dsl(parse("http.*:*")) == {"exists": {"field": "http.*"}}
+    assert to_dsl(parse('service.name:"a b"')) == {"match_phrase": {"service.name": "a b"}}
+    assert to_dsl(parse("bytes >= 10")) == {"range": {"bytes": {"gte": "10"}}}
+    assert to_dsl(parse("a:1 or b:2")) == {"bool": {"should": [
+        {"match": {"a": {"query": "1", "operator": "or"}}}, {"match": {"b": {"query": "2", "operator": "or"}}}],
+        "minimum_should_match": 1}}
+
+
+def test_every_documented_search_query_parses_in_its_language() -> None:
+    import re
+    import shlex
+
+    repo = Path(__file__).resolve().parents[2]
+    found = 0
+    for doc in [repo / "README.md", *sorted((repo / "docs").glob("*.md"))]:
+        lines = doc.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            match = re.search(r"pipeline search (.*)", line)
+            if not match:
+                continue
+            words = shlex.split(match.group(1).split(" #")[0].strip().strip("`"), posix=True)
+            if not words or words[0].startswith(("-", "[")) or words[0].lstrip().startswith("{"):
+                continue  # flags only, the usage line, query DSL
+            language = "lucene" if "--lucene" in words else "kuery"
+            shown_error = number + 1 < len(lines) and lines[number + 1].startswith("pipeline search: Expected")
+            if shown_error:  # a documented error example must fail as shown
+                with pytest.raises(QueryError):
+                    parse_query_text(words[0], language)
+            else:
+                parse_query_text(words[0], language)
+            found += 1
+    assert found >= 5
