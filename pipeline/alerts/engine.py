@@ -171,7 +171,8 @@ class Engine:
                            due=parse_time(pending["send_at"]).timestamp())
         if opts.aggregation is None:
             return
-        for _, agg_key, pending in self.store.list(AGGREGATION, rule.name, due_before=now.timestamp()):
+        # Sent by the first step that ends after the send time (ElastAlert2: ts_now() > aggregate_alert_time).
+        for _, agg_key, pending in self.store.list(AGGREGATION, rule.name, due_before=now.timestamp() - 0.001):
             self.store.delete(AGGREGATION, rule.name, agg_key)
             self.create_alert(rule, scope, [_match_from_doc(d) for d in pending["matches"]], report)
 
