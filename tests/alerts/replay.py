@@ -21,7 +21,37 @@ from pipeline.alerts.scheduler import Scheduler
 from pipeline.event import Event
 from pipeline.serde import event_json
 
-BACKENDS = ["local", "elasticsearch"]
+
+class OpenSearchSink:
+    """Events into a real OpenSearch node under a prefix of this test's own (strings mapped as keyword,
+    as the pipeline's index template does); its indices are deleted afterwards."""
+
+    def __init__(self, node: str) -> None:
+        import uuid
+
+        self.node = node.rstrip("/")
+        self.prefix = f"replay-{uuid.uuid4().hex[:10]}"
+
+    def __enter__(self) -> OpenSearchSink:
+        from alerts.opensearch_bridge import KEYWORD_TEMPLATE, call
+
+        call(self.node, "PUT", "/_index_template/pipeline-alerts-replay",
+             {**KEYWORD_TEMPLATE, "index_patterns": ["replay-*"]})
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from alerts.opensearch_bridge import call
+
+        call(self.node, "DELETE", f"/{self.prefix}-*")
+
+    def add_documents(self, index: str, docs: list[dict[str, Any]]) -> None:
+        import json
+
+        from alerts.opensearch_bridge import call
+
+        lines = [line for doc in docs for line in (json.dumps({"index": {"_index": index}}), json.dumps(doc))]
+        answer = call(self.node, "POST", "/_bulk?refresh=true", ndjson="\n".join(lines) + "\n")
+        assert not answer.get("errors"), answer
 
 
 @dataclass
@@ -46,7 +76,7 @@ class SimClock:
 class Replay:
     """Events into one backend, rule files into a folder, then ``run(minutes)`` as a cron would."""
 
-    def __init__(self, kind: str, backend: Backend, rules_dir: Path, es: FakeElasticsearch | None,
+    def __init__(self, kind: str, backend: Backend, rules_dir: Path, es: FakeElasticsearch | Any | None,
                  write_local: Any) -> None:
         self.kind = kind
         self.backend = backend
@@ -60,11 +90,19 @@ class Replay:
         if self.es is None:
             self.write_local(rows)
             return
+        by_index: dict[str, list[dict[str, Any]]] = {}
         for when, fields in rows:
             doc = serde.loads(event_json(Event({**fields, "@timestamp": when})))
-            self.es.add_documents(f"logs-{when:%Y.%m.%d}", [doc])
+            by_index.setdefault(f"{self.index_prefix}-{when:%Y.%m.%d}", []).append(doc)
+        for index, docs in by_index.items():
+            self.es.add_documents(index, docs)
+
+    @property
+    def index_prefix(self) -> str:
+        return getattr(self.es, "prefix", "logs")
 
     def rule(self, text: str, name: str = "rule.yaml") -> None:
+        text = text.replace("index: logs-*", f"index: {self.index_prefix}-*")
         self.rules_dir.mkdir(parents=True, exist_ok=True)
         (self.rules_dir / name).write_text(text, encoding="utf-8")
 

@@ -1216,7 +1216,7 @@ _AGG_ARGS = {
 
 
 def _percentile(ordered: list[float], pct: float) -> float:
-    rank = (len(ordered) - 1) * pct / 100
+    rank = min(max(len(ordered) * pct / 100 - 0.5, 0.0), len(ordered) - 1)
     low = int(rank)
     high = min(low + 1, len(ordered) - 1)
     return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
@@ -1299,7 +1299,7 @@ def _one_agg(kind: str, args: dict[str, Any], docs: list[dict[str, Any]], sub: A
     numbers = [n for n in (_numeric(v) for v in values) if n is not None]
     if kind == "sum":
         return {"value": float(sum(numbers))}
-    if kind == "percentiles":  # exact (linear between closest ranks); ES's t-digest is exact this small
+    if kind == "percentiles":  # ES's t-digest over few values: each value a centroid centred at rank + 0.5
         ordered = sorted(numbers)
         return {"values": {str(float(p)): _percentile(ordered, float(p)) if ordered else None
                            for p in args.get("percents", [1, 5, 25, 50, 75, 95, 99])}}
