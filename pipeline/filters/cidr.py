@@ -35,8 +35,9 @@ def parse_network(text: str) -> Network | None:
 
 def contains(network: Network, address: Network) -> bool:
     """Ruby's IPAddr#include?: same family and the address range lies inside the network."""
-    return (network.version == address.version and network.network_address <= address.network_address
-            and address.broadcast_address <= network.broadcast_address)
+    return (network.version == address.version
+            and int(network.network_address) <= int(address.network_address)
+            and int(address.broadcast_address) <= int(network.broadcast_address))
 
 
 class NetworkFileError(ValueError):
