@@ -19,7 +19,7 @@ for manifest in tests/*/package.json; do
     npm install --silent --no-audit --no-fund --prefix "$(dirname "$manifest")" >/dev/null
 done
 # The ruby filter runs users' code in the system's Ruby; csv/xml/cidr tests compare with Ruby's own libraries.
-if ! ruby -rxmlsimple -e 1 2>/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq ruby ruby-xml-simple >/dev/null
+if ! ruby -rxmlsimple -rpublic_suffix -e 1 2>/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq ruby ruby-xml-simple ruby-public-suffix >/dev/null
 fi
 exec python3 -m pytest -q -p no:cacheprovider "$@"
