@@ -18,8 +18,10 @@ for manifest in tests/*/package.json; do
     [ -f "$manifest" ] || continue
     npm install --silent --no-audit --no-fund --prefix "$(dirname "$manifest")" >/dev/null
 done
-# The ruby filter runs users' code in the system's Ruby; csv/xml/cidr tests compare with Ruby's own libraries.
-if ! ruby -rxmlsimple -rpublic_suffix -e 1 2>/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq ruby ruby-xml-simple ruby-public-suffix >/dev/null
+# The ruby filter runs users' code in the system's Ruby; csv/xml/cidr/tld tests compare with Ruby's own
+# libraries; the dns and memcached filter tests start a real dnsmasq / memcached.
+if ! { ruby -rxmlsimple -rpublic_suffix -e 1 && command -v memcached && [ -x /usr/sbin/dnsmasq ]; } >/dev/null 2>&1 \
+        && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq ruby ruby-xml-simple ruby-public-suffix dnsmasq-base memcached >/dev/null
 fi
 exec python3 -m pytest -q -p no:cacheprovider "$@"
