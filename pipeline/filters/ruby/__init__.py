@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 from pipeline.errors import ConfigError
 from pipeline.event import TIMESTAMP, Event
 from pipeline.filters.base import Filter, FilterOptions
-from pipeline.filters.ruby.worker import RubySetupError, RubyWorker, RubyWorkerDied
+from pipeline.filters.ruby.worker import RubyPool, RubySetupError, RubyWorker
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import option, register
 from pipeline.timestamp import Timestamp
@@ -61,10 +59,7 @@ class Ruby(Filter):
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
-        interpreter = shutil.which("ruby")
-        if interpreter is None:
-            raise ConfigError(f"the ruby filter needs a Ruby interpreter and none was found: {INSTALL_HINT}")
-        self._interpreter = interpreter
+        interpreter = find_interpreter()
         if options.path is not None and not options.path.is_file():
             raise ConfigError(f'option "path": Ruby script {options.path} does not exist or is not a file')
         self._setup = {
@@ -73,40 +68,11 @@ class Ruby(Filter):
             "script_params": options.script_params, "tag_on_exception": options.tag_on_exception,
             "tag_with_exception_message": options.tag_with_exception_message,
         }
-        self._idle: list[RubyWorker] = []
-        self._all: list[RubyWorker] = []
-        self._lock = threading.Lock()
+        self._pool = RubyPool(interpreter, self._setup, self.logger, self.id)
         self._errors = RateLimitedLogger(self.logger)
         # Load the code now so a syntax error is a config error (also for `pipeline check`).
-        self._release(self._start())
-
-    def _start(self) -> RubyWorker:
-        try:
-            worker = RubyWorker(self._interpreter, self._setup, self.logger)
-        except RubySetupError as exc:
-            where = f"script {self.options.path}" if self.options.path is not None else "code"
-            raise ConfigError(f"ruby filter: the Ruby {where} failed to load: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"ruby filter: cannot start {self._interpreter}: {exc}") from None
-        with self._lock:
-            self._all.append(worker)
-        return worker
-
-    def _acquire(self) -> RubyWorker:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return self._start()
-
-    def _release(self, worker: RubyWorker) -> None:
-        with self._lock:
-            self._idle.append(worker)
-
-    def _discard(self, worker: RubyWorker) -> None:
-        worker.close()
-        with self._lock:
-            if worker in self._all:
-                self._all.remove(worker)
+        self._pool.release(start_worker(self._pool, "script" if options.path is not None else "code",
+                                        options.path))
 
     def filter(self, event: Event) -> list[Event]:
         return self.filter_batch([event])[1:]
@@ -114,7 +80,7 @@ class Ruby(Filter):
     def filter_batch(self, events: list[Event]) -> list[Event]:
         """Run the code over a whole batch in one exchange; returns events in order, emitted ones after
         their parent (the runtime drops the cancelled ones)."""
-        records = [_to_wire(e) for e in events]
+        records = [to_wire(e) for e in events]
         results = self._run(records)
         if results is None:
             for event in events:
@@ -122,45 +88,43 @@ class Ruby(Filter):
             return list(events)
         out: list[Event] = []
         for event, result in zip(events, results, strict=True):
-            _apply(event, result)
+            apply_wire(event, result)
             if result.get("e"):
                 self._errors.error(f"ruby:{self.id}", "ruby filter (id=%s): exception in Ruby code, event tagged "
                                    "%s: %s", self.id, self.options.tag_on_exception, result["e"])
             else:
                 self.filter_matched(event)
             out.append(event)
-            out.extend(_from_wire(r) for r in result.get("n", ()))
+            out.extend(event_from_wire(r) for r in result.get("n", ()))
         return out
 
     def _run(self, records: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Results of a batch; a dead Ruby process is replaced and the batch retried once (None: gave up)."""
-        for attempt in (1, 2):
-            try:
-                worker = self._acquire()
-            except ConfigError as exc:
-                self._errors.error(f"ruby-start:{self.id}", "%s", exc)
-                return None
-            try:
-                results = worker.run(records)
-            except RubyWorkerDied as exc:
-                self._discard(worker)
-                self.logger.log(logging.WARNING if attempt == 1 else logging.ERROR,
-                                "ruby filter (id=%s): the Ruby process died (%s); %s", self.id, exc,
-                                "restarting it and retrying the batch" if attempt == 1 else
-                                f"tagging the batch's {len(records)} event(s) {self.options.tag_on_exception}")
-                continue
-            self._release(worker)
-            return results
-        return None
+        return self._pool.run(records)
 
     def close(self) -> None:
-        with self._lock:
-            workers, self._all, self._idle = self._all, [], []
-        for worker in workers:
-            worker.close()
+        self._pool.close()
 
 
-def _to_wire(event: Event) -> dict[str, Any]:
+def find_interpreter() -> str:
+    """The system's Ruby; a ConfigError saying how to install it when there is none."""
+    interpreter = shutil.which("ruby")
+    if interpreter is None:
+        raise ConfigError(f"the ruby filter needs a Ruby interpreter and none was found: {INSTALL_HINT}")
+    return interpreter
+
+
+def start_worker(pool: RubyPool, what: str, path: Path | None = None) -> RubyWorker:
+    """The first worker of a pool, started at build time: code that does not load is a config error."""
+    try:
+        return pool.start()
+    except RubySetupError as exc:
+        where = f"script {path}" if path is not None else what
+        raise ConfigError(f"the Ruby {where} failed to load: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot start the Ruby interpreter: {exc}") from None
+
+
+def to_wire(event: Event) -> dict[str, Any]:
     data = dict(event.data)
     stamp = data.pop(TIMESTAMP, None)
     if isinstance(stamp, Timestamp):
@@ -177,7 +141,7 @@ def _event_data(record: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _apply(event: Event, record: dict[str, Any]) -> None:
+def apply_wire(event: Event, record: dict[str, Any]) -> None:
     fresh = Event(_event_data(record))  # checks a @timestamp the code set to something else
     event.data.clear()
     event.data.update(fresh.data)
@@ -185,7 +149,7 @@ def _apply(event: Event, record: dict[str, Any]) -> None:
         event.cancel()
 
 
-def _from_wire(record: dict[str, Any]) -> Event:
+def event_from_wire(record: dict[str, Any]) -> Event:
     event = Event(_event_data(record))
     if record.get("c"):
         event.cancel()

@@ -411,6 +411,54 @@ class RubyFilterContext
     raise LogStash::Error, "ruby script #{path} does not define filter(event)" unless respond_to?(:filter)
   end
 
+  # The aggregate filter: code sees `event` and `map`; maps travel as Marshal blobs (base64) so that
+  # whatever the code stores in them (symbol keys, Time, Set) survives between events.
+  def setup_aggregate(code, timeout_code)
+    instance_eval("@codeblock = lambda { |event, map, &new_event_block| #{code}\n }", '(aggregate filter code)', 0)
+    return unless timeout_code
+
+    instance_eval("@timeout_codeblock = lambda { |event| #{timeout_code}\n }", '(aggregate filter timeout code)', 0)
+  end
+
+  def self.load_map(blob)
+    blob ? Marshal.load(blob.unpack1('m0')) : {} # rubocop:disable Security/MarshalLoad -- our own blobs
+  end
+
+  def self.dump_map(map)
+    [Marshal.dump(map)].pack('m0')
+  end
+
+  def run_aggregate(event, record, emitted)
+    map = {}
+    error = begin
+      map = RubyFilterContext.load_map(record['m'])
+      @codeblock.call(event, map) { |e| emitted << e }
+      nil
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      tag_exception(event, e)
+    end
+    [error, RubyFilterContext.dump_map(map)]
+  end
+
+  # A map pushed as an event (on timeout, or when the next task starts): timeout fields, tags and code.
+  def push_map(record, emitted)
+    begin
+      event = LogStash::Event.new(RubyFilterContext.load_map(record['m']))
+    rescue StandardError => e
+      return "cannot read the map of task #{record['task']}: #{e.class}: #{e.message}"
+    end
+    event.set(record['task_field'], record['task']) if record['task_field']
+    (record['tags'] || []).each { |t| event.tag(t) }
+    error = nil
+    begin
+      @timeout_codeblock&.call(event)
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      error = tag_exception(event, e)
+    end
+    emitted << event
+    error
+  end
+
   def test(name = nil, &_block)
     @skipped_tests << name
   end
@@ -452,7 +500,9 @@ logger = LogStash::Logger.new
 setup = JSON.parse(PROTO_IN.gets || exit)
 context = RubyFilterContext.new(logger, setup['tag_on_exception'], setup['tag_with_exception_message'])
 begin
-  if setup['path']
+  if setup['mode'] == 'aggregate'
+    context.setup_aggregate(setup['code'], setup['timeout_code'])
+  elsif setup['path']
     context.setup_file(setup['path'], setup['script_params'] || {})
   else
     context.setup_inline(setup['init'], setup['code'])
@@ -464,14 +514,25 @@ rescue Exception => e # rubocop:disable Lint/RescueException
 end
 
 file_form = !setup['path'].nil?
+aggregate = setup['mode'] == 'aggregate'
 while (line = PROTO_IN.gets)
   batch = JSON.parse(line)
   results = batch['events'].map do |record|
-    event = LogStash::Event.from_wire(record)
     emitted = []
-    error = file_form ? context.run_file(event, emitted) : context.run_inline(event, emitted)
+    if aggregate && record['op'] == 'push'
+      error = context.push_map(record, emitted)
+      next({ 'e' => error, 'n' => emitted.map(&:to_wire) })
+    end
+    event = LogStash::Event.from_wire(record)
+    map_blob = nil
+    if aggregate
+      error, map_blob = context.run_aggregate(event, record, emitted)
+    else
+      error = file_form ? context.run_file(event, emitted) : context.run_inline(event, emitted)
+    end
     wire = event.to_wire
     wire['e'] = error
+    wire['m'] = map_blob if map_blob
     wire['n'] = emitted.map(&:to_wire) unless emitted.empty?
     wire
   end

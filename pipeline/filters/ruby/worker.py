@@ -96,3 +96,69 @@ class RubyWorker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+class RubyPool:
+    """Ruby workers for one filter instance: one per pipeline worker thread busy at the same time.
+
+    ``run`` replaces a worker that died and retries the batch once; it returns None when the batch
+    failed twice (the caller tags its events).
+    """
+
+    def __init__(self, interpreter: str, setup: dict[str, Any], logger: logging.Logger, plugin_id: str) -> None:
+        self._interpreter = interpreter
+        self._setup = setup
+        self._logger = logger
+        self._id = plugin_id
+        self._idle: list[RubyWorker] = []
+        self._all: list[RubyWorker] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> RubyWorker:
+        """A new worker; RubySetupError if the code does not load, OSError if Ruby cannot start."""
+        worker = RubyWorker(self._interpreter, self._setup, self._logger)
+        with self._lock:
+            self._all.append(worker)
+        return worker
+
+    def release(self, worker: RubyWorker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+    def _acquire(self) -> RubyWorker:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self.start()
+
+    def _discard(self, worker: RubyWorker) -> None:
+        worker.close()
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+
+    def run(self, records: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        for attempt in (1, 2):
+            try:
+                worker = self._acquire()
+            except (RubySetupError, OSError) as exc:
+                self._logger.error("ruby (id=%s): cannot start a Ruby process: %s", self._id, exc)
+                return None
+            try:
+                results = worker.run(records)
+            except RubyWorkerDied as exc:
+                self._discard(worker)
+                self._logger.log(logging.WARNING if attempt == 1 else logging.ERROR,
+                                 "ruby (id=%s): the Ruby process died (%s); %s", self._id, exc,
+                                 "restarting it and retrying the batch" if attempt == 1 else
+                                 f"giving up on the batch's {len(records)} event(s)")
+                continue
+            self.release(worker)
+            return results
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all, self._idle = self._all, [], []
+        for worker in workers:
+            worker.close()
