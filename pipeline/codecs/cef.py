@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline import fieldref
+from pipeline.codecs import _cef_ecs
 from pipeline.codecs.base import Codec, CodecOptions
 from pipeline.event import Event
 from pipeline.filters import _ecs
@@ -51,6 +55,9 @@ MAPPINGS = {
     "requestClientApplication": "requestClientApplication", "reason": "reason",
 }
 REVERSED = {long: short for short, long in MAPPINGS.items() if long != short}
+ECS_KEYS = {**MAPPINGS, **_cef_ecs.EXTRA_KEYS}
+_TIME_FORMATS = ("%b %d %Y %H:%M:%S.%f", "%b %d %Y %H:%M:%S", "%b %d %H:%M:%S.%f", "%b %d %H:%M:%S")
+_ZONE_SUFFIX = re.compile(r"\s+([A-Za-z][\w/+\-:]*|[+-]\d\d:?\d\d)$")
 
 # A header field: escaped pipes or backslashes or anything but a pipe, up to an unescaped pipe.
 _HEADER = re.compile(r"((?:\\\||\\\\|[^|])*?)\|")
@@ -62,10 +69,9 @@ _VALUE = rf"(?:\S|\s++(?!{_KEY}=))*"
 _EXTENSION = re.compile(rf"({_KEY})=({_VALUE})\s*", re.ASCII)  # Ruby: \w and \s are ASCII
 _VALUE_ESCAPE = re.compile(r"\\([\\=])")
 _ARRAY_KEY = re.compile(r"^([^\[\]]+)((?:\[[0-9]+\])+)$")
-_ECS_WARNED = False
 
 
-def parse_cef(text: str) -> dict[str, Any]:
+def parse_cef(text: str, keys: dict[str, str] = MAPPINGS) -> dict[str, Any]:
     """One CEF record (optionally behind a syslog header) as Logstash's legacy field names.
     ValueError when it has no CEF header."""
     if text.startswith('"'):
@@ -87,9 +93,47 @@ def parse_cef(text: str) -> dict[str, Any]:
     fields["cefVersion"] = version.removeprefix("CEF:")
     if "=" in rest:
         for key, value in _EXTENSION.findall(rest.strip()):
-            key = MAPPINGS.get(key, key)
+            key = keys.get(key, key)
             fields[key] = _VALUE_ESCAPE.sub(r"\1", value)
     return fields
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if not name:
+        return None
+    offset = re.fullmatch(r"(?:GMT|UTC)?([+-])(\d\d):?(\d\d)", name)
+    if offset:
+        sign = 1 if offset.group(1) == "+" else -1
+        return timezone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
+    if name.upper() in ("Z", "UTC", "GMT"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def parse_cef_time(text: str, zone: tzinfo | None) -> Timestamp | None:
+    """CEF's time forms: epoch milliseconds, ``MMM dd [yyyy] HH:mm:ss[.SSS] [zone]``, or ISO8601."""
+    value = text.strip()
+    if value.isdigit():
+        return Timestamp(int(value))
+    suffix = _ZONE_SUFFIX.search(value)
+    if suffix and _zone(suffix.group(1)) is not None:
+        zone = _zone(suffix.group(1))
+        value = value[:suffix.start()]
+    for fmt in _TIME_FORMATS:
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        if "%Y" not in fmt:
+            parsed = parsed.replace(year=datetime.now(UTC).year)
+        return Timestamp.from_datetime(parsed.replace(tzinfo=zone or datetime.now().astimezone().tzinfo))
+    try:
+        return Timestamp.parse(value)
+    except ValueError:
+        return None
 
 
 def _set(event: Event, key: str, value: str) -> None:
@@ -122,14 +166,12 @@ def _severity(text: str) -> str:
 class Cef(Codec):
     """Reads and writes ArcSight CEF: ``CEF:0|vendor|product|version|signature|name|severity|key=value ...``.
 
-    Decoding sets the header fields (``cefVersion``, ``deviceVendor``,
-    ``deviceProduct``, ``deviceVersion``, ``deviceEventClassId``, ``name``,
-    ``severity``), a leading syslog header in ``syslog``, and the extensions
-    with their full names (``src`` → ``sourceAddress``). Field names are
-    Logstash's legacy ones (``ecs_compatibility => disabled``); the ECS names
-    of Logstash 8's default are not implemented. A record without a CEF header
-    is kept in ``message`` and tagged ``_cefparsefailure``. Encoding writes the
-    header from the sprintf options and the listed ``fields`` as extensions.
+    In ECS mode (the default, as Logstash 8) the header and the extensions go
+    to their ECS fields (``[observer][vendor]``, ``src`` → ``[source][ip]``,
+    ``rt`` → ``@timestamp`` …); with ``ecs_compatibility => disabled`` to the
+    CEF names (``deviceVendor``, ``sourceAddress``). A record without a CEF
+    header is kept in ``message`` and tagged ``_cefparsefailure``. Encoding
+    writes the header from the sprintf options and ``fields`` as extensions.
     """
 
     name = "cef"
@@ -148,7 +190,12 @@ class Cef(Codec):
                                              "after each encoded record.")
         raw_data_field: str | None = option(None, "Keep the raw record in this field when decoding.")
         ecs_compatibility: _ecs.EcsMode | None = option(
-            None, "Only the legacy field names (disabled) are implemented; v1/v8 log a warning and use them.")
+            None, "disabled: CEF field names at the root; v1/v8: ECS fields. Default: pipeline setting (v8).")
+        device: Literal["observer", "host"] = option(
+            "observer", "ECS mode: whether device fields describe the observer or the host.")
+        default_timezone: str | None = option(
+            None, "ECS mode: time zone of times without one (when the record has no dtz). Default: the system's.",
+            check=lambda v: None if _zone(v) is not None else f"unknown time zone {v!r}")
 
     def register(self) -> None:
         opts = self.options
@@ -158,24 +205,47 @@ class Cef(Codec):
                                                                      "name")]
         self._defaults = ["Elasticsearch", "Logstash", "1.0", "Logstash", "Logstash"]
         self._severity = Template.compile(opts.severity)
-        global _ECS_WARNED
-        if _ecs.resolve(opts.ecs_compatibility, self.context) != "disabled" and not _ECS_WARNED:
-            _ECS_WARNED = True  # once per process: stream inputs make one codec per connection
-            self.logger.warning("cef codec: ECS field names are not implemented; decoding uses Logstash's legacy "
-                                "names (as ecs_compatibility => disabled)")
+        self._ecs = _ecs.resolve(opts.ecs_compatibility, self.context) != "disabled"
+        self._header_ecs = {**_cef_ecs.HEADER, "syslog": _cef_ecs.SYSLOG_HEADER}
+        self._ecs_names = {cef: ecs.replace("{device}", opts.device) for cef, ecs in _cef_ecs.EXTENSIONS.items()}
+        self._ecs_reverse: dict[str, str] = {}
+        for cef, ecs in self._ecs_names.items():
+            self._ecs_reverse.setdefault(ecs, cef)
 
     def _record(self, text: str) -> Event:
         try:
-            fields = parse_cef(text)
+            fields = parse_cef(text, ECS_KEYS if self._ecs else MAPPINGS)
         except ValueError as exc:
             self.logger.warning("cef codec: cannot decode a record: %s", exc)
             return Event({"message": text, "tags": [FAILURE_TAG]})
         event = Event()
         if self.options.raw_data_field:
             event.set(self.options.raw_data_field, text)
+        if not self._ecs:
+            for key, value in fields.items():
+                _set(event, key, value)
+            return event
+        zone = _zone(fields.get("deviceTimeZone")) or _zone(self.options.default_timezone)
         for key, value in fields.items():
-            _set(event, key, value)
+            target = self._ecs_field(key)
+            if key in _cef_ecs.TIMESTAMPS:
+                stamp = parse_cef_time(value, zone)
+                if stamp is None:
+                    self.logger.warning("cef codec: cannot read %s=%r as a time; kept as text", key, value)
+                    if target == "[@timestamp]":
+                        target = "[cef][device_receipt_time]"
+                else:
+                    event.set(target, stamp)
+                    continue
+            if target.startswith("["):
+                event.set(target, value)
+            else:
+                _set(event, target, value)
         return event
+
+    def _ecs_field(self, key: str) -> str:
+        """The ECS field of a parsed key (header names first, then extension names)."""
+        return self._header_ecs.get(key) or self._ecs_names.get(key) or key
 
     def decode(self, data: bytes) -> Iterator[Event]:
         text = self.text(data)
@@ -203,7 +273,9 @@ class Cef(Codec):
             value = event.get(name)
             if value is None:
                 continue
-            key = re.sub(r"[^a-zA-Z0-9]", "", name)
+            ref = "".join(f"[{part}]" for part in fieldref.parse(name).path)
+            key = self._ecs_reverse.get(ref) if self._ecs else None
+            key = key or re.sub(r"[^a-zA-Z0-9]", "", name)
             if self.options.reverse_mapping:
                 key = REVERSED.get(key, key)
             if isinstance(value, (list, dict)):
