@@ -9,6 +9,7 @@ compiled for both engines (see :mod:`pipeline.grok.matcher`).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -110,6 +111,13 @@ class _Expander:
     def definition(self, name: str) -> PatternDef | None:
         return self.inline.get(name) or self.library.get(name)
 
+    def hint(self, name: str) -> str:
+        """' (did you mean %{X}?)' for the closest known name (case slips first: %{ip} -> %{IP})."""
+        names = [*self.library.names(), *self.inline]
+        upper = [n for n in names if n.upper() == name.upper()]
+        close = upper or difflib.get_close_matches(name.upper(), names, n=1, cutoff=0.7)
+        return f" (did you mean %{{{close[0]}}}?)" if close else ""
+
     def expand(self, text: str, stack: tuple[str, ...]) -> str:
         if len(stack) > _MAX_DEPTH:
             raise GrokError(f"grok pattern nesting deeper than {_MAX_DEPTH}: {' -> '.join(stack[:8])} ...")
@@ -127,7 +135,7 @@ class _Expander:
                 if stack:
                     parent = self.definition(stack[-1])
                     where = f" (used by {stack[-1]}" + (f" at {parent.source})" if parent else ")")
-                raise GrokError(f"unknown grok pattern %{{{name}}}{where}")
+                raise GrokError(f"unknown grok pattern %{{{name}}}{where}{self.hint(name)}")
             if name in stack:
                 raise GrokError(f"grok pattern {name} refers to itself: {' -> '.join((*stack, name))} "
                                 f"({definition.source})")
