@@ -261,7 +261,8 @@ class Elasticsearch(Output):
         opts = self.options
         if opts.concurrent_requests > 1:
             self._pool = ThreadPoolExecutor(opts.concurrent_requests, thread_name_prefix=f"es-{self.id}")
-        self._warn_about_data_streams()
+        if not (self.plan.data_stream or self.plan.ilm):  # those write to a stream / an alias on purpose
+            self._warn_about_data_streams()
         self._setup(at_start=True)
 
     def _warn_unsupported(self) -> None:
