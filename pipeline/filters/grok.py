@@ -116,6 +116,9 @@ class Grok(Filter):
                 if text not in cache:
                     compiled = compile_expression(text, self.library,
                                                   named_captures_only=opts.named_captures_only)
+                    if compiled.expanded.ignored_types:
+                        self.logger.warning("grok: %s: only :int and :float convert a capture (as in Logstash); "
+                                            "the value stays text", ", ".join(compiled.expanded.ignored_types))
                     captures = tuple(self._capture(index, name, convert, target, overwrite)
                                      for index, name, convert in compiled.fields)
                     fast_limit = -1

@@ -41,6 +41,7 @@ class Reference:
     field: str | None  # None: no semantic (captured under the pattern name only without named_captures_only)
     kind: str | None  # "int", "float" or None (other type words convert nothing, as in Logstash)
     definition: str | None  # the inline ``%{NAME=regex}`` definition
+    ignored_type: str | None = None  # a type word other than int/float (``%{IPV4:ip:string}``)
 
 
 def references(text: str) -> list[Reference]:
@@ -65,7 +66,8 @@ def references(text: str) -> list[Reference]:
         parts = (head.group("subname") or "").split(":")
         field = parts[0] or None
         kind = parts[1] if len(parts) > 1 and parts[1] in TYPES else None
-        found.append(Reference(start, close + 1, head.group("pattern"), field, kind, definition))
+        ignored = parts[1] if len(parts) > 1 and parts[1] and kind is None else None
+        found.append(Reference(start, close + 1, head.group("pattern"), field, kind, definition, ignored))
         pos = close + 1
 
 
@@ -98,6 +100,7 @@ class Expanded:
     captures: tuple[Capture, ...]
     needs_regex_module: bool
     used: tuple[str, ...]  # pattern names referenced, outermost first
+    ignored_types: tuple[str, ...] = ()  # references of the expression whose :type converts nothing
 
 
 class _Expander:
@@ -107,6 +110,7 @@ class _Expander:
         self.markers: dict[str, tuple[str, str | None]] = {}
         self.used: list[str] = []
         self.inline: dict[str, PatternDef] = {}  # %{NAME=regex}: defined for the rest of this expression
+        self.ignored_types: list[str] = []
 
     def definition(self, name: str) -> PatternDef | None:
         return self.inline.get(name) or self.library.get(name)
@@ -140,6 +144,8 @@ class _Expander:
                 raise GrokError(f"grok pattern {name} refers to itself: {' -> '.join((*stack, name))} "
                                 f"({definition.source})")
             self.used.append(name)
+            if ref.ignored_type:
+                self.ignored_types.append(text[ref.start:ref.end])
             body = self.expand(definition.regex, (*stack, name))
             field = ref.field or (None if self.named_captures_only else name)
             if field:
@@ -161,7 +167,7 @@ def expand(expression: str, library: PatternLibrary, *, named_captures_only: boo
     except TranslateError as exc:
         raise _blame(expression, library, expander.used, str(exc)) from exc
     return Expanded(expression, result.pattern, tuple(result.captures), result.needs_regex_module,
-                    tuple(expander.used))
+                    tuple(expander.used), tuple(expander.ignored_types))
 
 
 def _blame(expression: str, library: PatternLibrary, used: list[str], problem: str) -> GrokError:

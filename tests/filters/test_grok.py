@@ -181,3 +181,10 @@ def test_grok_without_match_is_valid_and_tags_every_event_as_logstash_does() -> 
     assert event.get("tags") == ["_grokparsefailure"]
     [event] = run_filters("grok { tag_on_failure => [] }", [{"message": "x"}])
     assert event.get("tags") is None
+
+
+def test_unknown_type_word_keeps_the_text_and_says_so(caplog) -> None:
+    [event] = run_filters('grok { match => { "message" => "%{IPV4:src_ip:string} %{INT:n:integer}" } }',
+                          [{"message": "10.0.0.1 42"}])
+    assert event.get("src_ip") == "10.0.0.1" and event.get("n") == "42"  # as Logstash: no conversion
+    assert "%{IPV4:src_ip:string}, %{INT:n:integer}: only :int and :float convert" in caplog.text
