@@ -283,7 +283,19 @@ class Elasticsearch(Output):
                 self._setup_pending = False
             except ValueError as exc:  # a missing custom ILM policy, a bad template file: the config is wrong
                 raise ConfigError(f"elasticsearch output {self.id}: {exc}") from exc
-            except (TransportError, ApiError) as exc:
+            except ApiError as exc:
+                if exc.meta.status in (401, 403, 408, 429) or exc.meta.status >= 500:
+                    if at_start:
+                        self.logger.warning("elasticsearch output %s: template/ILM setup failed (%s); retrying "
+                                            "before the first bulk request", self.id, _describe(exc))
+                        return
+                    self._backoff(attempt, f"template/ILM setup failed: {_describe(exc)}")
+                    attempt += 1
+                    continue
+                # Refused for good (a template Elasticsearch rejects): as Logstash, log it and send anyway
+                self.logger.error("elasticsearch output %s: template/ILM setup refused: %s", self.id, _describe(exc))
+                self._setup_pending = False
+            except TransportError as exc:
                 if at_start:  # Elasticsearch not there yet: try again when the first events come
                     self.logger.warning("elasticsearch output %s: template/ILM setup failed (%s); retrying before "
                                         "the first bulk request", self.id, _describe(exc))

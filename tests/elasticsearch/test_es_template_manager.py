@@ -206,3 +206,12 @@ def test_silenced_error_types_are_dead_lettered_without_a_log_line(es, tmp_path,
     es.requests.clear()
     send(es, tmp_path / "other", "", {"message": "b"})
     assert "event sent to the dead letter queue" in caplog.text
+
+
+def test_a_template_elasticsearch_refuses_is_logged_and_events_still_go(es, tmp_path, caplog):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"index_patterns": ["web-*"], "template": {"mappings": {"properties": {
+        "a": {"type": "no_such_type"}}}}}))
+    send(es, tmp_path, f'template => "{path}" index => "web-x"', {"message": "a"})
+    assert "template/ILM setup refused" in caplog.text and "web" not in es.templates
+    assert es.count("web-x") == 1
