@@ -88,6 +88,10 @@ class BeatsOptions(InputOptions):
     add_hostname: bool = option(False, "Copy [beat][hostname] into host (Logstash 5 behaviour).",
                                 deprecated="Beats set [host][name] themselves")
     executor_threads: int | None = option(None, "Accepted for Logstash compatibility; no effect (asyncio).")
+    stable_ids: bool = option(True, "Give events a stable id in [@metadata][_id] (the shipper's own _id, or "
+                                    "agent.id + log.file + log.offset / winlog record): local_index and "
+                                    "elasticsearch use it as the document id, so a window sent again after "
+                                    "a crash is not stored twice.")
     max_frame_size: ByteSize = option(
         ByteSize(DEFAULT_MAX_FRAME_SIZE), "Largest frame (and inflated zlib block) accepted from a client; "
         "a bigger one closes that connection.", check=lambda v: None if v >= 1024 else "must be at least 1kb")
@@ -213,7 +217,7 @@ class Beats(Input):
             codec, fields=self.fields,
             codec_tag=f"beats_input_codec_{codec.name}_applied" if "codec_metadata" in self.enrichments else None,
             peer_ip=peer_ip if "source_metadata" in self.enrichments else None,
-            tls_metadata=tls_meta, add_hostname=opts.add_hostname)
+            tls_metadata=tls_meta, add_hostname=opts.add_hostname, stable_ids=opts.stable_ids)
 
     def _count_failure(self) -> None:
         metrics = self.context.metrics
