@@ -8,6 +8,7 @@ written, and a finished input lets the queue drain before the pipeline exits.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -17,6 +18,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from pipeline.lumberjack.client import LumberjackClient
 
 LINES = 40_000
 KILLS = 3
@@ -119,3 +122,68 @@ output {{ local_index {{ }} }}
     assert "every input finished; delivering the" in result.stderr
     stored = stored_numbers(index_dir)
     assert len(stored) == lines and max(stored.values()) == 1
+
+
+def stored_offsets(index_dir: Path) -> Counter[int]:
+    seen: Counter[int] = Counter()
+    for path in index_dir.glob("*.sqlite"):
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            seen.update(offset for (offset,) in conn.execute("SELECT json_extract(doc, '$.log.offset') FROM docs"))
+        finally:
+            conn.close()
+    return seen
+
+
+def connect(port: int, timeout: float = 60) -> LumberjackClient:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return LumberjackClient("127.0.0.1", port, timeout=30)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_sigkill_with_windows_in_flight_from_a_real_filebeat_capture(pipeline_cmd, tmp_path, free_port,
+                                                                     shared_data):
+    """A shipper resends every window not fully acknowledged, as Filebeat does; each kill lands while a
+    window is in flight. Filebeat's own agent.id + log.file.path + log.offset make the event ids."""
+    capture = shared_data / "beats-events" / "filebeat" / "filebeat-8.1.3-apache_logs-2000.ndjson"
+    events = [json.loads(line) for line in capture.read_text().splitlines()]
+    windows = [events[start:start + 50] for start in range(0, len(events), 50)]
+    data, index_dir = tmp_path / "data", tmp_path / "data" / "index"
+    config = tmp_path / "p.conf"
+    config.write_text(f'input {{ beats {{ host => "127.0.0.1" port => {free_port} }} }}\n'
+                      "output { local_index { } }\n")
+    kill_at = {6: 0.0, 17: 0.02, 29: 0.05}  # window number -> delay after writing it
+    child = start(pipeline_cmd, config, data, "persisted")
+    client = connect(free_port)
+    try:
+        for number, window in enumerate(windows):
+            while True:  # until the whole window is acknowledged
+                try:
+                    expected = client.write_window(window)
+                    if number in kill_at:
+                        time.sleep(kill_at.pop(number))
+                        child.send_signal(signal.SIGKILL)
+                        child.wait(timeout=30)
+                        child = start(pipeline_cmd, config, data, "persisted")
+                    while client.read_ack() != expected:
+                        pass
+                    break
+                except (OSError, ConnectionError):
+                    client.close()
+                    client = connect(free_port)
+        deadline = time.monotonic() + 120
+        while len(stored_offsets(index_dir)) < len(events) and time.monotonic() < deadline:
+            time.sleep(0.3)
+    finally:
+        client.close()
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+    stored = stored_offsets(index_dir)
+    assert len(stored) == len(events), f"{len(events) - len(stored)} event(s) lost"
+    duplicated = [offset for offset, count in stored.items() if count > 1]
+    assert not duplicated, f"{len(duplicated)} event(s) stored more than once"

@@ -45,8 +45,9 @@ class BeatsOptions(InputOptions):
     host: str = option("0.0.0.0", "The IP address to listen on.")
     port: int = option(doc="The port to listen on (Beats send to 5044 by default).", check=_port_check)
     client_inactivity_timeout: Duration = option(
-        Duration(60), "Close a client connection after this long without data (seconds or 1m, 30s...); "
-        "never while its window is still being accepted by the queue.", check=_positive)
+        Duration(60), "Close a client connection after this long without a complete frame (seconds or 1m, "
+        "30s...), so a client trickling bytes cannot hold it; never while its window is still being "
+        "accepted by the queue.", check=_positive)
     ssl_enabled: bool = option(False, "Accept TLS connections only (needs ssl_certificate and ssl_key).",
                                aliases=("ssl",))
     ssl_certificate: Path | None = option(None, "PEM certificate (chain) of this server.")
@@ -95,6 +96,15 @@ class BeatsOptions(InputOptions):
     max_frame_size: ByteSize = option(
         ByteSize(DEFAULT_MAX_FRAME_SIZE), "Largest frame (and inflated zlib block) accepted from a client; "
         "a bigger one closes that connection.", check=lambda v: None if v >= 1024 else "must be at least 1kb")
+    max_window_bytes: ByteSize = option(
+        ByteSize(8 * 1024 * 1024), "Event bytes of one window held before they are handed to the queue and "
+        "acknowledged in part (Beats clients accept partial acks): bounds each connection's memory.",
+        check=lambda v: None if v >= 1024 else "must be at least 1kb")
+    max_pending_bytes: ByteSize = option(
+        ByteSize(128 * 1024 * 1024), "Bytes (partial frames and events not yet in the queue) all connections "
+        "together may hold; past it, connections holding more than 1mb stop being read until memory is "
+        "freed. Memory use is a small multiple of this.", check=lambda v: None if v >= 1024 * 1024 else
+        "must be at least 1mb")
 
     def __post_init__(self) -> None:
         if getattr(self.codec, "name", "") == "multiline":
@@ -230,7 +240,8 @@ class Beats(Input):
         settings = ConnectionSettings(
             ctx=ctx, stats=self.stats, make_builder=self._make_builder, max_frame_size=int(opts.max_frame_size),
             keepalive_interval=self.keepalive_interval, ssl_context=self._ssl_context,
-            ssl_handshake_timeout=opts.ssl_handshake_timeout / 1000, on_failure=self._count_failure)
+            ssl_handshake_timeout=opts.ssl_handshake_timeout / 1000, on_failure=self._count_failure,
+            max_window_bytes=int(opts.max_window_bytes), max_pending_bytes=int(opts.max_pending_bytes))
         self._settings = settings
         try:
             server = await loop.create_server(lambda: BeatsConnection(settings), opts.host, opts.port,
