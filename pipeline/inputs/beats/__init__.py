@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import ConfigError, PluginError
+from pipeline.inputs._accept import Listener
 from pipeline.inputs._tls import PROTOCOLS, server_context
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.inputs.beats.connection import BeatsConnection, BeatsStats, ConnectionSettings
@@ -189,7 +190,7 @@ class Beats(Input):
         super().__init__(options, context)
         self.stats = BeatsStats()
         self.bound_port: int | None = None
-        self._server: asyncio.base_events.Server | None = None
+        self._server: Listener | None = None
         self._settings: ConnectionSettings | None = None
         self._ssl_context: Any = None
         opts = self.options
@@ -244,12 +245,14 @@ class Beats(Input):
             max_window_bytes=int(opts.max_window_bytes), max_pending_bytes=int(opts.max_pending_bytes))
         self._settings = settings
         try:
-            server = await loop.create_server(lambda: BeatsConnection(settings), opts.host, opts.port,
-                                              backlog=4096, reuse_address=True)
+            # Our listener, not loop.create_server: it stays calm at the file descriptor limit.
+            server = Listener(lambda: BeatsConnection(settings), "beats input", self.logger)
+            await server.start(opts.host, opts.port, backlog=4096)
         except OSError as exc:
             raise PluginError(f"beats input cannot listen on {opts.host}:{opts.port}: {exc}") from exc
         self._server = server
-        self.bound_port = server.sockets[0].getsockname()[1]
+        self.stats.listener = server
+        self.bound_port = server.port
         self.logger.info("beats input listening on %s:%d%s", opts.host, self.bound_port,
                          " (TLS)" if self._ssl_context else "")
         sweeper = loop.create_task(self._close_idle(settings))

@@ -74,9 +74,12 @@ class BeatsStats:
     budget_pauses: int = 0  # times a connection stopped being read because the input's budget was used
     partial_acks: int = 0  # window parts acknowledged because a window passed max_window_bytes
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
+    listener: Any = None  # the input's Listener: at_fd_limit (health turns yellow), fd_limit_hits
 
     def snapshot(self) -> dict[str, Any]:
+        accepting = self.listener.stats() if self.listener is not None else {}
         return {
+            "accepting": accepting,
             "connections": {"accepted": self.connections_accepted, "current": self.connections_current,
                             "peak": self.connections_peak, "idle_closed": self.idle_closed},
             "events": self.events, "windows": self.windows, "acks": self.acks,
