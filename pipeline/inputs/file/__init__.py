@@ -26,6 +26,7 @@ from pipeline.inputs.file.discover import discover, sort_paths
 from pipeline.inputs.file.options import FileOptions
 from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
 from pipeline.inputs.file.tail import Line, WatchedFile
+from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import register
 
 TRUNCATED_TAG = "_line_truncated"
@@ -69,6 +70,7 @@ class File(Input):
         self._first_discovery = True
         self._open_limit_warned = False
         self._last_save = time.monotonic()
+        self._registry_trouble = RateLimitedLogger(self.logger, interval=60.0)  # a full disk: not every second
 
     def sincedb_file(self) -> Path:
         if self.options.sincedb_path is not None:
@@ -142,8 +144,9 @@ class File(Input):
             self.registry.save()
         except OSError as exc:
             count_problem(self, "registry_write_errors")
-            self.logger.error("cannot save the file registry %s: %s (offsets since the last save will be "
-                              "read again after a restart)", self.registry.path, exc)
+            self._registry_trouble.error(
+                "registry", "cannot save the file registry %s: %s (offsets since the last save will be read "
+                "again after a restart; retried every sincedb_write_interval)", self.registry.path, exc)
 
     # -- discovery ------------------------------------------------------------
     def discover_files(self) -> None:
