@@ -18,6 +18,7 @@ from pipeline.inputs._tls import TlsServerOptions, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
 from pipeline.plugin import ByteSize, Codec, Duration, FieldRef, Secret, build_from_dict, option, register
 
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 DEFAULT_CODECS = {"application/json": "json", "application/x-ndjson": "json_lines"}
 
 
@@ -49,6 +50,9 @@ class HttpOptions(TlsServerOptions):
     request_headers_target_field: FieldRef | None = option(
         None, "Field for the request headers. Default: headers (legacy) or "
               "[@metadata][input][http][request][headers] (ECS).")
+    keep_credential_headers: bool = option(
+        False, "Keep the Authorization, Proxy-Authorization and Cookie request headers in events (Logstash "
+               "keeps every header); by default they are dropped, so credentials never reach outputs.")
     threads: int | None = option(None, "Accepted so Logstash configs load; requests are served by one "
                                        "asyncio loop, max_pending_requests bounds the work in progress.")
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
@@ -175,7 +179,8 @@ class Http(Input):
     def _annotate(self, event: Event, request: web.Request, size: int) -> None:
         opts = self.options
         peer = request.remote or ""
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = {k.lower(): v for k, v in request.headers.items()
+                   if opts.keep_credential_headers or k.lower() not in CREDENTIAL_HEADERS}
         data = event.data
         if self._ecs:
             _set_default(event, opts.remote_host_target_field or "[host][ip]", peer)
