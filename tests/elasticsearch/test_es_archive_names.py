@@ -31,13 +31,13 @@ class CraftedCluster(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path.startswith("/_cat/indices"):
             self._send([{"index": name, "docs.count": "1"} for name in CRAFTED])
         else:
             self._send({"version": {"number": "8.15.0"}, "tagline": "You Know, for Search"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.requests_seen.append(self.path)
         self._send({"_scroll_id": "x", "hits": {"hits": [{"_id": "1", "_source": {"message": "m"}}]}})
 
