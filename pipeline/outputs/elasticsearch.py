@@ -32,6 +32,7 @@ from pipeline.elasticsearch.bulk import BulkAction, Outcome
 from pipeline.elasticsearch.client import DEFAULT_HOST, ConnectionSettings, build_client
 from pipeline.errors import ConfigError
 from pipeline.event import Event
+from pipeline.eventid import document_ids
 from pipeline.outputs.base import Output, OutputOptions
 from pipeline.plugin import ByteSize, Duration, Secret, option, register
 from pipeline.queue import dead_letter
@@ -68,6 +69,10 @@ class ElasticsearchOptions(OutputOptions):
                                         "indices roll over at local midnight; UTC by default.")
     document_id: Template | None = option(None, "Document id (sprintf); with the fingerprint filter, "
                                           "retries and replays never duplicate.")
+    use_event_id: bool = option(True, "Without document_id: use the input's stable event id ([@metadata][_id], "
+                                "set by the file and beats inputs) as the document id, so an event "
+                                "delivered again after a crash replaces itself. false: ids chosen by "
+                                "Elasticsearch.")
     action: Template = option("index", "index, create, update or delete (sprintf-able).")
     doc_as_upsert: bool = option(False, "With action update: create the document when missing.")
     retry_on_conflict: int = option(1, "With action update: Elasticsearch-side retries on version conflicts.")
@@ -321,7 +326,9 @@ class Elasticsearch(Output):
     def receive(self, events: list[Event]) -> None:
         if self._setup_pending:
             self._setup()
-        actions = [a for a in (self._encode(e) for e in events) if a is not None]
+        stable = self.options.use_event_id and self.options.document_id is None
+        ids = document_ids(events) if stable else [None] * len(events)
+        actions = [a for a in (self._encode(e, i) for e, i in zip(events, ids, strict=True)) if a is not None]
         batches = list(bulk.chunks(actions, self.options.bulk_max_events, int(self.options.bulk_max_bytes)))
         if self._pool is None or len(batches) < 2:
             for batch in batches:
@@ -330,7 +337,7 @@ class Elasticsearch(Output):
         for future in [self._pool.submit(self._deliver, batch) for batch in batches]:
             future.result()
 
-    def _encode(self, event: Event) -> BulkAction | None:
+    def _encode(self, event: Event, event_id: str | None = None) -> BulkAction | None:
         opts = self.options
         plan = self.plan
         if plan.data_stream:  # always create, into <type>-<dataset>-<namespace>
@@ -349,7 +356,10 @@ class Elasticsearch(Output):
             self._dead_letter(event, f"Badly formatted index, after interpolation still contains placeholder: "
                                      f"[{index}]")
             return None
-        doc_id = opts.document_id.render(event) if opts.document_id is not None else None
+        if opts.document_id is not None:
+            doc_id = opts.document_id.render(event)
+        else:
+            doc_id = event_id if action in ("index", "create") else None
         if doc_id is not None and _UNRESOLVED.search(doc_id):
             # Every such event would overwrite one document: refuse visibly instead.
             self._dead_letter(event, f"document_id still contains a placeholder after interpolation: [{doc_id}]")
