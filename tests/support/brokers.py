@@ -128,3 +128,22 @@ def kafka_bootstrap() -> str:
     if not address:
         pytest.skip("no real Kafka: set KAFKA_BOOTSTRAP=host:port (or scripts/services.sh start kafka)")
     return address
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """redis://host:port of a real Redis ($REDIS_URL, else `scripts/services.sh start redis`)."""
+    address = os.environ.get("REDIS_URL")
+    if address:
+        return address
+    script = REPO_ROOT / "scripts" / "services.sh"
+    result = subprocess.run(["bash", str(script), "start", "redis"], capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        pytest.skip(f"no real Redis (scripts/services.sh start redis failed): {result.stdout}{result.stderr}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url)
