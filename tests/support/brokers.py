@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +148,20 @@ def redis_client(url: str) -> Any:
     import redis
 
     return redis.Redis.from_url(url)
+
+
+@dataclass(frozen=True)
+class S3Server:
+    url: str
+    access_key: str
+    secret_key: str
+    region: str = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> S3Server:
+    """A real S3-compatible server ($S3_ENDPOINT with $S3_ACCESS_KEY / $S3_SECRET_KEY)."""
+    url = os.environ.get("S3_ENDPOINT")
+    if not url:
+        pytest.skip("no S3-compatible server: set S3_ENDPOINT (or scripts/services.sh start s3)")
+    return S3Server(url, os.environ.get("S3_ACCESS_KEY", "test"), os.environ.get("S3_SECRET_KEY", "test"))
