@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.brokers import REPO_ROOT, S3Server, s3_endpoint, unique  # noqa: F401
+from support.brokers import REPO_ROOT, unique
+from support.services import S3Endpoint
 
 from pipeline.archive.policy import PolicyError, load_policy, parse_policy
 from pipeline.event import Event
@@ -143,7 +144,7 @@ def test_a_damaged_copy_is_never_trusted_and_the_source_is_kept(tmp_path: Path) 
     assert _name(10) in _engine_indices(data)
 
 
-def test_object_storage_tier_on_a_real_s3_server(tmp_path: Path, s3_endpoint: S3Server) -> None:  # noqa: F811
+def test_object_storage_tier_on_a_real_s3_server(tmp_path: Path, s3_endpoint: S3Endpoint) -> None:
     import boto3
 
     bucket = unique("archive")

@@ -8,15 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.brokers import (  # noqa: F401 - kafka_bootstrap is a fixture
-    PipelineProcess,
-    create_topic,
-    group_lag,
-    kafka_bootstrap,
-    produce,
-    unique,
-    wait_for,
-)
+from support.brokers import PipelineProcess, create_topic, group_lag, produce, unique, wait_for
 
 from pipeline.errors import ConfigError, ConfigErrors
 from pipeline.testing import build_plugin
@@ -63,7 +55,7 @@ def test_topics_pattern_matches_whole_topic_names() -> None:
     assert plugin.subscription() == ["^(logs-.*)$"]
 
 
-def test_json_records_with_metadata_reach_the_outputs(kafka_bootstrap: str, tmp_path: Path) -> None:  # noqa: F811
+def test_json_records_with_metadata_reach_the_outputs(kafka_bootstrap: str, tmp_path: Path) -> None:
     topic = create_topic(kafka_bootstrap, unique("events"), partitions=3)
     sent = [json.dumps({"service": f"svc{i}", "status": "down", "n": i}) for i in range(30)]
     produce(kafka_bootstrap, topic, sent, key=lambda i: f"k{i}".encode())
@@ -88,7 +80,7 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     assert "@metadata" not in first
 
 
-def test_kill_9_mid_stream_loses_nothing_and_lag_returns_to_zero(kafka_bootstrap: str, tmp_path: Path) -> None:  # noqa: F811
+def test_kill_9_mid_stream_loses_nothing_and_lag_returns_to_zero(kafka_bootstrap: str, tmp_path: Path) -> None:
     topic = create_topic(kafka_bootstrap, unique("atleastonce"), partitions=2)
     group = unique("g")
     total = 4000
@@ -121,7 +113,7 @@ def _produce_slowly(bootstrap: str, topic: str, total: int) -> None:
         time.sleep(0.1)
 
 
-def test_offsets_of_events_stuck_before_the_outputs_are_not_committed(kafka_bootstrap: str, tmp_path: Path,  # noqa: F811
+def test_offsets_of_events_stuck_before_the_outputs_are_not_committed(kafka_bootstrap: str, tmp_path: Path,
                                                                        free_port: int) -> None:
     """The output is down (a Kafka output to a closed port retries forever): events wait in the queue.
     kill -9, restart with a working output: every event arrives, because none was committed."""

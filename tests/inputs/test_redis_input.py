@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from support.brokers import PipelineProcess, redis_client, redis_url, unique, wait_for  # noqa: F401
+from support.brokers import PipelineProcess, redis_client, unique, wait_for
 
 from pipeline.testing import build_plugin
 
@@ -29,7 +29,7 @@ def test_processing_lists_are_stable_per_pipeline_plugin_and_thread() -> None:
     assert plugin.processing_list(2) == "logs:inflight:2"
 
 
-def test_list_items_are_decoded_as_json_in_batches_and_removed_once_delivered(redis_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_list_items_are_decoded_as_json_in_batches_and_removed_once_delivered(redis_url: str, tmp_path: Path) -> None:
     key = unique("logs")
     client = redis_client(redis_url)
     client.rpush(key, *[json.dumps({"n": i, "message": f"line {i}"}) for i in range(500)])
@@ -49,7 +49,7 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     assert client.llen(key) == 0
 
 
-def test_items_left_in_the_processing_list_by_a_crash_are_read_again(redis_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_items_left_in_the_processing_list_by_a_crash_are_read_again(redis_url: str, tmp_path: Path) -> None:
     key = unique("crash")
     client = redis_client(redis_url)
     # What a kill -9 leaves: items moved to the processing list, never acknowledged.
@@ -69,7 +69,7 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     assert [e["n"] for e in _lines(out)] == list(range(10))
 
 
-def test_kill_9_while_the_output_is_blocked_loses_nothing(redis_url: str, tmp_path: Path, free_port: int) -> None:  # noqa: F811
+def test_kill_9_while_the_output_is_blocked_loses_nothing(redis_url: str, tmp_path: Path, free_port: int) -> None:
     key = unique("blocked")
     client = redis_client(redis_url)
     client.rpush(key, *[json.dumps({"n": i}) for i in range(300)])
@@ -93,7 +93,7 @@ def test_kill_9_while_the_output_is_blocked_loses_nothing(redis_url: str, tmp_pa
         assert second.stop() == 0
 
 
-def test_channel_and_pattern_messages_are_received(redis_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_channel_and_pattern_messages_are_received(redis_url: str, tmp_path: Path) -> None:
     channel = unique("alerts")
     client = redis_client(redis_url)
     out = tmp_path / "out.json"

@@ -7,14 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from support.brokers import (  # noqa: F401 - kafka_bootstrap is a fixture
-    PipelineProcess,
-    consume_all,
-    create_topic,
-    kafka_bootstrap,
-    unique,
-    wait_for,
-)
+from support.brokers import PipelineProcess, consume_all, create_topic, unique, wait_for
 
 from pipeline.errors import ConfigErrors
 from pipeline.event import Event
@@ -39,7 +32,7 @@ def test_negative_retries_are_refused() -> None:
         build_plugin("output", 'kafka { topic_id => "t" retries => -1 }', register=False)
 
 
-def test_events_go_to_the_topic_and_key_named_by_each_event(kafka_bootstrap: str) -> None:  # noqa: F811
+def test_events_go_to_the_topic_and_key_named_by_each_event(kafka_bootstrap: str) -> None:
     base = unique("svc")
     for name in ("web", "db"):
         create_topic(kafka_bootstrap, f"{base}-{name}", partitions=3)
@@ -59,7 +52,7 @@ def test_events_go_to_the_topic_and_key_named_by_each_event(kafka_bootstrap: str
 
 
 def test_a_record_the_broker_refuses_is_logged_and_counted_while_the_rest_is_delivered(
-        kafka_bootstrap: str, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+        kafka_bootstrap: str, caplog: pytest.LogCaptureFixture) -> None:
     topic = create_topic(kafka_bootstrap, unique("big"))
     plugin = build_plugin("output", f'''kafka {{ bootstrap_servers => "{kafka_bootstrap}" topic_id => "{topic}"
                                          max_request_size => 2000 codec => json }}''')
@@ -71,7 +64,7 @@ def test_a_record_the_broker_refuses_is_logged_and_counted_while_the_rest_is_del
     assert sorted(json.loads(r.value())["message"] for r in consume_all(kafka_bootstrap, topic, 2)) == ["ok", "small"]
 
 
-def test_one_pipeline_feeds_another_through_a_topic(kafka_bootstrap: str, tmp_path: Path) -> None:  # noqa: F811
+def test_one_pipeline_feeds_another_through_a_topic(kafka_bootstrap: str, tmp_path: Path) -> None:
     """Services → monitoring-events → a second pipeline, JSON events end to end."""
     topic = create_topic(kafka_bootstrap, unique("monitoring-events"), partitions=2)
     out = tmp_path / "out.json"

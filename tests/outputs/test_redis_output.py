@@ -7,7 +7,7 @@ import threading
 import time
 from urllib.parse import urlparse
 
-from support.brokers import redis_client, redis_url, unique  # noqa: F401
+from support.brokers import redis_client, unique
 
 from pipeline.event import Event
 from pipeline.testing import build_plugin, run_pipeline
@@ -18,7 +18,7 @@ def _host(url: str) -> str:
     return f"{parsed.hostname}:{parsed.port or 6379}"
 
 
-def test_events_are_pushed_to_the_list_named_by_each_event(redis_url: str) -> None:  # noqa: F811
+def test_events_are_pushed_to_the_list_named_by_each_event(redis_url: str) -> None:
     base = unique("out")
     events = [{"type": "web" if i % 2 else "db", "n": i} for i in range(120)]
     run_pipeline(f'output {{ redis {{ host => ["{_host(redis_url)}"] key => "{base}-%{{type}}" data_type => "list" '
@@ -31,7 +31,7 @@ def test_events_are_pushed_to_the_list_named_by_each_event(redis_url: str) -> No
     assert "@timestamp" in web[0]
 
 
-def test_an_unreachable_host_fails_over_to_the_next(redis_url: str, free_port: int) -> None:  # noqa: F811
+def test_an_unreachable_host_fails_over_to_the_next(redis_url: str, free_port: int) -> None:
     key = unique("failover")
     plugin = build_plugin("output", f'''redis {{ host => ["127.0.0.1:{free_port}", "{_host(redis_url)}"]
         shuffle_hosts => false key => "{key}" data_type => "list" reconnect_interval => 0.1 }}''')
@@ -39,7 +39,7 @@ def test_an_unreachable_host_fails_over_to_the_next(redis_url: str, free_port: i
     assert redis_client(redis_url).llen(key) == 1
 
 
-def test_a_congested_list_holds_the_output_back_until_it_drains(redis_url: str) -> None:  # noqa: F811
+def test_a_congested_list_holds_the_output_back_until_it_drains(redis_url: str) -> None:
     key = unique("congested")
     client = redis_client(redis_url)
     client.rpush(key, *[b"old"] * 10)
@@ -55,7 +55,7 @@ def test_a_congested_list_holds_the_output_back_until_it_drains(redis_url: str) 
     assert done.is_set() and json.loads(client.lrange(key, -1, -1)[0])["message"] == "new"
 
 
-def test_channel_messages_reach_a_subscriber(redis_url: str) -> None:  # noqa: F811
+def test_channel_messages_reach_a_subscriber(redis_url: str) -> None:
     channel = unique("events")
     client = redis_client(redis_url)
     pubsub = client.pubsub(ignore_subscribe_messages=True)

@@ -10,7 +10,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,50 +117,8 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-# Until scripts/services/kafka.sh and its session fixture land on main: a broker given by hand.
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    """host:port of a real Kafka broker ($KAFKA_BOOTSTRAP)."""
-    address = os.environ.get("KAFKA_BOOTSTRAP")
-    if not address:
-        pytest.skip("no real Kafka: set KAFKA_BOOTSTRAP=host:port (or scripts/services.sh start kafka)")
-    return address
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """redis://host:port of a real Redis ($REDIS_URL, else `scripts/services.sh start redis`)."""
-    address = os.environ.get("REDIS_URL")
-    if address:
-        return address
-    script = REPO_ROOT / "scripts" / "services.sh"
-    result = subprocess.run(["bash", str(script), "start", "redis"], capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        pytest.skip(f"no real Redis (scripts/services.sh start redis failed): {result.stdout}{result.stderr}")
-    return result.stdout.strip().splitlines()[-1]
-
-
 def redis_client(url: str) -> Any:
     import redis
 
     return redis.Redis.from_url(url)
 
-
-@dataclass(frozen=True)
-class S3Server:
-    url: str
-    access_key: str
-    secret_key: str
-    region: str = "us-east-1"
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> S3Server:
-    """A real S3-compatible server ($S3_ENDPOINT with $S3_ACCESS_KEY / $S3_SECRET_KEY)."""
-    url = os.environ.get("S3_ENDPOINT")
-    if not url:
-        pytest.skip("no S3-compatible server: set S3_ENDPOINT (or scripts/services.sh start s3)")
-    return S3Server(url, os.environ.get("S3_ACCESS_KEY", "test"), os.environ.get("S3_SECRET_KEY", "test"))
