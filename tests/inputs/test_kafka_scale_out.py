@@ -52,6 +52,8 @@ output {{ elasticsearch {{ hosts => ["{es.url}"] index => "scale"
             at_kill = indexed()
             wait_for(lambda: indexed() >= at_kill + 1000, 120, "the survivor to take over the partitions")
             first = PipelineProcess(config, tmp_path / "data-a", tmp_path / "log-a")
+            wait_for(lambda: (tmp_path / "log-a").read_text().count("pipeline main started") == 2, 120,
+                     "the killed pipeline to start again")
             producer.join(300)
             wait_for(lambda: indexed() >= TOTAL, 180, f"all {TOTAL} events indexed")
             wait_for(lambda: group_lag(kafka_bootstrap, group, topic) == 0, 120, "consumer lag 0")
