@@ -113,10 +113,12 @@ def _produce_slowly(bootstrap: str, topic: str, total: int) -> None:
         time.sleep(0.1)
 
 
-def test_offsets_of_events_stuck_before_the_outputs_are_not_committed(kafka_bootstrap: str, tmp_path: Path,
-                                                                       free_port: int) -> None:
+@pytest.mark.parametrize("queue_type", ["memory", "persisted"])
+def test_offsets_of_events_stuck_before_the_outputs_are_not_lost(kafka_bootstrap: str, tmp_path: Path,
+                                                                  free_port: int, queue_type: str) -> None:
     """The output is down (a Kafka output to a closed port retries forever): events wait in the queue.
-    kill -9, restart with a working output: every event arrives, because none was committed."""
+    kill -9, restart with a working output: every event arrives — re-read from Kafka (memory queue:
+    nothing was committed) or replayed from disk (persisted queue: committed once on disk)."""
     topic = create_topic(kafka_bootstrap, unique("stuck"), partitions=2)
     group = unique("g")
     total = 1000
@@ -127,14 +129,14 @@ def test_offsets_of_events_stuck_before_the_outputs_are_not_committed(kafka_boot
     down.write_text(source + f'''
 output {{ kafka {{ bootstrap_servers => "127.0.0.1:{free_port}" topic_id => "nowhere" delivery_timeout_ms => 1000 }} }}''')
     log1 = tmp_path / "log1"
-    first = PipelineProcess(down, tmp_path / "data", log1, "-b", "50")
+    first = PipelineProcess(down, tmp_path / "data", log1, "-b", "50", "--queue.type", queue_type)
     wait_for(lambda: "records not delivered" in log1.read_text(), 90, "the output to report it is blocked")
     time.sleep(1.0)  # several auto-commit intervals: a wrongly stored offset would be committed by now
     first.kill()
     out = tmp_path / "out.json"
     up = tmp_path / "up.conf"
     up.write_text(source + f'\noutput {{ file {{ path => "{out}" flush_interval => 0 }} }}')
-    second = PipelineProcess(up, tmp_path / "data", tmp_path / "log2")
+    second = PipelineProcess(up, tmp_path / "data", tmp_path / "log2", "--queue.type", queue_type)
     try:
         wait_for(lambda: {e["n"] for e in _lines(out)} >= set(range(total)), 120, "every event after restart")
         wait_for(lambda: group_lag(kafka_bootstrap, group, topic) == 0, 60, "consumer lag 0")
