@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import uuid
@@ -109,12 +110,17 @@ def test_redis_lpush_brpop(redis_url: str) -> None:
         client.close()
 
 
+def _sha256_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
 # --- S3 -----------------------------------------------------------------------------------------------------
 
 def test_s3_multipart_put_get_list(s3_endpoint) -> None:  # type: ignore[no-untyped-def]
     import boto3
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
+    from botocore.exceptions import ClientError
 
     s3 = boto3.client(
         "s3", endpoint_url=s3_endpoint.url, aws_access_key_id=s3_endpoint.access_key,
@@ -138,7 +144,13 @@ def test_s3_multipart_put_get_list(s3_endpoint) -> None:  # type: ignore[no-unty
         fetched = s3.get_object(Bucket=bucket, Key="logs/archive.bin")["Body"].read()
         assert hashlib.sha256(fetched).digest() == hashlib.sha256(body).digest()
 
-        s3.put_object(Bucket=bucket, Key="logs/small.txt", Body=b"hello")
+        # Checksums are verified: a wrong SHA-256 is refused, the right one is stored and echoed.
+        with pytest.raises(ClientError) as refused:
+            s3.put_object(Bucket=bucket, Key="logs/small.txt", Body=b"hello", ChecksumSHA256=_sha256_b64(b"other"))
+        assert refused.value.response["Error"]["Code"] == "BadDigest"
+        stored = s3.put_object(Bucket=bucket, Key="logs/small.txt", Body=b"hello", ChecksumSHA256=_sha256_b64(b"hello"))
+        assert stored["ChecksumSHA256"] == _sha256_b64(b"hello")
+
         listing = s3.list_objects_v2(Bucket=bucket, Prefix="logs/")
         assert sorted(item["Key"] for item in listing["Contents"]) == ["logs/archive.bin", "logs/small.txt"]
         assert listing["KeyCount"] == 2
