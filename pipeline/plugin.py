@@ -46,6 +46,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pipeline import fieldref
 from pipeline.compat import logstash_options
+from pipeline.config.envsubst import has_unresolved
 from pipeline.errors import ConfigError, ConfigErrors, Location, TemplateError
 from pipeline.fieldref import FieldRef
 from pipeline.template import Template
@@ -566,6 +567,7 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
     plugin_id = spec.option("id") if isinstance(spec.option("id"), str) else None
     errors: list[ConfigError] = []
     values: dict[str, Any] = {}
+    unresolved: set[str] = set()
 
     def fail(message: str, loc: Location) -> None:
         errors.append(ConfigError(message, loc, spec.kind, spec.name, plugin_id))
@@ -576,6 +578,9 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
             fail(obsolete, loc)
             continue
         info = infos.get(key) or by_alias.get(key)
+        if info is not None and has_unresolved(raw):  # its ${VAR} error is already reported
+            unresolved.add(info.name)
+            continue
         if info is None:
             hint = difflib.get_close_matches(key, list(infos) + list(by_alias), n=1)
             fail(f'unknown option "{key}"' + (f' (did you mean "{hint[0]}"?)' if hint else ""), loc)
@@ -622,6 +627,8 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
     for info in infos.values():
         if info.name in values:
             continue
+        if info.name in unresolved:
+            continue
         if info.required:
             fail(f'missing required option "{info.name}"', spec.location)
         elif info.default is not None:
@@ -630,7 +637,7 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
                 values[info.name] = info.convert(_copy(info.default), spec.location)
             except (_Invalid, ConfigError) as exc:
                 raise TypeError(f"default of option {info.name} of {cls.__name__} is invalid: {exc}") from exc
-    if errors:
+    if errors or unresolved:
         raise ConfigErrors(errors)
     try:
         return cls.Options(**values)
