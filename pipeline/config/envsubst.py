@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError, Location
 
+
 class Unresolved(str):
     """A value whose ``${VAR}`` could not be substituted: its error is already reported, so
     option validation skips it instead of adding errors that only repeat the same cause."""
