@@ -2,8 +2,8 @@
 
 A rule's ``filter:`` is ElastAlert's list of Elasticsearch query clauses
 (``query_string``, ``term``, ``terms``, ``range``, ``match``, ``match_phrase``,
-``wildcard``, ``prefix``, ``exists``, ``bool``), or strings in our query-string
-(Kibana/Lucene) syntax. Both backends take the result, ``{"bool": {"filter": [...]}}``.
+``wildcard``, ``prefix``, ``exists``, ``bool``), strings in Lucene query-string
+syntax, or ``kql:`` clauses in Kibana's query language (ours, beside ElastAlert's). Both backends take the result, ``{"bool": {"filter": [...]}}``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def _clause(item: Any, where: str) -> Query:
         if not isinstance(body, Mapping) or not isinstance(body.get("query"), str):
             raise ConfigError(f"{where}: query_string needs {{query: \"...\"}}")
         return {"query_string": dict(body)}
+    if kind == "kql":
+        return _kql_clause(body, where)
     if kind == "exists":
         if not isinstance(body, Mapping) or not isinstance(body.get("field"), str):
             raise ConfigError(f"{where}: exists needs {{field: name}}")
@@ -60,8 +62,24 @@ def _clause(item: Any, where: str) -> Query:
     if kind in _FIELD_CLAUSES:
         _check_field_clause(kind, body, where)
         return {kind: dict(body)}
-    raise ConfigError(f"{where}: unsupported clause {kind!r}; use one of query_string, term, terms, range, "
+    raise ConfigError(f"{where}: unsupported clause {kind!r}; use one of kql, query_string, term, terms, range, "
                       "match, match_phrase, wildcard, prefix, exists, bool")
+
+
+def _kql_clause(body: Any, where: str) -> Query:
+    """``kql: 'log.level:ERROR and not service.name:test'`` (or ``{query: ...}``): Kibana's query language,
+    parsed once here and sent to either backend as DSL."""
+    from pipeline.localindex.esdsl import to_dsl
+    from pipeline.localindex.kql import parse as parse_kql
+    from pipeline.localindex.query import QueryError
+
+    text = body.get("query") if isinstance(body, Mapping) else body
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{where}: kql needs a query string, like kql: 'log.level:ERROR'")
+    try:
+        return to_dsl(parse_kql(text))
+    except QueryError as exc:
+        raise ConfigError(f"{where}: kql: {exc}") from None
 
 
 def _check_field_clause(kind: str, body: Any, where: str) -> None:
