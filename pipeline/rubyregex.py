@@ -299,7 +299,8 @@ def to_python(pattern: str) -> str:
 def compile_ruby(pattern: str, flags: int = 0) -> re.Pattern[str]:
     """Compile a Ruby-style regex; ``re.error`` (naming the original pattern) when invalid.
 
-    The standard ``re`` module is tried first (fastest); constructs it lacks but Onigmo
+    Ruby's ``^``/``$`` are line anchors, so the pattern is compiled multi-line, as Ruby
+    matches it. The standard ``re`` module is tried first (fastest); constructs it lacks but Onigmo
     has, like ``\\p{L}`` Unicode properties, fall back to the ``regex`` module, whose
     pattern objects have the same API.
     """
@@ -307,6 +308,7 @@ def compile_ruby(pattern: str, flags: int = 0) -> re.Pattern[str]:
         translated = to_python(pattern)
     except TranslateError as exc:
         raise re.error(f"invalid regular expression {pattern!r}: {exc}") from None
+    flags |= re.MULTILINE  # Ruby's ^ and $ always match at line starts and ends (\A, \z are the text's)
     try:
         return re.compile(translated, flags)
     except re.error as exc:

@@ -49,3 +49,11 @@ def test_untranslatable_syntax_is_a_clear_error() -> None:
         to_python(r"[a-z&&[^aeiou]]")
     with pytest.raises(re.error, match="invalid regular expression"):
         compile_ruby("(unclosed")
+
+
+def test_caret_and_dollar_are_line_anchors_as_in_ruby() -> None:
+    # Ruby: "a\nERROR x" =~ /^ERROR/ matches; \A and \z still anchor the whole text.
+    assert compile_ruby(r"^ERROR").search("first line\nERROR second")
+    assert compile_ruby(r"done$").search("done\nmore")
+    assert not compile_ruby(r"\AERROR").search("first line\nERROR second")
+    assert compile_ruby(r"^\s+").sub("", "  a\n  b") == "a\nb"  # as Ruby's gsub(/^\s+/, "")
