@@ -8,6 +8,7 @@ import contextlib
 import socket
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import QueueClosedError
@@ -26,7 +27,8 @@ REVERSE_DNS_TIMEOUT = 1.0
 class TcpOptions(TlsServerOptions):
     proxy_protocol: bool = option(False, "PROXY protocol headers; only false is supported here.",
                                    check=lambda v: "the PROXY protocol is not supported here" if v else None)
-    ssl_extra_chain_certs: Any = unsupported("append the intermediate certificates to the ssl_certificate PEM file")
+    ssl_extra_chain_certs: list[Path] = option([], "PEM files of intermediate CA certificates sent after "
+                                                  "ssl_certificate, so clients reach a CA they trust.")
     ssl_verification_mode: Any = unsupported("client mode does not use TLS here")
     host: str = option("0.0.0.0", "Address to listen on (server) or to connect to (client).")
     port: int = option(doc="Port to listen on (server) or to connect to (client).",
