@@ -81,8 +81,14 @@ def loads_yaml(text: str, source: str, *, expand_env: bool = False) -> Any:
     return expand_environment(data, Location(source)) if expand_env else data
 
 
+#: Message texts keep ``${...}`` as written (as ElastAlert2, which expands nothing): expanding there
+#: would let a rule print any secret of the environment into an alert.
+MESSAGE_TEXT_KEYS = frozenset({"alert_text", "alert_subject", "alert_text_args", "alert_subject_args"})
+
+
 def expand_environment(value: Any, where: Location) -> Any:
-    """Replace ``${NAME}`` / ``${NAME:default}`` in every string (secrets stay out of files)."""
+    """Replace ``${NAME}`` / ``${NAME:default}`` in settings (secrets stay out of files), not in
+    the message texts of :data:`MESSAGE_TEXT_KEYS`."""
     if isinstance(value, str):
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group("name"), match.group("default")
@@ -94,11 +100,12 @@ def expand_environment(value: Any, where: Location) -> Any:
                               "for a default)", where)
         return _ENV.sub(substitute, value)
     if isinstance(value, LocatedDict):
-        out = LocatedDict({k: expand_environment(v, value.where(k)) for k, v in value.items()})
+        out = LocatedDict({k: v if k in MESSAGE_TEXT_KEYS else expand_environment(v, value.where(k))
+                           for k, v in value.items()})
         out.location, out.key_locations = value.location, value.key_locations
         return out
     if isinstance(value, Mapping):
-        return {k: expand_environment(v, where) for k, v in value.items()}
+        return {k: v if k in MESSAGE_TEXT_KEYS else expand_environment(v, where) for k, v in value.items()}
     if isinstance(value, list):
         return [expand_environment(v, where) for v in value]
     return value

@@ -5,7 +5,7 @@ licence and sha256) either passes, or fails only for reasons outside the file, r
 manifest's ``expect`` column as ``;``-separated tokens:
 
 * ``env:NAME``: a ``${NAME}`` the deployment sets;
-* ``file:PATH``: a patterns_dir, dictionary or database the deployment ships;
+* ``file:PATH``: a patterns_dir, dictionary, Ruby script or database the deployment ships;
 * ``geoip-database``: geoip without ``database`` (Logstash bundles GeoLite2; we never download it);
 * ``plugin:KIND/NAME``: a plugin we do not have (yet: see docs/compatibility.md);
 * ``es-option:NAME``: an elasticsearch output option owned by the template/ILM work, not merged yet;
@@ -40,6 +40,9 @@ _REASONS = [
     (re.compile(r"unknown (input|filter|output|codec) plugin \"([^\"]+)\""), "plugin:{0}/{1}"),
     (re.compile(r"patterns_dir (\S+) does not exist"), "file:{0}"),
     (re.compile(r"cannot read dictionary (\S+?):"), "file:{0}"),
+    (re.compile(r"Ruby script (\S+) does not exist"), "file:{0}"),
+    (re.compile(r"No such file or directory @ rb_sysopen - (\S+)"), "file:{0}"),  # a ruby filter's init code
+    (re.compile(r"no such file '([^']+)'"), "file:{0}"),
     (re.compile(r"geoip.*option \"database\" is required"), "geoip-database"),
     (re.compile(r"output elasticsearch.*: unknown option \"(\w+)\""), "es-option:{0}"),
     (re.compile(r"expected a section: 'input', 'filter' or 'output'"), "not-a-config"),
