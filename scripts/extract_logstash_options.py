@@ -87,11 +87,14 @@ COMMON: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 PLUGINS = {
-    "input": ["beats", "dead_letter_queue", "file", "generator", "http", "stdin", "syslog", "tcp", "udp"],
-    "filter": ["clone", "date", "dissect", "drop", "fingerprint", "geoip", "grok", "json", "kv", "mutate", "prune",
-               "split", "throttle", "translate", "truncate", "useragent", "uuid"],
-    "output": ["elasticsearch", "file", "null", "stdout"],
-    "codec": ["json", "json_lines", "line", "multiline", "plain", "rubydebug"],
+    "input": ["beats", "dead_letter_queue", "file", "gelf", "generator", "http", "http_poller", "stdin", "syslog", "tcp",
+              "udp"],
+    "filter": ["aggregate", "bytes", "cidr", "clone", "csv", "date", "de_dot", "dissect", "dns", "drop", "elapsed",
+               "fingerprint", "geoip", "grok", "http", "json", "json_encode", "kv", "memcached", "mutate", "prune",
+               "ruby", "split", "syslog_pri", "throttle", "tld", "translate", "truncate", "urldecode", "useragent",
+               "uuid", "xml"],
+    "output": ["elasticsearch", "file", "gelf", "null", "stdout"],
+    "codec": ["cef", "dots", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
 }
 
 

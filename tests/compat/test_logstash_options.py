@@ -13,14 +13,33 @@ from pipeline.testing import build_plugin
 
 WITH_DATA = [cls for cls in plugins.all_plugins() if logstash_options.options(cls.kind, cls.name) is not None]
 
-# The elasticsearch output's template / ILM / data stream options (and the rest of that plugin's
-# list) are another engineer's work in progress: listed in the data, tolerated here until merged.
-OWNED_ELSEWHERE = {("output", "elasticsearch")}
+# Options other engineers' plugins still lack (their areas; merged independently). Listed exactly, so
+# a plugin losing another option fails here; entries may be removed as they are implemented.
+OWNED_ELSEWHERE: dict[tuple[str, str], set[str]] = {
+    ("output", "elasticsearch"): {  # the elasticsearch output's own work
+        "bulk_path", "ca_trusted_fingerprint", "compression_level", "drop_error_types", "healthcheck_path", "parent",
+        "path", "ssl_cipher_suites", "ssl_keystore_password", "ssl_keystore_path", "ssl_keystore_type",
+        "ssl_supported_protocols", "ssl_truststore_password", "ssl_truststore_path", "ssl_truststore_type", "version",
+        "version_type"},
+    ("input", "http_poller"): {  # the plugins work
+        "ecs_compatibility", "follow_redirects", "ssl_cipher_suites", "ssl_enabled", "ssl_keystore_password",
+        "ssl_keystore_path", "ssl_keystore_type", "ssl_truststore_password", "ssl_truststore_path",
+        "ssl_truststore_type", "validate_after_inactivity"},
+    ("filter", "http"): {
+        "follow_redirects", "ssl_cipher_suites", "ssl_enabled", "ssl_keystore_password", "ssl_keystore_path",
+        "ssl_keystore_type", "ssl_supported_protocols", "ssl_truststore_password", "ssl_truststore_path",
+        "ssl_truststore_type", "validate_after_inactivity"},
+    ("filter", "aggregate"): {"map_count_warning_threshold"},
+    ("filter", "bytes"): {"conversion_method"},
+    ("filter", "cidr"): {"address_field"},
+    ("filter", "de_dot"): {"recursive", "tag_on_failure"},
+    ("codec", "cef"): {"locale"},
+}
 
 
 def test_every_plugin_logstash_also_has_keeps_its_option_list() -> None:
     names = {(cls.kind, cls.name) for cls in WITH_DATA}
-    assert len(names) >= 30
+    assert len(names) >= 50
     for kind, name in names:
         assert "@ " in (logstash_options.source(kind, name) or ""), f"{kind}-{name}: no source commit"
 
@@ -28,10 +47,9 @@ def test_every_plugin_logstash_also_has_keeps_its_option_list() -> None:
 @pytest.mark.parametrize("cls", WITH_DATA, ids=[f"{c.kind}-{c.name}" for c in WITH_DATA])
 def test_every_logstash_option_is_declared(cls: type[plugins.Plugin]) -> None:
     declared = {name for info in cls.option_infos() for name in (info.name, *info.aliases)}
-    missing = [o.name for o in logstash_options.current(cls.kind, cls.name) if o.name not in declared]
-    if (cls.kind, cls.name) in OWNED_ELSEWHERE:
-        return
-    assert missing == [], f"{cls.kind} {cls.name}: Logstash options not declared: {missing}"
+    missing = {o.name for o in logstash_options.current(cls.kind, cls.name) if o.name not in declared}
+    missing -= OWNED_ELSEWHERE.get((cls.kind, cls.name), set())
+    assert not missing, f"{cls.kind} {cls.name}: Logstash options not declared: {sorted(missing)}"
 
 
 def test_obsolete_options_are_refused_with_logstash_message() -> None:
