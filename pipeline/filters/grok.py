@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,20 @@ class _Pattern:
     fast_search: Any  # re's bound search, or None
     fast_limit: int  # lines up to this length are safe on re within the (per pattern) timeout
     risk: Any  # the guard's Risk, to check longer lines one by one
+    text: str = ""  # the expression as written, for the per-pattern counters
+
+
+class GrokStats:
+    """Timeouts per pattern, shown in the filter's section of ``/_node/stats``."""
+
+    def __init__(self) -> None:
+        self.timeouts: dict[str, int] = {}
+
+    def count_timeout(self, pattern: str) -> None:
+        self.timeouts[pattern] = self.timeouts.get(pattern, 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"timeouts": sum(self.timeouts.values()), "timeouts_by_pattern": dict(self.timeouts)}
 
 
 @register
@@ -93,6 +108,8 @@ class Grok(Filter):
         self.per_event = opts.timeout_scope == "event"
         self.fast_budget = (self.timeout or 0) * STEPS_PER_SECOND
         self.tag_on_timeout = opts.tag_on_timeout
+        self.stats = GrokStats()
+        self._stop = threading.Event()  # set by interrupt(): the pipeline is stopping
         self.tag_on_failure = tuple(opts.tag_on_failure)
         self.keep_empty = opts.keep_empty_captures
         self.break_on_match = opts.break_on_match
@@ -129,7 +146,7 @@ class Grok(Filter):
                                   c.last, c.overwrite, c) for c in captures)
                     cache[text] = _Pattern(compiled, plan,
                                            compiled.fast.search if compiled.fast is not None else None,
-                                           fast_limit, compiled.risk)
+                                           fast_limit, compiled.risk, text)
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
 
@@ -173,6 +190,10 @@ class Grok(Filter):
         elif self.tag_on_failure:
             event.tag(*self.tag_on_failure)
 
+    def interrupt(self) -> None:
+        """The pipeline is stopping: a running slow match gives up (its event is tagged, not lost)."""
+        self._stop.set()
+
     @staticmethod
     def _text(value: Any) -> str:
         if isinstance(value, str):
@@ -190,7 +211,11 @@ class Grok(Filter):
                 found = pattern.fast_search(text)  # hot path: re, proven safe for this line
             else:
                 timeout = self.timeout if deadline is None else deadline - time.monotonic()
-                found = pattern.expression.search(text, timeout)
+                try:
+                    found = pattern.expression.search(text, timeout, stop=self._stop)
+                except GrokTimeout:
+                    self.stats.count_timeout(pattern.text)
+                    raise
             if found is None:
                 continue
             hit = True

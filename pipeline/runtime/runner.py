@@ -64,6 +64,8 @@ class PipelineRunner:
         # Tells broker inputs when their events are safe, to commit offsets only then.
         self.acks = DeliveryTracker(durable=settings.queue_type == "persisted")
         self.stopping = threading.Event()
+        self._stop_requested = threading.Event()  # request_stop(): an operator's stop, not completion
+        self._workers_done = threading.Event()
         self._output_locks = {id(o): threading.Lock() for o in built.outputs if o.concurrency == "single"}
         self._workers: list[threading.Thread] = []
         self._processes: list[Any] = []  # ProcessWorker handles in process mode
@@ -135,7 +137,14 @@ class PipelineRunner:
             await asyncio.sleep(0.05)
 
     def request_stop(self) -> None:
+        self._stop_requested.set()
         self.stopping.set()
+
+    def _interrupt_on_stop_request(self) -> None:
+        while not self._stop_requested.wait(0.5):
+            if self._workers_done.is_set():
+                return
+        self._interrupt_filters()
 
     async def _wait_stop(self) -> None:
         while not self.stopping.is_set():
@@ -161,6 +170,10 @@ class PipelineRunner:
             await asyncio.sleep(INPUT_RESTART_DELAY)
 
     async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        # A stop request (now or while the last batches run), not inputs that finished on their own,
+        # interrupts filters stuck on one event.
+        threading.Thread(target=self._interrupt_on_stop_request, daemon=True,
+                         name=f"[{self.built.pipeline_id}]>interrupter").start()
         self.stopping.set()
         for inp in self.built.inputs:
             try:
@@ -184,6 +197,16 @@ class PipelineRunner:
         m = self.built.metrics
         log.info("pipeline %s stopped: %d accepted, %d in, %d filtered, %d out", self.built.pipeline_id,
                  self.queue.accepted, m.events_in, m.events_filtered, m.events_out)
+
+    def _interrupt_filters(self) -> None:
+        """A stop was requested: filters that can be stuck on one event (grok's timeout) give up on it."""
+        for flt in self.built.filters:
+            interrupt = getattr(flt, "interrupt", None)
+            if callable(interrupt):
+                try:
+                    interrupt()
+                except Exception:
+                    log.exception("interrupting filter %s failed", flt.id)
 
     # -- workers ------------------------------------------------------------
     def _start_workers(self) -> None:
@@ -234,6 +257,7 @@ class PipelineRunner:
     def _join_workers(self) -> None:
         for thread in self._workers:
             thread.join()
+        self._workers_done.set()
 
     def _work(self, number: int = 0) -> None:
         size, delay = self.settings.batch_size, self.settings.batch_delay
