@@ -12,6 +12,12 @@ if ! command -v openssl >/dev/null || ! command -v npm >/dev/null; then
     fi
 fi
 
+# systemd-analyze checks the service units (tests/runtime/test_service.py); on a container-like machine the
+# Debian package installs fine and `systemd-analyze verify` works without systemd running as PID 1.
+if ! command -v systemd-analyze >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd >/dev/null
+fi
+
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 # Test-only Node packages (the npm beats client, the Compose schema), one package.json per folder.
 for manifest in tests/*/package.json; do

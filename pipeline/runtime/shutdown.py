@@ -57,7 +57,8 @@ async def wait_for_workers(runner: Any) -> None:
                         "(send the signal again to force exit)", runner.built.pipeline_id, events, batches,
                         queued, runner.settings.queue_type, outputs, limit)
         if deadline is not None and elapsed >= deadline:
-            runner.abandoned = abandon_message(runner, f"shutdown timeout ({deadline:.0f}s) reached")
+            runner.abandoned = abandon_message(
+                runner, f"shutdown timeout ({deadline:.0f}s) reached with outputs still failing")
             return
 
 
@@ -68,7 +69,7 @@ def abandon_message(runner: Any, why: str) -> tuple[str, int]:
     pid = runner.built.pipeline_id
     if runner.settings.queue_type == "persisted":
         directory = getattr(runner.queue, "directory", "the queue directory")
-        return (f"pipeline {pid}: {why} with outputs still failing; {total} event(s) stay in the persisted queue "
+        return (f"pipeline {pid}: {why}; {total} event(s) stay in the persisted queue "
                 f"({directory}) and will be sent at the next start; nothing lost", 0)
-    return (f"pipeline {pid}: {why} with outputs still failing; {total} event(s) LOST ({events} in {batches} "
+    return (f"pipeline {pid}: {why}; {total} event(s) LOST ({events} in {batches} "
             f"batch(es) held by workers, {queued} in the memory queue)", total)
