@@ -1,4 +1,4 @@
-"""A one-line live status on the terminal for ``pipeline run``: rates, queue, outputs, read progress.
+"""A one-line live status on the terminal for ``pipeline run``: rates, queue and health per pipeline.
 
 Rewritten in place every second with a carriage return; ``--no-status`` or a non-terminal stderr
 turns it off. Log lines written meanwhile simply scroll above it.
@@ -8,25 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from pipeline.runtime import registry
-
-
-def progress(runner: Any) -> str:
-    """``read 12.0/40.0 MB, ETA 8s`` for inputs reading finite files (they expose ``progress()``)."""
-    parts = []
-    for inp in runner.built.inputs:
-        reader = getattr(inp, "progress", None)
-        if not callable(reader):
-            continue
-        try:
-            done, total = reader()
-        except Exception:  # noqa: BLE001 - a status line must never break the run
-            continue
-        if total:
-            parts.append(f"read {done / 1e6:.1f}/{total / 1e6:.1f} MB")
-    return ", ".join(parts)
 
 
 def describe(previous: dict[str, tuple[int, int]], elapsed: float) -> str:
@@ -43,9 +27,6 @@ def describe(previous: dict[str, tuple[int, int]], elapsed: float) -> str:
         report = health.pipeline_health(runner)
         queue = f"{len(runner.queue)}/{runner.queue.capacity or '∞'}"
         text = f"{pipeline_id}: in {rate_in:,.0f}/s out {rate_out:,.0f}/s queue {queue} {report['status']}"
-        read = progress(runner)
-        if read:
-            text += f" {read}"
         pieces.append(text)
     return " | ".join(pieces) or "starting…"
 
