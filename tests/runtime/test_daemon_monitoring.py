@@ -51,7 +51,8 @@ def test_metrics_health_pipelines_hot_threads_and_top_on_a_running_pipeline(pipe
     beats_port = _free_port()
     config = tmp_path / "p.conf"
     config.write_text(f'input {{ beats {{ host => "127.0.0.1" port => {beats_port} id => "from_beats" }} }}\n'
-                      'filter { mutate { add_tag => ["seen"] id => "tagger" } }\n'
+                      'filter { grok { match => { "message" => "m%{INT:n}" } id => "parse" }\n'
+                      '  mutate { add_tag => ["seen"] id => "tagger" } }\n'
                       'output { null { id => "sink" } }\n')
     proc = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(tmp_path / "d"),
                              "--api.http.port", str(free_port)],
@@ -67,6 +68,8 @@ def test_metrics_health_pipelines_hot_threads_and_top_on_a_running_pipeline(pipe
             assert samples[("pipeline_plugin_events_in_total", plugin)] == 10
             assert samples[("pipeline_beats_connections", (("pipeline", "main"), ("plugin_id", "from_beats")))] == 1
             assert samples[("pipeline_beats_windows_total", (("pipeline", "main"), ("plugin_id", "from_beats")))] == 1
+        assert samples[("pipeline_grok_matches_total", (("pipeline", "main"), ("plugin_id", "parse")))] == 10
+        assert samples[("pipeline_grok_failures_total", (("pipeline", "main"), ("plugin_id", "parse")))] == 0
         assert samples[("pipeline_queue_events", (("pipeline", "main"), ("type", "memory")))] == 0
         assert ("pipeline_queue_capacity_events", (("pipeline", "main"),)) in samples
         assert samples[("pipeline_output_last_success_timestamp_seconds",
@@ -80,7 +83,7 @@ def test_metrics_health_pipelines_hot_threads_and_top_on_a_running_pipeline(pipe
         report = json.loads(_get(free_port, "/_health_report"))
         assert report["indicators"]["pipelines"]["indicators"]["main"]["details"]["status"]["state"] == "RUNNING"
         pipelines = json.loads(_get(free_port, "/_node/pipelines"))["pipelines"]
-        assert [p["id"] for p in pipelines["main"]["filters"]] == ["tagger"]
+        assert [p["id"] for p in pipelines["main"]["filters"]] == ["parse", "tagger"]
         threads = json.loads(_get(free_port, "/_node/hot_threads"))["hot_threads"]["threads"]
         assert any(t["name"].startswith("[main]>worker") for t in threads)
 
