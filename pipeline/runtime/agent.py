@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline import sdnotify
-from pipeline.errors import ConfigErrors
+from pipeline.errors import ConfigErrors, PipelineError
 from pipeline.runtime import reload, shutdown
 from pipeline.runtime.builder import BuiltPipeline
 from pipeline.runtime.runner import PipelineRunner, RunSettings
@@ -233,18 +233,25 @@ class Agent:
             old.runner.state.reloads.failure(why_not, [])
             old.fingerprint = print_fp
             return
-        runner = PipelineRunner(built, reload.run_settings(settings))
-        runner.bind_failure_is_fatal = False
         if old is not None:
             log.info("reloading pipeline %s: stopping the running one (its in-flight events finish first)",
                      pipeline_id)
             old.runner.request_stop()
             await asyncio.wait({old.task})
             self._collect_finished()
-            runner.state.reloads = old.runner.state.reloads
-            runner.state.reloads.success()
         else:
             log.info("starting new pipeline %s", pipeline_id)
+        try:  # after the old one stopped: a persisted queue directory is free only then
+            runner = PipelineRunner(built, reload.run_settings(settings))
+        except (PipelineError, OSError) as exc:
+            log.error("reload of pipeline %s failed: %s; the pipeline is stopped", pipeline_id, exc)
+            if old is not None:
+                old.runner.state.reloads.failure(str(exc), [])
+            return
+        runner.bind_failure_is_fatal = False
+        if old is not None:
+            runner.state.reloads = old.runner.state.reloads
+            runner.state.reloads.success()
         self.runners.append(runner)
         self._start(runner, settings)
         self._running[pipeline_id].fingerprint = print_fp

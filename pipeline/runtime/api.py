@@ -73,7 +73,7 @@ def node_pipelines() -> dict[str, Any]:
         s = runner.settings
         pipelines[pid] = {"workers": s.workers, "batch_size": s.batch_size,
                           "batch_delay": round(s.batch_delay * 1000), "worker_type": s.worker_type,
-                          "queue_type": s.queue_type, "config_reload_automatic": False,
+                          "queue_type": s.queue_type,
                           "ephemeral_id": str(id(runner)), "sources": list(runner.built.sources),
                           "inputs": [{"id": p.id, "name": p.name} for p in runner.built.inputs],
                           "filters": [{"id": p.id, "name": p.name} for p in runner.built.filters],

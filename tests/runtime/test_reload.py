@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from pipeline.lumberjack.client import LumberjackClient
 from pipeline.lumberjack.frames import ProtocolError
 
@@ -77,7 +79,8 @@ class NumberingSender(threading.Thread):
                 client.close()
 
 
-def test_reload_while_beats_sends_keeps_every_event_exactly_once(pipeline_cmd, tmp_path, free_port):
+@pytest.mark.parametrize("queue_type", ["memory", "persisted"])
+def test_reload_while_beats_sends_keeps_every_event_exactly_once(pipeline_cmd, tmp_path, free_port, queue_type):
     import socket
 
     with socket.socket() as probe:
@@ -90,7 +93,7 @@ def test_reload_while_beats_sends_keeps_every_event_exactly_once(pipeline_cmd, t
     with open(log_path, "w") as log_file:
         proc = subprocess.Popen([*pipeline_cmd, "run", "-f", str(conf), "-r", "--config.reload.interval", "1s",
                                  "--path.data", str(tmp_path / "data"), "--api.http.port", str(free_port),
-                                 "-w", "1"], stdout=subprocess.DEVNULL, stderr=log_file)
+                                 "-w", "1", "--queue.type", queue_type], stdout=subprocess.DEVNULL, stderr=log_file)
     sender = NumberingSender(beats_port)
     try:
         _wait(lambda: _stats(free_port)["pipelines"]["main"]["events"]["out"] >= 0, what="the API")
@@ -101,7 +104,7 @@ def test_reload_while_beats_sends_keeps_every_event_exactly_once(pipeline_cmd, t
 
         _wait(lambda: sender.sent >= 200, what="events before the first change")
         conf.write_text(_config(beats_port, out, "2"))
-        _wait(lambda: reloads()["successes"] == 1, what="the first reload")
+        _wait(lambda: reloads()["successes"] == 1, what=f"the first reload: {log_path.read_text()[-3000:]}")
         mark = sender.sent
         _wait(lambda: sender.sent >= mark + 200, what="events after the first reload")
 
