@@ -17,8 +17,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline import sdnotify
 from pipeline.errors import ConfigErrors, PipelineError
@@ -140,10 +141,18 @@ class Agent:
         sighup = getattr(signal, "SIGHUP", None)  # absent on Windows
         if sighup is not None:
             handlers.append((sighup, self._on_sighup))
+        sigbreak = getattr(signal, "SIGBREAK", None)  # Windows: Ctrl+Break, what service wrappers may send
+        if sigbreak is not None:
+            handlers.append((sigbreak, lambda: self._on_signal(sigbreak)))
         for signum, handler in handlers:
             try:
                 loop.add_signal_handler(signum, handler)
-            except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread (tests)
+            except NotImplementedError:  # Windows' event loops: a plain handler that hands over to the loop
+                try:
+                    signal.signal(signum, _handing_over(loop, handler))
+                except ValueError:  # not the main thread (tests)
+                    pass
+            except (RuntimeError, ValueError):  # not the main thread (tests)
                 pass
 
     def _on_sighup(self) -> None:
@@ -256,6 +265,13 @@ class Agent:
         self._start(runner, settings)
         self._running[pipeline_id].fingerprint = print_fp
         log.info("pipeline %s reloaded", pipeline_id)
+
+
+def _handing_over(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> Callable[[int, Any], None]:
+    def on_signal(_signum: int, _frame: Any) -> None:
+        loop.call_soon_threadsafe(handler)
+
+    return on_signal
 
 
 def run_agent(pipelines: Sequence[tuple[BuiltPipeline, RunSettings]],
