@@ -16,7 +16,14 @@ case "$action" in start|stop|status) ;; *) usage ;; esac
 rc=0
 for name in "$@"; do
     [ -f "$here/services/$name.sh" ] || { echo "unknown service: $name" >&2; usage; }
-    # One subshell per service so their functions never mix.
-    ( source "$here/services/lib.sh"; source "$here/services/$name.sh"; "svc_$action" ) || rc=$?
+    # One subshell per service so their functions never mix. start and stop of one service take a lock, so
+    # a start racing another (a background start in scripts/test.sh, a test fixture) waits for it and reuses it.
+    (
+        source "$here/services/lib.sh"; source "$here/services/$name.sh"
+        if [ "$action" != status ] && command -v flock >/dev/null; then
+            exec 9>"$(svc_dir)/.lock"; flock 9
+        fi
+        "svc_$action"
+    ) || rc=$?
 done
 exit $rc

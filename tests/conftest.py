@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.services import kafka_bootstrap, opensearch_url, redis_url, s3_endpoint  # noqa: F401  (fixtures for every test)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data (real corpora); the test is skipped with a reason when it is absent."""
     if not SHARED_DATA.is_dir():

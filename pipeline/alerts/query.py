@@ -2,8 +2,8 @@
 
 A rule's ``filter:`` is ElastAlert's list of Elasticsearch query clauses
 (``query_string``, ``term``, ``terms``, ``range``, ``match``, ``match_phrase``,
-``wildcard``, ``prefix``, ``exists``, ``bool``), or strings in our query-string
-(Kibana/Lucene) syntax. Both backends take the result, ``{"bool": {"filter": [...]}}``.
+``wildcard``, ``prefix``, ``exists``, ``bool``), strings in Lucene query-string
+syntax, or ``kql:`` clauses in Kibana's query language (ours, beside ElastAlert's). Both backends take the result, ``{"bool": {"filter": [...]}}``.
 """
 
 from __future__ import annotations
@@ -21,10 +21,44 @@ _BOOL_PARTS = {"must", "filter", "should", "must_not", "minimum_should_match"}
 _RANGE_OPS = {"gt", "gte", "lt", "lte", "format", "time_zone"}
 
 
-def compile_filters(filters: Sequence[Any]) -> Query | None:
-    """Validate a rule's filter list and combine it; ConfigError naming the bad clause."""
-    clauses = [_clause(item, f"filter[{i}]") for i, item in enumerate(filters)]
+def compile_filters(filters: Sequence[Any], name: str = "filter") -> Query | None:
+    """Validate a rule's filter list and combine it; ConfigError naming the bad clause.
+
+    Every clause is also parsed by the local index's query parser (the one the local
+    backend runs, which follows Elasticsearch's), so a broken ``query_string`` fails
+    when the rule loads, not at its first run.
+    """
+    clauses = [_clause(item, f"{name}[{i}]") for i, item in enumerate(filters)]
+    for i, clause in enumerate(clauses):
+        _parse_check(clause, f"{name}[{i}]")
     return {"bool": {"filter": clauses}} if clauses else None
+
+
+def _parse_check(clause: Query, where: str) -> None:
+    from pipeline.localindex import dsl
+    from pipeline.localindex.query import QueryError
+
+    try:
+        dsl.parse(clause)
+    except QueryError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def check_query_string(text: str) -> tuple[str, int] | None:
+    """(problem, 0-based offset) when ``text`` is not a valid query string, else None."""
+    import re
+
+    from pipeline.localindex import querystring
+    from pipeline.localindex.query import QueryError
+
+    try:
+        querystring.parse(text)
+    except QueryError as exc:
+        message = str(exc).removeprefix(f"query {text!r}: ")
+        at = re.search(r"at character (\d+)", message)
+        offset = int(at.group(1)) - 1 if at else (len(text) if "at the end" in message else 0)
+        return message, offset
+    return None
 
 
 def _clause(item: Any, where: str) -> Query:
@@ -42,6 +76,8 @@ def _clause(item: Any, where: str) -> Query:
         if not isinstance(body, Mapping) or not isinstance(body.get("query"), str):
             raise ConfigError(f"{where}: query_string needs {{query: \"...\"}}")
         return {"query_string": dict(body)}
+    if kind == "kql":
+        return _kql_clause(body, where)
     if kind == "exists":
         if not isinstance(body, Mapping) or not isinstance(body.get("field"), str):
             raise ConfigError(f"{where}: exists needs {{field: name}}")
@@ -60,8 +96,24 @@ def _clause(item: Any, where: str) -> Query:
     if kind in _FIELD_CLAUSES:
         _check_field_clause(kind, body, where)
         return {kind: dict(body)}
-    raise ConfigError(f"{where}: unsupported clause {kind!r}; use one of query_string, term, terms, range, "
+    raise ConfigError(f"{where}: unsupported clause {kind!r}; use one of kql, query_string, term, terms, range, "
                       "match, match_phrase, wildcard, prefix, exists, bool")
+
+
+def _kql_clause(body: Any, where: str) -> Query:
+    """``kql: 'log.level:ERROR and not service.name:test'`` (or ``{query: ...}``): Kibana's query language,
+    parsed once here and sent to either backend as DSL."""
+    from pipeline.localindex.esdsl import to_dsl
+    from pipeline.localindex.kql import parse as parse_kql
+    from pipeline.localindex.query import QueryError
+
+    text = body.get("query") if isinstance(body, Mapping) else body
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{where}: kql needs a query string, like kql: 'log.level:ERROR'")
+    try:
+        return to_dsl(parse_kql(text))
+    except QueryError as exc:
+        raise ConfigError(f"{where}: kql: {exc}") from None
 
 
 def _check_field_clause(kind: str, body: Any, where: str) -> None:

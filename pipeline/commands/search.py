@@ -10,18 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import serde
-from pipeline.localindex import LocalIndex, QueryError, datemath, schema
+from pipeline.localindex import LocalIndex, QueryError, datemath, parse_query_text, schema
 from pipeline.settings import load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
-        "search", help="search the local index (Kibana query syntax)",
-        description="Search the embedded local index with Kibana's Lucene query syntax, e.g. "
-                    "pipeline search 'level:ERROR AND service.name:auth' --since 1h --terms host.name",
+        "search", help="search the local index (KQL, as Kibana's query bar; --lucene for Lucene)",
+        description="Search the embedded local index with the Kibana Query Language (KQL), as typed in "
+                    "Kibana's query bar, e.g. pipeline search 'log.level:(ERROR or FATAL) and "
+                    "service.name:auth' --since 1h --terms host.name. --lucene reads Lucene query syntax.",
     )
-    parser.add_argument("query", nargs="?", default="*",
-                        help="query string (default *: everything); a JSON object is read as query DSL")
+    parser.add_argument("query", nargs="?", default="",
+                        help="query (default: everything); KQL unless --lucene; a JSON object is read as "
+                             "query DSL")
+    parser.add_argument("--lucene", action="store_true",
+                        help="read the query in Lucene query syntax (Kibana's 'Lucene' language) instead of KQL")
     parser.add_argument("--since", metavar="WHEN",
                         help="start of the time range: a duration back from now (15m, 1h, 7d), "
                              "an ISO date or date math (now-1d/d); default: all time")
@@ -69,14 +73,14 @@ def parse_when(text: str, now: datetime) -> datetime:
     return datetime.fromtimestamp(millis / 1000, UTC)
 
 
-def _query(text: str) -> Any:
+def _query(text: str, language: str) -> Any:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
             return serde.loads(stripped)
         except serde.JSONDecodeError as exc:
             raise QueryError(f"the query looks like JSON query DSL but is not valid JSON: {exc}") from exc
-    return text
+    return parse_query_text(text, language)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     idx = LocalIndex(directory)
     now = datetime.now(UTC)
     try:
-        query = _query(args.query)
+        query = _query(args.query, "lucene" if args.lucene else "kuery")
         start = parse_when(args.since, now) if args.since else None
         end = parse_when(args.until, now) if args.until else (now if start else None)
         if not directory.is_dir():

@@ -41,8 +41,8 @@ def _saved_object(kind: str, object_id: str, attributes: dict[str, Any], referen
             **target.version_fields(kind)}
 
 
-def _search_source(query: str, *, with_index: bool, highlight: bool = False) -> str:
-    source: dict[str, Any] = {"query": {"query": query, "language": "kuery"}}
+def _search_source(query: str, language: str, *, with_index: bool, highlight: bool = False) -> str:
+    source: dict[str, Any] = {"query": {"query": query, "language": language}}
     if highlight:
         source["highlightAll"] = True
     source["filter"] = []
@@ -68,7 +68,7 @@ def build_search(dashboard: Dashboard, panel: Panel, target: Target) -> dict[str
         "description": "",
         "columns": list(panel.columns),
         "hits": 0,
-        "kibanaSavedObjectMeta": {"searchSourceJSON": _search_source(panel.query, with_index=True, highlight=True)},
+        "kibanaSavedObjectMeta": {"searchSourceJSON": _search_source(panel.query, panel.language, with_index=True, highlight=True)},
         "sort": [list(panel.sort)],
         "version": 1,
     }
@@ -83,7 +83,7 @@ def build_visualization(dashboard: Dashboard, panel: Panel, target: Target) -> d
         "uiStateJSON": "{}",
         "description": "",
         "version": 1,
-        "kibanaSavedObjectMeta": {"searchSourceJSON": _search_source(panel.query, with_index=True)},
+        "kibanaSavedObjectMeta": {"searchSourceJSON": _search_source(panel.query, panel.language, with_index=True)},
     }
     return _saved_object("visualization", panel_object_id(dashboard, panel), attributes,
                          [_index_reference(dashboard.data_view)], target)
@@ -130,7 +130,7 @@ def build_dashboard_object(dashboard: Dashboard, target: Target) -> dict[str, An
         "timeTo": dashboard.time_to,
         "timeFrom": dashboard.time_from,
         "refreshInterval": {"pause": refresh is None, "value": (refresh or 60) * 1000},
-        "kibanaSavedObjectMeta": {"searchSourceJSON": _search_source(dashboard.query, with_index=False)},
+        "kibanaSavedObjectMeta": {"searchSourceJSON": _search_source(dashboard.query, dashboard.language, with_index=False)},
     }
     return _saved_object("dashboard", ids.object_id("dashboard", dashboard.name), attributes, references, target)
 

@@ -48,6 +48,7 @@ class Panel:
     width: int = 24
     height: int = 15
     query: str = ""
+    language: str = "kuery"
     field: str | None = None
     size: int = 10
     metrics: tuple[Metric, ...] = (Metric(),)
@@ -71,6 +72,7 @@ class Dashboard:
     time_to: str = "now"
     refresh_seconds: int | None = None
     query: str = ""
+    language: str = "kuery"
     panels: tuple[Panel, ...] = field(default_factory=tuple)
 
 
@@ -219,9 +221,36 @@ def _dashboard(spec: _Reader) -> Dashboard:
     dashboard = Dashboard(name=name, title=spec.get("title", str, required=True), data_view=data_view,
                           source=spec.source, description=spec.get("description", str, ""),
                           time_from=time_from, time_to=time_to, refresh_seconds=refresh_seconds,
-                          query=spec.get("query", str, ""), panels=panels)
+                          query=_query(spec, "query"), language=_language(spec), panels=panels)
     spec.finish()
     return dashboard
+
+
+def _language(reader: _Reader) -> str:
+    """A query's language as Kibana stores it: ``kuery`` (KQL, the default) or ``lucene``."""
+    language = reader.get("language", str, "kuery").lower()
+    if language == "kql":
+        language = "kuery"
+    if language not in ("kuery", "lucene"):
+        raise reader.error("language", f"{reader.what}: language '{language}' must be kuery (KQL) or lucene")
+    return language
+
+
+def _query(reader: _Reader, key: str) -> str:
+    """The query at ``key``, checked with the parser of its language (a bad one fails at build, not in Kibana)."""
+    text = reader.get(key, str, "")
+    language = reader.data.get("language") or "kuery"
+    _check_query(reader, key, text, "lucene" if str(language).lower() == "lucene" else "kuery", reader.what)
+    return text
+
+
+def _check_query(reader: _Reader, key: str, text: str, language: str, what: str) -> None:
+    from pipeline.localindex import QueryError, parse_query_text
+
+    try:
+        parse_query_text(text, language)
+    except QueryError as exc:
+        raise reader.error(key, f"{what}: the {language} query does not parse: {exc}") from None
 
 
 def _data_view(spec: _Reader) -> DataView:
@@ -265,7 +294,7 @@ def _panel(reader: _Reader) -> Panel:
     common: dict[str, Any] = {
         "key": reader.get("id", str, None) or slug(title), "type": kind, "title": title, "line": reader.line(),
         "width": reader.positive("width", 24, GRID_COLUMNS), "height": reader.positive("height", 15),
-        "query": reader.get("query", str, ""),
+        "query": _query(reader, "query"), "language": _language(reader),
     }
     if kind == "search":
         columns = reader.get("columns", list, required=True)
@@ -303,6 +332,8 @@ def _panel(reader: _Reader) -> Panel:
                 if not all(isinstance(v, str) for v in raw.values()):
                     raise sub.error("filters", f"{reader.what}: split filters map a label to a KQL query")
                 filters = tuple((str(k), v) for k, v in raw.items())
+                for label, text in filters:
+                    _check_query(sub, "filters", text, "kuery", f"{reader.what} split filter '{label}'")
             if bool(split_field) == bool(filters):
                 raise sub.error(None, f"{reader.what}: split needs either 'field' or 'filters'")
             sub.finish()

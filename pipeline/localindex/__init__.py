@@ -7,6 +7,6 @@
 """
 
 from pipeline.localindex.query import QueryError
-from pipeline.localindex.store import IndexInfo, LocalIndex, to_query
+from pipeline.localindex.store import LANGUAGES, IndexInfo, LocalIndex, parse_query_text, to_query
 
-__all__ = ["IndexInfo", "LocalIndex", "QueryError", "to_query"]
+__all__ = ["LANGUAGES", "IndexInfo", "LocalIndex", "QueryError", "parse_query_text", "to_query"]

@@ -2,7 +2,7 @@
 
 Supported: ``match_all``, ``match_none``, ``query_string``, ``term``,
 ``terms``, ``range`` (numbers, strings, date math with ``time_zone``),
-``match``, ``match_phrase``, ``wildcard``, ``prefix``, ``regexp``, ``exists``
+``match``, ``match_phrase``, ``multi_match``, ``wildcard``, ``prefix``, ``regexp``, ``exists``
 and ``bool`` (``must``/``should``/``must_not``/``filter``,
 ``minimum_should_match``). Anything else is rejected with a QueryError naming
 the clause, never ignored.
@@ -134,10 +134,40 @@ def _query_string(body: Any) -> Query:
         return querystring.parse(body)
     if not isinstance(body, Mapping) or "query" not in body:
         raise QueryError("query_string: expected {\"query\": \"...\"}")
+    operator = str(body.get("default_operator", "OR"))
+    fields = body.get("fields")
+    if isinstance(fields, list) and fields:
+        # Each field (or field pattern) in turn as the default field; a document matches on any.
+        parsed = [querystring.parse(str(body["query"]), str(f), operator) for f in fields]
+        return parsed[0] if len(parsed) == 1 else Bool(should=tuple(parsed), minimum_should_match=1)
     default_field = body.get("default_field") or querystring.DEFAULT_FIELD
     if default_field == "*":
         default_field = querystring.DEFAULT_FIELD
-    return querystring.parse(str(body["query"]), default_field, str(body.get("default_operator", "OR")))
+    return querystring.parse(str(body["query"]), default_field, operator)
+
+
+def _multi_match(body: Any) -> Query:
+    if not isinstance(body, Mapping) or "query" not in body:
+        raise QueryError("multi_match: expected {\"query\": \"...\", \"fields\": [...]}")
+    fields = body.get("fields") or [querystring.DEFAULT_FIELD]
+    if not isinstance(fields, list):
+        raise QueryError("multi_match: fields must be a list of field names or patterns")
+    kind = str(body.get("type", "best_fields"))
+    if kind not in ("best_fields", "most_fields", "phrase"):
+        raise QueryError(f"multi_match: type {kind!r} is not supported by the local index "
+                         "(best_fields, most_fields, phrase)")
+    text = body["query"]
+    operator = str(body.get("operator", "or")).lower()
+    leaves: list[Query] = []
+    for field in fields:
+        name = str(field).split("^", 1)[0]  # boosts do not change which documents match
+        if kind == "phrase":
+            leaves.append(Phrase(name, str(text)))
+        elif isinstance(text, str):
+            leaves.append(Match(name, text, operator))
+        else:
+            leaves.append(Term(name, text))
+    return leaves[0] if len(leaves) == 1 else Bool(should=tuple(leaves), minimum_should_match=1)
 
 
 def _clauses(kind: str, value: Any) -> tuple[Query, ...]:
@@ -166,6 +196,7 @@ _CLAUSES: dict[str, Callable[[Any], Query]] = {
     "match_all": lambda body: MatchAll(),
     "match_none": lambda body: MatchNone(),
     "query_string": _query_string,
+    "multi_match": _multi_match,
     "term": _term,
     "terms": _terms,
     "range": _range,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.localindex import datemath, schema
+from pipeline.localindex import datemath, fieldtypes, schema
 from pipeline.localindex.query import (
     Bool,
     Exists,
@@ -78,6 +79,27 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
             return re.compile(pattern)
     except (re.error, RecursionError, OverflowError) as exc:
         raise QueryError(f"invalid regular expression /{pattern}/: {exc}") from exc
+
+
+_ARRAY_INDEX = re.compile(r"\[\d+\]")
+_KEY_PART = re.compile(r'\."((?:[^"]|"")*)"|\.([^."\[]+)')
+
+
+@lru_cache(maxsize=4096)
+def _field_name(fullkey: str) -> str:
+    """``$.http."status.code"[0]`` (a json_tree fullkey) → ``http.status.code``: the field it belongs to."""
+    return ".".join(q if q else p for q, p in _KEY_PART.findall(_ARRAY_INDEX.sub("", fullkey)))
+
+
+@lru_cache(maxsize=256)
+def _field_pattern(pattern: str) -> re.Pattern[str]:
+    # Field patterns have one wildcard, '*', which matches across dots as in Elasticsearch.
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+
+def field_glob(pattern: str, fullkey: Any) -> int:
+    """SQL function ``li_field_glob``: does the value at ``fullkey`` belong to a field matching ``pattern``."""
+    return int(isinstance(fullkey, str) and _field_pattern(pattern).fullmatch(_field_name(fullkey)) is not None)
 
 
 def fts_phrase(tokens: list[str]) -> str:
@@ -144,12 +166,23 @@ class Compiler:
     """Compiles a query for one index file; parameters collect in ``params``."""
 
     def __init__(self, index_name: str = "", now: datetime | None = None,
-                 timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None) -> None:
+                 timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None,
+                 learned_kind: Callable[[str], fieldtypes.Kind | None] | None = None) -> None:
         self.index_name = index_name
         self.fts_upto = fts_upto  # documents with a greater id are not in FTS5 yet (None: all are)
         self.now = now
         self.timestamp_field = timestamp_field
+        self.learned_kind = learned_kind  # the kind of a field from the data of this index (first value)
         self.params: list[Any] = []
+
+    def field_kind(self, field: str) -> fieldtypes.Kind | None:
+        """date / number / keyword / boolean as the index mapping would say; None when unknown."""
+        if field in (schema.TIMESTAMP_FIELD, self.timestamp_field):
+            return "date"
+        kind = fieldtypes.template_kind(field)
+        if kind is None and self.learned_kind is not None and "*" not in field:
+            kind = self.learned_kind(field)
+        return kind
 
     def p(self, value: Any) -> str:
         # Numbered parameters: an expression may appear twice in the SQL (arrays and scalars).
@@ -253,6 +286,9 @@ class Compiler:
 
     def _exists(self, query: Exists) -> str:
         field = query.field
+        if "*" in field:
+            return (f"EXISTS (SELECT 1 FROM json_tree(d.doc) j WHERE j.type NOT IN ('object', 'array', 'null') "
+                    f"AND li_field_glob({self.p(field)}, j.fullkey))")
         if field == schema.TIMESTAMP_FIELD:
             return "1"
         if field in ("_id", "_index"):
@@ -270,8 +306,20 @@ class Compiler:
         bounds = {k: getattr(query, k) for k in ("gt", "gte", "lt", "lte") if getattr(query, k) is not None}
         if not bounds:
             return self._exists(Exists(field))
-        is_date_field = field in (schema.TIMESTAMP_FIELD, self.timestamp_field)
-        if is_date_field or all(datemath.looks_like_date(b) for b in bounds.values()):
+        kind = self.field_kind(field)
+        if kind == "keyword":
+            # Keyword fields compare as strings, lexicographically, whatever the bounds look like.
+            strings = {k: _bound_text(b) for k, b in bounds.items()}
+            return self._generic(field, f"(t IN ('text', 'integer', 'real') AND "
+                                        f"{self._compare('CAST(v AS TEXT)', strings)})")
+        if kind == "number":
+            numbers = {k: number(b) for k, b in bounds.items()}
+            bad = [b for k, b in bounds.items() if numbers[k] is None]
+            if bad:
+                raise QueryError(f"range on the numeric field {field}: {bad[0]!r} is not a number")
+            return self._generic(field, f"(n IS NOT NULL AND {self._compare('n', numbers)})")
+        is_date_field = kind == "date"
+        if is_date_field or (kind is None and all(datemath.looks_like_date(b) for b in bounds.values())):
             millis = {k: datemath.resolve(b, round_up=k in ("gt", "lte"), now=self.now)
                       for k, b in bounds.items()}
             if field == schema.TIMESTAMP_FIELD:
@@ -357,6 +405,10 @@ class Compiler:
 
     def _doc_generic(self, field: str, cond: str) -> str:
         """``cond`` over the value(s) of ``field`` read from the JSON document (lists: any element)."""
+        if "*" in field:  # a field pattern (KQL's http.*:404): every scalar of every matching field
+            each = self._substitute(cond, "j.value", "j.type", _num_expr("j.value", "j.type"))
+            return (f"EXISTS (SELECT 1 FROM json_tree(d.doc) j WHERE j.type NOT IN ('object', 'array') "
+                    f"AND li_field_glob({self.p(field)}, j.fullkey) AND {each})")
         nested, literal = json_paths(field)
         on_nested = self._on_path(nested, cond)
         if literal is None:
@@ -395,6 +447,14 @@ class Compiler:
         pending = self._generic("message", f"(t IN ('text', 'integer', 'real') AND "
                                            f"li_text_match({spec}, CAST(v AS TEXT)))")
         return f"({indexed} OR (d.id > {self.p(self.fts_upto)} AND {pending}))"
+
+
+def _bound_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return _number_text(value)
+    return str(value)
 
 
 def _num_expr(v: str, t: str) -> str:

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,12 +26,14 @@ from typing import Any, Literal
 import orjson
 
 from pipeline.event import Event
-from pipeline.localindex import datemath, dsl, naming, querystring, schema
+from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.sql import (
     Compiler,
     compile_regex,
+    field_glob,
     json_path,
+    json_paths,
     number,
     number_expr,
     text_match,
@@ -72,14 +74,28 @@ QueryLike = str | dict[str, Any] | Query | None
 Metric = Literal["min", "max", "avg", "sum", "cardinality", "value_count"]
 
 
-def to_query(query: QueryLike) -> Query:
-    """A query node from a query string, an ES DSL clause, a node, or None (everything)."""
+LANGUAGES = ("kuery", "lucene")  # Kibana's names: KQL is "kuery"
+
+
+def parse_query_text(text: str, language: str = "lucene") -> Query:
+    """A query-bar string in KQL (``kuery``, also ``kql``) or Lucene syntax, as query nodes."""
+    lang = language.lower()
+    if lang in ("kuery", "kql"):
+        return kql.parse(text)
+    if lang == "lucene":
+        return querystring.parse(text)
+    raise QueryError(f"unknown query language {language!r}; expected kuery (KQL) or lucene")
+
+
+def to_query(query: QueryLike, language: str = "lucene") -> Query:
+    """A query node from a query string (in ``language``), an ES DSL clause, a node, or None
+    (everything). Plain strings default to Lucene, as Elasticsearch's ``query_string``."""
     if query is None:
         return MatchAll()
     if isinstance(query, Query):
         return query
     if isinstance(query, str):
-        return querystring.parse(query)
+        return parse_query_text(query, language)
     if isinstance(query, dict):
         return dsl.parse(query)
     raise QueryError(f"a query is a query string or a DSL clause (dict), got {type(query).__name__}")
@@ -111,7 +127,7 @@ def _li_is_number(value: Any) -> int:
 def _prepare(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     for name, func in (("li_regexp", _li_regexp), ("li_word_regexp", _li_word_regexp),
-                       ("li_word_glob", _li_word_glob)):
+                       ("li_word_glob", _li_word_glob), ("li_field_glob", field_glob)):
         conn.create_function(name, 2, func, deterministic=True)
     conn.create_function("li_is_number", 1, _li_is_number, deterministic=True)
     conn.create_function("li_text_match", 2, lambda spec, text: int(text_match(spec, text)), deterministic=True)
@@ -220,6 +236,7 @@ class LocalIndex:
                 conn.execute(statement)
             conn.execute("COMMIT")
             _upgrade(conn, path)
+            _add_doc_key(conn, path)
         except BaseException:
             conn.execute("ROLLBACK")
             conn.close()
@@ -237,15 +254,24 @@ class LocalIndex:
             self._writers.clear()
 
     # -- writing ------------------------------------------------------------
-    def write(self, index_name: str, events: Sequence[Event]) -> int:
-        """Append ``events`` to ``index_name`` in one transaction (all or nothing); returns how many."""
+    def write(self, index_name: str, events: Sequence[Event], keys: Sequence[str | None] | None = None) -> int:
+        """Append ``events`` to ``index_name`` in one transaction (all or nothing); returns how many.
+
+        ``keys``: a document key per event (or None); an event whose key the index already holds
+        (a replay after a crash) is skipped, and not counted.
+        """
         if not events:
             return 0
-        rows, texts = schema.rows_for(events)  # before taking any lock: other writers keep going
+        rows, texts = schema.rows_for(events, keys)  # before taking any lock: other writers keep going
         with self._lock:
             conn = self._writer(index_name)
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if keys is not None and any(key is not None for key in keys):
+                    rows, texts = _without_known_keys(conn, rows, texts)
+                    if not rows:
+                        conn.execute("COMMIT")
+                        return 0
                 base = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
                 conn.executemany(schema.INSERT_DOC, rows)
                 last = conn.execute("SELECT max(id) FROM docs").fetchone()[0]
@@ -313,8 +339,10 @@ class LocalIndex:
 
     # -- queries ------------------------------------------------------------
     def _where(self, name: str, query: Query, start: datetime | None, end: datetime | None,
-               timestamp_field: str, fts_upto: int | None = None) -> tuple[str, list[Any]]:
-        compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto)
+               timestamp_field: str, fts_upto: int | None = None,
+               conn: sqlite3.Connection | None = None) -> tuple[str, list[Any]]:
+        learned = _learned_kinds(conn) if conn is not None else None
+        compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto, learned_kind=learned)
         clauses = [compiler.compile(query)]
         if start is not None or end is not None:
             ts = self._ts_expr(timestamp_field)
@@ -357,7 +385,7 @@ class LocalIndex:
                 upto = _fts_upto(conn)
                 if upto is not None and upto >= conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]:
                     upto = None  # everything is indexed: no need to look at pending rows
-                where, params = self._where(name, node, start_, end_, timestamp_field, upto)
+                where, params = self._where(name, node, start_, end_, timestamp_field, upto, conn)
                 yield name, conn, where, params
 
     def search(self, index: str = "logs-*", query: QueryLike = None, start: datetime | None = None,
@@ -476,7 +504,8 @@ class LocalIndex:
     def percentiles(self, index: str, field: str, percents: Sequence[float] = (50, 95, 99),
                     query: QueryLike = None, start: datetime | None = None, end: datetime | None = None,
                     timestamp_field: str = schema.TIMESTAMP_FIELD) -> dict[float, float | None]:
-        """Exact percentiles (linear interpolation between closest ranks); None when there are no values."""
+        """Exact percentiles as Elasticsearch computes them over few values (linear between ranks centred at
+        rank + 0.5); None when there are no values."""
         values = sorted(row[0] for row in self._values(index, field, query, start, end, timestamp_field,
                                                        select="{num}") if row[0] is not None)
         out: dict[float, float | None] = {}
@@ -544,6 +573,35 @@ class LocalIndex:
         return deleted
 
 
+def _learned_kinds(conn: sqlite3.Connection) -> Callable[[str], fieldtypes.Kind | None]:
+    """Field kinds from the data of one index file: the JSON type of the first value stored, as
+    Elasticsearch's dynamic mapping fixes a field's type with the first document holding it."""
+    cache: dict[str, fieldtypes.Kind | None] = {}
+
+    def learned(field: str) -> fieldtypes.Kind | None:
+        if field not in cache:
+            cache[field] = _first_kind(conn, field)
+        return cache[field]
+
+    return learned
+
+
+def _first_kind(conn: sqlite3.Connection, field: str) -> fieldtypes.Kind | None:
+    nested, literal = json_paths(field)
+    for path in (nested, literal):
+        if path is None:
+            continue
+        first = f"CASE json_type(doc, {path}) WHEN 'array' THEN {{}}(doc, {path[:-1]}[0]') ELSE {{}}(doc, {path}) END"
+        row = conn.execute(
+            f"SELECT {first.format('json_type', 'json_type')}, {first.format('json_extract', 'json_extract')} "
+            f"FROM docs WHERE json_type(doc, {path}) NOT IN ('null', 'object') ORDER BY id LIMIT 1").fetchone()
+        if row is not None:
+            if row[0] == "text" and datemath.looks_like_date(row[1]):
+                return "date"  # an ISO-8601 string: a date, as Elasticsearch's default date detection has it
+            return fieldtypes.kind_of_json_type(row[0])
+    return None
+
+
 def _fts_upto(conn: sqlite3.Connection) -> int | None:
     """The FTS5 watermark of a file; None for files from before it (everything indexed on write)."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()
@@ -571,6 +629,51 @@ def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
             conn.execute("ROLLBACK")
         raise sqlite3.OperationalError(f"index {path} needs an upgrade to this version and cannot be "
                                        f"written ({exc}); open it once with write access") from exc
+
+
+def _add_doc_key(conn: sqlite3.Connection, path: Path) -> None:
+    """Files from before stable event ids get the (empty) doc_key column and its unique index."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if "doc_key" not in present:
+            log.info("upgrading %s: adding column doc_key", path)
+            conn.execute("ALTER TABLE docs ADD COLUMN doc_key TEXT")
+        conn.execute(schema.DOC_KEY_INDEX)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+_KEY_COLUMN = -1  # doc_key is the last value of a row
+_KEYS_PER_QUERY = 500  # below SQLite's host-parameter limit
+
+
+def _without_known_keys(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], texts: list[tuple[int, str]],
+                        ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]]]:
+    """Drop rows whose key the index (or an earlier row of the batch) already has; renumber texts."""
+    keys = [row[_KEY_COLUMN] for row in rows if row[_KEY_COLUMN] is not None]
+    known: set[str] = set()
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start:start + _KEYS_PER_QUERY]
+        marks = ",".join("?" * len(chunk))
+        known.update(key for (key,) in conn.execute(f"SELECT doc_key FROM docs WHERE doc_key IN ({marks})", chunk))
+    if not known and len(set(keys)) == len(keys):
+        return rows, texts
+    kept_rows: list[tuple[Any, ...]] = []
+    new_position: dict[int, int] = {}
+    for position, row in enumerate(rows, start=1):
+        key = row[_KEY_COLUMN]
+        if key is not None:
+            if key in known:
+                continue
+            known.add(key)
+        kept_rows.append(row)
+        new_position[position] = len(kept_rows)
+    kept_texts = [(new_position[pos], text) for pos, text in texts if pos in new_position]
+    return kept_rows, kept_texts
 
 
 def _utc(moment: datetime) -> datetime:
@@ -611,7 +714,9 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def _percentile(values: list[float], pct: float) -> float:
-    rank = (len(values) - 1) * pct / 100
+    # As Elasticsearch/OpenSearch's t-digest over few values (each its own centroid, centred at rank + 0.5):
+    # checked against an OpenSearch 2.19 node (tests/alerts: percentiles on every backend).
+    rank = min(max(len(values) * pct / 100 - 0.5, 0.0), len(values) - 1)
     low = math.floor(rank)
     high = min(low + 1, len(values) - 1)
     return float(values[low] + (values[high] - values[low]) * (rank - low))

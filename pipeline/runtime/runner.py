@@ -124,11 +124,24 @@ class PipelineRunner:
                 pending.discard(stop_waiter)
                 if stop_waiter in done:
                     break
+            if not pending and not self.stopping.is_set():
+                await self._deliver_queued_before_exit()
         finally:
             stop_waiter.cancel()
             await self._shutdown(tasks)
         if self.fatal is not None:
             raise self.fatal
+
+    async def _deliver_queued_before_exit(self) -> None:
+        """Every input finished on its own (finite inputs): what the queue holds, including events
+        a persisted queue kept from a previous run, is delivered before the pipeline ends.
+        ``queue.drain`` is only about stop requests; one arriving meanwhile still stops at once."""
+        if not len(self.queue):
+            return
+        log.info("pipeline %s: every input finished; delivering the %d queued event(s) before exiting",
+                 self.built.pipeline_id, len(self.queue))
+        while len(self.queue) and not self.stopping.is_set():
+            await asyncio.sleep(0.05)
 
     def request_stop(self) -> None:
         self.stopping.set()

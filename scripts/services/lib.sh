@@ -40,7 +40,8 @@ wait_until() {
 start_background() {
     local log; log=$(svc_log)
     : > "$log"
-    setsid "$@" >>"$log" 2>&1 < /dev/null &
+    # 9>&-: the service must not inherit the lock scripts/services.sh holds on fd 9 while starting it.
+    setsid "$@" >>"$log" 2>&1 < /dev/null 9>&- &
     STARTED_PID=$!
     echo "$STARTED_PID" > "$(svc_pidfile)"
 }

@@ -49,3 +49,23 @@ def test_query_string_rendering_for_links():
     query = compile_filters([{"terms": {"host": ["a", "b"]}}, {"bool": {"must_not": [{"exists": {"field": "t"}}]}},
                              {"range": {"code": {"gte": 500, "lt": 600}}}])
     assert to_query_string(query) == '(host:("a" OR "b")) AND NOT t:* AND code:[500 TO 600}'
+
+
+def test_kql_clause_becomes_dsl_both_backends_run():
+    from pipeline.localindex import dsl
+    from pipeline.localindex.kql import parse
+
+    compiled = compile_filters([{"kql": "log.level:(ERROR or FATAL) and not service.name:test"},
+                                {"kql": {"query": "bytes >= 1000"}}])
+    assert compiled is not None
+    first, second = compiled["bool"]["filter"]
+    assert dsl.parse(first) == parse("log.level:(ERROR or FATAL) and not service.name:test")
+    assert second == {"range": {"bytes": {"gte": "1000"}}}
+
+
+def test_a_malformed_kql_clause_is_a_config_error_with_kibanas_message():
+    with pytest.raises(ConfigError) as raised:
+        compile_filters([{"term": {"a": 1}}, {"kql": "response:200 or "}])
+    message = str(raised.value)
+    assert message.startswith("filter[1]: kql: Expected")
+    assert "response:200 or \n----------------^" in message

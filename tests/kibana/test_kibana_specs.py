@@ -49,6 +49,11 @@ def test_unknown_panel_key_points_at_its_line() -> None:
     ("  - {title: X, type: search, columns: []}\n", 5, "non-empty list"),
     ("  - {title: X, type: timeseries, split: {size: 3}}\n", 5, "either 'field' or 'filters'"),
     ("  - {title: Events, type: metric}\n", 5, "panel key 'events' is also used"),
+    ("  - {title: X, type: metric, query: 'level:(ERROR or'}\n", 5, "the kuery query does not parse: Expected"),
+    ("  - {title: X, type: metric, language: lucene, query: 'level:(ERROR'}\n", 5,
+     "the lucene query does not parse"),
+    ("  - {title: X, type: metric, language: sql}\n", 5, "must be kuery (KQL) or lucene"),
+    ("  - {title: X, type: timeseries, split: {filters: {bad: 'a:'}}}\n", 5, "split filter 'bad'"),
 ])
 def test_panel_errors(extra: str, line: int, words: str) -> None:
     error = _error(MINIMAL + extra)
@@ -94,3 +99,16 @@ def test_shipped_specs_load() -> None:
     assert dashboards["pipeline-health"].data_view.pattern == "pipeline-monitoring-*"
     search = next(p for p in dashboards["errors"].panels if p.type == "search")
     assert "ERROR" in search.query and "FATAL" in search.query and "message" in search.columns
+
+
+def test_query_language_is_carried_into_the_saved_objects() -> None:
+    import json
+
+    from pipeline.kibana import builder
+
+    dashboard = specs.parse_text(MINIMAL + "  - {title: Old, type: search, language: lucene, columns: [message], "
+                                 "query: 'level:ERROR AND NOT tags:x'}\n", "demo.yml")
+    lucene, kql = dashboard.panels[1], dashboard.panels[0]
+    assert (lucene.language, kql.language, dashboard.language) == ("lucene", "kuery", "kuery")
+    source = builder._search_source(lucene.query, lucene.language, with_index=True)
+    assert json.loads(source)["query"] == {"query": "level:ERROR AND NOT tags:x", "language": "lucene"}

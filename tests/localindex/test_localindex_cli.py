@@ -78,7 +78,23 @@ def test_search_histogram(pipeline_cmd: list[str], data_dir: Path) -> None:
 def test_search_reports_bad_queries(pipeline_cmd: list[str], data_dir: Path) -> None:
     result = run(pipeline_cmd, "search", "level:(ERROR", "--path.data", str(data_dir))
     assert result.returncode == 2
-    assert "missing closing parenthesis" in result.stderr
+    # KQL errors read like Kibana's: what was expected, what was found, a caret under the column.
+    assert 'Expected ")", AND, OR, whitespace but end of input found.' in result.stderr
+    assert result.stderr.rstrip().endswith("level:(ERROR\n------------^")
+    lucene = run(pipeline_cmd, "search", "level:(ERROR", "--lucene", "--path.data", str(data_dir))
+    assert lucene.returncode == 2
+    assert "missing closing parenthesis" in lucene.stderr
+
+
+def test_search_reads_kql_by_default_and_lucene_on_request(pipeline_cmd: list[str], data_dir: Path) -> None:
+    base = ["--path.data", str(data_dir), "--count"]
+    # Lowercase operators are operators in KQL, as in Kibana's query bar ...
+    assert run(pipeline_cmd, "search", "log.level:error or service.name:auth", *base).stdout.strip() == "2"
+    assert run(pipeline_cmd, "search", "not log.level:ERROR", *base).stdout.strip() == "1"
+    assert run(pipeline_cmd, "search", "log.level:(ERROR or INFO) and service.name:web", *base).stdout.strip() == "2"
+    # ... and plain words in Lucene, where `or` joins three optional clauses (message:or among them).
+    lucene = run(pipeline_cmd, "search", "log.level:ERROR or service.name:auth", "--lucene", *base)
+    assert lucene.stdout.strip() == "4"
 
 
 def test_search_without_an_index_says_where_it_looked(pipeline_cmd: list[str], tmp_path: Path) -> None:
