@@ -17,6 +17,7 @@ from pipeline.filters.base import Filter, FilterOptions
 from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compile_expression
 from pipeline.grok.library import DEFAULT_ECS_MODE
 from pipeline.grok.matcher import STEPS_PER_SECOND
+from pipeline.monitoring.counters import MatchCounters
 from pipeline.plugin import option, register
 
 
@@ -113,6 +114,7 @@ class Grok(Filter):
         self.tag_on_failure = tuple(opts.tag_on_failure)
         self.keep_empty = opts.keep_empty_captures
         self.break_on_match = opts.break_on_match
+        self.stats = MatchCounters()  # shown in /_node/stats and /metrics (pipeline_grok_*)
         self.library = build_library(self.ecs_compatibility, opts.patterns_dir, opts.patterns_files_glob,
                                      opts.pattern_definitions)
         target = fieldref.parse(opts.target).path if opts.target else ()
@@ -184,11 +186,15 @@ class Grok(Filter):
             self.logger.warning("grok: timeout after %s ms matching an event; tagged %s",
                                 self.options.timeout_millis, self.tag_on_timeout)
             event.tag(self.tag_on_timeout)
+            self.stats.count("timeouts")
             return
         if matched:
+            self.stats.count("matches")
             self.filter_matched(event)
-        elif self.tag_on_failure:
-            event.tag(*self.tag_on_failure)
+        else:
+            self.stats.count("failures")
+            if self.tag_on_failure:
+                event.tag(*self.tag_on_failure)
 
     def interrupt(self) -> None:
         """The pipeline is stopping: a running slow match gives up (its event is tagged, not lost)."""
