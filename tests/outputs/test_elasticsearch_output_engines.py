@@ -1,0 +1,95 @@
+"""The elasticsearch output against each engine of ``es_backend``: the fake Elasticsearch 8 and a real OpenSearch.
+
+What only a real engine can show lives here: its own error types and reasons for rejected items,
+its conflict answers, the template it applies to a new daily index, and that our template leaves
+other products' data streams alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.elasticsearch.client import client_from_url
+from pipeline.elasticsearch.setup import run_setup
+from pipeline.event import Event
+from pipeline.queue.dead_letter import DeadLetterReader, queue_dir
+from pipeline.testing import build_plugin
+
+FAST_RETRY = 'retry_initial_interval => "5ms" retry_max_interval => "40ms"'
+
+
+def make_output(url: str, data: Path, options: str = "", name: str = "elasticsearch"):
+    return build_plugin("output", f'{name} {{ hosts => ["{url}"] {FAST_RETRY} {options} }}', path_data=data)
+
+
+def events(count: int, **extra) -> list[Event]:
+    return [Event({"@timestamp": "2026-11-21T10:00:00Z", "id": f"doc-{i}", "message": f"line {i}", **extra})
+            for i in range(count)]
+
+
+def dead_letters(data: Path) -> list:
+    return [entry for entry, _ in DeadLetterReader(queue_dir(data, "main")).read()]
+
+
+def install_template(url: str) -> None:
+    client = client_from_url(url, max_retries=0)
+    try:
+        run_setup(client, replicas=0, ilm=False)
+    finally:
+        client.close()
+
+
+def test_bulk_delivers_every_event_once_into_the_daily_index(es_backend, tmp_path):
+    out = make_output(es_backend.url, tmp_path, 'document_id => "%{id}" bulk_max_events => 40')
+    sent = events(250)
+    out.receive(sent)
+    out.close()
+    assert es_backend.count("logs-2026.11.21") == 250
+    assert sorted(d["_id"] for d in es_backend.docs("logs-*")) == sorted(e.get("id") for e in sent)
+    assert out.stats.indexed == 250 and out.stats.dead_lettered == 0
+
+
+def test_a_string_into_a_long_field_is_dead_lettered_with_the_engines_reason(es_backend, tmp_path):
+    install_template(es_backend.url)
+    out = make_output(es_backend.url, tmp_path)
+    good = Event({"@timestamp": "2026-11-21T10:00:00Z", "response": 200, "message": "ok"})
+    bad = Event({"@timestamp": "2026-11-21T10:00:00Z", "response": "two hundred", "message": "bad"})
+    out.receive([good, bad])
+    out.close()
+    [entry] = dead_letters(tmp_path)
+    assert entry.event["response"] == "two hundred"
+    assert "status: 400" in entry.reason
+    # Elasticsearch 8 says document_parsing_exception, OpenSearch mapper_parsing_exception: both name the field.
+    assert "parsing_exception" in entry.reason and "failed to parse field [response] of type [long]" in entry.reason
+    assert es_backend.count("logs-2026.11.21") == 1
+
+
+def test_create_twice_with_the_same_document_id_counts_the_409_as_done(es_backend, tmp_path):
+    out = make_output(es_backend.url, tmp_path, 'action => "create" document_id => "%{id}"')
+    out.receive(events(3))
+    out.receive(events(3))
+    out.close()
+    assert out.stats.duplicates == 3
+    assert out.stats.dead_lettered == 0 and dead_letters(tmp_path) == []
+    assert es_backend.count("logs-2026.11.21") == 3
+
+
+def test_daily_index_gets_our_template_mapping(es_backend, tmp_path):
+    install_template(es_backend.url)
+    out = make_output(es_backend.url, tmp_path, 'index => "logs-%{[service]}-%{+YYYY.MM.dd}"')
+    out.receive([Event({"@timestamp": "2026-11-21T10:00:00Z", "service": "nginx", "clientip": "10.0.0.1",
+                        "response": 404, "bytes": 512, "error_message": "not found", "status_text": "Not Found"})])
+    out.close()
+    assert es_backend.index_names("logs-*") == ["logs-nginx-2026.11.21"]
+    props = es_backend.mapping("logs-nginx-2026.11.21")["properties"]
+    assert props["response"]["type"] == "long" and props["bytes"]["type"] == "long"
+    assert props["clientip"]["type"] == "keyword"
+    assert props["@timestamp"]["type"] == "date"
+    assert props["event"]["properties"]["original"]["index"] is False
+
+
+def test_the_opensearch_output_name_writes_to_both_engines(es_backend, tmp_path):
+    out = make_output(es_backend.url, tmp_path, 'document_id => "%{id}"', name="opensearch")
+    out.receive(events(5))
+    out.close()
+    assert es_backend.count("logs-2026.11.21") == 5
