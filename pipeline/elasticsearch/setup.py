@@ -19,7 +19,13 @@ from elasticsearch import NotFoundError
 from pipeline.elasticsearch.client import product_of
 from pipeline.elasticsearch.datastream import FIXES, fetch_templates, sample_index_names, winning_template
 from pipeline.elasticsearch.ilm import DEFAULT_POLICY_NAME, build_ilm_policy
-from pipeline.elasticsearch.ism import ISM_MISSING, build_ism_policy, get_ism_policy, ism_available, put_ism_policy
+from pipeline.elasticsearch.ism import (
+    ISM_MISSING,
+    build_ism_policy,
+    get_ism_policy,
+    ism_available,
+    put_ism_policy,
+)
 from pipeline.elasticsearch.template import (
     DEFAULT_PRIORITY,
     body_hash,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from support.fake_es import FakeElasticsearch
 
 
