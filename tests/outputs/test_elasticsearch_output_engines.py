@@ -93,3 +93,37 @@ def test_the_opensearch_output_name_writes_to_both_engines(es_backend, tmp_path)
     out.receive(events(5))
     out.close()
     assert es_backend.count("logs-2026.11.21") == 5
+
+
+def test_real_node_stopped_mid_stream_blocks_inputs_then_delivers_everything(real_engine, tmp_path):
+    """The fake-ES outage test, on the real node: stop it between batches, restart it, lose nothing."""
+    import subprocess
+    import threading
+    import time
+
+    from support.services import SERVICES_SCRIPT
+
+    def services(action: str) -> None:
+        result = subprocess.run(["bash", str(SERVICES_SCRIPT), action, "opensearch"], capture_output=True,
+                                text=True, timeout=600, stdin=subprocess.DEVNULL)
+        assert result.returncode == 0, f"services.sh {action} opensearch: {result.stdout}{result.stderr}"
+
+    out = make_output(real_engine.url, tmp_path, 'document_id => "%{id}" timeout => "5s"')
+    sent = events(300)
+    out.receive(sent[:100])
+    assert real_engine.count("logs-2026.11.21") == 100
+    services("stop")
+    try:
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (out.receive(sent[100:]), done.set()), daemon=True)
+        worker.start()
+        time.sleep(3)
+        assert not done.is_set(), "receive returned while the node was down (no backpressure)"
+        assert out.stats.bulk_request_failures >= 1
+    finally:
+        services("start")
+    assert done.wait(180), "receive did not finish once the node was back"
+    out.close()
+    stored = real_engine.docs("logs-*")
+    assert sorted(d["_id"] for d in stored) == sorted(e.get("id") for e in sent)  # each once, none lost
+    assert dead_letters(tmp_path) == []
