@@ -63,7 +63,9 @@ def base_properties() -> dict[str, Any]:
         "response": long,
         "bytes": long,
         "referrer": {"type": "keyword", "ignore_above": 2048},
-        "agent": {"type": "keyword", "ignore_above": 2048, "fields": {"text": {"type": "text"}}},
+        # No explicit "agent": Filebeat/Winlogbeat send it as an object (agent.id, agent.type ...), and a
+        # keyword mapping for the legacy grok user-agent string made a real engine refuse every Beats event.
+        # The legacy string still maps to keyword through the dynamic templates.
         "request_time": {"type": "double"},
         "geoip": _props(location={"type": "geo_point"}, country_name={"type": "keyword"},
                         city_name={"type": "keyword"}),

@@ -127,3 +127,15 @@ def test_real_node_stopped_mid_stream_blocks_inputs_then_delivers_everything(rea
     stored = real_engine.docs("logs-*")
     assert sorted(d["_id"] for d in stored) == sorted(e.get("id") for e in sent)  # each once, none lost
     assert dead_letters(tmp_path) == []
+
+
+def test_beats_events_with_their_agent_object_are_accepted_under_our_template(es_backend, tmp_path):
+    """Every Filebeat/Winlogbeat event carries agent.{id,type,...}: the template must not map agent as a string."""
+    install_template(es_backend.url)
+    out = make_output(es_backend.url, tmp_path)
+    out.receive([Event({"@timestamp": "2026-11-21T10:00:00Z", "message": "GET / 200",
+                        "agent": {"id": "e68739c3", "type": "filebeat", "version": "8.1.3"},
+                        "ecs": {"version": "8.0.0"}, "host": {"name": "vm"}})])
+    out.close()
+    assert dead_letters(tmp_path) == []
+    assert es_backend.count("logs-2026.11.21") == 1
