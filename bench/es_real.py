@@ -26,12 +26,12 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from es_output_bench import make_events  # noqa: E402  (same events as the output's own benchmark)
+from es_output_bench import make_events
 
-from pipeline.elasticsearch.client import client_from_url  # noqa: E402
-from pipeline.elasticsearch.setup import run_setup  # noqa: E402
-from pipeline.event import Event  # noqa: E402
-from pipeline.plugin import PluginContext, build_from_dict  # noqa: E402
+from pipeline.elasticsearch.client import client_from_url
+from pipeline.elasticsearch.setup import run_setup
+from pipeline.event import Event
+from pipeline.plugin import PluginContext, build_from_dict
 
 
 def reset(url: str) -> None:
