@@ -63,7 +63,7 @@ def test_a_server_that_is_neither_is_refused_with_the_reason(free_port):
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class NotAnEngine(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+        def do_GET(self) -> None:
             body = json.dumps({"version": {"number": "1.0"}, "tagline": "a log shipper"}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
