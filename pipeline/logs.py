@@ -16,10 +16,15 @@ _SECRET = re.compile(
     r"([^\s\"',}]+)"
 )
 _URL_CREDENTIALS = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
+# An Authorization header's value is a scheme then the credentials: both go, or the base64 stays.
+_AUTHORIZATION = re.compile(
+    r"(?i)((?:proxy-)?authorization[\"']?\s*(?:=>|[:=])\s*[\"']?)"
+    r"((?:Basic|Bearer|Digest|ApiKey|Token|Negotiate|NTLM|AWS4-HMAC-SHA256)\s+)?([^\s\"',}]+)")
 
 
 def mask_secrets(text: str) -> str:
     """Hide passwords and tokens in a log line (key=value forms and user:pass@ in URLs)."""
+    text = _AUTHORIZATION.sub(lambda m: m.group(1) + (m.group(2) or "") + "******", text)
     text = _SECRET.sub(lambda m: m.group(1) + "******", text)
     return _URL_CREDENTIALS.sub(lambda m: m.group(1) + "******" + m.group(3), text)
 

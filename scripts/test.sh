@@ -21,6 +21,12 @@ if ! command -v java >/dev/null || ! command -v mvn >/dev/null || ! command -v c
         apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless maven curl util-linux >/dev/null
     fi
 fi
+# Debian's Chromium for the browser tests of `pipeline ui` (tests/ui, driven by the npm playwright-core).
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+fi
 command -v go >/dev/null || echo "scripts/test.sh: Go is not on PATH: the S3 service (SeaweedFS) cannot be built" >&2
 services=(opensearch kafka redis s3)
 # Safety net: whatever the test fixtures started and did not stop (an interrupted run) is stopped on exit.
@@ -39,5 +45,11 @@ for manifest in tests/*/package.json; do
     [ -f "$manifest" ] || continue
     npm install --silent --no-audit --no-fund --prefix "$(dirname "$manifest")" >/dev/null
 done
+# The ruby filter runs users' code in the system's Ruby; csv/xml/cidr/tld tests compare with Ruby's own
+# libraries; the dns and memcached filter tests start a real dnsmasq / memcached.
+if ! { ruby -rxmlsimple -rpublic_suffix -e 1 && command -v memcached && [ -x /usr/sbin/dnsmasq ]; } >/dev/null 2>&1 \
+        && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq ruby ruby-xml-simple ruby-public-suffix dnsmasq-base memcached >/dev/null
+fi
 # Not exec: the EXIT trap above must run after pytest.
 python3 -m pytest -q -p no:cacheprovider "$@"

@@ -27,3 +27,13 @@ def test_rate_limited_logger_holds_back_repeats_and_counts_them():
     limited.interval = 0
     limited.warning("k", "event failed")
     assert "4 similar messages suppressed" in stream.getvalue()
+
+
+def test_an_authorization_header_loses_its_credentials_not_only_its_scheme():
+    from pipeline.logs import mask_secrets
+
+    for line in ('headers {"authorization"=>"Basic dXNlcjpwYXNz"}', "Authorization: Bearer abc.def.ghi",
+                 "{'proxy-authorization': 'ApiKey QUJDOkRFRg=='}"):
+        masked = mask_secrets(line)
+        assert not any(secret in masked for secret in ("dXNlcjpwYXNz", "abc.def.ghi", "QUJDOkRFRg")), masked
+        assert "******" in masked

@@ -21,3 +21,5 @@ def test_wheel_ships_grok_patterns_and_dashboards(tmp_path):
             if path.is_file():
                 assert f"{data}{folder}/{path.name}" in names, f"{folder}/{path.name} missing from the wheel"
     assert "pipeline/cli.py" in names
+    for static in ("index.html", "app.js", "app.css", "vendor/echarts.min.js", "vendor/ECHARTS-LICENSE.txt"):
+        assert f"pipeline/ui/static/{static}" in names, f"the ui page file {static} is missing from the wheel"

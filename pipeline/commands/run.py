@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
+from pathlib import Path
 
 from pipeline import logs
 from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError, ConfigErrors, PipelineError
@@ -56,6 +58,17 @@ def run_settings(settings: Settings) -> RunSettings:
                        log_format=settings.log_format)
 
 
+def unusable_data_dir(path: Path) -> str | None:
+    """Why ``path.data`` cannot be used (missing and not creatable, read-only, a file), or None."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        return f"path.data {path} is not usable: {exc.strerror or exc}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     logs.configure(args.log_level or "info", args.log_format or "plain")
     try:
@@ -68,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if args.log_level is None or args.log_format is None:
         logs.configure(args.log_level or first.log_level, args.log_format or first.log_format)
     for settings, built in pipelines:
-        settings.path_data.mkdir(parents=True, exist_ok=True)
+        problem = unusable_data_dir(settings.path_data)
+        if problem is not None:
+            log.error("%s; set --path.data (or path.data in logstash.yml) to a writable directory", problem)
+            return 1
         if built.uses_default_output:
             log.info("pipeline %s has no output section: writing to the embedded local index in %s",
                      settings.pipeline_id, settings.path_data / "index")

@@ -13,6 +13,7 @@ from pipeline.elasticsearch.client import add_connection_arguments, client_from_
 from pipeline.elasticsearch.ilm import DEFAULT_POLICY_NAME, parse_days
 from pipeline.elasticsearch.setup import SetupResult, run_setup
 from pipeline.elasticsearch.template import DAILY_INDEX_PATTERNS, DEFAULT_PRIORITY
+from pipeline.logs import mask_secrets
 
 EXIT_UNREACHABLE = 69  # EX_UNAVAILABLE
 
@@ -52,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
                             policy_name=args.policy_name, priority=args.priority, replicas=args.replicas,
                             ilm=not args.no_ilm)
     except ApiError as exc:
-        print(f"setup: Elasticsearch refused a request: HTTP {exc.meta.status} {exc.body}", file=sys.stderr)
+        print(mask_secrets(f"setup: Elasticsearch refused a request: HTTP {exc.meta.status} {exc.body}"),
+              file=sys.stderr)
         return 1
     except TransportError as exc:
-        print(f"setup: cannot reach Elasticsearch at {args.es}: {exc}", file=sys.stderr)
+        print(mask_secrets(f"setup: cannot reach Elasticsearch at {args.es}: {exc}"), file=sys.stderr)
         return EXIT_UNREACHABLE
     finally:
         client.close()
@@ -78,8 +80,8 @@ def _import_dashboards(args: argparse.Namespace) -> int:
         result = import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
                                    api_key=args.api_key, space=args.kibana_space)
     except (KibanaError, requests.RequestException, OSError) as exc:
-        print(f"setup: importing the dashboards into {args.kibana} failed: {type(exc).__name__}: {exc}",
-              file=sys.stderr)
+        problem = f"setup: importing the dashboards into {args.kibana} failed: {type(exc).__name__}: {exc}"
+        print(mask_secrets(problem), file=sys.stderr)
         return 1
     print(SetupResult("dashboards", args.kibana, "imported", _summary(result)).line())
     return 0 if result.get("success", False) else 1

@@ -33,6 +33,37 @@ class ArchiveError(Exception):
     """An index could not be archived or restored safely (nothing was deleted)."""
 
 
+_FORBIDDEN = re.compile(r'[\\/*?"<>|,#:\s\x00]')
+
+
+def index_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid Elasticsearch index name (so not safe as a file name), or None.
+
+    Elasticsearch's rules (MetadataCreateIndexService.validateIndexOrAliasName): lowercase, none of
+    ``\\ / * ? " < > | , # :`` or whitespace, not starting with ``-``, ``_`` or ``+``, not ``.`` or ``..``,
+    at most 255 bytes. A cluster answering with another name (``../x``, ``/etc/x``) is refused.
+    """
+    if not name or name in (".", ".."):
+        return f"invalid index name {name!r}"
+    if len(name.encode()) > 255:
+        return f"index name {name[:40]!r}... is longer than 255 bytes"
+    if name[0] in "-_+":
+        return f"index name {name!r} starts with {name[0]!r}"
+    bad = _FORBIDDEN.search(name)
+    if bad:
+        return f"index name {name!r} contains {bad.group(0)!r}"
+    if name != name.lower():
+        return f"index name {name!r} is not lowercase"
+    return None
+
+
+def _check_index_name(name: str, where: str) -> None:
+    problem = index_name_problem(name)
+    if problem is not None:
+        raise ArchiveError(f"{where}: {problem}; refused (Elasticsearch index names cannot be that: is "
+                           "this really the cluster you meant?)")
+
+
 @dataclass
 class ManifestEntry:
     index: str
@@ -104,7 +135,10 @@ def _scroll(client: Any, index: str, page_size: int) -> Iterator[dict[str, Any]]
 
 def export_index(client: Any, index: str, directory: Path, page_size: int = 1000) -> ManifestEntry:
     """Write ``<index>.ndjson.gz`` (atomically) and return its manifest entry."""
+    _check_index_name(index, "archive")
     target = directory / f"{index}{SUFFIX}"
+    if target.resolve().parent != directory.resolve():
+        raise ArchiveError(f"archive: {target} would be written outside {directory}; refused")
     part = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     count = 0
@@ -165,6 +199,7 @@ def archive(client: Any, directory: Path, older_than_days: int, *, index_pattern
     manifest = read_manifest(directory)
     for index in chosen:
         try:
+            _check_index_name(index, "the cluster listed it")
             entry = export_index(client, index, directory, page_size)
             manifest[index] = entry
             write_manifest(directory, manifest)
@@ -202,6 +237,7 @@ def restore(client: Any, path: Path, *, index: str | None = None, batch_size: in
     if entry is not None:
         verify_file(path, entry)
     target = index or (entry.index if entry else path.name.removesuffix(SUFFIX))
+    _check_index_name(target, f"restore {path}")
     restored = failed = 0
     errors: list[str] = []
     batch: list[dict[str, Any]] = []

@@ -34,10 +34,52 @@ class BulkAction:
         return len(self.payload)
 
 
+class EncodeError(ValueError):
+    """An event that cannot become a bulk action (the message says why; the event is dead-lettered)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOptions:
+    """The parts of an update action besides ``doc`` (logstash-output-elasticsearch update_action_builder)."""
+
+    upsert: Any = None  # the document to create when missing
+    script: str | None = None
+    script_type: str = "inline"  # inline (source) or indexed (stored script id)
+    script_lang: str = "painless"
+    script_var_name: str = "event"
+    scripted_upsert: bool = False
+
+
+def update_source(data: dict[str, Any], doc_as_upsert: bool, update: UpdateOptions | None) -> dict[str, Any]:
+    """The body line of an update action, as Logstash builds it."""
+    if update is None or update.script is None:
+        source: dict[str, Any] = {"doc": data}
+        if doc_as_upsert:
+            source["doc_as_upsert"] = True
+        elif update is not None and update.upsert is not None:
+            source["upsert"] = update.upsert
+        return source
+    script: dict[str, Any] = {"params": {update.script_var_name: data}}
+    # Logstash sends "inline"; Elasticsearch 6+ names it "source" (and 8 only accepts that)
+    script["id" if update.script_type == "indexed" else "source"] = update.script
+    if update.script_lang:
+        script["lang"] = update.script_lang
+    source = {"script": script}
+    if update.scripted_upsert:
+        source.update(scripted_upsert=True, upsert={})
+    elif doc_as_upsert:
+        source["upsert"] = data
+    elif update.upsert is not None:
+        source["upsert"] = update.upsert
+    return source
+
+
 def encode_action(event: Event, action: str, index: str, *, doc_id: str | None = None,
                   routing: str | None = None, pipeline: str | None = None, doc_as_upsert: bool = False,
-                  retry_on_conflict: int | None = None) -> BulkAction:
-    """The NDJSON lines of one action; ``@metadata`` is never sent."""
+                  retry_on_conflict: int | None = None, update: UpdateOptions | None = None,
+                  source: dict[str, Any] | None = None) -> BulkAction:
+    """The NDJSON lines of one action; ``@metadata`` is never sent. ``source``: the document to send
+    instead of the event's fields (data streams: with synced ``[data_stream]`` fields)."""
     meta: dict[str, Any] = {"_index": index}
     if doc_id is not None:
         meta["_id"] = doc_id
@@ -50,14 +92,11 @@ def encode_action(event: Event, action: str, index: str, *, doc_id: str | None =
     line = orjson.dumps({action: meta}, option=_OPTS) + b"\n"
     if action == "delete":
         return BulkAction(event, action, index, line)
-    data = event.data
+    data = event.data if source is None else source
     if METADATA in data:
         data = {k: v for k, v in data.items() if k != METADATA}
-    if action == "update":
-        source = {"doc": data, "doc_as_upsert": True} if doc_as_upsert else {"doc": data}
-    else:
-        source = data
-    return BulkAction(event, action, index, line + orjson.dumps(source, default=json_default, option=_OPTS) + b"\n")
+    body = update_source(data, doc_as_upsert, update) if action == "update" else data
+    return BulkAction(event, action, index, line + orjson.dumps(body, default=json_default, option=_OPTS) + b"\n")
 
 
 def chunks(actions: Iterable[BulkAction], max_events: int, max_bytes: int) -> Iterator[list[BulkAction]]:

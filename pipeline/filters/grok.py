@@ -84,10 +84,6 @@ class Grok(Filter):
             None, "Pattern set: disabled = legacy field names, v1/v8 = ECS names "
                   "(default: the pipeline.ecs_compatibility setting, else v8).")
 
-        def __post_init__(self) -> None:
-            if not self.match:
-                raise ValueError('grok needs "match", e.g. match => { "message" => "%{COMBINEDAPACHELOG}" }')
-
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
         opts = self.options
@@ -109,12 +105,20 @@ class Grok(Filter):
             overwrite.add(fieldref.parse(name).path)
         cache: dict[str, _Pattern] = {}
         self.matches: list[tuple[FieldRef, tuple[_Pattern, ...]]] = []
+        if not opts.match and self.tag_on_failure:
+            # Valid in Logstash, which then tags every event as a failure (nothing can match): say so once.
+            self.logger.warning("grok without match: every event gets tag_on_failure %s (as in Logstash); "
+                                "set tag_on_failure => [] for a filter that only applies its common options",
+                                list(self.tag_on_failure))
         for source, expressions in opts.match.items():
             patterns = []
             for text in expressions:
                 if text not in cache:
                     compiled = compile_expression(text, self.library,
                                                   named_captures_only=opts.named_captures_only)
+                    if compiled.expanded.ignored_types:
+                        self.logger.warning("grok: %s: only :int and :float convert a capture (as in Logstash); "
+                                            "the value stays text", ", ".join(compiled.expanded.ignored_types))
                     captures = tuple(self._capture(index, name, convert, target, overwrite)
                                      for index, name, convert in compiled.fields)
                     fast_limit = -1

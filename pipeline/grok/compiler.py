@@ -9,20 +9,86 @@ compiled for both engines (see :mod:`pipeline.grok.matcher`).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
 from pipeline.errors import ConfigError
-from pipeline.grok.library import PatternLibrary
+from pipeline.grok.library import PatternDef, PatternLibrary
 from pipeline.grok.translate import Capture, TranslateError, translate
 
-_REFERENCE = re.compile(r"%\{([A-Za-z0-9_]+)(?::([^:}]*))?(?::([A-Za-z0-9_]*))?\}")
-TYPES = ("int", "float")
+# A reference as Logstash's grok engine (jls-grok) reads it: ``%{NAME}``, ``%{NAME:field}``,
+# ``%{NAME:field:type}``, ``%{NAME=inline regex}``; anything else before the closing brace is ignored
+# (``%{NAGIOSLOGLINE - CURRENT HOST STATE}`` is ``%{NAGIOSLOGLINE}``). [A-z] is Ruby's range: it
+# includes [ \ ] ^ _ ` as jls-grok's does.
+_REFERENCE = re.compile(r"%\{(?P<pattern>[A-z0-9]+)(?::(?P<subname>[@\[\]A-z0-9_:.-]+))?")
+_OPENING = "%{"
+TYPES = ("int", "float")  # the conversions Logstash applies; any other type word is ignored, as there
 _MAX_DEPTH = 64
 
 
 class GrokError(ConfigError):
     """A grok expression or pattern definition that cannot be compiled (names which one and where)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One ``%{...}`` in an expression."""
+
+    start: int
+    end: int
+    pattern: str
+    field: str | None  # None: no semantic (captured under the pattern name only without named_captures_only)
+    kind: str | None  # "int", "float" or None (other type words convert nothing, as in Logstash)
+    definition: str | None  # the inline ``%{NAME=regex}`` definition
+    ignored_type: str | None = None  # a type word other than int/float (``%{IPV4:ip:string}``)
+
+
+def references(text: str) -> list[Reference]:
+    """Every ``%{...}`` of ``text`` in order; GrokError for one that can never be a reference."""
+    found: list[Reference] = []
+    pos = 0
+    while True:
+        start = text.find(_OPENING, pos)
+        if start == -1:
+            return found
+        head = _REFERENCE.match(text, start)
+        if head is None:
+            raise GrokError(f"malformed grok reference at offset {start} of {text!r}: expected %{{NAME}}, "
+                            f"%{{NAME:field}} or %{{NAME:field:int}} (write %\\{{ for a literal '%{{')")
+        i = head.end()
+        definition = None
+        if text.startswith("=", i):
+            i, definition = _inline_definition(text, i + 1)
+        close = text.find("}", i)
+        if close == -1:
+            raise GrokError(f"unterminated grok reference at offset {start} of {text!r}: missing '}}'")
+        parts = (head.group("subname") or "").split(":")
+        field = parts[0] or None
+        kind = parts[1] if len(parts) > 1 and parts[1] in TYPES else None
+        ignored = parts[1] if len(parts) > 1 and parts[1] and kind is None else None
+        found.append(Reference(start, close + 1, head.group("pattern"), field, kind, definition, ignored))
+        pos = close + 1
+
+
+def _inline_definition(text: str, i: int) -> tuple[int, str]:
+    """The regex of ``%{NAME=regex}`` starting at ``i``: up to the brace closing the reference
+    (escaped characters and balanced ``{...}`` such as ``\\d{2}`` stay inside)."""
+    depth = 0
+    j = i
+    while j < len(text):
+        ch = text[j]
+        if ch == "\\":
+            j += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            if depth == 0:
+                return j, text[i:j]
+            depth -= 1
+        j += 1
+    raise GrokError(f"unterminated inline grok definition in {text!r}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +100,7 @@ class Expanded:
     captures: tuple[Capture, ...]
     needs_regex_module: bool
     used: tuple[str, ...]  # pattern names referenced, outermost first
+    ignored_types: tuple[str, ...] = ()  # references of the expression whose :type converts nothing
 
 
 class _Expander:
@@ -42,34 +109,48 @@ class _Expander:
         self.named_captures_only = named_captures_only
         self.markers: dict[str, tuple[str, str | None]] = {}
         self.used: list[str] = []
+        self.inline: dict[str, PatternDef] = {}  # %{NAME=regex}: defined for the rest of this expression
+        self.ignored_types: list[str] = []
+
+    def definition(self, name: str) -> PatternDef | None:
+        return self.inline.get(name) or self.library.get(name)
+
+    def hint(self, name: str) -> str:
+        """' (did you mean %{X}?)' for the closest known name (case slips first: %{ip} -> %{IP})."""
+        names = [*self.library.names(), *self.inline]
+        upper = [n for n in names if n.upper() == name.upper()]
+        close = upper or difflib.get_close_matches(name.upper(), names, n=1, cutoff=0.7)
+        return f" (did you mean %{{{close[0]}}}?)" if close else ""
 
     def expand(self, text: str, stack: tuple[str, ...]) -> str:
         if len(stack) > _MAX_DEPTH:
             raise GrokError(f"grok pattern nesting deeper than {_MAX_DEPTH}: {' -> '.join(stack[:8])} ...")
         out: list[str] = []
         pos = 0
-        for ref in _REFERENCE.finditer(text):
-            out.append(text[pos:ref.start()])
-            pos = ref.end()
-            name, semantic, kind = ref.group(1), ref.group(2), ref.group(3)
-            definition = self.library.get(name)
+        for ref in references(text):
+            out.append(text[pos:ref.start])
+            pos = ref.end
+            name = ref.pattern
+            if ref.definition is not None:
+                self.inline[name] = PatternDef(name, ref.definition, f"inline in {text!r}")
+            definition = self.definition(name)
             if definition is None:
                 where = ""
                 if stack:
-                    parent = self.library.get(stack[-1])
+                    parent = self.definition(stack[-1])
                     where = f" (used by {stack[-1]}" + (f" at {parent.source})" if parent else ")")
-                raise GrokError(f"unknown grok pattern %{{{name}}}{where}")
+                raise GrokError(f"unknown grok pattern %{{{name}}}{where}{self.hint(name)}")
             if name in stack:
                 raise GrokError(f"grok pattern {name} refers to itself: {' -> '.join((*stack, name))} "
                                 f"({definition.source})")
-            if kind and kind not in TYPES:
-                raise GrokError(f"grok type {kind!r} in {ref.group()} is not supported (use int or float)")
             self.used.append(name)
+            if ref.ignored_type:
+                self.ignored_types.append(text[ref.start:ref.end])
             body = self.expand(definition.regex, (*stack, name))
-            field = semantic or (None if self.named_captures_only else name)
+            field = ref.field or (None if self.named_captures_only else name)
             if field:
                 marker = f"grok{len(self.markers)}marker"
-                self.markers[marker] = (field, kind or None)
+                self.markers[marker] = (field, ref.kind)
                 out.append(f"(?<{marker}>{body})")
             else:
                 out.append(f"(?:{body})")
@@ -86,7 +167,7 @@ def expand(expression: str, library: PatternLibrary, *, named_captures_only: boo
     except TranslateError as exc:
         raise _blame(expression, library, expander.used, str(exc)) from exc
     return Expanded(expression, result.pattern, tuple(result.captures), result.needs_regex_module,
-                    tuple(expander.used))
+                    tuple(expander.used), tuple(expander.ignored_types))
 
 
 def _blame(expression: str, library: PatternLibrary, used: list[str], problem: str) -> GrokError:

@@ -270,10 +270,16 @@ class _Walker:
                     self.ambiguous += 1  # a+a, \S+\S+: every character of the token is a split point
                 # else: confined to a token and only retried at the few delimiters inside it, such as
                 # the dots of a host name for (?:\.[a-z0-9-]+)*\.? : ignored
-            before = self.ambiguous
+            before, before_delimited = self.ambiguous, len(self.delimited)
             self.walk(body, body_first | follow, in_repeat or wide)
             if wide and self.ambiguous > before:
                 self.exponential = True  # (a+)+ style nesting
+            elif not wide and high > 1:
+                # (.*a){30} is thirty copies of .*a in sequence: count each copy (Logstash's
+                # "timeout on failure" spec ran 78 s on ``re`` when counted once)
+                self.ambiguous += (self.ambiguous - before) * (high - 1)
+                self.delimited.extend(self.delimited[before_delimited:] * (high - 1))
+                self.gates.extend(self.gates[before_delimited:] * (high - 1))
 
 
 def assess(pattern: str, flags: int = 0) -> Risk:

@@ -20,10 +20,13 @@ import regex
 from pipeline.grok.compiler import Expanded
 from pipeline.grok.guard import Risk, assess
 
-RE_FLAGS = re.ASCII | re.MULTILINE  # Ruby: ^/$ match at line breaks, \w \d \s are ASCII
-REGEX_FLAGS = regex.V0 | regex.ASCII | regex.MULTILINE
+# Ruby: ^/$ match at line breaks, \w \d \s are ASCII. Logstash's grok (jls-grok) compiles every
+# expression with Regexp::MULTILINE, Ruby's name for "dot matches newline": GREEDYDATA takes a whole
+# multi-line message (stack traces), so DOTALL here. An inline (?-m) in a pattern turns it off again.
+RE_FLAGS = re.ASCII | re.MULTILINE | re.DOTALL
+REGEX_FLAGS = regex.V0 | regex.ASCII | regex.MULTILINE | regex.DOTALL
 # \p{...} classes need Unicode mode; such patterns then also get Unicode \w \d \s (documented).
-REGEX_UNICODE_FLAGS = regex.V0 | regex.MULTILINE
+REGEX_UNICODE_FLAGS = regex.V0 | regex.MULTILINE | regex.DOTALL
 # How many of the guard's estimated steps ``re`` gets through per second. Measured on this 2-core
 # machine (bench: pathological DATA/GREEDYDATA/NOTSPACE chains, load ~3): 1.8e9 for the tightest
 # case (three GREEDYDATA), 1e11-1e12 for the others. 2e8 keeps a 10x margin: a line the guard lets
@@ -75,7 +78,7 @@ class CompiledExpression:
         groups = compiled.groupindex
         # (index into match.groups(), field text, converter or None), in pattern order
         self.fields: tuple[tuple[int, str, Callable[[str], Any] | None], ...] = tuple(
-            (groups[c.group] - 1, c.field, CONVERTERS[c.type]) for c in expanded.captures
+            (groups[c.group] - 1, c.field, CONVERTERS.get(c.type)) for c in expanded.captures
         )
         self._limits: dict[float, int] = {}
 

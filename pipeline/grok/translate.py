@@ -145,6 +145,12 @@ def translate(text: str, markers: dict[str, tuple[str, str | None]] | None = Non
             out.append(")" * frame.extra_closes + ")")
             i += 1
             continue
+        if ch == "*" and out and out[-1] in "?*+" and _quantifier_before(text, i):
+            # Onigmo reduces a repeated repeat (".?*" in Logstash's SHOREWALL) where Python refuses
+            # ("multiple repeat"): x?* x** x+* are x*. (x*+ x?+ x++ are possessive in both.)
+            out[-1] = "*"
+            i += 1
+            continue
         if ch == "{" and text.startswith("{,", i):  # Ruby {,n} = {0,n}
             out.append("{0,")
             i += 2
@@ -155,6 +161,15 @@ def translate(text: str, markers: dict[str, tuple[str, str | None]] | None = Non
         raise TranslateError("missing ')'")
     out.append(")" * stack[0].extra_closes)
     return Translated("".join(out), captures, needs_regex)
+
+
+def _quantifier_before(text: str, i: int) -> bool:
+    """Whether text[i - 1] is a quantifier (not an escaped character or the ? of a group opening)."""
+    j = i - 1
+    backslashes = 0
+    while j - 1 - backslashes >= 0 and text[j - 1 - backslashes] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 0 and not (text[j] == "?" and j > 0 and text[j - 1] == "(")
 
 
 def _escape(text: str, i: int, *, in_class: bool, by_field: dict[str, str]) -> tuple[str, int, bool]:

@@ -9,13 +9,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
+from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import build_from_dict, option
+from pipeline.queue.persisted import QueueWriteError
 
 if TYPE_CHECKING:
     from pipeline.codecs.base import Codec as CodecPlugin
     from pipeline.inputs.base import InputContext
 
 EcsMode = Literal["disabled", "v1", "v8"]
+QUEUE_WRITE_RETRY_SECONDS = 5.0
+_queue_trouble = RateLimitedLogger(logging.getLogger("pipeline.input"), interval=60.0)
 
 
 def ecs_option() -> Any:
@@ -62,15 +66,33 @@ def push_until_accepted(ctx: InputContext, events: Sequence[Event], logger: logg
     batch = list(events)
     if not batch:
         return True
-    try:
-        if ctx.push_blocking(batch, timeout=0.5):
-            return True
-        while not ctx.is_stopping and not (stop is not None and stop.is_set()):
-            if ctx.queue.put_blocking(batch, timeout=0.5, stopping=ctx.stopping):
-                return True
-    except QueueClosedError:
-        logger.info("queue closed; %d events not delivered will be read again at next start", len(batch))
-    return False
+    first, failing = True, False
+    while True:
+        try:
+            if first:
+                first = False
+                if ctx.push_blocking(batch, timeout=0.5):
+                    break
+            while not ctx.is_stopping and not (stop is not None and stop.is_set()):
+                if ctx.queue.put_blocking(batch, timeout=0.5, stopping=ctx.stopping):
+                    break
+            else:
+                return False
+            break
+        except QueueClosedError:
+            logger.info("queue closed; %d events not delivered will be read again at next start", len(batch))
+            return False
+        except QueueWriteError as exc:
+            # Disk full, read-only: one line a minute, keep the events, try again until it clears.
+            failing = True
+            _queue_trouble.error("queue-write", "%s; the input waits and retries every %.0fs", exc,
+                                 QUEUE_WRITE_RETRY_SECONDS)
+            if (stop is not None and stop.wait(QUEUE_WRITE_RETRY_SECONDS)) or \
+                    ctx.stopping.wait(0 if stop is not None else QUEUE_WRITE_RETRY_SECONDS):
+                return False
+    if failing:
+        logger.warning("the queue accepts events again; the input goes on")
+    return True
 
 
 def count_problem(plugin: Any, reason: str) -> None:

@@ -18,6 +18,7 @@ from pipeline.inputs._tls import TlsServerOptions, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
 from pipeline.plugin import ByteSize, Codec, Duration, FieldRef, Secret, build_from_dict, option, register
 
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 DEFAULT_CODECS = {"application/json": "json", "application/x-ndjson": "json_lines"}
 
 
@@ -36,8 +37,12 @@ class HttpOptions(TlsServerOptions):
     response_headers: dict[str, str] = option({"Content-Type": "text/plain"}, "Headers of the response.")
     max_content_length: ByteSize = option(ByteSize(100 * 1024 * 1024), "Largest body accepted; larger "
                                           "requests get HTTP 413.")
-    max_pending_requests: int = option(200, "Requests waiting for room in the queue; beyond it HTTP 429.",
+    max_pending_requests: int = option(200, "Requests in progress (body being read, or waiting for room in "
+                                       "the queue); beyond it HTTP 429.",
                                        check=lambda v: None if v > 0 else "must be greater than 0")
+    max_pending_bytes: ByteSize = option(
+        ByteSize(128 * 1024 * 1024), "Body bytes all requests in progress may hold together; a request that "
+        "would pass it gets HTTP 429 (retry later). Memory use is a small multiple of this.")
     backpressure_timeout: Duration = option(Duration(5), "How long a request waits for room in a full "
                                             "queue before HTTP 429 (the client should retry).")
     remote_host_target_field: FieldRef | None = option(
@@ -45,6 +50,9 @@ class HttpOptions(TlsServerOptions):
     request_headers_target_field: FieldRef | None = option(
         None, "Field for the request headers. Default: headers (legacy) or "
               "[@metadata][input][http][request][headers] (ECS).")
+    keep_credential_headers: bool = option(
+        False, "Keep the Authorization, Proxy-Authorization and Cookie request headers in events (Logstash "
+               "keeps every header); by default they are dropped, so credentials never reach outputs.")
     threads: int | None = option(None, "Accepted so Logstash configs load; requests are served by one "
                                        "asyncio loop, max_pending_requests bounds the work in progress.")
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
@@ -53,6 +61,9 @@ class HttpOptions(TlsServerOptions):
         super().__post_init__()
         if (self.user is None) != (self.password is None):
             raise ValueError("basic authentication needs both user and password")
+        if self.max_pending_bytes < self.max_content_length:
+            raise ValueError(f"max_pending_bytes ({self.max_pending_bytes}) must be at least max_content_length "
+                             f"({self.max_content_length}), or the largest bodies could never be accepted")
 
 
 @register
@@ -73,6 +84,7 @@ class Http(Input):
         if opts.user is not None and opts.password is not None:
             self._auth = b"Basic " + base64.b64encode(f"{opts.user}:{opts.password.reveal()}".encode())
         self._pending = 0
+        self._held_bytes = 0  # body bytes of the requests in progress (bounded by max_pending_bytes)
         self.bound_port: int | None = None
 
     async def run(self, ctx: InputContext) -> None:
@@ -104,25 +116,51 @@ class Http(Input):
         if self._pending >= self.options.max_pending_requests:
             count_problem(self, "rejected_busy")
             return _too_many()
+        # Counted from the first byte read: concurrency and memory are bounded before bodies arrive.
+        self._pending += 1
+        reservation = _Reservation(self)
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
+            return await self._accept(ctx, request, reservation)
+        finally:
+            self._pending -= 1
+            reservation.release()
+
+    async def _accept(self, ctx: InputContext, request: web.Request, reservation: _Reservation) -> web.StreamResponse:
+        limit = int(self.options.max_content_length)
+        if request.content_length is not None and request.content_length > limit:
             count_problem(self, "too_large")
-            return web.Response(status=413, text=f"body larger than max_content_length "
-                                                 f"({self.options.max_content_length} bytes)\n")
+            return _too_large(limit)
+        if not reservation.take(request.content_length or 0):
+            count_problem(self, "rejected_memory")
+            return _too_many()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.content.iter_chunked(65536):
+                size += len(chunk)
+                if size > limit:
+                    count_problem(self, "too_large")
+                    return _too_large(limit)
+                if size > reservation.size and not reservation.take(size - reservation.size):
+                    count_problem(self, "rejected_memory")  # chunked body without Content-Length
+                    return _too_many()
+                chunks.append(chunk)
+        except (ConnectionError, OSError) as exc:
+            count_problem(self, "connection_errors")
+            self.logger.info("http input: reading a request body failed: %s", exc)
+            return web.Response(status=400, text="incomplete body\n")
+        body = b"".join(chunks)
+        del chunks
         try:
             events = self._decode(request, body)
         except (ValueError, UnicodeError, binascii.Error) as exc:
             count_problem(self, "decode_failures")
             return web.Response(status=400, text=f"cannot decode the body as {request.content_type}: {exc}\n")
-        self._pending += 1
         try:
             await asyncio.wait_for(ctx.push(events), self.options.backpressure_timeout)
         except TimeoutError:
             count_problem(self, "rejected_busy")
             return _too_many()
-        finally:
-            self._pending -= 1
         self.counters["requests"] += 1
         if self.options.response_code == 204:
             return web.Response(status=204, headers=self.options.response_headers)
@@ -141,7 +179,8 @@ class Http(Input):
     def _annotate(self, event: Event, request: web.Request, size: int) -> None:
         opts = self.options
         peer = request.remote or ""
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = {k.lower(): v for k, v in request.headers.items()
+                   if opts.keep_credential_headers or k.lower() not in CREDENTIAL_HEADERS}
         data = event.data
         if self._ecs:
             _set_default(event, opts.remote_host_target_field or "[host][ip]", peer)
@@ -180,3 +219,27 @@ def _set_default(event: Event, ref: Any, value: Any) -> None:
 
 def _too_many() -> web.Response:
     return web.Response(status=429, text="the pipeline is busy, retry later\n", headers={"Retry-After": "1"})
+
+
+def _too_large(limit: int) -> web.Response:
+    return web.Response(status=413, text=f"body larger than max_content_length ({limit} bytes)\n")
+
+
+class _Reservation:
+    """Body bytes one request holds against the input's max_pending_bytes, given back when it ends."""
+
+    def __init__(self, owner: Http) -> None:
+        self.owner = owner
+        self.size = 0
+
+    def take(self, more: int) -> bool:
+        owner = self.owner
+        if more and owner._held_bytes + more > owner.options.max_pending_bytes:
+            return False
+        owner._held_bytes += more
+        self.size += more
+        return True
+
+    def release(self) -> None:
+        self.owner._held_bytes -= self.size
+        self.size = 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS docs (
     irr INTEGER NOT NULL DEFAULT 0,
     tags,
     {_HOT_COLUMNS},
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    doc_key TEXT
 );
 CREATE INDEX IF NOT EXISTS docs_ts ON docs(ts);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
@@ -69,8 +70,10 @@ INSERT INTO docs_fts(docs_fts, rank) VALUES ('crisismerge', 64);
 
 # Static statements (prepared once, cached by sqlite3). Rows get ids from SQLite: inside the write
 # transaction an INTEGER PRIMARY KEY is always max(id) + 1, so a batch takes base + 1 ... base + n.
-INSERT_DOC = (f"INSERT INTO docs(ts, irr, tags, {_HOT_COLUMNS}, doc) VALUES "
-              f"({', '.join('?' for _ in range(len(HOT_FIELDS) + 4))})")
+INSERT_DOC = (f"INSERT INTO docs(ts, irr, tags, {_HOT_COLUMNS}, doc, doc_key) VALUES "
+              f"({', '.join('?' for _ in range(len(HOT_FIELDS) + 5))})")
+# doc_key: the event's stable id (pipeline.eventid); unique, so an event delivered again is ignored.
+DOC_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS docs_key ON docs(doc_key) WHERE doc_key IS NOT NULL"
 INSERT_TEXT = "INSERT INTO docs_fts(rowid, message) VALUES (?, ?)"
 
 
@@ -128,8 +131,11 @@ read_hot_fields = _compile_reader(HOT_FIELDS)
 _INT_LIMIT = 2**63  # SQLite integers are 64-bit; bigger ones stay in the JSON only
 
 
-def rows_for(events: Iterable[Event]) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]]]:
+def rows_for(events: Iterable[Event], keys: Sequence[str | None] | None = None,
+             ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]]]:
     """The ``docs`` rows (for INSERT_DOC) and ``(position, message)`` full-text rows (position from 1).
+
+    ``keys``: each event's document key (stable id) or None.
 
     The hot loop of the write path: kept flat on purpose (every call per event costs).
     """
@@ -138,6 +144,7 @@ def rows_for(events: Iterable[Event]) -> tuple[list[tuple[Any, ...]], list[tuple
     dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS
     read_hot = read_hot_fields
     for offset, event in enumerate(events, start=1):
+        key = keys[offset - 1] if keys is not None else None
         data = event.data
         stamp = data.get(TIMESTAMP_FIELD)
         if type(stamp) is not Timestamp:
@@ -174,7 +181,7 @@ def rows_for(events: Iterable[Event]) -> tuple[list[tuple[Any, ...]], list[tuple
             tag_json = dumps([tags]).decode()
         else:
             tag_json, irregular = None, 1
-        rows.append((millis, irregular, tag_json, *hot, doc))
+        rows.append((millis, irregular, tag_json, *hot, doc, key))
         message = data.get("message")
         if message is not None:
             texts.append((offset, message_text(message)))

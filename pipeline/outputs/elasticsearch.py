@@ -16,6 +16,7 @@ Delivery, in order of what can go wrong:
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
@@ -26,10 +27,12 @@ from typing import Any, Literal
 
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, TransportError
 
-from pipeline.elasticsearch import bulk
+from pipeline.elasticsearch import bulk, template_manager
 from pipeline.elasticsearch.bulk import BulkAction, Outcome
 from pipeline.elasticsearch.client import DEFAULT_HOST, ConnectionSettings, build_client
+from pipeline.errors import ConfigError
 from pipeline.event import Event
+from pipeline.eventid import document_ids
 from pipeline.outputs.base import Output, OutputOptions
 from pipeline.plugin import ByteSize, Duration, Secret, option, register
 from pipeline.queue import dead_letter
@@ -53,9 +56,12 @@ class ElasticsearchOptions(OutputOptions):
     api_key: Secret | None = option(None, "API key as id:api_key (or its base64 form).")
     cloud_id: str | None = option(None, "Elastic Cloud id (instead of hosts).")
     cloud_auth: Secret | None = option(None, "Elastic Cloud credentials as user:password.")
-    ssl_enabled: bool | None = option(None, "Use TLS; by default taken from the scheme of hosts.")
-    ssl_certificate_authorities: list[str] = option([], "PEM CA files to verify the server certificate.")
+    ssl_enabled: bool | None = option(None, "Use TLS; by default taken from the scheme of hosts.", aliases=("ssl",))
+    ssl_certificate_authorities: list[str] = option([], "PEM CA files to verify the server certificate.",
+                                                    aliases=("cacert",))
     ssl_verification_mode: Literal["full", "none"] = option("full", "'none' disables certificate checks.")
+    ssl_certificate_verification: bool | None = option(
+        None, "false = ssl_verification_mode => none.", deprecated="use ssl_verification_mode (full, none)")
     ssl_certificate: str | None = option(None, "Client certificate (PEM) for mutual TLS.")
     ssl_key: str | None = option(None, "Private key (PEM) of ssl_certificate.")
     index: str = option("logs-%{+YYYY.MM.dd}", "Index to write to (sprintf); daily by default.")
@@ -63,6 +69,10 @@ class ElasticsearchOptions(OutputOptions):
                                         "indices roll over at local midnight; UTC by default.")
     document_id: Template | None = option(None, "Document id (sprintf); with the fingerprint filter, "
                                           "retries and replays never duplicate.")
+    use_event_id: bool = option(True, "Without document_id: use the input's stable event id ([@metadata][_id], "
+                                "set by the file and beats inputs) as the document id, so an event "
+                                "delivered again after a crash replaces itself. false: ids chosen by "
+                                "Elasticsearch.")
     action: Template = option("index", "index, create, update or delete (sprintf-able).")
     doc_as_upsert: bool = option(False, "With action update: create the document when missing.")
     retry_on_conflict: int = option(1, "With action update: Elasticsearch-side retries on version conflicts.")
@@ -82,6 +92,58 @@ class ElasticsearchOptions(OutputOptions):
                                          "letter queue instead of retried.", check=_check_codes)
     dlq_on_failed_indexname_interpolation: bool = option(
         True, "Dead-letter events whose index name still contains %{...} after interpolation.")
+    # Templates, ILM, data streams (pipeline/elasticsearch/template_manager.py), as Logstash's output.
+    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = option(
+        None, "Default template and alias names (logstash / ecs-logstash); data streams need ECS "
+              "(default: the pipeline.ecs_compatibility setting, else v8).")
+    manage_template: bool | None = option(
+        None, "Install a template at start: true = template (or our default mappings, pattern logstash-*); "
+              "unset = only when template is given or ILM is in use.")
+    template: str | None = option(None, "Path of a JSON template file to install (see manage_template).")
+    template_name: str | None = option(None, "Name of the installed template (default: the rollover alias with "
+                                       "ILM, else logstash / ecs-logstash).")
+    template_overwrite: bool = option(False, "Replace a template of that name that already exists.")
+    template_api: Literal["auto", "legacy", "composable"] = option(
+        "auto", "_index_template (composable) or _template (legacy); auto = composable from Elasticsearch 8.")
+    ilm_enabled: bool | Literal["auto"] = option(
+        "auto", "Write through a rollover alias managed by ILM; auto = when ilm_rollover_alias is set.")
+    ilm_rollover_alias: str | None = option(None, "Rollover alias written to (ILM); replaces index.")
+    ilm_pattern: str = option("{now/d}-000001", "Suffix of the first index behind the alias (date math).")
+    ilm_policy: str = option("logstash-policy", "ILM policy of the indices; Logstash's default one (rollover "
+                             "at 50gb or 30d) is created if missing, any other must exist.")
+    data_stream: bool | Literal["auto"] | None = option(
+        None, "Write to the data stream <type>-<dataset>-<namespace> with create actions; auto = when ECS is "
+              "on and no option contradicts it (unset = false).")
+    data_stream_type: Literal["logs", "metrics", "synthetics", "traces"] = option("logs", "Data stream type.")
+    data_stream_dataset: str = option("generic", "Data stream dataset.")
+    data_stream_namespace: str = option("default", "Data stream namespace.")
+    data_stream_auto_routing: bool = option(
+        True, "Take type/dataset/namespace from the event's [data_stream] fields when present.")
+    data_stream_sync_fields: bool = option(True, "Set the event's [data_stream] fields to the stream written to.")
+    document_type: str | None = option(None, "Mapping type: removed in Elasticsearch 8, never sent.",
+                                       deprecated="mapping types are gone from Elasticsearch 8: ignored")
+    upsert: str = option("", "With action update: JSON document (sprintf) created when the document is missing.")
+    script: str = option("", "With action update: script (sprintf) run on the document; the event is its "
+                         "params.<script_var_name>.")
+    script_type: Literal["inline", "indexed"] = option("inline", "inline: script is the source; indexed: a "
+                                                       "stored script id.")
+    script_lang: str = option("painless", "Script language ('' = Elasticsearch's default).")
+    script_var_name: str = option("event", "Name of the event in the script's params.")
+    scripted_upsert: bool = option(False, "Run the script also when the document is missing.")
+    parameters: dict[str, str] = option({}, "Extra URL parameters of every bulk request.")
+    custom_headers: dict[str, str] = option({}, "Extra HTTP headers of every request.")
+    silence_errors_in_log: list[str] = option(
+        [], "Error types (e.g. version_conflict_engine_exception) whose rejected events are not logged one by "
+            "one (they are still dead-lettered and counted).", aliases=("failure_type_logging_whitelist",))
+    proxy: str | None = option(None, "HTTP proxy: accepted for Logstash configs, not supported (warned).")
+    pool_max: int = option(1000, "Accepted for Logstash configs; connections are pooled per host (warned if set).")
+    pool_max_per_route: int = option(100, "Accepted for Logstash configs (warned if set).")
+    resurrect_delay: Duration = option(5, "Accepted for Logstash configs: a failed host is retried on the "
+                                       "next request (warned if set).")
+    validate_after_inactivity: int = option(10000, "Accepted for Logstash configs (warned if set).")
+    sniffing: bool = option(False, "Accepted for Logstash configs: node discovery is not supported (warned).")
+    sniffing_delay: Duration = option(5, "Accepted with sniffing (no effect).")
+    sniffing_path: str | None = option(None, "Accepted with sniffing (no effect).")
 
     def __post_init__(self) -> None:
         if self.retry_max_interval < self.retry_initial_interval:
@@ -92,8 +154,11 @@ class ElasticsearchOptions(OutputOptions):
             raise ValueError(f"action must be one of {', '.join(bulk.ACTIONS)}; got {self.action.text!r}")
         if self.action.is_constant and self.action.text in ("update", "delete") and self.document_id is None:
             raise ValueError(f"action => {self.action.text} needs document_id")
+        if self.script_type == "indexed" and not self.script:
+            raise ValueError("script_type => indexed needs script (the stored script id)")
         load_timezone(self.index_timezone)
         self.connection_settings().check()  # EsClientConfigError is a ValueError: a config error
+        template_manager.resolve(self, template_manager.declared_defaults(type(self)), self.ecs_compatibility or "v8")
 
     def connection_settings(self) -> ConnectionSettings:
         user, password = self.user, self.password.reveal() if self.password else None
@@ -106,7 +171,8 @@ class ElasticsearchOptions(OutputOptions):
             ssl_certificate=self.ssl_certificate, ssl_key=self.ssl_key,
             api_key=self.api_key.reveal() if self.api_key else None, cloud_id=self.cloud_id,
             ssl_enabled=self.ssl_enabled, ssl_certificate_authorities=tuple(self.ssl_certificate_authorities),
-            ssl_verification_mode=self.ssl_verification_mode, timeout=float(self.timeout),
+            ssl_verification_mode="none" if self.ssl_certificate_verification is False else self.ssl_verification_mode,
+            timeout=float(self.timeout),
             http_compression=self.http_compression,
         )
 
@@ -177,17 +243,70 @@ class Elasticsearch(Output):
         self._pool: ThreadPoolExecutor | None = None
         self._dlq_codes = frozenset(options.dlq_custom_codes) | {400, 404}
         self._log_budget = _LogBudget(per_minute=60)
+        ecs = options.ecs_compatibility or str(self.context.settings.get("pipeline.ecs_compatibility", "v8"))
+        try:
+            self.plan = template_manager.resolve(options, template_manager.declared_defaults(type(options)), ecs,
+                                                 self.logger)
+        except ValueError as exc:
+            raise ConfigError(f"elasticsearch output: {exc}") from exc
+        self._setup_pending = True
+        self._silenced = tuple(options.silence_errors_in_log)
+        self._upsert = Template(options.upsert) if options.upsert else None
+        self._script = Template(options.script) if options.script else None
 
     # -- lifecycle ----------------------------------------------------------------
     def register(self) -> None:
-        self._client = build_client(self.options.connection_settings(), max_retries=0).options(
-            max_retries=0, retry_on_timeout=False)
+        client = build_client(self.options.connection_settings(), max_retries=0)
+        self._client = client.options(max_retries=0, retry_on_timeout=False)
+        if self.options.custom_headers:
+            self._client = self._client.options(headers=dict(self.options.custom_headers))
+        self._warn_unsupported()
         self._dlq = dead_letter.writer_for(self.context.path_data, self.context.pipeline_id,
                                            self.context.settings)
         opts = self.options
         if opts.concurrent_requests > 1:
             self._pool = ThreadPoolExecutor(opts.concurrent_requests, thread_name_prefix=f"es-{self.id}")
-        self._warn_about_data_streams()
+        if not (self.plan.data_stream or self.plan.ilm):  # those write to a stream / an alias on purpose
+            self._warn_about_data_streams()
+        self._setup(at_start=True)
+
+    def _warn_unsupported(self) -> None:
+        opts, defaults = self.options, template_manager.declared_defaults(type(self.options))
+        ignored = [name for name in ("proxy", "pool_max", "pool_max_per_route", "resurrect_delay",
+                                     "validate_after_inactivity", "sniffing", "sniffing_delay", "sniffing_path")
+                   if getattr(opts, name) != defaults[name]]
+        if ignored:
+            self.logger.warning("elasticsearch output %s: %s accepted for Logstash compatibility but have no "
+                                "effect here", self.id, ", ".join(ignored))
+
+    def _setup(self, *, at_start: bool = False) -> None:
+        """Install template / ILM policy / rollover alias (template_manager); retried until it works."""
+        attempt = 0
+        while self._setup_pending:
+            try:
+                template_manager.install(self._client, self.plan, self.logger)
+                self._setup_pending = False
+            except ValueError as exc:  # a missing custom ILM policy, a bad template file: the config is wrong
+                raise ConfigError(f"elasticsearch output {self.id}: {exc}") from exc
+            except ApiError as exc:
+                if exc.meta.status in (401, 403, 408, 429) or exc.meta.status >= 500:
+                    if at_start:
+                        self.logger.warning("elasticsearch output %s: template/ILM setup failed (%s); retrying "
+                                            "before the first bulk request", self.id, _describe(exc))
+                        return
+                    self._backoff(attempt, f"template/ILM setup failed: {_describe(exc)}")
+                    attempt += 1
+                    continue
+                # Refused for good (a template Elasticsearch rejects): as Logstash, log it and send anyway
+                self.logger.error("elasticsearch output %s: template/ILM setup refused: %s", self.id, _describe(exc))
+                self._setup_pending = False
+            except TransportError as exc:
+                if at_start:  # Elasticsearch not there yet: try again when the first events come
+                    self.logger.warning("elasticsearch output %s: template/ILM setup failed (%s); retrying before "
+                                        "the first bulk request", self.id, _describe(exc))
+                    return
+                self._backoff(attempt, f"template/ILM setup failed: {_describe(exc)}")
+                attempt += 1
 
     def close(self) -> None:
         skipped = self._log_budget.skipped
@@ -205,7 +324,11 @@ class Elasticsearch(Output):
 
     # -- sending ------------------------------------------------------------------
     def receive(self, events: list[Event]) -> None:
-        actions = [a for a in (self._encode(e) for e in events) if a is not None]
+        if self._setup_pending:
+            self._setup()
+        stable = self.options.use_event_id and self.options.document_id is None
+        ids = document_ids(events) if stable else [None] * len(events)
+        actions = [a for a in (self._encode(e, i) for e, i in zip(events, ids, strict=True)) if a is not None]
         batches = list(bulk.chunks(actions, self.options.bulk_max_events, int(self.options.bulk_max_bytes)))
         if self._pool is None or len(batches) < 2:
             for batch in batches:
@@ -214,18 +337,29 @@ class Elasticsearch(Output):
         for future in [self._pool.submit(self._deliver, batch) for batch in batches]:
             future.result()
 
-    def _encode(self, event: Event) -> BulkAction | None:
+    def _encode(self, event: Event, event_id: str | None = None) -> BulkAction | None:
         opts = self.options
+        plan = self.plan
+        if plan.data_stream:  # always create, into <type>-<dataset>-<namespace>
+            data = event.data
+            return bulk.encode_action(
+                event, "create", plan.data_stream_name(data),
+                routing=opts.routing.render(event) if opts.routing is not None else None,
+                pipeline=opts.pipeline.render(event) if opts.pipeline is not None else None,
+                source=plan.synced(data) if plan.ds_sync_fields else None)
         action = opts.action.render(event)
         if action not in bulk.ACTIONS:
             self._dead_letter(event, f"invalid action {action!r} (expected one of {', '.join(bulk.ACTIONS)})")
             return None
-        index = self.index_template.render(event)
+        index = plan.rollover_alias if plan.ilm else self.index_template.render(event)
         if opts.dlq_on_failed_indexname_interpolation and "%{" in index and _UNRESOLVED.search(index):
             self._dead_letter(event, f"Badly formatted index, after interpolation still contains placeholder: "
                                      f"[{index}]")
             return None
-        doc_id = opts.document_id.render(event) if opts.document_id is not None else None
+        if opts.document_id is not None:
+            doc_id = opts.document_id.render(event)
+        else:
+            doc_id = event_id if action in ("index", "create") else None
         if doc_id is not None and _UNRESOLVED.search(doc_id):
             # Every such event would overwrite one document: refuse visibly instead.
             self._dead_letter(event, f"document_id still contains a placeholder after interpolation: [{doc_id}]")
@@ -233,13 +367,35 @@ class Elasticsearch(Output):
         if action in ("update", "delete") and not doc_id:
             self._dead_letter(event, f"action {action} needs a document_id")
             return None
+        try:
+            update = self._update_options(event) if action == "update" else None
+        except bulk.EncodeError as exc:
+            self._dead_letter(event, str(exc))
+            return None
         return bulk.encode_action(
             event, action, index, doc_id=doc_id,
             routing=opts.routing.render(event) if opts.routing is not None else None,
             pipeline=opts.pipeline.render(event) if opts.pipeline is not None else None,
             doc_as_upsert=opts.doc_as_upsert,
             retry_on_conflict=opts.retry_on_conflict if action == "update" else None,
+            update=update,
         )
+
+    def _update_options(self, event: Event) -> bulk.UpdateOptions | None:
+        if self._upsert is None and self._script is None:
+            return None
+        upsert = None
+        if self._upsert is not None:
+            text = self._upsert.render(event)
+            try:
+                upsert = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise bulk.EncodeError(f"upsert is not valid JSON after interpolation ({exc}): {text[:200]}") from exc
+        opts = self.options
+        return bulk.UpdateOptions(
+            upsert=upsert, script=self._script.render(event) if self._script is not None else None,
+            script_type=opts.script_type, script_lang=opts.script_lang, script_var_name=opts.script_var_name,
+            scripted_upsert=opts.scripted_upsert)
 
     def _deliver(self, batch: list[BulkAction]) -> None:
         """Send until every action is indexed, a duplicate, or dead-lettered."""
@@ -274,7 +430,12 @@ class Elasticsearch(Output):
     def _send(self, actions: list[BulkAction]) -> dict[str, Any]:
         self._count(bulk_requests=1)
         try:
-            response = self._client.bulk(operations=bulk.body(actions))
+            if self.options.parameters:
+                response = self._client.perform_request(
+                    "POST", _BULK_PATH, params=dict(self.options.parameters), body=bulk.body(actions),
+                    headers={"accept": "application/json", "content-type": "application/x-ndjson"})
+            else:
+                response = self._client.bulk(operations=bulk.body(actions))
         except ApiError as exc:
             self._count_status(exc.meta.status)
             if exc.meta.status == 413:
@@ -300,7 +461,8 @@ class Elasticsearch(Output):
                 retry.append(action)
             else:
                 self._dead_letter(action.event, f"Could not index event to Elasticsearch. status: {status}, "
-                                                f"action: {action.action}, index: {action.index}, {reason}")
+                                                f"action: {action.action}, index: {action.index}, {reason}",
+                                  quiet=reason.startswith(self._silenced) if self._silenced else False)
         self._count(indexed=indexed, duplicates=duplicates, retried_items=len(retry))
         return retry
 
@@ -314,13 +476,13 @@ class Elasticsearch(Output):
         time.sleep(delay)
 
     # -- dead letters and counters --------------------------------------------------
-    def _dead_letter(self, event: Event, reason: str) -> None:
+    def _dead_letter(self, event: Event, reason: str, *, quiet: bool = False) -> None:
         written = False
         if self._dlq is not None:
             written = self._dlq.write(event, reason, plugin_type=self.name, plugin_id=self.id)
         if written:
             self._count(dead_lettered=1)
-            if self._log_budget.allow():
+            if not quiet and self._log_budget.allow():
                 self.logger.warning("elasticsearch output %s: event sent to the dead letter queue: %s",
                                     self.id, reason)
         else:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline.errors import PluginError, TemplateError
 from pipeline.event import Event
+from pipeline.eventid import document_ids
 from pipeline.localindex import LocalIndex as Store
 from pipeline.localindex import naming
 from pipeline.outputs.base import Output, OutputOptions
@@ -43,6 +44,9 @@ class LocalIndexOptions(OutputOptions):
     fallback_index: str = option("logs-invalid-index-%{+YYYY.MM.dd}",
                                  "Where events go whose index name is invalid (e.g. an unresolved "
                                  f"%{{field}}); they are tagged {INVALID_INDEX_TAG}.")
+    use_event_id: bool = option(True, "Key documents by the input's stable event id ([@metadata][_id], set by "
+                                "the file and beats inputs): an event delivered again after a crash is "
+                                "ignored instead of stored twice. false stores every delivery.")
 
     def __post_init__(self) -> None:
         if any(not ref.startswith("+") for ref in re.findall(r"%\{([^}]*)\}", self.fallback_index)):
@@ -99,15 +103,18 @@ class LocalIndex(Output):
 
     def receive(self, events: list[Event]) -> None:
         grouped: dict[str, list[Event]] = {}
-        for event in events:
+        keys: dict[str, list[str | None]] = {}
+        ids = document_ids(events) if self.options.use_event_id else [None] * len(events)
+        for event, key in zip(events, ids, strict=True):
             name = self._index.render(event)
             reason = naming.invalid_reason(name)
             if reason is not None:
                 event = self._reroute(event, reason)
                 name = self._fallback.render(event)
             grouped.setdefault(name, []).append(event)
+            keys.setdefault(name, []).append(key)
         for name, batch in grouped.items():
-            self._write_retrying(name, batch)
+            self._write_retrying(name, batch, keys[name])
         self._apply_retention()
 
     def _reroute(self, event: Event, reason: str) -> Event:
@@ -119,12 +126,12 @@ class LocalIndex(Output):
         twin.tag(INVALID_INDEX_TAG)
         return twin
 
-    def _write_retrying(self, name: str, batch: list[Event]) -> None:
+    def _write_retrying(self, name: str, batch: list[Event], keys: list[str | None]) -> None:
         delay = 0.1
         quarantined = False
         while True:
             try:
-                self.written += self.store.write(name, batch)
+                self.written += self.store.write(name, batch, keys)
                 self._touched.add(name)
                 return
             except (sqlite3.OperationalError, OSError) as exc:

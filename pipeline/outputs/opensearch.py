@@ -2,8 +2,9 @@
 
 One implementation (:mod:`pipeline.outputs.elasticsearch`: bulk, retries, dead letter queue, daily
 indices), so a config written for either plugin runs here. What logstash-output-opensearch names
-differently is accepted under its names: ``auth_type => { type => "basic" user => ... password => ... }``,
-``ssl``, ``ssl_certificate_verification``, ``cacert``, ``tls_certificate``/``tls_key``. Its
+differently is accepted under its names: ``auth_type => { type => "basic" user => ... password => ... }``
+and ``tls_certificate``/``tls_key`` here; ``ssl``, ``cacert`` and ``ssl_certificate_verification`` are
+already names the elasticsearch output takes (as aliases / a deprecated option). Its
 ``aws_iam`` auth type (SigV4 request signing for Amazon OpenSearch Service) is not supported: a config
 using it is refused at load with that reason, not started without credentials.
 """
@@ -40,10 +41,6 @@ class OpensearchOptions(ElasticsearchOptions):
     auth_type: dict[str, Any] = option({}, "Authentication as logstash-output-opensearch takes it: "
                                        "{type => basic user => U password => P} (aws_iam is not supported).",
                                        check=_check_auth_type)
-    ssl: bool | None = option(None, "logstash-output-opensearch's name of ssl_enabled.")
-    ssl_certificate_verification: bool = option(True, "false disables certificate checks "
-                                                "(ssl_verification_mode => none).")
-    cacert: str | None = option(None, "PEM CA file to verify the server (added to ssl_certificate_authorities).")
     tls_certificate: str | None = option(None, "Client certificate (PEM), as ssl_certificate.")
     tls_key: str | None = option(None, "Private key (PEM) of tls_certificate, as ssl_key.")
 
@@ -62,9 +59,6 @@ class OpensearchOptions(ElasticsearchOptions):
             settings,
             user=auth.get("user") or settings.user,
             password=str(auth["password"]) if auth.get("password") else settings.password,
-            ssl_enabled=self.ssl if self.ssl is not None else settings.ssl_enabled,
-            ssl_verification_mode="none" if not self.ssl_certificate_verification else settings.ssl_verification_mode,
-            ssl_certificate_authorities=tuple(settings.ssl_certificate_authorities) + ((self.cacert,) if self.cacert else ()),
             ssl_certificate=self.tls_certificate or settings.ssl_certificate,
             ssl_key=self.tls_key or settings.ssl_key,
         )

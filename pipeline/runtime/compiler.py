@@ -44,6 +44,8 @@ def _compile_condition(branch: Branch, metrics: PipelineMetrics) -> Condition:
 
 def _filter_step(plugin: Filter, metrics: PipelineMetrics) -> Step:
     counters = metrics.plugin(plugin.id, "filter", plugin.name)
+    if hasattr(plugin, "filter_batch"):
+        return _batch_filter_step(plugin, counters)
     run = plugin.filter
     name = plugin.name
 
@@ -65,6 +67,30 @@ def _filter_step(plugin: Filter, metrics: PipelineMetrics) -> Step:
                 out.append(event)
             if created:
                 out.extend(e for e in created if not e.cancelled)
+        counters.add(len(events), len(out), failures, (time.perf_counter() - started) * 1000)
+        return out
+
+    return step
+
+
+def _batch_filter_step(plugin: Any, counters: Any) -> Step:
+    """A filter that handles a whole batch at once (ruby: one exchange with its Ruby process)."""
+    run_batch = plugin.filter_batch
+
+    def step(events: list[Event]) -> list[Event]:
+        started = time.perf_counter()
+        failures = 0
+        try:
+            produced: list[Event] = run_batch(events)
+        except Exception as exc:  # noqa: BLE001 - one bad batch must never stop the worker
+            failures = len(events)
+            for event in events:
+                event.tag(FILTER_ERROR_TAG)
+            _rate_limited.warning(
+                f"filter:{plugin.id}", "filter %s (id=%s) failed on a batch, tagged %s: %s: %s",
+                plugin.name, plugin.id, FILTER_ERROR_TAG, type(exc).__name__, exc)
+            produced = events
+        out = [e for e in produced if not e.cancelled]
         counters.add(len(events), len(out), failures, (time.perf_counter() - started) * 1000)
         return out
 

@@ -21,6 +21,7 @@ from pipeline.event import Event
 from pipeline.inputs.base import Input, InputContext
 from pipeline.logs import RateLimitedLogger
 from pipeline.outputs.base import Output
+from pipeline.queue.acks import DeliveryTracker
 from pipeline.queue.base import Queue
 from pipeline.queue.memory import MemoryQueue
 from pipeline.runtime import registry
@@ -60,6 +61,8 @@ class PipelineRunner:
         else:
             capacity = settings.queue_max_events or 4 * max(1, settings.workers) * settings.batch_size
             self.queue = MemoryQueue(capacity)
+        # Tells broker inputs when their events are safe, to commit offsets only then.
+        self.acks = DeliveryTracker(durable=settings.queue_type == "persisted")
         self.stopping = threading.Event()
         self._output_locks = {id(o): threading.Lock() for o in built.outputs if o.concurrency == "single"}
         self._workers: list[threading.Thread] = []
@@ -114,9 +117,22 @@ class PipelineRunner:
                 pending.discard(stop_waiter)
                 if stop_waiter in done:
                     break
+            if not pending and not self.stopping.is_set():
+                await self._deliver_queued_before_exit()
         finally:
             stop_waiter.cancel()
             await self._shutdown(tasks)
+
+    async def _deliver_queued_before_exit(self) -> None:
+        """Every input finished on its own (finite inputs): what the queue holds, including events
+        a persisted queue kept from a previous run, is delivered before the pipeline ends.
+        ``queue.drain`` is only about stop requests; one arriving meanwhile still stops at once."""
+        if not len(self.queue):
+            return
+        log.info("pipeline %s: every input finished; delivering the %d queued event(s) before exiting",
+                 self.built.pipeline_id, len(self.queue))
+        while len(self.queue) and not self.stopping.is_set():
+            await asyncio.sleep(0.05)
 
     def request_stop(self) -> None:
         self.stopping.set()
@@ -127,7 +143,7 @@ class PipelineRunner:
 
     async def _supervise(self, inp: Input) -> None:
         ctx = InputContext(self.queue, inp.decorate, self.stopping, asyncio.get_running_loop(),
-                           inp.context.metrics)
+                           inp.context.metrics, self.acks)
         while not self.stopping.is_set():
             try:
                 await inp.run(ctx)
@@ -229,6 +245,7 @@ class PipelineRunner:
             if batch:
                 handle(batch)
                 self.queue.ack(batch)
+                self.acks.settle(batch)
 
     def process(self, batch: list[Event]) -> None:
         """Filters, then outputs, for one batch (also used by tests and the final flush)."""

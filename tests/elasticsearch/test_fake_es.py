@@ -165,3 +165,46 @@ def test_terms_order_source_filtering_and_unemulated_parameters(es, client):
     with pytest.raises(BadRequestError, match="time_zone"):
         client.search(index="logs-a", aggs={"h": {"date_histogram": {"field": "t", "fixed_interval": "1h",
                                                                      "time_zone": "Asia/Shanghai"}}})
+
+
+# -- aliases, legacy templates, data streams (the elasticsearch output's template/ILM options) -----------
+def test_rollover_alias_bootstrap_with_date_math_and_writes_through_the_alias(es, client):
+    client.indices.create(index="<app-{now/d}-000001>", aliases={"app": {"is_write_index": True}})
+    assert client.indices.exists(index="app").meta.status == 200
+    [first] = es.indices
+    assert first.startswith("app-") and first.endswith("-000001")
+    client.bulk(operations=[{"index": {"_index": "app"}}, {"a": 1}])
+    assert es.count(first) == 1
+    with pytest.raises(BadRequestError, match="already exists as alias|invalid_alias_name"):
+        client.indices.create(index="app")
+    assert client.indices.get_alias(name="app").body == {first: {"aliases": {"app": {"is_write_index": True}}}}
+
+
+def test_alias_without_a_write_index_refuses_writes(es, client):
+    client.indices.create(index="a-1", aliases={"both": {}})
+    client.indices.create(index="a-2", aliases={"both": {}})
+    [item] = client.bulk(operations=[{"index": {"_index": "both"}}, {"a": 1}]).body["items"]
+    assert item["index"]["status"] == 400 and "no write index is defined" in item["index"]["error"]["reason"]
+
+
+def test_create_index_refuses_unknown_body_keys(client):
+    with pytest.raises(BadRequestError):
+        client.perform_request("PUT", "/x", headers={"content-type": "application/json"}, body={"alias": {}})
+
+
+def test_legacy_templates_and_existence_checks(es, client):
+    assert client.perform_request("HEAD", "/_template/old").meta.status == 404
+    client.indices.put_template(name="old", index_patterns=["old-*"], mappings={"properties": {"a": {"type": "long"}}})
+    assert client.perform_request("HEAD", "/_template/old").meta.status == 200
+    assert client.indices.get_template(name="old").body["old"]["index_patterns"] == ["old-*"]
+    with pytest.raises(BadRequestError, match="unknown key"):
+        client.perform_request("PUT", "/_template/bad", headers={"content-type": "application/json"},
+                               body={"index_patterns": ["x-*"], "template": {}})
+
+
+def test_data_streams_are_listed(client):
+    with FakeElasticsearch(builtin_logs_template=True) as fake:
+        streams = Elasticsearch(fake.url, max_retries=0)
+        streams.bulk(operations=[{"create": {"_index": "logs-app-default"}}, {"a": 1}])
+        assert [d["name"] for d in streams.indices.get_data_stream(name="logs-*").body["data_streams"]] == [
+            "logs-app-default"]

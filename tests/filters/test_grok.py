@@ -157,7 +157,6 @@ def test_timeout_zero_disables_the_limit() -> None:
     ('grok { match => { "message" => "%{FOO:x}" } pattern_definitions => { "FOO" => "(abc" } }', "FOO"),
     ('grok { match => { "message" => "%{WORD:x}" } timeout_millis => -1 }', "timeout_millis"),
     ('grok { match => { "message" => "%{WORD:x}" } ecs_compatibility => v2 }', "ecs_compatibility"),
-    ('grok { }', "match"),
     ('grok { match => { "message" => "%{WORD:x}" } patterns_dir => ["/does/not/exist"] }', "/does/not/exist"),
 ])
 def test_config_errors_name_the_problem(config: str, message: str) -> None:
@@ -174,3 +173,18 @@ def test_ecs_compatibility_from_pipeline_setting() -> None:
     event = Event({"message": "Mar 27 13:06:56 h sshd[1]: x"})
     plugin.filter(event)
     assert event.get("logsource") == "h"
+
+
+def test_grok_without_match_is_valid_and_tags_every_event_as_logstash_does() -> None:
+    # logstash-filter-grok: no pattern can match, so every event gets tag_on_failure
+    [event] = run_filters('grok { add_tag => ["seen"] }', [{"message": "x"}])
+    assert event.get("tags") == ["_grokparsefailure"]
+    [event] = run_filters("grok { tag_on_failure => [] }", [{"message": "x"}])
+    assert event.get("tags") is None
+
+
+def test_unknown_type_word_keeps_the_text_and_says_so(caplog) -> None:
+    [event] = run_filters('grok { match => { "message" => "%{IPV4:src_ip:string} %{INT:n:integer}" } }',
+                          [{"message": "10.0.0.1 42"}])
+    assert event.get("src_ip") == "10.0.0.1" and event.get("n") == "42"  # as Logstash: no conversion
+    assert "%{IPV4:src_ip:string}, %{INT:n:integer}: only :int and :float convert" in caplog.text

@@ -47,3 +47,13 @@ def test_composite_pattern_is_unfolded_to_locate_the_failure(pipeline_cmd: list[
     assert row["match"] is False
     assert row["unmatched_pattern"] == "%{QS:agent}" and row["rest_of_line"] == "BROKEN"
     assert row["fields"]["referrer"] == '"http://x/"'
+
+
+def test_check_suggests_the_pattern_name_meant(pipeline_cmd: list[str], tmp_path) -> None:
+    config = tmp_path / "typo.conf"
+    config.write_text('input { stdin {} }\nfilter {\n  grok { match => { "message" => "%{COMBINEDAPACHELOGG}" } }\n'
+                      '  grok { match => { "message" => "%{ipv4:client}" } }\n}\noutput { stdout {} }\n')
+    out = subprocess.run([*pipeline_cmd, "check", "-f", str(config)], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert f"{config}:3:3:" in out.stderr and "did you mean %{COMBINEDAPACHELOG}?" in out.stderr
+    assert f"{config}:4:3:" in out.stderr and "did you mean %{IPV4}?" in out.stderr

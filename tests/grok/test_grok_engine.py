@@ -99,9 +99,38 @@ def test_recursive_pattern_is_an_error() -> None:
         Grok("%{A}", custom_patterns={"A": "x%{B}", "B": "%{A}"})
 
 
-def test_bad_type_is_an_error() -> None:
-    with pytest.raises(GrokError, match="not supported"):
-        Grok("%{INT:n:long}")
+def test_unknown_type_keeps_the_text_as_logstash_does() -> None:
+    # jls-grok converts only :int and :float; any other word (":string", ":long") converts nothing
+    assert Grok("%{INT:n:long} %{IPV4:src_ip:string}").match("42 10.0.0.1") == {"n": "42", "src_ip": "10.0.0.1"}
+
+
+def test_text_after_the_pattern_name_is_ignored_as_logstash_does() -> None:
+    # Logstash's nagios specs write %{NAGIOSLOGLINE - CURRENT HOST STATE}: only the name counts
+    assert Grok("%{INT:n - some note}").match("7") == {"n": "7"}
+    assert Grok("%{INT some note}", named_captures_only=False).match("7") == {"INT": "7"}
+
+
+def test_inline_definition_defines_the_pattern_for_the_expression() -> None:
+    assert Grok("%{FIZZLE=\\d+} %{FIZZLE:again}", named_captures_only=False).match("12 34") == {
+        "FIZZLE": "12", "again": "34"}
+
+
+def test_a_reference_that_can_never_match_is_an_error() -> None:
+    with pytest.raises(GrokError, match="malformed grok reference"):
+        Grok("%{ IP:client}")
+    with pytest.raises(GrokError, match="missing '}'"):
+        Grok("%{IP:client")
+
+
+def test_dot_matches_newlines_as_in_logstash() -> None:
+    # jls-grok compiles with Regexp::MULTILINE (Ruby's dot-all): a stack trace stays in one field
+    trace = "boom\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)"
+    assert Grok("%{WORD:w}: %{GREEDYDATA:rest}").match("x: " + trace) == {"w": "x", "rest": trace}
+    assert Grok("(?-m:%{WORD:w}: .*)\\z").match("x: " + trace) is None  # (?-m) turns it off, as in Ruby
+
+
+def test_a_repeated_quantifier_is_reduced_as_onigmo_does() -> None:
+    assert Grok("(?<all>a.?*)").match("abc") == {"all": "abc"}
 
 
 def test_translate_renames_groups_and_reports_captures() -> None:

@@ -25,6 +25,13 @@ def test_line_spanning_wildcards_are_counted() -> None:
     assert assess(r"(.*)(.*)x").ambiguous >= 1
 
 
+def test_a_fixed_count_of_wildcards_counts_every_copy() -> None:
+    # Logstash's "timeout on failure" spec: (.*a){30} is thirty .*a in a row, not one
+    assert assess(r"(.*a){30}").delimited == ("a",) * 30
+    assert assess(r"(.*)(.*){4}x").ambiguous == 5  # each of the four copies, and the first (.*)
+    assert assess(r"(?:.*?,){3}x").delimited == (",",) * 3
+
+
 def test_nested_ambiguous_repetition_is_exponential() -> None:
     assert assess(r"(a+)+b").exponential
     assert assess(r"(?:\w+\s?)*$").exponential

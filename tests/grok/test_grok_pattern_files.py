@@ -49,7 +49,7 @@ CASES = [
      {"system.auth.pam.module": "pam_unix", "system.auth.pam.session_state": "opened", "user.name": "cyrus"}),
     ("CATALINALOG", "31-Jul-2020 16:40:38.578 INFO [main] org.apache.catalina.startup.VersionLoggerListener.log "
      "Server version name:   Apache Tomcat/9.0.37",
-     {"level": "INFO", "thread": "main", "class": "org.apache.catalina.startup.VersionLoggerListener", "method": "log"},
+     None,  # Logstash's legacy CATALINALOG only knows the Tomcat 7 format ("Jul 30, 2020 3:00:21 PM")
      {"log.level": "INFO", "java.log.origin.thread.name": "main", "log.origin.function": "log"}),
     ("REDISLOG", "[4018] 14 Nov 07:01:22.119 * Background saving terminated with success",
      {"pid": "4018", "timestamp": "14 Nov 07:01:22.119"}, {"process.pid": 4018}),
@@ -147,7 +147,7 @@ CASES = [
       "observer.ingress.interface.name": "outside"}),
     ("IPTABLES", "IN=eth0 OUT= MAC=00:16:3e:2c:0d:0e:00:1b:21:51:16:d4:08:00 SRC=10.0.0.5 DST=10.0.0.9 LEN=60 "
      "TOS=0x00 PREC=0x00 TTL=64 ID=12345 DF PROTO=TCP SPT=41234 DPT=22 WINDOW=29200 RES=0x00 SYN URGP=0",
-     {"in_device": "eth0", "src_ip": "10.0.0.5", "dst_port": "22", "proto": "TCP", "fragment_flags": "DF"},
+     None,  # IPTABLES exists only in Logstash's ECS set
      {"observer.ingress.interface.name": "eth0", "source.ip": "10.0.0.5", "destination.port": 22,
       "network.transport": "TCP", "iptables.ttl": 64}),
     ("NETSCREENSESSIONLOG", "Jan  1 00:00:00 10.0.0.1 ns5gt: NetScreen device_id=ns5gt  [Root]system-notification-00257(traffic): "
@@ -161,8 +161,10 @@ CASES = [
 
 
 @pytest.mark.parametrize(("pattern", "line", "legacy", "ecs"), CASES, ids=[c[0] for c in CASES])
-def test_pattern_in_both_modes(pattern: str, line: str, legacy: dict[str, Any], ecs: dict[str, Any]) -> None:
+def test_pattern_in_both_modes(pattern: str, line: str, legacy: dict[str, Any] | None, ecs: dict[str, Any]) -> None:
     for mode, expected in (("disabled", legacy), ("v8", ecs)):
+        if expected is None:  # Logstash's legacy set has no such pattern / does not know this format
+            continue
         found = Grok(f"%{{{pattern}}}", ecs_compatibility=mode).match(line)
         assert found is not None, (mode, pattern)
         for dotted, value in expected.items():

@@ -157,3 +157,22 @@ def test_kafka_java_logs_and_stack_traces(shared_data: Path, mode: str) -> None:
                 if "line" in expected:
                     assert got["log"]["origin"]["file"]["line"] == int(expected["line"])
     assert headers > 500 and frames > 0
+
+
+@pytest.mark.parametrize("mode", ["disabled", "v8"])
+def test_greedydata_keeps_the_whole_multiline_stack_trace(shared_data: Path, mode: str) -> None:
+    # Events as the multiline codec joins them (pattern "^\[", negate, previous); Logstash's grok
+    # matches with dot-all, so the message field keeps every "\tat ..." line of the trace
+    events: list[list[str]] = []
+    for line in _lines(shared_data / "elastic-examples-extra" / "kafka0-server.log.2016-12-19-20"):
+        if line.startswith("[") or not events:
+            events.append([line])
+        else:
+            events[-1].append(line)
+    traces = [lines for lines in events if len(lines) > 1]
+    header = Grok(r"^\[%{TIMESTAMP_ISO8601:timestamp}\] %{LOGLEVEL:level} %{GREEDYDATA:message}",
+                  ecs_compatibility=mode)
+    for lines in traces:
+        got = header.match("\n".join(lines))
+        assert got is not None and got["message"].endswith(lines[-1]) and got["message"].count("\n") == len(lines) - 1
+    assert traces

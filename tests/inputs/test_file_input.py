@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -203,8 +204,9 @@ def test_registry_is_written_atomically_in_sincedb_format(tmp_path, start_input)
     running.stop()
     (line,) = (tmp_path / "db" / "reg").read_text().splitlines()
     stat = log.stat()
-    inode, major, minor, offset, _seen, fingerprint, path = line.split(" ", 6)
+    inode, major, minor, offset, _seen, fingerprint, nonce, path = line.split(" ", 7)
     assert (int(inode), int(offset), path) == (stat.st_ino, 2, str(log))
+    assert re.fullmatch(r"id=[0-9a-f]{16}", nonce)
     assert fingerprint == "fp=2:" + hashlib.sha1(b"x\n").hexdigest()
     assert os.makedev(int(major), int(minor)) == stat.st_dev
     assert os.listdir(tmp_path / "db") == ["reg"]  # no temp file left behind

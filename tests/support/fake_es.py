@@ -127,6 +127,8 @@ class FakeElasticsearch:
         self.version = version
         self.indices: dict[str, Index] = {}
         self.templates: dict[str, dict[str, Any]] = {}
+        self.legacy_templates: dict[str, dict[str, Any]] = {}  # PUT _template/<name> (deprecated API)
+        self.aliases: dict[str, dict[str, dict[str, Any]]] = {}  # alias -> {index: {"is_write_index": ...}}
         self.policies: dict[str, dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
         self.search_handler = search_handler
@@ -253,7 +255,7 @@ class FakeElasticsearch:
             self.requests.append(RecordedRequest(method, path, query, headers, body))
         self._check_auth(headers)
         self._check_media_types(headers, body)
-        segments = [s for s in path.split("/") if s]
+        segments = [unquote(s) for s in parts.path.split("/") if s]  # %2F inside a name (date math) stays
         route = _route(method, segments)
         if route is None:
             raise EsError(405 if segments else 400, "illegal_argument_exception",
@@ -438,6 +440,16 @@ class FakeElasticsearch:
                 "_seq_no": idx.seq_no - 1, "_primary_term": 1, "status": status}
 
     def _index_for_write(self, name: str, action: str) -> Index:
+        if name in self.aliases:  # a rollover alias: write to its write index (ES: the only one, or is_write_index)
+            targets = self.aliases[name]
+            writes = [i for i, spec in targets.items() if spec.get("is_write_index")] or (
+                list(targets) if len(targets) == 1 else [])
+            if not writes:
+                raise EsError(400, "illegal_argument_exception",
+                              f"no write index is defined for alias [{name}]. The write index may be explicitly "
+                              "disabled using is_write_index=false or the alias points to multiple indices "
+                              "without one being designated as a write index")
+            name = writes[0]
         _validate_index_name(name)
         idx = self.indices.get(name)
         if idx is None:
@@ -566,12 +578,82 @@ class FakeElasticsearch:
         return 200, {"acknowledged": True}
 
     def _api_create_index(self, name: str, *, query: Any, body: bytes) -> tuple[int, Any]:
+        name = _resolve_date_math(name)
+        doc = _parse_body(body) if body.strip() else {}
+        for key in doc:
+            if key not in ("aliases", "settings", "mappings"):
+                raise EsError(400, "parse_exception", f"unknown key [{key}] for create index")
+        aliases = doc.get("aliases") or {}
+        for spec in aliases.values():
+            if not isinstance(spec, dict) or set(spec) - {"is_write_index", "filter", "routing", "is_hidden",
+                                                          "index_routing", "search_routing"}:
+                raise EsError(400, "x_content_parse_exception", f"[alias] unknown field in {spec!r}")
         with self.lock:
             if name in self.indices:
                 raise EsError(400, "resource_already_exists_exception", f"index [{name}] already exists",
                               index=name)
+            for alias in aliases:
+                if alias in self.indices:
+                    raise EsError(400, "invalid_alias_name_exception",
+                                  f"Invalid alias name [{alias}]: an index or data stream exists with the same "
+                                  "name as the alias")
+            _validate_index_name(name)
+            if name in self.aliases:
+                raise EsError(400, "invalid_index_name_exception",
+                              f"Invalid index name [{name}], already exists as alias")
             self._index_for_write(name, "index")
+            for alias, spec in aliases.items():
+                self.aliases.setdefault(alias, {})[name] = dict(spec)
         return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
+
+    def _api_exists(self, name: str, *, query: Any, body: bytes) -> tuple[int, Any]:
+        """HEAD /<index or alias>: 200 when it exists, else 404 (no body)."""
+        with self.lock:
+            found = name in self.indices or name in self.aliases
+        return (200, None) if found else (404, None)
+
+    def _api_get_alias(self, name: str, *, query: Any, body: bytes) -> tuple[int, Any]:
+        with self.lock:
+            if name not in self.aliases:
+                raise EsError(404, "aliases_not_found_exception", f"alias [{name}] missing")
+            return 200, {index: {"aliases": {name: spec}} for index, spec in self.aliases[name].items()}
+
+    def _api_get_data_stream(self, name: str | None, *, query: Any, body: bytes) -> tuple[int, Any]:
+        with self.lock:
+            streams = [i for i in self.indices.values() if i.data_stream
+                       and (name is None or fnmatch.fnmatchcase(i.name, name))]
+        if name is not None and "*" not in name and not streams:
+            raise EsError(404, "index_not_found_exception", f"no such index [{name}]")
+        return 200, {"data_streams": [{"name": i.name, "timestamp_field": {"name": "@timestamp"},
+                                       "indices": [{"index_name": f".ds-{i.name}-000001"}], "generation": 1,
+                                       "status": "GREEN", "template": (self.matching_template(i.name) or ("",))[0]}
+                                      for i in streams]}
+
+    def _api_put_legacy_template(self, name: str, *, query: Any, body: bytes) -> tuple[int, Any]:
+        doc = _parse_body(body)
+        for key in doc:
+            if key not in ("index_patterns", "order", "settings", "mappings", "aliases", "version"):
+                raise EsError(400, "illegal_argument_exception", f"unknown key [{key}] in the template ")
+        if not doc.get("index_patterns"):
+            raise EsError(400, "action_request_validation_exception",
+                          "Validation Failed: 1: index patterns are missing;")
+        _validate_mappings(doc.get("mappings") or {})
+        with self.lock:
+            self.legacy_templates[name] = doc
+        return 200, {"acknowledged": True}
+
+    def _api_get_legacy_template(self, name: str | None, *, query: Any, body: bytes) -> tuple[int, Any]:
+        with self.lock:
+            found = {n: t for n, t in self.legacy_templates.items() if name is None or fnmatch.fnmatchcase(n, name)}
+        if name is not None and not found:
+            return 404, {}
+        return 200, found
+
+    def _api_template_exists(self, kind: str, name: str, *, query: Any, body: bytes) -> tuple[int, Any]:
+        with self.lock:
+            store = self.templates if kind == "_index_template" else self.legacy_templates
+            return (200, None) if name in store else (404, None)
+
 
     def _api_refresh(self, expression: str | None, *, query: Any, body: bytes) -> tuple[int, Any]:
         return 200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}
@@ -686,6 +768,17 @@ def _route(method: str, seg: list[str]) -> tuple[str, tuple[Any, ...]] | None:
         return "bulk", (None,)
     if n == 2 and seg[1] == "_bulk" and method in ("POST", "PUT"):
         return "bulk", (head,)
+    if head in ("_index_template", "_template") and method == "HEAD" and n == 2:
+        return "template_exists", (head, seg[1])
+    if head == "_template":
+        if method == "PUT" and n == 2:
+            return "put_legacy_template", (seg[1],)
+        if method == "GET" and n in (1, 2):
+            return "get_legacy_template", (seg[1] if n == 2 else None,)
+    if head == "_data_stream" and method == "GET" and n in (1, 2):
+        return "get_data_stream", (seg[1] if n == 2 else None,)
+    if head == "_alias" and method == "GET" and n == 2:
+        return "get_alias", (seg[1],)
     if head == "_index_template":
         if method == "PUT" and n == 2:
             return "put_template", (seg[1],)
@@ -718,7 +811,9 @@ def _route(method: str, seg: list[str]) -> tuple[str, tuple[Any, ...]] | None:
             return "count", (head,)
         if seg[1] == "_refresh" and method in ("GET", "POST"):
             return "refresh", (head,)
-    if n == 1 and not head.startswith("_"):
+    if n == 1 and (not head.startswith("_") or head.startswith("<")):
+        if method == "HEAD":
+            return "exists", (head,)
         if method == "DELETE":
             return "delete_index", (head,)
         if method == "PUT":
@@ -846,6 +941,19 @@ def _parse_body(body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EsError(400, "parse_exception", "request body must be an object")
     return value
+
+
+_DATE_MATH_NAME = re.compile(r"<(?P<prefix>[^{}<>]*)\{now/d\}(?P<suffix>[^{}<>]*)>")
+
+
+def _resolve_date_math(name: str) -> str:
+    """``<logstash-{now/d}-000001>`` → ``logstash-2026.12.02-000001`` (the only date math we emulate)."""
+    if not name.startswith("<"):
+        return name
+    found = _DATE_MATH_NAME.fullmatch(name)
+    if found is None:
+        raise EsError(400, "fake_es_unsupported", f"fake_es only resolves <prefix{{now/d}}suffix>, got [{name}]")
+    return f"{found['prefix']}{datetime.now(UTC):%Y.%m.%d}{found['suffix']}"
 
 
 def _validate_index_name(name: str) -> None:
@@ -1213,7 +1321,8 @@ def _sort_value(source: dict[str, Any], name: str) -> Any:
     return _compare_key(values[0]) if values else None
 
 
-_AGG_KINDS = {"terms", "date_histogram", "cardinality", "min", "max", "avg", "sum", "value_count", "filter"}
+_AGG_KINDS = {"terms", "date_histogram", "cardinality", "min", "max", "avg", "sum", "value_count", "filter",
+              "percentiles"}
 
 
 def _aggregate(aggs: dict[str, Any], docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1236,8 +1345,15 @@ _AGG_ARGS = {
                        "time_zone", "extended_bounds"},
     "cardinality": {"field", "precision_threshold"},
     "min": {"field", "format"}, "max": {"field", "format"}, "avg": {"field", "format"},
-    "sum": {"field", "format"}, "value_count": {"field"},
+    "sum": {"field", "format"}, "value_count": {"field"}, "percentiles": {"field", "percents", "keyed"},
 }
+
+
+def _percentile(ordered: list[float], pct: float) -> float:
+    rank = min(max(len(ordered) * pct / 100 - 0.5, 0.0), len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
 
 
 def _check_agg_args(kind: str, args: dict[str, Any]) -> None:
@@ -1317,6 +1433,10 @@ def _one_agg(kind: str, args: dict[str, Any], docs: list[dict[str, Any]], sub: A
     numbers = [n for n in (_numeric(v) for v in values) if n is not None]
     if kind == "sum":
         return {"value": float(sum(numbers))}
+    if kind == "percentiles":  # ES's t-digest over few values: each value a centroid centred at rank + 0.5
+        ordered = sorted(numbers)
+        return {"values": {str(float(p)): _percentile(ordered, float(p)) if ordered else None
+                           for p in args.get("percents", [1, 5, 25, 50, 75, 95, 99])}}
     if not numbers:
         return {"value": None}
     result = {"min": min, "max": max, "avg": lambda xs: sum(xs) / len(xs)}[kind](numbers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import requests
@@ -16,7 +17,8 @@ def send(method: str, url: str, *, timeout: float, proxy: str | None = None, **k
     try:
         response = requests.request(method, url, timeout=timeout, proxies=proxies, **kwargs)
     except requests.RequestException as exc:
-        raise DeliveryError(f"{method} {_safe(url)} failed: {type(exc).__name__}: {exc}") from exc
+        raise DeliveryError(f"{method} {_safe(url)} failed: {type(exc).__name__}: {_without_queries(str(exc))}"
+                            ) from exc
     if response.status_code == 429 or response.status_code >= 500:
         raise DeliveryError(f"{_safe(url)} answered HTTP {response.status_code}: {response.text[:200]}",
                             retry_after=_retry_after(response))
@@ -44,3 +46,11 @@ def _retry_after(response: requests.Response) -> float | None:
 def _safe(url: str) -> str:
     """The URL without its query (tokens and signatures live there)."""
     return url.split("?", 1)[0]
+
+
+_QUERY = re.compile(r"\?[^\s'\")]+")
+
+
+def _without_queries(text: str) -> str:
+    """A requests error names the URL with its query (``...send?access_token=...``): keep the path only."""
+    return _QUERY.sub("?<query hidden>", text)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import ConfigError, PluginError
+from pipeline.inputs._accept import Listener
 from pipeline.inputs._tls import PROTOCOLS, server_context
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.inputs.beats.connection import BeatsConnection, BeatsStats, ConnectionSettings
@@ -45,8 +46,9 @@ class BeatsOptions(InputOptions):
     host: str = option("0.0.0.0", "The IP address to listen on.")
     port: int = option(doc="The port to listen on (Beats send to 5044 by default).", check=_port_check)
     client_inactivity_timeout: Duration = option(
-        Duration(60), "Close a client connection after this long without data (seconds or 1m, 30s...); "
-        "never while its window is still being accepted by the queue.", check=_positive)
+        Duration(60), "Close a client connection after this long without a complete frame (seconds or 1m, "
+        "30s...), so a client trickling bytes cannot hold it; never while its window is still being "
+        "accepted by the queue.", check=_positive)
     ssl_enabled: bool = option(False, "Accept TLS connections only (needs ssl_certificate and ssl_key).",
                                aliases=("ssl",))
     ssl_certificate: Path | None = option(None, "PEM certificate (chain) of this server.")
@@ -88,9 +90,22 @@ class BeatsOptions(InputOptions):
     add_hostname: bool = option(False, "Copy [beat][hostname] into host (Logstash 5 behaviour).",
                                 deprecated="Beats set [host][name] themselves")
     executor_threads: int | None = option(None, "Accepted for Logstash compatibility; no effect (asyncio).")
+    stable_ids: bool = option(True, "Give events a stable id in [@metadata][_id] (the shipper's own _id, or "
+                                    "agent.id + log.file + log.offset / winlog record): local_index and "
+                                    "elasticsearch use it as the document id, so a window sent again after "
+                                    "a crash is not stored twice.")
     max_frame_size: ByteSize = option(
         ByteSize(DEFAULT_MAX_FRAME_SIZE), "Largest frame (and inflated zlib block) accepted from a client; "
         "a bigger one closes that connection.", check=lambda v: None if v >= 1024 else "must be at least 1kb")
+    max_window_bytes: ByteSize = option(
+        ByteSize(8 * 1024 * 1024), "Event bytes of one window held before they are handed to the queue and "
+        "acknowledged in part (Beats clients accept partial acks): bounds each connection's memory.",
+        check=lambda v: None if v >= 1024 else "must be at least 1kb")
+    max_pending_bytes: ByteSize = option(
+        ByteSize(128 * 1024 * 1024), "Bytes (partial frames and events not yet in the queue) all connections "
+        "together may hold; past it, connections holding more than 1mb stop being read until memory is "
+        "freed. Memory use is a small multiple of this.", check=lambda v: None if v >= 1024 * 1024 else
+        "must be at least 1mb")
 
     def __post_init__(self) -> None:
         if getattr(self.codec, "name", "") == "multiline":
@@ -175,7 +190,7 @@ class Beats(Input):
         super().__init__(options, context)
         self.stats = BeatsStats()
         self.bound_port: int | None = None
-        self._server: asyncio.base_events.Server | None = None
+        self._server: Listener | None = None
         self._settings: ConnectionSettings | None = None
         self._ssl_context: Any = None
         opts = self.options
@@ -213,7 +228,7 @@ class Beats(Input):
             codec, fields=self.fields,
             codec_tag=f"beats_input_codec_{codec.name}_applied" if "codec_metadata" in self.enrichments else None,
             peer_ip=peer_ip if "source_metadata" in self.enrichments else None,
-            tls_metadata=tls_meta, add_hostname=opts.add_hostname)
+            tls_metadata=tls_meta, add_hostname=opts.add_hostname, stable_ids=opts.stable_ids)
 
     def _count_failure(self) -> None:
         metrics = self.context.metrics
@@ -226,15 +241,18 @@ class Beats(Input):
         settings = ConnectionSettings(
             ctx=ctx, stats=self.stats, make_builder=self._make_builder, max_frame_size=int(opts.max_frame_size),
             keepalive_interval=self.keepalive_interval, ssl_context=self._ssl_context,
-            ssl_handshake_timeout=opts.ssl_handshake_timeout / 1000, on_failure=self._count_failure)
+            ssl_handshake_timeout=opts.ssl_handshake_timeout / 1000, on_failure=self._count_failure,
+            max_window_bytes=int(opts.max_window_bytes), max_pending_bytes=int(opts.max_pending_bytes))
         self._settings = settings
         try:
-            server = await loop.create_server(lambda: BeatsConnection(settings), opts.host, opts.port,
-                                              backlog=4096, reuse_address=True)
+            # Our listener, not loop.create_server: it stays calm at the file descriptor limit.
+            server = Listener(lambda: BeatsConnection(settings), "beats input", self.logger)
+            await server.start(opts.host, opts.port, backlog=4096)
         except OSError as exc:
             raise PluginError(f"beats input cannot listen on {opts.host}:{opts.port}: {exc}") from exc
         self._server = server
-        self.bound_port = server.sockets[0].getsockname()[1]
+        self.stats.listener = server
+        self.bound_port = server.port
         self.logger.info("beats input listening on %s:%d%s", opts.host, self.bound_port,
                          " (TLS)" if self._ssl_context else "")
         sweeper = loop.create_task(self._close_idle(settings))

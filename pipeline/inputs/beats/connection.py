@@ -6,6 +6,18 @@ once the queue has accepted every event of it, and while the queue is full the
 client gets ``ACK 0`` keepalives so its timeout never fires. Reading pauses
 while windows wait, so a flood is held back in the client's socket, not in
 our memory. Any protocol error closes just this connection, with one log line.
+
+Memory is bounded by byte budgets (wire bytes of frames and events held):
+
+* a window whose events pass ``max_window_bytes`` is handed to the queue in
+  parts, each acknowledged with its last sequence number (a partial ack, which
+  Beats clients handle), so a huge window never sits whole in memory;
+* beyond ``GUARANTEED_BYTES`` per connection, every connection of the input
+  shares ``max_pending_bytes``; a connection that would pass it stops being
+  read until others free memory. Every connection may hold its guaranteed
+  share, so small clients keep being served while big ones wait, and a client
+  sending half a frame and nothing more is closed by the inactivity timeout,
+  which counts time without a complete frame (slowloris).
 """
 
 from __future__ import annotations
@@ -41,6 +53,8 @@ log = logging.getLogger("pipeline.input.beats")
 
 #: Complete windows a connection may hold before it stops reading (go-lumber pipelines 2).
 MAX_PENDING_WINDOWS = 2
+#: Bytes every connection may hold whatever the others hold (a typical Filebeat window fits).
+GUARANTEED_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -55,14 +69,23 @@ class BeatsStats:
     acks: int = 0
     keepalives: int = 0
     idle_closed: int = 0
+    held_bytes: int = 0  # frames and events held in memory by every connection (the budgeted bytes)
+    held_bytes_peak: int = 0
+    budget_pauses: int = 0  # times a connection stopped being read because the input's budget was used
+    partial_acks: int = 0  # window parts acknowledged because a window passed max_window_bytes
     errors: collections.Counter[str] = field(default_factory=collections.Counter)
+    listener: Any = None  # the input's Listener: at_fd_limit (health turns yellow), fd_limit_hits
 
     def snapshot(self) -> dict[str, Any]:
+        accepting = self.listener.stats() if self.listener is not None else {}
         return {
+            "accepting": accepting,
             "connections": {"accepted": self.connections_accepted, "current": self.connections_current,
                             "peak": self.connections_peak, "idle_closed": self.idle_closed},
             "events": self.events, "windows": self.windows, "acks": self.acks,
             "keepalives": self.keepalives, "errors": dict(self.errors),
+            "memory": {"held_bytes": self.held_bytes, "held_bytes_peak": self.held_bytes_peak,
+                       "budget_pauses": self.budget_pauses, "partial_acks": self.partial_acks},
         }
 
 
@@ -79,6 +102,18 @@ class ConnectionSettings:
     ssl_handshake_timeout: float = 10.0
     on_failure: Callable[[], None] | None = None
     connections: set[BeatsConnection] = field(default_factory=set)
+    max_window_bytes: int = 8 * 1024 * 1024
+    max_pending_bytes: int = 128 * 1024 * 1024
+
+    def over_budget(self) -> bool:
+        return self.stats.held_bytes > self.max_pending_bytes
+
+    def resume_waiting(self) -> None:
+        """Memory was freed: connections paused for the budget may read again."""
+        if not self.over_budget():
+            for connection in list(self.connections):
+                if connection.budget_paused:
+                    connection.update_reading()
 
 
 class BeatsConnection(asyncio.Protocol):
@@ -98,7 +133,11 @@ class BeatsConnection(asyncio.Protocol):
         self._window_count = 0
         self._window_last_seq = 0
         self._window_events: list[Event] = []
-        self._pending: collections.deque[tuple[list[Event], int, int]] = collections.deque()
+        self._window_bytes = 0
+        self._pending: collections.deque[tuple[list[Event], int, int, int]] = collections.deque()
+        self._pending_bytes = 0
+        self._held = 0  # this connection's part of stats.held_bytes
+        self.budget_paused = False
         self._pump: asyncio.Task[None] | None = None
         self._paused = False
         self._write_paused = False
@@ -154,6 +193,26 @@ class BeatsConnection(asyncio.Protocol):
         if self in self.settings.connections:
             self.settings.connections.discard(self)
             self.settings.stats.connections_current -= 1
+        if self._held:
+            self.settings.stats.held_bytes -= self._held
+            self._held = 0
+            self.settings.resume_waiting()
+
+    def _account(self) -> None:
+        """Update this connection's share of the input's held bytes (after every change)."""
+        if self.closed:
+            return
+        held = self.parser.buffered + self._window_bytes + self._pending_bytes
+        delta = held - self._held
+        if not delta:
+            return
+        self._held = held
+        stats = self.settings.stats
+        stats.held_bytes += delta
+        if stats.held_bytes > stats.held_bytes_peak:
+            stats.held_bytes_peak = stats.held_bytes
+        if delta < 0:
+            self.settings.resume_waiting()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._forget()
@@ -200,13 +259,17 @@ class BeatsConnection(asyncio.Protocol):
         if self.builder is None:  # TLS handshake still completing
             self._early.append(data)
             return
-        self.last_active = self.loop.time()
         try:
             frames = self.parser.feed(data)
             if frames:
+                # Only complete frames count as activity: a byte a second must not keep a connection.
+                self.last_active = self.loop.time()
                 self._handle(frames)
         except ProtocolError as exc:
             self._fail(exc.reason, str(exc))
+            return
+        self._account()
+        self.update_reading()
 
     def _handle(self, frames: list[tuple[int, int, int, Any]]) -> None:
         # The hot loop of the input (one pass per event): locals instead of attribute lookups.
@@ -223,12 +286,14 @@ class BeatsConnection(asyncio.Protocol):
                 if type(value) is not dict:
                     raise ProtocolError("bad_json",
                                         f"data frame holds JSON {type(value).__name__}, not an object")
+                self._window_bytes += len(payload)
                 self._add_event(seq, value, build)
             elif kind == WINDOW:
                 self._start_window(version, seq)
             elif kind == DATA:
                 if self._window_size is None:
                     raise ProtocolError("no_window", "data frame received before any window frame")
+                self._window_bytes += sum(len(k) + len(v) for k, v in payload.items())
                 self._add_event(seq, payload, build)
 
     def _start_window(self, version: int, size: int) -> None:
@@ -252,24 +317,35 @@ class BeatsConnection(asyncio.Protocol):
         self._window_last_seq = seq
         if self._window_count >= self._window_size:  # type: ignore[operator]
             self._complete_window()
+        elif self._window_bytes > self.settings.max_window_bytes:
+            self._hand_over_part()
 
     def _complete_window(self) -> None:
-        self._pending.append((self._window_events, self._window_last_seq, self._window_version))
+        self._hand_over_part()
         self.settings.stats.windows += 1
-        self.settings.stats.events += len(self._window_events)
-        self._window_events = []
         self._window_count = 0
         self._window_size = None
+
+    def _hand_over_part(self) -> None:
+        """Queue what the window holds so far, to be acknowledged up to its last sequence number."""
+        if self._window_count and self._window_size and self._window_count < self._window_size:
+            self.settings.stats.partial_acks += 1
+        self._pending.append((self._window_events, self._window_last_seq, self._window_version,
+                              self._window_bytes))
+        self._pending_bytes += self._window_bytes
+        self.settings.stats.events += len(self._window_events)
+        self._window_events = []
+        self._window_bytes = 0
         if self._pump is None:
             self._pump = self.loop.create_task(self._drain())
-        self._update_reading()
+        self.update_reading()
 
     # -- acking --------------------------------------------------------------
     async def _drain(self) -> None:
         settings = self.settings
         try:
             while self._pending and not self.closed:
-                events, last_seq, version = self._pending[0]
+                events, last_seq, version, size = self._pending[0]
                 if events:
                     push = self.loop.create_task(self._push_window(events))
                     try:
@@ -285,10 +361,12 @@ class BeatsConnection(asyncio.Protocol):
                         raise
                     push.result()
                 self._pending.popleft()
+                self._pending_bytes -= size
+                self._account()
                 if not self.closed:
                     self._write(encode_ack(last_seq, version))
                     settings.stats.acks += 1
-                self._update_reading()
+                self.update_reading()
         except QueueClosedError:
             self._close("pipeline stopping")
         finally:
@@ -297,11 +375,16 @@ class BeatsConnection(asyncio.Protocol):
                 self._close("client finished sending")
 
     # -- flow control ------------------------------------------------------------
-    def _update_reading(self) -> None:
-        """Read only while fewer than two windows wait and the client reads its acks."""
+    def update_reading(self) -> None:
+        """Read only while fewer than two windows wait, the client reads its acks, and the memory
+        budget allows (a connection holding less than its guaranteed share is always read)."""
         if self.transport is None or self.closed:
             return
-        pause = len(self._pending) >= MAX_PENDING_WINDOWS or self._write_paused
+        budget = self._held > GUARANTEED_BYTES and self.settings.over_budget()
+        if budget and not self.budget_paused:
+            self.settings.stats.budget_pauses += 1
+        self.budget_paused = budget
+        pause = len(self._pending) >= MAX_PENDING_WINDOWS or self._write_paused or budget
         if pause and not self._paused:
             self._paused = True
             self.transport.pause_reading()
@@ -311,11 +394,11 @@ class BeatsConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True  # the client is not reading its acks: stop reading its data
-        self._update_reading()
+        self.update_reading()
 
     def resume_writing(self) -> None:
         self._write_paused = False
-        self._update_reading()
+        self.update_reading()
 
     async def _push_window(self, events: list[Event]) -> None:
         """Hand a window to the queue in slices of at most half its capacity, so a
@@ -349,6 +432,7 @@ class BeatsConnection(asyncio.Protocol):
             return
         self.closed = True
         self._pending.clear()  # not acked: the client resends these windows
+        self._forget()
         self._count(reason, message)
         target = transport or self.transport
         if target is not None:

@@ -21,6 +21,7 @@ import orjson
 
 from pipeline.codecs.base import Codec
 from pipeline.event import METADATA, TAGS, TIMESTAMP, Event
+from pipeline.eventid import ID_KEY, beats_payload_id, set_event_id
 from pipeline.fieldref import set_path
 from pipeline.timestamp import Timestamp
 
@@ -100,13 +101,14 @@ class EventBuilder:
 
     def __init__(self, codec: Codec, *, fields: FieldNames, codec_tag: str | None,
                  peer_ip: str | None, tls_metadata: Callable[[dict[str, Any]], None] | None,
-                 add_hostname: bool = False) -> None:
+                 add_hostname: bool = False, stable_ids: bool = False) -> None:
         self.codec = codec
         self.fields = fields
         self.codec_tag = codec_tag
         self.peer_ip = peer_ip
         self.tls_metadata = tls_metadata
         self.add_hostname = add_hostname
+        self.stable_ids = stable_ids
         self._last_raw_stamp: Any = None
         self._last_stamp: Timestamp | None = None
         # The plain codec in UTF-8 turns the text into {"message": text}: skip it.
@@ -123,6 +125,12 @@ class EventBuilder:
     def build(self, payload: dict[str, Any], out: list[Event]) -> None:
         """Append the events of one decoded JSON payload (a dict) to ``out``."""
         meta = payload.get(METADATA)
+        if self.stable_ids:
+            # Before enrichment: the id depends only on what the shipper sent.
+            stable = beats_payload_id(payload)
+            if stable is not None:
+                set_event_id(payload, stable)
+                meta = payload.get(METADATA)
         if self.peer_ip is not None and type(meta) is dict:
             self._set_peer_ip(payload, meta)
         if self.tls_metadata is not None:
@@ -165,9 +173,13 @@ class EventBuilder:
     def _decode(self, text: str, payload: dict[str, Any]) -> list[Event]:
         events = list(self.codec.decode(text.encode("utf-8")))
         stamp = payload.pop(TIMESTAMP, None)
+        meta = payload.get(METADATA)
+        shared_id = meta.get(ID_KEY) if type(meta) is dict else None
         for index, event in enumerate(events):
             data = event.data
             extra = payload if index == 0 else orjson.loads(orjson.dumps(payload, default=str))
+            if index and type(shared_id) is str:  # one payload, several events: each its own id
+                extra[METADATA][ID_KEY] = f"{shared_id}-{index}"
             for key, value in extra.items():
                 existing = data.get(key)
                 if isinstance(existing, dict) and isinstance(value, dict):

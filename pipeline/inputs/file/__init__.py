@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PluginError
-from pipeline.event import Event
+from pipeline.event import METADATA, Event
+from pipeline.eventid import ID_KEY, file_line_id, set_event_id
 from pipeline.inputs._common import count_problem, ecs_mode, push_until_accepted, stream_codec
 from pipeline.inputs.base import Input, InputContext
 from pipeline.inputs.file.discover import discover, sort_paths
 from pipeline.inputs.file.options import FileOptions
 from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
 from pipeline.inputs.file.tail import Line, WatchedFile
+from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import register
 
 TRUNCATED_TAG = "_line_truncated"
@@ -68,6 +70,7 @@ class File(Input):
         self._first_discovery = True
         self._open_limit_warned = False
         self._last_save = time.monotonic()
+        self._registry_trouble = RateLimitedLogger(self.logger, interval=60.0)  # a full disk: not every second
 
     def sincedb_file(self) -> Path:
         if self.options.sincedb_path is not None:
@@ -141,14 +144,16 @@ class File(Input):
             self.registry.save()
         except OSError as exc:
             count_problem(self, "registry_write_errors")
-            self.logger.error("cannot save the file registry %s: %s (offsets since the last save will be "
-                              "read again after a restart)", self.registry.path, exc)
+            self._registry_trouble.error(
+                "registry", "cannot save the file registry %s: %s (offsets since the last save will be read "
+                "again after a restart; retried every sincedb_write_interval)", self.registry.path, exc)
 
     # -- discovery ------------------------------------------------------------
     def discover_files(self) -> None:
         opts = self.options
         paths = sort_paths(discover(opts.path, opts.exclude), opts.file_sort_by, opts.file_sort_direction)
         now = time.time()
+        started = False
         for path in paths:
             try:
                 stat = os.stat(path)
@@ -163,10 +168,13 @@ class File(Input):
                 continue
             if key in self._done:
                 continue
-            self._start_watching(path, key, stat, now)
+            if self._start_watching(path, key, stat, now):
+                started = True
         self._first_discovery = False
+        if started:  # a new file's event-id nonce must be on disk before its events are delivered
+            self.save_registry()
 
-    def _start_watching(self, path: str, key: FileKey, stat: os.stat_result, now: float) -> None:
+    def _start_watching(self, path: str, key: FileKey, stat: os.stat_result, now: float) -> bool:
         opts = self.options
         entry = self.registry.get(key)
         if entry is not None and not self._same_file(path, key, entry.fingerprint):
@@ -178,7 +186,7 @@ class File(Input):
             if key not in self._ignored:
                 self._ignored[key] = stat.st_size
                 self.logger.debug("ignoring %s: not modified for more than %ss", path, opts.ignore_older)
-            return
+            return False
         if key in self._ignored:
             offset = 0 if opts.mode == "read" else min(self._ignored.pop(key), stat.st_size)
         elif entry is not None:
@@ -195,13 +203,14 @@ class File(Input):
             offset = 0
         if opts.mode == "read" and entry is not None and offset >= stat.st_size:
             self._done.add(key)  # read completely by an earlier run
-            return
+            return False
         watched = WatchedFile(path, key, offset, self._delimiter, opts.max_line_bytes)
         watched.codec = stream_codec(self)
         watched.size = stat.st_size
         self.watched[key] = watched
         self.registry.update(key, offset, path)
         self.logger.info("watching %s from offset %d", path, offset)
+        return True
 
     @staticmethod
     def _same_file(path: str, key: FileKey, recorded: str | None) -> bool:
@@ -291,6 +300,7 @@ class File(Input):
             return self._decode_plain(watched, lines)
         decode_line = getattr(codec, "decode_line", None)
         events: list[Event] = []
+        nonce = self._nonce(watched)
         for line in lines:
             try:
                 produced = list(decode_line(codec.text(line.data)) if decode_line else codec.decode(line.data))
@@ -304,7 +314,9 @@ class File(Input):
                                     "truncated", watched.path, line.end, self.options.max_line_bytes)
                 for event in produced:
                     event.tag(TRUNCATED_TAG)
-            for event in produced:
+            for part, event in enumerate(produced):
+                if nonce is not None:
+                    set_event_id(event.data, file_line_id(nonce, line.end, part))
                 events.append(self._annotate(event, watched.path))
             watched.fed_ends.append(line.end)
         return events
@@ -313,6 +325,7 @@ class File(Input):
         """The plain codec's job (one line = one message) inlined: the hot path of the file input."""
         charset = getattr(watched.codec.options, "charset", "UTF-8")
         path, host, ecs = watched.path, self._host, self._ecs
+        nonce = self._nonce(watched)
         events = []
         for line in lines:
             message = line.data.decode(charset, "replace")
@@ -320,8 +333,25 @@ class File(Input):
                 data = {"message": message, "log": {"file": {"path": path}}, "host": {"name": host}}
             else:
                 data = {"message": message, "path": path, "host": host}
+            if nonce is not None:
+                data[METADATA] = {ID_KEY: f"{nonce}-{line.end}"}
             events.append(Event(data))
         watched.fed_ends.extend(line.end for line in lines)
+        return events
+
+    def _nonce(self, watched: WatchedFile) -> str | None:
+        """This file's part of the stable event ids (None with stable_ids => false)."""
+        if not self.options.stable_ids:
+            return None
+        entry = self.registry.get(watched.key)
+        return entry.nonce if entry is not None else None
+
+    def _ids_for_flushed(self, watched: WatchedFile, events: list[Event], kind: str) -> list[Event]:
+        """Events a codec let out without a line of their own: named after the read position."""
+        nonce = self._nonce(watched)
+        if nonce is not None:
+            for number, event in enumerate(events):
+                set_event_id(event.data, file_line_id(nonce, watched.read_pos, f"{kind}{number}"))
         return events
 
     def _annotate(self, event: Event, path: str) -> Event:
@@ -388,6 +418,7 @@ class File(Input):
                                 stat.st_size >= watched.read_pos)
             watched.restart_from(0)
             self.registry.update(watched.key, 0, watched.path)
+            self.registry.renew(watched.key)  # new content at old offsets: new event ids
         watched.size = stat.st_size
         watched.mtime = stat.st_mtime
         if not watched.detached and watched.is_open:
@@ -410,13 +441,14 @@ class File(Input):
         if flush_expired is not None:
             expired = flush_expired()
             if expired:
-                self.deliver(ctx, watched, [], extra=expired)
+                self.deliver(ctx, watched, [], extra=self._ids_for_flushed(watched, expired, "expired"))
 
     def _finish_stream(self, ctx: InputContext, watched: WatchedFile) -> bool:
         """Emit the partial last line and the codec's buffer; True once accepted (offset = end)."""
         line = watched.take_partial()
         flushed = self.decode(watched, [line] if line is not None else [])
-        flushed.extend(self._annotate(e, watched.path) for e in watched.codec.flush())
+        flushed.extend(self._annotate(e, watched.path)
+                       for e in self._ids_for_flushed(watched, list(watched.codec.flush()), "end"))
         if not push_until_accepted(ctx, flushed, self.logger, self._stop):
             return False
         watched.fed_ends.clear()

@@ -4,12 +4,17 @@ A file is identified by its device and inode, not its path, so a renamed
 (rotated) file keeps its offset and a new file at the same path starts fresh.
 One line per file, in Logstash's sincedb layout so operators can read it::
 
-    <inode> <dev major> <dev minor> <offset> <last seen, epoch seconds> [fp=<n>:<sha1>] <path>
+    <inode> <dev major> <dev minor> <offset> <last seen, epoch seconds> [fp=<n>:<sha1>] [id=<nonce>] <path>
 
 The optional fingerprint (SHA-1 of the file's first ``n`` bytes, n <= 1024)
 guards against inode reuse: a deleted file's inode given to a new file must
 not make us skip the new file's beginning. Logstash's own lines (without it)
 are read too.
+
+The optional ``id`` is a random nonce given to each file when first seen (and
+renewed when the file is truncated or its inode reused): with a line's offset
+it makes the stable event id (:mod:`pipeline.eventid`) that lets outputs
+recognise lines read again after a crash.
 
 Saving writes a temporary file in the same directory, fsyncs it and renames
 it over the old one: a crash leaves either the old or the new registry, never
@@ -21,8 +26,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -41,6 +47,7 @@ class Entry:
     last_seen: float
     path: str
     fingerprint: str | None = None  # "<length>:<sha1 hex>" of the first bytes
+    nonce: str = field(default_factory=lambda: secrets.token_hex(8))  # this file's part of event ids
 
 
 def fingerprint(handle: IO[bytes], size: int) -> str | None:
@@ -94,10 +101,15 @@ class Registry:
                 log.warning("%s:%d: ignoring malformed registry line %r", self.path, number, line[:200])
                 continue
             path = parts[5] if len(parts) > 5 else ""
-            fp = None
+            fp = nonce = None
             if path.startswith("fp="):  # paths are absolute, so this is our fingerprint column
                 fp, _, path = path[3:].partition(" ")
-            self.entries[(os.makedev(major, minor), inode)] = Entry(offset, last_seen, path, fp or None)
+            if path.startswith("id="):
+                nonce, _, path = path[3:].partition(" ")
+            entry = Entry(offset, last_seen, path, fp or None)
+            if nonce:
+                entry.nonce = nonce
+            self.entries[(os.makedev(major, minor), inode)] = entry
 
     def get(self, key: FileKey) -> Entry | None:
         return self.entries.get(key)
@@ -112,6 +124,13 @@ class Registry:
             if fingerprint is not None:
                 entry.fingerprint = fingerprint
         self._dirty = True
+
+    def renew(self, key: FileKey) -> None:
+        """The file's content was replaced (truncated): its lines get new event ids."""
+        entry = self.entries.get(key)
+        if entry is not None:
+            entry.nonce = secrets.token_hex(8)
+            self._dirty = True
 
     def touch(self, key: FileKey) -> None:
         entry = self.entries.get(key)
@@ -136,7 +155,7 @@ class Registry:
             return
         lines = [
             f"{ino} {os.major(dev)} {os.minor(dev)} {e.offset} {e.last_seen:.3f} "
-            f"{'fp=' + e.fingerprint + ' ' if e.fingerprint else ''}{e.path}\n"
+            f"{'fp=' + e.fingerprint + ' ' if e.fingerprint else ''}id={e.nonce} {e.path}\n"
             for (dev, ino), e in self.entries.items()
         ]
         self.path.parent.mkdir(parents=True, exist_ok=True)

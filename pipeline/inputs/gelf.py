@@ -1,0 +1,210 @@
+"""gelf input: GELF messages (Graylog Extended Log Format) over UDP (chunked, zlib/gzip) and TCP (null-framed)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import io
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.event import Event
+from pipeline.inputs._udp import DatagramReceiver
+from pipeline.inputs.base import Input, InputContext, InputOptions
+from pipeline.plugin import option, register
+from pipeline.serde import JSONDecodeError, loads
+from pipeline.timestamp import Timestamp
+
+CHUNK_MAGIC = b"\x1e\x0f"
+MAX_CHUNKS = 128
+CHUNK_TIMEOUT = 5.0  # seconds an incomplete chunked message is kept (GELF spec)
+MAX_MESSAGE = 8 * 1024 * 1024  # decompressed size limit: a zip bomb must not exhaust memory
+PARSE_FAILURE_TAGS = ["_jsonparsefailure", "_fromjsonparser"]
+
+
+class GelfError(ValueError):
+    """A datagram or frame that is not GELF."""
+
+
+def decompress(data: bytes) -> bytes:
+    """zlib (0x78 ..), gzip (0x1f 0x8b) or plain JSON; at most MAX_MESSAGE bytes."""
+    if data[:2] == b"\x1f\x8b":
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            out = handle.read(MAX_MESSAGE + 1)
+    elif data[:1] == b"\x78":
+        inflater = zlib.decompressobj()
+        out = inflater.decompress(data, MAX_MESSAGE + 1)
+    else:
+        out = data
+    if len(out) > MAX_MESSAGE:
+        raise GelfError(f"message larger than {MAX_MESSAGE} bytes once decompressed")
+    return out
+
+
+class ChunkAssembler:
+    """Collects GELF chunks (magic, 8-byte id, sequence number, count) until a message is complete."""
+
+    def __init__(self) -> None:
+        self._pending: dict[bytes, tuple[float, int, dict[int, bytes]]] = {}
+
+    def add(self, datagram: bytes) -> bytes | None:
+        if len(datagram) < 12:
+            raise GelfError("chunk shorter than its header")
+        message_id, number, count = datagram[2:10], datagram[10], datagram[11]
+        if count == 0 or count > MAX_CHUNKS or number >= count:
+            raise GelfError(f"chunk {number} of {count} is invalid (at most {MAX_CHUNKS} chunks)")
+        self._expire()
+        started, _, parts = self._pending.setdefault(message_id, (time.monotonic(), count, {}))
+        parts[number] = datagram[12:]
+        if len(parts) < count:
+            return None
+        del self._pending[message_id]
+        return b"".join(parts[i] for i in range(count))
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, (started, _, _) in self._pending.items() if now - started > CHUNK_TIMEOUT]:
+            del self._pending[key]
+
+
+def events_from_gelf(payload: bytes, remap: bool, strip_underscore: bool) -> list[Event]:
+    """As Logstash's gelf input: JSON object(s) → events, ``timestamp`` → @timestamp, message remapping,
+    leading underscores stripped; text that is not JSON → one event tagged _jsonparsefailure."""
+    text = payload.decode("utf-8", "replace")
+    try:
+        value = loads(payload)
+    except JSONDecodeError:
+        return [Event({"message": text, "tags": list(PARSE_FAILURE_TAGS)})]
+    objects = value if isinstance(value, list) else [value]
+    events = []
+    for obj in objects:
+        if not isinstance(obj, dict):
+            events.append(Event({"message": text, "tags": list(PARSE_FAILURE_TAGS)}))
+            continue
+        stamp = obj.pop("timestamp", None)
+        event = Event(obj)
+        if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
+            event.timestamp = Timestamp.from_seconds(stamp)
+        if remap:
+            _remap(event)
+        if strip_underscore:
+            data = event.data
+            for key in [k for k in data if k.startswith("_")]:
+                data[key[1:]] = data.pop(key)
+        events.append(event)
+    return events
+
+
+def _remap(event: Event) -> None:
+    data = event.data
+    full, short = data.get("full_message"), data.get("short_message")
+    if isinstance(full, str) and full:
+        data["message"] = data.pop("full_message")
+        if short == data["message"]:
+            del data["short_message"]
+    elif isinstance(short, str) and short:
+        data["message"] = data.pop("short_message")
+
+
+@register
+class Gelf(Input):
+    """Receives GELF over UDP (chunked, zlib or gzip compressed, as Docker's gelf log driver and Graylog
+    libraries send it) and/or TCP (null-byte framed).
+
+    ``short_message``/``full_message`` become ``message`` (``remap``), GELF's
+    ``timestamp`` becomes ``@timestamp``, additional fields lose their leading
+    underscore (``strip_leading_underscore``), the sender's address goes to
+    ``source_host``. Text that is not JSON is kept in ``message`` and tagged
+    ``_jsonparsefailure``; broken chunks are counted and dropped with a warning.
+    """
+
+    name = "gelf"
+
+    @dataclass(frozen=True, kw_only=True)
+    class Options(InputOptions):
+        host: str = option("0.0.0.0", "Address to listen on.")
+        port: int = option(12201, "Port for UDP and TCP (unless port_udp/port_tcp are set).")
+        port_udp: int | None = option(None, "UDP port (default: port).")
+        port_tcp: int | None = option(None, "TCP port (default: port).")
+        use_udp: bool = option(True, "Listen on UDP.")
+        use_tcp: bool = option(False, "Listen on TCP.")
+        remap: bool = option(True, "Put full_message (or short_message) into message.")
+        strip_leading_underscore: bool = option(True, "Turn _field into field.")
+
+        def __post_init__(self) -> None:
+            if not self.use_udp and not self.use_tcp:
+                raise ValueError("enable use_udp or use_tcp")
+
+    def register(self) -> None:
+        self._chunks = ChunkAssembler()
+        self.udp_port: int | None = None
+        self.tcp_port: int | None = None
+        self.dropped = 0
+        self._receiver: DatagramReceiver | None = None
+        self._server: asyncio.base_events.Server | None = None
+
+    def _events(self, payload: bytes, address: str) -> list[Event]:
+        events = events_from_gelf(payload, self.options.remap, self.options.strip_leading_underscore)
+        for event in events:
+            event.data.setdefault("source_host", address)
+        return events
+
+    def _drop(self, address: str, why: str) -> None:
+        self.dropped += 1
+        self.logger.warning("gelf: dropped a message from %s: %s (%d so far)", address, why, self.dropped)
+
+    async def _datagram(self, ctx: InputContext, data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            if data[:2] == CHUNK_MAGIC:
+                assembled = self._chunks.add(data)
+                if assembled is None:
+                    return
+                data = assembled
+            payload = decompress(data)
+        except (GelfError, zlib.error, OSError, EOFError) as exc:
+            self._drop(addr[0], str(exc))
+            return
+        await ctx.push(self._events(payload, addr[0]))
+
+    async def _connection(self, ctx: InputContext, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        address = writer.get_extra_info("peername")[0]
+        try:
+            while not ctx.is_stopping:
+                try:
+                    frame = await reader.readuntil(b"\x00")
+                except asyncio.IncompleteReadError as end:
+                    if end.partial.strip():
+                        await ctx.push(self._events(end.partial, address))
+                    return
+                except asyncio.LimitOverrunError:
+                    self._drop(address, f"frame longer than {MAX_MESSAGE} bytes; closing the connection")
+                    return
+                if frame[:-1].strip():
+                    await ctx.push(self._events(frame[:-1], address))
+        finally:
+            writer.close()
+
+    async def run(self, ctx: InputContext) -> None:
+        opts = self.options
+        if opts.use_udp:
+            async def handle(data: bytes, addr: tuple[Any, ...]) -> None:
+                await self._datagram(ctx, data, addr)
+
+            self._receiver = DatagramReceiver(handle, workers=1, queue_size=2000, logger=self.logger)
+            self.udp_port = await self._receiver.start(opts.host, opts.port_udp or opts.port)
+            self.logger.info("gelf input listening on udp %s:%d", opts.host, self.udp_port)
+        if opts.use_tcp:
+            self._server = await asyncio.start_server(lambda r, w: self._connection(ctx, r, w), opts.host,
+                                                      opts.port_tcp or opts.port, limit=MAX_MESSAGE)
+            self.tcp_port = int(self._server.sockets[0].getsockname()[1])
+            self.logger.info("gelf input listening on tcp %s:%d", opts.host, self.tcp_port)
+        try:
+            await ctx.wait_stopping()
+        finally:
+            if self._receiver is not None:
+                await self._receiver.close()
+            if self._server is not None:
+                self._server.close()

@@ -1,0 +1,138 @@
+"""Where the page reads events from: the embedded local index, or Elasticsearch/OpenSearch.
+
+Both answer the same questions (count, newest documents, histogram, terms, one metric) for a query
+already parsed into the local index's query model, so KQL and Lucene mean the same on both: the cluster
+receives the DSL from :func:`pipeline.localindex.esdsl.to_dsl`, as the alert engine does.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.localindex import LocalIndex
+from pipeline.localindex.query import Query
+
+TIMESTAMP = "@timestamp"
+
+
+class Source(ABC):
+    name = "source"
+
+    @abstractmethod
+    def count(self, index: str, query: Query, start: datetime, end: datetime) -> int: ...
+
+    @abstractmethod
+    def search(self, index: str, query: Query, start: datetime, end: datetime, size: int,
+               offset: int = 0) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def histogram(self, index: str, query: Query, start: datetime, end: datetime,
+                  interval_ms: int) -> list[tuple[int, int]]: ...
+
+    @abstractmethod
+    def terms(self, index: str, field: str, query: Query, start: datetime, end: datetime,
+              size: int) -> list[tuple[Any, int]]: ...
+
+    @abstractmethod
+    def metric(self, index: str, agg: str, field: str, query: Query, start: datetime,
+               end: datetime) -> float | None: ...
+
+    def state_store(self) -> Any:
+        """The alert state of this source, or None."""
+        return None
+
+
+class LocalSource(Source):
+    name = "local"
+
+    def __init__(self, index_dir: Path, path_data: Path | None = None) -> None:
+        self.index = LocalIndex(Path(index_dir))
+        self.path_data = Path(path_data) if path_data is not None else Path(index_dir).parent
+
+    def count(self, index: str, query: Query, start: datetime, end: datetime) -> int:
+        return self.index.count(index, query, start, end)
+
+    def search(self, index: str, query: Query, start: datetime, end: datetime, size: int,
+               offset: int = 0) -> list[dict[str, Any]]:
+        docs = self.index.search(index, query, start, end, size=size + offset, sort="desc")
+        return docs[offset:]
+
+    def histogram(self, index: str, query: Query, start: datetime, end: datetime,
+                  interval_ms: int) -> list[tuple[int, int]]:
+        buckets = self.index.date_histogram(index, f"{interval_ms}ms", query, start, end)
+        return [(int(moment.timestamp() * 1000), n) for moment, n in buckets]
+
+    def terms(self, index: str, field: str, query: Query, start: datetime, end: datetime,
+              size: int) -> list[tuple[Any, int]]:
+        return self.index.terms(index, field, query, start, end, size=size)
+
+    def metric(self, index: str, agg: str, field: str, query: Query, start: datetime,
+               end: datetime) -> float | None:
+        value = self.index.metric(index, agg, field, query, start, end)  # type: ignore[arg-type]
+        return None if value is None else float(value)
+
+    def state_store(self) -> Any:
+        from pipeline.alerts.state import SQLiteStateStore, state_path
+
+        path = state_path(self.path_data)
+        return SQLiteStateStore(path) if path.exists() else None
+
+
+class ElasticsearchSource(Source):
+    """A cluster through the official client; the queries go as DSL."""
+
+    name = "elasticsearch"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @staticmethod
+    def _body(query: Query, start: datetime, end: datetime) -> dict[str, Any]:
+        from pipeline.localindex.esdsl import to_dsl
+
+        window = {"range": {TIMESTAMP: {"gte": _iso(start), "lt": _iso(end),
+                                        "format": "strict_date_optional_time"}}}
+        return {"bool": {"filter": [to_dsl(query), window]}}
+
+    def count(self, index: str, query: Query, start: datetime, end: datetime) -> int:
+        body = self.client.count(index=index, query=self._body(query, start, end), ignore_unavailable=True)
+        return int(body["count"])
+
+    def search(self, index: str, query: Query, start: datetime, end: datetime, size: int,
+               offset: int = 0) -> list[dict[str, Any]]:
+        body = self.client.search(index=index, query=self._body(query, start, end), size=size, from_=offset,
+                                  sort=[{TIMESTAMP: {"order": "desc"}}], ignore_unavailable=True)
+        return [{**hit["_source"], "_index": hit["_index"], "_id": hit["_id"]} for hit in body["hits"]["hits"]]
+
+    def histogram(self, index: str, query: Query, start: datetime, end: datetime,
+                  interval_ms: int) -> list[tuple[int, int]]:
+        aggs = {"h": {"date_histogram": {"field": TIMESTAMP, "fixed_interval": f"{interval_ms}ms",
+                                         "min_doc_count": 0, "extended_bounds": {
+                                             "min": int(start.timestamp() * 1000),
+                                             "max": int(end.timestamp() * 1000) - 1}}}}
+        body = self.client.search(index=index, query=self._body(query, start, end), size=0, aggs=aggs,
+                                  ignore_unavailable=True)
+        return [(int(b["key"]), int(b["doc_count"])) for b in body["aggregations"]["h"]["buckets"]]
+
+    def terms(self, index: str, field: str, query: Query, start: datetime, end: datetime,
+              size: int) -> list[tuple[Any, int]]:
+        aggs = {"t": {"terms": {"field": field, "size": size}}}
+        body = self.client.search(index=index, query=self._body(query, start, end), size=0, aggs=aggs,
+                                  ignore_unavailable=True)
+        return [(b["key"], int(b["doc_count"])) for b in body["aggregations"]["t"]["buckets"]]
+
+    def metric(self, index: str, agg: str, field: str, query: Query, start: datetime,
+               end: datetime) -> float | None:
+        aggs = {"m": {agg: {"field": field}}}
+        body = self.client.search(index=index, query=self._body(query, start, end), size=0, aggs=aggs,
+                                  ignore_unavailable=True)
+        value = body["aggregations"]["m"].get("value")
+        return None if value is None else float(value)
+
+
+def _iso(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

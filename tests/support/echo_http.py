@@ -1,0 +1,87 @@
+"""A real aiohttp server on 127.0.0.1 for the http filter and http_poller tests.
+
+    with EchoServer() as server:
+        server.url("/echo")     # JSON: method, path, query, headers, body of the request
+        server.url("/text")     # text/plain "  plain answer  "
+        server.url("/status/503"), server.url("/badjson"), server.url("/auth") (basic auth alice:s3cret)
+        server.requests          # what it received
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from typing import Any
+
+from aiohttp import web
+
+
+class EchoServer:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="echo-http")
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def _record(self, request: web.Request) -> dict[str, Any]:
+        seen = {"method": request.method, "path": request.path, "query": dict(request.query),
+                "headers": {k.lower(): v for k, v in request.headers.items()},
+                "body": (await request.read()).decode("utf-8", "replace")}
+        self.requests.append(seen)
+        return seen
+
+    async def _echo(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(await self._record(request), headers={"X-Served-By": "echo"})
+
+    async def _text(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        return web.Response(text="  plain answer  ", content_type="text/plain")
+
+    async def _status(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        return web.Response(status=int(request.match_info["code"]), text="nope")
+
+    async def _bad_json(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        return web.Response(text="{not json", content_type="application/json")
+
+    async def _auth(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        expected = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+        if request.headers.get("Authorization") != expected:
+            return web.Response(status=401, text="who are you")
+        return web.json_response({"user": "alice"})
+
+    async def _lines(self, request: web.Request) -> web.StreamResponse:
+        await self._record(request)
+        return web.Response(text='{"n": 1}\n{"n": 2}\n', content_type="application/x-ndjson")
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/echo", self._echo)
+        app.router.add_route("*", "/text", self._text)
+        app.router.add_route("*", "/status/{code}", self._status)
+        app.router.add_route("*", "/badjson", self._bad_json)
+        app.router.add_route("*", "/auth", self._auth)
+        app.router.add_route("*", "/lines", self._lines)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> EchoServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
