@@ -139,3 +139,16 @@ def test_beats_events_with_their_agent_object_are_accepted_under_our_template(es
     out.close()
     assert dead_letters(tmp_path) == []
     assert es_backend.count("logs-2026.11.21") == 1
+
+
+def test_manage_template_installs_a_composable_template_on_opensearch(real_engine, tmp_path):
+    """template_api => auto means composable on OpenSearch (it has them since 1.0, its majors restart at 1)."""
+    import requests
+
+    out = make_output(real_engine.url, tmp_path, 'manage_template => true index => "ecs-logstash-%{+YYYY.MM.dd}"',
+                      name="opensearch")
+    out.receive(events(2))
+    out.close()
+    assert requests.get(f"{real_engine.url}/_index_template/ecs-logstash", timeout=60).status_code == 200
+    assert requests.get(f"{real_engine.url}/_template/ecs-logstash", timeout=60).status_code == 404
+    assert real_engine.count("ecs-logstash-2026.11.21") == 2
