@@ -50,19 +50,6 @@ class _Pattern:
     text: str = ""  # the expression as written, for the per-pattern counters
 
 
-class GrokStats:
-    """Timeouts per pattern, shown in the filter's section of ``/_node/stats``."""
-
-    def __init__(self) -> None:
-        self.timeouts: dict[str, int] = {}
-
-    def count_timeout(self, pattern: str) -> None:
-        self.timeouts[pattern] = self.timeouts.get(pattern, 0) + 1
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"timeouts": sum(self.timeouts.values()), "timeouts_by_pattern": dict(self.timeouts)}
-
-
 @register
 class Grok(Filter):
     """Parse unstructured text into fields with named patterns (``%{IP:[source][ip]}``).
@@ -109,7 +96,6 @@ class Grok(Filter):
         self.per_event = opts.timeout_scope == "event"
         self.fast_budget = (self.timeout or 0) * STEPS_PER_SECOND
         self.tag_on_timeout = opts.tag_on_timeout
-        self.stats = GrokStats()
         self._stop = threading.Event()  # set by interrupt(): the pipeline is stopping
         self.tag_on_failure = tuple(opts.tag_on_failure)
         self.keep_empty = opts.keep_empty_captures
