@@ -14,7 +14,7 @@ from pipeline.runtime import registry
 
 
 def describe(previous: dict[str, tuple[int, int]], elapsed: float) -> str:
-    """One line for every running pipeline; ``previous`` keeps in/out totals between calls."""
+    """One line for every running pipeline; ``previous`` keeps in/out totals (and bytes read) between calls."""
     from pipeline.monitoring import health
 
     pieces = []
@@ -27,8 +27,35 @@ def describe(previous: dict[str, tuple[int, int]], elapsed: float) -> str:
         report = health.pipeline_health(runner)
         queue = f"{len(runner.queue)}/{runner.queue.capacity or '∞'}"
         text = f"{pipeline_id}: in {rate_in:,.0f}/s out {rate_out:,.0f}/s queue {queue} {report['status']}"
-        pieces.append(text)
+        read = read_progress(runner.built.inputs, previous, pipeline_id, elapsed)
+        pieces.append(f"{text} {read}" if read else text)
     return " | ".join(pieces) or "starting…"
+
+
+def read_progress(inputs: list[object], previous: dict[str, tuple[int, int]], key: str, elapsed: float) -> str:
+    """``read 12.0 of 80.0 MB (15%), ETA 42s`` for inputs reading finite files (the file input in read mode)."""
+    done = total = 0
+    for plugin in inputs:
+        progress = getattr(plugin, "progress", None)
+        got = progress() if callable(progress) else None
+        if got is not None:
+            done, total = done + got[0], total + got[1]
+    if not total:
+        return ""
+    before = previous.get(f"{key}/bytes", (done, 0))[0]
+    previous[f"{key}/bytes"] = (done, 0)
+    rate = (done - before) / max(elapsed, 1e-6)
+    eta = f", ETA {_duration((total - done) / rate)}" if rate > 0 and done < total else ""
+    return f"read {done / 1e6:,.1f} of {total / 1e6:,.1f} MB ({100 * done / total:.0f}%){eta}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 class StatusLine:

@@ -191,3 +191,48 @@ def test_sigkill_with_windows_in_flight_from_a_real_filebeat_capture(pipeline_cm
     duplicated = [offset for offset, count in stored.items() if count > 1]
     assert not duplicated, f"{len(duplicated)} event(s) stored more than once"
 
+
+
+def test_repeated_sigkill_into_a_real_opensearch_node_stores_each_line_once(pipeline_cmd, tmp_path, opensearch_url):
+    """The same crash test into the real engine: without a document_id option, the elasticsearch output sends
+    the stable event id as `_id`, so a replayed line overwrites its own document."""
+    import requests
+
+    lines = 20_000
+    base, index = opensearch_url.rstrip("/"), f"crash-{os.getpid()}-{time.monotonic_ns()}"
+    source = tmp_path / "numbers.log"
+    source.write_text("".join(f"line {n} of the crash test\n" for n in range(lines)))
+    data = tmp_path / "data"
+    config = tmp_path / "p.conf"
+    config.write_text(f"""
+input {{ file {{ path => "{source}" mode => "read" exit_after_read => true
+                 file_completed_action => "log" file_completed_log_path => "{tmp_path / 'done.log'}" }} }}
+output {{ elasticsearch {{ hosts => ["{base}"] index => "{index}" }} }}
+""")
+
+    def indexed() -> int:
+        response = requests.get(f"{base}/{index}/_count", timeout=30)
+        return int(response.json()["count"]) if response.status_code == 200 else 0
+
+    killed, progress = 0, 0
+    for _ in range(KILLS):
+        child = start(pipeline_cmd, config, data, "persisted")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and child.poll() is None and indexed() <= progress + lines // (2 * KILLS):
+            time.sleep(0.3)
+        progress = indexed()
+        if child.poll() is not None:
+            break  # read everything before this kill
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        killed += 1
+    assert killed >= 1, "no run was killed mid-stream"
+    final = start(pipeline_cmd, config, data, "persisted")
+    assert final.wait(timeout=300) == 0, (tmp_path / "pipeline.log").read_text()[-3000:]
+    requests.post(f"{base}/{index}/_refresh", timeout=60).raise_for_status()
+    body = {"size": 0, "track_total_hits": True,
+            "aggs": {"lines": {"cardinality": {"field": "message.keyword", "precision_threshold": 40000}}}}
+    result = requests.post(f"{base}/{index}/_search", json=body, timeout=60).json()
+    total, distinct = result["hits"]["total"]["value"], result["aggregations"]["lines"]["value"]
+    assert (total, distinct) == (lines, lines), f"{total} documents, {distinct} distinct lines of {lines}"
+    requests.delete(f"{base}/{index}", timeout=60)

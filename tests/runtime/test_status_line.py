@@ -45,3 +45,56 @@ def test_status_line_on_a_terminal(pipeline_cmd, tmp_path):
 def test_no_status_turns_it_off(pipeline_cmd, tmp_path):
     text = _run_on_a_terminal(pipeline_cmd, tmp_path, "--no-status")
     assert "started" in text and "main: in" not in text
+
+
+def test_finite_file_reads_show_bytes_read_of_total_and_an_eta(tmp_path):
+    from pipeline.inputs.file import File
+    from pipeline.runtime.status_line import read_progress
+    from pipeline.testing import build_plugin
+
+    log = tmp_path / "big.log"
+    log.write_bytes(b"x" * 999 + b"\n")
+    reader = build_plugin("input", f'file {{ path => "{log}" mode => "read" }}')
+    assert isinstance(reader, File)
+
+    class Half:  # a file input halfway through 10 MB, then three quarters
+        def __init__(self) -> None:
+            self.done = 5_000_000
+
+        def progress(self) -> tuple[int, int]:
+            return self.done, 10_000_000
+
+    half, previous = Half(), {}
+    assert read_progress([half], previous, "main", 1.0) == "read 5.0 of 10.0 MB (50%)"
+    half.done = 7_500_000
+    assert read_progress([half], previous, "main", 1.0) == "read 7.5 of 10.0 MB (75%), ETA 1s"
+    tailing = build_plugin("input", f'file {{ path => "{log}" }}')
+    assert tailing.progress() is None and read_progress([tailing], {}, "main", 1.0) == ""
+
+
+def test_status_line_shows_read_progress_of_a_finite_file(pipeline_cmd, tmp_path):
+    log = tmp_path / "numbers.log"
+    log.write_text("".join(f"line {n}\n" for n in range(300_000)))
+    size = log.stat().st_size
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*pipeline_cmd, "run", "-e", f'input {{ file {{ path => "{log}" mode => "read" '
+                             f'exit_after_read => true file_completed_action => "log" file_completed_log_path => '
+                             f'"{tmp_path / "done"}" sincedb_path => "{tmp_path / "since"}" }} }} '
+                             'output { null {} }', "--path.data", str(tmp_path / "d"), "--api.enabled", "false"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    seen = b""
+    os.set_blocking(leader, False)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            seen += os.read(leader, 65536)
+        except BlockingIOError:
+            time.sleep(0.1)
+        except OSError:
+            break
+    proc.wait(timeout=60)
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0
+    assert f"of {size / 1e6:,.1f} MB (" in text, text[-2000:]

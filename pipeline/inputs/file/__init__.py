@@ -50,6 +50,16 @@ class File(Input):
         self.finite = options.mode == "read" and options.exit_after_read
         self.counters: collections.Counter[str] = collections.Counter()
         self._stop = threading.Event()
+        self._completed_bytes = 0  # read mode: bytes of the files read to their end
+
+    def progress(self) -> tuple[int, int] | None:
+        """Read mode: (bytes read, bytes known in all) of the files found so far, for the status line of
+        `pipeline run`; None when tailing, where there is no end."""
+        if self.options.mode != "read":
+            return None
+        watched = list(self.watched.values())
+        done = self._completed_bytes + sum(w.read_pos for w in watched)
+        return done, self._completed_bytes + sum(max(w.size, w.read_pos) for w in watched)
 
     # -- setup ----------------------------------------------------------------
     def register(self) -> None:
@@ -466,6 +476,7 @@ class File(Input):
         if action in ("log", "log_and_delete"):
             self._log_completed(watched.path)
         watched.close()
+        self._completed_bytes += watched.read_pos
         del self.watched[watched.key]
         self._done.add(watched.key)
         if action in ("delete", "log_and_delete"):
