@@ -1,4 +1,4 @@
-"""Session fixtures for the real services of scripts/services.sh (OpenSearch, Kafka, Redis, S3).
+"""Session fixtures for the real services of scripts/services.sh (OpenSearch, Kafka, Redis, S3, PostgreSQL).
 
 Each fixture runs the same script a person runs (``scripts/services.sh start NAME``) once per test session
 and hands out the service's address. At session end it stops only what it started: a service that was
@@ -98,3 +98,10 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
     """A real S3-compatible server (URL and the fixed test credentials)."""
     with _service("s3") as url:
         yield S3Endpoint(url)
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """postgresql://pipeline@127.0.0.1:PORT/pipeline of a real throwaway PostgreSQL cluster (trust auth)."""
+    with _service("postgresql") as address:
+        yield address
