@@ -21,6 +21,7 @@ from pipeline.event import Event
 from pipeline.inputs.base import Input, InputContext
 from pipeline.logs import RateLimitedLogger
 from pipeline.outputs.base import Output
+from pipeline.queue.acks import DeliveryTracker
 from pipeline.queue.base import Queue
 from pipeline.queue.memory import MemoryQueue
 from pipeline.runtime import registry
@@ -60,6 +61,8 @@ class PipelineRunner:
         else:
             capacity = settings.queue_max_events or 4 * max(1, settings.workers) * settings.batch_size
             self.queue = MemoryQueue(capacity)
+        # Tells broker inputs when their events are safe, to commit offsets only then.
+        self.acks = DeliveryTracker(durable=settings.queue_type == "persisted")
         self.stopping = threading.Event()
         self._output_locks = {id(o): threading.Lock() for o in built.outputs if o.concurrency == "single"}
         self._workers: list[threading.Thread] = []
@@ -140,7 +143,7 @@ class PipelineRunner:
 
     async def _supervise(self, inp: Input) -> None:
         ctx = InputContext(self.queue, inp.decorate, self.stopping, asyncio.get_running_loop(),
-                           inp.context.metrics)
+                           inp.context.metrics, self.acks)
         while not self.stopping.is_set():
             try:
                 await inp.run(ctx)
@@ -242,6 +245,7 @@ class PipelineRunner:
             if batch:
                 handle(batch)
                 self.queue.ack(batch)
+                self.acks.settle(batch)
 
     def process(self, batch: list[Event]) -> None:
         """Filters, then outputs, for one batch (also used by tests and the final flush)."""

@@ -81,7 +81,7 @@ def test_counts_and_aggregations_are_pushed_to_the_server(es, make_rule):
     es.add_documents("logs-2026.11.20", [{"@timestamp": "2026-11-20T10:01:00.000Z", "log": {"level": "ERROR"},
                                           "service": {"name": "api"}}] * 6)
     es.add_documents("logs-2026.11.01", [{"@timestamp": "2026-11-01T10:01:00Z", "service": {"name": "old"}}])
-    rule = make_rule("name: f\n" + HEAD + RULES["frequency"])
+    rule = make_rule("name: f\n" + HEAD + RULES["frequency"] + "use_terms_query: true\n")
     backend = ElasticsearchBackend(client_from_url(es.url, max_retries=0))
     report = Engine(backend, SQLiteStateStore(":memory:"), dry_run=True).run_rule(rule, at(5), since=at(0))
     assert [m.key for m in report.matches] == [("api",)]

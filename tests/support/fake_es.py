@@ -1295,7 +1295,8 @@ def _sort_value(source: dict[str, Any], name: str) -> Any:
     return _compare_key(values[0]) if values else None
 
 
-_AGG_KINDS = {"terms", "date_histogram", "cardinality", "min", "max", "avg", "sum", "value_count", "filter"}
+_AGG_KINDS = {"terms", "date_histogram", "cardinality", "min", "max", "avg", "sum", "value_count", "filter",
+              "percentiles"}
 
 
 def _aggregate(aggs: dict[str, Any], docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1318,8 +1319,15 @@ _AGG_ARGS = {
                        "time_zone", "extended_bounds"},
     "cardinality": {"field", "precision_threshold"},
     "min": {"field", "format"}, "max": {"field", "format"}, "avg": {"field", "format"},
-    "sum": {"field", "format"}, "value_count": {"field"},
+    "sum": {"field", "format"}, "value_count": {"field"}, "percentiles": {"field", "percents", "keyed"},
 }
+
+
+def _percentile(ordered: list[float], pct: float) -> float:
+    rank = min(max(len(ordered) * pct / 100 - 0.5, 0.0), len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
 
 
 def _check_agg_args(kind: str, args: dict[str, Any]) -> None:
@@ -1399,6 +1407,10 @@ def _one_agg(kind: str, args: dict[str, Any], docs: list[dict[str, Any]], sub: A
     numbers = [n for n in (_numeric(v) for v in values) if n is not None]
     if kind == "sum":
         return {"value": float(sum(numbers))}
+    if kind == "percentiles":  # ES's t-digest over few values: each value a centroid centred at rank + 0.5
+        ordered = sorted(numbers)
+        return {"values": {str(float(p)): _percentile(ordered, float(p)) if ordered else None
+                           for p in args.get("percents", [1, 5, 25, 50, 75, 95, 99])}}
     if not numbers:
         return {"value": None}
     result = {"min": min, "max": max, "avg": lambda xs: sum(xs) / len(xs)}[kind](numbers)
