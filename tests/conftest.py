@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.services import kafka_bootstrap, opensearch_url, postgresql_url, redis_url, s3_endpoint  # noqa: F401  (fixtures for every test)
+from support.services import (  # noqa: F401  (fixtures for every test)
+    kafka_bootstrap,
+    opensearch_url,
+    postgresql_url,
+    rabbitmq_url,
+    redis_url,
+    s3_endpoint,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
