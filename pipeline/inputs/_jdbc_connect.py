@@ -102,8 +102,7 @@ def connect(target: Target, timezone: str, timeout: float) -> Any:
         return sqlite3.connect(target.database, timeout=timeout, check_same_thread=False)
     if target.dialect == "postgresql":
         psycopg = _driver("psycopg", "psycopg[binary]", target)
-        kwargs: dict[str, Any] = dict(target.params)
-        kwargs.pop("currentSchema", None)  # a pgjdbc property without a libpq equivalent
+        kwargs = _libpq_params(dict(target.params))
         return psycopg.connect(host=target.host, port=target.port or 5432, dbname=target.database,
                                user=target.user, password=target.password, connect_timeout=max(1, int(timeout)),
                                options=f"-c TimeZone={timezone}", autocommit=False, **kwargs)
@@ -117,6 +116,24 @@ def connect(target: Target, timezone: str, timeout: float) -> Any:
     pymssql = _driver("pymssql", "pymssql", target)
     return pymssql.connect(server=target.host, port=str(target.port or 1433), database=target.database,
                            user=target.user, password=target.password, login_timeout=int(timeout))
+
+
+# pgjdbc URL properties with a libpq equivalent; the others (loggerLevel, prepareThreshold...) are Java-only.
+_PGJDBC_TO_LIBPQ = {"sslmode": "sslmode", "sslcert": "sslcert", "sslkey": "sslkey", "sslrootcert": "sslrootcert",
+                    "ApplicationName": "application_name", "applicationName": "application_name",
+                    "options": "options", "targetServerType": "target_session_attrs"}
+
+
+def _libpq_params(params: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if params.get("ssl", "").lower() == "true" and "sslmode" not in params:
+        out["sslmode"] = "require"  # pgjdbc's ssl=true: encrypted (verify-full there; we keep libpq's checks)
+    for name, value in params.items():
+        if name in _PGJDBC_TO_LIBPQ and name != "options":
+            out[_PGJDBC_TO_LIBPQ[name]] = value
+    if out.get("target_session_attrs") == "primary":
+        out["target_session_attrs"] = "read-write"
+    return out
 
 
 # A quoted string, a line comment, a Postgres cast (::), or a :name placeholder (Sequel's syntax).

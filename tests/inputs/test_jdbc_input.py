@@ -249,6 +249,23 @@ def test_postgresql_types_become_event_values(pg_table: tuple[str, str]) -> None
 
 
 @pytest.mark.real_service
+def test_forms_seen_in_real_logstash_configs(pg_table: tuple[str, str], tmp_path: Path) -> None:
+    """String numbers, a bareword tracking type, a schedule with a leading space, pgjdbc URL properties."""
+    jdbc, table = pg_table
+    plugin = build_plugin("input", f'jdbc {{ jdbc_connection_string => "{jdbc}?ssl=false&ApplicationName=etl&loggerLevel=OFF" '
+                                   f'jdbc_user => "pipeline" jdbc_page_size => "1" jdbc_paging_enabled => true '
+                                   f'statement => "SELECT id, placed_at FROM {table} WHERE placed_at > :sql_last_value" '
+                                   f'use_column_value => true tracking_column => "PLACED_AT" tracking_column_type => timestamp '
+                                   f'schedule => " * * * * * *" last_run_metadata_path => "{tmp_path / "last"}" }}',
+                          path_data=tmp_path)
+    assert plugin.options.jdbc_page_size == 1 and plugin.options.tracking_column_type == "timestamp"
+    events = run_pipeline(f'input {{ jdbc {{ jdbc_connection_string => "{jdbc}?ssl=false&ApplicationName=etl&loggerLevel=OFF" '
+                          f'jdbc_user => "pipeline" jdbc_page_size => "1" jdbc_paging_enabled => true '
+                          f'statement => "SELECT id, current_setting(\'application_name\') AS app FROM {table}" }} }}')
+    assert sorted(e.get("id") for e in events) == [1, 2] and events[0].get("app") == "etl"
+
+
+@pytest.mark.real_service
 def test_postgresql_timestamp_tracking_with_a_default_timezone(pg_table: tuple[str, str], tmp_path: Path) -> None:
     jdbc, table = pg_table
     last = tmp_path / "last"
