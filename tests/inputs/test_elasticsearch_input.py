@@ -92,3 +92,49 @@ def test_search_after_needs_elasticsearch_8_and_says_so_on_opensearch(node: tupl
                                                                       caplog: pytest.LogCaptureFixture) -> None:
     assert _read(node, 'search_api => "search_after"') == []  # OpenSearch has no _pit API of Elasticsearch's shape
     assert "search of" in caplog.text and "failed" in caplog.text
+
+
+def test_pipeline_run_reads_the_index_once_and_exits(node: tuple[str, str], pipeline_cmd: list[str],
+                                                      tmp_path) -> None:
+    import subprocess
+
+    url, index = node
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run([*pipeline_cmd, "run", "--path.data", str(tmp_path / "data"), "-e",
+                           f'input {{ elasticsearch {{ hosts => ["{url}"] index => "{index}" size => 10 docinfo => true }} }} '
+                           f'filter {{ mutate {{ add_field => {{ "doc_id" => "%{{[@metadata][_id]}}" }} }} }} '
+                           f'output {{ file {{ path => "{out}" codec => json_lines }} }}'],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    docs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(d["n"] for d in docs) == list(range(25))
+    assert {d["doc_id"] for d in docs} == {f"doc-{n}" for n in range(25)}
+
+
+def test_a_schedule_runs_the_query_again_until_the_pipeline_stops(node: tuple[str, str], tmp_path) -> None:
+    import asyncio
+
+    from pipeline.config import loader
+    from pipeline.runtime.builder import build_pipeline
+    from pipeline.runtime.runner import PipelineRunner, RunSettings
+
+    url, index = node
+    text = (f'input {{ elasticsearch {{ hosts => ["{url}"] index => "{index}" schedule => "* * * * * *" '
+            f"query => '{{ \"query\": {{ \"ids\": {{ \"values\": [\"doc-1\"] }} }} }}' }} }} output {{ null {{}} }}")
+    built = build_pipeline(loader.parse_text(text, "<test>"), "es", tmp_path)
+    seen: list[int] = []
+    route = built.route
+    built.route = lambda evs, sinks: (seen.extend(e.get("n") for e in evs), route(evs, sinks))  # type: ignore[func-returns-value]
+    runner = PipelineRunner(built, RunSettings(batch_delay=0.01))
+
+    async def main() -> None:
+        task = asyncio.create_task(runner.run())
+        for _ in range(600):
+            if len(seen) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        runner.request_stop()
+        await asyncio.wait_for(task, 30)
+
+    asyncio.run(main())
+    assert len(seen) >= 2 and set(seen) == {1}  # one hit per run, run at least twice
