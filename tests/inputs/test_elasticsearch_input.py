@@ -15,8 +15,6 @@ from alerts.opensearch_bridge import OpenSearchBridge, call
 from pipeline.errors import ConfigErrors
 from pipeline.testing import build_plugin, run_pipeline
 
-pytestmark = pytest.mark.real_service
-
 
 @pytest.fixture(scope="module")
 def node(opensearch_url: str) -> Iterator[tuple[str, str]]:
@@ -37,12 +35,14 @@ def _read(node: tuple[str, str], options: str) -> list:
     return run_pipeline(f'input {{ elasticsearch {{ hosts => ["{url}"] index => "{index}" {options} }} }}')
 
 
+@pytest.mark.real_service
 def test_every_hit_becomes_an_event_across_scroll_pages(node: tuple[str, str]) -> None:
     events = _read(node, "size => 7")  # auto on OpenSearch pages with scroll: 4 pages
     assert sorted(e.get("n") for e in events) == list(range(25))
     assert events[0].get("message").startswith("line ")
 
 
+@pytest.mark.real_service
 def test_query_docinfo_and_target(node: tuple[str, str]) -> None:
     query = '{ "query": { "term": { "service.keyword": "db" } }, "sort": [ { "n": "asc" } ] }'
     events = _read(node, f"query => '{query}' docinfo => true target => \"[doc]\" search_api => \"scroll\" size => 5")
@@ -51,6 +51,7 @@ def test_query_docinfo_and_target(node: tuple[str, str]) -> None:
     assert "_id" not in events[0].get("[doc]")
 
 
+@pytest.mark.real_service
 def test_docinfo_target_and_fields(node: tuple[str, str]) -> None:
     query = '{ "query": { "ids": { "values": ["doc-3"] } } }'
     [event] = _read(node, f"query => '{query}' docinfo => true docinfo_target => \"[meta]\" "
@@ -58,12 +59,14 @@ def test_docinfo_target_and_fields(node: tuple[str, str]) -> None:
     assert event.get("[meta]") == {"_id": "doc-3"}
 
 
+@pytest.mark.real_service
 def test_ecs_docinfo_goes_under_metadata_input_elasticsearch(node: tuple[str, str]) -> None:
     query = '{ "query": { "ids": { "values": ["doc-4"] } } }'
     [event] = _read(node, f"query => '{query}' docinfo => true ecs_compatibility => v8")
     assert event.get("[@metadata][input][elasticsearch][_id]") == "doc-4"
 
 
+@pytest.mark.real_service
 def test_aggregations_response_is_one_event(node: tuple[str, str]) -> None:
     query = '{ "aggs": { "per_service": { "terms": { "field": "service.keyword" } }, "top": { "max": { "field": "n" } } } }'
     [event] = _read(node, f"query => '{query}' response_type => aggregations")
@@ -71,6 +74,7 @@ def test_aggregations_response_is_one_event(node: tuple[str, str]) -> None:
     assert buckets == {"api": 12, "db": 13} and event.get("[top][value]") == 24
 
 
+@pytest.mark.real_service
 def test_a_failing_search_is_logged_and_the_input_ends(node: tuple[str, str], caplog: pytest.LogCaptureFixture) -> None:
     url, _ = node
     events = run_pipeline(f'input {{ elasticsearch {{ hosts => ["{url}"] index => "no-such-index-here" }} }}')
@@ -88,12 +92,14 @@ def test_config_errors(options: str, message: str) -> None:
         build_plugin("input", f"elasticsearch {{ {options} }}")
 
 
+@pytest.mark.real_service
 def test_search_after_needs_elasticsearch_8_and_says_so_on_opensearch(node: tuple[str, str],
                                                                       caplog: pytest.LogCaptureFixture) -> None:
     assert _read(node, 'search_api => "search_after"') == []  # OpenSearch has no _pit API of Elasticsearch's shape
     assert "search of" in caplog.text and "failed" in caplog.text
 
 
+@pytest.mark.real_service
 def test_pipeline_run_reads_the_index_once_and_exits(node: tuple[str, str], pipeline_cmd: list[str],
                                                       tmp_path) -> None:
     import subprocess
@@ -111,6 +117,7 @@ def test_pipeline_run_reads_the_index_once_and_exits(node: tuple[str, str], pipe
     assert {d["doc_id"] for d in docs} == {f"doc-{n}" for n in range(25)}
 
 
+@pytest.mark.real_service
 def test_a_schedule_runs_the_query_again_until_the_pipeline_stops(node: tuple[str, str], tmp_path) -> None:
     import asyncio
 
@@ -138,3 +145,21 @@ def test_a_schedule_runs_the_query_again_until_the_pipeline_stops(node: tuple[st
 
     asyncio.run(main())
     assert len(seen) >= 2 and set(seen) == {1}  # one hit per run, run at least twice
+
+
+def test_search_after_pages_over_a_point_in_time_on_elasticsearch_8() -> None:
+    """Elasticsearch 8 (the fake cluster: OpenSearch has no _pit API): auto picks search_after, the sort of the
+    query is kept with _shard_doc as tie-breaker, and the point in time is closed at the end."""
+    from elasticsearch import Elasticsearch
+    from support.fake_es import FakeElasticsearch
+
+    with FakeElasticsearch() as server:
+        client = Elasticsearch(server.url)
+        client.bulk(operations=[line for n in range(23) for line in
+                                ({"index": {"_index": "app-1", "_id": str(n)}}, {"n": n, "even": n % 2 == 0})])
+        events = run_pipeline(f'input {{ elasticsearch {{ hosts => ["{server.url}"] index => "app-*" size => 5 '
+                              f"query => '{{ \"query\": {{ \"term\": {{ \"even\": true }} }}, \"sort\": [ {{ \"n\": \"desc\" }} ] }}' "
+                              f"docinfo => true }} }}")
+        assert [e.get("n") for e in events] == list(range(22, -1, -2))
+        assert events[0].get("[@metadata][_index]") == "app-1"
+        assert server._pits == {}  # closed
