@@ -101,6 +101,10 @@ class Jdbc(Input):
             raise ConfigError("Must set :tracking_column if :use_column_value is true.")
         if o.jdbc_password is not None and o.jdbc_password_filepath is not None:
             raise ConfigError("Only one of :jdbc_password, :jdbc_password_filepath may be set at a time.")
+        try:
+            self._statement: str = o.statement if o.statement is not None else Path(o.statement_filepath).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"statement_filepath {str(o.statement_filepath)!r} cannot be read: {exc.strerror}") from None
         if o.use_prepared_statements:
             self._check_prepared()
         try:
@@ -126,7 +130,7 @@ class Jdbc(Input):
         errors = []
         if not o.prepared_statement_name:
             errors.append("must provide a name for the Prepared Statement, it must be unique for the db session")
-        if o.statement is not None and o.statement.count("?") != len(o.prepared_statement_bind_values):
+        if self._statement.count("?") != len(o.prepared_statement_bind_values):
             errors.append("there is a mismatch between the number of statement `?` placeholders and "
                           ":prepared_statement_bind_values array setting elements")
         if o.jdbc_paging_enabled:
@@ -147,9 +151,6 @@ class Jdbc(Input):
                 path = Path(self.context.path_data) / "plugins" / "inputs" / "jdbc" / "logstash_jdbc_last_run"
         numeric = o.use_column_value and o.tracking_column_type == "numeric"
         self.last_run = LastRun(path, numeric, o.clean_run)
-        self._statement = o.statement if o.statement is not None else Path(o.statement_filepath).read_text("utf-8")
-        if o.use_prepared_statements:
-            self._check_prepared()
         password = o.jdbc_password.reveal() if o.jdbc_password else None
         if o.jdbc_password_filepath is not None:
             password = Path(o.jdbc_password_filepath).read_text("utf-8").strip()

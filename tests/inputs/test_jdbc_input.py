@@ -150,6 +150,8 @@ def test_an_unreachable_database_is_logged_and_the_input_ends(caplog: pytest.Log
     ('statement => "SELECT 1" jdbc_default_timezone => "Mars/Olympus"', "not a known time zone"),
     ('statement => "SELECT 1" columns_charset => { "a" => "klingon" }', "unknown character set"),
     ('statement => "SELECT 1" schedule => "every tuesday"', "schedule cron"),
+    ('statement_filepath => "/nonexistent/q.sql"', "cannot be read"),
+    ('statement_filepath => "/dev/null" password => "x"', "unknown option"),
 ])
 def test_config_errors_name_the_problem(options: str, message: str) -> None:
     with pytest.raises(ConfigErrors, match=message):
