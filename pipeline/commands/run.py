@@ -24,18 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("run", help="run a pipeline (like logstash -f)",
                             description="Run one pipeline (-f/-e) or those of pipelines.yml (--path.settings).")
     add_arguments(parser)
+    parser.add_argument("-t", "--config.test_and_exit", dest="config_test_and_exit", action="store_true",
+                        help="check the config and exit, as `pipeline check` (Logstash's -t)")
     parser.set_defaults(func=run)
 
 
-def build_all(args: argparse.Namespace) -> list[tuple[Settings, BuiltPipeline]]:
-    """Build every pipeline; ConfigErrors with the problems of all of them."""
+def build_all(args: argparse.Namespace, *, require_inputs: bool = True) -> list[tuple[Settings, BuiltPipeline]]:
+    """Build every pipeline; ConfigErrors with the problems of all of them.
+
+    ``require_inputs=False`` is ``check``'s (and ``logstash -t``'s) view: a conf.d fragment holding
+    only filters or outputs is valid on its own."""
     built: list[tuple[Settings, BuiltPipeline]] = []
     errors: list[ConfigError] = []
     for settings in resolve(args):
         try:
             config = load_config(settings)
             built.append((settings, build_pipeline(config, settings.pipeline_id, settings.path_data,
-                                                   dict(settings.plugin_settings))))
+                                                   dict(settings.plugin_settings), require_inputs)))
         except ConfigErrors as exc:
             errors.extend(exc.errors)
             partial = getattr(exc, "partial", None)
@@ -70,6 +75,10 @@ def unusable_data_dir(path: Path) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config_test_and_exit:  # logstash -t
+        from pipeline.commands import check
+
+        return check.run(args)
     logs.configure(args.log_level or "info", args.log_format or "plain")
     try:
         pipelines = build_all(args)

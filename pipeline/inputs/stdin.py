@@ -7,9 +7,10 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.event import Event
+from pipeline.inputs._common import ecs_mode, ecs_option
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import Codec, option, register
 
@@ -17,6 +18,7 @@ from pipeline.plugin import Codec, option, register
 @dataclass(frozen=True, kw_only=True)
 class StdinOptions(InputOptions):
     codec: Codec = option("line", "Codec decoding standard input.")
+    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 
 @register
@@ -29,11 +31,12 @@ class Stdin(Input):
 
     def register(self) -> None:
         self._host = socket.gethostname()
+        self._ecs = ecs_mode(self) != "disabled"
 
     def _decorate_host(self, events: list[Event]) -> list[Event]:
         for event in events:
-            if "host" not in event.data:
-                event.data["host"] = {"hostname": self._host}
+            if "host" not in event.data:  # ECS: [host][hostname]; legacy Logstash: host
+                event.data["host"] = {"hostname": self._host} if self._ecs else self._host
         return events
 
     async def run(self, ctx: InputContext) -> None:
