@@ -12,7 +12,7 @@ from typing import Any, Literal
 from elasticsearch import Elasticsearch
 
 from pipeline.elasticsearch.client import ConnectionSettings, build_client
-from pipeline.plugin import Secret, option
+from pipeline.plugin import Secret, option, unsupported
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +31,15 @@ class ReaderConnectionOptions:
     ssl_key: str | None = option(None, "Private key (PEM) of ssl_certificate.")
     custom_headers: dict[str, str] = option({}, "Extra HTTP headers sent with every request.")
     proxy: str | None = option(None, "Accepted; requests go directly to hosts.")
+    ssl_keystore_path: Any = unsupported("Java keystores are not read; use ssl_certificate and ssl_key (PEM)")
+    ssl_keystore_password: Any = unsupported("Java keystores are not read; use ssl_certificate and ssl_key (PEM)")
+    ssl_keystore_type: Any = unsupported("Java keystores are not read; use ssl_certificate and ssl_key (PEM)")
+    ssl_truststore_path: Any = unsupported("Java truststores are not read; use ssl_certificate_authorities (PEM)")
+    ssl_truststore_password: Any = unsupported("Java truststores are not read; use ssl_certificate_authorities (PEM)")
+    ssl_truststore_type: Any = unsupported("Java truststores are not read; use ssl_certificate_authorities (PEM)")
+    ssl_cipher_suites: Any = unsupported("cipher suites are Python's defaults here")
+    ssl_supported_protocols: Any = unsupported("TLS versions are Python's defaults here")
+    ca_trusted_fingerprint: Any = unsupported("pinning by fingerprint is not implemented; use ssl_certificate_authorities")
 
     def connection_settings(self, timeout: float) -> ConnectionSettings:
         user, password = self.user, self.password.reveal() if self.password else None

@@ -15,7 +15,7 @@ from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.logs import RateLimitedLogger
-from pipeline.plugin import Duration, option, register
+from pipeline.plugin import Duration, option, register, unsupported
 from pipeline.template import Template
 
 FAILURE_TAG = "_elasticsearch_lookup_failure"
@@ -62,6 +62,9 @@ class ElasticsearchFilter(Filter):
         retry_on_failure: int = option(0, "Retries of a failed request.")
         retry_on_status: list[int] = option([500, 502, 503, 504], "Accepted; transport errors and these are retried.")
         request_timeout_seconds: Duration = option(60, "Timeout of one request.", aliases=("timeout",))
+        query_type: Any = unsupported("only Lucene query and query_template (DSL) are supported here, not ES|QL")
+        query_params: Any = unsupported("ES|QL parameters: ES|QL is not supported here")
+        target: Any = unsupported("ES|QL results target: ES|QL is not supported here")
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)

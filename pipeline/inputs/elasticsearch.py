@@ -17,7 +17,7 @@ from pipeline.event import Event
 from pipeline.inputs._common import ecs_option
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.inputs.http_poller import Schedule
-from pipeline.plugin import Codec, Duration, option, register
+from pipeline.plugin import Codec, Duration, no_effect, option, register, unsupported
 
 PUSH_BATCH = 500
 
@@ -57,6 +57,11 @@ class ElasticsearchInput(Input):
         socket_timeout_seconds: Duration = option(60, "Accepted; request_timeout_seconds bounds requests.")
         ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
         codec: Codec = option("json", "Unused (hits are events already).")
+        query_type: Any = unsupported("only the query DSL (JSON) is supported here, not ES|QL")
+        tracking_field: Any = unsupported("tracking a field between runs is not implemented yet")
+        tracking_field_seed: Any = unsupported("tracking a field between runs is not implemented yet")
+        last_run_metadata_path: Any = unsupported("tracking a field between runs is not implemented yet")
+        schedule_overlap: Any = no_effect("a scheduled run never starts before the previous one ended")
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)

@@ -23,7 +23,7 @@ from pipeline.inputs._common import ecs_option
 from pipeline.inputs._jdbc_lastrun import LastRun, as_datetime
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.inputs.http_poller import Schedule
-from pipeline.plugin import Codec, Secret, option, register
+from pipeline.plugin import Codec, Duration, Secret, option, register
 from pipeline.timestamp import Timestamp
 
 PUSH_BATCH = 500
@@ -36,6 +36,7 @@ class Jdbc(Input):
     Python drivers replace Java ones (PostgreSQL: psycopg; SQLite: sqlite3; MySQL/MariaDB: pymysql;
     SQL Server: pymssql), so ``jdbc_driver_library``/``jdbc_driver_class`` are accepted and not needed.
     ``:sql_last_value`` and the ``parameters`` are bound as query parameters (never pasted into the SQL).
+    ``interval``/``period`` repeat the statement at a fixed spacing instead of a cron ``schedule``.
     After each successful run :sql_last_value becomes the run's start time, or with ``use_column_value``
     the ``tracking_column`` of the last row, and is saved to ``last_run_metadata_path`` in Logstash's YAML
     (default ``<path.data>/plugins/inputs/jdbc/logstash_jdbc_last_run``). Without ``schedule`` the
@@ -59,6 +60,8 @@ class Jdbc(Input):
         parameters: dict[str, Any] = option({}, "Named query parameters: name => value, used as :name.")
         schedule: str | None = option(None, 'Cron schedule (rufus style, e.g. "*/5 * * * *" or with seconds and a '
                                             "time zone); none = run once.")
+        interval: Duration | None = option(None, 'Run again this long after each run ends ("1m", "1h").')
+        period: Duration | None = option(None, 'Run at this fixed rate ("1m", "1h"), whatever each run takes.')
         last_run_metadata_path: str | None = option(None, "File keeping :sql_last_value between runs.")
         use_column_value: bool = option(False, "Track tracking_column of the last row instead of the run time.")
         tracking_column: str | None = option(None, "Column whose value becomes :sql_last_value.")
@@ -119,9 +122,11 @@ class Jdbc(Input):
                 except LookupError:
                     raise ConfigError(f"unknown character set {charset!r}") from None
         dbapi.check_driver(dbapi.parse(o.jdbc_connection_string))  # a bad string or missing driver fails at load
+        if sum(x is not None for x in (o.schedule, o.interval, o.period)) > 1:
+            raise ConfigError("Use only one of :schedule, :interval and :period.")
         self._schedule = Schedule({"cron": o.schedule}) if o.schedule else None
         self._target = fieldref.parse(o.target) if o.target else None
-        self.finite = self._schedule is None
+        self.finite = self._schedule is None and o.interval is None and o.period is None
         self._log = logging.getLogger(f"pipeline.inputs.jdbc.{self.context.plugin_id or 'jdbc'}")
         self.last_run: LastRun | None = None
 
@@ -157,11 +162,19 @@ class Jdbc(Input):
         self._db = dbapi.parse(o.jdbc_connection_string, o.jdbc_user, password)
 
     async def run(self, ctx: InputContext) -> None:
-        if self._schedule is None:
+        o = self.options
+        if self.finite:
             await ctx.run_blocking(self.execute_query, ctx)
             return
-        while not await ctx.wait_stopping(timeout=self._schedule.next_delay()):
+        every = float(o.interval if o.interval is not None else o.period or 0)
+        delay = self._schedule.next_delay() if self._schedule else every  # rufus: the first run after one interval
+        while not await ctx.wait_stopping(timeout=delay):
+            started = time.monotonic()
             await ctx.run_blocking(self.execute_query, ctx)
+            if self._schedule is not None:
+                delay = self._schedule.next_delay()
+            else:  # period keeps the rate (a long run eats into the wait); interval waits fully
+                delay = max(0.0, every - (time.monotonic() - started)) if o.period is not None else every
 
     # -- one run --------------------------------------------------------------------------------------
     def execute_query(self, ctx: InputContext) -> bool:

@@ -83,6 +83,8 @@ def test_an_unreachable_cluster_tags_with_tag_on_failure() -> None:
     ("", "Use exactly one"),
     ('query => "a" query_template => "/tmp/x.json"', "Use exactly one"),
     ('query_template => "/nonexistent/q.json"', "cannot be read"),
+    ('query => "a" query_type => "esql"', "not ES|QL"),
+    ('query => "a" ssl_keystore_path => "/k.jks"', "Java keystores are not read"),
 ])
 def test_config_errors(options: str, message: str) -> None:
     with pytest.raises(ConfigErrors, match=message):

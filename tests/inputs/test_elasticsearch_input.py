@@ -86,6 +86,7 @@ def test_a_failing_search_is_logged_and_the_input_ends(node: tuple[str, str], ca
     ("query => '[1]'", "must be a JSON object"),
     ('user => "u"', "user and password must be given together"),
     ('schedule => "not a cron"', "schedule cron"),
+    ('tracking_field => "[event][ingested]"', "not implemented yet"),
 ])
 def test_config_errors(options: str, message: str) -> None:
     with pytest.raises(ConfigErrors, match=message):

@@ -151,6 +151,7 @@ def test_an_unreachable_database_is_logged_and_the_input_ends(caplog: pytest.Log
     ('statement => "SELECT 1" columns_charset => { "a" => "klingon" }', "unknown character set"),
     ('statement => "SELECT 1" schedule => "every tuesday"', "schedule cron"),
     ('statement_filepath => "/nonexistent/q.sql"', "cannot be read"),
+    ('statement => "SELECT 1" schedule => "* * * * *" interval => "1m"', "only one of :schedule, :interval"),
     ('statement_filepath => "/dev/null" password => "x"', "unknown option"),
 ])
 def test_config_errors_name_the_problem(options: str, message: str) -> None:
@@ -173,12 +174,14 @@ def test_a_missing_python_driver_is_a_config_error_naming_the_package() -> None:
                               'statement => "SELECT 1" }')
 
 
-def test_a_schedule_runs_the_statement_again_until_the_pipeline_stops(sqlite_db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("timing", ['schedule => "* * * * * *"', 'interval => "200ms"', 'period => "200ms"'])
+def test_a_schedule_runs_the_statement_again_until_the_pipeline_stops(sqlite_db: Path, tmp_path: Path,
+                                                                      timing: str) -> None:
     from pipeline.config import loader
     from pipeline.runtime.builder import build_pipeline
     from pipeline.runtime.runner import PipelineRunner, RunSettings
 
-    text = (f'input {{ jdbc {{ jdbc_connection_string => "jdbc:sqlite:{sqlite_db}" schedule => "* * * * * *" '
+    text = (f'input {{ jdbc {{ jdbc_connection_string => "jdbc:sqlite:{sqlite_db}" {timing} '
             f'statement => "SELECT id FROM Logins WHERE id > :sql_last_value ORDER BY id" use_column_value => true '
             f'tracking_column => "id" }} }} output {{ null {{}} }}')
     built = build_pipeline(loader.parse_text(text, "<test>"), "jdbc", tmp_path)
