@@ -5,7 +5,7 @@ strings and open the matching Python driver instead:
 
     jdbc:postgresql://host:port/db?sslmode=require   -> psycopg (installed with the pipeline)
     jdbc:sqlite:/path/to/file.db  (or jdbc:sqlite::memory:) -> sqlite3 (standard library)
-    jdbc:mysql://host:port/db, jdbc:mariadb://...     -> pymysql (pip install pymysql)
+    jdbc:mysql://host:port/db, jdbc:mariadb://...     -> pymysql (installed with the pipeline)
     jdbc:sqlserver://host:port;databaseName=db        -> pymssql (pip install pymssql)
 
 ``jdbc_driver_library``/``jdbc_driver_class`` are therefore accepted and not needed.

@@ -17,6 +17,7 @@ import pytest
 
 from pipeline.errors import ConfigErrors
 from pipeline.event import Event
+from pipeline.inputs._jdbc_connect import parse as parse_jdbc_url
 from pipeline.testing import build_plugin, run_pipeline
 from pipeline.timestamp import Timestamp
 
@@ -310,3 +311,23 @@ def test_real_pipeline_run_resumes_from_sql_last_value_after_a_restart(
         db.execute(f"INSERT INTO {table} (customer) VALUES ('initech')")
     assert run() == ["initech"]
     assert run() == []
+
+
+def test_a_real_mysql_jdbc_config_passes_pipeline_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CleverCloud/logstash-example's pipeline (tests/config/corpus, Apache-2.0: see its MANIFEST.csv): a MySQL
+    jdbc input with a Java driver jar and class, as Logstash users write it."""
+    import argparse
+
+    from pipeline.commands.run import build_all
+
+    for name, value in {"MYSQL_ADDON_HOST": "db.example", "MYSQL_ADDON_PORT": "3306", "MYSQL_ADDON_DB": "music",
+                        "MYSQL_ADDON_USER": "u", "MYSQL_ADDON_PASSWORD": "p", "ES_ADDON_HOST": "es.example",
+                        "ES_ADDON_USER": "u", "ES_ADDON_PASSWORD": "p"}.items():
+        monkeypatch.setenv(name, value)
+    config = Path(__file__).parents[1] / "config" / "corpus" / "CleverCloud__logstash-example__pipeline__logstash.conf"
+    args = argparse.Namespace(path_config=[str(config)], config_string=None, path_settings=None)
+    [(_, pipeline)] = build_all(args, require_inputs=False)
+    [jdbc] = pipeline.inputs
+    assert jdbc.name == "jdbc" and jdbc.options.schedule == "* * * * *"
+    target = parse_jdbc_url(jdbc.options.jdbc_connection_string)
+    assert (target.dialect, target.host, target.port, target.database) == ("mysql", "db.example", 3306, "music")
