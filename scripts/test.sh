@@ -14,7 +14,7 @@ fi
 
 # Real services (scripts/services.sh) for tests/services and the plugins that talk to them: Java 17 + Maven
 # (OpenSearch, Kafka from Maven Central jars), Go (the S3 server is built from the Go module proxy), curl,
-# flock. Redis, PostgreSQL and RabbitMQ come from Debian when their fixtures first start them.
+# flock. Redis, PostgreSQL, RabbitMQ and MariaDB come from Debian when their fixtures first start them.
 if ! command -v java >/dev/null || ! command -v mvn >/dev/null || ! command -v curl >/dev/null \
         || ! command -v flock >/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -28,7 +28,7 @@ if ! command -v chromium >/dev/null; then
     fi
 fi
 command -v go >/dev/null || echo "scripts/test.sh: Go is not on PATH: the S3 service (SeaweedFS) cannot be built" >&2
-services=(opensearch kafka redis s3 postgresql rabbitmq)
+services=(opensearch kafka redis s3 postgresql rabbitmq mariadb)
 # Safety net: whatever the test fixtures started and did not stop (an interrupted run) is stopped on exit.
 # services.sh stops only what it started itself.
 trap 'scripts/services.sh stop "${services[@]}" >/dev/null 2>&1 || true' EXIT

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from support.services import (  # noqa: F401  (fixtures for every test)
     kafka_bootstrap,
+    mariadb_url,
     opensearch_url,
     postgresql_url,
     rabbitmq_url,

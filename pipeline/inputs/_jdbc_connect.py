@@ -111,7 +111,8 @@ def connect(target: Target, timezone: str, timeout: float) -> Any:
         conn = pymysql.connect(host=target.host, port=target.port or 3306, database=target.database,
                                user=target.user, password=target.password or "", connect_timeout=timeout)
         with conn.cursor() as cursor:
-            cursor.execute("SET time_zone = %s", (timezone,))
+            # Named zones need the server's zone tables (often not loaded); UTC does not.
+            cursor.execute("SET time_zone = %s", ("+00:00" if timezone == "UTC" else timezone,))
         return conn
     pymssql = _driver("pymssql", "pymssql", target)
     return pymssql.connect(server=target.host, port=str(target.port or 1433), database=target.database,

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -331,3 +332,38 @@ def test_a_real_mysql_jdbc_config_passes_pipeline_check(monkeypatch: pytest.Monk
     assert jdbc.name == "jdbc" and jdbc.options.schedule == "* * * * *"
     target = parse_jdbc_url(jdbc.options.jdbc_connection_string)
     assert (target.dialect, target.host, target.port, target.database) == ("mysql", "db.example", 3306, "music")
+
+
+
+@pytest.mark.real_service
+def test_mysql_rows_and_a_timestamp_tracking_column_across_runs(mariadb_url: str, tmp_path: Path) -> None:
+    """A real MariaDB server (MySQL protocol, pymysql): types, a latin1 binary column, :sql_last_value."""
+    import pymysql
+
+    url = urlsplit(mariadb_url)
+    table = f"songs_{int(time.time() * 1000) % 10**9}"
+    db = pymysql.connect(host=url.hostname, port=url.port, user="pipeline", database="pipeline", autocommit=True)
+    with db.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {table} (id INT PRIMARY KEY, Title VARCHAR(50), price DECIMAL(6,2), "
+                       "raw VARBINARY(20), updated_at DATETIME(3))")
+        cursor.execute(f"INSERT INTO {table} VALUES (1, 'Intro', 0.99, %s, '2024-05-01 10:00:00.500'), "
+                       "(2, 'Outro', 1.50, NULL, '2024-05-01 11:00:00')", ("caf\xe9".encode("latin-1"),))
+    last = tmp_path / "last"
+    text = (f'input {{ jdbc {{ jdbc_connection_string => "jdbc:mysql://{url.hostname}:{url.port}/pipeline?useSSL=false" '
+            f'jdbc_user => "pipeline" jdbc_driver_class => "com.mysql.cj.jdbc.Driver" '
+            f'statement => "SELECT * FROM {table} WHERE updated_at > :sql_last_value ORDER BY updated_at" '
+            f'use_column_value => true tracking_column => "updated_at" tracking_column_type => "timestamp" '
+            f'columns_charset => {{ "raw" => "ISO-8859-1" }} last_run_metadata_path => "{last}" }} }}')
+    try:
+        first = run_pipeline(text)
+        assert [e.get("title") for e in first] == ["Intro", "Outro"]
+        assert first[0].get("price") == 0.99 and first[0].get("raw") == "café"
+        assert first[0].get("updated_at") == Timestamp.parse("2024-05-01T10:00:00.500Z")
+        assert last.read_text() == "--- 2024-05-01 11:00:00.000000000 Z\n"
+        with db.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} VALUES (3, 'Bonus', 2, NULL, '2024-05-02 09:00:00')")
+        assert [e.get("id") for e in run_pipeline(text)] == [3]
+    finally:
+        with db.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {table}")
+        db.close()

@@ -1,5 +1,5 @@
 """Session fixtures for the real services of scripts/services.sh (OpenSearch, Kafka, Redis, S3, PostgreSQL,
-RabbitMQ).
+RabbitMQ, MariaDB).
 
 Each fixture runs the same script a person runs (``scripts/services.sh start NAME``) once per test session
 and hands out the service's address. At session end it stops only what it started: a service that was
@@ -112,4 +112,11 @@ def postgresql_url() -> Iterator[str]:
 def rabbitmq_url() -> Iterator[str]:
     """amqp://guest:guest@127.0.0.1:PORT/ of a real RabbitMQ node (Debian's rabbitmq-server)."""
     with _service("rabbitmq") as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """mysql://pipeline@127.0.0.1:PORT/pipeline of a real throwaway MariaDB server (user without password)."""
+    with _service("mariadb") as address:
         yield address
