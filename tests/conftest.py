@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.es_backends import es_backend, real_engine  # noqa: F401  (fixtures for every test)
 from support.services import (  # noqa: F401  (fixtures for every test)
     kafka_bootstrap,
     mariadb_url,

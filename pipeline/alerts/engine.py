@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipeline.alerts import metrics as alert_metrics
 from pipeline.alerts.backends.base import Backend
 from pipeline.alerts.errors import DeliveryError, QueryError
 from pipeline.alerts.messages import render_message
@@ -74,6 +75,11 @@ class Engine:
 
     def run_rule(self, rule: Rule, now: datetime, *, since: datetime | None = None) -> RunReport:
         """Evaluate every whole step due for ``rule`` up to ``now - query_delay``."""
+        report = self._run_rule(rule, now, since=since)
+        alert_metrics.record_run(rule.name, len(report.matches), report.error is not None)
+        return report
+
+    def _run_rule(self, rule: Rule, now: datetime, *, since: datetime | None = None) -> RunReport:
         opts = rule.options
         report = RunReport(rule.name)
         state = self.rule_state(rule)
@@ -257,12 +263,15 @@ class Engine:
                 entry["error"] = str(exc)
                 delay = exc.retry_after or (min(RETRY_BASE * 2 ** (entry["attempts"] - 1), RETRY_MAX)
                                             if exc.retryable else RETRY_PERMANENT)
+                alert_metrics.record_delivery(rule_name, entry["alerter"], sent=False)
                 log.error("rule %s: alerter %s failed (attempt %d, next in %.0fs): %s", rule_name,
                           entry["alerter"], entry["attempts"], delay, exc)
                 self.store.put(OUTBOX, rule_name, entry_id, entry, due=now + delay)
                 counts["retry"] += 1
                 continue
+            alert_metrics.record_delivery(rule_name, entry["alerter"], sent=True)
             self._finish(rule_name, entry_id, entry, "sent", None, counts)
+        alert_metrics.record_outbox(len(self.store.list(OUTBOX)))
         return counts
 
     def _finish(self, rule_name: str, entry_id: str, entry: dict[str, Any], status: str, error: str | None,

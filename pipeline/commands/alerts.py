@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(run)
     _backend(run)
     run.add_argument("--once", action="store_true", help="one pass over the due steps, deliver, exit")
+    run.add_argument("--metrics.host", dest="metrics_host", default="127.0.0.1",
+                     help="address of the Prometheus /metrics endpoint (default 127.0.0.1)")
+    run.add_argument("--metrics.port", dest="metrics_port", type=int, default=9611,
+                     help="port of the Prometheus /metrics endpoint (default 9611; 0 = off)")
     run.set_defaults(func=run_command)
 
     test = actions.add_parser("test", help="evaluate one rule over history; print what would fire, send nothing")
@@ -114,6 +118,10 @@ def run_command(args: argparse.Namespace) -> int:
                       + (f", error: {report.error}" if report.error else ""))
             # Non-zero when a rule was skipped or failed, so a cron job shows it.
             return 1 if scheduler.errors or any(r.error for r in reports) else 0
+        if args.metrics_port:
+            from pipeline.alerts import metrics as alert_metrics
+
+            alert_metrics.serve(args.metrics_host, args.metrics_port)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -111,6 +111,7 @@ class Index:
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)  # dynamic mapping: field path -> "object"|"long"|...
     data_stream: bool = False
+    mappings: dict[str, Any] = field(default_factory=dict)  # from the matching template, as a real engine applies it
     created: float = field(default_factory=time.time)
     versions: dict[str, int] = field(default_factory=dict)
     seq_no: int = 0
@@ -455,7 +456,11 @@ class FakeElasticsearch:
         if idx is None:
             template = self.matching_template(name)
             data_stream = bool(template and "data_stream" in template[1])
-            idx = self.indices[name] = Index(name, data_stream=data_stream)
+            mappings = json.loads(json.dumps(template[1].get("template", {}).get("mappings", {}))) if template else {}
+            idx = self.indices[name] = Index(name, data_stream=data_stream, mappings=mappings)
+            # Explicit mappings fix field types before the first document, as on a real engine: a string
+            # into a template's long field is refused even in the index's first document.
+            idx.kinds.update(_kinds_of_properties(mappings.get("properties", {})))
         return idx
 
     def matching_template(self, index: str) -> tuple[str, dict[str, Any]] | None:
@@ -1059,6 +1064,27 @@ def _kind(value: Any) -> str | None:
     if isinstance(value, str):
         return "string"
     return None
+
+
+_NUMBER_TYPES = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
+                 "unsigned_long"}
+
+
+def _kinds_of_properties(props: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Template ``properties`` → the fake's value kinds (number/string/boolean/object) per field path."""
+    kinds: dict[str, str] = {}
+    for name, spec in props.items():
+        path = prefix + name
+        if "properties" in spec and "type" not in spec:
+            kinds[path] = "object"
+            kinds.update(_kinds_of_properties(spec["properties"], path + "."))
+        elif spec.get("type") in _NUMBER_TYPES:
+            kinds[path] = "number"
+        elif spec.get("type") == "boolean":
+            kinds[path] = "boolean"
+        elif spec.get("type") in ("keyword", "text", "date", "ip", "wildcard", "match_only_text"):
+            kinds[path] = "string"
+    return kinds
 
 
 def _check_dynamic_mapping(idx: Index, source: dict[str, Any], prefix: str = "") -> None:
