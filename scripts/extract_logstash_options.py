@@ -28,16 +28,30 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
 
 
+# Plugins shipped in an integration repository (its docs are docs/<kind>-<name>.asciidoc).
+INTEGRATIONS = {("input", "jdbc"): "jdbc", ("input", "rabbitmq"): "rabbitmq", ("output", "rabbitmq"): "rabbitmq"}
+
+
+def repo_name(kind: str, name: str) -> str:
+    integration = INTEGRATIONS.get((kind, name))
+    return f"logstash-integration-{integration}" if integration else f"logstash-{kind}-{name}"
+
+
 def find_clone(root: Path, kind: str, name: str) -> Path:
-    for candidate in (root / f"logstash-{kind}-{name}", root / f"logstash-plugins+logstash-{kind}-{name}" / "repo"):
+    repo = repo_name(kind, name)
+    for candidate in (root / repo, root / f"logstash-plugins+{repo}" / "repo"):
         if candidate.is_dir():
             return candidate
-    raise SystemExit(f"no clone of logstash-{kind}-{name} under {root}")
+    raise SystemExit(f"no clone of {repo} under {root}")
+
+
+def doc_path(kind: str, name: str) -> str:
+    return f"docs/{kind}-{name}.asciidoc" if (kind, name) in INTEGRATIONS else "docs/index.asciidoc"
 
 
 def extract(repo: Path, kind: str, name: str) -> tuple[str, list[tuple[str, str, str, str]]]:
     commit = git(repo, "rev-parse", "HEAD").strip()
-    doc = git(repo, "show", "HEAD:docs/index.asciidoc")
+    doc = git(repo, "show", f"HEAD:{doc_path(kind, name)}")
     rows: dict[str, tuple[str, str, str, str]] = {}
     in_obsolete = False
     for line in doc.splitlines():
@@ -56,6 +70,8 @@ def extract(repo: Path, kind: str, name: str) -> tuple[str, list[tuple[str, str,
                 rows[ob.group(1)] = (ob.group(1), "-", "obsolete", f"Replaced by {ob.group(2).strip()}".replace("<<plugins-{type}s-{plugin}-", "").replace(">>", ""))
     sources = [p for p in git(repo, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
                if p.startswith("lib/logstash/") and p.endswith(".rb")]
+    if (kind, name) in INTEGRATIONS:  # only this plugin's source and the shared mixins, not its siblings'
+        sources = [p for p in sources if p.startswith((f"lib/logstash/{kind}s/{name}", "lib/logstash/plugin_mixins/"))]
     for path in sources:
         for match in OBSOLETE.finditer(git(repo, "show", f"HEAD:{path}")):
             option, message = match.group(1), match.group(2) or match.group(3) or ""
@@ -87,13 +103,13 @@ COMMON: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 PLUGINS = {
-    "input": ["beats", "dead_letter_queue", "file", "gelf", "generator", "http", "http_poller", "stdin", "syslog", "tcp",
-              "udp"],
+    "input": ["beats", "dead_letter_queue", "elasticsearch", "file", "gelf", "generator", "http", "http_poller", "jdbc",
+              "rabbitmq", "stdin", "syslog", "tcp", "udp"],
     "filter": ["aggregate", "bytes", "cidr", "clone", "csv", "date", "de_dot", "dissect", "dns", "drop", "elapsed",
                "fingerprint", "geoip", "grok", "http", "json", "json_encode", "kv", "memcached", "mutate", "prune",
                "ruby", "split", "syslog_pri", "throttle", "tld", "translate", "truncate", "urldecode", "useragent",
-               "uuid", "xml"],
-    "output": ["elasticsearch", "file", "gelf", "null", "stdout"],
+               "uuid", "xml", "elasticsearch"],
+    "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq"],
     "codec": ["cef", "dots", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
 }
 
@@ -110,7 +126,7 @@ def main(argv: list[str]) -> int:
             common = [(o, t, s, m.replace("%PLUGIN%", name)) for o, t, s, m in COMMON[kind]
                       if o not in own]
             lines = [f"# Logstash options of the {kind} plugin {name}.",
-                     f"# source: logstash-plugins/logstash-{kind}-{name} docs/index.asciidoc and lib/ @ {commit}",
+                     f"# source: logstash-plugins/{repo_name(kind, name)} {doc_path(kind, name)} and lib/ @ {commit}",
                      "# common options: elastic/logstash logstash-core/lib/logstash/*/base.rb",
                      "# option<TAB>logstash type<TAB>documented|common|deprecated|obsolete<TAB>Logstash's message"]
             lines += ["\t".join(row).rstrip("\t") for row in rows + common]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real services for development and the test suite, on 127.0.0.1 only.
 #
-#   scripts/services.sh start|stop|status NAME [NAME...]     NAME: opensearch kafka redis s3
+#   scripts/services.sh start|stop|status NAME [NAME...]     NAME: opensearch kafka redis s3 postgresql rabbitmq mariadb
 #
 # Each service lives in scripts/services/NAME.sh (functions svc_start/svc_stop/svc_status over the
 # helpers of scripts/services/lib.sh). State (downloads, data, logs, pid files) goes under

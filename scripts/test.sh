@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 #   Java 17 + Maven: OpenSearch and Kafka from Maven Central jars · curl, flock: scripts/services.sh
 #   chromium: the browser tests of `pipeline ui` · ruby + XmlSimple + public_suffix: the ruby filter, and the
 #   csv/xml/cidr/tld filters checked against Ruby's own libraries · dnsmasq, memcached: real servers for the
-#   dns and memcached filter tests · redis-server: scripts/services.sh redis
+#   dns and memcached filter tests · redis-server, postgresql, rabbitmq-server, mariadb-server: scripts/services.sh
+#   redis, postgresql, rabbitmq, mariadb (the redis, jdbc and rabbitmq plugin tests)
 needs=(
     "command -v openssl|openssl"
     "command -v npm|nodejs npm"
@@ -24,6 +25,9 @@ needs=(
     "test -x /usr/sbin/dnsmasq|dnsmasq-base"
     "command -v memcached|memcached"
     "command -v redis-server|redis-server"
+    "ls /usr/lib/postgresql/*/bin/initdb|postgresql"
+    "test -x /usr/lib/rabbitmq/bin/rabbitmq-server|rabbitmq-server"
+    "test -x /usr/sbin/mariadbd|mariadb-server"
 )
 # systemd-analyze checks the service units (tests/runtime/test_service.py); without recommends the package
 # installs fine on a container-like machine and `systemd-analyze verify` works without systemd as PID 1.
@@ -49,7 +53,7 @@ if [ $((${#missing[@]} + ${#lean[@]})) -gt 0 ]; then
 fi
 command -v go >/dev/null || echo "scripts/test.sh: Go is not on PATH: the S3 service (SeaweedFS) cannot be built" >&2
 
-services=(opensearch kafka redis s3)
+services=(opensearch kafka redis s3 postgresql rabbitmq mariadb)
 # Safety net: whatever the test fixtures started and did not stop (an interrupted run) is stopped on exit.
 # services.sh stops only what it started itself.
 trap 'scripts/services.sh stop "${services[@]}" >/dev/null 2>&1 || true' EXIT

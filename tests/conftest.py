@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 from support.es_backends import es_backend, real_engine  # noqa: F401  (fixtures for every test)
-from support.services import kafka_bootstrap, opensearch_url, redis_url, s3_endpoint  # noqa: F401  (fixtures for every test)
+from support.services import (  # noqa: F401  (fixtures for every test)
+    kafka_bootstrap,
+    mariadb_url,
+    opensearch_url,
+    postgresql_url,
+    rabbitmq_url,
+    redis_url,
+    s3_endpoint,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

@@ -26,5 +26,6 @@ def test_every_documented_logstash_plugin_has_a_status_with_a_reason() -> None:
         assert row.detail, row
     by_name = {(r.kind, r.name): r for r in rows}
     assert by_name[("filter", "grok")].status == "supported"
-    assert by_name[("input", "jdbc")].status == "not planned" and "Java" in by_name[("input", "jdbc")].detail
+    assert by_name[("input", "jdbc")].status == "supported"
+    assert by_name[("filter", "jdbc_static")].status == "not planned" and "Java" in by_name[("filter", "jdbc_static")].detail
     assert "ssl_keystore_path" in by_name[("input", "http")].detail

@@ -139,6 +139,7 @@ class FakeElasticsearch:
         self._request_fault_filter: Callable[[str, str], bool] = lambda method, path: True
         self._item_fault: Callable[[BulkItem], int | None] | None = None
         self._scrolls: dict[str, list[dict[str, Any]]] = {}
+        self._pits: dict[str, str] = {}  # point-in-time id -> index expression
         self._request_counter = itertools.count(1)
         self.bulk_requests = 0
         #: like http.max_content_length: larger request bodies get 413 (None = no limit)
@@ -690,6 +691,8 @@ class FakeElasticsearch:
         request = _parse_body(body) if body else {}
         if "size" in query:
             request.setdefault("size", int(query["size"][0]))
+        if "pit" in request:
+            return self._pit_search(expression, query, request)
         expression = expression or "_all"
         if self.search_handler is not None:
             return 200, self.search_handler(expression, request)
@@ -717,6 +720,44 @@ class FakeElasticsearch:
         if aggs:
             response["aggregations"] = _aggregate(aggs, [h["_source"] for h in hits])
         return 200, response
+
+    def _api_open_pit(self, expression: str, *, query: Any, body: bytes) -> tuple[int, Any]:
+        if "keep_alive" not in query:
+            raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: [keep_alive] is missing;")
+        with self.lock:
+            self._resolve(expression)
+            pit_id = uuid.uuid4().hex
+            self._pits[pit_id] = expression
+        return 200, {"id": pit_id}
+
+    def _api_close_pit(self, *, query: Any, body: bytes) -> tuple[int, Any]:
+        pit_id = _parse_body(body).get("id") if body else None
+        with self.lock:
+            freed = self._pits.pop(str(pit_id), None) is not None
+        return (200 if freed else 404), {"succeeded": freed, "num_freed": int(freed)}
+
+    def _pit_search(self, expression: str | None, query: Any, request: dict[str, Any]) -> tuple[int, Any]:
+        """search_after over a point in time: hits carry their sort values plus their position (_shard_doc)."""
+        if expression:
+            raise EsError(400, "action_request_validation_exception",
+                          "Validation Failed: 1: [indices] cannot be used with point in time;")
+        pit_id = str(request["pit"].get("id"))
+        with self.lock:
+            target = self._pits.get(pit_id)
+        if target is None:
+            raise EsError(404, "search_context_missing_exception", f"No search context found for id [{pit_id}]")
+        hits = _sort_hits(self._search_docs(target, query, {k: v for k, v in request.items()
+                                                            if k not in ("search_after",)}), request.get("sort"))
+        specs = [spec if isinstance(spec, str) else next(iter(spec)) for spec in
+                 (request.get("sort") if isinstance(request.get("sort"), list) else [request.get("sort")])
+                 if spec is not None]
+        start = int(request["search_after"][-1]) + 1 if request.get("search_after") else 0
+        size = int(request.get("size", 10))
+        page = [{**h, "_score": None, "sort": [*(_sort_value(h["_source"], n) for n in specs if n != "_shard_doc"), pos]}
+                for pos, h in enumerate(hits) if start <= pos < start + size]
+        return 200, {"pit_id": pit_id, "took": 0, "timed_out": False,
+                     "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                     "hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": None, "hits": page}}
 
     def _api_scroll(self, *, query: Any, body: bytes) -> tuple[int, Any]:
         request = _parse_body(body)
@@ -804,6 +845,10 @@ def _route(method: str, seg: list[str]) -> tuple[str, tuple[Any, ...]] | None:
         return "count", (None,)
     if head == "_refresh" and n == 1 and method in ("GET", "POST"):
         return "refresh", (None,)
+    if head == "_pit" and n == 1 and method == "DELETE":
+        return "close_pit", ()
+    if n == 2 and seg[1] == "_pit" and method == "POST" and not head.startswith("_"):
+        return "open_pit", (head,)
     if n == 2 and not head.startswith("_"):
         if seg[1] == "_search" and method in ("GET", "POST"):
             return "search", (head,)

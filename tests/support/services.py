@@ -1,4 +1,5 @@
-"""Session fixtures for the real services of scripts/services.sh (OpenSearch, Kafka, Redis, S3).
+"""Session fixtures for the real services of scripts/services.sh (OpenSearch, Kafka, Redis, S3, PostgreSQL,
+RabbitMQ, MariaDB).
 
 Each fixture runs the same script a person runs (``scripts/services.sh start NAME``) once per test session
 and hands out the service's address. At session end it stops only what it started: a service that was
@@ -98,3 +99,24 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
     """A real S3-compatible server (URL and the fixed test credentials)."""
     with _service("s3") as url:
         yield S3Endpoint(url)
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """postgresql://pipeline@127.0.0.1:PORT/pipeline of a real throwaway PostgreSQL cluster (trust auth)."""
+    with _service("postgresql") as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> Iterator[str]:
+    """amqp://guest:guest@127.0.0.1:PORT/ of a real RabbitMQ node (Debian's rabbitmq-server)."""
+    with _service("rabbitmq") as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """mysql://pipeline@127.0.0.1:PORT/pipeline of a real throwaway MariaDB server (user without password)."""
+    with _service("mariadb") as address:
+        yield address
