@@ -20,7 +20,7 @@ TOTAL = 6000
 def _produce_slowly(bootstrap: str, topic: str) -> None:
     for start in range(0, TOTAL, 100):
         produce(bootstrap, topic, (json.dumps({"n": i, "service": "web"}) for i in range(start, start + 100)))
-        time.sleep(0.1)
+        time.sleep(0.4)  # about 25 s in all: the kill must come while events are still produced
 
 
 @pytest.mark.slow
