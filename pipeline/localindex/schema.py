@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS docs (
     doc_key TEXT
 );
 CREATE INDEX IF NOT EXISTS docs_ts ON docs(ts);
+-- Irregular rows only (few or none): lets an aggregation skip the JSON fallback of a file without them.
+CREATE INDEX IF NOT EXISTS docs_irr ON docs(id) WHERE irr = 1;
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
     message, content='', columnsize=0, tokenize="unicode61 remove_diacritics 0 tokenchars '_'"
 );

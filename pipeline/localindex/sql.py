@@ -477,6 +477,7 @@ class ValueSource:
     value: str
     type: str
     one_per_doc: bool
+    irregular_only: bool = False  # reads only rows with irr = 1: skipped in files that have none
 
 
 def value_sources(field: str) -> list[ValueSource]:
@@ -497,10 +498,12 @@ def value_sources(field: str) -> list[ValueSource]:
     if column is not None:
         return [ValueSource("docs d", f" AND d.irr = 0 AND d.{column} IS NOT NULL", f"d.{column}",
                             f"typeof(d.{column})", True),
-                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where) for src in from_doc)]
+                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where, irregular_only=True)
+                  for src in from_doc)]
     if field == schema.TAGS_FIELD:
         return [ValueSource("docs d, json_each(d.tags) j", " AND d.irr = 0", "j.value", "j.type", False),
-                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where) for src in from_doc)]
+                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where, irregular_only=True)
+                  for src in from_doc)]
     return from_doc
 
 

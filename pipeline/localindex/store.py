@@ -30,6 +30,7 @@ from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystr
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.sql import (
     Compiler,
+    ValueSource,
     compile_regex,
     field_glob,
     json_path,
@@ -47,6 +48,8 @@ BUSY_TIMEOUT_MS = 30_000
 # FTS5 writes one segment per transaction, which costs more than the rest of a small batch: index
 # messages in chunks instead (like Elasticsearch's refresh); queries read the few pending rows directly.
 FTS_CHUNK = 2048
+# Aggregations over a time range holding at least this share of a file's time span scan the table.
+SCAN_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -340,12 +343,15 @@ class LocalIndex:
     # -- queries ------------------------------------------------------------
     def _where(self, name: str, query: Query, start: datetime | None, end: datetime | None,
                timestamp_field: str, fts_upto: int | None = None,
-               conn: sqlite3.Connection | None = None) -> tuple[str, list[Any]]:
+               conn: sqlite3.Connection | None = None, scan: bool = False) -> tuple[str, list[Any]]:
+        """``scan``: keep SQLite off the ``ts`` index (``+d.ts``), for ranges holding most of a file."""
         learned = _learned_kinds(conn) if conn is not None else None
         compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto, learned_kind=learned)
         clauses = [compiler.compile(query)]
         if start is not None or end is not None:
             ts = self._ts_expr(timestamp_field)
+            if scan and ts == "d.ts":
+                ts = "+d.ts"
             if start is not None:
                 clauses.append(f"{ts} >= {compiler.p(datemath.to_millis(_utc(start)))}")
             if end is not None:
@@ -362,12 +368,20 @@ class LocalIndex:
                 f"CAST(round((julianday(json_extract(d.doc, {path})) - 2440587.5) * 86400000.0) AS INTEGER) END)")
 
     def _each(self, index: str, query: QueryLike, start: datetime | None, end: datetime | None,
-              timestamp_field: str) -> Iterator[tuple[str, sqlite3.Connection, str, list[Any]]]:
+              timestamp_field: str, ordered: bool = False) -> Iterator[tuple[str, sqlite3.Connection, str, list[Any]]]:
+        """Per index file: its connection and the WHERE clause (with parameters) of the query.
+
+        ``ordered``: the caller reads rows in ``ts`` order with a LIMIT, where the ``ts`` index always
+        pays. Otherwise (aggregations) a range holding a good share of a file is answered by a table
+        scan: walking the index fetches each row from elsewhere in the file, about ten times the cost
+        of reading it in a scan (measured on 1M events, bench/ui_bench.py).
+        """
         node = to_query(query)
         for name in self._names_in_range(index, start, end, timestamp_field):
             with self._reader(name) as conn:
                 if conn is None:
                     continue
+                scan = False
                 if start is not None and end is not None and timestamp_field == schema.TIMESTAMP_FIELD:
                     # A range covering the whole file is dropped: a table scan beats walking the ts index.
                     low, high = conn.execute("SELECT (SELECT min(ts) FROM docs), (SELECT max(ts) FROM docs)").fetchone()
@@ -380,12 +394,14 @@ class LocalIndex:
                         start_, end_ = None, None
                     else:
                         start_, end_ = start, end
+                        covered = (min(hi, high + 1) - max(lo, low)) / (high + 1 - low)
+                        scan = not ordered and covered >= SCAN_SHARE
                 else:
                     start_, end_ = start, end
                 upto = _fts_upto(conn)
                 if upto is not None and upto >= conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]:
                     upto = None  # everything is indexed: no need to look at pending rows
-                where, params = self._where(name, node, start_, end_, timestamp_field, upto, conn)
+                where, params = self._where(name, node, start_, end_, timestamp_field, upto, conn, scan)
                 yield name, conn, where, params
 
     def search(self, index: str = "logs-*", query: QueryLike = None, start: datetime | None = None,
@@ -398,7 +414,7 @@ class LocalIndex:
             return []
         ts = self._ts_expr(timestamp_field)
         hits: list[tuple[int, str, int, str]] = []
-        for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
+        for name, conn, where, params in self._each(index, query, start, end, timestamp_field, ordered=True):
             sql = (f"SELECT {ts}, d.id, d.doc FROM docs d WHERE {where} "
                    f"ORDER BY {ts} {sort}, d.id {sort} LIMIT {int(size)}")
             for millis, doc_id, doc in _run(conn, sql, params):
@@ -428,7 +444,7 @@ class LocalIndex:
         counts: Counter[Any] = Counter()
         sources = value_sources(field)
         for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            for src in sources:
+            for src in _sources_in(conn, sources):
                 per_doc = "count(*)" if src.one_per_doc else "count(DISTINCT d.id)"
                 sql = (f"SELECT {src.type}, {src.value}, {per_doc} FROM {src.tables} "
                        f"WHERE ({where}){src.where} GROUP BY 1, 2")
@@ -467,7 +483,7 @@ class LocalIndex:
                 group: str = "") -> Iterator[tuple[Any, ...]]:
         sources = value_sources(field)
         for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            for src in sources:
+            for src in _sources_in(conn, sources):
                 columns = select.format(num=number_expr(src.value, src.type), value=src.value, type=src.type)
                 yield from _run(conn, f"SELECT {columns} FROM {src.tables} WHERE ({where}){src.where} {group}",
                                 params)
@@ -599,6 +615,20 @@ def _first_kind(conn: sqlite3.Connection, field: str) -> fieldtypes.Kind | None:
                 return "date"  # an ISO-8601 string: a date, as Elasticsearch's default date detection has it
             return fieldtypes.kind_of_json_type(row[0])
     return None
+
+
+def _sources_in(conn: sqlite3.Connection, sources: list[ValueSource]) -> list[ValueSource]:
+    """``sources`` without those reading only irregular rows when the file has none (a JSON read per row saved)."""
+    if not any(src.irregular_only for src in sources) or _has_irregular_rows(conn):
+        return sources
+    return [src for src in sources if not src.irregular_only]
+
+
+def _has_irregular_rows(conn: sqlite3.Connection) -> bool:
+    """Whether any row has irr = 1; True (the safe answer) for files without the docs_irr index."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'docs_irr'").fetchone() is None:
+        return True
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM docs INDEXED BY docs_irr WHERE irr = 1)").fetchone()[0] == 1
 
 
 def _fts_upto(conn: sqlite3.Connection) -> int | None:
