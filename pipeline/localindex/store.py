@@ -661,14 +661,20 @@ def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
 
 
 def _add_doc_key(conn: sqlite3.Connection, path: Path) -> None:
-    """Files from before stable event ids get the (empty) doc_key column and its unique index."""
+    """Files from before stable event ids get the (empty) doc_key column and its unique index; files
+    from before the time-and-hot-columns index get it (built once, from the table) instead of docs_ts."""
     present = {row[1] for row in conn.execute("PRAGMA table_info(docs)")}
+    indexed = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'docs_ts_hot'").fetchone()
     conn.execute("BEGIN IMMEDIATE")
     try:
         if "doc_key" not in present:
             log.info("upgrading %s: adding column doc_key", path)
             conn.execute("ALTER TABLE docs ADD COLUMN doc_key TEXT")
         conn.execute(schema.DOC_KEY_INDEX)
+        if indexed is None:
+            log.info("upgrading %s: indexing time with the hot columns (docs_ts_hot)", path)
+            conn.execute(schema.TIME_HOT_INDEX)
+            conn.execute(schema.OLD_TIME_INDEX)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
