@@ -8,8 +8,8 @@ strings). ``docs_fts`` is a contentless FTS5 table over ``message`` sharing
 the rowid. A hot column only holds plain
 scalar values; when a hot field holds anything else (a list, an object, a
 boolean) the row gets ``irr = 1`` and queries fall back to the JSON for it,
-so answers never depend on which copy is read. Index ``docs_ts_hot`` holds ``ts`` and every hot
-column (a narrow copy in time order), so dashboards and counts rarely touch the wide rows.
+so answers never depend on which copy is read. Index ``docs_ts_hot`` holds ``ts`` and the short hot
+columns (a narrow copy in time order), so dashboards and counts rarely touch the wide rows.
 """
 
 from __future__ import annotations
@@ -74,10 +74,12 @@ INSERT INTO docs_fts(docs_fts, rank) VALUES ('crisismerge', 64);
 # transaction an INTEGER PRIMARY KEY is always max(id) + 1, so a batch takes base + 1 ... base + n.
 INSERT_DOC = (f"INSERT INTO docs(ts, irr, tags, {_HOT_COLUMNS}, doc, doc_key) VALUES "
               f"({', '.join('?' for _ in range(len(HOT_FIELDS) + 5))})")
-# Time order plus every hot column: time ranges and aggregations on hot fields are answered from this
+# Time order plus the short hot columns: time ranges and aggregations on them are answered from this
 # narrow index without reading the wide rows (the JSON). It replaces docs_ts(ts) of earlier files, and is
-# created once the file has every hot column (after an upgrade adds the missing ones).
-TIME_HOT_INDEX = f"CREATE INDEX IF NOT EXISTS docs_ts_hot ON docs(ts, irr, tags, {_HOT_COLUMNS})"
+# created once the file has every hot column (after an upgrade adds the missing ones). tags and
+# url_original stay out: long values that made each write cost ~15 % more (bench/RESULTS.md).
+_INDEXED_HOT = [column for column in HOT_FIELDS.values() if column != "url_original"]
+TIME_HOT_INDEX = f"CREATE INDEX IF NOT EXISTS docs_ts_hot ON docs(ts, irr, {', '.join(_INDEXED_HOT)})"
 OLD_TIME_INDEX = "DROP INDEX IF EXISTS docs_ts"
 # doc_key: the event's stable id (pipeline.eventid); unique, so an event delivered again is ignored.
 DOC_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS docs_key ON docs(doc_key) WHERE doc_key IS NOT NULL"
