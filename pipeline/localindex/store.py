@@ -8,6 +8,7 @@ fall in ``[start, end)`` are opened.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import logging
 import math
@@ -146,6 +147,9 @@ class LocalIndex:
         self._writers: dict[str, tuple[sqlite3.Connection, int]] = {}  # name -> (connection, inode)
         self._pending: dict[str, _Pending] = {}  # messages committed by us, not in FTS5 yet
         self._lock = threading.Lock()
+        # (file, inode, first row, JSON key) -> the documents up to this id never contain the key: a field absent
+        # from a file (say source.address in an app log) costs one scan, then only the newer rows.
+        self._absent_upto: dict[tuple[str, int, str, str], int] = {}
 
     # -- files --------------------------------------------------------------
     def path_of(self, name: str) -> Path:
@@ -443,8 +447,8 @@ class LocalIndex:
         """The ``size`` most frequent values of ``field`` with their document counts (exact)."""
         counts: Counter[Any] = Counter()
         sources = value_sources(field)
-        for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            for src in _sources_in(conn, sources):
+        for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            for src in self._sources_in(name, conn, sources):
                 per_doc = "count(*)" if src.one_per_doc else "count(DISTINCT d.id)"
                 sql = (f"SELECT {src.type}, {src.value}, {per_doc} FROM {src.tables} "
                        f"WHERE ({where}){src.where} GROUP BY 1, 2")
@@ -482,8 +486,8 @@ class LocalIndex:
                 end: datetime | None, timestamp_field: str, select: str,
                 group: str = "") -> Iterator[tuple[Any, ...]]:
         sources = value_sources(field)
-        for _, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            for src in _sources_in(conn, sources):
+        for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            for src in self._sources_in(name, conn, sources):
                 columns = select.format(num=number_expr(src.value, src.type), value=src.value, type=src.type)
                 yield from _run(conn, f"SELECT {columns} FROM {src.tables} WHERE ({where}){src.where} {group}",
                                 params)
@@ -529,6 +533,42 @@ class LocalIndex:
                 raise QueryError(f"percentile {pct} is outside 0..100")
             out[float(pct)] = _percentile(values, pct) if values else None
         return out
+
+    def _sources_in(self, name: str, conn: sqlite3.Connection, sources: list[ValueSource]) -> list[ValueSource]:
+        """``sources`` for one file, spared the JSON reads that cannot find anything: sources of
+        irregular rows in a file without any, and rows known not to hold the field's key."""
+        if any(src.irregular_only for src in sources) and not _has_irregular_rows(conn):
+            sources = [src for src in sources if not src.irregular_only]
+        out = []
+        for src in sources:
+            if src.json_key is not None:
+                upto = self._absent_upto_id(name, conn, src.json_key)
+                if upto:
+                    src = dataclasses.replace(src, where=f"{src.where} AND d.id > {int(upto)}")
+            out.append(src)
+        return out
+
+    def _absent_upto_id(self, name: str, conn: sqlite3.Connection, json_key: str) -> int:
+        """The id up to which no document of the file contains ``json_key`` (0: it occurs, or unknown)."""
+        try:
+            inode = os.stat(self.directory / f"{name}{schema.SUFFIX}").st_ino
+        except OSError:
+            return 0
+        # The first document tells a file from a later one that got the same inode (after retention).
+        first = conn.execute("SELECT ts, length(doc) FROM docs ORDER BY id LIMIT 1").fetchone()
+        key = (name, inode, repr(first), json_key)
+        checked = self._absent_upto.get(key, 0)
+        last = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
+        if checked > last:  # not the file we looked at before
+            checked = 0
+        found = conn.execute("SELECT EXISTS (SELECT 1 FROM docs WHERE id > ? AND id <= ? AND instr(doc, ?) > 0)",
+                             (checked, last, json_key)).fetchone()[0]
+        if found:
+            return checked  # documents up to there still lack it
+        if len(self._absent_upto) > 10_000:
+            self._absent_upto.clear()
+        self._absent_upto[key] = last
+        return int(last)
 
     # -- management ---------------------------------------------------------
     def indices(self, pattern: str = "*") -> list[IndexInfo]:
@@ -617,11 +657,6 @@ def _first_kind(conn: sqlite3.Connection, field: str) -> fieldtypes.Kind | None:
     return None
 
 
-def _sources_in(conn: sqlite3.Connection, sources: list[ValueSource]) -> list[ValueSource]:
-    """``sources`` without those reading only irregular rows when the file has none (a JSON read per row saved)."""
-    if not any(src.irregular_only for src in sources) or _has_irregular_rows(conn):
-        return sources
-    return [src for src in sources if not src.irregular_only]
 
 
 def _has_irregular_rows(conn: sqlite3.Connection) -> bool:

@@ -308,3 +308,15 @@ def test_aggregations_over_part_of_a_file_are_exact_whichever_plan_reads_them(id
         assert dict(idx.terms("logs-*", "service.name", start=start, end=end, size=0)) == expected
         assert idx.count("logs-*", "host.name:web", start=start, end=end) == last - first
         assert idx.metric("logs-*", "cardinality", "service.name", start=start, end=end) == len(expected)
+
+
+def test_a_field_absent_so_far_is_found_as_soon_as_documents_bring_it(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [ev(i, service={"name": "api"}) for i in range(5)])
+    assert idx.terms("logs-*", "source.address") == []  # remembered: no document has the key
+    assert idx.metric("logs-*", "cardinality", "source.address") == 0
+    idx.write("logs-2026.11.21", [ev(6, source={"address": "10.0.0.1"}), ev(7, **{"source.address": "10.0.0.2"})])
+    assert idx.terms("logs-*", "source.address") == [("10.0.0.1", 1), ("10.0.0.2", 1)]
+    # The file deleted and written afresh (as after retention) is not taken for the one seen before.
+    idx.delete_index("logs-2026.11.21")
+    idx.write("logs-2026.11.21", [ev(i, source={"address": f"10.0.0.{i}"}) for i in range(9)])
+    assert len(idx.terms("logs-*", "source.address", size=0)) == 9
