@@ -450,8 +450,11 @@ class LocalIndex:
         for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
             for src in self._sources_in(name, conn, sources):
                 per_doc = "count(*)" if src.one_per_doc else "count(DISTINCT d.id)"
+                # A column holds no booleans, and SQLite keeps 200 apart from '200': grouping on the value
+                # alone is exact there (1 and 1.0 meet, as they do in the Counter) and half the cost.
+                group = "2" if src.one_per_doc else "1, 2"
                 sql = (f"SELECT {src.type}, {src.value}, {per_doc} FROM {src.tables} "
-                       f"WHERE ({where}){src.where} GROUP BY 1, 2")
+                       f"WHERE ({where}){src.where} GROUP BY {group}")
                 for jtype, value, n in _run(conn, sql, params):
                     counts[_json_value(jtype, value)] += n
         # Elasticsearch order: count descending, then key ascending.

@@ -320,3 +320,10 @@ def test_a_field_absent_so_far_is_found_as_soon_as_documents_bring_it(idx: Local
     idx.delete_index("logs-2026.11.21")
     idx.write("logs-2026.11.21", [ev(i, source={"address": f"10.0.0.{i}"}) for i in range(9)])
     assert len(idx.terms("logs-*", "source.address", size=0)) == 9
+
+
+def test_terms_on_a_column_keep_a_number_apart_from_the_same_digits_as_text(idx: LocalIndex) -> None:
+    codes: list[object] = [200, 200, "200", 404, 200.0]
+    idx.write("logs-2026.11.21", [ev(i, http={"response": {"status_code": code}}) for i, code in enumerate(codes)])
+    buckets = dict(idx.terms("logs-*", "http.response.status_code"))
+    assert buckets == {200: 3, "200": 1, 404: 1}
