@@ -14,7 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from pipeline import commands
+from pipeline import __version__, commands
 from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError
 
 
@@ -30,6 +30,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="pipeline",
         description="A light Logstash-compatible log pipeline (run, check, list, grok, search, alerts ...).",
     )
+    parser.add_argument("-V", "--version", action="version", version=f"pipeline {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in command_names():
         if only is not None and name != only:

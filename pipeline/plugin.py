@@ -22,7 +22,11 @@ The annotation of each option is its validator, from a small closed set: ``str``
 types below: ``FieldRef``, ``Template``, ``Duration`` (seconds), ``ByteSize``,
 ``Secret``, ``Codec`` (a nested codec: ``codec => json {}`` or ``codec => "json"``).
 Unknown options are errors with a "did you mean" hint; all errors of a config
-are collected and reported together.
+are collected and reported together. Two more declarations keep Logstash configs
+loading honestly: :func:`no_effect` (an option Logstash has that means nothing here:
+accepted, one warning) and :func:`unsupported` (known, but refused with the reason);
+options Logstash itself declares obsolete are refused with Logstash's message
+(pipeline/compat/logstash_options).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pipeline import fieldref
+from pipeline.compat import logstash_options
+from pipeline.config.envsubst import has_unresolved
 from pipeline.errors import ConfigError, ConfigErrors, Location, TemplateError
 from pipeline.fieldref import FieldRef
 from pipeline.template import Template
@@ -168,6 +174,24 @@ def option(
     """Declare one option: default (``REQUIRED`` if none), doc, an extra check
     returning an error message or None, a deprecation note, old names (aliases)."""
     meta = {"doc": doc, "check": check, "deprecated": deprecated, "aliases": aliases}
+    return _field(default, meta)
+
+
+def no_effect(reason: str) -> Any:
+    """Declare a Logstash option that has no meaning here: any value is accepted, a one-line
+    warning names the option and ``reason``; the docs show it as "accepted, no effect"."""
+    return _field(None, {"doc": f"Accepted for Logstash configs; no effect here: {reason}", "check": None,
+                         "deprecated": None, "aliases": (), "no_effect": reason})
+
+
+def unsupported(reason: str) -> Any:
+    """Declare a Logstash option we know but cannot honour (setting it would silently change
+    what Logstash does, e.g. a Java keystore): setting it is a config error giving ``reason``."""
+    return _field(None, {"doc": f"Not supported: {reason}", "check": None, "deprecated": None,
+                         "aliases": (), "unsupported": reason})
+
+
+def _field(default: Any, meta: dict[str, Any]) -> Any:
     if isinstance(default, (list, dict, set)):
         frozen = default
         return dataclasses.field(default_factory=lambda: _copy(frozen), metadata=meta)
@@ -194,6 +218,8 @@ class OptionInfo:
     aliases: tuple[str, ...]
     convert: Callable[[Any, Location], Any]
     check: Callable[[Any], str | None] | None
+    no_effect: str | None = None
+    unsupported: str | None = None
 
 
 def _type_name(tp: Any) -> str:
@@ -218,7 +244,30 @@ class _Invalid(ValueError):
 
 
 def _converter(tp: Any, build_codec: Callable[[Any, Location], Any]) -> Callable[[Any, Location], Any]:
-    """Build the validating converter for one annotation (done once per Options class)."""
+    """Build the validating converter for one annotation (done once per Options class).
+
+    A one-element array given for a single-value option is unwrapped, as Logstash's
+    ``validate_value`` does (``port => [5044]``, ``match => ["message"]`` for a string)."""
+    convert = _converter_of(tp, build_codec)
+    if _is_single_value(tp):
+        def unwrap(v: Any, loc: Location) -> Any:
+            if isinstance(v, list) and len(v) == 1:
+                v = v[0]
+            return convert(v, loc)
+        return unwrap
+    return convert
+
+
+def _is_single_value(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if tp is Any or tp is Codec or origin in (list, dict):
+        return False
+    if origin in (typing.Union, types.UnionType):
+        return all(_is_single_value(a) for a in typing.get_args(tp) if a is not type(None))
+    return True
+
+
+def _converter_of(tp: Any, build_codec: Callable[[Any, Location], Any]) -> Callable[[Any, Location], Any]:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is Any:
@@ -490,6 +539,8 @@ def _option_infos(options_cls: type) -> list[OptionInfo]:
             aliases=tuple(f.metadata.get("aliases", ())),
             convert=_converter(tp, _build_nested_codec),
             check=f.metadata.get("check"),
+            no_effect=f.metadata.get("no_effect"),
+            unsupported=f.metadata.get("unsupported"),
         ))
     _INFO_CACHE[options_cls] = infos
     return infos
@@ -516,15 +567,30 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
     plugin_id = spec.option("id") if isinstance(spec.option("id"), str) else None
     errors: list[ConfigError] = []
     values: dict[str, Any] = {}
+    unresolved: set[str] = set()
 
     def fail(message: str, loc: Location) -> None:
         errors.append(ConfigError(message, loc, spec.kind, spec.name, plugin_id))
 
     for key, raw, loc in spec.options:
+        obsolete = logstash_options.obsolete_message(spec.kind, spec.name, key)
+        if obsolete is not None:  # Logstash refuses these (even where we kept an old name), with this message
+            fail(obsolete, loc)
+            continue
         info = infos.get(key) or by_alias.get(key)
+        if info is not None and has_unresolved(raw):  # its ${VAR} error is already reported
+            unresolved.add(info.name)
+            continue
         if info is None:
             hint = difflib.get_close_matches(key, list(infos) + list(by_alias), n=1)
             fail(f'unknown option "{key}"' + (f' (did you mean "{hint[0]}"?)' if hint else ""), loc)
+            continue
+        if info.unsupported:
+            fail(f'option "{key}" is not supported: {info.unsupported}', loc)
+            continue
+        if info.no_effect:
+            log.warning('%s: %s %s: option "%s" has no effect here: %s', loc, spec.kind, spec.name, key,
+                        info.no_effect)
             continue
         if key in info.aliases:
             log.warning('%s: %s %s: option "%s" is deprecated, use "%s"', loc, spec.kind, spec.name,
@@ -561,6 +627,8 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
     for info in infos.values():
         if info.name in values:
             continue
+        if info.name in unresolved:
+            continue
         if info.required:
             fail(f'missing required option "{info.name}"', spec.location)
         elif info.default is not None:
@@ -569,7 +637,7 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
                 values[info.name] = info.convert(_copy(info.default), spec.location)
             except (_Invalid, ConfigError) as exc:
                 raise TypeError(f"default of option {info.name} of {cls.__name__} is invalid: {exc}") from exc
-    if errors:
+    if errors or unresolved:
         raise ConfigErrors(errors)
     try:
         return cls.Options(**values)
@@ -628,6 +696,8 @@ def describe(cls: type[Plugin]) -> dict[str, Any]:
                 "doc": info.doc,
                 **({"deprecated": info.deprecated} if info.deprecated else {}),
                 **({"aliases": list(info.aliases)} if info.aliases else {}),
+                **({"no_effect": info.no_effect} if info.no_effect else {}),
+                **({"unsupported": info.unsupported} if info.unsupported else {}),
             }
             for info in cls.option_infos()
         ],

@@ -44,6 +44,11 @@ class Settings:
     plugin_settings: Mapping[str, Any] = field(default_factory=dict)
     api_http_host: str = "127.0.0.1"
     api_http_port: str = "9600-9700"
+    # Reload (Logstash's config.reload.*) and shutdown (pipeline.unsafe_shutdown; shutdown_timeout is ours).
+    config_reload_automatic: bool = False
+    config_reload_interval: float = 3.0  # seconds
+    unsafe_shutdown: bool = False
+    shutdown_timeout: float | None = None  # seconds; None = wait for the outputs, as Logstash does
 
     @property
     def batch_delay(self) -> float:
@@ -60,6 +65,20 @@ def _worker_type(value: Any) -> str:
     if value not in ("thread", "process"):
         raise ValueError(value)
     return str(value)
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() not in ("true", "false"):
+        raise ValueError(value)
+    return str(value).lower() == "true"
+
+
+def _duration(value: Any) -> float:
+    from pipeline.plugin import Duration
+
+    return float(Duration.parse(value))
 
 
 # Settings handed to plugins as they are (validated here by name only).
@@ -89,11 +108,14 @@ _KEYS: dict[str, tuple[str, Any]] = {
     "api.enabled": ("api_enabled", lambda v: v if isinstance(v, bool) else str(v).lower() == "true"),
     "api.http.host": ("api_http_host", str),
     "api.http.port": ("api_http_port", str),
+    "config.reload.automatic": ("config_reload_automatic", _bool),
+    "config.reload.interval": ("config_reload_interval", _duration),
+    "pipeline.unsafe_shutdown": ("unsafe_shutdown", _bool),
+    "pipeline.shutdown_timeout": ("shutdown_timeout", _duration),
 }
 # Logstash settings we accept and ignore (so existing logstash.yml files load).
-_IGNORED = ("node.name", "api.auth.", "api.ssl.", "api.environment", "http.", "config.reload.", "pipeline.ordered",
+_IGNORED = ("node.name", "api.auth.", "api.ssl.", "api.environment", "http.", "pipeline.ordered",
             "path.logs", "path.plugins", "xpack.",
-            "pipeline.unsafe_shutdown",
             "pipeline.separate_logs", "pipeline.plugin_classloaders", "log.", "monitoring.")
 
 

@@ -1,33 +1,54 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs (Python packages, the npm beats client) and runs it.
+# Installs everything the test suite needs and runs it: Debian packages (one apt-get run, only for what is
+# missing), the Python package with its test extras, the test-only npm packages; the real services
+# (scripts/services.sh) start from the test fixtures and are all stopped on exit.
 # This is the README's test command; .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System tools the tests use: openssl (test certificates), Node.js and npm (the beats client we did not
-# write, the Compose schema). Installed from Debian when missing and we may (root with apt-get).
-if ! command -v openssl >/dev/null || ! command -v npm >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq openssl nodejs npm >/dev/null
+# What the tests use from Debian, as "probe|packages": a package is installed when its probe fails.
+#   openssl: test certificates · nodejs/npm: the npm beats client, the Compose schema, playwright-core
+#   Java 17 + Maven: OpenSearch and Kafka from Maven Central jars · curl, flock: scripts/services.sh
+#   chromium: the browser tests of `pipeline ui` · ruby + XmlSimple + public_suffix: the ruby filter, and the
+#   csv/xml/cidr/tld filters checked against Ruby's own libraries · dnsmasq, memcached: real servers for the
+#   dns and memcached filter tests · redis-server: scripts/services.sh redis
+needs=(
+    "command -v openssl|openssl"
+    "command -v npm|nodejs npm"
+    "command -v java|openjdk-17-jdk-headless"
+    "command -v mvn|maven"
+    "command -v curl|curl"
+    "command -v flock|util-linux"
+    "command -v chromium|chromium"
+    "ruby -rxmlsimple -rpublic_suffix -e 1|ruby ruby-xml-simple ruby-public-suffix"
+    "test -x /usr/sbin/dnsmasq|dnsmasq-base"
+    "command -v memcached|memcached"
+    "command -v redis-server|redis-server"
+)
+# systemd-analyze checks the service units (tests/runtime/test_service.py); without recommends the package
+# installs fine on a container-like machine and `systemd-analyze verify` works without systemd as PID 1.
+lean=()
+command -v systemd-analyze >/dev/null || lean+=(systemd)
+missing=()
+for need in "${needs[@]}"; do
+    if ! bash -c "${need%%|*}" >/dev/null 2>&1; then
+        read -r -a pkgs <<<"${need#*|}"
+        missing+=("${pkgs[@]}")
     fi
-fi
-
-# Real services (scripts/services.sh) for tests/services and the plugins that talk to them: Java 17 + Maven
-# (OpenSearch, Kafka from Maven Central jars), Go (the S3 server is built from the Go module proxy), curl,
-# flock. Redis comes from Debian when its fixture first starts it.
-if ! command -v java >/dev/null || ! command -v mvn >/dev/null || ! command -v curl >/dev/null \
-        || ! command -v flock >/dev/null; then
+done
+if [ $((${#missing[@]} + ${#lean[@]})) -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless maven curl util-linux >/dev/null
-    fi
-fi
-# Debian's Chromium for the browser tests of `pipeline ui` (tests/ui, driven by the npm playwright-core).
-if ! command -v chromium >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        echo "scripts/test.sh: installing from Debian: ${missing[*]} ${lean[*]}" >&2
+        apt-get update -qq
+        [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        [ ${#lean[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${lean[@]}" >/dev/null
+    else
+        echo "scripts/test.sh: missing Debian packages (install them, or run as root): ${missing[*]} ${lean[*]}" >&2
     fi
 fi
 command -v go >/dev/null || echo "scripts/test.sh: Go is not on PATH: the S3 service (SeaweedFS) cannot be built" >&2
+
 services=(opensearch kafka redis s3)
 # Safety net: whatever the test fixtures started and did not stop (an interrupted run) is stopped on exit.
 # services.sh stops only what it started itself.
@@ -40,16 +61,10 @@ if [ "${PIPELINE_EARLY_SERVICES:-1}" = 1 ]; then
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
-# Test-only Node packages (the npm beats client, the Compose schema), one package.json per folder.
+# Test-only Node packages (the npm beats client, the Compose schema, playwright-core), one package.json per folder.
 for manifest in tests/*/package.json; do
     [ -f "$manifest" ] || continue
     npm install --silent --no-audit --no-fund --prefix "$(dirname "$manifest")" >/dev/null
 done
-# The ruby filter runs users' code in the system's Ruby; csv/xml/cidr/tld tests compare with Ruby's own
-# libraries; the dns and memcached filter tests start a real dnsmasq / memcached.
-if ! { ruby -rxmlsimple -rpublic_suffix -e 1 && command -v memcached && [ -x /usr/sbin/dnsmasq ]; } >/dev/null 2>&1 \
-        && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq ruby ruby-xml-simple ruby-public-suffix dnsmasq-base memcached >/dev/null
-fi
 # Not exec: the EXIT trap above must run after pytest.
 python3 -m pytest -q -p no:cacheprovider "$@"

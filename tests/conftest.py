@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.es_backends import es_backend, real_engine  # noqa: F401  (fixtures for every test)
 from support.services import kafka_bootstrap, opensearch_url, redis_url, s3_endpoint  # noqa: F401  (fixtures for every test)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -23,3 +23,5 @@ def test_wheel_ships_grok_patterns_and_dashboards(tmp_path):
     assert "pipeline/cli.py" in names
     for static in ("index.html", "app.js", "app.css", "vendor/echarts.min.js", "vendor/ECHARTS-LICENSE.txt"):
         assert f"pipeline/ui/static/{static}" in names, f"the ui page file {static} is missing from the wheel"
+    for data_file in ("logstash_plugins.txt", "logstash_options/filter-grok.txt", "logstash_options/input-beats.txt"):
+        assert f"pipeline/compat/{data_file}" in names, f"compat data {data_file} is missing from the wheel"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipeline.alerts import metrics as alert_metrics
 from pipeline.alerts.backends.base import Backend
 from pipeline.alerts.errors import DeliveryError, QueryError
 from pipeline.alerts.messages import render_message
@@ -74,6 +75,11 @@ class Engine:
 
     def run_rule(self, rule: Rule, now: datetime, *, since: datetime | None = None) -> RunReport:
         """Evaluate every whole step due for ``rule`` up to ``now - query_delay``."""
+        report = self._run_rule(rule, now, since=since)
+        alert_metrics.record_run(rule.name, len(report.matches), report.error is not None)
+        return report
+
+    def _run_rule(self, rule: Rule, now: datetime, *, since: datetime | None = None) -> RunReport:
         opts = rule.options
         report = RunReport(rule.name)
         state = self.rule_state(rule)
@@ -94,13 +100,17 @@ class Engine:
                 start = oldest
         else:
             start = end_limit - (opts.buffer_time.delta if rule.rule_type.document_based else step)
+        if since is None:
+            start = rule.rule_type.first_step_start(start, end_limit)
         scope = Scope(self.backend, opts, rule.query)
         unsaved = 0
         while start + step <= end_limit:
             end = start + step
             try:
                 matches = rule.rule_type.evaluate(scope, start, end, state.setdefault("memory", {}))
-                self.handle_matches(rule, scope, matches, end, report)
+                # Silences run from when the alert is sent (the run's wall clock), as in ElastAlert2;
+                # a dry run replaying history (alerts test) sends each step's alerts at the step end.
+                self.handle_matches(rule, scope, matches, end, report, sent_at=end if self.dry_run else now)
             except QueryError as exc:
                 self._failed(rule, state, str(exc), report)
                 return report
@@ -147,11 +157,11 @@ class Engine:
 
     # -- silences and aggregation ---------------------------------------------
     def handle_matches(self, rule: Rule, scope: Scope, matches: list[Match], now: datetime,
-                       report: RunReport) -> None:
+                       report: RunReport, sent_at: datetime | None = None) -> None:
         opts = rule.options
         for match in matches:
             report.matches.append(match)
-            if self._silenced(rule, match):
+            if self._silenced(rule, match, sent_at or now):
                 report.silenced += 1
                 continue
             if opts.aggregation is None:
@@ -167,27 +177,38 @@ class Engine:
                            due=parse_time(pending["send_at"]).timestamp())
         if opts.aggregation is None:
             return
-        for _, agg_key, pending in self.store.list(AGGREGATION, rule.name, due_before=now.timestamp()):
+        # Sent by the first step that ends after the send time (ElastAlert2: ts_now() > aggregate_alert_time).
+        for _, agg_key, pending in self.store.list(AGGREGATION, rule.name, due_before=now.timestamp() - 0.001):
             self.store.delete(AGGREGATION, rule.name, agg_key)
             self.create_alert(rule, scope, [_match_from_doc(d) for d in pending["matches"]], report)
 
-    def _silenced(self, rule: Rule, match: Match) -> bool:
+    def _silenced(self, rule: Rule, match: Match, sent_at: datetime) -> bool:
+        """ElastAlert2's realert: one silence per rule, or per query_key value with query_key, that
+        starts when the alert is sent (not at the event's time)."""
         opts = rule.options
         if not opts.realert:
             return False
-        key = match.key_text or "_all"
+        key = silence_key(rule, match)
         silence = self.store.get(SILENCE, rule.name, key)
-        if silence is not None and match.time < parse_time(silence["until"]):
+        if silence is not None and sent_at < parse_time(silence["until"]):
             return True
         exponent = 0
+        length = float(opts.realert)
         if opts.exponential_realert and silence is not None:
-            previous_length = float(silence.get("length", opts.realert))
-            if (match.time - parse_time(silence["until"])).total_seconds() < previous_length:
-                exponent = int(silence.get("exponent", 0)) + 1
-        length = float(opts.realert) * 2 ** exponent
-        if opts.exponential_realert:
-            length = min(length, float(opts.exponential_realert))
-        until = match.time + timedelta(seconds=length)
+            # ElastAlert2's next_alert_time: alerting again within realert·2^exponent of the last silence's
+            # end doubles the silence; each such period without alerts halves it again.
+            exponent = int(silence.get("exponent", 0))
+            since_end = (sent_at - parse_time(silence["until"])).total_seconds()
+            if since_end < float(opts.realert) * 2 ** exponent:
+                exponent += 1
+            else:
+                while since_end > float(opts.realert) * 2 ** exponent and exponent > 0:
+                    since_end -= float(opts.realert) * 2 ** exponent
+                    exponent -= 1
+            length = float(opts.realert) * 2 ** exponent
+            if length >= float(opts.exponential_realert):
+                length, exponent = float(opts.exponential_realert), exponent - 1
+        until = sent_at + timedelta(seconds=length)
         self.store.put(SILENCE, rule.name, key, {"until": iso(until), "exponent": exponent, "length": length},
                        due=until.timestamp())
         return False
@@ -242,12 +263,15 @@ class Engine:
                 entry["error"] = str(exc)
                 delay = exc.retry_after or (min(RETRY_BASE * 2 ** (entry["attempts"] - 1), RETRY_MAX)
                                             if exc.retryable else RETRY_PERMANENT)
+                alert_metrics.record_delivery(rule_name, entry["alerter"], sent=False)
                 log.error("rule %s: alerter %s failed (attempt %d, next in %.0fs): %s", rule_name,
                           entry["alerter"], entry["attempts"], delay, exc)
                 self.store.put(OUTBOX, rule_name, entry_id, entry, due=now + delay)
                 counts["retry"] += 1
                 continue
+            alert_metrics.record_delivery(rule_name, entry["alerter"], sent=True)
             self._finish(rule_name, entry_id, entry, "sent", None, counts)
+        alert_metrics.record_outbox(len(self.store.list(OUTBOX)))
         return counts
 
     def _finish(self, rule_name: str, entry_id: str, entry: dict[str, Any], status: str, error: str | None,
@@ -267,6 +291,15 @@ class Engine:
     def prune_history(self) -> None:
         for rule_name, key, _ in self.store.list(HISTORY, due_before=self.clock() - HISTORY_DAYS * 86400):
             self.store.delete(HISTORY, rule_name, key)
+
+
+def silence_key(rule: Rule, match: Match) -> str:
+    """The query_key value of a match ("_all" without query_key: the whole rule is silenced)."""
+    fields = rule.options.query_key
+    if not fields:
+        return "_all"
+    values = match.key if len(match.key) == len(fields) else tuple(lookup_field(match.event, f) for f in fields)
+    return ", ".join(str(v) for v in values)
 
 
 def _match_doc(match: Match) -> dict[str, Any]:

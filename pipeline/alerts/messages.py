@@ -48,7 +48,8 @@ def build_context(rule: Rule, matches: list[Match], top_counts: dict[str, list[l
     if opts.include:
         event = {k: v for k, v in event.items() if any(k == f or f.startswith(k + ".") for f in opts.include)}
     details = _jsonable(last.details)
-    timeframe = getattr(opts, "timeframe", None) or getattr(opts, "bucket_interval", None) or opts.run_every
+    timeframe = getattr(opts, "timeframe", None) or getattr(opts, "bucket_interval", None) or \
+        (opts.buffer_time if hasattr(opts, "sync_bucket_interval") else opts.run_every)  # aggregation rules
     context: dict[str, Any] = {
         "rule": {"name": opts.name, "type": opts.type, "priority": opts.priority, "owner": opts.owner,
                  "description": opts.description, "index": opts.index, "query_key": list(opts.query_key),

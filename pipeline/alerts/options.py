@@ -70,10 +70,12 @@ class RuleOptions:
                                         "with the reason recorded.", check=_positive)
     is_enabled: bool = option(True, "false keeps the rule loaded but never run.")
     # ElastAlert2 keys accepted so that existing rules load; they change nothing here.
-    use_count_query: bool = option(False, "Ignored: counts are always computed by the backend.",
-                                   deprecated="counts are always computed by the backend")
-    use_terms_query: bool = option(False, "Ignored: terms are always aggregated by the backend.",
-                                   deprecated="terms are always aggregated by the backend")
+    use_count_query: bool = option(False, "frequency: add one count per run (the whole rule) instead of "
+                                          "sliding per event; other types always count on the backend.")
+    use_terms_query: bool = option(False, "frequency: add one count per query_key value per run (a terms "
+                                          "aggregation of terms_size values).")
+    doc_type: str | None = option(None, "Ignored: Elasticsearch mapping types no longer exist.",
+                                  deprecated="mapping types no longer exist")
     use_strftime_index: bool = option(False, "Ignored: strftime (%Y.%m.%d) and %{+YYYY.MM.dd} patterns "
                                              "are expanded by themselves.",
                                       deprecated="dated index patterns are expanded by themselves")

@@ -21,10 +21,44 @@ _BOOL_PARTS = {"must", "filter", "should", "must_not", "minimum_should_match"}
 _RANGE_OPS = {"gt", "gte", "lt", "lte", "format", "time_zone"}
 
 
-def compile_filters(filters: Sequence[Any]) -> Query | None:
-    """Validate a rule's filter list and combine it; ConfigError naming the bad clause."""
-    clauses = [_clause(item, f"filter[{i}]") for i, item in enumerate(filters)]
+def compile_filters(filters: Sequence[Any], name: str = "filter") -> Query | None:
+    """Validate a rule's filter list and combine it; ConfigError naming the bad clause.
+
+    Every clause is also parsed by the local index's query parser (the one the local
+    backend runs, which follows Elasticsearch's), so a broken ``query_string`` fails
+    when the rule loads, not at its first run.
+    """
+    clauses = [_clause(item, f"{name}[{i}]") for i, item in enumerate(filters)]
+    for i, clause in enumerate(clauses):
+        _parse_check(clause, f"{name}[{i}]")
     return {"bool": {"filter": clauses}} if clauses else None
+
+
+def _parse_check(clause: Query, where: str) -> None:
+    from pipeline.localindex import dsl
+    from pipeline.localindex.query import QueryError
+
+    try:
+        dsl.parse(clause)
+    except QueryError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def check_query_string(text: str) -> tuple[str, int] | None:
+    """(problem, 0-based offset) when ``text`` is not a valid query string, else None."""
+    import re
+
+    from pipeline.localindex import querystring
+    from pipeline.localindex.query import QueryError
+
+    try:
+        querystring.parse(text)
+    except QueryError as exc:
+        message = str(exc).removeprefix(f"query {text!r}: ")
+        at = re.search(r"at character (\d+)", message)
+        offset = int(at.group(1)) - 1 if at else (len(text) if "at the end" in message else 0)
+        return message, offset
+    return None
 
 
 def _clause(item: Any, where: str) -> Query:

@@ -7,6 +7,7 @@ skipped, the other rules load. Options are declared once, in
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pipeline.alerts import alerters as alerter_registry
 from pipeline.alerts import types as type_registry
 from pipeline.alerts.alerters.base import Alerter
 from pipeline.alerts.options import RuleOptions
+from pipeline.alerts.periods import Period
 from pipeline.alerts.query import Query, compile_filters
 from pipeline.alerts.templates import DEFAULT_SUBJECT, DEFAULT_TEXT, compile_template
 from pipeline.alerts.types.base import RuleType
@@ -94,13 +96,62 @@ def _items(mapping: Mapping[str, Any], fallback: Location) -> list[tuple[str, An
 
 def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
     """Load one rule file; ConfigErrors listing every problem with file:line."""
+    rules = load_rule_file(path, settings)
+    if len(rules) != 1:
+        raise ConfigErrors([ConfigError(f"expected one rule in this file, found {len(rules)}",
+                                        Location(str(path), 1, 1))])
+    return rules[0]
+
+
+def load_rule_file(path: Path, settings: AlertSettings | None = None, strict: bool = False) -> list[Rule]:
+    """The rules of one file; ConfigErrors listing every problem of every rule with file:line:col."""
+    rules, errors = read_rule_file(path, settings, strict)
+    if errors:
+        raise ConfigErrors(errors)
+    return rules
+
+
+def read_rule_file(path: Path, settings: AlertSettings | None = None, strict: bool = False
+                   ) -> tuple[list[Rule], list[ConfigError]]:
+    """The good rules of one file and the problems of the others: an ElastAlert2 rule, or the compact
+    ``alert: {rules: [...]}`` form (several rules, each kept or reported on its own)."""
+    from pipeline.alerts import compact
+
     settings = settings or AlertSettings()
-    data = load_yaml(path, expand_env=True)
+    try:
+        data = load_yaml(path, expand_env=True)
+    except ConfigError as exc:
+        return [], [exc]
     top = Location(str(path), 1, 1)
     if not isinstance(data, LocatedDict):
-        raise ConfigErrors([ConfigError("a rule file is a YAML mapping (name:, type:, index: ...)", top)])
-    if "import" in data:
-        data = _with_import(data, path)
+        return [], [ConfigError("a rule file is a YAML mapping (name:, type:, index: ...)", top)]
+    rules: list[Rule] = []
+    errors: list[ConfigError] = []
+    if compact.is_compact(data):
+        for rule_data in compact.compile_file(data, errors):
+            try:
+                rule = build_rule(rule_data, path, settings, strict)
+            except ConfigErrors as exc:
+                errors.extend(exc.errors)
+                continue
+            if not getattr(rule_data, "broken", False):
+                rules.append(rule)
+        return rules, errors
+    try:
+        if "import" in data:
+            data = _with_import(data, path)
+        rules.append(build_rule(data, path, settings, strict))
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
+    except ConfigError as exc:
+        errors.append(exc)
+    return rules, errors
+
+
+def build_rule(data: LocatedDict, path: Path, settings: AlertSettings, strict: bool = False) -> Rule:
+    """One rule from its (located) keys; ConfigErrors listing every problem. ``strict`` (alerts check)
+    also rejects alerters whose resolved options cannot send."""
+    top = data.location
     type_name = data.get("type")
     if not isinstance(type_name, str):
         raise ConfigErrors([ConfigError("missing rule type (type: frequency, any, spike ...)",
@@ -121,48 +172,76 @@ def load_rule(path: Path, settings: AlertSettings | None = None) -> Rule:
         for one in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
             errors.append(ConfigError(one.message, one.location or where, "rule", rule_name))
 
+    options: RuleOptions | None = None
     try:
         # build_options takes any class with Options and option_infos(), not only pipeline plugins.
-        options: RuleOptions = build_options(type_cls, spec)  # type: ignore[arg-type]
+        options = build_options(type_cls, spec)  # type: ignore[arg-type]
     except ConfigError as exc:
-        fail(exc, data.location)
-        raise ConfigErrors(errors) from None
-    query = None
-    try:
-        query = compile_filters(options.filter)
-    except ConfigError as exc:
-        fail(exc, data.where("filter"))
+        fail(exc, data.location)  # the other checks go on with the values as written
+    if options is not None and options.aggregation is not None and "realert" not in data \
+            and "realert" not in settings.rule_defaults:
+        # ElastAlert2's loader: an aggregated rule keeps every match unless realert is set.
+        options = dataclasses.replace(options, realert=Period(0))
+
+    def value(key: str, default: Any) -> Any:
+        if options is not None:
+            return getattr(options, key)
+        return data.get(key, settings.rule_defaults.get(key, default))
+
+    query = _checked_filters(value("filter", []), data, fail)
     templates = []
+    language = value("alert_language", "en")
     for key, defaults in (("alert_subject", DEFAULT_SUBJECT), ("alert_text", DEFAULT_TEXT)):
-        source = getattr(options, key) or defaults[options.alert_language]
+        source = value(key, None) or defaults[language if language in defaults else "en"]
         try:
-            templates.append(compile_template(source, key))
+            templates.append(compile_template(str(source), key))
         except ConfigError as exc:
             fail(exc, data.where(key))
     try:
-        load_timezone(options.timezone)
+        load_timezone(str(value("timezone", "UTC")))
     except ConfigError as exc:
         fail(exc, data.where("timezone"))
     rule_type = None
-    try:
-        rule_type = type_cls(options)
-    except ConfigError as exc:
-        fail(exc, data.location)
+    if options is not None:
+        try:
+            rule_type = type_cls(options)
+        except ConfigError as exc:
+            fail(exc, data.location)
     built_alerters = []
-    for position, item in enumerate(options.alert):
+    entries = value("alert", [])
+    for position, item in enumerate(entries if isinstance(entries, list) else [entries]):
         where = item.location if isinstance(item, LocatedDict) else data.where("alert")
         try:
-            built_alerters.append(build_alerter(item, position, where, settings))
+            alerter_id, alerter = build_alerter(item, position, where, settings)
         except ConfigError as exc:
             fail(exc, where)
-    if not built_alerters and not errors:
+            continue
+        built_alerters.append((alerter_id, alerter))
+        if strict:  # alerts check: settings that resolve to nothing cannot send
+            for problem in alerter.problems():
+                fail(ConfigError(f"alerter {alerter.name}: {problem}"), where)
+    if not built_alerters and not errors and not getattr(data, "broken", False):
         fail(ConfigError("alert: lists no alerter (e.g. alert: [email, dingtalk])"), data.where("alert"))
     if errors:
         raise ConfigErrors(errors)
-    assert rule_type is not None
+    assert rule_type is not None and options is not None
     return Rule(options=options, rule_type=rule_type, query=query, subject_template=templates[0],
                 text_template=templates[1], alerters=built_alerters, source=path,
                 mtime=path.stat().st_mtime)
+
+
+def _checked_filters(filters: Any, data: LocatedDict, fail: Any) -> Query | None:
+    """The rule's filter, every clause checked (and parsed) on its own so that all problems show."""
+    items = filters if isinstance(filters, list) else [filters]
+    broken = False
+    for position, item in enumerate(items):
+        try:
+            compile_filters([item])
+        except ConfigError as exc:
+            broken = True
+            where = item.location if isinstance(item, LocatedDict) else data.where("filter")
+            fail(ConfigError(exc.message.replace("filter[0]", f"filter[{position}]", 1)), where)
+    return None if broken else compile_filters(items)
 
 
 def _with_import(data: LocatedDict, path: Path) -> LocatedDict:
@@ -213,23 +292,18 @@ def rule_files(directory: Path) -> list[Path]:
                   if p.suffix in RULE_SUFFIXES and p.name not in SETTINGS_NAMES and p.is_file())
 
 
-def load_rules(directory: Path, settings: AlertSettings | None = None) -> tuple[dict[str, Rule],
-                                                                                list[ConfigError]]:
+def load_rules(directory: Path, settings: AlertSettings | None = None, strict: bool = False
+               ) -> tuple[dict[str, Rule], list[ConfigError]]:
     """Every rule of a directory; rules with problems are left out and their errors returned."""
     rules: dict[str, Rule] = {}
     errors: list[ConfigError] = []
     for path in rule_files(directory):
-        try:
-            rule = load_rule(path, settings)
-        except ConfigErrors as exc:
-            errors.extend(exc.errors)
-            continue
-        except ConfigError as exc:
-            errors.append(exc)
-            continue
-        if rule.name in rules:
-            errors.append(ConfigError(f'rule name "{rule.name}" is already used by {rules[rule.name].source}',
-                                      Location(str(path), 1, 1)))
-            continue
-        rules[rule.name] = rule
+        loaded, problems = read_rule_file(path, settings, strict)
+        errors.extend(problems)
+        for rule in loaded:
+            if rule.name in rules:
+                errors.append(ConfigError(f'rule name "{rule.name}" is already used by '
+                                          f'{rules[rule.name].source}', Location(str(path), 1, 1)))
+                continue
+            rules[rule.name] = rule
     return rules, errors

@@ -24,9 +24,13 @@ class LocatedDict(dict):
 
     location: Location
     key_locations: dict[Any, Location]
+    value_locations: dict[Any, Location]  # where a scalar value's text starts (inside its quotes)
 
     def where(self, key: Any) -> Location:
         return self.key_locations.get(key, self.location)
+
+    def value_where(self, key: Any) -> Location:
+        return getattr(self, "value_locations", {}).get(key, self.where(key))
 
 
 class _Loader(yaml.SafeLoader):
@@ -40,12 +44,16 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
     out = LocatedDict()
     out.location = _loc(loader.source, node.start_mark)
     out.key_locations = {}
+    out.value_locations = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in out:
             raise ConfigError(f'key "{key}" is given twice', _loc(loader.source, key_node.start_mark))
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_locations[key] = _loc(loader.source, key_node.start_mark)
+        value_at = _loc(loader.source, value_node.start_mark)
+        quoted = isinstance(value_node, yaml.ScalarNode) and value_node.style in ("'", '"')
+        out.value_locations[key] = Location(value_at.file, value_at.line, value_at.col + quoted)
     return out
 
 
@@ -103,6 +111,7 @@ def expand_environment(value: Any, where: Location) -> Any:
         out = LocatedDict({k: v if k in MESSAGE_TEXT_KEYS else expand_environment(v, value.where(k))
                            for k, v in value.items()})
         out.location, out.key_locations = value.location, value.key_locations
+        out.value_locations = getattr(value, "value_locations", {})
         return out
     if isinstance(value, Mapping):
         return {k: v if k in MESSAGE_TEXT_KEYS else expand_environment(v, where) for k, v in value.items()}

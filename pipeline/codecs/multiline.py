@@ -25,7 +25,7 @@ from pipeline.codecs.base import Codec, CodecOptions
 from pipeline.codecs.line import LineSplitter
 from pipeline.errors import ConfigError
 from pipeline.event import Event
-from pipeline.plugin import ByteSize, Duration, option, register
+from pipeline.plugin import ByteSize, Duration, no_effect, option, register
 from pipeline.timestamp import Timestamp
 
 MAX_LINES_TAG = "multiline_codec_max_lines_reached"
@@ -38,6 +38,7 @@ def _positive(value: Any) -> str | None:
 
 @dataclass(frozen=True, kw_only=True)
 class MultilineOptions(CodecOptions):
+    ecs_compatibility: Any = no_effect("this plugin names no fields after ECS")
     pattern: str = option(doc="Regular expression tested on each line; grok names like %{TIMESTAMP_ISO8601} "
                               "are expanded.")
     what: Literal["previous", "next"] = option(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.codecs.base import Codec, CodecOptions
 from pipeline.event import Event
-from pipeline.plugin import option, register
+from pipeline.plugin import no_effect, option, register
 from pipeline.template import Template
 
 
 @dataclass(frozen=True, kw_only=True)
 class PlainOptions(CodecOptions):
+    ecs_compatibility: Any = no_effect("this plugin names no fields after ECS")
     format: Template | None = option(None, "sprintf format used when encoding; default: timestamp, host and message.")
 
 

@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(run)
     _backend(run)
     run.add_argument("--once", action="store_true", help="one pass over the due steps, deliver, exit")
+    run.add_argument("--metrics.host", dest="metrics_host", default="127.0.0.1",
+                     help="address of the Prometheus /metrics endpoint (default 127.0.0.1)")
+    run.add_argument("--metrics.port", dest="metrics_port", type=int, default=9611,
+                     help="port of the Prometheus /metrics endpoint (default 9611; 0 = off)")
     run.set_defaults(func=run_command)
 
     test = actions.add_parser("test", help="evaluate one rule over history; print what would fire, send nothing")
@@ -42,9 +46,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _backend(status)
     status.set_defaults(func=status_command)
 
-    check = actions.add_parser("check", help="validate every rule; errors with file:line")
+    check = actions.add_parser("check", help="validate every rule: options, queries, templates, and alerters "
+                                             "that cannot send; every problem with file:line:col")
     _common(check)
     check.set_defaults(func=check_command)
+
+    show = actions.add_parser("show", help="print the full ElastAlert2 rule a rule compiles to (YAML)")
+    show.add_argument("rule", help="rule name (in --rules) or a rule file")
+    _common(show)
+    show.set_defaults(func=show_command)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
@@ -108,6 +118,10 @@ def run_command(args: argparse.Namespace) -> int:
                       + (f", error: {report.error}" if report.error else ""))
             # Non-zero when a rule was skipped or failed, so a cron job shows it.
             return 1 if scheduler.errors or any(r.error for r in reports) else 0
+        if args.metrics_port:
+            from pipeline.alerts import metrics as alert_metrics
+
+            alert_metrics.serve(args.metrics_host, args.metrics_port)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -159,12 +173,45 @@ def check_command(args: argparse.Namespace) -> int:
     if not args.rules.is_dir():
         print(f"rules directory {args.rules} does not exist", file=sys.stderr)
         return CONFIG_ERROR_EXIT_CODE
-    rules, errors = load_rules(args.rules, settings)
+    rules, errors = load_rules(args.rules, settings, strict=True)
+    errors.sort(key=lambda e: (e.location.file, e.location.line, e.location.col) if e.location else ("", 0, 0))
     if errors:
         print(ConfigErrors(errors).render(), file=sys.stderr)
-    total = len(rule_files(args.rules))
-    print(f"{len(rules)} of {total} rules OK" + (f", {len(errors)} error(s)" if errors else ""))
+    files = rule_files(args.rules)
+    print(f"{len(rules)} rules OK in {len(files)} files" + (f", {len(errors)} problem(s)" if errors else ""))
     return CONFIG_ERROR_EXIT_CODE if errors else 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from pipeline.alerts.rule import load_rule_file, load_rules
+    from pipeline.alerts.show import rule_yaml
+
+    try:
+        settings = _settings(args)
+        if Path(args.rule).is_file():
+            found = {rule.name: rule for rule in load_rule_file(Path(args.rule), settings)}
+            errors: list[ConfigError] = []
+        elif args.rules.is_dir():
+            found, errors = load_rules(args.rules, settings)
+        else:
+            print(f"{args.rule} is not a file and rules directory {args.rules} does not exist", file=sys.stderr)
+            return CONFIG_ERROR_EXIT_CODE
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    chosen = list(found.values()) if Path(args.rule).is_file() else \
+        [found[args.rule]] if args.rule in found else []
+    if not chosen:
+        import difflib
+
+        hint = difflib.get_close_matches(args.rule, list(found), 1)
+        print(f"no rule named {args.rule!r} in {args.rules}" + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+              file=sys.stderr)
+        for error in errors:
+            print(error.render(), file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    print("\n---\n".join(rule_yaml(rule) for rule in chosen), end="")
+    return 0
 
 
 def status_command(args: argparse.Namespace) -> int:

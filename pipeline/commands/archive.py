@@ -8,6 +8,7 @@ from pathlib import Path
 
 from elasticsearch import ApiError, TransportError
 
+from pipeline.commands import archive_policy
 from pipeline.elasticsearch.archive import archive
 from pipeline.elasticsearch.client import add_connection_arguments, client_from_args
 from pipeline.elasticsearch.ilm import parse_days
@@ -19,16 +20,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Export every daily index (date taken from its name) older than --older-than to "
                     "DIR/<index>.ndjson.gz with a manifest.json (count, sha256); delete each index only "
                     "after its file has been re-read and verified. Restore with `pipeline restore FILE`.")
-    add_connection_arguments(parser)
-    parser.add_argument("--older-than", required=True, help="age cutoff, e.g. 30d")
-    parser.add_argument("--to", required=True, type=Path, metavar="DIR", help="directory for the archive files")
+    add_connection_arguments(parser, required=False)
+    parser.add_argument("--older-than", help="age cutoff, e.g. 30d (without --policy)")
+    parser.add_argument("--to", type=Path, metavar="DIR", help="directory for the archive files (without --policy)")
     parser.add_argument("--index-pattern", default="logs-*", help="indices to consider (default logs-*)")
     parser.add_argument("--keep", action="store_true", help="export and verify but do not delete the indices")
     parser.add_argument("--dry-run", action="store_true", help="only list what would be archived")
+    archive_policy.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.policy is not None:
+        return archive_policy.run_archive(args)
+    if not (args.es and args.older_than and args.to):
+        print("archive: --es, --older-than and --to are required (or use --policy FILE)", file=sys.stderr)
+        return 2
     try:
         days = parse_days(args.older_than)
     except ValueError as exc:

@@ -18,13 +18,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    """Logstash's ``-t``: every error at once, exit 78 on errors; "Configuration OK" and 0 otherwise."""
     try:
-        pipelines = build_all(args)
+        pipelines = build_all(args, require_inputs=False)
     except ConfigErrors as exc:
         print(exc.render(), file=sys.stderr)
         print(f"{len(exc.errors)} configuration error(s)", file=sys.stderr)
         return CONFIG_ERROR_EXIT_CODE
     for settings, built in pipelines:
+        fragment = "" if built.inputs else "; no input section: valid as a fragment, as with logstash -t"
+        outputs = "default output" if built.uses_default_output else f"{len(built.outputs)} output(s)"
         print(f"Configuration OK: pipeline {settings.pipeline_id} ({len(built.inputs)} input(s), "
-              f"{len(built.filters)} filter(s), {len(built.outputs)} output(s))")
+              f"{len(built.filters)} filter(s), {outputs}{fragment})")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from elasticsearch import ApiError, TransportError
 
+from pipeline.commands import archive_policy
 from pipeline.elasticsearch.archive import ArchiveError, restore
 from pipeline.elasticsearch.client import add_connection_arguments, client_from_args
 
@@ -17,13 +18,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "restore", help="load an archived index (.ndjson.gz) back into Elasticsearch",
         description="Verify FILE against the manifest.json beside it, then bulk-index its documents with "
                     "their original ids into the original index (or --index). Restoring twice is harmless.")
-    parser.add_argument("file", type=Path, metavar="FILE", help="an <index>.ndjson.gz written by pipeline archive")
-    add_connection_arguments(parser)
+    parser.add_argument("file", type=Path, metavar="FILE",
+                        help="an <index>.ndjson.gz written by pipeline archive; with --policy, an index name")
+    add_connection_arguments(parser, required=False)
     parser.add_argument("--index", help="restore into this index instead of the original name")
+    archive_policy.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.policy is not None:
+        return archive_policy.run_restore(args)
+    if not args.es:
+        print("restore: --es is required (or use --policy FILE INDEX)", file=sys.stderr)
+        return 2
     if not args.file.is_file():
         print(f"restore: no such file: {args.file}", file=sys.stderr)
         return 2

@@ -11,51 +11,52 @@ from pathlib import Path
 from pipeline import logs
 from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError, ConfigErrors, PipelineError
 from pipeline.runtime import api
-from pipeline.runtime.agent import run_agent
-from pipeline.runtime.builder import BuiltPipeline, build_pipeline
-from pipeline.runtime.runner import RunSettings
-from pipeline.runtime.sources import add_arguments, load_config, resolve
+from pipeline.runtime.agent import ReloadOptions, run_agent
+from pipeline.runtime.binding import InputBindError
+from pipeline.runtime.builder import BuiltPipeline
+from pipeline.runtime.reload import build_one, run_settings
+from pipeline.runtime.sources import add_arguments, resolve
 from pipeline.settings import Settings
 
 log = logging.getLogger("pipeline")
+__all__ = ["build_all", "register", "run", "run_settings"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("run", help="run a pipeline (like logstash -f)",
                             description="Run one pipeline (-f/-e) or those of pipelines.yml (--path.settings).")
     add_arguments(parser)
+    parser.add_argument("-t", "--config.test_and_exit", dest="config_test_and_exit", action="store_true",
+                        help="check the config and exit, as `pipeline check` (Logstash's -t)")
+    parser.add_argument("-r", "--config.reload.automatic", dest="config_reload_automatic", action="store_true",
+                        default=None, help="reload changed pipeline configs automatically (also on SIGHUP)")
+    parser.add_argument("--config.reload.interval", dest="config_reload_interval", metavar="DURATION",
+                        help="how often to check the config for changes (default 3s)")
+    parser.add_argument("--pipeline.unsafe_shutdown", dest="unsafe_shutdown", action="store_true", default=None,
+                        help="at shutdown, give up on outputs that stay down (memory queue: events are lost)")
+    parser.add_argument("--pipeline.shutdown_timeout", dest="shutdown_timeout", metavar="DURATION",
+                        help="at shutdown, wait at most this long for stuck outputs (default: wait)")
+    parser.add_argument("--no-status", dest="status_line", action="store_false", default=True,
+                        help="no live status line on a terminal")
     parser.set_defaults(func=run)
 
 
-def build_all(args: argparse.Namespace) -> list[tuple[Settings, BuiltPipeline]]:
-    """Build every pipeline; ConfigErrors with the problems of all of them."""
+def build_all(args: argparse.Namespace, *, require_inputs: bool = True) -> list[tuple[Settings, BuiltPipeline]]:
+    """Build every pipeline; ConfigErrors with the problems of all of them.
+
+    ``require_inputs=False`` is ``check``'s (and ``logstash -t``'s) view: a conf.d fragment holding
+    only filters or outputs is valid on its own."""
     built: list[tuple[Settings, BuiltPipeline]] = []
     errors: list[ConfigError] = []
     for settings in resolve(args):
         try:
-            config = load_config(settings)
-            built.append((settings, build_pipeline(config, settings.pipeline_id, settings.path_data,
-                                                   dict(settings.plugin_settings))))
+            built.append((settings, build_one(settings, require_inputs=require_inputs)))
         except ConfigErrors as exc:
             errors.extend(exc.errors)
-            partial = getattr(exc, "partial", None)
-            if partial is not None:  # syntax errors: still validate the plugins that did parse
-                try:
-                    build_pipeline(partial, settings.pipeline_id, settings.path_data, require_inputs=False)
-                except ConfigErrors as more:
-                    errors.extend(more.errors)
     if errors:
         errors.sort(key=lambda e: (e.location.file, e.location.line, e.location.col) if e.location else ("", 0, 0))
         raise ConfigErrors(errors)
     return built
-
-
-def run_settings(settings: Settings) -> RunSettings:
-    return RunSettings(workers=settings.workers, batch_size=settings.batch_size,
-                       batch_delay=settings.batch_delay, queue_max_events=settings.queue_max_events,
-                       worker_type=settings.worker_type, queue_type=settings.queue_type,
-                       queue_settings=dict(settings.queue_settings), log_level=settings.log_level,
-                       log_format=settings.log_format)
 
 
 def unusable_data_dir(path: Path) -> str | None:
@@ -70,6 +71,10 @@ def unusable_data_dir(path: Path) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config_test_and_exit:  # logstash -t
+        from pipeline.commands import check
+
+        return check.run(args)
     logs.configure(args.log_level or "info", args.log_format or "plain")
     try:
         pipelines = build_all(args)
@@ -91,9 +96,24 @@ def run(args: argparse.Namespace) -> int:
     if first.api_enabled:
         low, _, high = first.api_http_port.partition("-")
         api.start(first.api_http_host, int(low), int(high or low))
+    reloading = ReloadOptions(args, first.config_reload_automatic, first.config_reload_interval)
+    if first.config_reload_automatic:
+        log.info("config reload is automatic: checking for changes every %gs", first.config_reload_interval)
+    status = None
+    if getattr(args, "status_line", False) and sys.stderr.isatty():
+        from pipeline.runtime.status_line import StatusLine
+
+        status = StatusLine(sys.stderr)
+        status.start()
     try:
-        run_agent([(built, run_settings(settings)) for settings, built in pipelines])
+        run_agent([(built, run_settings(settings)) for settings, built in pipelines],
+                  [settings for settings, _ in pipelines], reloading)
+    except InputBindError:
+        return 1  # already logged, on one line
     except (PipelineError, OSError) as exc:
         log.error("pipeline stopped on an error: %s", exc)
         return 1
+    finally:
+        if status is not None:
+            status.stop()
     return 0

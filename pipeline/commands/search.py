@@ -1,4 +1,5 @@
-"""``pipeline search``: query the embedded local index from the terminal (documents, count, terms, histogram)."""
+"""``pipeline search``: query the embedded local index, or a cluster with ``--es URL``, from the terminal
+(documents, count, terms, histogram)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from pipeline.settings import load_settings
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
-        "search", help="search the local index (KQL, as Kibana's query bar; --lucene for Lucene)",
+        "search", help="search the local index or a cluster (KQL, as Kibana's query bar; --lucene for Lucene)",
         description="Search the embedded local index with the Kibana Query Language (KQL), as typed in "
                     "Kibana's query bar, e.g. pipeline search 'log.level:(ERROR or FATAL) and "
-                    "service.name:auth' --since 1h --terms host.name. --lucene reads Lucene query syntax.",
+                    "service.name:auth' --since 1h --terms host.name. --lucene reads Lucene query syntax. "
+                    "With --es URL the same query runs on Elasticsearch or OpenSearch instead.",
     )
     parser.add_argument("query", nargs="?", default="",
                         help="query (default: everything); KQL unless --lucene; a JSON object is read as "
@@ -40,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--fields", help="comma-separated fields to show instead of the whole document")
     parser.add_argument("--json", action="store_true", help="print JSON (one document per line)")
     add_location_arguments(parser)
+    from pipeline.elasticsearch.client import add_connection_arguments
+
+    add_connection_arguments(parser, required=False)
     parser.set_defaults(func=run)
 
 
@@ -84,17 +89,42 @@ def _query(text: str, language: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.es:
+        return _run_on_cluster(args)
     directory = index_directory(args)
-    idx = LocalIndex(directory)
+    if not directory.is_dir():
+        print(f"no local index at {directory} (set --path.data to the pipeline's data directory)",
+              file=sys.stderr)
+        return 1
+    return _search(args, LocalIndex(directory))
+
+
+def _run_on_cluster(args: argparse.Namespace) -> int:
+    from elasticsearch import ApiError, TransportError
+
+    from pipeline.elasticsearch.client import client_from_args
+    from pipeline.elasticsearch.search import ClusterSearch
+
+    client = client_from_args(args)
+    try:
+        return _search(args, ClusterSearch(client, "lucene" if args.lucene else "kuery"))
+    except ApiError as exc:
+        print(f"pipeline search: {args.es} refused the query: HTTP {exc.meta.status} {exc.body}", file=sys.stderr)
+        return 1
+    except TransportError as exc:
+        print(f"pipeline search: cannot reach {args.es}: {exc}", file=sys.stderr)
+        return 69
+    finally:
+        client.close()
+
+
+def _search(args: argparse.Namespace, idx: Any) -> int:
+    """Runs the asked verb on ``idx``: a LocalIndex or a ClusterSearch (same methods)."""
     now = datetime.now(UTC)
     try:
         query = _query(args.query, "lucene" if args.lucene else "kuery")
         start = parse_when(args.since, now) if args.since else None
         end = parse_when(args.until, now) if args.until else (now if start else None)
-        if not directory.is_dir():
-            print(f"no local index at {directory} (set --path.data to the pipeline's data directory)",
-                  file=sys.stderr)
-            return 1
         if args.count:
             total = idx.count(args.index, query, start, end)
             print(serde.dumps_str({"count": total}) if args.json else total)

@@ -12,7 +12,7 @@ from elasticsearch import ApiError, TransportError
 from pipeline.elasticsearch.client import add_connection_arguments, client_from_args
 from pipeline.elasticsearch.ilm import DEFAULT_POLICY_NAME, parse_days
 from pipeline.elasticsearch.setup import SetupResult, run_setup
-from pipeline.elasticsearch.template import DEFAULT_INDEX_PATTERN, DEFAULT_PRIORITY
+from pipeline.elasticsearch.template import DAILY_INDEX_PATTERNS, DEFAULT_PRIORITY
 from pipeline.logs import mask_secrets
 
 EXIT_UNREACHABLE = 69  # EX_UNAVAILABLE
@@ -20,20 +20,22 @@ EXIT_UNREACHABLE = 69  # EX_UNAVAILABLE
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
-        "setup", help="install the index template, ILM policy (and Kibana dashboards) for daily log indices",
-        description="Install or update, idempotently, the composable index template and the ILM policy "
-                    "(hot 7d, warm until 30d, deleted after --delete-after) for the daily log indices; "
-                    "with --kibana also import the dashboards. Prints what was created, updated or unchanged.")
+        "setup", help="install the index template, retention policy (and Kibana dashboards) for daily log indices",
+        description="Install or update, idempotently, the composable index template and the retention policy "
+                    "(hot 7d, warm until 30d, deleted after --delete-after: ILM on Elasticsearch, ISM on "
+                    "OpenSearch) for the daily log indices; with --kibana also import the dashboards. "
+                    "Prints what was created, updated or unchanged.")
     add_connection_arguments(parser)
-    parser.add_argument("--index-pattern", default=DEFAULT_INDEX_PATTERN,
-                        help="indices the template applies to (default logs-*)")
+    parser.add_argument("--index-pattern", default=None,
+                        help="indices the template applies to, comma-separated (default "
+                             f"{','.join(DAILY_INDEX_PATTERNS)}: daily indices only)")
     parser.add_argument("--delete-after", default="90d", help="delete indices this old (default 90d)")
-    parser.add_argument("--policy-name", default=DEFAULT_POLICY_NAME, help="ILM policy name")
+    parser.add_argument("--policy-name", default=DEFAULT_POLICY_NAME, help="ILM/ISM policy name")
     parser.add_argument("--priority", type=int, default=DEFAULT_PRIORITY,
                         help="template priority (default 200, above the built-in logs-*-* template)")
     parser.add_argument("--replicas", type=int, default=None,
                         help="number_of_replicas for new indices (use 0 on a single-node cluster)")
-    parser.add_argument("--no-ilm", action="store_true", help="install the template without an ILM policy")
+    parser.add_argument("--no-ilm", action="store_true", help="install the template without a retention (ILM/ISM) policy")
     parser.add_argument("--kibana", metavar="URL", help="also import the Kibana dashboards into this Kibana")
     parser.add_argument("--kibana-space", default=None, help="Kibana space for the dashboards")
     parser.set_defaults(func=run)

@@ -131,14 +131,15 @@ Expression = Field | Literal | Regex | Compare | RegexMatch | In | Not | BoolOp
 
 # ---------------------------------------------------------------------------
 # Regexes: Logstash evaluates them with Ruby's engine; the Ruby-only constructs
-# (named groups (?<n>...), \h, \z, POSIX classes) are translated once, at load.
+# (inline flags anywhere, nested repeats, (?<n>...), \h, \z, POSIX classes) are
+# translated once, at load (pipeline/rubyregex.py).
 # ---------------------------------------------------------------------------
 def compile_regex(pattern: str, location: Location | None = None) -> re.Pattern[str]:
     """Compile a Logstash (Ruby-syntax) regex; an invalid one is a ConfigError at ``location``."""
-    from pipeline.filters._rubyregex import translate
+    from pipeline.rubyregex import compile_ruby
 
     try:
-        return re.compile(translate(pattern))
+        return compile_ruby(pattern)
     except re.error as exc:
         raise ConfigError(f"invalid regular expression /{pattern}/: {exc}", location) from None
 

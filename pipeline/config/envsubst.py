@@ -14,6 +14,22 @@ from typing import Any
 
 from pipeline.errors import ConfigError, Location
 
+
+class Unresolved(str):
+    """A value whose ``${VAR}`` could not be substituted: its error is already reported, so
+    option validation skips it instead of adding errors that only repeat the same cause."""
+
+
+def has_unresolved(value: Any) -> bool:
+    if isinstance(value, Unresolved):
+        return True
+    if isinstance(value, list):
+        return any(has_unresolved(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_unresolved(v) for v in value.values())
+    return False
+
+
 # Same name syntax as Logstash: letters, digits, "_" and "."; the default runs to the first "}".
 _PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Za-z_.][A-Za-z0-9_.]*)(?::(?P<default>[^}]*))?\}")
 

@@ -2,7 +2,8 @@
 
 ``load_paths`` follows Logstash's ``-f``: a file, a directory (every file in it, sorted
 alphabetically, sub-directories ignored) or a glob; several files are concatenated in that
-order. Files ending in ``.yml``/``.yaml`` are read as the YAML form. Every error of every
+order. Files ending in ``.yml``/``.yaml`` are read as the YAML form, unless they hold
+Logstash syntax (a line starting ``input {``, ``filter {`` or ``output {``). Every error of every
 file is collected and raised together as ConfigErrors; its ``partial`` attribute holds
 the config made of everything that did parse (broken plugins left out), so a checker
 can validate those plugins too and report all problems in one run.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -35,6 +37,16 @@ def parse_text(text: str, source: str = "<config>", *, env: Mapping[str, str] | 
 def parse_yaml(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> PipelineConfig:
     """Parse a config written in the YAML form (see docs/config-language.md)."""
     return yaml_form.parse_yaml(text, source, env=env)
+
+
+_SECTION_START = re.compile(r"^\s*(?:input|filter|output)\s*\{", re.M)
+
+
+def looks_like_logstash_syntax(text: str) -> bool:
+    """A ``.yml`` file holding ``input { ... }``: Logstash reads any -f / path.config file as its
+    own language, and pipelines.yml often points at such files; a YAML pipeline never has a line
+    starting ``input {``."""
+    return _SECTION_START.search(text) is not None
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -77,7 +89,7 @@ def load_paths(paths: Iterable[str | os.PathLike[str]], *, env: Mapping[str, str
         if text.startswith("\ufeff"):  # a BOM left by Windows editors
             text = text[1:]
         try:
-            if path.suffix.lower() in YAML_SUFFIXES:
+            if path.suffix.lower() in YAML_SUFFIXES and not looks_like_logstash_syntax(text):
                 part = parse_yaml(text, source, env=env)
             else:
                 part = parse_text(text, source, env=env, support_escapes=support_escapes)

@@ -57,6 +57,15 @@ _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "0"
 _COMPARE_TOKENS = ("==", "!=", "<=", ">=", "<", ">")
 
 
+def _assignment_hint(text: str, pos: int) -> str:
+    """Why ``if [a] = "x"`` fails: conditions compare with ``==``; ``=`` and ``=>`` assign nothing here."""
+    if text.startswith("=>", pos):
+        return "'=>' sets plugin options; to compare in a condition write [field] == \"value\""
+    if text.startswith("=", pos) and not text.startswith(("==", "=~"), pos):
+        return "'=' is not a comparison: write [field] == \"value\" to test equality (or =~ /regex/ to match)"
+    return ""
+
+
 class _SyntaxFailure(Exception):
     """Internal: stops parsing at the first syntax error (converted to ConfigError)."""
 
@@ -246,7 +255,8 @@ class _Parser:
         self.skip_space()
         condition = self.parse_condition()
         self.skip_space()
-        self.expect("{", "'{' after the condition, or a boolean operator (and, or, xor, nand)")
+        self.expect("{", "'{' after the condition, or a boolean operator (and, or, xor, nand)",
+                    hint=_assignment_hint(self.text, self.pos))
         body = self.parse_block_body(section, start)
         return Branch(condition, tuple(body), self.location(start))
 
@@ -310,6 +320,9 @@ class _Parser:
         self.pos = start
         hint = ("quote it: an unquoted word needs 2+ letters, digits or _ and must start with a letter"
                 if name else "")
+        if self.text.startswith("${", start):
+            hint = 'quote it: "${VAR}"; variables are substituted in quoted strings only (Logstash refuses this too)'
+
         self.fail(f"{what} (a string, number, bareword, array, hash or plugin block)", hint=hint)
 
     def parse_string(self, substitute: bool = True) -> str:
@@ -338,6 +351,7 @@ class _Parser:
                 value = envsubst.substitute(value, self.location(start), self.env)
             except ConfigError as exc:
                 self.error(exc.message, start)
+                return envsubst.Unresolved(value)
         return value
 
     def parse_array(self) -> list[Any]:

@@ -1,8 +1,15 @@
 """Building an official ``elasticsearch`` client from Logstash-style connection options.
 
-Every part of the pipeline that talks to Elasticsearch (the output, ``pipeline
-setup``/``archive``/``restore``, the alert engine) builds its client here so
-auth, TLS and timeouts mean the same everywhere.
+Every part of the pipeline that talks to Elasticsearch or OpenSearch (the output, ``pipeline
+setup``/``archive``/``restore``/``search``, the alert engine) builds its client here so
+auth, TLS, timeouts and product detection mean the same everywhere.
+
+Product detection: the client's transport is :class:`ProductAwareTransport`. On first contact it
+asks ``GET /`` which product answers (:mod:`pipeline.elasticsearch.product`). Elasticsearch 8+
+gets the client unchanged. OpenSearch and Elasticsearch 7.x get plain ``application/json``
+media types (they refuse or predate ``compatible-with=8``), and the client's product check,
+which refuses any server without ``X-Elastic-Product: Elasticsearch``, is satisfied because we
+checked the product ourselves. Why this path and not ``opensearch-py``: docs/elasticsearch.md.
 
 Compatibility: the 8.x client sends ``compatible-with=8`` media types, which
 Elasticsearch 8.x and 9.x both accept; the 9.x client sends
@@ -14,13 +21,18 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from elasticsearch import Elasticsearch
+from elastic_transport import HttpHeaders, Transport, TransportApiResponse
+from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
+from elasticsearch.exceptions import HTTP_EXCEPTIONS
+
+from pipeline.elasticsearch.product import Product, UnknownProductError, detect_product
 
 DEFAULT_HOST = "http://127.0.0.1:9200"
 
@@ -80,6 +92,79 @@ class ConnectionSettings:
                     or self.ssl_verification_mode == "none")
 
 
+_COMPAT_PREFIX = "application/vnd.elasticsearch+"
+
+
+def _plain_media_type(value: str) -> str:
+    """``application/vnd.elasticsearch+json; compatible-with=8`` → ``application/json``."""
+    if not value.startswith(_COMPAT_PREFIX):
+        return value
+    return "application/" + value[len(_COMPAT_PREFIX):].split(";", 1)[0].strip()
+
+
+class ProductAwareTransport(Transport):
+    """A transport that learns on first contact whether Elasticsearch or OpenSearch answers.
+
+    The product is asked once (``GET /`` with the caller's auth headers) and kept for the
+    life of the client; :func:`product_of` reads it. A failed ``GET /`` (server down) is
+    raised to the caller like any request failure, and asked again on the next request.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.product: Product | None = None
+        self._detect_lock = threading.Lock()
+
+    def perform_request(self, method: str, target: str, **kwargs: Any) -> TransportApiResponse:  # type: ignore[override]
+        product = self.product or self._detect(kwargs)
+        if product.speaks_compatible_with_8:
+            return super().perform_request(method, target, **kwargs)
+        headers = HttpHeaders(kwargs.get("headers") or {})
+        for name in ("accept", "content-type"):
+            if name in headers:
+                headers[name] = _plain_media_type(headers[name])
+        kwargs["headers"] = headers
+        response = super().perform_request(method, target, **kwargs)
+        # The client refuses 2xx answers without this header; we verified the product above.
+        response.meta.headers["x-elastic-product"] = "Elasticsearch"
+        return response
+
+    def _detect(self, request_kwargs: dict[str, Any]) -> Product:
+        with self._detect_lock:
+            if self.product is None:
+                headers = HttpHeaders(request_kwargs.get("headers") or {})
+                headers.pop("content-type", None)
+                headers["accept"] = "application/json"
+                meta, body = super().perform_request(
+                    "GET", "/", headers=headers,
+                    request_timeout=request_kwargs.get("request_timeout", DEFAULT_DETECT_TIMEOUT),
+                    max_retries=request_kwargs.get("max_retries", 0),
+                )
+                if meta.status != 200:
+                    raise HTTP_EXCEPTIONS.get(meta.status, ApiError)(
+                        message=f"GET / (product detection) answered HTTP {meta.status}: {str(body)[:200]}",
+                        meta=meta, body=body)
+                try:
+                    self.product = detect_product(body, meta.headers)
+                except UnknownProductError as exc:
+                    raise UnsupportedProductError(message=str(exc), meta=meta, body=body) from exc
+            return self.product
+
+
+DEFAULT_DETECT_TIMEOUT = 30.0
+
+
+def product_of(client: Elasticsearch) -> Product:
+    """The product behind a client from :func:`build_client` (asks ``GET /`` if not yet known)."""
+    transport = client.transport
+    if not isinstance(transport, ProductAwareTransport):
+        raise TypeError("product_of needs a client built by pipeline.elasticsearch.client.build_client")
+    if transport.product is None:
+        client.info()
+    assert transport.product is not None
+    return transport.product
+
+
 def normalize_host(host: str, ssl_enabled: bool | None) -> str:
     """``es1:9200`` → ``http://es1:9200``; the scheme follows ``ssl_enabled`` when not given."""
     text = host.strip().rstrip("/")
@@ -101,6 +186,7 @@ def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elast
         "max_retries": max_retries,
         "retry_on_timeout": max_retries > 0,
         "http_compress": settings.http_compression,
+        "transport_class": ProductAwareTransport,
     }
     if settings.headers:
         kwargs["headers"] = dict(settings.headers)

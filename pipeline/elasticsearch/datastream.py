@@ -32,6 +32,8 @@ def sample_index_names(index: str) -> list[str]:
     if "%{" in index:
         rendered = Template(index).render(Event({"@timestamp": "2026-11-21T10:00:00Z"}))
         return [_PLACEHOLDER.sub("app", rendered)]
+    if index.endswith("-20*"):  # our daily patterns: logs-20*, logs-*-20*
+        return [index[:-3].replace("*", "app") + "-2026.11.21"]
     if "*" in index:
         return [index.replace("*", "2026.11.21"), index.replace("*", "app-2026.11.21")]
     return [index]

@@ -18,7 +18,12 @@ import json
 import re
 from typing import Any
 
-DEFAULT_INDEX_PATTERN = "logs-*"
+DEFAULT_INDEX_PATTERN = "logs-*"  # what data views and archive read: every daily index of ours
+# What our template claims: only daily indices (logs-2026.11.21, logs-<service>-2026.11.21), so Elastic
+# Agent's data streams logs-<dataset>-<namespace> on the same cluster keep their own template
+# (docs/elasticsearch.md, "Which indices the template claims").
+DAILY_INDEX_PATTERNS = ("logs-20*", "logs-*-20*")
+DEFAULT_TEMPLATE_NAME = "pipeline-logs"
 DEFAULT_PRIORITY = 200  # above Elasticsearch's built-in logs-*-* data stream template (100)
 TEMPLATE_VERSION = 1
 KEYWORD = {"type": "keyword", "ignore_above": 1024}
@@ -58,7 +63,9 @@ def base_properties() -> dict[str, Any]:
         "response": long,
         "bytes": long,
         "referrer": {"type": "keyword", "ignore_above": 2048},
-        "agent": {"type": "keyword", "ignore_above": 2048, "fields": {"text": {"type": "text"}}},
+        # No explicit "agent": Filebeat/Winlogbeat send it as an object (agent.id, agent.type ...), and a
+        # keyword mapping for the legacy grok user-agent string made a real engine refuse every Beats event.
+        # The legacy string still maps to keyword through the dynamic templates.
         "request_time": {"type": "double"},
         "geoip": _props(location={"type": "geo_point"}, country_name={"type": "keyword"},
                         city_name={"type": "keyword"}),
@@ -101,7 +108,7 @@ def build_index_template(index_patterns: list[str] | None = None, *, ilm_policy:
     if ilm_policy:
         settings["index"]["lifecycle"] = {"name": ilm_policy}
     body: dict[str, Any] = {
-        "index_patterns": list(index_patterns or [DEFAULT_INDEX_PATTERN]),
+        "index_patterns": list(index_patterns or DAILY_INDEX_PATTERNS),
         "priority": priority,
         "version": TEMPLATE_VERSION,
         "template": {
@@ -124,10 +131,20 @@ def body_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(cleaned, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def template_name(index_pattern: str) -> str:
-    """``logs-*`` → ``pipeline-logs``: one template per index pattern."""
-    stem = re.sub(r"[^a-z0-9]+", "-", index_pattern.lower()).strip("-") or "logs"
+def template_name(index_pattern: str | list[str] | tuple[str, ...]) -> str:
+    """``logs-*`` → ``pipeline-logs``: one template per index pattern; our daily patterns keep that name."""
+    patterns = [index_pattern] if isinstance(index_pattern, str) else list(index_pattern)
+    if patterns == list(DAILY_INDEX_PATTERNS):
+        return DEFAULT_TEMPLATE_NAME
+    stem = re.sub(r"[^a-z0-9]+", "-", patterns[0].lower()).strip("-") or "logs"
     return f"pipeline-{stem}"
+
+
+def split_patterns(text: str | None) -> list[str]:
+    """``--index-pattern 'a-*,b-*'`` → ``["a-*", "b-*"]``; None → our daily patterns."""
+    if not text:
+        return list(DAILY_INDEX_PATTERNS)
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def mapped_type(template: dict[str, Any], field: str, sample: Any = "text") -> str | None:

@@ -186,6 +186,10 @@ def major_version(client: Any) -> int:
     return int(number.split(".")[0])
 
 
+def is_opensearch(client: Any) -> bool:
+    return bool(client.info().body["version"].get("distribution") == "opensearch")
+
+
 def load_template(path: str) -> dict[str, Any]:
     """A template file (JSON object); ValueError naming the file and the problem."""
     try:
@@ -225,7 +229,8 @@ def template_body(plan: Plan, composable: bool) -> dict[str, Any]:
 def _install_template(client: Any, plan: Plan, logger: logging.Logger) -> None:
     major = major_version(client)
     if plan.template_api == "auto":
-        composable = major >= 8
+        # OpenSearch has composable templates since 1.0 (its version numbers restart at 1).
+        composable = major >= 8 or is_opensearch(client)
         if not composable:
             logger.warning("elasticsearch output: template_api => auto resolved to legacy (Elasticsearch %d); "
                            "set template_api => legacy or composable explicitly", major)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pipeline.filters.base import Filter, FilterOptions
 from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compile_expression
 from pipeline.grok.library import DEFAULT_ECS_MODE
 from pipeline.grok.matcher import STEPS_PER_SECOND
+from pipeline.monitoring.counters import MatchCounters
 from pipeline.plugin import option, register
 
 
@@ -45,6 +47,7 @@ class _Pattern:
     fast_search: Any  # re's bound search, or None
     fast_limit: int  # lines up to this length are safe on re within the (per pattern) timeout
     risk: Any  # the guard's Risk, to check longer lines one by one
+    text: str = ""  # the expression as written, for the per-pattern counters
 
 
 @register
@@ -93,9 +96,11 @@ class Grok(Filter):
         self.per_event = opts.timeout_scope == "event"
         self.fast_budget = (self.timeout or 0) * STEPS_PER_SECOND
         self.tag_on_timeout = opts.tag_on_timeout
+        self._stop = threading.Event()  # set by interrupt(): the pipeline is stopping
         self.tag_on_failure = tuple(opts.tag_on_failure)
         self.keep_empty = opts.keep_empty_captures
         self.break_on_match = opts.break_on_match
+        self.stats = MatchCounters()  # shown in /_node/stats and /metrics (pipeline_grok_*)
         self.library = build_library(self.ecs_compatibility, opts.patterns_dir, opts.patterns_files_glob,
                                      opts.pattern_definitions)
         target = fieldref.parse(opts.target).path if opts.target else ()
@@ -129,7 +134,7 @@ class Grok(Filter):
                                   c.last, c.overwrite, c) for c in captures)
                     cache[text] = _Pattern(compiled, plan,
                                            compiled.fast.search if compiled.fast is not None else None,
-                                           fast_limit, compiled.risk)
+                                           fast_limit, compiled.risk, text)
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
 
@@ -167,11 +172,19 @@ class Grok(Filter):
             self.logger.warning("grok: timeout after %s ms matching an event; tagged %s",
                                 self.options.timeout_millis, self.tag_on_timeout)
             event.tag(self.tag_on_timeout)
+            self.stats.count("timeouts")
             return
         if matched:
+            self.stats.count("matches")
             self.filter_matched(event)
-        elif self.tag_on_failure:
-            event.tag(*self.tag_on_failure)
+        else:
+            self.stats.count("failures")
+            if self.tag_on_failure:
+                event.tag(*self.tag_on_failure)
+
+    def interrupt(self) -> None:
+        """The pipeline is stopping: a running slow match gives up (its event is tagged, not lost)."""
+        self._stop.set()
 
     @staticmethod
     def _text(value: Any) -> str:
@@ -190,7 +203,11 @@ class Grok(Filter):
                 found = pattern.fast_search(text)  # hot path: re, proven safe for this line
             else:
                 timeout = self.timeout if deadline is None else deadline - time.monotonic()
-                found = pattern.expression.search(text, timeout)
+                try:
+                    found = pattern.expression.search(text, timeout, stop=self._stop)
+                except GrokTimeout:
+                    self.stats.count_timeout(pattern.text)
+                    raise
             if found is None:
                 continue
             hit = True

@@ -9,7 +9,7 @@ from pipeline import fieldref
 from pipeline.event import TIMESTAMP, TIMESTAMP_FAILURE_FIELD, TIMESTAMP_FAILURE_TAG, Event
 from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters.base import Filter, FilterOptions
-from pipeline.plugin import option, register
+from pipeline.plugin import no_effect, option, register
 from pipeline.serde import JSONDecodeError, loads
 from pipeline.timestamp import Timestamp
 
@@ -30,6 +30,7 @@ class Json(Filter):
 
     @dataclass(frozen=True, kw_only=True)
     class Options(FilterOptions):
+        ecs_compatibility: Any = no_effect("this plugin names no fields after ECS")
         source: str = option(doc="The field holding the JSON text.")
         target: str | None = option(None, "Where to put the parsed value; default: the top of the event.")
         skip_on_invalid_json: bool = option(False, "Leave events with invalid JSON alone (no tag, no warning).")

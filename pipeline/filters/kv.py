@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,7 +14,7 @@ from pipeline.event import Event
 from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters._rubyregex import translate
 from pipeline.filters.base import Filter, FilterOptions
-from pipeline.plugin import option, register
+from pipeline.plugin import no_effect, option, register
 from pipeline.template import Template
 
 Transform = Literal["lowercase", "uppercase", "capitalize"]
@@ -49,6 +50,7 @@ class Kv(Filter):
 
     @dataclass(frozen=True, kw_only=True)
     class Options(FilterOptions):
+        ecs_compatibility: Any = no_effect("this plugin names no fields after ECS")
         source: str = option("message", "The field to parse.")
         target: str | None = option(None, "Put the pairs under this field instead of the event's top level.")
         field_split: str = option(" ", "Characters that separate pairs (each character is a separator).")
@@ -88,7 +90,7 @@ class Kv(Filter):
         try:
             self._scan = self._build_scanner(o)
             self._value_split_re = regex.compile(self._splitters(o)[1])
-        except regex.error as exc:
+        except (regex.error, re.error) as exc:  # re.error: a Ruby construct that cannot be translated
             raise ConfigError(f"kv: invalid split pattern: {exc}") from None
         self._source = fieldref.parse(o.source)
         self._target = fieldref.parse(o.target) if o.target else None

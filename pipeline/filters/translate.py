@@ -20,7 +20,7 @@ from pipeline.filters._ruby import ruby_to_s
 from pipeline.filters._rubyregex import compile_ruby
 from pipeline.filters._rubyregex import translate as ruby_to_python_regex
 from pipeline.filters.base import Filter, FilterOptions
-from pipeline.plugin import Duration, option, register
+from pipeline.plugin import Duration, no_effect, option, register
 from pipeline.serde import JSONDecodeError, loads
 from pipeline.template import Template
 
@@ -111,6 +111,7 @@ class Translate(Filter):
 
     @dataclass(frozen=True, kw_only=True)
     class Options(FilterOptions):
+        yaml_load_strategy: Any = no_effect("YAML dictionaries are always read whole (one_shot)")
         source: str = option(doc="The field to translate.", aliases=("field",))
         target: str | None = option(
             None, "Where the translation goes; default: translation (legacy) or the source itself (ECS).",

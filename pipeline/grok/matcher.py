@@ -12,6 +12,8 @@ the common case (apache, syslog headers) never pays for the protection.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +34,16 @@ REGEX_UNICODE_FLAGS = regex.V0 | regex.MULTILINE | regex.DOTALL
 # case (three GREEDYDATA), 1e11-1e12 for the others. 2e8 keeps a 10x margin: a line the guard lets
 # through to ``re`` finishes within a tenth of the timeout even in the tightest case.
 STEPS_PER_SECOND = 2e8
+
+
+#: A slow-path search first runs whole for at most this long; past it, it goes on one start position
+#: at a time so that a stop request is seen between positions (a stuck line cannot hold a shutdown).
+FIRST_SLICE_SECONDS = 1.0
+#: How often (in start positions) the position-by-position search looks at the stop flag and the clock.
+STOP_CHECK_POSITIONS = 64
+#: The longest a match attempt at one start position may run: a running attempt cannot be interrupted,
+#: so this bounds how long a stop waits for grok. An attempt needing more counts as a timeout.
+POSITION_SECONDS = 5.0
 
 
 class GrokTimeout(Exception):
@@ -100,10 +112,13 @@ class CompiledExpression:
                 self._limits[timeout] = limit
         return limit
 
-    def search(self, text: str, timeout: float | None, *, full: bool = False) -> Any:
+    def search(self, text: str, timeout: float | None, *, full: bool = False,
+               stop: threading.Event | None = None) -> Any:
         """The match object or None; GrokTimeout if ``timeout`` seconds ran out (None = no limit).
 
         ``full``: the whole text must match (pygrok's default), instead of Logstash's search.
+        ``stop``: once set (the pipeline is stopping), a slow-path search gives up at its next start
+        position and later ones at once; their events are tagged ``_groktimeout``, not lost.
         """
         fast = self.fast
         if fast is not None and (timeout is None or len(text) <= self.fast_limit(timeout)
@@ -111,12 +126,41 @@ class CompiledExpression:
             return fast.fullmatch(text) if full else fast.search(text)
         if timeout is not None and timeout <= 0:
             raise GrokTimeout("no time left")
+        if stop is not None and stop.is_set():
+            raise GrokTimeout("the pipeline is stopping")
+        started = time.monotonic()
+        first = timeout if timeout is not None and timeout <= FIRST_SLICE_SECONDS else FIRST_SLICE_SECONDS
         try:
             if full:
-                return self.safe.fullmatch(text, timeout=timeout)
-            return self.safe.search(text, timeout=timeout)
+                return self.safe.fullmatch(text, timeout=timeout, concurrent=True)
+            # concurrent: the GIL is released, so the event loop (signals, API, stop) runs meanwhile
+            return self.safe.search(text, timeout=first, concurrent=True)
         except TimeoutError as exc:
-            raise GrokTimeout(str(exc)) from None
+            if timeout is not None and time.monotonic() - started >= timeout:
+                raise GrokTimeout(str(exc)) from None
+        deadline = None if timeout is None else started + timeout
+        return self._search_by_position(text, deadline, stop)
+
+    def _search_by_position(self, text: str, deadline: float | None, stop: threading.Event | None) -> Any:
+        """``search`` as a match at each start position in turn, checking the stop flag and the
+        deadline between positions (a whole search cannot be interrupted)."""
+        match = self.safe.match
+        for position in range(len(text) + 1):
+            if position % STOP_CHECK_POSITIONS == 0 and stop is not None and stop.is_set():
+                raise GrokTimeout("the pipeline is stopping")
+            limit = POSITION_SECONDS
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise GrokTimeout("timed out")
+                limit = min(limit, remaining)
+            try:
+                found = match(text, pos=position, timeout=limit, concurrent=True)
+            except TimeoutError:
+                raise GrokTimeout(f"timed out (one start position may take at most {POSITION_SECONDS:g}s)") from None
+            if found is not None:
+                return found
+        return None
 
     def captures(self, match: Any) -> list[tuple[str, Any]]:
         """(field, value) pairs in pattern order; None for groups that did not take part."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import ssl
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,11 +98,31 @@ def server_ssl_context(opts: Any) -> ssl.SSLContext | None:
         return None
 
     passphrase = opts.ssl_key_passphrase.reveal() if opts.ssl_key_passphrase is not None else None
-    return server_context(
-        certificate=opts.ssl_certificate, key=opts.ssl_key, passphrase=passphrase,
-        authorities=opts.ssl_certificate_authorities, client_authentication=opts.ssl_client_authentication,
-        protocols=opts.ssl_supported_protocols, cipher_suites=opts.ssl_cipher_suites,
-    )
+    extra_chain: list[Path] = list(getattr(opts, "ssl_extra_chain_certs", None) or [])
+    with tempfile.TemporaryDirectory(prefix="pipeline-tls-") as scratch:
+        certificate = opts.ssl_certificate
+        if extra_chain:  # OpenSSL sends the chain that follows the certificate in its PEM file
+            certificate = Path(scratch) / "chain.pem"
+            certificate.write_text("".join(_read_pem(p) for p in (opts.ssl_certificate, *extra_chain)))
+        try:
+            return server_context(
+                certificate=certificate, key=opts.ssl_key, passphrase=passphrase,
+                authorities=opts.ssl_certificate_authorities, client_authentication=opts.ssl_client_authentication,
+                protocols=opts.ssl_supported_protocols, cipher_suites=opts.ssl_cipher_suites,
+            )
+        except ConfigError as exc:  # name the user's files, not the scratch copy
+            if not extra_chain:
+                raise
+            files = f"{opts.ssl_certificate} + ssl_extra_chain_certs {[str(p) for p in extra_chain]}"
+            raise ConfigError(exc.message.replace(str(certificate), files)) from None
+
+
+def _read_pem(path: Path) -> str:
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read certificate {path}: {exc}") from None
+    return text if text.endswith("\n") else text + "\n"
 
 
 def peer_subject(ssl_object: Any) -> str | None:

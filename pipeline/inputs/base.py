@@ -3,7 +3,9 @@
 ``await ctx.push(events)`` returns once the queue has *accepted* the events
 (backpressure: it waits while the queue is full); that is the moment an input
 may acknowledge them (beats ACK, file registry). Blocking inputs run their
-loop in a thread and use ``ctx.push_blocking``. The base decorates every
+loop in a thread and use ``ctx.push_blocking``. Inputs that must not commit a
+broker position before the outputs have the events (Kafka, Redis lists) use
+``ctx.push_tracked_blocking(events, on_delivered)`` (see pipeline/queue/acks.py). The base decorates every
 event with ``type``, ``tags`` and ``add_field`` as Logstash's inputs do.
 """
 
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pipeline.decorate import add_fields
 from pipeline.event import Event
 from pipeline.plugin import BaseOptions, Codec, Plugin, option
+from pipeline.queue.acks import DeliveryTracker
 
 if TYPE_CHECKING:
     from pipeline.codecs.base import Codec as CodecPlugin
@@ -36,8 +39,11 @@ class InputContext:
     """The input's link to the pipeline: push events, learn when to stop."""
 
     def __init__(self, queue: Queue, decorate: Any, stopping: threading.Event,
-                 loop: asyncio.AbstractEventLoop | None = None, metrics: Any = None) -> None:
+                 loop: asyncio.AbstractEventLoop | None = None, metrics: Any = None,
+                 acks: DeliveryTracker | None = None) -> None:
         self.queue = queue
+        # Without a runner settling batches, accepted by the queue is as far as anyone can tell.
+        self.acks = acks if acks is not None else DeliveryTracker(durable=True)
         self._decorate = decorate
         self.stopping = stopping
         self.loop = loop
@@ -59,6 +65,27 @@ class InputContext:
         if not batch:
             return True
         return self.queue.put_blocking(batch, timeout=timeout, stopping=self.stopping)
+
+    def push_tracked_blocking(self, events: Iterable[Event], on_delivered: Any,
+                              stop: threading.Event | None = None) -> bool:
+        """From a thread: decorate, enqueue (waiting while full) and call ``on_delivered()`` once the
+        events are safe (persisted queue: accepted; memory queue: through the outputs).
+        False, and no callback ever, if the pipeline (or ``stop``) stops before the queue accepts."""
+        batch = self._prepare(events)
+        if not batch:
+            on_delivered()
+            return True
+        token = self.acks.track(batch, on_delivered)
+        try:
+            while not (self.stopping.is_set() or (stop is not None and stop.is_set())):
+                if self.queue.put_blocking(batch, timeout=0.5, stopping=self.stopping):
+                    self.acks.accepted(token)
+                    return True
+        except BaseException:
+            self.acks.abandon(batch)
+            raise
+        self.acks.abandon(batch)
+        return False
 
     def _prepare(self, events: Iterable[Event]) -> list[Event]:
         batch = events if isinstance(events, list) else list(events)

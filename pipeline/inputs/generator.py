@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
+from typing import Literal
 
 from pipeline.event import Event
+from pipeline.inputs._common import ecs_mode, ecs_option
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import option, register
 
@@ -17,6 +19,9 @@ class GeneratorOptions(InputOptions):
     lines: list[str] = option([], "Messages emitted in turn; one round counts once towards count.")
     count: int = option(0, "How many rounds to emit; 0 means forever.",
                         check=lambda v: "must be >= 0" if v < 0 else None)
+    threads: int = option(1, "Emit every event this many times (Logstash runs this many generator threads, "
+                             "each with its own sequence).", check=lambda v: None if v > 0 else "must be > 0")
+    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 
 @register
@@ -28,6 +33,7 @@ class Generator(Input):
 
     def register(self) -> None:
         self._host = socket.gethostname()
+        self._ecs = ecs_mode(self) != "disabled"
         self.finite = self.options.count > 0  # type: ignore[misc]
 
     async def run(self, ctx: InputContext) -> None:
@@ -43,8 +49,9 @@ class Generator(Input):
                 for line in lines:
                     for event in codec.decode(line.encode()):
                         event.data["sequence"] = sequence
-                        event.data.setdefault("host", {"name": self._host})
+                        event.data.setdefault("host", {"name": self._host} if self._ecs else self._host)
                         batch.append(event)
+                        batch.extend(event.clone() for _ in range(self.options.threads - 1))
                     sequence += 1
                 rounds += 1
             await ctx.push(batch)

@@ -16,7 +16,18 @@ from pipeline.event import Event
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
 from pipeline.inputs._tls import TlsServerOptions, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
-from pipeline.plugin import ByteSize, Codec, Duration, FieldRef, Secret, build_from_dict, option, register
+from pipeline.plugin import (
+    ByteSize,
+    Codec,
+    Duration,
+    FieldRef,
+    Secret,
+    build_from_dict,
+    no_effect,
+    option,
+    register,
+    unsupported,
+)
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 DEFAULT_CODECS = {"application/json": "json", "application/x-ndjson": "json_lines"}
@@ -24,6 +35,13 @@ DEFAULT_CODECS = {"application/json": "json", "application/x-ndjson": "json_line
 
 @dataclass(frozen=True, kw_only=True)
 class HttpOptions(TlsServerOptions):
+    ssl_handshake_timeout: Any = no_effect("the TLS handshake is not timed separately here")
+    ssl_keystore_path: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
+    ssl_keystore_password: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
+    ssl_keystore_type: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
+    ssl_truststore_path: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
+    ssl_truststore_password: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
+    ssl_truststore_type: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
     host: str = option("0.0.0.0", "Address to listen on.")
     port: int = option(8080, "Port to listen on.",
                        check=lambda p: None if 0 <= p <= 65535 else "must be a port number (0-65535)")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import select
 import socket
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.event import Event
+from pipeline.inputs._common import ecs_mode, ecs_option
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import Codec, option, register
 
@@ -17,6 +20,7 @@ from pipeline.plugin import Codec, option, register
 @dataclass(frozen=True, kw_only=True)
 class StdinOptions(InputOptions):
     codec: Codec = option("line", "Codec decoding standard input.")
+    ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 
 @register
@@ -29,11 +33,12 @@ class Stdin(Input):
 
     def register(self) -> None:
         self._host = socket.gethostname()
+        self._ecs = ecs_mode(self) != "disabled"
 
     def _decorate_host(self, events: list[Event]) -> list[Event]:
         for event in events:
-            if "host" not in event.data:
-                event.data["host"] = {"hostname": self._host}
+            if "host" not in event.data:  # ECS: [host][hostname]; legacy Logstash: host
+                event.data["host"] = {"hostname": self._host} if self._ecs else self._host
         return events
 
     async def run(self, ctx: InputContext) -> None:
@@ -51,16 +56,41 @@ class Stdin(Input):
         await reader
 
     def _read(self, ctx: InputContext, codec: Any, lock: threading.Lock) -> None:
-        stream = sys.stdin.buffer
-        read = getattr(stream, "read1", stream.read)
+        read = _stoppable_reader(ctx)
         while not ctx.is_stopping:
             chunk = read(65536)
+            if chunk is None:
+                continue  # nothing yet; look at the stop flag again
             if not chunk:
+                if ctx.is_stopping:
+                    return  # the end came with the stop (a closed pipe): keep the partial line out too
                 break
             with lock:
                 events = self._decorate_host(list(codec.decode(chunk)))
             if events and not ctx.push_blocking(events):
                 return
+        else:
+            return  # stopped (SIGTERM): a partial last line is not an event; only the real end of input is
         with lock:
             rest = self._decorate_host(list(codec.flush()))
         ctx.push_blocking(rest)
+
+
+def _stoppable_reader(ctx: InputContext) -> Any:
+    """A read function that returns None every 0.2 s without data, so a stop is noticed even when no
+    input comes (POSIX: select on fd 0). Elsewhere (Windows pipes cannot be selected) reads block."""
+    stream = sys.stdin.buffer
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        fd = -1
+    if fd < 0 or sys.platform == "win32":
+        return getattr(stream, "read1", stream.read)
+
+    def read(size: int) -> bytes | None:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            return None
+        return os.read(fd, size)
+
+    return read

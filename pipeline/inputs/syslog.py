@@ -16,7 +16,7 @@ from pipeline.inputs import _syslog
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option
 from pipeline.inputs._udp import DatagramReceiver
 from pipeline.inputs.base import Input, InputContext, InputOptions
-from pipeline.plugin import option, register
+from pipeline.plugin import no_effect, option, register
 from pipeline.timestamp import Timestamp
 
 PARSE_FAILURE_TAG = "_grokparsefailure_sysloginput"
@@ -35,6 +35,7 @@ def _timezone_check(value: str | None) -> str | None:
 
 @dataclass(frozen=True, kw_only=True)
 class SyslogOptions(InputOptions):
+    syslog_field: Any = no_effect("the raw line is parsed as received, before any codec (as from message)")
     host: str = option("0.0.0.0", "Address to listen on (TCP and UDP).")
     port: int = option(514, "Port to listen on, TCP and UDP.",
                        check=lambda p: None if 0 <= p <= 65535 else "must be a port number (0-65535)")

@@ -8,6 +8,7 @@ import contextlib
 import socket
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import QueueClosedError
@@ -15,7 +16,7 @@ from pipeline.event import Event
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
 from pipeline.inputs._tls import TlsServerOptions, peer_subject, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
-from pipeline.plugin import Codec, Duration, option, register
+from pipeline.plugin import Codec, Duration, option, register, unsupported
 
 READ_SIZE = 65536
 RECONNECT_DELAY = 2.0  # client mode: pause before connecting again
@@ -24,6 +25,11 @@ REVERSE_DNS_TIMEOUT = 1.0
 
 @dataclass(frozen=True, kw_only=True)
 class TcpOptions(TlsServerOptions):
+    proxy_protocol: bool = option(False, "PROXY protocol headers; only false is supported here.",
+                                   check=lambda v: "the PROXY protocol is not supported here" if v else None)
+    ssl_extra_chain_certs: list[Path] = option([], "PEM files of intermediate CA certificates sent after "
+                                                  "ssl_certificate, so clients reach a CA they trust.")
+    ssl_verification_mode: Any = unsupported("client mode does not use TLS here")
     host: str = option("0.0.0.0", "Address to listen on (server) or to connect to (client).")
     port: int = option(doc="Port to listen on (server) or to connect to (client).",
                        check=lambda p: None if 0 <= p <= 65535 else "must be a port number (0-65535)")

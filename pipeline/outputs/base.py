@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pipeline.event import Event
-from pipeline.plugin import BaseOptions, Codec, Plugin, option
+from pipeline.plugin import BaseOptions, Codec, Plugin, no_effect, option
 
 
 @dataclass(frozen=True, kw_only=True)
 class OutputOptions(BaseOptions):
+    workers: Any = no_effect("This parameter will be ignored (as in Logstash): the pipeline's workers run outputs")
     codec: Codec = option("plain", "Codec encoding each event.")
 
 

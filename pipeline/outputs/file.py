@@ -10,18 +10,30 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, cast
+from typing import IO, Any, Literal, cast
 
 from pipeline.event import Event
 from pipeline.outputs.base import Output, OutputOptions
-from pipeline.plugin import Codec, Duration, option, register
+from pipeline.plugin import Codec, Duration, no_effect, option, register
 from pipeline.template import Template
 
 _UNRESOLVED = re.compile(r"%\{[^}]*\}")
 
 
+def _octal(mode: int) -> int:
+    """Logstash configs write modes as octal digits (0640), which the config language reads as 640."""
+    return int(str(mode), 8)
+
+
+def _mode_check(mode: int) -> str | None:
+    if mode == -1 or (mode >= 0 and set(str(mode)) <= set("01234567") and _octal(mode) <= 0o7777):
+        return None
+    return "expected a permission like 0640 (octal digits) or -1"
+
+
 @dataclass(frozen=True, kw_only=True)
 class FileOptions(OutputOptions):
+    stale_cleanup_interval: Any = no_effect("least recently used files are closed beyond max_open_files instead")
     path: Template = option(doc="File to write; sprintf, e.g. /var/log/app-%{+YYYY-MM-dd}.log.")
     codec: Codec = option("json_lines", "Codec encoding each event.")
     flush_interval: Duration = option(2, "Flush files at most this often (0 = after every batch).")
@@ -30,6 +42,10 @@ class FileOptions(OutputOptions):
     write_behavior: Literal["append", "overwrite"] = option("append", "Append to files, or truncate them on open.")
     filename_failure: str = option("_filepath_failures", "File (under the static directory of path) for events whose path has unresolved %{...} or escapes it.")
     max_open_files: int = option(128, "Keep at most this many files open.")
+    dir_mode: int = option(-1, "Permissions of directories created, written as in Logstash (0750 = rwxr-x---); "
+                               "-1: the process umask decides.", check=_mode_check)
+    file_mode: int = option(-1, "Permissions of files created (0640 = rw-r-----); -1: the process umask decides.",
+                            check=_mode_check)
 
 
 def _static_root(template: str) -> Path:
@@ -61,6 +77,13 @@ class File(Output):
             return str(self._root / self.options.filename_failure)
         return path
 
+    def _make_dirs(self, directory: Path) -> None:
+        missing = [d for d in (directory, *directory.parents) if not d.exists()]
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.options.dir_mode >= 0:
+            for created in missing:
+                os.chmod(created, _octal(self.options.dir_mode))
+
     def _open(self, path: str) -> IO[bytes]:
         existing = self._files.get(path)
         if existing is not None:
@@ -68,9 +91,12 @@ class File(Output):
                 self._files.move_to_end(path)
                 return existing
             existing.close()
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._make_dirs(Path(path).parent)
         mode = "ab" if self.options.write_behavior == "append" else "wb"
+        created = not os.path.exists(path)
         raw: IO[bytes] = open(path, mode)
+        if created and self.options.file_mode >= 0:
+            os.chmod(path, _octal(self.options.file_mode))
         handle: IO[bytes] = raw
         if self.options.gzip:
             handle = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode=mode))

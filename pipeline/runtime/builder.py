@@ -67,6 +67,7 @@ def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data:
     context = PluginContext(pipeline_id=pipeline_id, path_data=Path(path_data), settings=settings or {})
     counters: dict[str, int] = {}
     seen_ids: dict[str, PluginSpec] = {}
+    unbuilt: list[PluginSpec] = []
 
     def make(spec: PluginSpec) -> Any:
         counters[spec.kind] = counters.get(spec.kind, 0) + 1
@@ -82,6 +83,7 @@ def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data:
             instance = plugins.build(spec, dataclasses.replace(context, plugin_id=plugin_id))
         except ConfigErrors as exc:
             errors.extend(exc.errors)
+            unbuilt.append(spec)  # may carry no error of its own (an unresolved ${VAR} already reported)
             return None
         instance.id = plugin_id
         instance.context = dataclasses.replace(instance.context, metrics=metrics.plugin(plugin_id, spec.kind,
@@ -125,7 +127,7 @@ def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data:
                                   None, "pipeline", pipeline_id))
     run_filters: Step | None = None
     route: Router | None = None
-    if not errors:
+    if not errors and not unbuilt:
         try:
             run_filters = compile_filters(config.filters, filter_by_spec, metrics)
             route = compile_outputs(output_statements, slots, metrics)
@@ -135,7 +137,7 @@ def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data:
         # Still compile conditions to report their errors too.
         for statements in (config.filters, output_statements):
             _collect_condition_errors(statements, metrics, errors)
-    if errors:
+    if errors or unbuilt:
         errors.sort(key=lambda e: (e.location.file, e.location.line, e.location.col) if e.location else ("", 0, 0))
         raise ConfigErrors(errors)
     assert run_filters is not None and route is not None

@@ -21,10 +21,12 @@ from pipeline.event import Event
 from pipeline.inputs.base import Input, InputContext
 from pipeline.logs import RateLimitedLogger
 from pipeline.outputs.base import Output
+from pipeline.queue.acks import DeliveryTracker
 from pipeline.queue.base import Queue
 from pipeline.queue.memory import MemoryQueue
 from pipeline.runtime import registry
 from pipeline.runtime.builder import BuiltPipeline
+from pipeline.runtime.state import RunnerState
 
 log = logging.getLogger("pipeline.runtime")
 INPUT_RESTART_DELAY = 1.0
@@ -44,6 +46,8 @@ class RunSettings:
     queue_settings: Mapping[str, Any] = field(default_factory=dict)
     log_level: str = "info"  # passed on to worker processes
     log_format: str = "plain"
+    shutdown_timeout: float | None = None  # None: wait for the outputs (Logstash's default)
+    unsafe_shutdown: bool = False  # Logstash's pipeline.unsafe_shutdown: give up on stalled outputs
 
 
 class PipelineRunner:
@@ -60,7 +64,11 @@ class PipelineRunner:
         else:
             capacity = settings.queue_max_events or 4 * max(1, settings.workers) * settings.batch_size
             self.queue = MemoryQueue(capacity)
+        # Tells broker inputs when their events are safe, to commit offsets only then.
+        self.acks = DeliveryTracker(durable=settings.queue_type == "persisted")
         self.stopping = threading.Event()
+        self._stop_requested = threading.Event()  # request_stop(): an operator's stop, not completion
+        self._workers_done = threading.Event()
         self._output_locks = {id(o): threading.Lock() for o in built.outputs if o.concurrency == "single"}
         self._workers: list[threading.Thread] = []
         self._processes: list[Any] = []  # ProcessWorker handles in process mode
@@ -69,6 +77,12 @@ class PipelineRunner:
         self._filters_with_flush = [f for f in built.filters if _overrides_flush(f)]
         self._limited = RateLimitedLogger(log)
         self.registered: list[Any] = []
+        self.state = RunnerState()
+        #: at the first start a port that cannot be bound is fatal; a reloaded pipeline retries instead
+        self.bind_failure_is_fatal = True
+        self.fatal: BaseException | None = None
+        #: set when the shutdown wait was given up: (final log line, events lost)
+        self.abandoned: tuple[str, int] | None = None
 
     # -- lifecycle ----------------------------------------------------------
     def register_plugins(self) -> None:
@@ -99,10 +113,11 @@ class PipelineRunner:
         except BaseException:
             self.queue.close()  # releases a persisted queue's directory lock
             raise
-        registry.add(self.built.metrics)
+        registry.add(self.built.metrics, self)
         self._start_workers()
         loop = asyncio.get_running_loop()
         tasks = [loop.create_task(self._supervise(inp), name=f"input-{inp.id}") for inp in self.built.inputs]
+        self.state.lifecycle = "running"
         log.info("pipeline %s started: %d input(s), %d filter(s), %d output(s), %d worker(s)",
                  self.built.pipeline_id, len(self.built.inputs), len(self.built.filters),
                  len(self.built.outputs), self.settings.workers)
@@ -119,6 +134,8 @@ class PipelineRunner:
         finally:
             stop_waiter.cancel()
             await self._shutdown(tasks)
+        if self.fatal is not None:
+            raise self.fatal
 
     async def _deliver_queued_before_exit(self) -> None:
         """Every input finished on its own (finite inputs): what the queue holds, including events
@@ -132,7 +149,14 @@ class PipelineRunner:
             await asyncio.sleep(0.05)
 
     def request_stop(self) -> None:
+        self._stop_requested.set()
         self.stopping.set()
+
+    def _interrupt_on_stop_request(self) -> None:
+        while not self._stop_requested.wait(0.5):
+            if self._workers_done.is_set():
+                return
+        self._interrupt_filters()
 
     async def _wait_stop(self) -> None:
         while not self.stopping.is_set():
@@ -140,7 +164,7 @@ class PipelineRunner:
 
     async def _supervise(self, inp: Input) -> None:
         ctx = InputContext(self.queue, inp.decorate, self.stopping, asyncio.get_running_loop(),
-                           inp.context.metrics)
+                           inp.context.metrics, self.acks)
         while not self.stopping.is_set():
             try:
                 await inp.run(ctx)
@@ -153,11 +177,21 @@ class PipelineRunner:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                from pipeline.runtime import binding
+
+                if binding.is_bind_error(exc):
+                    if not await binding.handle(self, inp, exc):
+                        return
+                    continue
                 log.error("input %s (id=%s) crashed: %s: %s; restarting in %.0fs", inp.name, inp.id,
                           type(exc).__name__, exc, INPUT_RESTART_DELAY, exc_info=True)
             await asyncio.sleep(INPUT_RESTART_DELAY)
 
     async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        # A stop request (now or while the last batches run), not inputs that finished on their own,
+        # interrupts filters stuck on one event.
+        threading.Thread(target=self._interrupt_on_stop_request, daemon=True,
+                         name=f"[{self.built.pipeline_id}]>interrupter").start()
         self.stopping.set()
         for inp in self.built.inputs:
             try:
@@ -171,16 +205,33 @@ class PipelineRunner:
             if pending:
                 await asyncio.wait(pending, timeout=2)
         self.queue.close()
-        await asyncio.get_running_loop().run_in_executor(None, self._join_workers)
+        from pipeline.runtime import shutdown
+
+        await shutdown.wait_for_workers(self)
+        if self.abandoned is not None:  # outputs stuck: do not flush or close them (that would block too)
+            registry.remove(self.built.pipeline_id, self)
+            self.state.lifecycle = "terminated"
+            return
         if self.in_processes:
             await asyncio.get_running_loop().run_in_executor(None, self._stop_processes)
         else:
             self.finish_outputs()
         self.close_plugins()
-        registry.remove(self.built.pipeline_id)
+        registry.remove(self.built.pipeline_id, self)
+        self.state.lifecycle = "finished" if self.fatal is None else "terminated"
         m = self.built.metrics
         log.info("pipeline %s stopped: %d accepted, %d in, %d filtered, %d out", self.built.pipeline_id,
                  self.queue.accepted, m.events_in, m.events_filtered, m.events_out)
+
+    def _interrupt_filters(self) -> None:
+        """A stop was requested: filters that can be stuck on one event (grok's timeout) give up on it."""
+        for flt in self.built.filters:
+            interrupt = getattr(flt, "interrupt", None)
+            if callable(interrupt):
+                try:
+                    interrupt()
+                except Exception:
+                    log.exception("interrupting filter %s failed", flt.id)
 
     # -- workers ------------------------------------------------------------
     def _start_workers(self) -> None:
@@ -231,6 +282,7 @@ class PipelineRunner:
     def _join_workers(self) -> None:
         for thread in self._workers:
             thread.join()
+        self._workers_done.set()
 
     def _work(self, number: int = 0) -> None:
         size, delay = self.settings.batch_size, self.settings.batch_delay
@@ -240,8 +292,11 @@ class PipelineRunner:
             if batch is None:
                 return
             if batch:
+                self.state.batch_started(number, len(batch))
                 handle(batch)
                 self.queue.ack(batch)
+                self.acks.settle(batch)
+                self.state.batch_done(number)
 
     def process(self, batch: list[Event]) -> None:
         """Filters, then outputs, for one batch (also used by tests and the final flush)."""
@@ -264,6 +319,8 @@ class PipelineRunner:
     def _send(self, output: Output, events: list[Event]) -> None:
         lock = self._output_locks.get(id(output))
         counters = output.context.metrics
+        state = self.state.output(output.id)
+        state.begin(len(events))
         started = time.perf_counter()
         attempt = 0
         while True:
@@ -273,9 +330,13 @@ class PipelineRunner:
                 else:
                     with lock:
                         output.receive(events)
+                state.end(len(events), delivered=True)
                 break
             except Exception as exc:  # noqa: BLE001 - retried, then isolated; never dropped silently
                 attempt += 1
+                state.failed_attempt()
+                if attempt >= 3:
+                    state.end(len(events), delivered=False)
                 self._limited.error(f"output:{output.id}", "output %s (id=%s) failed on a batch of %d: %s: %s",
                                     output.name, output.id, len(events), type(exc).__name__, exc)
                 if attempt >= 3:

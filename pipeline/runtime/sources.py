@@ -49,6 +49,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value
+    for name in ("config_reload_automatic", "unsafe_shutdown"):  # `run` flags
+        if getattr(args, name, None) is not None:
+            changes[name] = getattr(args, name)
+    for name in ("config_reload_interval", "shutdown_timeout"):
+        if getattr(args, name, None) is not None:
+            changes[name] = _duration_flag(name, getattr(args, name))
     if getattr(args, "batch_delay", None) is not None:
         changes["batch_delay_ms"] = args.batch_delay
     if getattr(args, "api_enabled", None) is not None:
@@ -60,6 +66,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.config_string is not None:
         changes["config_string"] = args.config_string
     return changes
+
+
+def _duration_flag(name: str, value: str) -> float:
+    from pipeline.plugin import Duration
+
+    try:
+        return float(Duration.parse(value))
+    except ValueError as exc:
+        flag = "--" + name.replace("config_reload_", "config.reload.").replace("shutdown_timeout",
+                                                                              "pipeline.shutdown_timeout")
+        raise ConfigErrors([ConfigError(f"{flag}: {exc}")]) from exc
 
 
 def resolve(args: argparse.Namespace) -> list[Settings]:

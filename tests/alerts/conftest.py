@@ -81,3 +81,38 @@ def dry_engine(backend: LocalBackend) -> Engine:
 def evaluate(engine: Engine, rule: Rule, start: datetime, end: datetime) -> Any:
     """Run ``rule`` over [start, end) with no delay: the report of matches and rendered alerts."""
     return engine.run_rule(rule, end + rule.options.query_delay.delta, since=start)
+
+
+@pytest.fixture(params=["local", "elasticsearch", "opensearch"])
+def replay(request: pytest.FixtureRequest, tmp_path: Path, backend: LocalBackend,
+           write_events: Callable[..., int]) -> Any:
+    """A :class:`alerts.replay.Replay` on the local index, on the fake Elasticsearch cluster, then on a real
+    OpenSearch node (scripts/services.sh start opensearch, through a header bridge for the client)."""
+    from alerts.replay import Replay
+
+    if request.param == "local":
+        yield Replay("local", backend, tmp_path / "rules", None, write_events)
+        return
+    from pipeline.alerts.backends.elasticsearch import ElasticsearchBackend
+    from pipeline.alerts.state import SQLiteStateStore
+    from pipeline.elasticsearch.client import client_from_url
+
+    if request.param == "opensearch":
+        from alerts.opensearch_bridge import OpenSearchBridge
+        from alerts.replay import OpenSearchSink
+
+        node = request.getfixturevalue("opensearch_url")
+        with OpenSearchBridge(node) as bridge, OpenSearchSink(node) as sink:
+            es_backend = ElasticsearchBackend(client_from_url(bridge.url, max_retries=0))
+            es_backend._state = SQLiteStateStore(tmp_path / "es-state.sqlite")  # type: ignore[assignment]
+            yield Replay("opensearch", es_backend, tmp_path / "rules", sink, None)
+            es_backend.close()
+        return
+    from support.fake_es import FakeElasticsearch
+
+    with FakeElasticsearch() as server:
+        es_backend = ElasticsearchBackend(client_from_url(server.url, max_retries=0))
+        # The fake cluster has no index management: state in SQLite (the status index has its own tests).
+        es_backend._state = SQLiteStateStore(tmp_path / "es-state.sqlite")  # type: ignore[assignment]
+        yield Replay("elasticsearch", es_backend, tmp_path / "rules", server, None)
+        es_backend.close()

@@ -102,10 +102,21 @@ def test_realert_silences_per_query_key(write_events, rule_for, path_data, local
     engine = engine_on(path_data, local_index, rule, Clock())
     write_events(burst(1) + burst(10) + burst(12, service="db") + burst(40))
     engine.run_rule(rule, at(0))
+    reports = [engine.run_rule(rule, at(minute)) for minute in range(1, 51)]  # run every minute
+    keys = [a.context["key"] for r in reports for a in r.alerts]
+    assert keys == ["api", "db", "api"]  # api sent at 2 min, db at 13, api again only after 32
+    assert sum(r.silenced for r in reports) == 1
+
+
+def test_realert_is_measured_from_the_time_the_alert_was_sent(write_events, rule_for, path_data, local_index):
+    rule = rule_for("realert: {minutes: 30}\n")
+    engine = engine_on(path_data, local_index, rule, Clock())
+    write_events(burst(1) + burst(40))
+    engine.run_rule(rule, at(0))
+    # One run after a long pause catches up both bursts: the first alert, sent now, silences the second
+    # (ElastAlert2 sets the silence from the send time, not from the event time).
     report = engine.run_rule(rule, at(50))
-    keys = [a.context["key"] for a in report.alerts]
-    assert keys == ["api", "db", "api"]  # api at ~2 min, db at ~13, api again only after 30 min
-    assert report.silenced == 1
+    assert len(report.matches) == 2 and len(report.alerts) == 1 and report.silenced == 1
 
 
 def test_exponential_realert_doubles_the_silence(write_events, rule_for, path_data, local_index):
@@ -113,11 +124,11 @@ def test_exponential_realert_doubles_the_silence(write_events, rule_for, path_da
     engine = engine_on(path_data, local_index, rule, Clock())
     write_events(burst(1) + burst(7) + burst(13) + burst(19))
     engine.run_rule(rule, at(0))
-    report = engine.run_rule(rule, at(25))
-    # Fires at 2 (silence 5 min, to 7); at 8, soon after the silence ended: 10 min, to 18;
-    # 14 is silenced; 20 fires again (and would be silenced 20 min).
-    assert [m.time for m in report.matches] == [at(2), at(8), at(14), at(20)]
-    assert len(report.alerts) == 3 and report.silenced == 1
+    reports = [engine.run_rule(rule, at(minute)) for minute in range(1, 26)]
+    # Sent at 2 (silence 5 min, to 7); at 8, soon after the silence ended: 10 min, to 18;
+    # 14 is silenced; 20 is sent again (and would be silenced 20 min).
+    assert [m.time for r in reports for m in r.matches] == [at(1, 30), at(7, 30), at(13, 30), at(19, 30)]
+    assert [r.alerts != [] for r in reports].count(True) == 3 and sum(r.silenced for r in reports) == 1
 
 
 def test_each_alerter_is_retried_on_its_own_across_restarts(write_events, rule_for, chat, path_data,
@@ -192,6 +203,7 @@ def test_repeated_query_failures_disable_the_rule_with_a_reason(rule_for, path_d
 
     monkeypatch.setattr(engine.backend, "count", broken)
     monkeypatch.setattr(engine.backend, "terms", broken)
+    monkeypatch.setattr(engine.backend, "search", broken)
     first = engine.run_rule(rule, at(3))
     assert "disk I/O error" in first.error
     engine.run_rule(rule, at(4))

@@ -55,28 +55,15 @@ def test_any_matches_every_filtered_event(write_events, make_rule, dry_engine):
     assert all(m.event["log"]["level"] == "ERROR" for m in report.matches)
 
 
-def test_spike_up_compares_with_the_previous_timeframe(write_events, make_rule, dry_engine):
-    write_events(errors("api", 0, 2, spacing=60) + errors("api", 6, 10, spacing=10))
-    rule = make_rule(rule_text("spike", "spike", """
-        timeframe: {minutes: 5}
-        spike_height: 3
-        spike_type: up
-        threshold_cur: 5
-        run_every: {minutes: 5}
-    """))
-    report = evaluate(dry_engine, rule, at(5), at(10))
-    assert len(report.matches) == 1
-    assert report.matches[0].details == {"spike_count": 10, "reference_count": 2, "direction": "up"}
-
-
-def test_spike_down_and_thresholds(write_events, make_rule, dry_engine):
-    write_events(errors("api", 0, 12, spacing=20) + errors("api", 5, 2))
-    down = make_rule(rule_text("down", "spike", "timeframe: {minutes: 5}\nspike_height: 4\nspike_type: down\n"
-                                                "run_every: {minutes: 5}\n"))
-    up = make_rule(rule_text("up", "spike", "timeframe: {minutes: 5}\nspike_height: 4\nspike_type: up\n"
-                                            "run_every: {minutes: 5}\n"))
-    assert len(evaluate(dry_engine, down, at(5), at(10)).matches) == 1
-    assert evaluate(dry_engine, up, at(5), at(10)).matches == []
+def test_spike_thresholds_and_directions(make_rule):
+    rule = make_rule(rule_text("spike", "spike", "timeframe: {minutes: 5}\nspike_height: 3\nspike_type: both\n"
+                                                 "threshold_cur: 5\n"))
+    assert rule.rule_type.is_spike(9, 3) and rule.rule_type.is_spike(5, 0)  # ElastAlert2: 5 >= 0 * 3
+    assert not rule.rule_type.is_spike(4, 0)  # below threshold_cur
+    assert not rule.rule_type.is_spike(6, 3)
+    down = make_rule(rule_text("down", "spike", "timeframe: {minutes: 5}\nspike_height: 4\nspike_type: down\n"))
+    assert down.rule_type.is_spike(3, 12) and not down.rule_type.is_spike(4, 12)
+    assert not down.rule_type.is_spike(0, 0)  # two empty windows are no spike
 
 
 def test_flatline_fires_when_a_service_goes_quiet(write_events, make_rule, dry_engine):
@@ -134,10 +121,15 @@ def test_cardinality_max_and_min(write_events, make_rule, dry_engine):
                                                       "run_every: {minutes: 5}\n"))
     report = evaluate(dry_engine, many, at(0), at(5))
     assert [(m.key, m.details["cardinality"]) for m in report.matches] == [(("api",), 6)]
+    write_events([(at(minute), {"client": "10.0.0.1", "service": "db"}) for minute in range(2, 20)])
     few = make_rule(rule_text("few", "cardinality", "cardinality_field: client\nmin_cardinality: 2\n"
-                                                    "timeframe: {minutes: 5}\nquery_key: service\n"
-                                                    "run_every: {minutes: 5}\n"))
-    assert [m.key for m in evaluate(dry_engine, few, at(0), at(5)).matches] == [("db",)]
+                                                    "timeframe: {minutes: 5}\nquery_key: service\n"))
+    # Both keys' first event is at 1:00; too few clients matches once more than 5 minutes have passed (7):
+    # api has no events left in its window (0 < 2, as ElastAlert2's emptied cache), db one client.
+    # A match restarts the wait from the key's next event: db at 7:00 → 13, 13:00 → 19; api has none.
+    report = evaluate(dry_engine, few, at(0), at(20))
+    assert sorted((m.time, m.key) for m in report.matches) == [(at(7), ("api",)), (at(7), ("db",)),
+                                                               (at(13), ("db",)), (at(19), ("db",))]
 
 
 def test_metric_aggregation_avg_and_percentiles(write_events, make_rule, dry_engine):
@@ -145,13 +137,13 @@ def test_metric_aggregation_avg_and_percentiles(write_events, make_rule, dry_eng
                  + [(at(1, i), {"latency": 10, "service": "db"}) for i in range(3)])
     avg = make_rule(rule_text("avg", "metric_aggregation", "metric_agg_key: latency\nmetric_agg_type: avg\n"
                                                           "max_threshold: 300\nquery_key: service\n"
-                                                          "bucket_interval: {minutes: 5}\n"))
+                                                          "run_every: {minutes: 5}\nbuffer_time: {minutes: 5}\n"))
     report = evaluate(dry_engine, avg, at(0), at(5))
     assert [(m.key, m.details["metric_value"]) for m in report.matches] == [(("api",), 400.0)]
     p95 = make_rule(rule_text("p95", "metric_aggregation", "metric_agg_key: latency\n"
                                                           "metric_agg_type: percentiles\npercentile_range: 50\n"
                                                           "min_threshold: 50\nquery_key: service\n"
-                                                          "bucket_interval: {minutes: 5}\n"))
+                                                          "run_every: {minutes: 5}\nbuffer_time: {minutes: 5}\n"))
     assert [m.key for m in evaluate(dry_engine, p95, at(0), at(5)).matches] == [("db",)]
 
 
@@ -161,7 +153,8 @@ def test_percentage_match(write_events, make_rule, dry_engine):
         match_bucket_filter: [{range: {status: {gte: 500}}}]
         max_percentage: 20
         min_denominator: 5
-        bucket_interval: {minutes: 5}
+        run_every: {minutes: 5}
+        buffer_time: {minutes: 5}
     """))
     report = evaluate(dry_engine, rule, at(0), at(5))
     assert [m.details for m in report.matches] == [{"percentage": 30.0, "denominator": 10, "numerator": 3}]

@@ -35,7 +35,7 @@ def test_default_english_text(write_events, make_rule, dry_engine):
     [message] = evaluate(dry_engine, make_rule(RULE + "top_count_keys: [host.name]\n"), at(0), at(3)).alerts
     assert message.subject == "[P1] api-errors (api)"
     assert message.text.startswith("3 events for api within 5 minutes (threshold: 3).")
-    assert "Window: 2026-11-20 09:57:00 UTC - 2026-11-20 10:02:00 UTC" in message.text
+    assert "Window: 2026-11-20 09:56:02 UTC - 2026-11-20 10:01:02 UTC" in message.text
     assert "service.name: api" in message.text and "Top host.name: web-1 (3)" in message.text
     assert "message: upstream timed out" in message.text
     assert f"Kibana: {message.link}" in message.text
@@ -47,7 +47,7 @@ def test_default_chinese_text_in_the_rule_time_zone(write_events, make_rule, dry
     [message] = evaluate(dry_engine, rule, at(0), at(3)).alerts
     assert message.subject == "【P1】告警：api-errors（api）"
     assert message.text.startswith("api 在 5 分钟内出现 3 次事件（阈值 3 次）。")
-    assert "时间窗口：2026-11-20 17:57:00 CST 至 2026-11-20 18:02:00 CST" in message.text
+    assert "时间窗口：2026-11-20 17:56:02 CST 至 2026-11-20 18:01:02 CST" in message.text
     assert "负责人：ops" in message.text and "在 Kibana 中查看：http://kibana:5601" in message.text
 
 
@@ -73,7 +73,7 @@ def test_kibana_link_holds_the_window_and_the_filter(write_events, make_rule, dr
     [message] = evaluate(dry_engine, make_rule(RULE), at(0), at(3)).alerts
     link = unquote(message.link)
     assert link.startswith("http://kibana:5601/app/discover#/?_g=")
-    assert "time:(from:'2026-11-20T09:57:00.000Z',to:'2026-11-20T10:02:00.000Z')" in link
+    assert "time:(from:'2026-11-20T09:56:02.000Z',to:'2026-11-20T10:01:02.001Z')" in link
     assert "query:(language:'lucene',query:'log.level:\"ERROR\" AND service.name:\"api\"')" in link
     assert "index:'logs'" in link
 

@@ -48,11 +48,57 @@ def indexed(tmp_path, pipeline_cmd) -> Path:
     return data
 
 
-def test_check_accepts_the_examples(pipeline_cmd):
+def test_check_accepts_the_examples(pipeline_cmd, monkeypatch):
+    monkeypatch.setenv("DINGTALK_ACCESS_TOKEN", "token")
+    monkeypatch.setenv("SMTP_PASSWORD", "secret")
+    monkeypatch.delenv("DINGTALK_SECRET", raising=False)
     done = run(pipeline_cmd, "alerts", "check", "--rules", str(EXAMPLES), "--settings",
                str(EXAMPLES / "alerts-settings.yaml"))
     assert done.returncode == 0, done.stderr
-    assert "1 of 1 rules OK" in done.stdout
+    assert "3 rules OK in 2 files" in done.stdout
+
+
+def test_check_flags_alerters_whose_settings_cannot_send(pipeline_cmd, monkeypatch):
+    monkeypatch.delenv("DINGTALK_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
+    done = run(pipeline_cmd, "alerts", "check", "--rules", str(EXAMPLES), "--settings",
+               str(EXAMPLES / "alerts-settings.yaml"))
+    assert done.returncode == CONFIG_ERROR_EXIT_CODE
+    assert "alerter dingtalk: access_token is empty" in done.stderr
+    assert "alerter email: password is empty while user is set" in done.stderr
+
+
+def test_check_reports_every_problem_of_every_rule_at_once(tmp_path, pipeline_cmd):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "bad.yaml").write_text(RULE.replace("api-errors", "bad").replace(
+        "filter: [{term: {log.level: ERROR}}]",
+        "filter:\n  - query_string: {query: 'log.level:ERROR AND (service.name:api'}\n  - 'host.name:[a TO'")
+        .replace("num_events: 11", "num_event: 11").replace("alert: [stdout]", "alert: [dingtalk, email]"))
+    (tmp_path / "settings.yaml").write_text("dingtalk: {access_token: ''}\nemail: {smtp_host: '', to: [a@b.c]}\n")
+    done = run(pipeline_cmd, "alerts", "check", "--rules", str(rules), "--settings",
+               str(tmp_path / "settings.yaml"))
+    assert done.returncode == CONFIG_ERROR_EXIT_CODE
+    err = done.stderr
+    bad = rules / "bad.yaml"
+    assert f'{bad}:8:1: rule bad: unknown option "num_event" (did you mean "num_events"?)' in err
+    assert f"{bad}:5:5: rule bad: filter[0]: query 'log.level:ERROR AND (service.name:api': missing closing " \
+           "parenthesis" in err
+    assert "rule bad: filter[1]: query 'host.name:[a TO': unterminated range" in err
+    assert "alerter dingtalk: access_token is empty" in err and "alerter email: smtp_host is empty" in err
+    assert "0 rules OK in 1 files, 6 problem(s)" in done.stdout
+
+
+def test_show_prints_the_compiled_rule(pipeline_cmd, monkeypatch):
+    monkeypatch.setenv("DINGTALK_ACCESS_TOKEN", "token")
+    done = run(pipeline_cmd, "alerts", "show", "high_error_rate", "--rules", str(EXAMPLES), "--settings",
+               str(EXAMPLES / "alerts-settings.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert "type: frequency" in done.stdout and "num_events: 11" in done.stdout and "priority: P1" in done.stdout
+    assert "access_token: <secret>" in done.stdout and "token\n" not in done.stdout
+    missing = run(pipeline_cmd, "alerts", "show", "high_eror_rate", "--rules", str(EXAMPLES), "--settings",
+                  str(EXAMPLES / "alerts-settings.yaml"))
+    assert missing.returncode == CONFIG_ERROR_EXIT_CODE and "did you mean 'high_error_rate'" in missing.stderr
 
 
 def test_check_reports_file_line_and_fails(tmp_path, pipeline_cmd):
@@ -61,7 +107,7 @@ def test_check_reports_file_line_and_fails(tmp_path, pipeline_cmd):
     done = run(pipeline_cmd, "alerts", "check", "--rules", str(tmp_path))
     assert done.returncode == CONFIG_ERROR_EXIT_CODE
     assert f"{tmp_path / 'bad.yaml'}:6:1: rule bad: unknown option \"num_event\"" in done.stderr
-    assert "1 of 2 rules OK, 2 error(s)" in done.stdout  # the unknown key and the missing num_events
+    assert "1 rules OK in 2 files, 2 problem(s)" in done.stdout  # the unknown key and the missing num_events
 
 
 def test_test_prints_what_would_fire_and_sends_nothing(tmp_path, indexed, pipeline_cmd):
@@ -71,7 +117,7 @@ def test_test_prints_what_would_fire_and_sends_nothing(tmp_path, indexed, pipeli
     assert done.returncode == 0, done.stderr
     assert "1 alerts would be sent" in done.stdout and "nothing sent" in done.stdout
     assert "Subject: [P1] api-errors (api)" in done.stdout
-    assert "12 events for api within 5 minutes (threshold: 11)." in done.stdout
+    assert "11 events for api within 5 minutes (threshold: 11)." in done.stdout
     assert "===" not in done.stdout  # the stdout alerter was not called
 
 

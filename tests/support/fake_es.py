@@ -111,6 +111,7 @@ class Index:
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)  # dynamic mapping: field path -> "object"|"long"|...
     data_stream: bool = False
+    mappings: dict[str, Any] = field(default_factory=dict)  # from the matching template, as a real engine applies it
     created: float = field(default_factory=time.time)
     versions: dict[str, int] = field(default_factory=dict)
     seq_no: int = 0
@@ -454,7 +455,11 @@ class FakeElasticsearch:
         if idx is None:
             template = self.matching_template(name)
             data_stream = bool(template and "data_stream" in template[1])
-            idx = self.indices[name] = Index(name, data_stream=data_stream)
+            mappings = json.loads(json.dumps(template[1].get("template", {}).get("mappings", {}))) if template else {}
+            idx = self.indices[name] = Index(name, data_stream=data_stream, mappings=mappings)
+            # Explicit mappings fix field types before the first document, as on a real engine: a string
+            # into a template's long field is refused even in the index's first document.
+            idx.kinds.update(_kinds_of_properties(mappings.get("properties", {})))
         return idx
 
     def matching_template(self, index: str) -> tuple[str, dict[str, Any]] | None:
@@ -1016,6 +1021,27 @@ def _kind(value: Any) -> str | None:
     return None
 
 
+_NUMBER_TYPES = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
+                 "unsigned_long"}
+
+
+def _kinds_of_properties(props: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Template ``properties`` → the fake's value kinds (number/string/boolean/object) per field path."""
+    kinds: dict[str, str] = {}
+    for name, spec in props.items():
+        path = prefix + name
+        if "properties" in spec and "type" not in spec:
+            kinds[path] = "object"
+            kinds.update(_kinds_of_properties(spec["properties"], path + "."))
+        elif spec.get("type") in _NUMBER_TYPES:
+            kinds[path] = "number"
+        elif spec.get("type") == "boolean":
+            kinds[path] = "boolean"
+        elif spec.get("type") in ("keyword", "text", "date", "ip", "wildcard", "match_only_text"):
+            kinds[path] = "string"
+    return kinds
+
+
 def _check_dynamic_mapping(idx: Index, source: dict[str, Any], prefix: str = "") -> None:
     """Dynamic mapping conflicts as ES reports them: an object where a value was mapped, etc."""
     pending: dict[str, str] = {}
@@ -1295,7 +1321,8 @@ def _sort_value(source: dict[str, Any], name: str) -> Any:
     return _compare_key(values[0]) if values else None
 
 
-_AGG_KINDS = {"terms", "date_histogram", "cardinality", "min", "max", "avg", "sum", "value_count", "filter"}
+_AGG_KINDS = {"terms", "date_histogram", "cardinality", "min", "max", "avg", "sum", "value_count", "filter",
+              "percentiles"}
 
 
 def _aggregate(aggs: dict[str, Any], docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1318,8 +1345,15 @@ _AGG_ARGS = {
                        "time_zone", "extended_bounds"},
     "cardinality": {"field", "precision_threshold"},
     "min": {"field", "format"}, "max": {"field", "format"}, "avg": {"field", "format"},
-    "sum": {"field", "format"}, "value_count": {"field"},
+    "sum": {"field", "format"}, "value_count": {"field"}, "percentiles": {"field", "percents", "keyed"},
 }
+
+
+def _percentile(ordered: list[float], pct: float) -> float:
+    rank = min(max(len(ordered) * pct / 100 - 0.5, 0.0), len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
 
 
 def _check_agg_args(kind: str, args: dict[str, Any]) -> None:
@@ -1399,6 +1433,10 @@ def _one_agg(kind: str, args: dict[str, Any], docs: list[dict[str, Any]], sub: A
     numbers = [n for n in (_numeric(v) for v in values) if n is not None]
     if kind == "sum":
         return {"value": float(sum(numbers))}
+    if kind == "percentiles":  # ES's t-digest over few values: each value a centroid centred at rank + 0.5
+        ordered = sorted(numbers)
+        return {"values": {str(float(p)): _percentile(ordered, float(p)) if ordered else None
+                           for p in args.get("percents", [1, 5, 25, 50, 75, 95, 99])}}
     if not numbers:
         return {"value": None}
     result = {"min": min, "max": max, "avg": lambda xs: sum(xs) / len(xs)}[kind](numbers)

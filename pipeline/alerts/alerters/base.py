@@ -33,6 +33,19 @@ class Alerter(Declared):
         """Send; raise DeliveryError (retryable or not) when it did not arrive."""
         raise NotImplementedError
 
+    def problems(self) -> list[str]:
+        """Why the resolved options cannot send (an empty token from an unset ${ENV}, no host ...);
+        ``alerts check`` reports them."""
+        return []
+
+
+def blank(value: Any) -> bool:
+    """An option left empty: None, "" or a Secret holding "" (``${TOKEN:}`` with TOKEN unset)."""
+    from pipeline.plugin import Secret
+
+    text = value.reveal() if isinstance(value, Secret) else value
+    return text is None or not str(text).strip()
+
 
 def markdown(message: AlertMessage, *, link_label: str = "Kibana") -> str:
     """The message as chat markdown: a heading, hard line breaks, the Kibana link."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipeline.alerts.alerters import http
-from pipeline.alerts.alerters.base import Alerter, AlerterOptions, markdown
+from pipeline.alerts.alerters.base import Alerter, AlerterOptions, blank, markdown
 from pipeline.alerts.errors import DeliveryError
 from pipeline.alerts.templates import AlertMessage
 from pipeline.plugin import Secret, option
@@ -73,12 +73,21 @@ class DingTalkAlerter(Alerter):
             body = {"msgtype": "actionCard", "actionCard": card, "at": at}
         return {"body": body}
 
+    def problems(self) -> list[str]:
+        opts: DingTalkOptions = self.options  # type: ignore[assignment]
+        in_url = urllib.parse.parse_qs(urllib.parse.urlsplit(opts.webhook_url).query).get("access_token", [""])
+        out = []
+        if blank(opts.access_token) and not any(t.strip() for t in in_url):
+            out.append("access_token is empty (set it, or the environment variable the settings read it from)")
+        return out
+
     def url(self, now_ms: int | None = None) -> str:
         opts: DingTalkOptions = self.options  # type: ignore[assignment]
         params = []
         if opts.access_token is not None:
             params.append("access_token=" + urllib.parse.quote(opts.access_token.reveal()))
-        if opts.secret is not None:
+        if not blank(opts.secret):  # an empty secret (${DINGTALK_SECRET:} unset) is a robot without signing
+            assert opts.secret is not None
             stamp = now_ms if now_ms is not None else int(time.time() * 1000)
             params.append(f"timestamp={stamp}&sign={sign(opts.secret.reveal(), stamp)}")
         joiner = "&" if "?" in opts.webhook_url else "?"

@@ -11,7 +11,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any, Literal
 
-from pipeline.alerts.alerters.base import Alerter, AlerterOptions
+from pipeline.alerts.alerters.base import Alerter, AlerterOptions, blank
 from pipeline.alerts.errors import DeliveryError
 from pipeline.alerts.templates import AlertMessage
 from pipeline.plugin import Secret, option
@@ -71,6 +71,17 @@ class EmailAlerter(Alerter):
             if opts.email_format == "both":
                 mail.add_alternative(payload["html"], subtype="html")
         return mail
+
+    def problems(self) -> list[str]:
+        opts = self.options
+        out = []
+        if blank(opts.smtp_host):  # type: ignore[attr-defined]
+            out.append("smtp_host is empty (set it, or the environment variable the settings read it from)")
+        if not [a for a in opts.to if not blank(a)]:  # type: ignore[attr-defined]
+            out.append("to lists no recipient")
+        if opts.user and opts.password is not None and blank(opts.password):  # type: ignore[attr-defined]
+            out.append("password is empty while user is set")
+        return out
 
     def deliver(self, payload: dict[str, Any]) -> None:
         opts: EmailOptions = self.options  # type: ignore[assignment]

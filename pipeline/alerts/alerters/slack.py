@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.alerts.alerters import http
-from pipeline.alerts.alerters.base import Alerter, AlerterOptions
+from pipeline.alerts.alerters.base import Alerter, AlerterOptions, blank
 from pipeline.alerts.templates import AlertMessage
 from pipeline.plugin import Secret, option
 
@@ -37,6 +37,11 @@ class SlackAlerter(Alerter):
             if getattr(opts, name):
                 body[name] = getattr(opts, name)
         return {"body": body}
+
+    def problems(self) -> list[str]:
+        if blank(self.options.webhook_url):  # type: ignore[attr-defined]
+            return ["webhook_url is empty (set it, or the environment variable the settings read it from)"]
+        return []
 
     def deliver(self, payload: dict[str, Any]) -> None:
         opts: SlackOptions = self.options  # type: ignore[assignment]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pipeline import serde
 from pipeline.alerts.alerters import http
-from pipeline.alerts.alerters.base import Alerter, AlerterOptions
+from pipeline.alerts.alerters.base import Alerter, AlerterOptions, blank
 from pipeline.alerts.templates import AlertMessage, compile_template, render
 from pipeline.plugin import Secret, option
 
@@ -49,6 +49,11 @@ class WebhookAlerter(Alerter):
                                                        "window_start", "window_end", "match")
                        if k in message.context}}
         return {"body": serde.dumps_str(document)}
+
+    def problems(self) -> list[str]:
+        if blank(self.options.url):  # type: ignore[attr-defined]
+            return ["url is empty (set it, or the environment variable the settings read it from)"]
+        return []
 
     def deliver(self, payload: dict[str, Any]) -> None:
         opts: WebhookOptions = self.options  # type: ignore[assignment]

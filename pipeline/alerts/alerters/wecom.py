@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pipeline.alerts.alerters import http
-from pipeline.alerts.alerters.base import Alerter, AlerterOptions, markdown
+from pipeline.alerts.alerters.base import Alerter, AlerterOptions, blank, markdown
 from pipeline.alerts.errors import DeliveryError
 from pipeline.alerts.templates import AlertMessage
 from pipeline.plugin import Secret, option
@@ -44,6 +44,11 @@ class WeComAlerter(Alerter):
                 text["mentioned_mobile_list"] = list(opts.mentioned_mobile_list)
             body = {"msgtype": "text", "text": text}
         return {"body": body}
+
+    def problems(self) -> list[str]:
+        if blank(self.options.key):  # type: ignore[attr-defined]
+            return ["key is empty (set it, or the environment variable the settings read it from)"]
+        return []
 
     def deliver(self, payload: dict[str, Any]) -> None:
         opts: WeComOptions = self.options  # type: ignore[assignment]

@@ -43,7 +43,7 @@ class RuleType(Declared):
 
     name: ClassVar[str] = ""
     Options: ClassVar[type[RuleOptions]] = RuleOptions
-    document_based: ClassVar[bool] = False
+    document_based: bool = False  # reads documents: the first run looks back buffer_time
 
     def __init__(self, options: RuleOptions) -> None:
         self.options = options
@@ -54,6 +54,11 @@ class RuleType(Declared):
     def step(self) -> timedelta:
         """How much time one evaluation covers (run_every; bucket_interval where buckets tile time)."""
         return self.options.run_every.delta
+
+    def first_step_start(self, start: datetime, end_limit: datetime) -> datetime:
+        """Where a run that is behind begins: every due step by default; types whose each step looks
+        back a whole window override it to evaluate only the latest step (as ElastAlert2 queries once)."""
+        return start
 
     def window(self, end: datetime) -> tuple[datetime, datetime]:
         """The window an aggregate type looks at for a step ending at ``end``."""
@@ -141,6 +146,11 @@ class Scope:
         """The newest document of the window for a key (shown in the alert), or {}."""
         docs = self.documents(start, end, combine(extra, self.key_query(key)), size=1, newest_first=True)
         return docs[0] if docs else {}
+
+    def first_time(self, start: datetime, end: datetime, key: tuple[Any, ...] = ()) -> datetime:
+        """The time of the oldest event of a key in the window (``end`` when there is none)."""
+        docs = self.documents(start, end, self.key_query(key), size=1)
+        return self.event_time(docs[0], end) if docs else end
 
     def key_of(self, doc: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(lookup_field(doc, f) for f in self.query_key)

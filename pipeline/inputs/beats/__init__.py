@@ -21,7 +21,7 @@ from pipeline.inputs.beats.connection import BeatsConnection, BeatsStats, Connec
 from pipeline.inputs.beats.events import EventBuilder, FieldNames
 from pipeline.inputs.beats.tls import peer_metadata
 from pipeline.lumberjack.frames import DEFAULT_MAX_FRAME_SIZE
-from pipeline.plugin import ByteSize, Duration, Secret, option, register
+from pipeline.plugin import ByteSize, Duration, Secret, no_effect, option, register
 
 log = logging.getLogger("pipeline.input.beats")
 
@@ -43,6 +43,7 @@ def _positive(value: float) -> str | None:
 
 @dataclass(frozen=True, kw_only=True)
 class BeatsOptions(InputOptions):
+    event_loop_threads: Any = no_effect("one asyncio event loop serves every connection")
     host: str = option("0.0.0.0", "The IP address to listen on.")
     port: int = option(doc="The port to listen on (Beats send to 5044 by default).", check=_port_check)
     client_inactivity_timeout: Duration = option(

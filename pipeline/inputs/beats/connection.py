@@ -139,6 +139,7 @@ class BeatsConnection(asyncio.Protocol):
         self._held = 0  # this connection's part of stats.held_bytes
         self.budget_paused = False
         self._pump: asyncio.Task[None] | None = None
+        self._push: asyncio.Task[None] | None = None  # the window being handed to the queue now
         self._paused = False
         self._write_paused = False
         self._close_when_drained = False
@@ -347,7 +348,7 @@ class BeatsConnection(asyncio.Protocol):
             while self._pending and not self.closed:
                 events, last_seq, version, size = self._pending[0]
                 if events:
-                    push = self.loop.create_task(self._push_window(events))
+                    push = self._push = self.loop.create_task(self._push_window(events))
                     try:
                         while True:
                             done, _ = await asyncio.wait((push,), timeout=settings.keepalive_interval)
@@ -454,6 +455,16 @@ class BeatsConnection(asyncio.Protocol):
 
     def shutdown(self) -> None:
         """The input stops: drop this connection; unacked windows will be resent."""
+        push = self._push
+        if self._pump is not None and push is not None and self._pending:
+            if not push.done():
+                push.cancel()  # now, before its next step can hand the window to the queue unacked
+            elif not push.cancelled() and push.exception() is None:
+                # The queue took this window but the pump has not run since: ack it now, or the
+                # client would send it again after a reload (a duplicate).
+                _events, last_seq, version, _size = self._pending[0]
+                self._write(encode_ack(last_seq, version))
+                self.settings.stats.acks += 1
         if self._pump is not None:
             self._pump.cancel()
         self._close("input stopping")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pipeline.inputs._common import ecs_option
 from pipeline.inputs.base import InputOptions
-from pipeline.plugin import ByteSize, Duration, option
+from pipeline.plugin import ByteSize, Duration, no_effect, option
 
 
 def _positive(value: Any) -> str | None:
@@ -18,6 +18,7 @@ def _positive(value: Any) -> str | None:
 
 @dataclass(frozen=True, kw_only=True)
 class FileOptions(InputOptions):
+    check_archive_validity: Any = no_effect("compressed files are not decompressed here, so there is no archive to validate")
     path: list[str] = option(doc="Absolute file paths or globs (*, ?, **, {a,b}) of the files to read.")
     exclude: list[str] = option([], "Globs of files to skip, matched on the file name (or the whole path "
                                     "when the glob contains a slash), e.g. *.gz.")

@@ -156,19 +156,21 @@ def test_multiline_codec_is_refused_with_a_clear_config_error() -> None:
         build_plugin("input", 'beats { port => 5044 codec => multiline { pattern => "^\\s" what => previous } }')
 
 
-def test_deprecated_ssl_names_still_work(caplog) -> None:
-    beats = build_plugin("input", 'beats { port => 5044 ssl => false ssl_verify_mode => "force_peer" }',
-                         register=False)
-    assert beats.options.ssl_enabled is False
-    assert beats.options.client_authentication == "required"
-    assert "deprecated" in caplog.text
+def test_settings_obsolete_in_logstash_are_refused_with_logstash_message() -> None:
+    # logstash-input-beats 7.0 made ssl, ssl_verify_mode... obsolete: Logstash refuses to start with them.
+    with pytest.raises(ConfigError) as failure:
+        build_plugin("input", 'beats { port => 5044 ssl => false ssl_verify_mode => "force_peer" }',
+                     register=False)
+    assert "The setting `ssl` in plugin `beats` is obsolete" in str(failure.value)
+    assert "The setting `ssl_verify_mode` in plugin `beats` is obsolete" in str(failure.value)
+    assert "Use 'ssl_client_authentication' instead." in str(failure.value)
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("ssl_enabled => true", "needs both ssl_certificate and ssl_key"),
     ('ssl_enabled => true ssl_certificate => "/c" ssl_key => "/k" ssl_client_authentication => required',
      "needs ssl_certificate_authorities"),
-    ('ssl_client_authentication => none ssl_verify_mode => peer', "not both"),
+    ('ssl_client_authentication => none ssl_verify_mode => peer', "`ssl_verify_mode` in plugin `beats` is obsolete"),
     ("enrich => [all, source_metadata]", "must be the only value"),
     ("port => 70000", "between 0 and 65535"),
     ("client_inactivity_timeout => 0", "greater than 0"),

@@ -73,7 +73,7 @@ def test_required_client_certificate_and_peer_metadata(beats_server, pki) -> Non
 
 def test_peer_metadata_in_legacy_places_with_ecs_disabled(beats_server, pki) -> None:
     server = beats_server(_server_text(pki, f'ssl_certificate_authorities => ["{pki["paths"]["ca"]}"] '
-                                           'ssl_verify_mode => force_peer ssl_peer_metadata => true '
+                                           'ssl_client_authentication => required enrich => [source_metadata, ssl_peer_metadata] '
                                            'ecs_compatibility => disabled'))
     with LumberjackClient("127.0.0.1", server.port,
                           ssl_context=_client_context(pki, cert=pki["client"])) as client:

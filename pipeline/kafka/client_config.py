@@ -1,0 +1,160 @@
+"""Logstash kafka options → librdkafka configuration (the properties the Java client would get).
+
+The security options (``security_protocol``, ``sasl_*``, ``ssl_*``) are declared once here and
+shared by the input and the output. librdkafka reads PEM or PKCS#12 files, not Java keystores
+(JKS): a JKS path is a config error with the keytool command converting it. Options that only
+mean something to the Java client are accepted and logged once as having no effect here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pipeline.errors import ConfigError
+from pipeline.plugin import Secret, option
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+DnsLookup = Literal["default", "use_all_dns_ips", "resolve_canonical_bootstrap_servers_only"]
+
+# Java-client-only options: accepted so Logstash configs load unchanged, logged when set.
+JAVA_ONLY = (
+    "jaas_path", "kerberos_config", "sasl_client_callback_handler_class", "sasl_login_callback_handler_class",
+    "sasl_login_connect_timeout_ms", "sasl_login_read_timeout_ms", "sasl_login_retry_backoff_ms",
+    "sasl_login_retry_backoff_max_ms", "sasl_oauthbearer_scope_claim_name",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KafkaCommonOptions:
+    """Options of logstash-integration-kafka's common mixin, declared once for input and output."""
+
+    bootstrap_servers: str = option("localhost:9092", "Kafka brokers for the first connection: host1:port1,host2:port2.")
+    client_dns_lookup: DnsLookup = option("use_all_dns_ips", "How broker host names are resolved (default = use_all_dns_ips).")
+    connections_max_idle_ms: int | None = option(None, "Close idle connections after this many ms.")
+    metadata_max_age_ms: int | None = option(None, "Refresh topic metadata at least this often (ms).")
+    request_timeout_ms: int | None = option(None, "Timeout of a request to a broker (ms; librdkafka socket.timeout.ms).")
+    receive_buffer_bytes: int = option(32768, "TCP receive buffer (SO_RCVBUF); -1 = OS default.")
+    send_buffer_bytes: int = option(131072, "TCP send buffer (SO_SNDBUF); -1 = OS default.")
+    reconnect_backoff_ms: int = option(50, "Wait before reconnecting to a broker (ms).")
+    retry_backoff_ms: int = option(100, "Wait before retrying a failed request (ms).")
+    security_protocol: SecurityProtocol = option("PLAINTEXT", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.")
+    sasl_mechanism: str = option("GSSAPI", "SASL mechanism: GSSAPI (Kerberos), PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER.")
+    sasl_jaas_config: Secret | None = option(None, "JAAS line; username and password are taken from it (PlainLoginModule, ScramLoginModule).")
+    sasl_kerberos_service_name: str | None = option(None, "Kerberos principal name the brokers run as.")
+    sasl_oauthbearer_token_endpoint_url: str | None = option(None, "OAuth 2.0 token endpoint (OIDC client credentials).")
+    ssl_truststore_location: Path | None = option(None, "CA certificates to verify the brokers: PEM (or PKCS12 with ssl_truststore_type).")
+    ssl_truststore_password: Secret | None = option(None, "Password of a PKCS12 truststore.")
+    ssl_truststore_type: str | None = option(None, "PEM or PKCS12 (JKS must be converted, see docs).")
+    ssl_keystore_location: Path | None = option(None, "Client certificate and key for TLS client authentication: PKCS12 or PEM.")
+    ssl_keystore_password: Secret | None = option(None, "Password of the keystore.")
+    ssl_keystore_type: str | None = option(None, "PKCS12 or PEM (JKS must be converted, see docs).")
+    ssl_key_password: Secret | None = option(None, "Password of the private key.")
+    ssl_endpoint_identification_algorithm: str = option("https", "https checks the broker host name; \"\" disables it.")
+    jaas_path: Path | None = option(None, "Java only: has no effect here (use sasl_jaas_config or kinit).")
+    kerberos_config: Path | None = option(None, "Java only: has no effect here (librdkafka uses the system krb5.conf).")
+    sasl_client_callback_handler_class: str | None = option(None, "Java only: has no effect here.")
+    sasl_login_callback_handler_class: str | None = option(None, "Java only: has no effect here.")
+    sasl_login_connect_timeout_ms: int | None = option(None, "Java only: has no effect here.")
+    sasl_login_read_timeout_ms: int | None = option(None, "Java only: has no effect here.")
+    sasl_login_retry_backoff_ms: int = option(100, "Java only: has no effect here.")
+    sasl_login_retry_backoff_max_ms: int = option(10000, "Java only: has no effect here.")
+    sasl_oauthbearer_scope_claim_name: str = option("scope", "Java only: has no effect here.")
+
+
+# key="value" or key='value' (Logstash's docs use single quotes; \" survives a config without escapes)
+_JAAS_VALUE = re.compile(r"""(\w+)\s*=\s*\\?(["'])(.*?)\\?\2""")
+
+
+def jaas_credentials(jaas: str) -> dict[str, str]:
+    """username/password from a JAAS line such as
+    ``org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";``."""
+    values = {key: value for key, _quote, value in _JAAS_VALUE.findall(jaas)}
+    return {key: values[key] for key in ("username", "password") if key in values}
+
+
+def warn_no_effect(opts: Any, names: tuple[str, ...], defaults: Any, logger: logging.Logger) -> None:
+    """Log once per option set to something else than its default that librdkafka has no use for."""
+    for name in names:
+        if getattr(opts, name) != getattr(defaults, name):
+            logger.warning('option "%s" has no effect with this kafka client (librdkafka); ignored', name)
+
+
+def _store_path(kind: str, location: Path, store_type: str | None) -> str:
+    kind_name = store_type.upper() if store_type else ("JKS" if location.suffix.lower() in (".jks", ".keystore") else "")
+    if kind_name == "JKS":
+        raise ConfigError(
+            f"ssl_{kind}_location {location}: Java keystores (JKS) cannot be read by librdkafka; convert it, e.g. "
+            f"`keytool -importkeystore -srckeystore {location} -destkeystore {location.with_suffix('.p12')} "
+            "-deststoretype PKCS12` (or export PEM with `keytool -exportcert -rfc`)")
+    return str(location)
+
+
+def common_config(opts: KafkaCommonOptions, client_id: str | None) -> dict[str, Any]:
+    """librdkafka settings for the options input and output share."""
+    conf: dict[str, Any] = {
+        "bootstrap.servers": opts.bootstrap_servers,
+        "client.dns.lookup": "use_all_dns_ips" if opts.client_dns_lookup == "default" else opts.client_dns_lookup,
+        "reconnect.backoff.ms": opts.reconnect_backoff_ms,
+        "retry.backoff.ms": opts.retry_backoff_ms,
+        "security.protocol": opts.security_protocol.lower(),
+    }
+    if client_id:
+        conf["client.id"] = client_id
+    if opts.receive_buffer_bytes > 0:
+        conf["socket.receive.buffer.bytes"] = opts.receive_buffer_bytes
+    if opts.send_buffer_bytes > 0:
+        conf["socket.send.buffer.bytes"] = opts.send_buffer_bytes
+    if opts.connections_max_idle_ms is not None:
+        conf["connections.max.idle.ms"] = opts.connections_max_idle_ms
+    if opts.metadata_max_age_ms is not None:
+        conf["metadata.max.age.ms"] = opts.metadata_max_age_ms
+    if opts.request_timeout_ms is not None:
+        conf["socket.timeout.ms"] = opts.request_timeout_ms
+    if opts.security_protocol in ("SSL", "SASL_SSL"):
+        conf.update(_ssl_config(opts))
+    if opts.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+        conf.update(_sasl_config(opts))
+    return conf
+
+
+def _ssl_config(opts: KafkaCommonOptions) -> dict[str, Any]:
+    conf: dict[str, Any] = {
+        "ssl.endpoint.identification.algorithm": opts.ssl_endpoint_identification_algorithm or "none"}
+    if opts.ssl_truststore_location is not None:
+        path = _store_path("truststore", opts.ssl_truststore_location, opts.ssl_truststore_type)
+        if (opts.ssl_truststore_type or "").upper() == "PKCS12":
+            raise ConfigError(f"ssl_truststore_location {path}: librdkafka reads CA certificates as PEM; export "
+                              f"them with `openssl pkcs12 -in {path} -nokeys -out ca.pem`")
+        conf["ssl.ca.location"] = path
+    if opts.ssl_keystore_location is not None:
+        path = _store_path("keystore", opts.ssl_keystore_location, opts.ssl_keystore_type)
+        if (opts.ssl_keystore_type or "").upper() == "PEM" or path.endswith((".pem", ".crt")):
+            conf["ssl.certificate.location"] = path
+            conf["ssl.key.location"] = path
+        else:
+            conf["ssl.keystore.location"] = path
+            if opts.ssl_keystore_password is not None:
+                conf["ssl.keystore.password"] = opts.ssl_keystore_password.reveal()
+    if opts.ssl_key_password is not None:
+        conf["ssl.key.password"] = opts.ssl_key_password.reveal()
+    return conf
+
+
+def _sasl_config(opts: KafkaCommonOptions) -> dict[str, Any]:
+    conf: dict[str, Any] = {"sasl.mechanism": opts.sasl_mechanism}
+    if opts.sasl_jaas_config is not None:
+        credentials = jaas_credentials(opts.sasl_jaas_config.reveal())
+        if "username" in credentials:
+            conf["sasl.username"] = credentials["username"]
+        if "password" in credentials:
+            conf["sasl.password"] = credentials["password"]
+    if opts.sasl_kerberos_service_name:
+        conf["sasl.kerberos.service.name"] = opts.sasl_kerberos_service_name
+    if opts.sasl_oauthbearer_token_endpoint_url:
+        conf["sasl.oauthbearer.method"] = "oidc"
+        conf["sasl.oauthbearer.token.endpoint.url"] = opts.sasl_oauthbearer_token_endpoint_url
+    return conf

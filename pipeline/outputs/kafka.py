@@ -1,0 +1,185 @@
+"""kafka output: produces each event to a topic (sprintf), returning once the brokers have them.
+
+Option names and defaults follow Logstash's logstash-integration-kafka. ``receive`` waits for
+every record's delivery report, so the batch is acknowledged to the queue (and to a Kafka or
+Redis input upstream) only once the brokers hold it (``acks``). Retriable failures are
+retried forever by default (``retries`` unset) so backpressure reaches the inputs; records the
+broker refuses for good (too large, unknown topic with auto-creation off) or that exhaust
+a finite ``retries`` are logged with their content and counted, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pipeline.errors import ConfigError
+from pipeline.event import Event
+from pipeline.kafka.client_config import JAVA_ONLY, KafkaCommonOptions, common_config, warn_no_effect
+from pipeline.outputs.base import Output, OutputOptions
+from pipeline.plugin import Codec, option, register
+from pipeline.template import Template
+
+STRING_SERIALIZER = "org.apache.kafka.common.serialization.StringSerializer"
+SERIALIZERS = (STRING_SERIALIZER, "org.apache.kafka.common.serialization.ByteArraySerializer")
+PARTITIONERS = {"default": "murmur2_random", "uniform_sticky": "murmur2_random", "round_robin": "random"}
+NO_EFFECT = (*JAVA_ONLY, "metadata_fetch_timeout_ms")
+
+
+@dataclass(frozen=True, kw_only=True)
+class KafkaOutputOptions(OutputOptions, KafkaCommonOptions):
+    topic_id: Template = option(doc="Topic to produce to; sprintf, e.g. logs-%{[service]}.")
+    codec: Codec = option("plain", "Codec encoding each event (json for events another pipeline reads).")
+    message_key: Template | None = option(None, "Record key (sprintf); records with one key go to one partition.")
+    acks: Literal["0", "1", "all"] = option("1", "Broker acknowledgements a record needs: 0, 1 (leader) or all (in-sync replicas).")
+    batch_size: int = option(16384, "Bytes per partition batch.")
+    buffer_memory: int = option(33554432, "Bytes of records buffered waiting to be sent.")
+    compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = option("none", "Compression of record batches.")
+    client_id: str | None = option(None, "Client id sent to the brokers.")
+    key_serializer: str = option(STRING_SERIALIZER, "Keys are sent as UTF-8 text (String/ByteArray serializers).")
+    value_serializer: str = option(STRING_SERIALIZER, "Values are the codec's bytes (String/ByteArray serializers).")
+    linger_ms: int = option(0, "Wait up to this long to fill batches.")
+    max_request_size: int = option(1048576, "Largest request (and record) sent.")
+    metadata_fetch_timeout_ms: int = option(60000, "Java only: has no effect here.")
+    partitioner: str | None = option(None, "default (murmur2 of the key, like Java), uniform_sticky or round_robin "
+                                           "(random here: librdkafka has no round robin).")
+    retries: int | None = option(None, "Unset: retry retriable failures forever (no loss). N: give up after N "
+                                       "attempts, logging the events (data loss, as in Logstash).",
+                                 check=lambda v: None if v is None or v >= 0 else "must be >= 0")
+    delivery_timeout_ms: int = option(120000, "How long librdkafka tries one record before reporting a failure.")
+
+
+class _Outcome:
+    """Delivery reports of one send: which records failed, and how."""
+
+    def __init__(self) -> None:
+        self.retriable: list[int] = []
+        self.fatal: list[tuple[int, str]] = []
+        self.lock = threading.Lock()
+
+    def callback(self, index: int) -> Any:
+        def report(error: Any, _message: Any) -> None:
+            if error is None:
+                return
+            with self.lock:
+                if _transient(error):
+                    self.retriable.append(index)
+                else:
+                    self.fatal.append((index, str(error)))
+        return report
+
+
+def _transient(error: Any) -> bool:
+    """Worth sending again: the broker may come back (timeouts, no leader, not enough replicas)."""
+    from confluent_kafka import KafkaError
+
+    return bool(error.retriable()) or error.code() in (
+        KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN,
+        KafkaError.REQUEST_TIMED_OUT, KafkaError.NOT_ENOUGH_REPLICAS)
+
+
+@register
+class Kafka(Output):
+    """Writes events to Kafka topics; a batch returns once every record is delivered."""
+
+    name = "kafka"
+    Options = KafkaOutputOptions
+
+    def register(self) -> None:
+        from confluent_kafka import Producer
+
+        opts = self.options
+        warn_no_effect(opts, NO_EFFECT, _defaults(), self.logger)
+        for name in ("key_serializer", "value_serializer"):
+            if getattr(opts, name) not in SERIALIZERS:
+                raise ConfigError(f"kafka output: {name} {getattr(opts, name)!r} is not supported; "
+                                  "use StringSerializer or ByteArraySerializer")
+        if opts.partitioner and opts.partitioner not in PARTITIONERS:
+            raise ConfigError(f"kafka output: partitioner {opts.partitioner!r} is not supported; "
+                              "use default, uniform_sticky or round_robin")
+        if opts.retries is not None:
+            self.logger.warning("kafka output: retries => %d: events still failing after that many attempts are "
+                                "logged and dropped; remove retries to retry until Kafka is back", opts.retries)
+        self._producer = Producer(self.producer_config(), logger=self.logger)
+        self.rejected = 0
+
+    def producer_config(self) -> dict[str, Any]:
+        opts = self.options
+        conf = common_config(opts, opts.client_id)
+        conf.update({
+            "acks": opts.acks if opts.acks != "all" else -1,
+            "batch.size": opts.batch_size,
+            "compression.type": opts.compression_type,
+            "linger.ms": opts.linger_ms,
+            "message.max.bytes": opts.max_request_size,
+            "queue.buffering.max.kbytes": max(1, opts.buffer_memory // 1024),
+            "delivery.timeout.ms": opts.delivery_timeout_ms,
+            "partitioner": PARTITIONERS[opts.partitioner or "default"],
+        })
+        return conf
+
+    def receive(self, events: list[Event]) -> None:
+        records = [self._record(event) for event in events]
+        pending = list(range(len(records)))
+        attempts = 0
+        while pending:
+            outcome = self._send(records, pending)
+            for index, reason in outcome.fatal:
+                self._reject(records[index], reason)
+            pending = sorted(outcome.retriable)
+            if not pending:
+                return
+            attempts += 1
+            if self.options.retries is not None and attempts > self.options.retries:
+                for index in pending:
+                    self._reject(records[index], f"still failing after {attempts} attempts (retries)")
+                return
+            self.logger.warning("kafka output: %d of %d records not delivered (broker unavailable?); retrying",
+                                len(pending), len(records))
+            time.sleep(min(30.0, self.options.retry_backoff_ms / 1000 * 2 ** min(attempts, 8)))
+
+    def _record(self, event: Event) -> tuple[str, bytes, bytes | None]:
+        key = self.options.message_key.render(event).encode() if self.options.message_key else None
+        return self.options.topic_id.render(event), self.codec.encode(event), key
+
+    def _send(self, records: list[tuple[str, bytes, bytes | None]], indexes: list[int]) -> _Outcome:
+        outcome = _Outcome()
+        producer = self._producer
+        for index in indexes:
+            topic, value, key = records[index]
+            while True:
+                try:
+                    producer.produce(topic, value, key, on_delivery=outcome.callback(index))
+                    break
+                except BufferError:  # local queue full: let deliveries drain
+                    producer.poll(0.1)
+                except Exception as exc:  # noqa: BLE001 - e.g. an invalid topic name from sprintf
+                    outcome.fatal.append((index, f"{type(exc).__name__}: {exc}"))
+                    break
+            producer.poll(0)
+        while producer.flush(1.0) > 0:
+            pass
+        return outcome
+
+    def _reject(self, record: tuple[str, bytes, bytes | None], reason: str) -> None:
+        self.rejected += 1
+        if self.context.metrics is not None:
+            self.context.metrics.add(failures=1)
+        self.logger.error("kafka output: record for topic %r rejected: %s; value: %s", record[0], reason,
+                          record[1][:2000].decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        self._producer.flush(10)
+
+    def close(self) -> None:
+        producer = getattr(self, "_producer", None)
+        if producer is not None:
+            remaining = producer.flush(10)
+            if remaining:
+                self.logger.error("kafka output: %d records still undelivered at close", remaining)
+
+
+def _defaults() -> KafkaOutputOptions:
+    return KafkaOutputOptions(topic_id=Template("x"))

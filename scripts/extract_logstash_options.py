@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Regenerate pipeline/compat/logstash_options/*.txt from clones of Logstash's plugin repositories.
+
+Usage: scripts/extract_logstash_options.py CLONES_DIR [KIND-NAME ...]
+
+CLONES_DIR holds one git clone per plugin, named ``logstash-<kind>-<name>`` (or
+``logstash-plugins+logstash-<kind>-<name>/repo`` as the mirror tool lays them out). For each
+plugin we implement, the options documented in ``docs/index.asciidoc`` (its options table)
+are written with their Logstash type, plus the options the plugin's source declares
+``:obsolete`` (Logstash refuses those with a message, so do we). Common options come from
+logstash-core's base classes and are listed in COMMON below. Only option names, types and
+Logstash's one-line obsolete messages are kept: facts about the interface, not code.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "pipeline" / "compat" / "logstash_options"
+TABLE_ROW = re.compile(r"^\|\s*<<plugins-\{type\}s-\{plugin\}-([\w@]+)\s*(?:,[^>]*)?>>\s*\|\s*(?:<<([\w-]+)(?:,[^>]*)?>>|([^|]*?))\s*(?:,[^|]*)?\|\s*(\S[^|]*)?$")
+OBSOLETE = re.compile(r"""config\s+:"?([\w@]+)"?\s*,.*?:obsolete\s*=>\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(true))""")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def find_clone(root: Path, kind: str, name: str) -> Path:
+    for candidate in (root / f"logstash-{kind}-{name}", root / f"logstash-plugins+logstash-{kind}-{name}" / "repo"):
+        if candidate.is_dir():
+            return candidate
+    raise SystemExit(f"no clone of logstash-{kind}-{name} under {root}")
+
+
+def extract(repo: Path, kind: str, name: str) -> tuple[str, list[tuple[str, str, str, str]]]:
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    doc = git(repo, "show", "HEAD:docs/index.asciidoc")
+    rows: dict[str, tuple[str, str, str, str]] = {}
+    in_obsolete = False
+    for line in doc.splitlines():
+        if re.match(r"^=+ .*Obsolete", line):
+            in_obsolete = True
+        elif re.match(r"^=+ ", line):
+            in_obsolete = False
+        match = TABLE_ROW.match(line.strip())
+        if match and not in_obsolete:
+            option, typ, raw_type, required = match.groups()
+            status = "deprecated" if required and "Deprecated" in required else "documented"
+            rows.setdefault(option, (option, typ or (raw_type or "").strip() or "-", status, ""))
+        elif in_obsolete:
+            ob = re.match(r"^\|\s*(\w+)\s*\|(.*)$", line.strip())
+            if ob and ob.group(1) != "Setting":
+                rows[ob.group(1)] = (ob.group(1), "-", "obsolete", f"Replaced by {ob.group(2).strip()}".replace("<<plugins-{type}s-{plugin}-", "").replace(">>", ""))
+    sources = [p for p in git(repo, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+               if p.startswith("lib/logstash/") and p.endswith(".rb")]
+    for path in sources:
+        for match in OBSOLETE.finditer(git(repo, "show", f"HEAD:{path}")):
+            option, message = match.group(1), match.group(2) or match.group(3) or ""
+            message = message.replace('\\"', '"').replace("%PLUGIN%", name)
+            rows[option] = (option, "-", "obsolete", message)
+    return commit, sorted(rows.values())
+
+
+# Options every plugin of a kind inherits (logstash-core lib/logstash/{plugin,inputs/base,filters/base,outputs/base}.rb).
+COMMON: dict[str, list[tuple[str, str, str, str]]] = {
+    "input": [("add_field", "hash", "common", ""), ("codec", "codec", "common", ""), ("enable_metric", "boolean", "common", ""),
+              ("id", "string", "common", ""), ("tags", "array", "common", ""), ("type", "string", "common", ""),
+              ("debug", "-", "obsolete", "This setting no longer has any effect. In past releases, it existed, but almost no plugin made use of it."),
+              ("format", "-", "obsolete", "You should use the newer 'codec' setting instead."),
+              ("charset", "-", "obsolete", "Use the codec setting instead. For example: input { %PLUGIN% { codec => plain { charset => \"UTF-8\" } }"),
+              ("message_format", "-", "obsolete", "Setting is no longer valid.")],
+    "filter": [("add_field", "hash", "common", ""), ("add_tag", "array", "common", ""), ("enable_metric", "boolean", "common", ""),
+               ("id", "string", "common", ""), ("periodic_flush", "boolean", "common", ""), ("remove_field", "array", "common", ""),
+               ("remove_tag", "array", "common", ""),
+               ("type", "-", "obsolete", "You can achieve this same behavior with the new conditionals, like: `if [type] == \"sometype\" { %PLUGIN% { ... } }`."),
+               ("tags", "-", "obsolete", "You can achieve similar behavior with the new conditionals, like: `if \"sometag\" in [tags] { %PLUGIN% { ... } }`"),
+               ("exclude_tags", "-", "obsolete", "You can achieve similar behavior with the new conditionals, like: `if (\"sometag\" not in [tags]) { %PLUGIN% { ... } }`")],
+    "output": [("codec", "codec", "common", ""), ("enable_metric", "boolean", "common", ""), ("id", "string", "common", ""),
+               ("workers", "number", "deprecated", "This parameter will be ignored."),
+               ("type", "-", "obsolete", "You can achieve this same behavior with the new conditionals, like: `if [type] == \"sometype\" { %PLUGIN% { ... } }`."),
+               ("tags", "-", "obsolete", "You can achieve similar behavior with the new conditionals, like: `if \"sometag\" in [tags] { %PLUGIN% { ... } }`"),
+               ("exclude_tags", "-", "obsolete", "You can achieve similar behavior with the new conditionals, like: `if (\"sometag\" not in [tags]) { %PLUGIN% { ... } }`")],
+    "codec": [("enable_metric", "boolean", "common", ""), ("id", "string", "common", "")],
+}
+
+PLUGINS = {
+    "input": ["beats", "dead_letter_queue", "file", "gelf", "generator", "http", "http_poller", "stdin", "syslog", "tcp",
+              "udp"],
+    "filter": ["aggregate", "bytes", "cidr", "clone", "csv", "date", "de_dot", "dissect", "dns", "drop", "elapsed",
+               "fingerprint", "geoip", "grok", "http", "json", "json_encode", "kv", "memcached", "mutate", "prune",
+               "ruby", "split", "syslog_pri", "throttle", "tld", "translate", "truncate", "urldecode", "useragent",
+               "uuid", "xml"],
+    "output": ["elasticsearch", "file", "gelf", "null", "stdout"],
+    "codec": ["cef", "dots", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
+}
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[1])
+    wanted = set(argv[2:])
+    for kind, names in PLUGINS.items():
+        for name in names:
+            if wanted and f"{kind}-{name}" not in wanted:
+                continue
+            commit, rows = extract(find_clone(root, kind, name), kind, name)
+            own = {r[0] for r in rows}
+            common = [(o, t, s, m.replace("%PLUGIN%", name)) for o, t, s, m in COMMON[kind]
+                      if o not in own]
+            lines = [f"# Logstash options of the {kind} plugin {name}.",
+                     f"# source: logstash-plugins/logstash-{kind}-{name} docs/index.asciidoc and lib/ @ {commit}",
+                     "# common options: elastic/logstash logstash-core/lib/logstash/*/base.rb",
+                     "# option<TAB>logstash type<TAB>documented|common|deprecated|obsolete<TAB>Logstash's message"]
+            lines += ["\t".join(row).rstrip("\t") for row in rows + common]
+            (OUT / f"{kind}-{name}.txt").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,144 @@
+"""kafka input against a real broker: decoding, metadata, consumer groups, offsets only for safe events."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from support.brokers import PipelineProcess, create_topic, group_lag, produce, unique, wait_for
+
+from pipeline.errors import ConfigError, ConfigErrors
+from pipeline.testing import build_plugin
+
+
+def _lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def test_logstash_options_become_librdkafka_settings() -> None:
+    plugin = build_plugin("input", '''kafka {
+        bootstrap_servers => "k1:9092,k2:9092" group_id => "shippers" client_id => "edge"
+        auto_offset_reset => "none" partition_assignment_strategy => "round_robin"
+        security_protocol => "SASL_SSL" sasl_mechanism => "PLAIN"
+        sasl_jaas_config => "org.apache.kafka.common.security.plain.PlainLoginModule required username='u1' password='p1';"
+        ssl_endpoint_identification_algorithm => "" group_instance_id => "node" consumer_threads => 2 }''')
+    conf = plugin.consumer_config(1)
+    assert conf["bootstrap.servers"] == "k1:9092,k2:9092"
+    assert conf["group.id"] == "shippers" and conf["client.id"] == "edge-1"
+    assert conf["group.instance.id"] == "node-1"
+    assert conf["auto.offset.reset"] == "error"
+    assert conf["partition.assignment.strategy"] == "roundrobin"
+    assert conf["security.protocol"] == "sasl_ssl" and conf["sasl.mechanism"] == "PLAIN"
+    assert (conf["sasl.username"], conf["sasl.password"]) == ("u1", "p1")
+    assert conf["ssl.endpoint.identification.algorithm"] == "none"
+    assert conf["enable.auto.offset.store"] is False  # offsets stored only for acknowledged events
+
+
+def test_a_java_keystore_is_a_config_error_with_the_conversion_command() -> None:
+    plugin = build_plugin("input", 'kafka { security_protocol => "SSL" ssl_truststore_location => "/etc/kafka/trust.jks" }')
+    with pytest.raises(ConfigError, match="keytool"):
+        plugin.consumer_config(0)
+
+
+def test_schema_registry_is_refused_at_load() -> None:
+    with pytest.raises(ConfigErrors, match="not supported"):
+        build_plugin("input", 'kafka { schema_registry_url => "http://registry:8081" }')
+
+
+def test_topics_pattern_matches_whole_topic_names() -> None:
+    plugin = build_plugin("input", 'kafka { topics_pattern => "logs-.*" topics => ["ignored"] }')
+    assert plugin.subscription() == ["^(logs-.*)$"]
+
+
+def test_json_records_with_metadata_reach_the_outputs(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topic = create_topic(kafka_bootstrap, unique("events"), partitions=3)
+    sent = [json.dumps({"service": f"svc{i}", "status": "down", "n": i}) for i in range(30)]
+    produce(kafka_bootstrap, topic, sent, key=lambda i: f"k{i}".encode())
+    out = tmp_path / "out.json"
+    config = tmp_path / "p.conf"
+    config.write_text(f'''
+input {{ kafka {{ bootstrap_servers => "{kafka_bootstrap}" topics => ["{topic}"] group_id => "{unique("g")}"
+                  auto_offset_reset => "earliest" codec => json decorate_events => "extended" consumer_threads => 2 }} }}
+filter {{ mutate {{ add_field => {{ "[kafka]" => "%{{[@metadata][kafka][topic]}}/%{{[@metadata][kafka][partition]}}/%{{[@metadata][kafka][offset]}}/%{{[@metadata][kafka][key]}}/%{{[@metadata][kafka][consumer_group]}}" }} }} }}
+output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
+    process = PipelineProcess(config, tmp_path / "data", tmp_path / "log")
+    try:
+        wait_for(lambda: len(_lines(out)) >= 30, 60, "30 events in the file output")
+    finally:
+        assert process.stop() == 0
+    events = _lines(out)
+    assert sorted(e["n"] for e in events) == list(range(30))
+    first = next(e for e in events if e["n"] == 7)
+    name, partition, offset, key, group = first["kafka"].split("/")
+    assert name == topic and key == "k7" and 0 <= int(partition) < 3 and int(offset) >= 0
+    assert group.startswith("g-")
+    assert "@metadata" not in first
+
+
+def test_kill_9_mid_stream_loses_nothing_and_lag_returns_to_zero(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topic = create_topic(kafka_bootstrap, unique("atleastonce"), partitions=2)
+    group = unique("g")
+    total = 4000
+    # Records keep arriving while the pipeline is killed and restarted: a real mid-stream crash.
+    producer = threading.Thread(target=_produce_slowly, args=(kafka_bootstrap, topic, total), daemon=True)
+    producer.start()
+    out = tmp_path / "out.json"
+    config = tmp_path / "p.conf"
+    config.write_text(f'''
+input {{ kafka {{ bootstrap_servers => "{kafka_bootstrap}" topics => ["{topic}"] group_id => "{group}"
+                  auto_offset_reset => "earliest" codec => json auto_commit_interval_ms => 200 max_poll_records => 100 }} }}
+output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
+    data = tmp_path / "data"
+    first = PipelineProcess(config, data, tmp_path / "log1", "-b", "50")
+    wait_for(lambda: len(_lines(out)) >= 300, 120, "300 events before the kill")
+    first.kill()
+    assert producer.is_alive(), "the producer finished before the kill: not mid-stream"
+    second = PipelineProcess(config, data, tmp_path / "log2", "-b", "50")
+    try:
+        producer.join(120)
+        wait_for(lambda: {e["n"] for e in _lines(out)} >= set(range(total)), 180, "every event after restart")
+        wait_for(lambda: group_lag(kafka_bootstrap, group, topic) == 0, 60, "consumer lag 0")
+    finally:
+        assert second.stop() == 0
+
+
+def _produce_slowly(bootstrap: str, topic: str, total: int) -> None:
+    for start in range(0, total, 100):
+        produce(bootstrap, topic, (json.dumps({"n": i}) for i in range(start, start + 100)))
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("queue_type", ["memory", "persisted"])
+def test_offsets_of_events_stuck_before_the_outputs_are_not_lost(kafka_bootstrap: str, tmp_path: Path,
+                                                                  free_port: int, queue_type: str) -> None:
+    """The output is down (a Kafka output to a closed port retries forever): events wait in the queue.
+    kill -9, restart with a working output: every event arrives — re-read from Kafka (memory queue:
+    nothing was committed) or replayed from disk (persisted queue: committed once on disk)."""
+    topic = create_topic(kafka_bootstrap, unique("stuck"), partitions=2)
+    group = unique("g")
+    total = 1000
+    produce(kafka_bootstrap, topic, (json.dumps({"n": i}) for i in range(total)))
+    source = f'''input {{ kafka {{ bootstrap_servers => "{kafka_bootstrap}" topics => ["{topic}"] group_id => "{group}"
+                  auto_offset_reset => "earliest" codec => json auto_commit_interval_ms => 100 }} }}'''
+    down = tmp_path / "down.conf"
+    down.write_text(source + f'''
+output {{ kafka {{ bootstrap_servers => "127.0.0.1:{free_port}" topic_id => "nowhere" delivery_timeout_ms => 1000 }} }}''')
+    log1 = tmp_path / "log1"
+    first = PipelineProcess(down, tmp_path / "data", log1, "-b", "50", "--queue.type", queue_type)
+    wait_for(lambda: "records not delivered" in log1.read_text(), 90, "the output to report it is blocked")
+    time.sleep(1.0)  # several auto-commit intervals: a wrongly stored offset would be committed by now
+    first.kill()
+    out = tmp_path / "out.json"
+    up = tmp_path / "up.conf"
+    up.write_text(source + f'\noutput {{ file {{ path => "{out}" flush_interval => 0 }} }}')
+    second = PipelineProcess(up, tmp_path / "data", tmp_path / "log2", "--queue.type", queue_type)
+    try:
+        wait_for(lambda: {e["n"] for e in _lines(out)} >= set(range(total)), 120, "every event after restart")
+        wait_for(lambda: group_lag(kafka_bootstrap, group, topic) == 0, 60, "consumer lag 0")
+    finally:
+        assert second.stop() == 0
