@@ -40,6 +40,7 @@ from pipeline.localindex.query import (
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUMERIC = re.compile(r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*")
 _PREFIX_ONLY = re.compile(r"(\w+)\*")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_@-]+")  # a key JSON writes as it is (no escapes, no quotes)
 _JSON_ESCAPED = re.compile(r'["\\,\x00-\x1f]')  # characters that make a substring test on JSON unsafe
 
 
@@ -477,6 +478,10 @@ class ValueSource:
     value: str
     type: str
     one_per_doc: bool
+    irregular_only: bool = False  # reads only rows with irr = 1: skipped in files that have none
+    # The last key of the field when this source parses the JSON document (a document holding the field
+    # contains it verbatim, closing quote included); None for columns or keys JSON may escape.
+    json_key: str | None = None
 
 
 def value_sources(field: str) -> list[ValueSource]:
@@ -484,11 +489,14 @@ def value_sources(field: str) -> list[ValueSource]:
     if field == schema.TIMESTAMP_FIELD:
         return [ValueSource("docs d", "", "d.ts", "'integer'", True)]
     nested, literal = json_paths(field)
+    leaf = field.rsplit(".", 1)[-1]
+    json_key = f'{leaf}"' if _PLAIN_KEY.fullmatch(leaf) else None
 
     def from_path(path: str, extra: str = "") -> ValueSource:
         return ValueSource(f"docs d, json_each(d.doc, {path}) j",
                            f"{extra} AND json_type(d.doc, {path}) != 'object' "
-                           "AND j.type NOT IN ('object', 'array', 'null')", "j.value", "j.type", False)
+                           "AND j.type NOT IN ('object', 'array', 'null')", "j.value", "j.type", False,
+                           json_key=json_key)
 
     from_doc = [from_path(nested)]
     if literal is not None:  # a literal dotted key counts only where the nested path is absent
@@ -497,10 +505,12 @@ def value_sources(field: str) -> list[ValueSource]:
     if column is not None:
         return [ValueSource("docs d", f" AND d.irr = 0 AND d.{column} IS NOT NULL", f"d.{column}",
                             f"typeof(d.{column})", True),
-                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where) for src in from_doc)]
+                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where, irregular_only=True)
+                  for src in from_doc)]
     if field == schema.TAGS_FIELD:
         return [ValueSource("docs d, json_each(d.tags) j", " AND d.irr = 0", "j.value", "j.type", False),
-                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where) for src in from_doc)]
+                *(dataclasses.replace(src, where=" AND d.irr = 1" + src.where, irregular_only=True)
+                  for src in from_doc)]
     return from_doc
 
 

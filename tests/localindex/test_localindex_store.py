@@ -235,12 +235,17 @@ def test_files_from_an_older_version_gain_new_columns_and_stay_exact(idx: LocalI
     idx.write("logs-2026.11.21", [ev(0, url={"original": "/a"}, n=1)])
     idx.close()
     path = idx.directory / "logs-2026.11.21.sqlite"
-    with sqlite3.connect(path) as conn:  # as written before url.original had a column
+    with sqlite3.connect(path) as conn:  # as written before url.original had a column (and docs_ts_hot)
+        conn.execute("DROP INDEX docs_ts_hot")
+        conn.execute("CREATE INDEX docs_ts ON docs(ts)")
         conn.execute("ALTER TABLE docs DROP COLUMN url_original")
     assert idx.count("logs-*", "url.original:\\/a") == 1  # the reader upgrades the file
     idx.write("logs-2026.11.21", [ev(1, url={"original": "/a"}, n=2)])
     assert {d["n"] for d in idx.search("logs-*", 'url.original:"/a"')} == {1, 2}
     assert idx.terms("logs-*", "url.original") == [("/a", 2)]
+    with sqlite3.connect(path) as conn:  # the writer swapped the old time index for docs_ts_hot
+        indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "docs_ts_hot" in indexes and "docs_ts" not in indexes
 
 
 def test_an_unusable_timestamp_is_kept_aside_and_tagged_not_fatal(idx: LocalIndex) -> None:
@@ -284,3 +289,42 @@ def test_interleaved_writers_index_every_message_exactly_once(tmp_path: Path) ->
         assert conn.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'shared'").fetchone()[0] == 12
     assert {d["n"] for d in second.search("logs-*", "word4 OR word11")} == {4, 11}
     assert second.count("logs-*", "shared") == 12
+
+
+@pytest.mark.parametrize("with_irregular", [False, True])
+def test_aggregations_over_part_of_a_file_are_exact_whichever_plan_reads_them(idx: LocalIndex,
+                                                                               with_irregular: bool) -> None:
+    # 100 events over 100 minutes; the windows below hold a small share (read through the time index)
+    # and most of the file (a scan), with and without rows whose hot field is a list (read as JSON).
+    events = [ev(i, service={"name": ["auth", "api"] if with_irregular and i % 10 == 0 else f"s{i % 3}"},
+                 host={"name": "web"}) for i in range(100)]
+    idx.write("logs-2026.11.21", events)
+    for first, last in ((40, 45), (5, 95)):
+        start, end = T0 + timedelta(minutes=first), T0 + timedelta(minutes=last)
+        expected: dict[str, int] = {}
+        for event in events[first:last]:
+            names = event.data["service"]["name"]
+            for name in names if isinstance(names, list) else [names]:
+                expected[name] = expected.get(name, 0) + 1
+        assert dict(idx.terms("logs-*", "service.name", start=start, end=end, size=0)) == expected
+        assert idx.count("logs-*", "host.name:web", start=start, end=end) == last - first
+        assert idx.metric("logs-*", "cardinality", "service.name", start=start, end=end) == len(expected)
+
+
+def test_a_field_absent_so_far_is_found_as_soon_as_documents_bring_it(idx: LocalIndex) -> None:
+    idx.write("logs-2026.11.21", [ev(i, service={"name": "api"}) for i in range(5)])
+    assert idx.terms("logs-*", "source.address") == []  # remembered: no document has the key
+    assert idx.metric("logs-*", "cardinality", "source.address") == 0
+    idx.write("logs-2026.11.21", [ev(6, source={"address": "10.0.0.1"}), ev(7, **{"source.address": "10.0.0.2"})])
+    assert idx.terms("logs-*", "source.address") == [("10.0.0.1", 1), ("10.0.0.2", 1)]
+    # The file deleted and written afresh (as after retention) is not taken for the one seen before.
+    idx.delete_index("logs-2026.11.21")
+    idx.write("logs-2026.11.21", [ev(i, source={"address": f"10.0.0.{i}"}) for i in range(9)])
+    assert len(idx.terms("logs-*", "source.address", size=0)) == 9
+
+
+def test_terms_on_a_column_keep_a_number_apart_from_the_same_digits_as_text(idx: LocalIndex) -> None:
+    codes: list[object] = [200, 200, "200", 404, 200.0]
+    idx.write("logs-2026.11.21", [ev(i, http={"response": {"status_code": code}}) for i, code in enumerate(codes)])
+    buckets = dict(idx.terms("logs-*", "http.response.status_code"))
+    assert buckets == {200: 3, "200": 1, 404: 1}
