@@ -26,7 +26,9 @@ are collected and reported together. Two more declarations keep Logstash configs
 loading honestly: :func:`no_effect` (an option Logstash has that means nothing here:
 accepted, one warning) and :func:`unsupported` (known, but refused with the reason);
 options Logstash itself declares obsolete are refused with Logstash's message
-(pipeline/compat/logstash_options).
+(pipeline/compat/logstash_options), unless a plugin here still implements them (an old name kept
+as an alias, say): those run, with Logstash's message as a warning, so configs written for older
+Logstash 8 releases keep working.
 """
 
 from __future__ import annotations
@@ -574,7 +576,14 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
 
     for key, raw, loc in spec.options:
         obsolete = logstash_options.obsolete_message(spec.kind, spec.name, key)
-        if obsolete is not None:  # Logstash refuses these (even where we kept an old name), with this message
+        if obsolete is not None and (key in by_alias or key in infos):
+            # An option current Logstash refuses but configs written for older Logstash 8 still carry (the
+            # elasticsearch output's ssl/cacert/...), which we still implement: it runs, with Logstash's words
+            # as a warning, so an existing config keeps working.
+            kept = by_alias[key].name if key in by_alias else key
+            log.warning("%s: %s %s: %s; still accepted here (as \"%s\")", loc, spec.kind, spec.name, obsolete,
+                        kept)
+        elif obsolete is not None:  # nothing here implements it: refused, with Logstash's message
             fail(obsolete, loc)
             continue
         info = infos.get(key) or by_alias.get(key)
@@ -592,7 +601,7 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
             log.warning('%s: %s %s: option "%s" has no effect here: %s', loc, spec.kind, spec.name, key,
                         info.no_effect)
             continue
-        if key in info.aliases:
+        if key in info.aliases and obsolete is None:
             log.warning('%s: %s %s: option "%s" is deprecated, use "%s"', loc, spec.kind, spec.name,
                         key, info.name)
         elif info.deprecated:

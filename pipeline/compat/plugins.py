@@ -76,7 +76,8 @@ def markdown() -> str:
              "Options: each plugin's list comes from its Logstash documentation "
              "(pipeline/compat/logstash_options, source commits inside); an option *accepted without effect* "
              "loads with a one-line warning, a *refused* one is a config error saying why, an option Logstash "
-             "itself declares obsolete is refused with Logstash's message. `pipeline list` shows the same per plugin.",
+             "itself declares obsolete is refused with Logstash's message unless we still implement it (then it runs, "
+             "with that message as a warning). `pipeline list` shows the same per plugin.",
              "", f"Plugin list: {source()}.", "",
              ", ".join(f"{n} {s}" for s, n in counts.items()) + f" ({len(rows)} plugins).", ""]
     for kind in KINDS:

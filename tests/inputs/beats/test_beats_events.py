@@ -156,21 +156,21 @@ def test_multiline_codec_is_refused_with_a_clear_config_error() -> None:
         build_plugin("input", 'beats { port => 5044 codec => multiline { pattern => "^\\s" what => previous } }')
 
 
-def test_settings_obsolete_in_logstash_are_refused_with_logstash_message() -> None:
-    # logstash-input-beats 7.0 made ssl, ssl_verify_mode... obsolete: Logstash refuses to start with them.
-    with pytest.raises(ConfigError) as failure:
-        build_plugin("input", 'beats { port => 5044 ssl => false ssl_verify_mode => "force_peer" }',
-                     register=False)
-    assert "The setting `ssl` in plugin `beats` is obsolete" in str(failure.value)
-    assert "The setting `ssl_verify_mode` in plugin `beats` is obsolete" in str(failure.value)
-    assert "Use 'ssl_client_authentication' instead." in str(failure.value)
+def test_settings_obsolete_in_logstash_still_run_with_logstash_message(caplog) -> None:
+    # logstash-input-beats 7.0 made ssl, ssl_verify_mode... obsolete; configs written for older Logstash 8
+    # carry them, and we still implement them: they run, with Logstash's message as a warning.
+    plugin = build_plugin("input", 'beats { port => 5044 ssl => false ssl_verify_mode => "force_peer" }',
+                          register=False)
+    assert plugin.options.ssl_enabled is False
+    assert "The setting `ssl` in plugin `beats` is obsolete" in caplog.text
+    assert "The setting `ssl_verify_mode` in plugin `beats` is obsolete" in caplog.text
+    assert "Use 'ssl_client_authentication' instead." in caplog.text
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("ssl_enabled => true", "needs both ssl_certificate and ssl_key"),
     ('ssl_enabled => true ssl_certificate => "/c" ssl_key => "/k" ssl_client_authentication => required',
      "needs ssl_certificate_authorities"),
-    ('ssl_client_authentication => none ssl_verify_mode => peer', "`ssl_verify_mode` in plugin `beats` is obsolete"),
     ("enrich => [all, source_metadata]", "must be the only value"),
     ("port => 70000", "between 0 and 65535"),
     ("client_inactivity_timeout => 0", "greater than 0"),
