@@ -90,7 +90,7 @@ def test_consistency_across_files(tmp_path: Path) -> None:
 
 def test_shipped_specs_load() -> None:
     dashboards = {d.name: d for d in specs.load_dir(REPO / "dashboards" / "specs")}
-    assert set(dashboards) == {"overview", "web-access", "errors", "pipeline-health"}
+    assert set(dashboards) == {"overview", "web-access", "errors", "pipeline-health", "services"}
     overview = dashboards["overview"]
     series = next(p for p in overview.panels if p.type == "timeseries" and p.split == "log.level")
     assert series.interval == "5m"
