@@ -78,8 +78,13 @@ class Scheduler:
             self._pruned_at = self.clock()
         return reports
 
-    def run_forever(self, stop: threading.Event, tick: float = TICK_SECONDS) -> None:
+    def run_forever(self, stop: threading.Event, tick: float = TICK_SECONDS,
+                    heartbeat: threading.Event | None = None) -> None:
+        """Run the due steps every ``tick`` until ``stop``; ``heartbeat`` is set once per pass (the systemd
+        watchdog pings only while it keeps being set)."""
         while not stop.is_set():
+            if heartbeat is not None:
+                heartbeat.set()
             try:
                 self.run_once()
             except ConfigError as exc:

@@ -122,10 +122,17 @@ def run_command(args: argparse.Namespace) -> int:
             from pipeline.alerts import metrics as alert_metrics
 
             alert_metrics.serve(args.metrics_host, args.metrics_port)
-        stop = threading.Event()
+        from pipeline import sdnotify
+
+        stop, alive = threading.Event(), threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        scheduler.run_forever(stop)
+        # Type=notify under systemd: ready once the rules loaded, watchdog pings while the loop turns.
+        sdnotify.start_watchdog(alive)
+        scheduler.reload()
+        sdnotify.ready(f"{len(scheduler.rules)} rules from {args.rules}")
+        scheduler.run_forever(stop, heartbeat=alive)
+        sdnotify.stopping("alert engine stopping")
         return 0
     finally:
         backend.close()

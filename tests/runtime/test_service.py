@@ -77,3 +77,27 @@ def test_run_notifies_systemd_ready_reloading_watchdog_and_stopping(pipeline_cmd
             _, err = proc.communicate(timeout=60)
         assert _messages(sock, "STOPPING=1")
     assert proc.returncode == 0, err
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="sd_notify is a Unix datagram protocol")
+def test_alerts_run_notifies_systemd_ready_watchdog_and_stopping(pipeline_cmd, tmp_path):
+    address = str(tmp_path / "notify.sock")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "any.yaml").write_text("name: any-error\ntype: any\nindex: logs-*\nfilter:\n  - kql: 'log.level:ERROR'\n"
+                                    "alert:\n  - stdout\n")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        env = {**os.environ, "NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"}
+        proc = subprocess.Popen([*pipeline_cmd, "alerts", "run", "--rules", str(rules), "--path.data",
+                                 str(tmp_path / "d"), "--metrics.port", "0"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            ready = "".join(_messages(sock, "READY=1"))
+            assert "READY=1" in ready and "STATUS=1 rules from" in ready
+            assert _messages(sock, "WATCHDOG=1")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        assert _messages(sock, "STOPPING=1")
+    assert proc.returncode == 0, err
