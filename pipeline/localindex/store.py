@@ -485,6 +485,37 @@ class LocalIndex:
             raise QueryError(f"date_histogram: {(last - first) // step} buckets; use a larger interval")
         return [(datetime.fromtimestamp(b / 1000, UTC), counts.get(b, 0)) for b in range(first, last + 1, step)]
 
+    def split_date_histogram(self, index: str, interval: timedelta | str, field: str, query: QueryLike = None,
+                             start: datetime | None = None, end: datetime | None = None, size: int = 5,
+                             timestamp_field: str = schema.TIMESTAMP_FIELD
+                             ) -> list[tuple[Any, list[tuple[datetime, int]]]]:
+        """The ``size`` most frequent values of ``field`` (as :meth:`terms` ranks them), each with its counts
+        per interval — one pass over the data instead of a terms pass plus one histogram pass per value."""
+        step = datemath.parse_interval(interval)
+        ts = self._ts_expr(timestamp_field)
+        bucket = f"({ts} - ({ts} % {step}) - (CASE WHEN {ts} % {step} < 0 THEN {step} ELSE 0 END))"
+        per_value: dict[Any, Counter[int]] = {}
+        for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            for src in self._sources_in(name, conn, value_sources(field)):
+                per_doc = "count(*)" if src.one_per_doc else "count(DISTINCT d.id)"
+                sql = (f"SELECT {src.type}, {src.value}, {bucket} AS b, {per_doc} FROM {src.tables} "
+                       f"WHERE ({where}){src.where} AND {ts} IS NOT NULL GROUP BY 1, 2, 3")
+                for jtype, value, moment, n in _run(conn, sql, params):
+                    per_value.setdefault(_json_value(jtype, value), Counter())[moment] += n
+        totals = {key: sum(counts.values()) for key, counts in per_value.items()}
+        ranked = sorted(totals, key=lambda key: (-totals[key], _sort_key(key)))[:size]
+        every = Counter[int]()
+        for key in ranked:
+            every.update(per_value[key])
+        first = _floor(datemath.to_millis(_utc(start)), step) if start is not None else min(every, default=None)
+        last = _floor(datemath.to_millis(_utc(end)) - 1, step) if end is not None else max(every, default=None)
+        if first is None or last is None:
+            return [(key, []) for key in ranked]
+        if (last - first) // step > 1_000_000:
+            raise QueryError(f"date_histogram: {(last - first) // step} buckets; use a larger interval")
+        return [(key, [(datetime.fromtimestamp(b / 1000, UTC), per_value[key].get(b, 0))
+                       for b in range(first, last + 1, step)]) for key in ranked]
+
     def _values(self, index: str, field: str, query: QueryLike, start: datetime | None,
                 end: datetime | None, timestamp_field: str, select: str,
                 group: str = "") -> Iterator[tuple[Any, ...]]:

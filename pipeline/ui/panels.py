@@ -16,7 +16,7 @@ from typing import Any
 from pipeline.kibana import specs
 from pipeline.kibana.specs import Dashboard, Metric, Panel
 from pipeline.localindex import parse_query_text
-from pipeline.localindex.query import Bool, MatchAll, Query, Term
+from pipeline.localindex.query import Bool, MatchAll, Query
 from pipeline.resources import resource_dir
 from pipeline.ui import timerange
 from pipeline.ui.source import Source
@@ -72,8 +72,8 @@ def compute(source: Source, dashboard: Dashboard, page_query: Query, start: date
             data["interval_ms"] = interval
             series: list[dict[str, Any]] = []
             if panel.split:
-                for value, _ in source.terms(index, panel.split, query, start, end, panel.split_size):
-                    buckets = source.histogram(index, _and(query, Term(panel.split, value)), start, end, interval)
+                for value, buckets in source.split_histogram(index, panel.split, query, start, end, interval,
+                                                             panel.split_size):
                     series.append({"name": str(value), "buckets": buckets})
             elif panel.split_filters:
                 for label, text in panel.split_filters:

@@ -40,6 +40,17 @@ class Source(ABC):
     def metric(self, index: str, agg: str, field: str, query: Query, start: datetime,
                end: datetime) -> float | None: ...
 
+    def split_histogram(self, index: str, field: str, query: Query, start: datetime, end: datetime,
+                        interval_ms: int, size: int) -> list[tuple[Any, list[tuple[int, int]]]]:
+        """The ``size`` top values of ``field``, each with its histogram (a terms pass, then one per value)."""
+        from pipeline.localindex.query import Bool, Term
+
+        out = []
+        for value, _ in self.terms(index, field, query, start, end, size):
+            sub = Bool(must=(query, Term(field, value)))
+            out.append((value, self.histogram(index, sub, start, end, interval_ms)))
+        return out
+
     def state_store(self) -> Any:
         """The alert state of this source, or None."""
         return None
@@ -68,6 +79,11 @@ class LocalSource(Source):
     def terms(self, index: str, field: str, query: Query, start: datetime, end: datetime,
               size: int) -> list[tuple[Any, int]]:
         return self.index.terms(index, field, query, start, end, size=size)
+
+    def split_histogram(self, index: str, field: str, query: Query, start: datetime, end: datetime,
+                        interval_ms: int, size: int) -> list[tuple[Any, list[tuple[int, int]]]]:
+        series = self.index.split_date_histogram(index, f"{interval_ms}ms", field, query, start, end, size=size)
+        return [(value, [(int(moment.timestamp() * 1000), n) for moment, n in buckets]) for value, buckets in series]
 
     def metric(self, index: str, agg: str, field: str, query: Query, start: datetime,
                end: datetime) -> float | None:

@@ -328,3 +328,22 @@ def test_terms_on_a_column_keep_a_number_apart_from_the_same_digits_as_text(idx:
     idx.write("logs-2026.11.21", [ev(i, http={"response": {"status_code": code}}) for i, code in enumerate(codes)])
     buckets = dict(idx.terms("logs-*", "http.response.status_code"))
     assert buckets == {200: 3, "200": 1, 404: 1}
+
+
+def test_split_date_histogram_equals_terms_plus_one_histogram_per_value(idx: LocalIndex) -> None:
+    from pipeline.localindex.query import Bool, Term
+
+    base = datetime(2026, 11, 21, 10, tzinfo=UTC)
+    events = [Event({"@timestamp": (base + timedelta(minutes=7 * i)).isoformat(), "n": i,
+                     "service": {"name": ["auth", "web", "api", "web"][i % 4]},
+                     "tags": ["x", "y"] if i % 3 == 0 else ["y"]}) for i in range(60)]
+    idx.write("logs-2026.11.21", events)
+    start, end = base, base + timedelta(hours=8)
+    for field in ("service.name", "tags"):
+        split = idx.split_date_histogram("logs-*", "30m", field, None, start, end, size=2)
+        expected = [(value, idx.date_histogram("logs-*", "30m", Bool(must=(Term(field, value),)), start, end))
+                    for value, _ in idx.terms("logs-*", field, None, start, end, size=2)]
+        assert split == expected
+    # Ranked as terms ranks: count descending, then key ascending.
+    ranked = idx.split_date_histogram("logs-*", "1h", "service.name", "n:<4", start, end)
+    assert [(value, sum(n for _, n in buckets)) for value, buckets in ranked] == [("web", 2), ("api", 1), ("auth", 1)]
