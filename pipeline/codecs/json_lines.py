@@ -9,11 +9,12 @@ from typing import Any
 from pipeline import serde
 from pipeline.codecs.base import Codec, CodecOptions
 from pipeline.codecs.json import events_from_json
-from pipeline.codecs.line import LineSplitter
+from pipeline.codecs.line import LENGTH_FIELD, TRUNCATED_TAG, LineSplitter, note_cut
 from pipeline.event import Event
 from pipeline.plugin import ByteSize, no_effect, option, register
 
 TOO_BIG_TAG = "_jsonparsetoobigfailure"
+DEFAULT_LIMIT = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,8 +22,11 @@ class JsonLinesOptions(CodecOptions):
     delimiter: str = option("\n", "Line delimiter.")
     target: str | None = option(None, "Decode each line under this field instead of the event's top level.")
     decode_size_limit_bytes: ByteSize = option(
-        ByteSize(512 * 1024 * 1024), "Longest line decoded; a longer one becomes an event whose message is the "
-                                     "line, tagged _jsonparsetoobigfailure (as Logstash).")
+        ByteSize(DEFAULT_LIMIT), f"Longest line decoded; of a longer one only this many bytes are kept, in an "
+        f"event whose message they are, tagged {TOO_BIG_TAG} (as Logstash) and {TRUNCATED_TAG}, with the line's "
+        f"whole length in {LENGTH_FIELD}; the rest is dropped (and logged). Logstash's default, 512mb, lets one "
+        "client hold that much per connection; 10mb is Filebeat's max_bytes.",
+        check=lambda v: None if v > 0 else "must be greater than 0")
     ecs_compatibility: Any = no_effect("this codec names no fields after ECS")
 
 
@@ -35,25 +39,29 @@ class JsonLines(Codec):
 
     def register(self) -> None:
         self._delimiter = self.options.delimiter.encode()
-        self._splitter = LineSplitter(self._delimiter)
+        self._splitter = LineSplitter(self._delimiter, int(self.options.decode_size_limit_bytes))
 
-    def _decode_line(self, line: bytes) -> list[Event]:
+    def _decode_line(self, line: bytes, whole: int | None = None) -> list[Event]:
+        if whole is not None:  # cut at decode_size_limit_bytes: cannot be parsed, kept as text
+            event = Event({"message": line.decode("utf-8", "replace"), LENGTH_FIELD: whole})
+            event.tag(TOO_BIG_TAG, TRUNCATED_TAG)
+            note_cut(self, whole)
+            return [event]
         if not line.strip():
             return []
-        if len(line) > self.options.decode_size_limit_bytes:
-            event = Event({"message": line.decode("utf-8", "replace")})
-            event.tag(TOO_BIG_TAG)
-            return [event]
         return events_from_json(line.decode("utf-8", "replace"), self.options.target)
 
     def decode(self, data: bytes) -> Iterator[Event]:
-        for line in self._splitter.feed(data):
-            yield from self._decode_line(line)
+        splitter = self._splitter
+        lines = splitter.feed(data)
+        cut = splitter.cut
+        for index, line in enumerate(lines):
+            yield from self._decode_line(line, cut.get(index) if cut else None)
 
     def flush(self) -> Iterator[Event]:
         rest = self._splitter.flush()
         if rest is not None:
-            yield from self._decode_line(rest)
+            yield from self._decode_line(rest, self._splitter.cut.get(0))
 
     def encode(self, event: Event) -> bytes:
         return serde.event_json(event) + self._delimiter

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.codecs.base import Codec, CodecOptions
 from pipeline.codecs.plain import default_text
 from pipeline.event import Event
+from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import ByteSize, option, register
 from pipeline.template import Template
 
 TRUNCATED_TAG = "_line_truncated"
+#: set on an event whose line was cut: the line's whole length in bytes (Filebeat only flags it)
+LENGTH_FIELD = "line_bytes"
+_cut_lines = RateLimitedLogger(logging.getLogger("pipeline.codec"), interval=60.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,65 +25,112 @@ class LineOptions(CodecOptions):
     format: Template | None = option(None, "sprintf format used when encoding.")
     decode_size_limit_bytes: ByteSize = option(
         ByteSize(1024 * 1024), f"Longest line kept when decoding (as the file input's max_line_bytes); a "
-        f"longer one is cut to this size and tagged {TRUNCATED_TAG}, the rest of it dropped, so one "
-        "client cannot make a connection hold an endless line. 0: no limit.")
+        f"longer one is cut to this size, tagged {TRUNCATED_TAG} with its whole length in {LENGTH_FIELD}, the "
+        "rest of it dropped (and logged), so one client cannot make a connection hold an endless line. "
+        "0: no limit.")
 
 
 class LineSplitter:
     """Splits a byte stream on a delimiter, keeping the partial tail between calls.
 
     The tail is appended to, never rebuilt, so a long line costs linear time. With ``max_bytes``
-    a line is cut at that size (reported by :attr:`truncated`) and the rest of it skipped.
+    a line keeps only its first ``max_bytes`` bytes and the rest of it is counted, not kept: memory
+    stays bounded whatever a client sends. A cut line is handed out when it ends (its delimiter, or
+    the end of the stream) with its whole length in :attr:`cut`.
     """
 
     def __init__(self, delimiter: bytes, max_bytes: int = 0) -> None:
         self.delimiter = delimiter
         self.max_bytes = max_bytes
         self.buffer = bytearray()
-        self.truncated: list[int] = []  # indexes, in the last feed's result, of cut lines
-        self._skipping = False  # inside the dropped rest of a cut line
+        self.cut: dict[int, int] = {}  # index in the last feed's (or flush's) result -> whole line length
+        self._dropped = -1  # bytes of the current line not kept; -1: the line is not being cut
+        self._carry = b""  # while cutting: the last bytes read, which may begin a multi-byte delimiter
 
     def feed(self, data: bytes) -> list[bytes]:
-        self.truncated = []
-        if not self.buffer and not self._skipping and not self.max_bytes:
+        self.cut = {}
+        if not self.buffer and self._dropped < 0 and not self.max_bytes:
             parts = data.split(self.delimiter)  # the common case: no copy of the tail
             self.buffer += parts.pop()
             return parts
         lines: list[bytes] = []
         width = len(self.delimiter)
-        if width > 1 and self.buffer:  # a delimiter may straddle two reads
+        if self._dropped >= 0:
+            rest = self._skip_rest(data, lines)
+            if rest is None:
+                return lines
+            data = rest
+        elif width > 1 and self.buffer:  # a delimiter may straddle two reads
             keep = min(width - 1, len(self.buffer))
             data = bytes(self.buffer[-keep:]) + data
             del self.buffer[-keep:]
+        limit = self.max_bytes
         start = 0
         while True:
             found = data.find(self.delimiter, start)
-            piece = data[start:] if found < 0 else data[start:found]
-            if not self._skipping:
-                self.buffer += piece
-                if self.max_bytes and len(self.buffer) > self.max_bytes:
-                    self.truncated.append(len(lines))
-                    lines.append(bytes(self.buffer[:self.max_bytes]))
-                    self.buffer.clear()
-                    self._skipping = found < 0
-                    if found < 0:
-                        return lines
-                    start = found + width
-                    continue
-            if found < 0:
-                return lines
-            if self._skipping:
-                self._skipping = False
+            end = len(data) if found < 0 else found
+            if limit and len(self.buffer) + end - start > limit:
+                room = limit - len(self.buffer)
+                self.buffer += data[start:start + room]
+                self._dropped = end - start - room
+                if found < 0:  # the line goes on in the next reads
+                    self._carry = (bytes(self.buffer[-width:]) + data[start + room:])[1 - width:] if width > 1 else b""
+                    return lines
             else:
-                lines.append(bytes(self.buffer))
-                self.buffer.clear()
+                self.buffer += data[start:end]
+                if found < 0:
+                    return lines
+            self._end_line(lines)
             start = found + width
 
-    def flush(self) -> bytes | None:
-        rest = bytes(self.buffer)
+    def _skip_rest(self, data: bytes, lines: list[bytes]) -> bytes | None:
+        """Inside a cut line: count bytes up to its delimiter; what follows it (None: nothing)."""
+        width = len(self.delimiter)
+        carry = self._carry  # the line's last bytes (already counted), a delimiter may begin there
+        search = carry + data if carry else data
+        found = search.find(self.delimiter)
+        if found < 0:
+            self._dropped += len(data)
+            self._carry = search[1 - width:] if width > 1 else b""
+            return None
+        if found < len(carry):  # the delimiter began in bytes counted as the line's
+            over = len(carry) - found
+            from_dropped = min(over, self._dropped)
+            self._dropped -= from_dropped
+            if over > from_dropped:
+                del self.buffer[len(self.buffer) - (over - from_dropped):]
+        else:
+            self._dropped += found - len(carry)
+        self._carry = b""
+        self._end_line(lines)
+        return search[found + width:]
+
+    def _end_line(self, lines: list[bytes]) -> None:
+        whole = len(self.buffer) + max(self._dropped, 0)
+        if whole > self.max_bytes > 0:
+            self.cut[len(lines)] = whole
+        lines.append(bytes(self.buffer))
         self.buffer.clear()
-        self._skipping = False
-        return rest or None
+        self._dropped = -1
+
+    def flush(self) -> bytes | None:
+        """The unterminated last line (None if there is none); :attr:`cut` tells if it was cut."""
+        self.cut = {}
+        self._carry = b""
+        if not self.buffer:
+            self._dropped = -1
+            return None
+        lines: list[bytes] = []
+        self._end_line(lines)
+        return lines[0]
+
+
+def note_cut(codec: Codec, whole: int) -> None:
+    """Log (at most once a minute per codec kind) that a line longer than the limit was cut."""
+    _cut_lines.warning(
+        codec.name, "codec %s: a line of %d bytes is longer than decode_size_limit_bytes (%d): its first "
+        "bytes are kept in an event tagged %s (%s holds its length), the rest is dropped", codec.name, whole,
+        int(codec.options.decode_size_limit_bytes), TRUNCATED_TAG, LENGTH_FIELD)
 
 
 @register
@@ -95,17 +147,25 @@ class Line(Codec):
     def decode(self, data: bytes) -> Iterator[Event]:
         splitter = self._splitter
         lines = splitter.feed(data)
-        cut = splitter.truncated
+        cut = splitter.cut
         for index, line in enumerate(lines):
             event = Event({"message": self.text(line)})
             if cut and index in cut:
-                event.tag(TRUNCATED_TAG)
+                self._mark_cut(event, cut[index])
             yield event
 
     def flush(self) -> Iterator[Event]:
         rest = self._splitter.flush()
         if rest is not None:
-            yield Event({"message": self.text(rest)})
+            event = Event({"message": self.text(rest)})
+            if self._splitter.cut:
+                self._mark_cut(event, self._splitter.cut[0])
+            yield event
+
+    def _mark_cut(self, event: Event, whole: int) -> None:
+        event.tag(TRUNCATED_TAG)
+        event.data[LENGTH_FIELD] = whole
+        note_cut(self, whole)
 
     def encode(self, event: Event) -> bytes:
         fmt = self.options.format

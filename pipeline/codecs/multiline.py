@@ -131,7 +131,9 @@ class Multiline(Codec):
     def register(self) -> None:
         opts = self.options
         self._regex = compile_pattern(opts.pattern, tuple(str(d) for d in opts.patterns_dir))
-        self._splitter = LineSplitter(b"\n")
+        # A line alone longer than max_bytes is cut there (memory stays bounded) and tags its event.
+        self._splitter = LineSplitter(b"\n", int(opts.max_bytes))
+        self._cut = False  # a line of the buffered event was cut
         self._lines: list[str] = []
         self._bytes = 0
         self._started: Timestamp | None = None
@@ -141,13 +143,16 @@ class Multiline(Codec):
     # -- decoding -------------------------------------------------------------
     def decode(self, data: bytes) -> Iterator[Event]:
         """Stream mode: split ``data`` into lines; a partial last line waits for more."""
-        for raw in self._splitter.feed(data):
+        splitter = self._splitter
+        lines = splitter.feed(data)
+        cut = splitter.cut
+        for index, raw in enumerate(lines):
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
-            yield from self.decode_line(self.text(raw))
+            yield from self.decode_line(self.text(raw), bool(cut) and index in cut)
 
-    def decode_line(self, line: str) -> Iterator[Event]:
-        """Line mode: one complete line (without its delimiter)."""
+    def decode_line(self, line: str, cut: bool = False) -> Iterator[Event]:
+        """Line mode: one complete line (without its delimiter); ``cut``: it was longer than max_bytes."""
         matched = self._regex.search(line) is not None
         if self.options.negate:
             matched = not matched
@@ -156,11 +161,11 @@ class Multiline(Codec):
             # A non-matching line starts a new event: whatever is buffered is complete.
             if self._lines and (not matched or limit):
                 yield self._merge(limit if matched else None)
-            self._buffer(line)
+            self._buffer(line, cut)
         else:
             if limit:
                 yield self._merge(limit)
-            self._buffer(line)
+            self._buffer(line, cut)
             # A non-matching line ends the event it belongs to.
             if not matched:
                 yield self._merge()
@@ -168,7 +173,8 @@ class Multiline(Codec):
     def flush(self) -> Iterator[Event]:
         rest = self._splitter.flush()
         if rest is not None:
-            yield from self.decode_line(self.text(rest[:-1] if rest.endswith(b"\r") else rest))
+            cut = bool(self._splitter.cut)
+            yield from self.decode_line(self.text(rest[:-1] if rest.endswith(b"\r") else rest), cut)
         if self._lines:
             yield self._merge()
 
@@ -195,7 +201,8 @@ class Multiline(Codec):
             return MAX_BYTES_TAG
         return None
 
-    def _buffer(self, line: str) -> None:
+    def _buffer(self, line: str, cut: bool = False) -> None:
+        self._cut = self._cut or cut
         if not self._lines:
             self._started = Timestamp.now()
         self._lines.append(line)
@@ -205,9 +212,9 @@ class Multiline(Codec):
     def _merge(self, limit_tag: str | None = None) -> Event:
         """The buffered lines as one event; ``limit_tag`` says a limit cut it short."""
         lines, self._lines = self._lines, []
-        if self._bytes > self.options.max_bytes:  # one line alone bigger than max_bytes
+        if self._bytes > self.options.max_bytes or self._cut:  # one line alone bigger than max_bytes
             limit_tag = MAX_BYTES_TAG
-        self._bytes = 0
+        self._bytes, self._cut = 0, False
         event = Event({"@timestamp": self._started or Timestamp.now(), "message": "\n".join(lines)})
         if self.options.multiline_tag and len(lines) > 1:
             event.tag(self.options.multiline_tag)
