@@ -13,6 +13,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from pipeline.event import Event
+from pipeline.inputs._accept import Listener, ListenerStats
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
 from pipeline.inputs._tls import TlsServerOptions, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
@@ -23,7 +24,6 @@ from pipeline.plugin import (
     FieldRef,
     Secret,
     build_from_dict,
-    no_effect,
     option,
     register,
     unsupported,
@@ -35,7 +35,9 @@ DEFAULT_CODECS = {"application/json": "json", "application/x-ndjson": "json_line
 
 @dataclass(frozen=True, kw_only=True)
 class HttpOptions(TlsServerOptions):
-    ssl_handshake_timeout: Any = no_effect("the TLS handshake is not timed separately here")
+    ssl_handshake_timeout: int = option(10000, "Milliseconds a client has to complete the TLS handshake "
+                                               "(as Logstash).", check=lambda v: None if v > 0 else
+                                        "must be greater than 0")
     ssl_keystore_path: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
     ssl_keystore_password: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
     ssl_keystore_type: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
@@ -61,6 +63,16 @@ class HttpOptions(TlsServerOptions):
     max_pending_bytes: ByteSize = option(
         ByteSize(128 * 1024 * 1024), "Body bytes all requests in progress may hold together; a request that "
         "would pass it gets HTTP 429 (retry later). Memory use is a small multiple of this.")
+    max_connections: int = option(1024, "Most connections open at once (keep-alive ones included); at the "
+                                        "limit new clients wait in the kernel's queue and one warning a minute "
+                                        "is logged.", check=lambda v: None if v > 0 else "must be greater than 0")
+    client_inactivity_timeout: Duration = option(
+        Duration(60), "Close a connection that sent nothing for this long: idle keep-alive connections, and "
+                      "clients stalled in the middle of headers or a body.", check=lambda v: None if v > 0 else
+        "must be greater than 0")
+    request_timeout: Duration = option(Duration(60), "Time a client has to send a request's whole body; "
+                                       "slower ones get HTTP 408.", check=lambda v: None if v > 0 else
+                                       "must be greater than 0")
     backpressure_timeout: Duration = option(Duration(5), "How long a request waits for room in a full "
                                             "queue before HTTP 429 (the client should retry).")
     remote_host_target_field: FieldRef | None = option(
@@ -104,6 +116,8 @@ class Http(Input):
         self._pending = 0
         self._held_bytes = 0  # body bytes of the requests in progress (bounded by max_pending_bytes)
         self.bound_port: int | None = None
+        self.listener: Listener | None = None
+        self.stats = ListenerStats(self)  # /_node/stats: counters, descriptors, connections
 
     async def run(self, ctx: InputContext) -> None:
         opts = self.options
@@ -113,17 +127,30 @@ class Http(Input):
 
         app = web.Application(client_max_size=opts.max_content_length)
         app.router.add_route("*", "/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               keepalive_timeout=float(opts.client_inactivity_timeout))
         await runner.setup()
-        site = web.TCPSite(runner, opts.host, opts.port, ssl_context=self._ssl, reuse_address=True)
-        await site.start()
-        addresses = runner.addresses
-        self.bound_port = int(addresses[0][1]) if addresses else opts.port
-        self.logger.info("http input listening on %s:%d%s", opts.host, self.bound_port, " (TLS)" if self._ssl else "")
+        assert runner.server is not None
+        # Our listener, not aiohttp's site: it survives EMFILE, bounds connections and closes idle ones.
+        self.listener = Listener(runner.server, "http input", self.logger, max_connections=opts.max_connections,
+                                 idle_timeout=opts.client_inactivity_timeout, ssl_context=self._ssl,
+                                 ssl_handshake_timeout=opts.ssl_handshake_timeout / 1000,
+                                 on_handshake_failure=self._handshake_failed)
         try:
+            await self.listener.start(opts.host, opts.port)
+            self.bound_port = self.listener.port
+            self.logger.info("http input listening on %s:%d%s", opts.host, self.bound_port,
+                             " (TLS)" if self._ssl else "")
             await ctx.wait_stopping()
         finally:
+            self.listener.close()
+            await self.listener.wait_closed()
             await runner.cleanup()
+
+    def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
+        count_problem(self, "tls_handshake_failures")
+        where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else "unknown"
+        self.logger.info("http connection from %s: TLS handshake failed: %s", where, exc or type(exc).__name__)
 
     async def _handle(self, ctx: InputContext, request: web.Request) -> web.StreamResponse:
         if self._auth is not None and not hmac.compare_digest(
@@ -151,24 +178,21 @@ class Http(Input):
         if not reservation.take(request.content_length or 0):
             count_problem(self, "rejected_memory")
             return _too_many()
-        chunks: list[bytes] = []
-        size = 0
         try:
-            async for chunk in request.content.iter_chunked(65536):
-                size += len(chunk)
-                if size > limit:
-                    count_problem(self, "too_large")
-                    return _too_large(limit)
-                if size > reservation.size and not reservation.take(size - reservation.size):
-                    count_problem(self, "rejected_memory")  # chunked body without Content-Length
-                    return _too_many()
-                chunks.append(chunk)
+            async with asyncio.timeout(self.options.request_timeout):
+                body = await self._read_body(request, reservation, limit)
+        except TimeoutError:
+            count_problem(self, "request_timeouts")
+            self.logger.info("http input: %s sent its body too slowly (request_timeout %ss): HTTP 408",
+                             request.remote, self.options.request_timeout)
+            return web.Response(status=408, text="request body not received within request_timeout\n",
+                                headers={"Connection": "close"})
         except (ConnectionError, OSError) as exc:
             count_problem(self, "connection_errors")
             self.logger.info("http input: reading a request body failed: %s", exc)
             return web.Response(status=400, text="incomplete body\n")
-        body = b"".join(chunks)
-        del chunks
+        if isinstance(body, web.Response):
+            return body
         try:
             events = self._decode(request, body)
         except (ValueError, UnicodeError, binascii.Error) as exc:
@@ -184,6 +208,21 @@ class Http(Input):
             return web.Response(status=204, headers=self.options.response_headers)
         return web.Response(status=self.options.response_code, text="ok",
                             headers=self.options.response_headers)
+
+    async def _read_body(self, request: web.Request, reservation: _Reservation, limit: int) -> bytes | web.Response:
+        """The whole body, or the response refusing it (too large, over the memory budget)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > limit:
+                count_problem(self, "too_large")
+                return _too_large(limit)
+            if size > reservation.size and not reservation.take(size - reservation.size):
+                count_problem(self, "rejected_memory")  # chunked body without Content-Length
+                return _too_many()
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _decode(self, request: web.Request, body: bytes) -> list[Event]:
         base = self._codecs.get(request.content_type.lower())

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
+from pipeline.inputs._accept import Listener, ListenerStats
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
 from pipeline.inputs._tls import TlsServerOptions, peer_subject, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
@@ -40,6 +41,13 @@ class TcpOptions(TlsServerOptions):
     dns_reverse_lookup_enabled: bool = option(True, "Name the peer by reverse DNS (at most 1 s per "
                                                     "connection); false: use its IP address.")
     ssl_handshake_timeout: Duration = option(Duration(10), "Time a client has to complete the TLS handshake.")
+    max_connections: int = option(4096, "Server mode: most connections open at once; at the limit new "
+                                        "clients wait in the kernel's queue and one warning a minute is logged.",
+                                  check=lambda v: None if v > 0 else "must be greater than 0")
+    client_inactivity_timeout: Duration | None = option(
+        Duration(3600), "Server mode: close a connection that sent nothing for this long (a partial last line is "
+                        "emitted first; senders reconnect on their next message). Logstash has no such limit; "
+                        "none: keep idle connections open.")
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 
@@ -59,7 +67,8 @@ class Tcp(Input):
         self.counters: collections.Counter[str] = collections.Counter()
         self._ecs = ecs_mode(self) != "disabled"
         self._ssl = server_ssl_context(self.options)
-        self._server: asyncio.AbstractServer | None = None
+        self.listener: Listener | None = None
+        self.stats = ListenerStats(self)  # /_node/stats: counters, descriptors, connections
         self._tasks: set[asyncio.Task[Any]] = set()
         self.bound_port: int | None = None
 
@@ -67,22 +76,36 @@ class Tcp(Input):
         if self.options.mode == "client":
             await self._run_client(ctx)
             return
-        # TLS is started per connection (not by the server) so a failed handshake is logged and counted.
-        self._server = await asyncio.start_server(
-            lambda r, w: self._track(self._serve(ctx, r, w)), self.options.host, self.options.port,
-            reuse_address=True)
-        self.bound_port = self._server.sockets[0].getsockname()[1]
-        self.logger.info("tcp input listening on %s:%d%s", self.options.host, self.bound_port,
-                         " (TLS)" if self._ssl else "")
+        opts = self.options
+
+        def connection() -> asyncio.Protocol:
+            return asyncio.StreamReaderProtocol(asyncio.StreamReader(),
+                                                lambda r, w: self._track(self._serve(ctx, r, w)))
+
+        # Our listener, not asyncio's: it survives EMFILE, bounds connections and closes idle ones.
+        self.listener = Listener(connection, "tcp input", self.logger, max_connections=opts.max_connections,
+                                idle_timeout=opts.client_inactivity_timeout, ssl_context=self._ssl,
+                                ssl_handshake_timeout=opts.ssl_handshake_timeout,
+                                on_handshake_failure=self._handshake_failed)
+        await self.listener.start(opts.host, opts.port)
+        self.bound_port = self.listener.port
+        self.logger.info("tcp input listening on %s:%d%s", opts.host, self.bound_port, " (TLS)" if self._ssl else "")
         try:
             await ctx.wait_stopping()
         finally:
-            self._server.close()
+            self.listener.close()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+                await asyncio.wait_for(self.listener.wait_closed(), 2)
+
+    def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
+        count_problem(self, "tls_handshake_failures")
+        peer = peer if isinstance(peer, tuple) and len(peer) >= 2 else ("unknown", 0)
+        self.logger.warning("tcp connection from %s:%s: TLS handshake failed: %s", peer[0], peer[1],
+                            exc or type(exc).__name__)
+
 
     def _track(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -110,15 +133,6 @@ class Tcp(Input):
 
     async def _serve(self, ctx: InputContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or ("unknown", 0)
-        if self._ssl is not None and self.options.mode == "server":
-            try:
-                await writer.start_tls(self._ssl, ssl_handshake_timeout=self.options.ssl_handshake_timeout)
-            except (ssl.SSLError, ConnectionError, OSError, TimeoutError) as exc:
-                count_problem(self, "tls_handshake_failures")
-                self.logger.warning("tcp connection from %s:%s: TLS handshake failed: %s", peer[0], peer[1],
-                                    exc or type(exc).__name__)
-                writer.close()
-                return
         name = await self._peer_name(peer[0])
         fields = self._peer_fields(peer, name, writer.get_extra_info("ssl_object"))
         if self.options.tcp_keep_alive:

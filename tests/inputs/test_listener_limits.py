@@ -1,0 +1,101 @@
+"""tcp and http inputs over real sockets: at max_connections new clients wait (one warning), idle
+connections are closed (their partial line delivered first), slow bodies get HTTP 408."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+import requests
+
+
+def connect(port: int) -> socket.socket:
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_tcp_at_max_connections_new_clients_wait_until_one_closes(free_port, start_input, caplog):
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port, "max_connections": 2,
+                                  "dns_reverse_lookup_enabled": False})
+    with caplog.at_level(logging.WARNING):
+        first, second = connect(free_port), connect(free_port)
+        first.sendall(b"one\n")
+        second.sendall(b"two\n")
+        assert sorted(e.get("message") for e in running.collect(2)) == ["one", "two"]
+        waiting = connect(free_port)  # the kernel completes the handshake; the input does not accept it yet
+        waiting.sendall(b"three\n")
+        running.until(lambda: running.plugin.listener.at_connection_limit, what="the connection limit")
+        assert len(running.drain()) == 2
+        first.close()
+        assert [e.get("message") for e in running.collect(3)][2:] == ["three"]
+    stats = running.plugin.stats.snapshot()["accepting"]
+    # the waiting client took the freed slot: the limit is reached again, the warning not repeated
+    assert stats["connection_limit_hits"] == 2 and stats["connections"] == 2
+    assert caplog.text.count("2 connections are open (max_connections)") == 1
+    second.close()
+    waiting.close()
+
+
+def test_tcp_idle_connection_is_closed_after_its_partial_line_is_delivered(free_port, start_input):
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port, "client_inactivity_timeout": 1,
+                                  "dns_reverse_lookup_enabled": False})
+    sock = connect(free_port)
+    sock.sendall(b"complete\npartial")
+    assert [e.get("message") for e in running.collect(2, timeout=15)] == ["complete", "partial"]
+    sock.settimeout(10)
+    assert sock.recv(1) == b""  # closed by the input
+    assert running.plugin.stats.snapshot()["accepting"]["idle_closed"] == 1
+    sock.close()
+
+
+def test_tcp_busy_client_is_not_idle(free_port, start_input):
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port, "client_inactivity_timeout": 1,
+                                  "dns_reverse_lookup_enabled": False})
+    sock = connect(free_port)
+    for number in range(8):  # a line every 0.3 s for 2.4 s: never silent for 1 s
+        sock.sendall(f"line {number}\n".encode())
+        time.sleep(0.3)
+    assert len(running.collect(8)) == 8
+    assert running.plugin.stats.snapshot()["accepting"]["idle_closed"] == 0
+    sock.close()
+
+
+def test_http_slow_body_gets_408_and_idle_connection_is_closed(free_port, start_input):
+    running = start_input("http", {"host": "127.0.0.1", "port": free_port, "request_timeout": 1,
+                                   "client_inactivity_timeout": 2})
+    sock = connect(free_port)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part of it")
+    sock.settimeout(10)
+    assert sock.recv(4096).startswith(b"HTTP/1.1 408")
+    sock.close()
+    idle = connect(free_port)
+    idle.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")  # headers never finished
+    idle.settimeout(15)
+    assert idle.recv(4096) == b""  # closed after client_inactivity_timeout
+    idle.close()
+    assert requests.post(f"http://127.0.0.1:{free_port}/", data="still served", timeout=10).status_code == 200
+    assert [e.get("message") for e in running.collect(1)] == ["still served"]
+    assert running.plugin.stats.snapshot()["request_timeouts"] == 1
+
+
+def test_http_at_max_connections_new_clients_wait(free_port, start_input):
+    running = start_input("http", {"host": "127.0.0.1", "port": free_port, "max_connections": 1})
+    holder = connect(free_port)
+    holder.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")  # holds the only slot
+    running.until(lambda: running.plugin.listener.connections == 1, what="the first connection")
+    waiting = connect(free_port)
+    waiting.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+    running.until(lambda: running.plugin.listener.at_connection_limit, what="the connection limit")
+    assert running.drain() == []
+    holder.close()
+    waiting.settimeout(10)
+    assert waiting.recv(4096).startswith(b"HTTP/1.1 200")
+    assert [e.get("message") for e in running.collect(1)] == ["hello"]
+    waiting.close()
