@@ -24,7 +24,7 @@ from typing import Any
 from pipeline import sdnotify
 from pipeline.errors import ConfigErrors, PipelineError
 from pipeline.runtime import reload, shutdown
-from pipeline.runtime.builder import BuiltPipeline
+from pipeline.runtime.builder import BuiltPipeline, build_pipeline
 from pipeline.runtime.runner import PipelineRunner, RunSettings
 from pipeline.settings import Settings
 
@@ -250,21 +250,67 @@ class Agent:
             self._collect_finished()
         else:
             log.info("starting new pipeline %s", pipeline_id)
-        try:  # after the old one stopped: a persisted queue directory is free only then
-            runner = PipelineRunner(built, reload.run_settings(settings))
-        except (PipelineError, OSError) as exc:
-            log.error("reload of pipeline %s failed: %s; the pipeline is stopped", pipeline_id, exc)
+        error = await self._start_new(built, reload.run_settings(settings), settings)
+        if error is None:
+            runner = self._running[pipeline_id].runner
             if old is not None:
-                old.runner.state.reloads.failure(str(exc), [])
+                runner.state.reloads = old.runner.state.reloads
+                runner.state.reloads.success()
+            self._running[pipeline_id].fingerprint = print_fp
+            log.info("pipeline %s reloaded", pipeline_id)
             return
+        if old is None:
+            log.error("new pipeline %s did not start: %s", pipeline_id, error)
+            return
+        # As Logstash keeps a pipeline whose replacement fails to compile, a replacement that fails to
+        # start (a plugin's register, its queue) gives way to the configuration that was running.
+        log.error("reload of pipeline %s failed: the new pipeline did not start: %s; going back to the "
+                  "previous configuration", pipeline_id, error)
+        reloads = old.runner.state.reloads
+        reloads.failure(f"the new pipeline did not start: {error}", [f"{pipeline_id}: {error}"])
+        restored = await self._restore(old)
+        if restored is not None:
+            log.error("pipeline %s could not be restored either: %s; it is stopped", pipeline_id, restored)
+            self.failures.append(PipelineError(f"pipeline {pipeline_id} stopped: neither its new nor its previous "
+                                               f"configuration started ({error}; {restored})"))
+            return
+        entry = self._running[pipeline_id]
+        entry.runner.state.reloads = reloads
+        entry.fingerprint = print_fp  # logged once; the next change of its files is tried again
+        log.warning("pipeline %s runs its previous configuration again", pipeline_id)
+
+    async def _start_new(self, built: BuiltPipeline, run: RunSettings, settings: Settings | None) -> str | None:
+        """Start a pipeline and wait until it runs: None, or why it did not start (it is not kept)."""
+        try:  # after the old one stopped: a persisted queue directory is free only then
+            runner = PipelineRunner(built, run)
+        except (PipelineError, OSError) as exc:
+            return str(exc)
         runner.bind_failure_is_fatal = False
-        if old is not None:
-            runner.state.reloads = old.runner.state.reloads
-            runner.state.reloads.success()
-        self.runners.append(runner)
         self._start(runner, settings)
-        self._running[pipeline_id].fingerprint = print_fp
-        log.info("pipeline %s reloaded", pipeline_id)
+        task = self._running[built.pipeline_id].task
+        while runner.state.lifecycle == "loading" and not task.done():
+            await asyncio.sleep(0.05)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            del self._running[built.pipeline_id]  # its failure is the reload's, not the process's
+            failure = task.exception()
+            return f"{type(failure).__name__}: {failure}"
+        self.runners.append(runner)
+        return None
+
+    async def _restore(self, old: _Running) -> str | None:
+        """Start the configuration ``old`` ran (its parsed config, not its files, which changed)."""
+        previous = old.runner.built
+        if previous.config is None:
+            return "its previous configuration was not kept"
+        plugin_settings = dict(old.settings.plugin_settings) if old.settings is not None else {}
+        try:
+            built = build_pipeline(previous.config, previous.pipeline_id, previous.path_data, plugin_settings)
+        except ConfigErrors as exc:
+            return exc.render()
+        error = await self._start_new(built, old.runner.settings, old.settings)
+        if error is None and old.settings is not None:
+            self._running[previous.pipeline_id].settings = old.settings
+        return error
 
 
 def _handing_over(loop: asyncio.AbstractEventLoop, handler: Callable[[], None]) -> Callable[[int, Any], None]:

@@ -8,7 +8,10 @@ re-reads ``pipelines.yml`` / the ``-f`` paths and, per pipeline id:
   drain the memory queue through the old filters and outputs; a persisted queue keeps what it holds
   on disk), then the new one starts on the same ports and takes over the persisted queue;
 * changed and invalid → the old one keeps running; every error is logged with file:line:col and
-  counted in the pipeline's ``reloads`` section (``/_node/stats``).
+  counted in the pipeline's ``reloads`` section (``/_node/stats``);
+* changed, valid, but the new pipeline fails to start (a plugin's register, its queue) → the previous
+  configuration (its parsed config, kept by the running pipeline) starts again, and the failure is
+  logged and counted the same way (Logstash would leave the pipeline stopped).
 """
 
 from __future__ import annotations
