@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -92,9 +93,16 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_node/hot_threads":
             from pipeline.monitoring import hot_threads
 
-            report = hot_threads.hot_threads()
-            if "human=true" in self.path:
-                self._send_raw(200, hot_threads.as_text(report).encode(), "text/plain; charset=utf-8")
+            try:
+                query = hot_threads.HotThreadsQuery.parse(
+                    urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True))
+            except hot_threads.HotThreadsParameterError as exc:
+                self._send(400, {"error": str(exc)})
+                return
+            report = hot_threads.hot_threads(query, uptime_seconds=time.time() - _STARTED)
+            if query.human:
+                text = hot_threads.as_text(report, str(node_info().get("name", "")))
+                self._send_raw(200, text.encode(), "text/plain; charset=utf-8")
                 return
             self._send(200, {**node_info(), **report})
             return
