@@ -49,10 +49,6 @@ class LineSplitter:
 
     def feed(self, data: bytes) -> list[bytes]:
         self.cut = {}
-        if not self.buffer and self._dropped < 0 and not self.max_bytes:
-            parts = data.split(self.delimiter)  # the common case: no copy of the tail
-            self.buffer += parts.pop()
-            return parts
         lines: list[bytes] = []
         width = len(self.delimiter)
         if self._dropped >= 0:
@@ -64,24 +60,28 @@ class LineSplitter:
             keep = min(width - 1, len(self.buffer))
             data = bytes(self.buffer[-keep:]) + data
             del self.buffer[-keep:]
+        parts = data.split(self.delimiter)  # in C: most reads hold many short lines
+        tail = parts.pop()
+        if parts and self.buffer:  # the first part ends the line begun in earlier reads
+            parts[0] = bytes(self.buffer) + parts[0]
+            self.buffer.clear()
         limit = self.max_bytes
-        start = 0
-        while True:
-            found = data.find(self.delimiter, start)
-            end = len(data) if found < 0 else found
-            if limit and len(self.buffer) + end - start > limit:
-                room = limit - len(self.buffer)
-                self.buffer += data[start:start + room]
-                self._dropped = end - start - room
-                if found < 0:  # the line goes on in the next reads
-                    self._carry = (bytes(self.buffer[-width:]) + data[start + room:])[1 - width:] if width > 1 else b""
-                    return lines
-            else:
-                self.buffer += data[start:end]
-                if found < 0:
-                    return lines
-            self._end_line(lines)
-            start = found + width
+        if limit and parts and max(map(len, parts)) > limit:
+            for index, part in enumerate(parts):
+                if len(part) > limit:
+                    self.cut[len(lines) + index] = len(part)
+                    parts[index] = part[:limit]
+        if lines:
+            lines.extend(parts)
+        else:
+            lines = parts
+        self.buffer += tail
+        if limit and len(self.buffer) > limit:  # keep the first limit bytes, count the rest as they come
+            if width > 1:
+                self._carry = bytes(self.buffer[1 - width:])
+            self._dropped = len(self.buffer) - limit
+            del self.buffer[limit:]
+        return lines
 
     def _skip_rest(self, data: bytes, lines: list[bytes]) -> bytes | None:
         """Inside a cut line: count bytes up to its delimiter; what follows it (None: nothing)."""
