@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline import fieldref
 from pipeline.codecs import _cef_ecs
 from pipeline.codecs.base import Codec, CodecOptions
+from pipeline.codecs.line import LENGTH_FIELD, TRUNCATED_TAG, LineSplitter
 from pipeline.event import Event
 from pipeline.filters import _ecs
-from pipeline.plugin import option, register
+from pipeline.plugin import ByteSize, option, register
 from pipeline.serde import dumps_str
 from pipeline.template import Template
 from pipeline.timestamp import Timestamp
@@ -189,6 +190,11 @@ class Cef(Codec):
         delimiter: str | None = option(None, r"Record separator when decoding a stream (\r\n, \n); added "
                                              "after each encoded record.")
         raw_data_field: str | None = option(None, "Keep the raw record in this field when decoding.")
+        decode_size_limit_bytes: ByteSize = option(
+            ByteSize(1024 * 1024), f"With a delimiter: longest record kept; a longer one is cut to this size "
+            f"(then decoded), tagged {TRUNCATED_TAG} with its whole length in {LENGTH_FIELD}, so one client "
+            "cannot make a connection hold an endless record.", check=lambda v: None if v > 0 else
+            "must be greater than 0")
         ecs_compatibility: _ecs.EcsMode | None = option(
             None, "disabled: CEF field names at the root; v1/v8: ECS fields. Default: pipeline setting (v8).")
         device: Literal["observer", "host"] = option(
@@ -200,7 +206,9 @@ class Cef(Codec):
     def register(self) -> None:
         opts = self.options
         self._delimiter = opts.delimiter.replace("\\r", "\r").replace("\\n", "\n") if opts.delimiter else None
-        self._buffer = ""
+        # Split on bytes, before decoding: a character cut between two reads stays whole.
+        self._splitter = LineSplitter(self._delimiter.encode(opts.charset), int(opts.decode_size_limit_bytes)) \
+            if self._delimiter else None
         self._header = [Template.compile(getattr(opts, n)) for n in ("vendor", "product", "version", "signature",
                                                                      "name")]
         self._defaults = ["Elasticsearch", "Logstash", "1.0", "Logstash", "Logstash"]
@@ -248,21 +256,33 @@ class Cef(Codec):
         return self._header_ecs.get(key) or self._ecs_names.get(key) or key
 
     def decode(self, data: bytes) -> Iterator[Event]:
-        text = self.text(data)
-        if self._delimiter is None:
+        splitter = self._splitter
+        if splitter is None:
+            text = self.text(data)
             if text.strip():
                 yield self._record(text)
             return
-        parts = (self._buffer + text).split(self._delimiter)
-        self._buffer = parts.pop()
-        for part in parts:
+        parts = splitter.feed(data)
+        cut = splitter.cut
+        for index, part in enumerate(parts):
             if part:
-                yield self._record(part)
+                yield self._cut_record(part, cut.get(index)) if cut else self._record(self.text(part))
 
     def flush(self) -> Iterator[Event]:
-        rest, self._buffer = self._buffer, ""
-        if rest.strip():
-            yield self._record(rest)
+        if self._splitter is None:
+            return
+        rest = self._splitter.flush()
+        if rest is not None and rest.strip():
+            yield self._cut_record(rest, self._splitter.cut.get(0))
+
+    def _cut_record(self, raw: bytes, whole: int | None) -> Event:
+        event = self._record(self.text(raw))
+        if whole is not None:
+            event.tag(TRUNCATED_TAG)
+            event.set(LENGTH_FIELD, whole)
+            self.logger.warning("cef codec: a record of %d bytes is longer than decode_size_limit_bytes (%d): cut",
+                                whole, int(self.options.decode_size_limit_bytes))
+        return event
 
     def encode(self, event: Event) -> bytes:
         header = [_header_text(t.render(event)) or default for t, default in zip(self._header, self._defaults,

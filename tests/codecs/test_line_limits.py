@@ -90,3 +90,15 @@ def test_multiline_cuts_a_single_endless_line_at_max_bytes_and_tags_its_event() 
     # the cut line fills its event: the continuation starts the next one, as with any full event
     assert [e.get("message") for e in events] == ["first line", "q" * 20, "  continued", "next"]
     assert [e.has_tag("multiline_codec_max_bytes_reached") for e in events] == [False, True, False, False]
+
+
+def test_cef_with_a_delimiter_cuts_an_endless_record_and_keeps_characters_split_between_reads() -> None:
+    codec = build_plugin("codec", 'cef { delimiter => "\\n" decode_size_limit_bytes => 64 ecs_compatibility => '
+                                  'disabled }')
+    record = "CEF:0|Vendor|Product|1.0|100|Ünïcode|5|msg=".encode()
+    events = list(codec.decode(record[:30])) + list(codec.decode(record[30:] + b"x" * 5000))
+    assert len(codec._splitter.buffer) <= 64
+    events += codec.decode(b"\nCEF:0|V|P|1|1|ok|3|\n")
+    cut, whole = events
+    assert cut.has_tag("_line_truncated") and cut.get("line_bytes") == len(record) + 5000
+    assert cut.get("name") == "Ünïcode" and whole.get("name") == "ok" and not whole.tags
