@@ -4,6 +4,8 @@ Probes, each giving a status, a symptom and a diagnosis:
 
 * lifecycle: loading → yellow, finished → yellow, terminated → red (Logstash's pipeline status probe);
 * an input that cannot listen on its port → red;
+* a listening input (beats, tcp, http) that stopped accepting connections at the process's file
+  descriptor limit or at its ``max_connections`` → yellow (clients wait; nothing is lost yet);
 * an output holding a batch it cannot deliver: yellow after ``OUTPUT_YELLOW_AFTER`` seconds, red after
   ``OUTPUT_RED_AFTER``;
 * the queue more than ``QUEUE_YELLOW_RATIO`` full → yellow;
@@ -66,6 +68,7 @@ def probes(runner: Any) -> list[dict[str, Any]]:
         if state.error:
             found.append(_probe("red", state.error, f"input {input_id} cannot start (retried with backoff)",
                                 "free the port or change the input's address", "events for it are refused"))
+    found.extend(_accepting_probes(runner))
     retrying = False
     for output_id, state in list(runner.state.outputs.items()):
         snap = state.snapshot()
@@ -87,6 +90,25 @@ def probes(runner: Any) -> list[dict[str, Any]]:
         found.append(_probe("red", f"a worker has been on one batch for {oldest:.0f}s",
                             "a filter or output is stuck", "read GET /_node/hot_threads to see where",
                             "events are not processed"))
+    return found
+
+
+def _accepting_probes(runner: Any) -> list[dict[str, Any]]:
+    found = []
+    for inp in getattr(runner.built, "inputs", []):
+        reader = getattr(getattr(inp, "stats", None), "snapshot", None)
+        accepting = reader().get("accepting") if callable(reader) else None
+        if not isinstance(accepting, dict):
+            continue
+        if accepting.get("at_fd_limit"):
+            found.append(_probe("yellow", f"input {inp.id} cannot accept connections: no file descriptor is free",
+                                "the process reached its open files limit",
+                                "raise LimitNOFILE= in the systemd unit (or ulimit -n)",
+                                "new clients wait in the kernel's queue"))
+        if accepting.get("at_connection_limit"):
+            found.append(_probe("yellow", f"input {inp.id} has max_connections connections open",
+                                "more clients than max_connections", "raise the input's max_connections",
+                                "new clients wait in the kernel's queue"))
     return found
 
 

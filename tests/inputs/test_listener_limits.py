@@ -6,8 +6,12 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from types import SimpleNamespace
 
 import requests
+
+from pipeline.monitoring import health
+from pipeline.runtime.state import RunnerState
 
 
 def connect(port: int) -> socket.socket:
@@ -33,6 +37,10 @@ def test_tcp_at_max_connections_new_clients_wait_until_one_closes(free_port, sta
         waiting.sendall(b"three\n")
         running.until(lambda: running.plugin.listener.at_connection_limit, what="the connection limit")
         assert len(running.drain()) == 2
+        runner = SimpleNamespace(state=RunnerState(lifecycle="running"), queue=running.queue,
+                                 built=SimpleNamespace(inputs=[running.plugin]))
+        report = health.pipeline_health(runner)
+        assert report["status"] == "yellow" and "max_connections connections open" in report["symptom"]
         first.close()
         assert [e.get("message") for e in running.collect(3)][2:] == ["three"]
     stats = running.plugin.stats.snapshot()["accepting"]
