@@ -101,7 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             report = hot_threads.hot_threads(query, uptime_seconds=time.time() - _STARTED)
             if query.human:
-                text = hot_threads.as_text(report, str(node_info().get("name", "")))
+                text = hot_threads.as_text(report, str(node_info().get("host", "")))
                 self._send_raw(200, text.encode(), "text/plain; charset=utf-8")
                 return
             self._send(200, {**node_info(), **report})
