@@ -23,6 +23,8 @@ class CodecOptions(BaseOptions):
 class Codec(Plugin):
     kind = "codec"
     Options: ClassVar[type] = CodecOptions
+    #: lines cut at the codec's size limit so far (stream inputs add them to their counters)
+    lines_cut: int = 0
 
     def decode(self, data: bytes) -> Iterator[Event]:
         """Events decoded from a chunk of bytes (may keep a partial tail for the next call)."""

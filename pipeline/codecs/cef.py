@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline import fieldref
 from pipeline.codecs import _cef_ecs
 from pipeline.codecs.base import Codec, CodecOptions
-from pipeline.codecs.line import LENGTH_FIELD, TRUNCATED_TAG, LineSplitter
+from pipeline.codecs.line import LENGTH_FIELD, TRUNCATED_TAG, LineSplitter, note_cut
 from pipeline.event import Event
 from pipeline.filters import _ecs
 from pipeline.plugin import ByteSize, option, register
@@ -280,8 +280,7 @@ class Cef(Codec):
         if whole is not None:
             event.tag(TRUNCATED_TAG)
             event.set(LENGTH_FIELD, whole)
-            self.logger.warning("cef codec: a record of %d bytes is longer than decode_size_limit_bytes (%d): cut",
-                                whole, int(self.options.decode_size_limit_bytes))
+            note_cut(self, whole)
         return event
 
     def encode(self, event: Event) -> bytes:

@@ -125,12 +125,13 @@ class LineSplitter:
         return lines[0]
 
 
-def note_cut(codec: Codec, whole: int) -> None:
-    """Log (at most once a minute per codec kind) that a line longer than the limit was cut."""
+def note_cut(codec: Codec, whole: int, option_name: str = "decode_size_limit_bytes") -> None:
+    """Count a line longer than the codec's limit and log it (at most once a minute per codec kind)."""
+    codec.lines_cut += 1
     _cut_lines.warning(
-        codec.name, "codec %s: a line of %d bytes is longer than decode_size_limit_bytes (%d): its first "
-        "bytes are kept in an event tagged %s (%s holds its length), the rest is dropped", codec.name, whole,
-        int(codec.options.decode_size_limit_bytes), TRUNCATED_TAG, LENGTH_FIELD)
+        codec.name, "codec %s: a line of %d bytes is longer than %s (%d): its first bytes are kept in an "
+        "event tagged %s (%s holds its length), the rest is dropped", codec.name, whole, option_name,
+        int(getattr(codec.options, option_name)), TRUNCATED_TAG, LENGTH_FIELD)
 
 
 @register

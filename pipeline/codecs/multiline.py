@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.codecs.base import Codec, CodecOptions
-from pipeline.codecs.line import LineSplitter
+from pipeline.codecs.line import LineSplitter, note_cut
 from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.plugin import ByteSize, Duration, no_effect, option, register
@@ -149,6 +149,8 @@ class Multiline(Codec):
         for index, raw in enumerate(lines):
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
+            if cut and index in cut:
+                note_cut(self, cut[index], "max_bytes")
             yield from self.decode_line(self.text(raw), bool(cut) and index in cut)
 
     def decode_line(self, line: str, cut: bool = False) -> Iterator[Event]:
@@ -174,6 +176,8 @@ class Multiline(Codec):
         rest = self._splitter.flush()
         if rest is not None:
             cut = bool(self._splitter.cut)
+            if cut:
+                note_cut(self, self._splitter.cut[0], "max_bytes")
             yield from self.decode_line(self.text(rest[:-1] if rest.endswith(b"\r") else rest), cut)
         if self._lines:
             yield self._merge()

@@ -229,6 +229,8 @@ class Http(Input):
         codec = base.clone() if base is not None else stream_codec(self)
         events = list(codec.decode(body))
         events.extend(codec.flush())
+        for _ in range(codec.lines_cut):
+            count_problem(self, "truncated_lines")
         for event in events:
             self._annotate(event, request, len(body))
         return events

@@ -144,6 +144,7 @@ class Tcp(Input):
         flush_expired = getattr(codec, "flush_expired", None)
         poll = 1.0 if flush_expired is not None else None
         self.counters["connections"] += 1
+        counted_cuts = 0  # lines the codec cut at its size limit, already counted
         try:
             while True:
                 try:
@@ -154,7 +155,10 @@ class Tcp(Input):
                 if not data:
                     break
                 await self._push(ctx, codec.decode(data), fields)
+                if codec.lines_cut != counted_cuts:
+                    counted_cuts = _count_cuts(self, codec, counted_cuts)
             await self._push(ctx, codec.flush(), fields)
+            _count_cuts(self, codec, counted_cuts)
         except (ConnectionError, ssl.SSLError, OSError) as exc:
             count_problem(self, "connection_errors")
             self.logger.info("tcp connection from %s:%s closed: %s", peer[0], peer[1], exc)
@@ -213,3 +217,10 @@ class Tcp(Input):
                     {k: dict(v) for k, v in value["input"]["tcp"].items()})
             else:
                 data.setdefault(key, value)
+
+
+def _count_cuts(plugin: Any, codec: Any, counted: int) -> int:
+    """Count, in the input's counters, the lines its codec cut since ``counted``; the new total."""
+    for _ in range(codec.lines_cut - counted):
+        count_problem(plugin, "truncated_lines")
+    return int(codec.lines_cut)

@@ -53,6 +53,7 @@ def test_line_codec_tags_a_cut_line_with_its_whole_length_and_logs_it(caplog) ->
     assert events[1].has_tag("_line_truncated") and events[1].get("line_bytes") == 26
     assert not events[0].has_tag("_line_truncated") and events[0].get("line_bytes") is None
     assert "a line of 26 bytes is longer than decode_size_limit_bytes (10)" in caplog.text
+    assert codec.lines_cut == 1
 
 
 def test_line_codec_cut_last_line_is_tagged_at_the_end_of_the_stream() -> None:
@@ -90,6 +91,7 @@ def test_multiline_cuts_a_single_endless_line_at_max_bytes_and_tags_its_event() 
     # the cut line fills its event: the continuation starts the next one, as with any full event
     assert [e.get("message") for e in events] == ["first line", "q" * 20, "  continued", "next"]
     assert [e.has_tag("multiline_codec_max_bytes_reached") for e in events] == [False, True, False, False]
+    assert codec.lines_cut == 1
 
 
 def test_cef_with_a_delimiter_cuts_an_endless_record_and_keeps_characters_split_between_reads() -> None:

@@ -209,3 +209,12 @@ def test_tls_sends_the_extra_chain_certificates(free_port, start_input, tmp_path
         tls.sendall(b"through the chain\n")
         event = running.collect(1)[0]
     assert event.get("message") == "through the chain"
+
+
+def test_lines_cut_by_the_codec_are_counted_in_the_input_stats(free_port, start_input):
+    running = start_input(f'tcp {{ host => "127.0.0.1" port => {free_port} dns_reverse_lookup_enabled => false '
+                          'codec => line { decode_size_limit_bytes => 8 } }')
+    send(free_port, b"short\n" + b"L" * 100 + b"\n" + b"M" * 50)
+    events = running.collect(3)
+    assert [e.get("line_bytes") for e in events] == [None, 100, 50]
+    running.until(lambda: running.plugin.counters["truncated_lines"] == 2, what="two counted cuts")
