@@ -62,7 +62,9 @@ def send_until_seen(port: int, out: Path, text: str) -> dict:
     return found
 
 
-def test_a_reload_that_does_not_start_rolls_back_to_the_running_config(pipeline_cmd, tmp_path, free_port):
+@pytest.mark.parametrize("queue_type", ["memory", "persisted"])
+def test_a_reload_that_does_not_start_rolls_back_to_the_running_config(pipeline_cmd, tmp_path, free_port,
+                                                                       queue_type):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         api_port = probe.getsockname()[1]
@@ -72,7 +74,8 @@ def test_a_reload_that_does_not_start_rolls_back_to_the_running_config(pipeline_
     not_a_directory = tmp_path / "a-file"
     not_a_directory.write_text("")
     proc = subprocess.Popen([*pipeline_cmd, "run", "-f", str(conf), "-r", "--config.reload.interval", "1",
-                             "--path.data", str(tmp_path / "data"), "--api.http.port", str(api_port)],
+                             "--path.data", str(tmp_path / "data"), "--api.http.port", str(api_port),
+                             "--queue.type", queue_type],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert send_until_seen(free_port, out, "before")["version"] == "v1"
