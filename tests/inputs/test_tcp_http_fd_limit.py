@@ -4,6 +4,7 @@ loop, and both inputs serve clients again once descriptors are free."""
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import socket
@@ -23,7 +24,7 @@ def low_fd_limit() -> None:
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks (USER_HZ: 100)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
 
 
 def wait_listening(port: int) -> socket.socket:
