@@ -44,10 +44,10 @@ class TcpOptions(TlsServerOptions):
     max_connections: int = option(4096, "Server mode: most connections open at once; at the limit new "
                                         "clients wait in the kernel's queue and one warning a minute is logged.",
                                   check=lambda v: None if v > 0 else "must be greater than 0")
-    client_inactivity_timeout: Duration | None = option(
+    client_inactivity_timeout: Duration = option(
         Duration(3600), "Server mode: close a connection that sent nothing for this long (a partial last line is "
                         "emitted first; senders reconnect on their next message). Logstash has no such limit; "
-                        "none: keep idle connections open.")
+                        "0: keep idle connections open.", check=lambda v: None if v >= 0 else "must not be negative")
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 
@@ -84,7 +84,7 @@ class Tcp(Input):
 
         # Our listener, not asyncio's: it survives EMFILE, bounds connections and closes idle ones.
         self.listener = Listener(connection, "tcp input", self.logger, max_connections=opts.max_connections,
-                                idle_timeout=opts.client_inactivity_timeout, ssl_context=self._ssl,
+                                idle_timeout=float(opts.client_inactivity_timeout) or None, ssl_context=self._ssl,
                                 ssl_handshake_timeout=opts.ssl_handshake_timeout,
                                 on_handshake_failure=self._handshake_failed)
         await self.listener.start(opts.host, opts.port)
@@ -105,7 +105,6 @@ class Tcp(Input):
         peer = peer if isinstance(peer, tuple) and len(peer) >= 2 else ("unknown", 0)
         self.logger.warning("tcp connection from %s:%s: TLS handshake failed: %s", peer[0], peer[1],
                             exc or type(exc).__name__)
-
 
     def _track(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
