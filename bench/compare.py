@@ -13,6 +13,7 @@ writes JSON, pinned to one core (``taskset -c 0``); this script itself stays on 
   ours-index  (b) the same filters without an output section → the embedded local index (the default)
   ours-null   (c) the same filters → null output
   ours-file-w2  (d, --two-cores) (a) with -w 2 --pipeline.worker_type process on both cores
+  base-file   (--baseline DIR) (a) run with the code of another checkout, for before/after figures
 
 The peers do not exit at the end of a file: the output is watched until it holds every line, then the
 daemon is stopped. CPU time is the user+system time of the whole process tree (wait4), wall time runs
@@ -97,6 +98,7 @@ OUR_OUTPUTS = {
     "ours-index": "",  # no output section: the embedded local index under path.data
     "ours-null": "output {{ null {{}} }}\n",
     "ours-file-w2": 'output {{ file {{ path => "{output}" codec => json_lines }} }}\n',
+    "base-file": 'output {{ file {{ path => "{output}" codec => json_lines }} }}\n',
 }
 
 
@@ -219,9 +221,10 @@ def run_ours(argv: list[str], env: dict[str, str], log: Path, pin: bool = True) 
 
 
 class Bench:
-    def __init__(self, work: Path, events: int) -> None:
+    def __init__(self, work: Path, events: int, baseline: Path | None = None) -> None:
         self.work = work
         self.events = events
+        self.baseline = baseline
         self.source = work / "access.log"
         self.lines = generate_input(self.source, events)
 
@@ -273,9 +276,13 @@ class Bench:
                 "--path.data", str(folder / "data")]
         if name == "ours-file-w2":
             argv += ["-w", "2", "--pipeline.worker_type", "process"]
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        code = self.baseline if name == "base-file" and self.baseline else REPO
+        # Compiled modules as an installed package has them (this machine sets PYTHONDONTWRITEBYTECODE,
+        # which would make every run compile what has no .pyc yet), kept under the scratch folder.
+        env = dict(os.environ, PYTHONPATH=str(code), PYTHONPYCACHEPREFIX=str(self.work / "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         result = run_ours(argv, env, folder / "log.txt", pin=name != "ours-file-w2")
-        if name in ("ours-file", "ours-file-w2"):
+        if name in ("ours-file", "ours-file-w2", "base-file"):
             result.lines = count_lines(output)
             if result.lines != self.events:
                 raise BenchError(f"{name} wrote {result.lines} of {self.events} lines; see {folder}")
@@ -335,7 +342,7 @@ def report(variants: list[Variant], events: int) -> None:
         print(f"{v.name:14} {cpu:7.2f} {cpu / events * 1e6:9.1f} {events / cpu:13,.0f} {wall:7.2f} {events / wall:9,.0f}")
     by_name = {v.name: v for v in variants}
     peers = [p for p in ("syslog-ng", "rsyslog") if p in by_name]
-    ours = [o for o in by_name if o.startswith("ours")]
+    ours = [o for o in by_name if o.startswith(("ours", "base"))]
     if peers and ours:
         print("\nratios (us / peer; > 1 means we are faster), CPU time · wall time")
         for o in ours:
@@ -351,19 +358,23 @@ def main() -> int:
     parser.add_argument("--two-cores", action="store_true", help="also (d): -w 2 process workers, both cores")
     parser.add_argument("--only", help="comma-separated variants: syslog-ng,rsyslog,ours-file,ours-index,"
                                        "ours-null,ours-file-w2")
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. /work/main): adds base-file, "
+                                                        "path (a) run with that code, for before/after")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "results" / "compare",
                         help="scratch folder (bench/results/compare, gitignored)")
     args = parser.parse_args()
     names = ["syslog-ng", "rsyslog", "ours-file", "ours-index", "ours-null"]
     if args.two_cores:
         names.append("ours-file-w2")
+    if args.baseline:
+        names.insert(names.index("ours-file"), "base-file")
     if args.only:
         names = [n.strip() for n in args.only.split(",")]
     if os.cpu_count() and os.cpu_count() > 1:
         os.sched_setaffinity(0, {OTHER_CORE})  # the watcher must not steal the measured core
     args.work.mkdir(parents=True, exist_ok=True)
     try:
-        bench = Bench(args.work, args.events)
+        bench = Bench(args.work, args.events, args.baseline)
         variants = [Variant(n) for n in names]
         for round_number in range(args.rounds):
             for variant in variants:

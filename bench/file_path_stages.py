@@ -4,7 +4,7 @@ The stages of `pipeline run` path (a) are built from config text and run one aft
 same events, in batches of 125 as the runtime does: the file input in read mode (reading, line
 splitting, Event creation, registry), the memory queue (put, get_batch), grok %{COMBINEDAPACHELOG}, date
 "dd/MMM/yyyy:HH:mm:ss Z", and the file output with the json_lines codec. Each stage is timed with
-time.process_time over all events; rounds repeat the whole chain and the best round per stage is kept.
+time.process_time over all events ("free" is the events' deallocation once written); rounds repeat the whole chain and the best round per stage is kept.
 The real command adds its startup and the threads' hand-offs (bench/compare.sh measures it whole).
 
 To compare two checkouts, run the same script with each on PYTHONPATH:
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 BATCH = 125
-STAGES = ("input", "queue", "grok", "date", "output")
+STAGES = ("input", "queue", "grok", "date", "output", "free")
 
 
 def corpus() -> bytes:
@@ -99,6 +99,10 @@ def one_round(source: Path, work: Path) -> tuple[dict[str, float], int]:
             for batch in batches:
                 output.receive(batch)
             spent["output"] += clock() - started
+
+            started = clock()
+            del batches, events, batch  # the events' memory given back, as after a batch in the worker
+            spent["free"] += clock() - started
     watched.close()
     started = clock()
     output.flush()
