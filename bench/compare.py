@@ -143,9 +143,21 @@ def generate_input(target: Path, events: int) -> list[bytes]:
     return out
 
 
+_apt_lists_fresh = False
+
+
+def apt_update_once() -> None:
+    """A clean machine (CI) has no package lists yet."""
+    global _apt_lists_fresh
+    if not _apt_lists_fresh:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        _apt_lists_fresh = True
+
+
 def ensure_syslog_ng() -> str:
     if shutil.which("syslog-ng") is None or not Path("/usr/share/syslog-ng/include/scl/apache").is_dir():
         print("installing syslog-ng from Debian (syslog-ng-core syslog-ng-scl)", file=sys.stderr)
+        apt_update_once()
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "syslog-ng-core",
                         "syslog-ng-scl"], check=True, env=env)
@@ -162,6 +174,7 @@ def ensure_rsyslog() -> Path:
     print(f"unpacking rsyslog into {RSYSLOG_ROOT} (apt-get download + dpkg -x; not installed)", file=sys.stderr)
     debs = PEERS / "debs"
     debs.mkdir(parents=True, exist_ok=True)
+    apt_update_once()
     subprocess.run(["apt-get", "download", *RSYSLOG_DEBS], cwd=debs, check=True)
     for deb in sorted(debs.glob("*.deb")):
         subprocess.run(["dpkg", "-x", str(deb), str(RSYSLOG_ROOT)], check=True)
