@@ -225,7 +225,10 @@ def run_ours(argv: list[str], env: dict[str, str], log: Path, pin: bool = True) 
     started = time.monotonic()
     with open(log, "wb") as log_handle:
         prefix = ["taskset", "-c", str(CORE)] if pin else []
-        process = subprocess.Popen([*prefix, *argv], env=env, stdout=log_handle, stderr=subprocess.STDOUT)
+        # Run outside any checkout: `python -m` puts the working directory first on sys.path, which
+        # would shadow the PYTHONPATH that picks the code (--baseline).
+        process = subprocess.Popen([*prefix, *argv], env=env, stdout=log_handle, stderr=subprocess.STDOUT,
+                                   cwd=log.parent)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
     if status != 0:
@@ -295,6 +298,9 @@ class Bench:
         env = dict(os.environ, PYTHONPATH=str(code), PYTHONPYCACHEPREFIX=str(self.work / "pycache"))
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         result = run_ours(argv, env, folder / "log.txt", pin=name != "ours-file-w2")
+        ran = (folder / "log.txt").read_text(errors="replace")
+        if "pipeline main stopped" not in ran:
+            raise BenchError(f"{name}: the pipeline did not report its end; see {folder / 'log.txt'}")
         if name in ("ours-file", "ours-file-w2", "base-file"):
             result.lines = count_lines(output)
             if result.lines != self.events:
