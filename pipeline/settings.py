@@ -24,7 +24,7 @@ _ENV = re.compile(r"\$\{(\w+)(?::([^}]*))?\}")
 
 def usable_cores() -> int:
     """Cores this process may run on (taskset, cgroup cpusets), as the JVM's availableProcessors() counts
-    them for Logstash: more worker threads than cores only add GIL hand-offs (+10 % CPU on one core)."""
+    them for Logstash: more worker threads than cores only add GIL hand-offs (+4-10 % CPU on one core)."""
     try:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):  # no affinity on this platform
