@@ -5,7 +5,7 @@ $PIPELINE_SHARED_DATA/access/apache_logs repeated to --events), parses each line
 writes JSON, pinned to one core (``taskset -c 0``); this script itself stays on the other core.
 
   syslog-ng   syslog-ng 3.38, file() source → apache-accesslog-parser() (csv-parser + date-parser) →
-              file() destination with $(format-json) of MESSAGE, @timestamp and the .apache.* fields
+              file() destination with $(format-json) of the message, @timestamp and the .apache.* fields
   rsyslog     rsyslog 8.2302, imfile → mmnormalize (a liblognorm v2 rulebase for the combined format) →
               omfile with a JSON template of the message and the parsed fields
   ours-file   (a) `pipeline run`: file input (read mode) → grok %{COMBINEDAPACHELOG} → date → file output
