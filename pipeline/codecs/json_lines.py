@@ -65,3 +65,7 @@ class JsonLines(Codec):
 
     def encode(self, event: Event) -> bytes:
         return serde.event_json(event) + self._delimiter
+
+    def encode_many(self, events: list[Event]) -> bytes:
+        """The events' lines joined, as ``b"".join(map(encode, events))`` without a copy per event."""
+        return serde.events_json_lines(events, self._delimiter)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline import joda
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_CLOCK_SLOTS = {"d": 2, "H": 3, "m": 4, "s": 5}  # their places in (year, month, day, hour, minute, second)
 MAX_EPOCH_SECONDS = 2**31 - 1  # Logstash rejects UNIX values beyond this
 
 Parser = Callable[[Any, tzinfo], int]
@@ -98,6 +101,7 @@ def local_zone() -> tzinfo:
     return UTC
 
 
+@lru_cache(maxsize=1024)  # the same few offsets and names come back on every line
 def zone_by_name(name: str) -> tzinfo:
     if name.upper() in ("UTC", "Z", "ETC/UTC", "GMT", "UT"):
         return UTC
@@ -120,6 +124,13 @@ def _offset_delta(match: re.Match[str]) -> timedelta:
 
 def _millis(year: int, month: int, day: int, hour: int, minute: int, second: int, millis: int,
             zone: tzinfo) -> int:
+    if type(zone) is timezone:  # a fixed offset (UTC, +0200): plain arithmetic, no datetime
+        days = date(year, month, day).toordinal() - _EPOCH_DAY  # also checks the day exists
+        if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
+            raise ValueError(f"time {hour:02d}:{minute:02d}:{second:02d} out of range")
+        offset = zone.utcoffset(None)
+        seconds = ((days * 24 + hour) * 60 + minute) * 60 + second - (offset.days * 86_400 + offset.seconds)
+        return seconds * 1000 + millis
     moment = datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=zone)
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
@@ -192,6 +203,9 @@ class JodaFormat:
         self.has_year = any(letter in "yYux" for _, letter, _ in self._fields)
         self.has_zone = any(letter in "ZXz" for _, letter, _ in self._fields)
         self._regex = re.compile("".join(parts), re.IGNORECASE)
+        # (position in match.groups(), letter, width): one groups() call instead of a lookup by name per field
+        self._steps = [(self._regex.groupindex[group] - 1, letter, width) for group, letter, width in self._fields]
+        self._fast = self._plan_fast_path()
 
     @staticmethod
     def _field_regex(letter: str, width: int, adjacent: bool, months: list[str], days: list[str]) -> str:
@@ -223,17 +237,47 @@ class JodaFormat:
             return r"UTC|GMT|UT|Z"
         raise ValueError(f"date pattern letter {letter!r} is not supported")
 
+    def _plan_fast_path(self) -> tuple[list[tuple[int, int]], int | None, int | None, int | None] | None:
+        """For patterns made of the usual fields only (y M d H m s S and a zone, each once): where each
+        group goes among (year, month, day, hour, minute, second), the month-name, fraction and zone
+        groups. None for the others (two-digit years, day of year, 12-hour clocks...): the general loop."""
+        numbers: list[tuple[int, int]] = []
+        month_name = fraction = zone_at = None
+        letters = [letter for _, letter, _ in self._steps]
+        if len(set(letters)) != len(letters):
+            return None
+        for index, letter, width in self._steps:
+            if letter in "yYux" and width != 2:
+                numbers.append((index, 0))
+            elif letter == "M":
+                if width >= 3:
+                    month_name = index
+                else:
+                    numbers.append((index, 1))
+            elif letter in _CLOCK_SLOTS:
+                numbers.append((index, _CLOCK_SLOTS[letter]))
+            elif letter == "S":
+                fraction = index
+            elif letter in "ZXz":
+                zone_at = index
+            else:
+                return None
+        return numbers, month_name, fraction, zone_at
+
     def parse(self, value: Any, zone: tzinfo) -> int:
         if not isinstance(value, str):
             raise ValueError(f"expected a string for pattern {self.pattern!r}, got {value!r}")
         match = self._regex.fullmatch(value)
         if match is None:
             raise ValueError(f"{value!r} does not match {self.pattern!r}")
+        if self._fast is not None:
+            return self._parse_usual(match.groups(), zone, *self._fast)
         year, month, day, hour, minute, second, millis = 1970, 1, 1, 0, 0, 0, 0
         pm: bool | None = None
         day_of_year = 0
-        for group, letter, width in self._fields:
-            text = match.group(group)
+        groups = match.groups()
+        for index, letter, width in self._steps:
+            text = groups[index]
             if letter in "yYux":
                 year = int(text)
                 if width == 2:
@@ -265,6 +309,22 @@ class JodaFormat:
         if day_of_year:
             start = datetime(year, 1, 1) + timedelta(days=day_of_year - 1)
             month, day = start.month, start.day
+        return _millis(year, month, day, hour, minute, second, millis, zone)
+
+    def _parse_usual(self, groups: tuple[str, ...], zone: tzinfo, numbers: list[tuple[int, int]],
+                     month_name: int | None, fraction: int | None, zone_at: int | None) -> int:
+        parts = [1970, 1, 1, 0, 0, 0]  # year, month, day, hour, minute, second
+        for index, slot in numbers:
+            parts[slot] = int(groups[index])
+        if month_name is not None:
+            text = groups[month_name]
+            parts[1] = int(text) if text.isdigit() else self._months[text.lower()] + 1
+        millis = int((groups[fraction] + "00")[:3]) if fraction is not None else 0
+        if zone_at is not None:
+            zone = zone_by_name(groups[zone_at])
+        if not self.has_year:
+            parts[0] = guess_year(parts[1], self._now() if self._now else None)
+        year, month, day, hour, minute, second = parts
         return _millis(year, month, day, hour, minute, second, millis, zone)
 
     def _current_year(self) -> int:

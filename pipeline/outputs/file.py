@@ -108,12 +108,19 @@ class File(Output):
 
     def receive(self, events: list[Event]) -> None:
         encode = self.codec.encode
-        grouped: dict[str, list[bytes]] = {}
-        for event in events:
-            grouped.setdefault(self._target(event), []).append(encode(event))
+        encode_many = getattr(self.codec, "encode_many", None)
+        grouped: dict[str, bytes]
+        if self.options.path.is_constant and encode_many is not None:
+            # One file for every event (the usual case): the batch is encoded in one go.
+            grouped = {self._target(events[0]): encode_many(events)} if events else {}
+        else:
+            parts: dict[str, list[bytes]] = {}
+            for event in events:
+                parts.setdefault(self._target(event), []).append(encode(event))
+            grouped = {path: b"".join(chunks) for path, chunks in parts.items()}
         with self._lock:
-            for path, chunks in grouped.items():
-                self._open(path).write(b"".join(chunks))
+            for path, chunk in grouped.items():
+                self._open(path).write(chunk)
             now = time.monotonic()
             if now - self._last_flush >= self.options.flush_interval:
                 self._flush_all()

@@ -158,3 +158,41 @@ def test_unix_rejects_out_of_range_and_garbage() -> None:
 def test_config_errors(config: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build_plugin("filter", config)
+
+
+def _through_datetime(year: int, month: int, day: int, hour: int, minute: int, second: int, millis: int,
+                      zone: Any) -> int:
+    moment = datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=zone)
+    return round((moment - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1000)
+
+
+@pytest.mark.parametrize("value", [
+    "17/May/2015:10:05:03 +0000", "10/Oct/2000:13:55:36 -0700", "01/Jan/1970:00:00:00 +0130",
+    "31/Dec/1969:23:59:59 +0000", "29/Feb/2024:12:00:00 -1200", "1/mar/2015:7:5:3 +14:00",
+])
+def test_the_usual_fields_parse_as_datetime_would(value):
+    parser, _ = _dateparse.compile_format("dd/MMM/yyyy:HH:mm:ss Z")
+    day, month, rest = value.split("/")
+    year, hour, minute, second_zone = rest.split(":", 3)
+    second, zone = second_zone.split(" ")
+    month_number = [m.lower() for m in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                                        "Dec")].index(month.lower()) + 1
+    expected = _through_datetime(int(year), month_number, int(day), int(hour), int(minute), int(second), 0,
+                                 _dateparse.zone_by_name(zone))
+    assert parser(value, UTC) == expected
+
+
+@pytest.mark.parametrize("value", ["30/Feb/2015:10:05:03 +0000", "17/May/2015:24:05:03 +0000",
+                                   "17/May/2015:10:60:03 +0000", "17/May/2015:10:05:60 +0000"])
+def test_impossible_dates_and_times_are_refused(value):
+    parser, _ = _dateparse.compile_format("dd/MMM/yyyy:HH:mm:ss Z")
+    with pytest.raises(ValueError):
+        parser(value, UTC)
+
+
+def test_a_zone_with_daylight_saving_time_is_applied_for_the_date():
+    parser, _ = _dateparse.compile_format("yyyy-MM-dd HH:mm:ss,SSS")
+    paris = _dateparse.zone_by_name("Europe/Paris")
+    assert parser("2024-07-01 12:00:00,250", paris) == _through_datetime(2024, 7, 1, 12, 0, 0, 250, paris)
+    assert parser("2024-01-01 12:00:00,250", paris) == _through_datetime(2024, 1, 1, 12, 0, 0, 250, paris)
+    assert parser("2024-07-01 12:00:00,250", paris) - parser("2024-07-01 12:00:00,250", UTC) == -2 * 3600 * 1000

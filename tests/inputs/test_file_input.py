@@ -14,6 +14,7 @@ import pytest
 from pipeline.errors import ConfigErrors
 from pipeline.inputs.file.registry import Registry
 from pipeline.plugin import build_from_dict
+from pipeline.timestamp import Timestamp
 
 FAST = {"stat_interval": 0.05, "discover_interval": 1, "sincedb_write_interval": 0.1}
 
@@ -39,6 +40,18 @@ def test_reads_existing_file_from_beginning_with_ecs_fields(tmp_path, start_inpu
     assert [e.get("message") for e in events] == ["first", "second"]
     assert events[0].get("[log][file][path]") == str(log)
     assert events[0].get("[host][name]")
+
+
+def test_lines_read_together_get_the_read_time_and_each_can_change_its_own(tmp_path, start_input):
+    log = tmp_path / "app.log"
+    write(log, lines("line ", 0, 3))
+    before = Timestamp.now()
+    running = start_input("file", opts(log, start_position="beginning"))
+    events = running.collect(3)
+    assert all(before <= e.get("@timestamp") <= Timestamp.now() for e in events)
+    events[0].set("@timestamp", "2015-05-17T10:05:03Z")
+    assert str(events[0].get("@timestamp")) == "2015-05-17T10:05:03.000Z"
+    assert events[1].get("@timestamp") >= before  # its neighbours keep the read time
 
 
 def test_legacy_field_names_when_ecs_disabled(tmp_path, start_input):

@@ -44,3 +44,17 @@ def test_overwrite_truncates_on_open(tmp_path):
     out.receive([Event({"message": "new"})])
     out.close()
     assert "old" not in target.read_text()
+
+
+def test_a_constant_path_gets_each_event_on_its_own_line_in_order_without_metadata(tmp_path):
+    out = build_plugin("output", f'file {{ path => "{tmp_path}/all.log" }}')
+    events = [Event({"n": n, "@metadata": {"_id": f"id-{n}"}, "@timestamp": "2026-11-21T10:00:00.5Z"})
+              for n in range(300)]
+    out.receive(events[:125])
+    out.receive(events[125:])
+    out.receive([])
+    out.close()
+    lines = (tmp_path / "all.log").read_text().splitlines()
+    assert [json.loads(line)["n"] for line in lines] == list(range(300))
+    assert json.loads(lines[0]) == {"n": 0, "@timestamp": "2026-11-21T10:00:00.500Z"}
+    assert events[0].get("[@metadata][_id]") == "id-0"  # the events themselves are untouched

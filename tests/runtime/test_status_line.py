@@ -74,7 +74,8 @@ def test_finite_file_reads_show_bytes_read_of_total_and_an_eta(tmp_path):
 
 def test_status_line_shows_read_progress_of_a_finite_file(pipeline_cmd, tmp_path):
     log = tmp_path / "numbers.log"
-    log.write_text("".join(f"line {n}\n" for n in range(300_000)))
+    # Long enough to be read for several status-line intervals (1 s) even on a fast, idle machine.
+    log.write_text("".join(f"line {n}\n" for n in range(1_500_000)))
     size = log.stat().st_size
     leader, follower = pty.openpty()
     proc = subprocess.Popen([*pipeline_cmd, "run", "-e", f'input {{ file {{ path => "{log}" mode => "read" '
@@ -94,6 +95,14 @@ def test_status_line_shows_read_progress_of_a_finite_file(pipeline_cmd, tmp_path
         except OSError:
             break
     proc.wait(timeout=60)
+    while True:  # what the process wrote just before it exited
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # BlockingIOError once drained, EIO once the terminal is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
     os.close(leader)
     text = seen.decode(errors="replace")
     assert proc.returncode == 0

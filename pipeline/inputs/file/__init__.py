@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PluginError
-from pipeline.event import METADATA, Event
+from pipeline.event import METADATA, TIMESTAMP, Event
 from pipeline.eventid import ID_KEY, file_line_id, set_event_id
 from pipeline.inputs._common import count_problem, ecs_mode, push_until_accepted, stream_codec
 from pipeline.inputs.base import Input, InputContext
@@ -28,6 +28,7 @@ from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
 from pipeline.inputs.file.tail import Line, WatchedFile
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import register
+from pipeline.timestamp import Timestamp
 
 TRUNCATED_TAG = "_line_truncated"
 DECODE_FAILURE_TAG = "_file_input_decode_failure"
@@ -336,13 +337,17 @@ class File(Input):
         charset = getattr(watched.codec.options, "charset", "UTF-8")
         path, host, ecs = watched.path, self._host, self._ecs
         nonce = self._nonce(watched)
+        # One @timestamp for the lines read together (Timestamps are never changed in place): the
+        # clock is read once per push instead of once per line.
+        now = Timestamp.now()
         events = []
         for line in lines:
             message = line.data.decode(charset, "replace")
             if ecs:
-                data = {"message": message, "log": {"file": {"path": path}}, "host": {"name": host}}
+                data = {"message": message, "log": {"file": {"path": path}}, "host": {"name": host},
+                        TIMESTAMP: now}
             else:
-                data = {"message": message, "path": path, "host": host}
+                data = {"message": message, "path": path, "host": host, TIMESTAMP: now}
             if nonce is not None:
                 data[METADATA] = {ID_KEY: f"{nonce}-{line.end}"}
             events.append(Event(data))
