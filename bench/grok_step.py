@@ -11,12 +11,13 @@ best of ``--rounds``: steadier than wall time on a shared machine.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "data" / "access" / "apache_logs"
+CORPUS = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent.parent / "shared" / "data")) / "access" / "apache_logs"
 
 
 def measure(mode: str, protected: bool, lines: list[str], rounds: int) -> tuple[float, float]:

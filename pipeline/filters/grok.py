@@ -17,6 +17,7 @@ from pipeline.filters.base import Filter, FilterOptions
 from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compile_expression
 from pipeline.grok.library import DEFAULT_ECS_MODE
 from pipeline.grok.matcher import STEPS_PER_SECOND
+from pipeline.grok.setter import Setter, Target, compile_setter
 from pipeline.monitoring.counters import MatchCounters
 from pipeline.plugin import option, register
 
@@ -31,6 +32,7 @@ class _Capture:
 
     index: int  # into match.groups()
     convert: Any  # int / float converter or None
+    kind: str | None  # "int", "float" or None
     key: str | None
     ref: FieldRef
     overwrite: bool
@@ -41,9 +43,8 @@ class _Capture:
 @dataclass(frozen=True)
 class _Pattern:
     expression: CompiledExpression
-    # per capture, the flat plan _apply runs on: (index, convert, top-level key or None,
-    # parent path or None, last key, overwrite, the _Capture for the slow path)
-    plan: tuple[tuple[Any, ...], ...]
+    captures: tuple[_Capture, ...]  # in the order the setter applies them
+    setter: Setter  # generated: groups → fields (pipeline.grok.setter)
     fast_search: Any  # re's bound search, or None
     fast_limit: int  # lines up to this length are safe on re within the (per pattern) timeout
     risk: Any  # the guard's Risk, to check longer lines one by one
@@ -124,33 +125,68 @@ class Grok(Filter):
                     if compiled.expanded.ignored_types:
                         self.logger.warning("grok: %s: only :int and :float convert a capture (as in Logstash); "
                                             "the value stays text", ", ".join(compiled.expanded.ignored_types))
-                    captures = tuple(self._capture(index, name, convert, target, overwrite)
-                                     for index, name, convert in compiled.fields)
+                    captures = tuple(self._capture(index, name, convert, capture.type, target, overwrite)
+                                     for (index, name, convert), capture
+                                     in zip(compiled.fields, compiled.expanded.captures, strict=True))
                     fast_limit = -1
                     if compiled.fast is not None:
                         fast_limit = sys.maxsize if self.timeout is None else compiled.fast_limit(self.timeout)
-                    plan = tuple((c.index, c.convert, c.key,
-                                  c.parents if c.key is None and c.parents and c.parents[0] != TIMESTAMP else None,
-                                  c.last, c.overwrite, c) for c in captures)
-                    cache[text] = _Pattern(compiled, plan,
+                    cache[text] = _Pattern(compiled, captures, self._setter(captures),
                                            compiled.fast.search if compiled.fast is not None else None,
                                            fast_limit, compiled.risk, text)
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
+        # The common case (one top-level field, one pattern on re, per-pattern timeout) gets its own
+        # short path in filter(); anything unusual on an event falls through to the general one.
+        self._single: tuple[str, _Pattern] | None = None
+        if len(self.matches) == 1 and not self.per_event:
+            source_ref, (only, *others) = self.matches[0]
+            if not others and len(source_ref.path) == 1 and only.fast_search is not None:
+                self._single = (source_ref.path[0], only)
+        self._common_options = bool(opts.add_field or opts.remove_field or opts.add_tag or opts.remove_tag)
+
+    def _setter(self, captures: tuple[_Capture, ...]) -> Setter:
+        """The generated setter of one pattern; unusual cases go to :meth:`_apply_capture`."""
+        apply_capture = self._apply_capture
+
+        def fallback(event: Event, number: int, value: Any) -> None:
+            apply_capture(event, captures[number], value)
+
+        targets = [Target(c.index, c.ref.path, c.kind, c.overwrite, generic=c.ref.path[0] == TIMESTAMP)
+                   for c in captures]
+        return compile_setter(targets, self.keep_empty, fallback)
 
     @staticmethod
-    def _capture(index: int, name: str, convert: Any, target: tuple[str, ...], overwrite: set[Any]) -> _Capture:
+    def _capture(index: int, name: str, convert: Any, kind: str | None, target: tuple[str, ...],
+                 overwrite: set[Any]) -> _Capture:
         try:
             path = fieldref.parse(name).path
         except ConfigError as exc:
             raise ConfigError(f"grok capture name {name!r} is not a valid field reference: {exc.message}") from exc
         full = target + path
         key = full[0] if len(full) == 1 and full[0] != TIMESTAMP else None
-        return _Capture(index, convert, key, fieldref.FieldRef("".join(f"[{p}]" for p in full), full),
+        return _Capture(index, convert, kind, key, fieldref.FieldRef("".join(f"[{p}]" for p in full), full),
                         name in overwrite or path in overwrite, full[:-1], full[-1])
 
     # -- per event ------------------------------------------------------------
     def filter(self, event: Event) -> None:
+        single = self._single
+        if single is not None:
+            data = event.data
+            pattern = single[1]
+            text = data.get(single[0])
+            if type(text) is str and (len(text) <= pattern.fast_limit or pattern.risk.fits(text, self.fast_budget)):
+                found = pattern.fast_search(text)  # re, proven safe for this line by the guard
+                if found is None:
+                    self.stats.count("failures")
+                    if self.tag_on_failure:
+                        event.tag(*self.tag_on_failure)
+                    return
+                pattern.setter(event, data, found.groups())
+                self.stats.count("matches")
+                if self._common_options:
+                    self.filter_matched(event)
+                return
         deadline = time.monotonic() + self.timeout if self.per_event and self.timeout else None
         matched = False
         try:
@@ -211,45 +247,36 @@ class Grok(Filter):
             if found is None:
                 continue
             hit = True
-            self._apply(event, pattern.plan, found.groups())
+            pattern.setter(event, event.data, found.groups())
             if self.break_on_match:
                 break
         return hit
 
-    def _apply(self, event: Event, plan: tuple[tuple[Any, ...], ...], values: tuple[Any, ...]) -> None:
-        """Set the captured values with Logstash's rules (hot path: plain dict access, no FieldRef)."""
-        data = event.data
-        keep_empty = self.keep_empty
-        for index, convert, key, parents, last, overwrite, capture in plan:
-            value = values[index]
-            if value is None or value == "":
-                if not keep_empty:
-                    continue
-            elif convert is not None:
-                value = convert(value)  # Ruby's to_i / to_f: never fails
-            if key is not None:
-                node = data
-            elif parents is not None:
-                node = data
-                for part in parents:  # walk/create the parent hashes (the common ECS case)
-                    child = node.get(part)
-                    if type(child) is not dict:
-                        if child is not None:
-                            break  # a list or scalar on the way: FieldRef semantics below
-                        child = node[part] = {}
-                    node = child
-                else:
-                    key = last
-            if key is not None:
-                current = node.get(key)
-                if current is None or overwrite:
-                    node[key] = value
-                elif type(current) is list:
-                    current.append(value)
-                elif type(current) is str:
-                    node[key] = [current, value]
-                continue
-            self._apply_slow(event, capture, value)
+    def _apply_capture(self, event: Event, capture: _Capture, value: Any) -> None:
+        """One capture with Logstash's rules, for what the generated setter leaves: an existing value
+        (appended: array), a list or scalar on the way, @timestamp. ``value`` is already converted."""
+        node = event.data
+        key = capture.key
+        if key is None and capture.parents and capture.parents[0] != TIMESTAMP:
+            for part in capture.parents:  # walk/create the parent hashes
+                child = node.get(part)
+                if type(child) is not dict:
+                    if child is not None:
+                        break  # a list or scalar on the way: FieldRef semantics below
+                    child = node[part] = {}
+                node = child
+            else:
+                key = capture.last
+        if key is not None:
+            current = node.get(key)
+            if current is None or capture.overwrite:
+                node[key] = value
+            elif type(current) is list:
+                current.append(value)
+            elif type(current) is str:
+                node[key] = [current, value]
+            return
+        self._apply_slow(event, capture, value)
 
     @staticmethod
     def _apply_slow(event: Event, capture: _Capture, value: Any) -> None:

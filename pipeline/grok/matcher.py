@@ -21,6 +21,7 @@ import regex
 
 from pipeline.grok.compiler import Expanded
 from pipeline.grok.guard import Risk, assess
+from pipeline.grok.rewrite import speed_up
 
 # Ruby: ^/$ match at line breaks, \w \d \s are ASCII. Logstash's grok (jls-grok) compiles every
 # expression with Regexp::MULTILINE, Ruby's name for "dot matches newline": GREEDYDATA takes a whole
@@ -83,7 +84,10 @@ class CompiledExpression:
     def __init__(self, expanded: Expanded) -> None:
         self.expanded = expanded
         pattern = expanded.pattern
-        self.fast: re.Pattern[str] | None = None if expanded.needs_regex_module else re.compile(pattern, RE_FLAGS)
+        # re gets an equivalent text that scans faster (pipeline.grok.rewrite); regex and the guard
+        # see the expression as translated
+        self.fast: re.Pattern[str] | None = (
+            None if expanded.needs_regex_module else re.compile(speed_up(pattern), RE_FLAGS))
         self._safe: Any = None if self.fast is not None else regex.compile(pattern, REGEX_UNICODE_FLAGS)
         self.risk: Risk = assess(pattern, RE_FLAGS) if self.fast is not None else Risk(0, True)
         compiled: Any = self.fast if self.fast is not None else self._safe
