@@ -48,6 +48,7 @@ class _Pattern:
     fast_search: Any  # re's bound search, or None
     fast_limit: int  # lines up to this length are safe on re within the (per pattern) timeout
     risk: Any  # the guard's Risk, to check longer lines one by one
+    fits: Any  # the same check generated for this pattern and timeout (the short path's)
     text: str = ""  # the expression as written, for the per-pattern counters
 
 
@@ -133,7 +134,8 @@ class Grok(Filter):
                         fast_limit = sys.maxsize if self.timeout is None else compiled.fast_limit(self.timeout)
                     cache[text] = _Pattern(compiled, captures, self._setter(captures),
                                            compiled.fast.search if compiled.fast is not None else None,
-                                           fast_limit, compiled.risk, text)
+                                           fast_limit, compiled.risk, compiled.risk.line_check(self.fast_budget),
+                                           text)
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
         # The common case (one top-level field, one pattern on re, per-pattern timeout) gets its own
@@ -175,7 +177,7 @@ class Grok(Filter):
             data = event.data
             pattern = single[1]
             text = data.get(single[0])
-            if type(text) is str and (len(text) <= pattern.fast_limit or pattern.risk.fits(text, self.fast_budget)):
+            if type(text) is str and (len(text) <= pattern.fast_limit or pattern.fits(text)):
                 found = pattern.fast_search(text)  # re, proven safe for this line by the guard
                 if found is None:
                     self.stats.count("failures")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,36 @@ class Risk:
             if bound <= budget_steps:
                 return True
         return False
+
+    def line_check(self, budget_steps: float) -> Callable[[str], bool]:
+        """``fits(text, budget_steps)`` as code generated for this risk (the hot path's per-line test):
+        the same bound, with the delimiter counts and gates unrolled."""
+        if self.exponential or budget_steps <= 1:
+            return lambda text: self.fits(text, budget_steps)
+        power = self._power + self._delimited_power  # type: ignore[attr-defined]
+        lines = ["def fits(text):", "    length = len(text) + 1",
+                 f"    bound = float(length) ** {power}", f"    if bound <= {budget_steps!r}:", "        return True"]
+        for chars, gate, times in self._grouped:  # type: ignore[attr-defined]
+            found = " + ".join(["1", *(f"count({c!r})" for c in chars)])
+            factor = f"({found}) / length" if times == 1 else f"(({found}) / length) ** {times}"
+            # a gate that is the delimiter itself needs no test: its count is then 0
+            needed = [g for g in gate if g not in chars or len(chars) > 1]
+            if needed:  # without them the line never gets there: factor 1
+                lines.append(f"    if {' and '.join(f'{g!r} in text' for g in needed)}:")
+                lines.append(f"        bound *= {factor}")
+                lines.append("    else:")
+                lines.append(f"        bound /= float(length) ** {times}")
+            else:
+                lines.append(f"    bound *= {factor}")
+            lines.append(f"    if bound <= {budget_steps!r}:")
+            lines.append("        return True")
+        lines.append("    return False")
+        if self._grouped:  # type: ignore[attr-defined]
+            lines.insert(1, "    count = text.count")
+        namespace: dict[str, Any] = {}
+        exec(compile("\n".join(lines) + "\n", "<grok line check>", "exec"), namespace)  # repr()'d characters only
+        check: Callable[[str], bool] = namespace["fits"]
+        return check
 
     def worst_steps(self, text: str) -> float:
         """Estimated worst-case steps of a failing search on this very line (a few str.count calls)."""
@@ -241,6 +272,8 @@ class _Walker:
         elif op in ("ASSERT", "ASSERT_NOT"):
             self.walk(arg[1], 0, False)  # type: ignore[index]
         elif op == "BRANCH":
+            if in_repeat and self._alternatives_overlap(arg[1], follow):  # type: ignore[index]
+                self.exponential = True  # (a|aa)*: a run of a's splits in exponentially many ways
             for alt in arg[1]:  # type: ignore[index]
                 self.walk(alt, follow, in_repeat)
         elif op == "GROUPREF_EXISTS":
@@ -274,12 +307,56 @@ class _Walker:
             self.walk(body, body_first | follow, in_repeat or wide)
             if wide and self.ambiguous > before:
                 self.exponential = True  # (a+)+ style nesting
+            elif in_repeat and not wide and high > low and overlap:
+                self.exponential = True  # (a?a)*: an optional part that what follows can also take
             elif not wide and high > 1:
                 # (.*a){30} is thirty copies of .*a in sequence: count each copy (Logstash's
                 # "timeout on failure" spec ran 78 s on ``re`` when counted once)
                 self.ambiguous += (self.ambiguous - before) * (high - 1)
                 self.delimited.extend(self.delimited[before_delimited:] * (high - 1))
                 self.gates.extend(self.gates[before_delimited:] * (high - 1))
+
+
+    def _steps(self, seq: list, follow: int) -> list[int | None]:
+        """An alternative as the character sets of its leading single-character elements; the last
+        entry is the set of what may come next (None: the alternative ends there)."""
+        steps: list[int | None] = []
+        for position, (op, arg) in enumerate(seq):
+            name = op.name
+            if name in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
+                steps.append(self._set(name, arg))
+                continue
+            mask, nullable = self.first(seq[position:])
+            steps.append(mask | (follow if nullable else 0))
+            steps.append(-1)  # unknown from here on
+            return steps
+        steps.append(None)
+        return steps
+
+    def _alternatives_overlap(self, alternatives: list, follow: int) -> bool:
+        """Whether two alternatives can match the same text, or one a prefix of the other's (the
+        choice a repetition may retry): compared character set by character set until one differs."""
+        shapes = [self._steps(alt, follow) for alt in alternatives]
+        for i, first in enumerate(shapes):
+            for second in shapes[i + 1:]:
+                if self._may_share(first, second, follow):
+                    return True
+        return False
+
+    @staticmethod
+    def _may_share(first: list[int | None], second: list[int | None], follow: int) -> bool:
+        for a, b in zip(first, second, strict=False):
+            if a == -1 or b == -1:
+                return True  # past what is compared: assume the worst
+            if a is None and b is None:
+                return True  # the same characters so far, both end: identical alternatives
+            left = follow if a is None else a
+            right = follow if b is None else b
+            if not left & right:
+                return False  # a character one takes and the other cannot: they part here
+            if a is None or b is None:
+                return True  # one ends where the other goes on with what may follow it
+        return True
 
 
 def assess(pattern: str, flags: int = 0) -> Risk:
