@@ -37,6 +37,7 @@ _MAXREPEAT = sre_constants.MAXREPEAT
 _LARGE_RANGE = 8  # a bounded repeat with fewer choices than this is a constant factor
 _SPACE_BIT = 1 << 32
 _DELIMITER_CHARS = 3
+_END, _LAST_CHAR, _MORE = 0, 1, 2  # what follows a part of the pattern (see _Walker.walk)
 
 
 def _bits(chars: range | list[int]) -> int:
@@ -245,8 +246,9 @@ class _Walker:
         return ALL, True  # GROUPREF and anything unknown: assume the worst
 
     # -- the walk -----------------------------------------------------------
-    def walk(self, seq: list, follow: int, in_repeat: bool) -> None:
-        """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``."""
+    def walk(self, seq: list, follow: int, in_repeat: bool, rest: int = _MORE) -> None:
+        """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``; ``rest`` says
+        what comes after ``seq``: nothing (_END), one character and nothing (_LAST_CHAR), or more."""
         # The literal character nearest before each element "gates" it: if the line lacks that
         # character the match fails before reaching the element, so its retries cost nothing.
         gates: list[str] = []
@@ -257,16 +259,18 @@ class _Walker:
                 nearest = chr(arg)
         inherited = self.gate
         after = follow
+        after_rest = rest
         for (op, arg), gate in zip(reversed(seq), reversed(gates), strict=True):
             self.gate = "".join(dict.fromkeys(inherited + gate))
-            self._walk_node(op.name, arg, after, in_repeat)
+            self._walk_node(op.name, arg, after, in_repeat, after_rest)
             node_first, nullable = self._first_node(op.name, arg)
             after = node_first | (after if nullable else 0)
-        self.gate = inherited
+            single = op.name in ("LITERAL", "NOT_LITERAL", "ANY", "IN")
+            after_rest = _LAST_CHAR if single and after_rest == _END else _MORE
 
-    def _walk_node(self, op: str, arg: Any, follow: int, in_repeat: bool) -> None:
+    def _walk_node(self, op: str, arg: Any, follow: int, in_repeat: bool, rest: int = _MORE) -> None:
         if op == "SUBPATTERN":
-            self.walk(arg[-1], follow, in_repeat)  # type: ignore[index]
+            self.walk(arg[-1], follow, in_repeat, rest)  # type: ignore[index]
         elif op == "ATOMIC_GROUP":
             self.walk(arg, 0, in_repeat)  # type: ignore[arg-type]  # no backtracking into it from outside
         elif op in ("ASSERT", "ASSERT_NOT"):
@@ -275,12 +279,12 @@ class _Walker:
             if in_repeat and self._alternatives_overlap(arg[1], follow):  # type: ignore[index]
                 self.exponential = True  # (a|aa)*: a run of a's splits in exponentially many ways
             for alt in arg[1]:  # type: ignore[index]
-                self.walk(alt, follow, in_repeat)
+                self.walk(alt, follow, in_repeat, rest)
         elif op == "GROUPREF_EXISTS":
             _group, yes, no = arg  # type: ignore[misc]
-            self.walk(yes, follow, in_repeat)
+            self.walk(yes, follow, in_repeat, rest)
             if no:
-                self.walk(no, follow, in_repeat)
+                self.walk(no, follow, in_repeat, rest)
         elif op == "POSSESSIVE_REPEAT":
             low, high, body = arg  # type: ignore[misc]
             body_first, _ = self.first(body)
@@ -290,7 +294,10 @@ class _Walker:
             body_first, _ = self.first(body)
             wide = high == _MAXREPEAT or high - low >= _LARGE_RANGE
             overlap = body_first & follow
-            if wide and overlap:
+            # Followed by one character and the end of the pattern (``"%{DATA}"`` last in a search):
+            # the first stop before that character completes the match, so it is never retried.
+            final = rest == _LAST_CHAR and not in_repeat
+            if wide and overlap and not final:
                 delimiters = _delimiters(overlap)
                 if in_repeat:
                     self.exponential = True  # (a+)+ style: the split points multiply
@@ -304,7 +311,8 @@ class _Walker:
                 # else: confined to a token and only retried at the few delimiters inside it, such as
                 # the dots of a host name for (?:\.[a-z0-9-]+)*\.? : ignored
             before, before_delimited = self.ambiguous, len(self.delimited)
-            self.walk(body, body_first | follow, in_repeat or wide)
+            # once at most ((?:%.+)? ): what follows the body is what follows the repeat
+            self.walk(body, (body_first if high > 1 else 0) | follow, in_repeat or wide)
             if wide and self.ambiguous > before:
                 self.exponential = True  # (a+)+ style nesting
             elif in_repeat and not wide and high > low and overlap:
@@ -315,7 +323,6 @@ class _Walker:
                 self.ambiguous += (self.ambiguous - before) * (high - 1)
                 self.delimited.extend(self.delimited[before_delimited:] * (high - 1))
                 self.gates.extend(self.gates[before_delimited:] * (high - 1))
-
 
     def _steps(self, seq: list, follow: int) -> list[int | None]:
         """An alternative as the character sets of its leading single-character elements; the last
@@ -359,12 +366,13 @@ class _Walker:
         return True
 
 
-def assess(pattern: str, flags: int = 0) -> Risk:
-    """The backtracking risk of a Python ``re`` pattern (the worst is assumed if it can't be parsed)."""
+def assess(pattern: str, flags: int = 0, *, whole: bool = False) -> Risk:
+    """The backtracking risk of a Python ``re`` pattern (the worst is assumed if it can't be parsed),
+    for ``search`` or, with ``whole``, for ``fullmatch`` (where the end of the text must follow)."""
     try:
         tree = sre_parse.parse(pattern, flags)
     except Exception:  # noqa: BLE001 - any parser trouble means "unknown", i.e. risky
         return Risk(0, True)
     walker = _Walker(fold_case=bool(tree.state.flags & sre_constants.SRE_FLAG_IGNORECASE) or "(?i" in pattern)
-    walker.walk(list(tree), 0, False)
+    walker.walk(list(tree), 0, False, _MORE if whole else _END)
     return Risk(walker.ambiguous, walker.exponential, tuple(walker.delimited), tuple(walker.gates))
