@@ -18,6 +18,7 @@ from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compil
 from pipeline.grok.library import DEFAULT_ECS_MODE
 from pipeline.grok.matcher import STEPS_PER_SECOND
 from pipeline.grok.setter import Setter, Target, compile_setter
+from pipeline.logs import RateLimitedLogger
 from pipeline.monitoring.counters import MatchCounters
 from pipeline.plugin import option, register
 
@@ -103,6 +104,7 @@ class Grok(Filter):
         self.keep_empty = opts.keep_empty_captures
         self.break_on_match = opts.break_on_match
         self.stats = MatchCounters()  # shown in /_node/stats and /metrics (pipeline_grok_*)
+        self._errors = RateLimitedLogger(self.logger)
         self.library = build_library(self.ecs_compatibility, opts.patterns_dir, opts.patterns_files_glob,
                                      opts.pattern_definitions)
         target = fieldref.parse(opts.target).path if opts.target else ()
@@ -139,7 +141,7 @@ class Grok(Filter):
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
         # The common case (one top-level field, one pattern on re, per-pattern timeout) gets its own
-        # short path in filter(); anything unusual on an event falls through to the general one.
+        # short path in filter_batch(); anything unusual on an event goes through filter().
         self._single: tuple[str, _Pattern] | None = None
         if len(self.matches) == 1 and not self.per_event:
             source_ref, (only, *others) = self.matches[0]
@@ -171,24 +173,55 @@ class Grok(Filter):
                         name in overwrite or path in overwrite, full[:-1], full[-1])
 
     # -- per event ------------------------------------------------------------
-    def filter(self, event: Event) -> None:
-        single = self._single
-        if single is not None:
-            data = event.data
-            pattern = single[1]
-            text = data.get(single[0])
-            if type(text) is str and (len(text) <= pattern.fast_limit or pattern.fits(text)):
-                found = pattern.fast_search(text)  # re, proven safe for this line by the guard
+    def filter_batch(self, events: list[Event]) -> list[Event]:
+        """The runtime's entry: a whole batch per call, the common case (one field, one pattern, a line
+        the guard clears for re) inline, and the counters updated once per batch."""
+        if self._single is None:
+            for event in events:
+                self._filter_one(event)
+            return events
+        key, pattern = self._single
+        limit, fits, search, setter = pattern.fast_limit, pattern.fits, pattern.fast_search, pattern.setter
+        tags, common = self.tag_on_failure, self._common_options
+        matches = failures = 0
+        for event in events:
+            try:
+                data = event.data
+                text = data.get(key)
+                if type(text) is not str or (len(text) > limit and not fits(text)):
+                    self.filter(event)  # not text, or a line that needs the timeout engine
+                    continue
+                found = search(text)
                 if found is None:
-                    self.stats.count("failures")
-                    if self.tag_on_failure:
-                        event.tag(*self.tag_on_failure)
-                    return
-                pattern.setter(event, data, found.groups())
-                self.stats.count("matches")
-                if self._common_options:
+                    failures += 1
+                    if tags:
+                        event.tag(*tags)
+                    continue
+                setter(event, data, found.groups())
+                matches += 1
+                if common:
                     self.filter_matched(event)
-                return
+            except Exception as exc:  # noqa: BLE001 - as the runtime: one bad event never stops the batch
+                self._failed(event, exc)
+        self.stats.add(matches=matches, failures=failures)
+        return events
+
+    def _filter_one(self, event: Event) -> None:
+        try:
+            self.filter(event)
+        except Exception as exc:  # noqa: BLE001 - as the runtime: one bad event never stops the batch
+            self._failed(event, exc)
+
+    def _failed(self, event: Event, exc: Exception) -> None:
+        """What the runtime does for a filter error on one event: tag it and log (rate-limited)."""
+        from pipeline.runtime.compiler import FILTER_ERROR_TAG
+
+        event.tag(FILTER_ERROR_TAG)
+        self._errors.warning(f"filter:{self.id}", "filter grok (id=%s) failed on an event, tagged %s: %s: %s",
+                              self.id, FILTER_ERROR_TAG, type(exc).__name__, exc)
+
+    def filter(self, event: Event) -> None:
+        """One event, every case (several fields or patterns, lists, timeouts); see filter_batch."""
         deadline = time.monotonic() + self.timeout if self.per_event and self.timeout else None
         matched = False
         try:

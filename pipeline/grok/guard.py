@@ -127,16 +127,28 @@ class Risk:
         power = self._power + self._delimited_power  # type: ignore[attr-defined]
         lines = ["def fits(text):", "    length = len(text) + 1",
                  f"    bound = float(length) ** {power}", f"    if bound <= {budget_steps!r}:", "        return True"]
-        for chars, gate, times in self._grouped:  # type: ignore[attr-defined]
+        # First the entries whose gate the line lacks (one cheap ``in`` each: factor 1), then the
+        # counts, most repeated first; stop as soon as the bound is within the budget.
+        counted: list[tuple[str, str, int]] = []
+        for number, (chars, gate, times) in enumerate(self._grouped):  # type: ignore[attr-defined]
             found = " + ".join(["1", *(f"count({c!r})" for c in chars)])
             factor = f"({found}) / length" if times == 1 else f"(({found}) / length) ** {times}"
             # a gate that is the delimiter itself needs no test: its count is then 0
             needed = [g for g in gate if g not in chars or len(chars) > 1]
-            if needed:  # without them the line never gets there: factor 1
-                lines.append(f"    if {' and '.join(f'{g!r} in text' for g in needed)}:")
-                lines.append(f"        bound *= {factor}")
-                lines.append("    else:")
+            if needed:
+                lines.append(f"    gate{number} = {' and '.join(f'{g!r} in text' for g in needed)}")
+                lines.append(f"    if not gate{number}:")
                 lines.append(f"        bound /= float(length) ** {times}")
+                counted.append((f"gate{number}", factor, times))
+            else:
+                counted.append(("", factor, times))
+        if any(gate for gate, _, _ in counted):
+            lines.append(f"    if bound <= {budget_steps!r}:")
+            lines.append("        return True")
+        for gate, factor, _times in counted:
+            if gate:
+                lines.append(f"    if {gate}:")
+                lines.append(f"        bound *= {factor}")
             else:
                 lines.append(f"    bound *= {factor}")
             lines.append(f"    if bound <= {budget_steps!r}:")
