@@ -37,7 +37,6 @@ _MAXREPEAT = sre_constants.MAXREPEAT
 _LARGE_RANGE = 8  # a bounded repeat with fewer choices than this is a constant factor
 _SPACE_BIT = 1 << 32
 _DELIMITER_CHARS = 3
-_END, _LAST_CHAR, _MORE = 0, 1, 2  # what follows a part of the pattern (see _Walker.walk)
 
 
 def _bits(chars: range | list[int]) -> int:
@@ -186,6 +185,7 @@ class _Walker:
         self.delimited: list[str] = []
         self.gates: list[str] = []  # per delimited entry: characters the line must contain to reach it
         self.gate = ""
+        self.dotall = False  # the pattern's flags: '.' takes line breaks too
 
     # -- first sets ---------------------------------------------------------
     def _fold(self, mask: int) -> int:
@@ -258,9 +258,9 @@ class _Walker:
         return ALL, True  # GROUPREF and anything unknown: assume the worst
 
     # -- the walk -----------------------------------------------------------
-    def walk(self, seq: list, follow: int, in_repeat: bool, rest: int = _MORE) -> None:
-        """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``; ``rest`` says
-        what comes after ``seq``: nothing (_END), one character and nothing (_LAST_CHAR), or more."""
+    def walk(self, seq: list, follow: int, in_repeat: bool, tail: list | None = None) -> None:
+        """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``; ``tail`` is
+        what comes after ``seq`` up to the end of the pattern (None: unknown, e.g. in a repetition)."""
         # The literal character nearest before each element "gates" it: if the line lacks that
         # character the match fails before reaching the element, so its retries cost nothing.
         gates: list[str] = []
@@ -271,18 +271,17 @@ class _Walker:
                 nearest = chr(arg)
         inherited = self.gate
         after = follow
-        after_rest = rest
-        for (op, arg), gate in zip(reversed(seq), reversed(gates), strict=True):
-            self.gate = "".join(dict.fromkeys(inherited + gate))
-            self._walk_node(op.name, arg, after, in_repeat, after_rest)
+        for position in range(len(seq) - 1, -1, -1):
+            op, arg = seq[position]
+            self.gate = "".join(dict.fromkeys(inherited + gates[position]))
+            node_tail = None if tail is None else [*seq[position + 1:], *tail]
+            self._walk_node(op.name, arg, after, in_repeat, node_tail)
             node_first, nullable = self._first_node(op.name, arg)
             after = node_first | (after if nullable else 0)
-            single = op.name in ("LITERAL", "NOT_LITERAL", "ANY", "IN")
-            after_rest = _LAST_CHAR if single and after_rest == _END else _MORE
 
-    def _walk_node(self, op: str, arg: Any, follow: int, in_repeat: bool, rest: int = _MORE) -> None:
+    def _walk_node(self, op: str, arg: Any, follow: int, in_repeat: bool, tail: list | None = None) -> None:
         if op == "SUBPATTERN":
-            self.walk(arg[-1], follow, in_repeat, rest)  # type: ignore[index]
+            self.walk(arg[-1], follow, in_repeat, tail if not arg[1] and not arg[2] else None)  # type: ignore[index]
         elif op == "ATOMIC_GROUP":
             self.walk(arg, 0, in_repeat)  # type: ignore[arg-type]  # no backtracking into it from outside
         elif op in ("ASSERT", "ASSERT_NOT"):
@@ -291,12 +290,12 @@ class _Walker:
             if in_repeat and self._alternatives_overlap(arg[1], follow):  # type: ignore[index]
                 self.exponential = True  # (a|aa)*: a run of a's splits in exponentially many ways
             for alt in arg[1]:  # type: ignore[index]
-                self.walk(alt, follow, in_repeat, rest)
+                self.walk(alt, follow, in_repeat, tail)
         elif op == "GROUPREF_EXISTS":
             _group, yes, no = arg  # type: ignore[misc]
-            self.walk(yes, follow, in_repeat, rest)
+            self.walk(yes, follow, in_repeat, tail)
             if no:
-                self.walk(no, follow, in_repeat, rest)
+                self.walk(no, follow, in_repeat, tail)
         elif op == "POSSESSIVE_REPEAT":
             low, high, body = arg  # type: ignore[misc]
             body_first, _ = self.first(body)
@@ -306,9 +305,9 @@ class _Walker:
             body_first, _ = self.first(body)
             wide = high == _MAXREPEAT or high - low >= _LARGE_RANGE
             overlap = body_first & follow
-            # Followed by one character and the end of the pattern (``"%{DATA}"`` last in a search):
-            # the first stop before that character completes the match, so it is never retried.
-            final = rest == _LAST_CHAR and not in_repeat
+            # Retried at no cost when what follows is cheap to check (see _cheap_tail): e.g. the last
+            # ``"%{DATA}"`` of a search, whose first stop before the quote completes the match.
+            final = wide and overlap and not in_repeat and tail is not None and self._cheap_tail(tail, overlap)
             if wide and overlap and not final:
                 delimiters = _delimiters(overlap)
                 if in_repeat:
@@ -335,6 +334,35 @@ class _Walker:
                 self.ambiguous += (self.ambiguous - before) * (high - 1)
                 self.delimited.extend(self.delimited[before_delimited:] * (high - 1))
                 self.gates.extend(self.gates[before_delimited:] * (high - 1))
+
+    def _cheap_tail(self, tail: list, stops: int) -> bool:
+        """Whether a wildcard stopping at the characters ``stops`` may be retried at each of them for
+        free, given ``tail``, everything after it up to the end of the pattern (of a search).
+
+        True when the tail is a fixed number of single characters or anchors (alternatives of those
+        included), possibly ending in a dot-all wildcard followed by one character that every
+        stop character is: the first stop where that last wildcard reaches its character completes
+        the match, and a stop where it does not means no stop character follows, so no other stop
+        (but the few inside the fixed part) is left: the wildcard costs one scan of the line, not
+        one per stop. (ECS ``"%{DATA:referrer}" "%{DATA:agent}"``.)"""
+        for position, (op, arg) in enumerate(tail):
+            name = op.name
+            if name in ("LITERAL", "NOT_LITERAL", "ANY", "IN", "AT"):
+                continue
+            rest = tail[position + 1:]
+            if name == "SUBPATTERN":
+                return not arg[1] and not arg[2] and self._cheap_tail([*arg[-1], *rest], stops)
+            if name == "BRANCH":
+                return all(self._cheap_tail([*alt, *rest], stops) for alt in arg[1])
+            if name in ("MAX_REPEAT", "MIN_REPEAT"):
+                _low, high, body = arg
+                if (high != _MAXREPEAT or not self.dotall or len(body) != 1 or body[0][0].name != "ANY"
+                        or len(rest) != 1 or rest[0][0].name not in ("LITERAL", "IN")):
+                    return False
+                last = self._set(rest[0][0].name, rest[0][1])
+                return stops & ~last == 0
+            return False
+        return True
 
     def _steps(self, seq: list, follow: int) -> list[int | None]:
         """An alternative as the character sets of its leading single-character elements; the last
@@ -386,5 +414,6 @@ def assess(pattern: str, flags: int = 0, *, whole: bool = False) -> Risk:
     except Exception:  # noqa: BLE001 - any parser trouble means "unknown", i.e. risky
         return Risk(0, True)
     walker = _Walker(fold_case=bool(tree.state.flags & sre_constants.SRE_FLAG_IGNORECASE) or "(?i" in pattern)
-    walker.walk(list(tree), 0, False, _MORE if whole else _END)
+    walker.dotall = bool(tree.state.flags & sre_constants.SRE_FLAG_DOTALL)
+    walker.walk(list(tree), 0, False, None if whole else [])
     return Risk(walker.ambiguous, walker.exponential, tuple(walker.delimited), tuple(walker.gates))
