@@ -129,8 +129,10 @@ def main() -> int:
             print(f"  {mode:6s} {name:9s} {args.events / best[name]:8,.0f} events per CPU-second "
                   f"({best[name] / args.events * 1e6:5.1f} µs/event), wall best "
                   f"{args.events / min(wall[(mode, name)]):8,.0f} events/s")
-        print(f"  {mode:6s} candidate / today = {best['today'] / best['candidate']:.2f}x (CPU); net of start-up "
-              f"{(best['today'] - startup['today']) / (best['candidate'] - startup['candidate']):.2f}x")
+        paired = sorted(a / b for a, b in zip(cpu[(mode, "today")], cpu[(mode, "candidate")], strict=True))
+        print(f"  {mode:6s} candidate / today = {best['today'] / best['candidate']:.2f}x (CPU, best rounds); net of "
+              f"start-up {(best['today'] - startup['today']) / (best['candidate'] - startup['candidate']):.2f}x; "
+              f"round by round {paired[0]:.2f}-{paired[-1]:.2f}x (median {paired[len(paired) // 2]:.2f}x)")
     return 0
 
 
