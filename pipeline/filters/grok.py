@@ -17,6 +17,8 @@ from pipeline.filters.base import Filter, FilterOptions
 from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compile_expression
 from pipeline.grok.library import DEFAULT_ECS_MODE
 from pipeline.grok.matcher import STEPS_PER_SECOND
+from pipeline.grok.setter import Setter, Target, compile_setter
+from pipeline.logs import RateLimitedLogger
 from pipeline.monitoring.counters import MatchCounters
 from pipeline.plugin import option, register
 
@@ -31,6 +33,7 @@ class _Capture:
 
     index: int  # into match.groups()
     convert: Any  # int / float converter or None
+    kind: str | None  # "int", "float" or None
     key: str | None
     ref: FieldRef
     overwrite: bool
@@ -41,12 +44,12 @@ class _Capture:
 @dataclass(frozen=True)
 class _Pattern:
     expression: CompiledExpression
-    # per capture, the flat plan _apply runs on: (index, convert, top-level key or None,
-    # parent path or None, last key, overwrite, the _Capture for the slow path)
-    plan: tuple[tuple[Any, ...], ...]
+    captures: tuple[_Capture, ...]  # in the order the setter applies them
+    setter: Setter  # generated: groups → fields (pipeline.grok.setter)
     fast_search: Any  # re's bound search, or None
     fast_limit: int  # lines up to this length are safe on re within the (per pattern) timeout
     risk: Any  # the guard's Risk, to check longer lines one by one
+    fits: Any  # the same check generated for this pattern and timeout (the short path's)
     text: str = ""  # the expression as written, for the per-pattern counters
 
 
@@ -101,6 +104,7 @@ class Grok(Filter):
         self.keep_empty = opts.keep_empty_captures
         self.break_on_match = opts.break_on_match
         self.stats = MatchCounters()  # shown in /_node/stats and /metrics (pipeline_grok_*)
+        self._errors = RateLimitedLogger(self.logger)
         self.library = build_library(self.ecs_compatibility, opts.patterns_dir, opts.patterns_files_glob,
                                      opts.pattern_definitions)
         target = fieldref.parse(opts.target).path if opts.target else ()
@@ -124,33 +128,100 @@ class Grok(Filter):
                     if compiled.expanded.ignored_types:
                         self.logger.warning("grok: %s: only :int and :float convert a capture (as in Logstash); "
                                             "the value stays text", ", ".join(compiled.expanded.ignored_types))
-                    captures = tuple(self._capture(index, name, convert, target, overwrite)
-                                     for index, name, convert in compiled.fields)
+                    captures = tuple(self._capture(index, name, convert, capture.type, target, overwrite)
+                                     for (index, name, convert), capture
+                                     in zip(compiled.fields, compiled.expanded.captures, strict=True))
                     fast_limit = -1
                     if compiled.fast is not None:
                         fast_limit = sys.maxsize if self.timeout is None else compiled.fast_limit(self.timeout)
-                    plan = tuple((c.index, c.convert, c.key,
-                                  c.parents if c.key is None and c.parents and c.parents[0] != TIMESTAMP else None,
-                                  c.last, c.overwrite, c) for c in captures)
-                    cache[text] = _Pattern(compiled, plan,
+                    cache[text] = _Pattern(compiled, captures, self._setter(captures),
                                            compiled.fast.search if compiled.fast is not None else None,
-                                           fast_limit, compiled.risk, text)
+                                           fast_limit, compiled.risk, compiled.risk.line_check(self.fast_budget),
+                                           text)
                 patterns.append(cache[text])
             self.matches.append((fieldref.parse(source), tuple(patterns)))
+        # The common case (one top-level field, one pattern on re, per-pattern timeout) gets its own
+        # short path in filter_batch(); anything unusual on an event goes through filter().
+        self._single: tuple[str, _Pattern] | None = None
+        if len(self.matches) == 1 and not self.per_event:
+            source_ref, (only, *others) = self.matches[0]
+            if not others and len(source_ref.path) == 1 and only.fast_search is not None:
+                self._single = (source_ref.path[0], only)
+        self._common_options = bool(opts.add_field or opts.remove_field or opts.add_tag or opts.remove_tag)
+
+    def _setter(self, captures: tuple[_Capture, ...]) -> Setter:
+        """The generated setter of one pattern; unusual cases go to :meth:`_apply_capture`."""
+        apply_capture = self._apply_capture
+
+        def fallback(event: Event, number: int, value: Any) -> None:
+            apply_capture(event, captures[number], value)
+
+        targets = [Target(c.index, c.ref.path, c.kind, c.overwrite, generic=c.ref.path[0] == TIMESTAMP)
+                   for c in captures]
+        return compile_setter(targets, self.keep_empty, fallback)
 
     @staticmethod
-    def _capture(index: int, name: str, convert: Any, target: tuple[str, ...], overwrite: set[Any]) -> _Capture:
+    def _capture(index: int, name: str, convert: Any, kind: str | None, target: tuple[str, ...],
+                 overwrite: set[Any]) -> _Capture:
         try:
             path = fieldref.parse(name).path
         except ConfigError as exc:
             raise ConfigError(f"grok capture name {name!r} is not a valid field reference: {exc.message}") from exc
         full = target + path
         key = full[0] if len(full) == 1 and full[0] != TIMESTAMP else None
-        return _Capture(index, convert, key, fieldref.FieldRef("".join(f"[{p}]" for p in full), full),
+        return _Capture(index, convert, kind, key, fieldref.FieldRef("".join(f"[{p}]" for p in full), full),
                         name in overwrite or path in overwrite, full[:-1], full[-1])
 
     # -- per event ------------------------------------------------------------
+    def filter_batch(self, events: list[Event]) -> list[Event]:
+        """The runtime's entry: a whole batch per call, the common case (one field, one pattern, a line
+        the guard clears for re) inline, and the counters updated once per batch."""
+        if self._single is None:
+            for event in events:
+                self._filter_one(event)
+            return events
+        key, pattern = self._single
+        limit, fits, search, setter = pattern.fast_limit, pattern.fits, pattern.fast_search, pattern.setter
+        tags, common = self.tag_on_failure, self._common_options
+        matches = failures = 0
+        for event in events:
+            try:
+                data = event.data
+                text = data.get(key)
+                if type(text) is not str or (len(text) > limit and not fits(text)):
+                    self.filter(event)  # not text, or a line that needs the timeout engine
+                    continue
+                found = search(text)
+                if found is None:
+                    failures += 1
+                    if tags:
+                        event.tag(*tags)
+                    continue
+                setter(event, data, found.groups())
+                matches += 1
+                if common:
+                    self.filter_matched(event)
+            except Exception as exc:  # noqa: BLE001 - as the runtime: one bad event never stops the batch
+                self._failed(event, exc)
+        self.stats.add(matches=matches, failures=failures)
+        return events
+
+    def _filter_one(self, event: Event) -> None:
+        try:
+            self.filter(event)
+        except Exception as exc:  # noqa: BLE001 - as the runtime: one bad event never stops the batch
+            self._failed(event, exc)
+
+    def _failed(self, event: Event, exc: Exception) -> None:
+        """What the runtime does for a filter error on one event: tag it and log (rate-limited)."""
+        from pipeline.runtime.compiler import FILTER_ERROR_TAG
+
+        event.tag(FILTER_ERROR_TAG)
+        self._errors.warning(f"filter:{self.id}", "filter grok (id=%s) failed on an event, tagged %s: %s: %s",
+                              self.id, FILTER_ERROR_TAG, type(exc).__name__, exc)
+
     def filter(self, event: Event) -> None:
+        """One event, every case (several fields or patterns, lists, timeouts); see filter_batch."""
         deadline = time.monotonic() + self.timeout if self.per_event and self.timeout else None
         matched = False
         try:
@@ -211,45 +282,36 @@ class Grok(Filter):
             if found is None:
                 continue
             hit = True
-            self._apply(event, pattern.plan, found.groups())
+            pattern.setter(event, event.data, found.groups())
             if self.break_on_match:
                 break
         return hit
 
-    def _apply(self, event: Event, plan: tuple[tuple[Any, ...], ...], values: tuple[Any, ...]) -> None:
-        """Set the captured values with Logstash's rules (hot path: plain dict access, no FieldRef)."""
-        data = event.data
-        keep_empty = self.keep_empty
-        for index, convert, key, parents, last, overwrite, capture in plan:
-            value = values[index]
-            if value is None or value == "":
-                if not keep_empty:
-                    continue
-            elif convert is not None:
-                value = convert(value)  # Ruby's to_i / to_f: never fails
-            if key is not None:
-                node = data
-            elif parents is not None:
-                node = data
-                for part in parents:  # walk/create the parent hashes (the common ECS case)
-                    child = node.get(part)
-                    if type(child) is not dict:
-                        if child is not None:
-                            break  # a list or scalar on the way: FieldRef semantics below
-                        child = node[part] = {}
-                    node = child
-                else:
-                    key = last
-            if key is not None:
-                current = node.get(key)
-                if current is None or overwrite:
-                    node[key] = value
-                elif type(current) is list:
-                    current.append(value)
-                elif type(current) is str:
-                    node[key] = [current, value]
-                continue
-            self._apply_slow(event, capture, value)
+    def _apply_capture(self, event: Event, capture: _Capture, value: Any) -> None:
+        """One capture with Logstash's rules, for what the generated setter leaves: an existing value
+        (appended: array), a list or scalar on the way, @timestamp. ``value`` is already converted."""
+        node = event.data
+        key = capture.key
+        if key is None and capture.parents and capture.parents[0] != TIMESTAMP:
+            for part in capture.parents:  # walk/create the parent hashes
+                child = node.get(part)
+                if type(child) is not dict:
+                    if child is not None:
+                        break  # a list or scalar on the way: FieldRef semantics below
+                    child = node[part] = {}
+                node = child
+            else:
+                key = capture.last
+        if key is not None:
+            current = node.get(key)
+            if current is None or capture.overwrite:
+                node[key] = value
+            elif type(current) is list:
+                current.append(value)
+            elif type(current) is str:
+                node[key] = [current, value]
+            return
+        self._apply_slow(event, capture, value)
 
     @staticmethod
     def _apply_slow(event: Event, capture: _Capture, value: Any) -> None:

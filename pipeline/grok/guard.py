@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,48 @@ class Risk:
                 return True
         return False
 
+    def line_check(self, budget_steps: float) -> Callable[[str], bool]:
+        """``fits(text, budget_steps)`` as code generated for this risk (the hot path's per-line test):
+        the same bound, with the delimiter counts and gates unrolled."""
+        if self.exponential or budget_steps <= 1:
+            return lambda text: self.fits(text, budget_steps)
+        power = self._power + self._delimited_power  # type: ignore[attr-defined]
+        lines = ["def fits(text):", "    length = len(text) + 1",
+                 f"    bound = float(length) ** {power}", f"    if bound <= {budget_steps!r}:", "        return True"]
+        # First the entries whose gate the line lacks (one cheap ``in`` each: factor 1), then the
+        # counts, most repeated first; stop as soon as the bound is within the budget.
+        counted: list[tuple[str, str, int]] = []
+        for number, (chars, gate, times) in enumerate(self._grouped):  # type: ignore[attr-defined]
+            found = " + ".join(["1", *(f"count({c!r})" for c in chars)])
+            factor = f"({found}) / length" if times == 1 else f"(({found}) / length) ** {times}"
+            # a gate that is the delimiter itself needs no test: its count is then 0
+            needed = [g for g in gate if g not in chars or len(chars) > 1]
+            if needed:
+                lines.append(f"    gate{number} = {' and '.join(f'{g!r} in text' for g in needed)}")
+                lines.append(f"    if not gate{number}:")
+                lines.append(f"        bound /= float(length) ** {times}")
+                counted.append((f"gate{number}", factor, times))
+            else:
+                counted.append(("", factor, times))
+        if any(gate for gate, _, _ in counted):
+            lines.append(f"    if bound <= {budget_steps!r}:")
+            lines.append("        return True")
+        for gate, factor, _times in counted:
+            if gate:
+                lines.append(f"    if {gate}:")
+                lines.append(f"        bound *= {factor}")
+            else:
+                lines.append(f"    bound *= {factor}")
+            lines.append(f"    if bound <= {budget_steps!r}:")
+            lines.append("        return True")
+        lines.append("    return False")
+        if self._grouped:  # type: ignore[attr-defined]
+            lines.insert(1, "    count = text.count")
+        namespace: dict[str, Any] = {}
+        exec(compile("\n".join(lines) + "\n", "<grok line check>", "exec"), namespace)  # repr()'d characters only
+        check: Callable[[str], bool] = namespace["fits"]
+        return check
+
     def worst_steps(self, text: str) -> float:
         """Estimated worst-case steps of a failing search on this very line (a few str.count calls)."""
         length = len(text) + 1
@@ -142,6 +185,7 @@ class _Walker:
         self.delimited: list[str] = []
         self.gates: list[str] = []  # per delimited entry: characters the line must contain to reach it
         self.gate = ""
+        self.dotall = False  # the pattern's flags: '.' takes line breaks too
 
     # -- first sets ---------------------------------------------------------
     def _fold(self, mask: int) -> int:
@@ -214,8 +258,9 @@ class _Walker:
         return ALL, True  # GROUPREF and anything unknown: assume the worst
 
     # -- the walk -----------------------------------------------------------
-    def walk(self, seq: list, follow: int, in_repeat: bool) -> None:
-        """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``."""
+    def walk(self, seq: list, follow: int, in_repeat: bool, tail: list | None = None) -> None:
+        """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``; ``tail`` is
+        what comes after ``seq`` up to the end of the pattern (None: unknown, e.g. in a repetition)."""
         # The literal character nearest before each element "gates" it: if the line lacks that
         # character the match fails before reaching the element, so its retries cost nothing.
         gates: list[str] = []
@@ -226,28 +271,31 @@ class _Walker:
                 nearest = chr(arg)
         inherited = self.gate
         after = follow
-        for (op, arg), gate in zip(reversed(seq), reversed(gates), strict=True):
-            self.gate = "".join(dict.fromkeys(inherited + gate))
-            self._walk_node(op.name, arg, after, in_repeat)
+        for position in range(len(seq) - 1, -1, -1):
+            op, arg = seq[position]
+            self.gate = "".join(dict.fromkeys(inherited + gates[position]))
+            node_tail = None if tail is None else [*seq[position + 1:], *tail]
+            self._walk_node(op.name, arg, after, in_repeat, node_tail)
             node_first, nullable = self._first_node(op.name, arg)
             after = node_first | (after if nullable else 0)
-        self.gate = inherited
 
-    def _walk_node(self, op: str, arg: Any, follow: int, in_repeat: bool) -> None:
+    def _walk_node(self, op: str, arg: Any, follow: int, in_repeat: bool, tail: list | None = None) -> None:
         if op == "SUBPATTERN":
-            self.walk(arg[-1], follow, in_repeat)  # type: ignore[index]
+            self.walk(arg[-1], follow, in_repeat, tail if not arg[1] and not arg[2] else None)  # type: ignore[index]
         elif op == "ATOMIC_GROUP":
             self.walk(arg, 0, in_repeat)  # type: ignore[arg-type]  # no backtracking into it from outside
         elif op in ("ASSERT", "ASSERT_NOT"):
             self.walk(arg[1], 0, False)  # type: ignore[index]
         elif op == "BRANCH":
+            if in_repeat and self._alternatives_overlap(arg[1], follow):  # type: ignore[index]
+                self.exponential = True  # (a|aa)*: a run of a's splits in exponentially many ways
             for alt in arg[1]:  # type: ignore[index]
-                self.walk(alt, follow, in_repeat)
+                self.walk(alt, follow, in_repeat, tail)
         elif op == "GROUPREF_EXISTS":
             _group, yes, no = arg  # type: ignore[misc]
-            self.walk(yes, follow, in_repeat)
+            self.walk(yes, follow, in_repeat, tail)
             if no:
-                self.walk(no, follow, in_repeat)
+                self.walk(no, follow, in_repeat, tail)
         elif op == "POSSESSIVE_REPEAT":
             low, high, body = arg  # type: ignore[misc]
             body_first, _ = self.first(body)
@@ -257,7 +305,10 @@ class _Walker:
             body_first, _ = self.first(body)
             wide = high == _MAXREPEAT or high - low >= _LARGE_RANGE
             overlap = body_first & follow
-            if wide and overlap:
+            # Retried at no cost when what follows is cheap to check (see _cheap_tail): e.g. the last
+            # ``"%{DATA}"`` of a search, whose first stop before the quote completes the match.
+            final = wide and overlap and not in_repeat and tail is not None and self._cheap_tail(tail, overlap)
+            if wide and overlap and not final:
                 delimiters = _delimiters(overlap)
                 if in_repeat:
                     self.exponential = True  # (a+)+ style: the split points multiply
@@ -271,9 +322,12 @@ class _Walker:
                 # else: confined to a token and only retried at the few delimiters inside it, such as
                 # the dots of a host name for (?:\.[a-z0-9-]+)*\.? : ignored
             before, before_delimited = self.ambiguous, len(self.delimited)
-            self.walk(body, body_first | follow, in_repeat or wide)
+            # once at most ((?:%.+)? ): what follows the body is what follows the repeat
+            self.walk(body, (body_first if high > 1 else 0) | follow, in_repeat or wide)
             if wide and self.ambiguous > before:
                 self.exponential = True  # (a+)+ style nesting
+            elif in_repeat and not wide and high > low and overlap:
+                self.exponential = True  # (a?a)*: an optional part that what follows can also take
             elif not wide and high > 1:
                 # (.*a){30} is thirty copies of .*a in sequence: count each copy (Logstash's
                 # "timeout on failure" spec ran 78 s on ``re`` when counted once)
@@ -281,13 +335,85 @@ class _Walker:
                 self.delimited.extend(self.delimited[before_delimited:] * (high - 1))
                 self.gates.extend(self.gates[before_delimited:] * (high - 1))
 
+    def _cheap_tail(self, tail: list, stops: int) -> bool:
+        """Whether a wildcard stopping at the characters ``stops`` may be retried at each of them for
+        free, given ``tail``, everything after it up to the end of the pattern (of a search).
 
-def assess(pattern: str, flags: int = 0) -> Risk:
-    """The backtracking risk of a Python ``re`` pattern (the worst is assumed if it can't be parsed)."""
+        True when the tail is a fixed number of single characters or anchors (alternatives of those
+        included), possibly ending in a dot-all wildcard followed by one character that every
+        stop character is: the first stop where that last wildcard reaches its character completes
+        the match, and a stop where it does not means no stop character follows, so no other stop
+        (but the few inside the fixed part) is left: the wildcard costs one scan of the line, not
+        one per stop. (ECS ``"%{DATA:referrer}" "%{DATA:agent}"``.)"""
+        for position, (op, arg) in enumerate(tail):
+            name = op.name
+            if name in ("LITERAL", "NOT_LITERAL", "ANY", "IN", "AT"):
+                continue
+            rest = tail[position + 1:]
+            if name == "SUBPATTERN":
+                return not arg[1] and not arg[2] and self._cheap_tail([*arg[-1], *rest], stops)
+            if name == "BRANCH":
+                return all(self._cheap_tail([*alt, *rest], stops) for alt in arg[1])
+            if name in ("MAX_REPEAT", "MIN_REPEAT"):
+                _low, high, body = arg
+                if (high != _MAXREPEAT or not self.dotall or len(body) != 1 or body[0][0].name != "ANY"
+                        or len(rest) != 1 or rest[0][0].name not in ("LITERAL", "IN")):
+                    return False
+                last = self._set(rest[0][0].name, rest[0][1])
+                return stops & ~last == 0
+            return False
+        return True
+
+    def _steps(self, seq: list, follow: int) -> list[int | None]:
+        """An alternative as the character sets of its leading single-character elements; the last
+        entry is the set of what may come next (None: the alternative ends there)."""
+        steps: list[int | None] = []
+        for position, (op, arg) in enumerate(seq):
+            name = op.name
+            if name in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
+                steps.append(self._set(name, arg))
+                continue
+            mask, nullable = self.first(seq[position:])
+            steps.append(mask | (follow if nullable else 0))
+            steps.append(-1)  # unknown from here on
+            return steps
+        steps.append(None)
+        return steps
+
+    def _alternatives_overlap(self, alternatives: list, follow: int) -> bool:
+        """Whether two alternatives can match the same text, or one a prefix of the other's (the
+        choice a repetition may retry): compared character set by character set until one differs."""
+        shapes = [self._steps(alt, follow) for alt in alternatives]
+        for i, first in enumerate(shapes):
+            for second in shapes[i + 1:]:
+                if self._may_share(first, second, follow):
+                    return True
+        return False
+
+    @staticmethod
+    def _may_share(first: list[int | None], second: list[int | None], follow: int) -> bool:
+        for a, b in zip(first, second, strict=False):
+            if a == -1 or b == -1:
+                return True  # past what is compared: assume the worst
+            if a is None and b is None:
+                return True  # the same characters so far, both end: identical alternatives
+            left = follow if a is None else a
+            right = follow if b is None else b
+            if not left & right:
+                return False  # a character one takes and the other cannot: they part here
+            if a is None or b is None:
+                return True  # one ends where the other goes on with what may follow it
+        return True
+
+
+def assess(pattern: str, flags: int = 0, *, whole: bool = False) -> Risk:
+    """The backtracking risk of a Python ``re`` pattern (the worst is assumed if it can't be parsed),
+    for ``search`` or, with ``whole``, for ``fullmatch`` (where the end of the text must follow)."""
     try:
         tree = sre_parse.parse(pattern, flags)
     except Exception:  # noqa: BLE001 - any parser trouble means "unknown", i.e. risky
         return Risk(0, True)
     walker = _Walker(fold_case=bool(tree.state.flags & sre_constants.SRE_FLAG_IGNORECASE) or "(?i" in pattern)
-    walker.walk(list(tree), 0, False)
+    walker.dotall = bool(tree.state.flags & sre_constants.SRE_FLAG_DOTALL)
+    walker.walk(list(tree), 0, False, None if whole else [])
     return Risk(walker.ambiguous, walker.exponential, tuple(walker.delimited), tuple(walker.gates))

@@ -21,6 +21,7 @@ import regex
 
 from pipeline.grok.compiler import Expanded
 from pipeline.grok.guard import Risk, assess
+from pipeline.grok.rewrite import speed_up
 
 # Ruby: ^/$ match at line breaks, \w \d \s are ASCII. Logstash's grok (jls-grok) compiles every
 # expression with Regexp::MULTILINE, Ruby's name for "dot matches newline": GREEDYDATA takes a whole
@@ -78,12 +79,15 @@ CONVERTERS: dict[str | None, Callable[[str], Any] | None] = {None: None, "int": 
 class CompiledExpression:
     """One grok expression compiled for both engines, plus its capture plan."""
 
-    __slots__ = ("expanded", "fast", "_safe", "risk", "fields", "_limits")
+    __slots__ = ("expanded", "fast", "_safe", "risk", "_whole_risk", "fields", "_limits")
 
     def __init__(self, expanded: Expanded) -> None:
         self.expanded = expanded
         pattern = expanded.pattern
-        self.fast: re.Pattern[str] | None = None if expanded.needs_regex_module else re.compile(pattern, RE_FLAGS)
+        # re gets an equivalent text that scans faster (pipeline.grok.rewrite); regex and the guard
+        # see the expression as translated
+        self.fast: re.Pattern[str] | None = (
+            None if expanded.needs_regex_module else re.compile(speed_up(pattern), RE_FLAGS))
         self._safe: Any = None if self.fast is not None else regex.compile(pattern, REGEX_UNICODE_FLAGS)
         self.risk: Risk = assess(pattern, RE_FLAGS) if self.fast is not None else Risk(0, True)
         compiled: Any = self.fast if self.fast is not None else self._safe
@@ -93,6 +97,14 @@ class CompiledExpression:
             (groups[c.group] - 1, c.field, CONVERTERS.get(c.type)) for c in expanded.captures
         )
         self._limits: dict[float, int] = {}
+        self._whole_risk: Risk | None = None
+
+    @property
+    def whole_risk(self) -> Risk:
+        """The guard's estimate for ``fullmatch`` (stricter than for search: the end must follow)."""
+        if self._whole_risk is None:
+            self._whole_risk = assess(self.expanded.pattern, RE_FLAGS, whole=True) if self.fast is not None else self.risk
+        return self._whole_risk
 
     @property
     def safe(self) -> Any:
@@ -121,9 +133,12 @@ class CompiledExpression:
         position and later ones at once; their events are tagged ``_groktimeout``, not lost.
         """
         fast = self.fast
-        if fast is not None and (timeout is None or len(text) <= self.fast_limit(timeout)
-                                 or self.risk.fits(text, timeout * STEPS_PER_SECOND)):
-            return fast.fullmatch(text) if full else fast.search(text)
+        if full:
+            if fast is not None and (timeout is None or self.whole_risk.fits(text, timeout * STEPS_PER_SECOND)):
+                return fast.fullmatch(text)
+        elif fast is not None and (timeout is None or len(text) <= self.fast_limit(timeout)
+                                   or self.risk.fits(text, timeout * STEPS_PER_SECOND)):
+            return fast.search(text)
         if timeout is not None and timeout <= 0:
             raise GrokTimeout("no time left")
         if stop is not None and stop.is_set():

@@ -21,6 +21,13 @@ class MatchCounters:
         with self._lock:
             setattr(self, outcome, getattr(self, outcome) + 1)
 
+    def add(self, matches: int = 0, failures: int = 0, timeouts: int = 0) -> None:
+        """Several outcomes at once (a filter counting per batch)."""
+        with self._lock:
+            self.matches += matches
+            self.failures += failures
+            self.timeouts += timeouts
+
     def count_timeout(self, pattern: str) -> None:
         """One match attempt of ``pattern`` ran out of time (an event may try several patterns)."""
         with self._lock:

@@ -188,3 +188,35 @@ def test_unknown_type_word_keeps_the_text_and_says_so(caplog) -> None:
                           [{"message": "10.0.0.1 42"}])
     assert event.get("src_ip") == "10.0.0.1" and event.get("n") == "42"  # as Logstash: no conversion
     assert "%{IPV4:src_ip:string}, %{INT:n:integer}: only :int and :float convert" in caplog.text
+
+
+def test_a_batch_gives_what_event_by_event_gives_and_is_counted_once() -> None:
+    config = 'grok { match => { "message" => "%{COMBINEDAPACHELOG}" } add_tag => ["parsed"] }'
+    lines = [APACHE, "not apache", APACHE.replace("Mozilla", 'Moz"illa'), 42, None, APACHE * 3]
+    batched, single = build_plugin("filter", config), build_plugin("filter", config)
+    stamp = "2015-05-17T10:05:03Z"
+    batch = [Event({"message": line, "@timestamp": stamp}) for line in lines]
+    assert batched.filter_batch(batch) == batch
+    one_by_one = [Event({"message": line, "@timestamp": stamp}) for line in lines]
+    for event in one_by_one:
+        single.filter(event)
+    assert [e.to_dict() for e in batch] == [e.to_dict() for e in one_by_one]
+    assert batched.stats.snapshot() == single.stats.snapshot()
+    assert batched.stats.matches == 3 and batched.stats.failures == 3  # 42 and None are matched as text
+
+
+def test_an_error_on_one_event_of_a_batch_tags_that_event_only(monkeypatch) -> None:
+    grok = build_plugin("filter", 'grok { match => { "message" => "%{WORD:w}" } }')
+    pattern = grok.matches[0][1][0]
+    real = pattern.setter
+
+    def breaks_on_boom(event, data, groups):
+        if groups[0] == "boom":
+            raise RuntimeError("a bug")
+        real(event, data, groups)
+
+    object.__setattr__(pattern, "setter", breaks_on_boom)
+    events = [Event({"message": word}) for word in ("fine", "boom", "also")]
+    grok.filter_batch(events)
+    assert [e.tags for e in events] == [[], ["_filter_error"], []]
+    assert [e.get("w") for e in events] == ["fine", None, "also"]
