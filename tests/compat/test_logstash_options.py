@@ -29,11 +29,6 @@ OWNED_ELSEWHERE: dict[tuple[str, str], set[str]] = {
         "follow_redirects", "ssl_cipher_suites", "ssl_enabled", "ssl_keystore_password", "ssl_keystore_path",
         "ssl_keystore_type", "ssl_supported_protocols", "ssl_truststore_password", "ssl_truststore_path",
         "ssl_truststore_type", "validate_after_inactivity"},
-    ("filter", "aggregate"): {"map_count_warning_threshold"},
-    ("filter", "bytes"): {"conversion_method"},
-    ("filter", "cidr"): {"address_field"},
-    ("filter", "de_dot"): {"recursive", "tag_on_failure"},
-    ("codec", "cef"): {"locale"},
 }
 
 
