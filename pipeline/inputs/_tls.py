@@ -18,7 +18,8 @@ from pipeline.tls.stores import StoreRef
 
 @dataclass(frozen=True, kw_only=True)
 class TlsServerOptions(InputOptions):
-    ssl_enabled: bool = option(False, "Accept TLS connections only (needs ssl_certificate and ssl_key).",
+    ssl_enabled: bool = option(False, "Accept TLS connections only (needs ssl_certificate and ssl_key, or the "
+                               "http input's ssl_keystore_path).",
                                aliases=("ssl_enable", "ssl"))
     ssl_certificate: Path | None = option(None, "PEM certificate (chain) of this server.", aliases=("ssl_cert",))
     ssl_key: Path | None = option(None, "PEM private key of ssl_certificate.")
