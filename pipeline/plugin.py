@@ -179,6 +179,32 @@ def option(
     return _field(default, meta)
 
 
+_UNCHANGED: Any = object()
+
+
+def variant(owner: type, name: str, *, default: Any = _UNCHANGED, doc: str | None = None,
+            aliases: tuple[str, ...] | None = None) -> Any:
+    """Re-declare option ``name`` inherited from the Options dataclass ``owner`` with another default, doc
+    or aliases, keeping the rest (check, deprecation), so option sets that differ only there are
+    declared once (the elasticsearch plugins' connection options, the s3 plugins' bucket options)::
+
+        hosts: list[str] = variant(EsConnectionOptions, "hosts", default=["localhost:9200"])
+    """
+    inherited = {f.name: f for f in dataclasses.fields(owner)}.get(name)
+    if inherited is None:
+        raise TypeError(f"{owner.__name__} declares no option {name!r}")
+    meta = dict(inherited.metadata)
+    if doc is not None:
+        meta["doc"] = doc
+    if aliases is not None:
+        meta["aliases"] = aliases
+    if default is _UNCHANGED:
+        factory = inherited.default_factory
+        default = factory() if factory is not dataclasses.MISSING else inherited.default
+        default = REQUIRED if default is dataclasses.MISSING else default
+    return _field(default, meta)
+
+
 def no_effect(reason: str) -> Any:
     """Declare a Logstash option that has no meaning here: any value is accepted, a one-line
     warning names the option and ``reason``; the docs show it as "accepted, no effect"."""

@@ -120,3 +120,25 @@ def test_durations_accept_short_and_spelled_out_units(text, seconds):
 def test_bad_durations_are_rejected_with_examples(text):
     with pytest.raises(ValueError, match="expected a duration like"):
         Duration.parse(text)
+
+
+def test_variant_redeclares_an_inherited_option_keeping_its_type_and_check():
+    from pipeline.plugin import _option_infos, option, variant
+
+    @dataclass(frozen=True, kw_only=True)
+    class Base:
+        hosts: list[str] = option(["a:1"], "Where.", check=lambda v: None if v else "must not be empty")
+        bucket: str = option(doc="The bucket.")
+
+    @dataclass(frozen=True, kw_only=True)
+    class Derived(Base):
+        hosts: list[str] = variant(Base, "hosts", default=["b:2"], aliases=("host",))
+        bucket: str = variant(Base, "bucket", doc="Bucket to read.")
+
+    infos = {i.name: i for i in _option_infos(Derived)}
+    assert infos["hosts"].default == ["b:2"] and infos["hosts"].aliases == ("host",)
+    assert infos["hosts"].doc == "Where." and infos["hosts"].check is not None and infos["hosts"].check([])
+    assert infos["bucket"].required and infos["bucket"].doc == "Bucket to read."
+    assert {i.name: i.default for i in _option_infos(Base)}["hosts"] == ["a:1"]
+    with pytest.raises(TypeError, match="declares no option 'nope'"):
+        variant(Base, "nope")

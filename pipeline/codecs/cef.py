@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline import fieldref
+from pipeline import fieldref, joda
 from pipeline.codecs import _cef_ecs
 from pipeline.codecs.base import Codec, CodecOptions
 from pipeline.codecs.line import LENGTH_FIELD, TRUNCATED_TAG, LineSplitter, note_cut
 from pipeline.event import Event
-from pipeline.filters import _ecs
+from pipeline.filters import _dateparse, _ecs
 from pipeline.plugin import ByteSize, option, register
 from pipeline.serde import dumps_str
 from pipeline.template import Template
@@ -114,11 +114,24 @@ def _zone(name: str | None) -> tzinfo | None:
         return None
 
 
-def parse_cef_time(text: str, zone: tzinfo | None) -> Timestamp | None:
-    """CEF's time forms: epoch milliseconds, ``MMM dd [yyyy] HH:mm:ss[.SSS] [zone]``, or ISO8601."""
+def _english_month(value: str, months: list[str]) -> str:
+    """``janv. 05 2024 ...`` → ``Jan 05 2024 ...``: strptime reads English month names only."""
+    lowered = value.lower()
+    for index, name in sorted(enumerate(months), key=lambda item: -len(item[1])):
+        for form in dict.fromkeys((name.lower(), name.lower().rstrip("."))):
+            if lowered.startswith(form + " "):
+                return joda.MONTHS_SHORT[index] + value[len(form):]
+    return value
+
+
+def parse_cef_time(text: str, zone: tzinfo | None, months: list[str] | None = None) -> Timestamp | None:
+    """CEF's time forms: epoch milliseconds, ``MMM dd [yyyy] HH:mm:ss[.SSS] [zone]``, or ISO8601.
+    ``months``: the locale's abbreviated month names, when not English."""
     value = text.strip()
     if value.isdigit():
         return Timestamp(int(value))
+    if months is not None:
+        value = _english_month(value, months)
     suffix = _ZONE_SUFFIX.search(value)
     if suffix and _zone(suffix.group(1)) is not None:
         zone = _zone(suffix.group(1))
@@ -135,6 +148,14 @@ def parse_cef_time(text: str, zone: tzinfo | None) -> Timestamp | None:
         return Timestamp.parse(value)
     except ValueError:
         return None
+
+
+def _check_locale(locale: str) -> str | None:
+    try:
+        _dateparse.language_of(locale)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _set(event: Event, key: str, value: str) -> None:
@@ -202,6 +223,9 @@ class Cef(Codec):
         default_timezone: str | None = option(
             None, "ECS mode: time zone of times without one (when the record has no dtz). Default: the system's.",
             check=lambda v: None if _zone(v) is not None else f"unknown time zone {v!r}")
+        locale: str | None = option(
+            None, "ECS mode: locale of month abbreviations in CEF times (fr_FR, de-DE ...); default English. "
+                  "No effect when encoding.", check=_check_locale)
 
     def register(self) -> None:
         opts = self.options
@@ -217,6 +241,8 @@ class Cef(Codec):
         self._header_ecs = {**_cef_ecs.HEADER, "syslog": _cef_ecs.SYSLOG_HEADER}
         self._ecs_names = {cef: ecs.replace("{device}", opts.device) for cef, ecs in _cef_ecs.EXTENSIONS.items()}
         self._ecs_reverse: dict[str, str] = {}
+        language = _dateparse.language_of(opts.locale)
+        self._months = None if language == "en" else _dateparse.short_months(opts.locale)
         for cef, ecs in self._ecs_names.items():
             self._ecs_reverse.setdefault(ecs, cef)
 
@@ -237,7 +263,7 @@ class Cef(Codec):
         for key, value in fields.items():
             target = self._ecs_field(key)
             if key in _cef_ecs.TIMESTAMPS:
-                stamp = parse_cef_time(value, zone)
+                stamp = parse_cef_time(value, zone, self._months)
                 if stamp is None:
                     self.logger.warning("cef codec: cannot read %s=%r as a time; kept as text", key, value)
                     if target == "[@timestamp]":

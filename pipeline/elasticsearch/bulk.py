@@ -77,9 +77,10 @@ def update_source(data: dict[str, Any], doc_as_upsert: bool, update: UpdateOptio
 def encode_action(event: Event, action: str, index: str, *, doc_id: str | None = None,
                   routing: str | None = None, pipeline: str | None = None, doc_as_upsert: bool = False,
                   retry_on_conflict: int | None = None, update: UpdateOptions | None = None,
-                  source: dict[str, Any] | None = None) -> BulkAction:
+                  source: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> BulkAction:
     """The NDJSON lines of one action; ``@metadata`` is never sent. ``source``: the document to send
-    instead of the event's fields (data streams: with synced ``[data_stream]`` fields)."""
+    instead of the event's fields (data streams: with synced ``[data_stream]`` fields). ``extra``: more
+    action metadata (``version``, ``version_type``, ``parent``)."""
     meta: dict[str, Any] = {"_index": index}
     if doc_id is not None:
         meta["_id"] = doc_id
@@ -89,6 +90,8 @@ def encode_action(event: Event, action: str, index: str, *, doc_id: str | None =
         meta["pipeline"] = pipeline
     if action == "update" and retry_on_conflict:
         meta["retry_on_conflict"] = retry_on_conflict
+    if extra:
+        meta.update(extra)
     line = orjson.dumps({action: meta}, option=_OPTS) + b"\n"
     if action == "delete":
         return BulkAction(event, action, index, line)
@@ -126,9 +129,11 @@ class Outcome(Enum):
     DUPLICATE = "duplicate"      # 409 on create: the document is already there
     RETRY = "retry"              # 429, 5xx...: send the item again
     DEAD_LETTER = "dead_letter"  # 400, 404, custom codes: will never succeed as is
+    DROP = "drop"                # an error type the config drops (drop_error_types): logged and counted
 
 
-def classify(action: str, item: dict[str, Any], dlq_codes: frozenset[int]) -> tuple[Outcome, int, str]:
+def classify(action: str, item: dict[str, Any], dlq_codes: frozenset[int],
+             drop_types: frozenset[str] = frozenset()) -> tuple[Outcome, int, str]:
     """What to do with one response item: (outcome, status, reason)."""
     status = int(item.get("status", 0))
     error = item.get("error")
@@ -139,6 +144,8 @@ def classify(action: str, item: dict[str, Any], dlq_codes: frozenset[int]) -> tu
         return Outcome.OK, status, "not_found"  # already gone: deleting is idempotent
     if status == 409 and action == "create":
         return Outcome.DUPLICATE, status, reason
+    if drop_types and isinstance(error, dict) and error.get("type") in drop_types:
+        return Outcome.DROP, status, reason
     if status in dlq_codes or status in (400, 404, 409):
         return Outcome.DEAD_LETTER, status, reason
     return Outcome.RETRY, status, reason

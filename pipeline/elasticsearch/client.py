@@ -20,19 +20,20 @@ Elasticsearch 8.x and 9.x both accept; the 9.x client sends
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from elastic_transport import HttpHeaders, Transport, TransportApiResponse
 from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
 from elasticsearch.exceptions import HTTP_EXCEPTIONS
+from elasticsearch.serializer import NdjsonSerializer
 
 from pipeline.elasticsearch.product import Product, UnknownProductError, detect_product
+from pipeline.tls import ClientTls, TlsConfigError, client_context
 
 DEFAULT_HOST = "http://127.0.0.1:9200"
 
@@ -57,16 +58,15 @@ class ConnectionSettings:
     api_key: str | None = None
     cloud_id: str | None = None
     ssl_enabled: bool | None = None
-    ssl_certificate_authorities: Sequence[str] = field(default_factory=tuple)
-    ssl_verification_mode: Literal["full", "none"] = "full"
-    ssl_certificate: str | None = None
-    ssl_key: str | None = None
+    tls: ClientTls = field(default_factory=ClientTls)  # trust, client certificate, versions, ciphers
+    ca_trusted_fingerprint: str | None = None  # SHA-256 of a CA the server's chain must hold
+    path_prefix: str | None = None  # Logstash's ``path``: Elasticsearch behind a proxy under this path
     timeout: float = 60.0
     http_compression: bool = False
     headers: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> None:
-        """Raise EsClientConfigError when options contradict each other."""
+        """Raise EsClientConfigError when options contradict each other (files are read by build_client)."""
         if self.api_key and (self.user or self.password):
             raise EsClientConfigError("use either user/password or api_key, not both")
         if bool(self.user) != bool(self.password):
@@ -79,17 +79,22 @@ class ConnectionSettings:
                 raise EsClientConfigError(f"host {host!r} is https but ssl_enabled is false")
             if scheme == "http" and "://" in host and self.tls_wanted and host != DEFAULT_HOST:
                 raise EsClientConfigError(f"host {host!r} is plain http but TLS options are set; use https://")
-        for path in self.ssl_certificate_authorities:
+        for path in self.tls.certificate_authorities:
             if not Path(path).is_file():
                 raise EsClientConfigError(f"ssl_certificate_authorities: no such file {path!r}")
-        if bool(self.ssl_certificate) != bool(self.ssl_key):
-            raise EsClientConfigError("ssl_certificate and ssl_key must be given together")
+        try:
+            self.tls.check()
+        except TlsConfigError as exc:
+            raise EsClientConfigError(exc.message) from None
+        if self.path_prefix and any(urlsplit(normalize_host(h, None)).path.strip("/") for h in self.hosts):
+            raise EsClientConfigError("path is set and a host has a path too; give the path in one place")
 
     @property
     def tls_wanted(self) -> bool:
-        """TLS asked for explicitly, or implied by CA files / verification mode."""
-        return bool(self.ssl_enabled or self.ssl_certificate_authorities or self.ssl_certificate
-                    or self.ssl_verification_mode == "none")
+        """TLS asked for explicitly, or implied by CA files, stores, a fingerprint or the verification mode."""
+        tls = self.tls
+        return bool(self.ssl_enabled or tls.certificate_authorities or tls.certificate or tls.truststore
+                    or tls.keystore or self.ca_trusted_fingerprint or tls.verification_mode == "none")
 
 
 _COMPAT_PREFIX = "application/vnd.elasticsearch+"
@@ -154,6 +159,14 @@ class ProductAwareTransport(Transport):
 DEFAULT_DETECT_TIMEOUT = 30.0
 
 
+class EncodedNdjsonSerializer(NdjsonSerializer):
+    """NDJSON bodies given as bytes go out unchanged (the bulk output encodes, and may gzip, them itself;
+    the client's own serializer would append a newline after the gzip stream)."""
+
+    def dumps(self, data: Any) -> bytes:
+        return data if isinstance(data, bytes) else super().dumps(data)
+
+
 def product_of(client: Elasticsearch) -> Product:
     """The product behind a client from :func:`build_client` (asks ``GET /`` if not yet known)."""
     transport = client.transport
@@ -187,6 +200,7 @@ def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elast
         "retry_on_timeout": max_retries > 0,
         "http_compress": settings.http_compression,
         "transport_class": ProductAwareTransport,
+        "serializers": {"application/x-ndjson": EncodedNdjsonSerializer()},
     }
     if settings.headers:
         kwargs["headers"] = dict(settings.headers)
@@ -197,33 +211,24 @@ def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elast
         kwargs["api_key"] = tuple(settings.api_key.split(":", 1)) if ":" in settings.api_key else settings.api_key
     ssl_enabled = settings.ssl_enabled if settings.ssl_enabled is not None else (settings.tls_wanted or None)
     hosts = [normalize_host(h, ssl_enabled) for h in (settings.hosts or [DEFAULT_HOST])]
+    if settings.path_prefix:
+        hosts = [h.rstrip("/") + "/" + settings.path_prefix.strip("/") for h in hosts]
     if settings.cloud_id or any(h.startswith("https://") for h in hosts):
-        kwargs["ssl_context"] = _tls_context(settings)
-        if settings.ssl_verification_mode == "none":
+        try:
+            context = client_context(settings.tls)
+        except TlsConfigError as exc:
+            raise EsClientConfigError(exc.message) from None
+        kwargs["ssl_context"] = context
+        # Told our minimum version, else the transport resets the context's to TLS 1.2.
+        kwargs["ssl_version"] = context.minimum_version
+        if settings.ca_trusted_fingerprint:
+            kwargs["ssl_assert_fingerprint"] = settings.ca_trusted_fingerprint.replace(":", "").lower()
+        elif settings.tls.verification_mode == "none":
             kwargs["verify_certs"] = False  # else the transport re-enables CERT_REQUIRED over our context
             kwargs["ssl_show_warn"] = False
     if settings.cloud_id:
         return Elasticsearch(cloud_id=settings.cloud_id, **kwargs)
     return Elasticsearch(hosts, **kwargs)
-
-
-def _tls_context(settings: ConnectionSettings) -> ssl.SSLContext:
-    """One SSLContext with every CA file (the transport takes either a context or single options)."""
-    context = ssl.create_default_context()
-    for path in settings.ssl_certificate_authorities:
-        try:
-            context.load_verify_locations(cafile=str(path))
-        except (OSError, ssl.SSLError) as exc:
-            raise EsClientConfigError(f"ssl_certificate_authorities: cannot load {path!r}: {exc}") from exc
-    if settings.ssl_certificate and settings.ssl_key:
-        try:
-            context.load_cert_chain(settings.ssl_certificate, settings.ssl_key)
-        except (OSError, ssl.SSLError) as exc:
-            raise EsClientConfigError(f"ssl_certificate/ssl_key: cannot load: {exc}") from exc
-    if settings.ssl_verification_mode == "none":
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def client_from_url(url: str, *, user: str | None = None, password: str | None = None,
@@ -232,8 +237,8 @@ def client_from_url(url: str, *, user: str | None = None, password: str | None =
     """The CLI's way: one URL plus optional credentials (``pipeline setup --es URL ...``)."""
     settings = ConnectionSettings(
         hosts=(url,), user=user, password=password, api_key=api_key,
-        ssl_certificate_authorities=(ca_certs,) if ca_certs else (),
-        ssl_verification_mode="none" if insecure else "full", timeout=timeout,
+        tls=ClientTls(certificate_authorities=(ca_certs,) if ca_certs else (),
+                      verification_mode="none" if insecure else "full"), timeout=timeout,
     )
     return build_client(settings, max_retries=max_retries)
 

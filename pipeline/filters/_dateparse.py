@@ -79,6 +79,11 @@ def language_of(locale: str | None) -> str:
     return language
 
 
+def short_months(locale: str | None) -> list[str]:
+    """The abbreviated month names of a locale (``fr_FR`` → ``janv.`` ...); ValueError when unsupported."""
+    return _NAMES[language_of(locale)][1]
+
+
 def local_zone() -> tzinfo:
     """The platform's time zone (``TZ``, ``/etc/timezone``, ``/etc/localtime``), UTC when unknown."""
     candidates = [os.environ.get("TZ", "").lstrip(":")]

@@ -22,6 +22,7 @@ from pipeline.timestamp import Timestamp
 
 EXCEPTION_TAG = "_aggregateexception"
 DEFAULT_TIMEOUT = 1800.0
+WARNING_FREQUENCY_DIVISOR = 5  # over the threshold, warn every threshold/5 events (as Logstash)
 
 
 @dataclass
@@ -85,6 +86,10 @@ class Aggregate(Filter):
         timeout_timestamp_field: str | None = option(
             None, "Measure timeouts in this field's time (event time) instead of the clock.")
         aggregate_maps_path: Path | None = option(None, "Save maps here at stop and load them at start.")
+        map_count_warning_threshold: int = option(
+            5000, "Warn when this many maps are in memory for the task_id pattern (a task that never ends "
+                  "leaks its map); repeated every threshold/5 events while above it. 0 = never warn.",
+            check=lambda v: None if v >= 0 else "must be 0 (off) or more")
 
         def __post_init__(self) -> None:
             if self.timeout is not None and self.inactivity_timeout is not None \
@@ -101,6 +106,8 @@ class Aggregate(Filter):
         self._pool = RubyPool(find_interpreter(), setup, self.logger, self.id)
         self._pool.release(start_worker(self._pool, "code"))
         self._errors = RateLimitedLogger(self.logger)
+        self._warning_every = max(options.map_count_warning_threshold // WARNING_FREQUENCY_DIVISOR, 1)
+        self._events_since_warning = 0
         with self._shared.lock:
             self._shared.users += 1
             if self._shared.owner is None or (self._declares_timeouts() and
@@ -157,6 +164,7 @@ class Aggregate(Filter):
         opts = self.options
         shared = self._shared
         with shared.lock:
+            self._check_map_count(len(shared.maps))
             now = self._now(event)
             exists = task in shared.maps
             records: list[dict[str, Any]] = []
@@ -190,6 +198,18 @@ class Aggregate(Filter):
             if pushes_previous:  # after the current event, as Logstash yields it
                 created.extend(self._pushed(results[0]))
             return created or None
+
+    def _check_map_count(self, count: int) -> None:
+        threshold = self.options.map_count_warning_threshold
+        if threshold == 0:
+            return
+        if count < threshold:
+            self._events_since_warning = 0
+            return
+        if self._events_since_warning == 0:
+            self.logger.warning("Aggregate filter memory warning: task_id pattern '%s' has %d maps in memory "
+                                "(threshold: %d).", self.options.task_id, count, threshold)
+        self._events_since_warning = (self._events_since_warning + 1) % self._warning_every
 
     def _push_record(self, task: str, entry: Entry) -> dict[str, Any]:
         owner = self._shared.owner or self

@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.event import Event
+from pipeline.fieldref import FieldRef
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import Duration, option, register
@@ -60,7 +61,8 @@ class Cidr(Filter):
     """Check IP addresses against networks; any address in any network is a match (adds tags/fields).
 
     ``address`` and ``network`` are sprintf templates (a network value may
-    list several, comma-separated); ``network_path`` reads networks from a
+    list several, comma-separated), or ``address_field`` names a field
+    holding one address or an array of them; ``network_path`` reads networks from a
     file instead, one per ``separator``, re-read every ``refresh_interval``.
     Values that are not addresses or networks are skipped with a warning, as
     in Logstash: the filter then does not match, and there is no failure tag.
@@ -71,6 +73,8 @@ class Cidr(Filter):
     @dataclass(frozen=True, kw_only=True)
     class Options(FilterOptions):
         address: list[Template] = option([], "Addresses to check (sprintf), e.g. [\"%{[source][ip]}\"].")
+        address_field: FieldRef | None = option(None, "A field holding the address, or an array of addresses, "
+                                                "to check (instead of address).")
         network: list[Template] = option([], "Networks (sprintf; comma-separated lists allowed).")
         network_path: Path | None = option(None, "A file listing networks (instead of network).")
         refresh_interval: Duration = option(Duration(600), "Re-read network_path this often (seconds).")
@@ -79,6 +83,8 @@ class Cidr(Filter):
         def __post_init__(self) -> None:
             if self.network_path is not None and self.network:
                 raise ValueError("The configuration options 'network' and 'network_path' are mutually exclusive")
+            if self.address_field is not None and self.address:
+                raise ValueError("The configuration options 'address' and 'address_field' are mutually exclusive")
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
@@ -133,10 +139,17 @@ class Cidr(Filter):
             return self._static
         return self._parse_all([part for t in self.options.network for part in t.render(event).split(",")])
 
+    def _address_texts(self, event: Event) -> list[str]:
+        if self.options.address_field is None:
+            return [template.render(event) for template in self.options.address]
+        value = event.get(self.options.address_field)
+        if value is None:
+            return []
+        return [str(v) for v in (value if isinstance(value, list) else [value])]  # Ruby's Array(value)
+
     def filter(self, event: Event) -> None:
         addresses = []
-        for template in self.options.address:
-            text = template.render(event)
+        for text in self._address_texts(event):
             address = parse_network(text)
             if address is None:
                 self._warn.warning(f"cidr-addr:{self.id}", "cidr (id=%s): invalid IP address %r, skipping",

@@ -82,9 +82,9 @@ class Http(Filter):
         elif body is not None and not isinstance(body, (str, bytes)):
             body = str(body)
         try:
-            response = self._client.session().request(
+            response = self._client.request(
                 opts.verb, url, headers=headers, params=sprintf_object(event, opts.query),
-                data=body.encode() if isinstance(body, str) else body, timeout=self._client.timeout)
+                data=body.encode() if isinstance(body, str) else body)
         except (requests.RequestException, ValueError) as exc:
             self._fail(event, f"{url}: {type(exc).__name__}: {exc}")
             return

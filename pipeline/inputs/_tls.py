@@ -1,11 +1,10 @@
-"""Server-side TLS shared by the beats, tcp and http inputs: the options (same names everywhere) and the SSLContext."""
+"""Server-side TLS options shared by the tcp and http inputs (same names everywhere); the SSLContext is built
+by pipeline.tls, which every TLS plugin shares."""
 
 from __future__ import annotations
 
-import re
 import ssl
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -13,11 +12,14 @@ from typing import Any, Literal
 from pipeline.errors import ConfigError
 from pipeline.inputs.base import InputOptions
 from pipeline.plugin import Secret, option
+from pipeline.tls import TlsConfigError, server_context
+from pipeline.tls.stores import StoreRef
 
 
 @dataclass(frozen=True, kw_only=True)
 class TlsServerOptions(InputOptions):
-    ssl_enabled: bool = option(False, "Accept TLS connections only (needs ssl_certificate and ssl_key).",
+    ssl_enabled: bool = option(False, "Accept TLS connections only (needs ssl_certificate and ssl_key, or the "
+                               "http input's ssl_keystore_path).",
                                aliases=("ssl_enable", "ssl"))
     ssl_certificate: Path | None = option(None, "PEM certificate (chain) of this server.", aliases=("ssl_cert",))
     ssl_key: Path | None = option(None, "PEM private key of ssl_certificate.")
@@ -33,70 +35,36 @@ class TlsServerOptions(InputOptions):
     def __post_init__(self) -> None:
         if not self.ssl_enabled:
             return
-        if self.ssl_certificate is None or self.ssl_key is None:
-            raise ValueError("ssl_enabled => true needs both ssl_certificate and ssl_key")
-        if self.ssl_client_authentication != "none" and not self.ssl_certificate_authorities:
-            raise ValueError(f"ssl_client_authentication => {self.ssl_client_authentication} needs "
-                             "ssl_certificate_authorities")
-
-
-PROTOCOLS = {
-    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
-    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
-    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
-}
-
-
-def openssl_cipher_name(name: str) -> str | None:
-    """OpenSSL's name for a Java/IANA suite name (``TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384``
-    → ``ECDHE-RSA-AES256-GCM-SHA384``); None for TLS 1.3 suites, which OpenSSL
-    configures separately; OpenSSL names pass through."""
-    upper = name.strip().upper()
-    if "_WITH_" not in upper:
-        return None if upper.startswith("TLS_") else name.strip()
-    exchange, cipher = upper.removeprefix("TLS_").split("_WITH_", 1)
-    cipher = re.sub(r"^AES_(128|256)_GCM_", r"AES\1-GCM-", cipher)
-    cipher = re.sub(r"^AES_(128|256)_CBC_", r"AES\1-", cipher)
-    cipher = cipher.replace("CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305")
-    return f"{exchange.replace('_', '-')}-{cipher.replace('_', '-')}"
-
-
-def server_context(*, certificate: Path, key: Path, passphrase: str | None, authorities: Sequence[Path],
-                   client_authentication: str, protocols: Sequence[str],
-                   cipher_suites: Sequence[str]) -> ssl.SSLContext:
-    """Build the server context; ConfigError with the file or setting at fault."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        context.load_cert_chain(str(certificate), str(key), password=passphrase)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot load ssl_certificate {certificate} / ssl_key {key}: {exc}") from None
-    wanted = sorted(PROTOCOLS[p] for p in protocols)
-    context.minimum_version = wanted[0]
-    context.maximum_version = wanted[-1]
-    openssl_names = [n for n in (openssl_cipher_name(s) for s in cipher_suites) if n]
-    if openssl_names:
-        try:
-            context.set_ciphers(":".join(openssl_names))
-        except ssl.SSLError:
-            raise ConfigError(f"ssl_cipher_suites: none of {list(cipher_suites)} is available") from None
-    if client_authentication != "none":
-        for authority in authorities:
-            # A directory: every certificate file in it (no c_rehash links needed).
-            files = sorted(p for p in authority.iterdir() if p.is_file()) if authority.is_dir() else [authority]
-            for path in files:
-                try:
-                    context.load_verify_locations(cafile=str(path))
-                except (OSError, ssl.SSLError) as exc:
-                    raise ConfigError(f"cannot load ssl_certificate_authorities {path}: {exc}") from None
-        context.verify_mode = ssl.CERT_REQUIRED if client_authentication == "required" else ssl.CERT_OPTIONAL
-    return context
+        keystore = getattr(self, "ssl_keystore_path", None)
+        truststore = getattr(self, "ssl_truststore_path", None)
+        if keystore is not None:
+            if self.ssl_certificate is not None:
+                raise ValueError("Use either an `ssl_certificate` or an `ssl_keystore_path`")
+        elif self.ssl_certificate is None or self.ssl_key is None:
+            raise ValueError("ssl_enabled => true needs both ssl_certificate and ssl_key"
+                             + (", or ssl_keystore_path" if hasattr(self, "ssl_keystore_path") else ""))
+        if truststore is not None and self.ssl_certificate_authorities:
+            raise ValueError("Use either an `ssl_certificate_authorities` or an `ssl_truststore_path`")
+        if self.ssl_client_authentication != "none":
+            if not (self.ssl_certificate_authorities or truststore or keystore):
+                raise ValueError(f"ssl_client_authentication => {self.ssl_client_authentication} needs "
+                                 "ssl_certificate_authorities" + (" or ssl_truststore_path" if
+                                                                  hasattr(self, "ssl_truststore_path") else ""))
+        elif truststore is not None:
+            raise ValueError("The configuration of `ssl_truststore_path` requires setting "
+                             "`ssl_client_authentication` to `optional` or 'required'")
 
 
 def server_ssl_context(opts: Any) -> ssl.SSLContext | None:
-    """The SSLContext for ``opts`` (a TlsServerOptions), None when TLS is off; ConfigError on bad files."""
+    """The SSLContext for ``opts`` (a TlsServerOptions; with ssl_keystore_* / ssl_truststore_* when the
+    plugin declares them, as the http input), None when TLS is off; ConfigError on bad files."""
     if not opts.ssl_enabled:
         return None
-
+    keystore = _store(opts, "keystore")
+    truststore = _store(opts, "truststore")
+    if keystore is not None and truststore is None and not opts.ssl_certificate_authorities:
+        # As Logstash: with client authentication and no CA given, the keystore's certificates are trusted.
+        truststore = StoreRef(keystore.path, keystore.password, keystore.declared_type, "ssl_keystore_path")
     passphrase = opts.ssl_key_passphrase.reveal() if opts.ssl_key_passphrase is not None else None
     extra_chain: list[Path] = list(getattr(opts, "ssl_extra_chain_certs", None) or [])
     with tempfile.TemporaryDirectory(prefix="pipeline-tls-") as scratch:
@@ -106,15 +74,25 @@ def server_ssl_context(opts: Any) -> ssl.SSLContext | None:
             certificate.write_text("".join(_read_pem(p) for p in (opts.ssl_certificate, *extra_chain)))
         try:
             return server_context(
-                certificate=certificate, key=opts.ssl_key, passphrase=passphrase,
-                authorities=opts.ssl_certificate_authorities, client_authentication=opts.ssl_client_authentication,
+                certificate=certificate, key=opts.ssl_key, passphrase=passphrase, keystore=keystore,
+                authorities=opts.ssl_certificate_authorities, truststore=truststore,
+                client_authentication=opts.ssl_client_authentication,
                 protocols=opts.ssl_supported_protocols, cipher_suites=opts.ssl_cipher_suites,
             )
         except ConfigError as exc:  # name the user's files, not the scratch copy
-            if not extra_chain:
+            if not extra_chain or isinstance(exc, TlsConfigError) and str(certificate) not in exc.message:
                 raise
             files = f"{opts.ssl_certificate} + ssl_extra_chain_certs {[str(p) for p in extra_chain]}"
             raise ConfigError(exc.message.replace(str(certificate), files)) from None
+
+
+def _store(opts: Any, kind: str) -> StoreRef | None:
+    path = getattr(opts, f"ssl_{kind}_path", None)
+    if path is None:
+        return None
+    password = getattr(opts, f"ssl_{kind}_password", None)
+    return StoreRef(Path(path), password.reveal() if password is not None else None,
+                    getattr(opts, f"ssl_{kind}_type", None), f"ssl_{kind}_path")
 
 
 def _read_pem(path: Path) -> str:

@@ -8,6 +8,7 @@ import binascii
 import collections
 import hmac
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
@@ -26,8 +27,8 @@ from pipeline.plugin import (
     build_from_dict,
     option,
     register,
-    unsupported,
 )
+from pipeline.tls.stores import StoreType
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 DEFAULT_CODECS = {"application/json": "json", "application/x-ndjson": "json_lines"}
@@ -38,12 +39,17 @@ class HttpOptions(TlsServerOptions):
     ssl_handshake_timeout: int = option(10000, "Milliseconds a client has to complete the TLS handshake "
                                                "(as Logstash).", check=lambda v: None if v > 0 else
                                         "must be greater than 0")
-    ssl_keystore_path: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
-    ssl_keystore_password: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
-    ssl_keystore_type: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
-    ssl_truststore_path: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
-    ssl_truststore_password: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
-    ssl_truststore_type: Any = unsupported("Java keystores are not read here; give PEM files with ssl_certificate, ssl_key and ssl_certificate_authorities")
+    ssl_keystore_path: Path | None = option(
+        None, "PKCS#12 keystore (.p12/.pfx) with this server's certificate and key, instead of ssl_certificate/"
+              "ssl_key; with client authentication and no CA given, its certificates are also trusted. JKS "
+              "files are refused with the keytool command that converts them.")
+    ssl_keystore_password: Secret | None = option(None, "Password of ssl_keystore_path.")
+    ssl_keystore_type: StoreType | None = option(None, "pkcs12 or jks; the file's content decides.")
+    ssl_truststore_path: Path | None = option(
+        None, "PKCS#12 truststore with the CAs client certificates must chain to, instead of "
+              "ssl_certificate_authorities (needs ssl_client_authentication optional or required).")
+    ssl_truststore_password: Secret | None = option(None, "Password of ssl_truststore_path.")
+    ssl_truststore_type: StoreType | None = option(None, "pkcs12 or jks; the file's content decides.")
     host: str = option("0.0.0.0", "Address to listen on.")
     port: int = option(8080, "Port to listen on.",
                        check=lambda p: None if 0 <= p <= 65535 else "must be a port number (0-65535)")

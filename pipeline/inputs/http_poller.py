@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,12 +18,45 @@ from croniter import croniter
 from pipeline import fieldref
 from pipeline.errors import ConfigError
 from pipeline.event import Event
+from pipeline.fieldref import FieldRef
 from pipeline.httpclient import HttpClient, HttpClientOptions
+from pipeline.inputs._common import ecs_mode, ecs_option
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import Codec, Duration, option, register
 
 FAILURE_TAG = "_http_request_failure"
 SCHEDULE_KINDS = ("cron", "every", "at", "in")
+
+# Where each detail goes, below metadata_target (legacy names, or ECS names), as Logstash's setup_ecs_field!.
+_ECS_POLLER = ("input", "http_poller")
+METADATA_FIELDS: dict[str, dict[str, tuple[str, ...] | None]] = {
+    "disabled": {
+        "host": ("host",), "runtime_s": ("runtime_seconds",), "runtime_ns": None, "name": ("name",),
+        "request": ("request",), "code": ("code",), "headers": ("response_headers",),
+        "message": ("response_message",), "retried": ("times_retried",)},
+    "ecs": {
+        "host": (*_ECS_POLLER, "request", "host", "hostname"), "runtime_s": None,
+        "runtime_ns": (*_ECS_POLLER, "response", "elapsed_time_ns"), "name": (*_ECS_POLLER, "request", "name"),
+        "request": (*_ECS_POLLER, "request", "original"), "code": (*_ECS_POLLER, "response", "status_code"),
+        "headers": (*_ECS_POLLER, "response", "headers"), "message": (*_ECS_POLLER, "response", "status_message"),
+        "retried": (*_ECS_POLLER, "request", "retry_count")},
+}
+# Failure details at the event's root (not under metadata_target, so they are kept by default).
+FAILURE_FIELDS: dict[str, dict[str, tuple[str, ...] | None]] = {
+    "disabled": {
+        "error": ("http_request_failure", "error"), "backtrace": ("http_request_failure", "backtrace"),
+        "request": ("http_request_failure", "request"), "name": ("http_request_failure", "name"),
+        "runtime_s": ("http_request_failure", "runtime_seconds"), "runtime_ns": None, "url": None,
+        "method": None, "host": None},
+    "ecs": {
+        "error": ("error", "message"), "backtrace": ("error", "stack_trace"), "request": None, "name": None,
+        "runtime_s": None, "runtime_ns": ("event", "duration"), "url": ("url", "full"),
+        "method": ("http", "request", "method"), "host": ("host", "hostname")},
+}
+
+
+def _ref(path: tuple[str, ...]) -> FieldRef:
+    return FieldRef("".join(f"[{p}]" for p in path), path)
 
 
 @dataclass(frozen=True)
@@ -118,11 +152,15 @@ class HttpPoller(Input):
     """Polls ``urls`` on a ``schedule`` and decodes each response body with the codec (default json).
 
     Each event carries, under ``metadata_target`` (default ``@metadata``),
-    the request ``name``, ``host``, ``request``, ``runtime_seconds``,
-    ``code``, ``response_headers`` and ``response_message``. A request that
-    fails (connection, timeout) gives one event tagged
-    ``_http_request_failure`` with the details in ``http_request_failure``.
-    ``at`` and ``in`` schedules poll once, then the input ends.
+    the request name, host, request, run time, status code, response headers
+    and message: with ``ecs_compatibility => disabled`` as ``name``, ``host``,
+    ``request``, ``runtime_seconds``, ``code``, ``response_headers``,
+    ``response_message``; in ECS mode under ``[input][http_poller]``
+    (``[request][name]``, ``[response][status_code]`` ...), as Logstash. A
+    request that fails (connection, timeout) gives one event tagged
+    ``_http_request_failure`` with the details in ``http_request_failure``
+    (legacy) or ``[error][message]``, ``[url][full]``, ``[event][duration]``
+    (ECS). ``at`` and ``in`` schedules poll once, then the input ends.
     """
 
     name = "http_poller"
@@ -136,6 +174,7 @@ class HttpPoller(Input):
         target: str | None = option(None, "Put the decoded response under this field instead of the root.")
         metadata_target: str | None = option("@metadata", "Where request/response details go (none to omit).")
         codec: Codec = option("json", "Codec decoding each response body.")
+        ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
@@ -143,6 +182,10 @@ class HttpPoller(Input):
         self._schedule = Schedule(options.schedule)
         self._target = fieldref.parse(options.target) if options.target else None
         self._metadata = fieldref.parse(options.metadata_target) if options.metadata_target else None
+        layout = "disabled" if ecs_mode(self) == "disabled" else "ecs"
+        base = self._metadata.path if self._metadata is not None else ()
+        self._meta_fields = {k: _ref((*base, *v)) for k, v in METADATA_FIELDS[layout].items() if v}
+        self._failure_fields = {k: _ref(v) for k, v in FAILURE_FIELDS[layout].items() if v}
         self._client = HttpClient(options)
         self._host = socket.gethostname()
         self.finite = self._schedule.once
@@ -161,9 +204,8 @@ class HttpPoller(Input):
     def _poll(self, request: Request) -> list[Event]:
         started = time.monotonic()
         try:
-            response = self._client.session().request(
-                request.method, request.url, headers=request.headers, data=request.body, auth=request.auth,
-                timeout=self._client.timeout)
+            response = self._client.request(request.method, request.url, headers=request.headers,
+                                            data=request.body, auth=request.auth)
         except requests.RequestException as exc:
             return [self._failure(request, exc, time.monotonic() - started)]
         runtime = time.monotonic() - started
@@ -174,13 +216,20 @@ class HttpPoller(Input):
         if self._target is not None:
             events = [self._wrap(e) for e in events]
         if self._metadata is not None:
-            meta = {"name": request.name, "host": self._host, "request": request.describe(),
-                    "runtime_seconds": runtime, "code": response.status_code,
-                    "response_headers": {k.lower(): v for k, v in response.headers.items()},
-                    "response_message": response.reason, "times_retried": len(response.history)}
+            retries = getattr(response.raw, "retries", None)  # urllib3's Retry: one history entry per retry
+            details = {"code": response.status_code, "message": response.reason,
+                       "headers": {k.lower(): v for k, v in response.headers.items()},
+                       "retried": len(retries.history) if retries is not None else 0}
             for event in events:
-                event.set(self._metadata, meta if len(events) == 1 else dict(meta))
+                self._set_metadata(event, request, runtime, details)
         return events
+
+    def _set_metadata(self, event: Event, request: Request, runtime: float, details: dict[str, Any]) -> None:
+        values = {"host": self._host, "runtime_s": runtime, "runtime_ns": int(runtime * 1e9), "name": request.name,
+                  "request": request.describe(), **details}
+        for key, ref in self._meta_fields.items():
+            if key in values:
+                event.set(ref, copy.deepcopy(values[key]) if isinstance(values[key], dict) else values[key])
 
     def _wrap(self, decoded: Event) -> Event:
         event = Event()
@@ -191,12 +240,13 @@ class HttpPoller(Input):
     def _failure(self, request: Request, error: Exception, runtime: float) -> Event:
         event = Event()
         if self._metadata is not None:
-            event.set(self._metadata, {"name": request.name, "host": self._host, "request": request.describe(),
-                                       "runtime_seconds": runtime})
+            self._set_metadata(event, request, runtime, {})
         event.tag(FAILURE_TAG)
-        event.set("http_request_failure", {"request": request.describe(), "name": request.name,
-                                           "error": f"{type(error).__name__}: {error}", "backtrace": None,
-                                           "runtime_seconds": runtime})
+        values = {"error": f"{type(error).__name__}: {error}", "backtrace": None, "request": request.describe(),
+                  "name": request.name, "runtime_s": runtime, "runtime_ns": int(runtime * 1e9),
+                  "url": request.url, "method": request.method.lower(), "host": self._host}
+        for key, ref in self._failure_fields.items():
+            event.set(ref, values[key])
         return event
 
     def close(self) -> None:

@@ -24,22 +24,16 @@ import orjson
 from pipeline.event import Event
 from pipeline.inputs._common import resolve_codec
 from pipeline.inputs.base import Input, InputContext, InputOptions
-from pipeline.plugin import Codec, Duration, Secret, option, register
+from pipeline.plugin import Codec, Duration, option, register, variant
+from pipeline.s3_connection import S3ConnectionOptions
 
 
 @dataclass(frozen=True, kw_only=True)
-class S3InputOptions(InputOptions):
+class S3InputOptions(InputOptions, S3ConnectionOptions):
     codec: Codec = option("plain", "Codec decoding each line.")
-    bucket: str = option(doc="Bucket to read.")
+    bucket: str = variant(S3ConnectionOptions, "bucket", doc="Bucket to read.")
     prefix: str | None = option(None, "Only keys starting with this.")
     exclude_pattern: str | None = option(None, "Skip keys matching this regex.")
-    region: str = option("us-east-1", "Region of the bucket.")
-    endpoint: str | None = option(None, "S3-compatible endpoint URL (MinIO, Alibaba OSS, Ceph); unset for AWS.")
-    access_key_id: str | None = option(None, "Access key (else the environment, ~/.aws or an instance role).")
-    secret_access_key: Secret | None = option(None, "Secret key.")
-    session_token: Secret | None = option(None, "Session token of temporary credentials.")
-    additional_settings: dict[str, Any] = option({}, "Client settings; force_path_style => true for most "
-                                                     "self-hosted servers.")
     sincedb_path: Path | None = option(None, "Where the read position is kept (default path.data/s3/ID.sincedb).")
     interval: Duration = option(Duration(60), "Seconds between listings of the bucket.")
     watch_for_new_files: bool = option(True, "Keep listing; false: read what is there, then end the input.")
@@ -60,14 +54,8 @@ class S3(Input):
     Options = S3InputOptions
 
     def register(self) -> None:
-        from pipeline.archive.stores import s3_client
-
         opts = self.options
-        self.client = s3_client(endpoint=opts.endpoint, region=opts.region,
-                                force_path_style=bool(opts.additional_settings.get("force_path_style", False)),
-                                access_key_id=opts.access_key_id,
-                                secret_access_key=opts.secret_access_key.reveal() if opts.secret_access_key else None,
-                                session_token=opts.session_token.reveal() if opts.session_token else None)
+        self.client = opts.s3_client()
         self.sincedb = opts.sincedb_path or self.context.path_data / "s3" / f"{self.context.plugin_id or 's3'}.sincedb"
         self._exclude = re.compile(opts.exclude_pattern) if opts.exclude_pattern else None
         self._gzip = re.compile(opts.gzip_pattern)

@@ -50,17 +50,18 @@ class OpensearchOptions(ElasticsearchOptions):
         fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__dataclass_fields__ if f != "auth_type")
         return f"OpensearchOptions(auth_type={shown!r}, {fields})"
 
-    def connection_settings(self) -> ConnectionSettings:
-        settings = super().connection_settings()
+    def connection_settings(self, timeout: float | None = None, **extra: Any) -> ConnectionSettings:
+        settings = super().connection_settings(timeout, **extra)
         auth = self.auth_type or {}
         if auth.get("type") == "basic" and self.user:
             raise ValueError("use either user/password or auth_type, not both")
+        tls = replace(settings.tls, certificate=self.tls_certificate or settings.tls.certificate,
+                      key=self.tls_key or settings.tls.key)
         return replace(
             settings,
             user=auth.get("user") or settings.user,
             password=str(auth["password"]) if auth.get("password") else settings.password,
-            ssl_certificate=self.tls_certificate or settings.ssl_certificate,
-            ssl_key=self.tls_key or settings.ssl_key,
+            tls=tls,
         )
 
 

@@ -24,23 +24,17 @@ from typing import IO, Any, Literal
 
 from pipeline.event import Event
 from pipeline.outputs.base import Output, OutputOptions
-from pipeline.plugin import Codec, Secret, option, register
+from pipeline.plugin import Codec, option, register, variant
+from pipeline.s3_connection import S3ConnectionOptions
 from pipeline.template import Template
 
 PART_SUFFIX = ".part"
 
 
 @dataclass(frozen=True, kw_only=True)
-class S3OutputOptions(OutputOptions):
+class S3OutputOptions(OutputOptions, S3ConnectionOptions):
     codec: Codec = option("line", "Codec encoding each event.")
-    bucket: str = option(doc="Bucket to write to.")
-    region: str = option("us-east-1", "Region of the bucket.")
-    endpoint: str | None = option(None, "S3-compatible endpoint URL (MinIO, Alibaba OSS, Ceph); unset for AWS.")
-    access_key_id: str | None = option(None, "Access key (else the environment, ~/.aws or an instance role).")
-    secret_access_key: Secret | None = option(None, "Secret key.")
-    session_token: Secret | None = option(None, "Session token of temporary credentials.")
-    additional_settings: dict[str, Any] = option({}, "Client settings; force_path_style => true for most "
-                                                     "self-hosted servers.")
+    bucket: str = variant(S3ConnectionOptions, "bucket", doc="Bucket to write to.")
     prefix: Template = option("", "Key prefix; sprintf, e.g. logs/%{+YYYY}/%{+MM}/%{+dd}/.")
     size_file: int = option(5 * 1024 * 1024, "Upload a file once it holds this many bytes.")
     time_file: int = option(15, "Upload a file once it is this many minutes old.")
@@ -89,14 +83,8 @@ class S3(Output):
     concurrency = "single"
 
     def register(self) -> None:
-        from pipeline.archive.stores import s3_client
-
         opts = self.options
-        self.client = s3_client(endpoint=opts.endpoint, region=opts.region,
-                                force_path_style=bool(opts.additional_settings.get("force_path_style", False)),
-                                access_key_id=opts.access_key_id,
-                                secret_access_key=opts.secret_access_key.reveal() if opts.secret_access_key else None,
-                                session_token=opts.session_token.reveal() if opts.session_token else None)
+        self.client = opts.s3_client()
         self.directory = opts.temporary_directory or self.context.path_data / "s3" / (self.context.plugin_id or "s3")
         self.directory.mkdir(parents=True, exist_ok=True)
         self._files: dict[str, _OpenFile] = {}

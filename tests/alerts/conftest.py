@@ -87,7 +87,7 @@ def evaluate(engine: Engine, rule: Rule, start: datetime, end: datetime) -> Any:
 def replay(request: pytest.FixtureRequest, tmp_path: Path, backend: LocalBackend,
            write_events: Callable[..., int]) -> Any:
     """A :class:`alerts.replay.Replay` on the local index, on the fake Elasticsearch cluster, then on a real
-    OpenSearch node (scripts/services.sh start opensearch, through a header bridge for the client)."""
+    OpenSearch node (scripts/services.sh start opensearch; the client's product-aware transport talks to it)."""
     from alerts.replay import Replay
 
     if request.param == "local":
@@ -98,12 +98,11 @@ def replay(request: pytest.FixtureRequest, tmp_path: Path, backend: LocalBackend
     from pipeline.elasticsearch.client import client_from_url
 
     if request.param == "opensearch":
-        from alerts.opensearch_bridge import OpenSearchBridge
         from alerts.replay import OpenSearchSink
 
         node = request.getfixturevalue("opensearch_url")
-        with OpenSearchBridge(node) as bridge, OpenSearchSink(node) as sink:
-            es_backend = ElasticsearchBackend(client_from_url(bridge.url, max_retries=0))
+        with OpenSearchSink(node) as sink:
+            es_backend = ElasticsearchBackend(client_from_url(node, max_retries=0))
             es_backend._state = SQLiteStateStore(tmp_path / "es-state.sqlite")  # type: ignore[assignment]
             yield Replay("opensearch", es_backend, tmp_path / "rules", sink, None)
             es_backend.close()

@@ -33,21 +33,21 @@ class OpenSearchSink:
         self.prefix = f"replay-{uuid.uuid4().hex[:10]}"
 
     def __enter__(self) -> OpenSearchSink:
-        from alerts.opensearch_bridge import KEYWORD_TEMPLATE, call
+        from support.node_rest import KEYWORD_TEMPLATE, call
 
         call(self.node, "PUT", "/_index_template/pipeline-alerts-replay",
              {**KEYWORD_TEMPLATE, "index_patterns": ["replay-*"]})
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from alerts.opensearch_bridge import call
+        from support.node_rest import call
 
         call(self.node, "DELETE", f"/{self.prefix}-*")
 
     def add_documents(self, index: str, docs: list[dict[str, Any]]) -> None:
         import json
 
-        from alerts.opensearch_bridge import call
+        from support.node_rest import call
 
         lines = [line for doc in docs for line in (json.dumps({"index": {"_index": index}}), json.dumps(doc))]
         answer = call(self.node, "POST", "/_bulk?refresh=true", ndjson="\n".join(lines) + "\n")

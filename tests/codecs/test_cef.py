@@ -127,3 +127,22 @@ def test_ecs_encode_names_fields_by_their_cef_key() -> None:
     assert line.endswith("|6|src=10.0.0.9 act=blocked")
     [event] = _decode(line, "cef")
     assert event.get("[source][ip]") == "10.0.0.9" and event.get("[event][action]") == "blocked"
+
+
+def test_locale_reads_month_abbreviations_of_that_language() -> None:
+    line = "CEF:0|V|P|1|s|n|5|rt=janv. 05 2024 10:00:00 +0000 start=déc. 24 2023 08:30:00 +0000 end=mai 02 2024 00:00:00 +0000"
+    [event] = _decode(line, 'cef { locale => "fr_FR" }')
+    assert event.timestamp == Timestamp.parse("2024-01-05T10:00:00Z")
+    assert event.get("[event][start]") == Timestamp.parse("2023-12-24T08:30:00Z")
+    assert event.get("[event][end]") == Timestamp.parse("2024-05-02T00:00:00Z")
+    [english] = _decode("CEF:0|V|P|1|s|n|5|rt=Jan 05 2024 10:00:00 +0000", 'cef { locale => "de-DE" }')
+    assert english.timestamp == Timestamp.parse("2024-01-05T10:00:00Z")  # English still read
+
+
+def test_an_unknown_locale_is_a_config_error() -> None:
+    import pytest
+
+    from pipeline.errors import ConfigErrors
+
+    with pytest.raises(ConfigErrors, match="unsupported locale 'xx_YY'"):
+        build_plugin("codec", 'cef { locale => "xx_YY" }')

@@ -12,6 +12,7 @@ from pipeline.elasticsearch.client import (
     client_from_url,
     normalize_host,
 )
+from pipeline.tls import ClientTls
 
 
 @pytest.mark.parametrize("host, ssl, expected", [
@@ -75,15 +76,15 @@ def test_tls_with_ca_file_and_without_verification(certificate):
     cert, key = certificate
     with FakeElasticsearch(tls=(cert, key)) as es:
         assert es.url.startswith("https://")
-        trusted = build_client(ConnectionSettings(hosts=(es.url,), ssl_certificate_authorities=(cert,)))
+        trusted = build_client(ConnectionSettings(hosts=(es.url,), tls=ClientTls(certificate_authorities=(cert,))))
         assert trusted.info()["tagline"]
         untrusted = build_client(ConnectionSettings(hosts=(es.url,)))
         with pytest.raises(TransportError) as info:
             untrusted.info()
         assert "certificate verify failed" in repr(info.value)
-        insecure = build_client(ConnectionSettings(hosts=(es.url,), ssl_verification_mode="none"))
+        insecure = build_client(ConnectionSettings(hosts=(es.url,), tls=ClientTls(verification_mode="none")))
         assert insecure.info()["tagline"]
-        implied = build_client(ConnectionSettings(hosts=(f"127.0.0.1:{es.port}",), ssl_certificate_authorities=(cert,)))
+        implied = build_client(ConnectionSettings(hosts=(f"127.0.0.1:{es.port}",), tls=ClientTls(certificate_authorities=(cert,))))
         assert implied.info()["tagline"]  # a CA file implies https for hosts without a scheme
 
 
@@ -101,8 +102,9 @@ def test_output_over_tls(certificate, tmp_path):
 
 
 @pytest.mark.parametrize("settings, message", [
-    (ConnectionSettings(hosts=("http://es:9200",), ssl_certificate_authorities=("/etc/hosts",)), "plain http"),
-    (ConnectionSettings(hosts=("https://es:9200",), ssl_certificate_authorities=("/nonexistent/ca.pem",)), "no such file"),
+    (ConnectionSettings(hosts=("http://es:9200",), tls=ClientTls(certificate_authorities=("/etc/hosts",))), "plain http"),
+    (ConnectionSettings(hosts=("https://es:9200",), tls=ClientTls(certificate_authorities=("/nonexistent/ca.pem",))),
+     "no such file"),
 ])
 def test_tls_option_errors(settings, message):
     with pytest.raises(EsClientConfigError, match=message):

@@ -194,7 +194,7 @@ def test_logstash_connection_option_names_are_accepted(tmp_path, caplog):
                        path_data=tmp_path, register=False)
     opts = out.options
     assert opts.ssl_enabled is True and opts.ssl_certificate_authorities == [str(ca)]
-    assert opts.connection_settings().ssl_verification_mode == "none"
+    assert opts.connection_settings().tls.verification_mode == "none"
     assert opts.silence_errors_in_log == ["version_conflict_engine_exception"]
     assert "deprecated" in caplog.text
 

@@ -120,3 +120,21 @@ def test_aggregate_maps_path_keeps_maps_across_restarts(tmp_path: Path) -> None:
     second.filter(event)
     second.close()
     assert event.get("n") == 2 and not path.exists()
+
+
+def test_map_count_warning_threshold_warns_then_every_fifth_of_it(caplog) -> None:
+    config = 'aggregate { task_id => "%{id}" code => "map[\'n\'] = 1" map_count_warning_threshold => 10 }'
+    with caplog.at_level("WARNING"):
+        run_filters(config, [{"id": str(n)} for n in range(20)])
+    warnings = [r.getMessage() for r in caplog.records if "memory warning" in r.getMessage()]
+    # 10 maps exist before the 11th event: warned then, and every 10/5 = 2 events after (11th, 13th ... 19th)
+    assert len(warnings) == 5
+    assert warnings[0] == ("Aggregate filter memory warning: task_id pattern '%{id}' has 10 maps in memory "
+                           "(threshold: 10).")
+
+
+def test_map_count_warning_threshold_zero_never_warns(caplog) -> None:
+    config = 'aggregate { task_id => "%{id}" code => "map[\'n\'] = 1" map_count_warning_threshold => 0 }'
+    with caplog.at_level("WARNING"):
+        run_filters(config, [{"id": str(n)} for n in range(12)])
+    assert "memory warning" not in caplog.text

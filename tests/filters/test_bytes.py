@@ -1,4 +1,4 @@
-"""bytes: source, target, prefix_system, digit_group_separator, decimal_separator, tag_on_failure; compared with
+"""bytes: source, target, conversion_method, digit_group_separator, decimal_separator, tag_on_failure; compared with
 coreutils' numfmt on sizes printed by df."""
 
 from __future__ import annotations
@@ -18,19 +18,27 @@ def _sizes(config: str, values: list) -> list:
 
 def test_binary_units_by_default() -> None:
     out = _sizes('bytes { source => "size" target => "bytes" add_tag => ["ok"] }', ["123 MB", "5.3GB", "1 024 kb", "17", "2t"])
-    assert out == [(128974848.0, ["ok"]), (5690831667.2, ["ok"]), (1048576.0, ["ok"]), (17.0, ["ok"]),
-                   (2 * 1024.0**4, ["ok"])]
+    # Rounded to whole bytes, as Logstash's result.round
+    assert out == [(128974848, ["ok"]), (5690831667, ["ok"]), (1048576, ["ok"]), (17, ["ok"]),
+                   (2 * 1024**4, ["ok"])]
+    assert all(type(value) is int for value, _ in out)
 
 
 def test_metric_units_and_custom_separators() -> None:
-    config = """bytes { source => "size" target => "bytes" prefix_system => "metric"
+    config = """bytes { source => "size" target => "bytes" conversion_method => "metric"
                         decimal_separator => "," digit_group_separator => "." }"""
-    assert _sizes(config, ["1.000,5 kB", "2,5 G"]) == [(1000500.0, []), (2.5e9, [])]
+    assert _sizes(config, ["1.000,5 kB", "2,5 G", "1 EB"]) == [(1000500, []), (2500000000, []), (10**18, [])]
+
+
+def test_prefix_system_is_an_old_name_of_conversion_method(caplog) -> None:
+    plugin = build_plugin("filter", 'bytes { target => "b" prefix_system => "metric" }')
+    assert plugin.options.conversion_method == "metric"
+    assert 'option "prefix_system" is deprecated, use "conversion_method"' in caplog.text
 
 
 def test_unparseable_values_are_tagged() -> None:
     config = 'bytes { source => "size" target => "bytes" tag_on_failure => ["_bytes_bad"] }'
-    out = _sizes(config, ["lots", "", "1,5 kB", "3 EB", None, True])
+    out = _sizes(config, ["lots", "", "1,5 kB", "3 ZB", "1.2.3 kB", None, True])
     assert all(tags == ["_bytes_bad"] and value is None for value, tags in out)
 
 

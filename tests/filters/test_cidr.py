@@ -88,3 +88,17 @@ def test_matches_agree_with_ruby_ipaddr_on_real_access_log_addresses(shared_data
                       [{"ip": ip} for ip in ips])
     assert [e.has_tag("hit") for e in out] == expected
     assert 0 < sum(expected) < len(ips)
+
+
+def test_address_field_checks_one_address_or_every_element_of_an_array() -> None:
+    config = 'cidr { address_field => "[host][ip]" network => ["192.0.2.0/24"] add_tag => ["testnet"] }'
+    one, many, outside, missing, junk = run_filters(config, [
+        {"host": {"ip": "192.0.2.7"}}, {"host": {"ip": ["10.0.0.1", "192.0.2.9"]}}, {"host": {"ip": ["10.0.0.1"]}},
+        {"host": {}}, {"host": {"ip": "not-an-ip"}}])
+    assert one.tags == ["testnet"] and many.tags == ["testnet"]
+    assert outside.tags == [] and missing.tags == [] and junk.tags == []
+
+
+def test_address_and_address_field_are_mutually_exclusive() -> None:
+    with pytest.raises(ConfigErrors, match="'address' and 'address_field' are mutually exclusive"):
+        build_plugin("filter", 'cidr { address => ["%{ip}"] address_field => "ip" network => ["10.0.0.0/8"] }')

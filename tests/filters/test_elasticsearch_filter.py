@@ -1,5 +1,5 @@
-"""elasticsearch filter, built from config text, against a real OpenSearch node (scripts/services.sh),
-through the header bridge of tests/alerts for the official client."""
+"""elasticsearch filter, built from config text, against a real OpenSearch node (scripts/services.sh); the
+client's product-aware transport talks to it directly."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alerts.opensearch_bridge import OpenSearchBridge, call
+from support.node_rest import call
 
 from pipeline.errors import ConfigErrors
 from pipeline.testing import build_plugin, run_filters
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.real_service
 
 @pytest.fixture(scope="module")
 def node(opensearch_url: str) -> Iterator[tuple[str, str]]:
-    """(bridge URL, an index of 'start' events with an operation id and a timestamp)."""
+    """(node URL, an index of 'start' events with an operation id and a timestamp)."""
     index = f"es-filter-{uuid.uuid4().hex[:8]}"
     docs = [("s1", {"@timestamp": "2024-05-01T10:00:00Z", "type": "start", "opid": "op1", "user": {"name": "ann"}}),
             ("s2", {"@timestamp": "2024-05-01T10:05:00Z", "type": "start", "opid": "op2", "user": {"name": "bo"}}),
@@ -28,8 +28,7 @@ def node(opensearch_url: str) -> Iterator[tuple[str, str]]:
     for doc_id, doc in docs:
         lines += [json.dumps({"index": {"_index": index, "_id": doc_id}}), json.dumps(doc)]
     call(opensearch_url, "POST", "/_bulk?refresh=true", ndjson="\n".join(lines) + "\n")
-    with OpenSearchBridge(opensearch_url) as bridge:
-        yield bridge.url, index
+    yield opensearch_url, index
     call(opensearch_url, "DELETE", f"/{index}")
 
 
@@ -84,7 +83,7 @@ def test_an_unreachable_cluster_tags_with_tag_on_failure() -> None:
     ('query => "a" query_template => "/tmp/x.json"', "Use exactly one"),
     ('query_template => "/nonexistent/q.json"', "cannot be read"),
     ('query => "a" query_type => "esql"', "not ES|QL"),
-    ('query => "a" ssl_keystore_path => "/k.jks"', "Java keystores are not read"),
+    ('query => "a" ssl_keystore_path => "/k.jks"', "ssl_keystore_path: no such file '/k.jks'"),
 ])
 def test_config_errors(options: str, message: str) -> None:
     with pytest.raises(ConfigErrors, match=message):

@@ -1,5 +1,6 @@
 """http filter: url, verb, headers, query, body, body_format, target_body, target_headers, the failure tags,
-basic auth; against a real local aiohttp server."""
+basic auth, follow_redirects, and the TLS options (truststore, keystore, versions, cipher suites, ssl_enabled)
+checked on the handshake; against a real local aiohttp server."""
 
 from __future__ import annotations
 
@@ -68,3 +69,68 @@ def test_basic_auth(server: EchoServer) -> None:
     [refused] = run_filters(bad, ["x"])
     assert ok.get("[http][response][body][content]") == {"user": "alice"}
     assert refused.tags == ["_httprequestfailure"]
+
+
+def test_follow_redirects_false_keeps_the_3xx_answer(server: EchoServer) -> None:
+    url = server.url("/redirect?to=/echo")
+    [followed] = run_filters(f'http {{ url => "{url}" }}', [{}])
+    [kept] = run_filters(f'http {{ url => "{url}" follow_redirects => false }}', [{}])
+    assert followed.get("[http][response][body][content][path]") == "/echo"
+    assert kept.tags == ["_httprequestfailure"]  # 302 is outside 200-299, as in Logstash
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory):
+    from support.pki import Pki
+
+    return Pki(tmp_path_factory.mktemp("pki"))
+
+
+def test_truststore_keystore_protocol_and_cipher_reach_the_handshake(pki) -> None:
+    with EchoServer(ssl_context=pki.server_context(client_auth=True)) as tls_server:
+        trust, keys = pki.truststore("trust.p12"), pki.keystore("client.p12")
+        config = f"""http {{ url => "{tls_server.url('/echo')}" ssl_truststore_path => "{trust}"
+                     ssl_truststore_password => "changeit" ssl_keystore_path => "{keys}"
+                     ssl_keystore_password => "changeit" ssl_supported_protocols => ["TLSv1.2"]
+                     ssl_cipher_suites => ["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"] }}"""
+        [event] = run_filters(config, [{}])
+        assert event.get("[http][response][body][content][method]") == "GET", event.to_dict()
+        [handshake] = tls_server.handshakes
+        assert handshake["version"] == "TLSv1.2" and handshake["cipher"] == "ECDHE-ECDSA-CHACHA20-POLY1305"
+        assert dict(p[0] for p in handshake["client_certificate"]["subject"])["commonName"] == "pipeline-client"
+        # Without the truststore the test CA is unknown: the system's CAs alone are used (not certifi's plus ours)
+        [untrusted] = run_filters(f'http {{ url => "{tls_server.url("/echo")}" ssl_keystore_path => "{keys}" '
+                                  'ssl_keystore_password => "changeit" }', [{}])
+        assert untrusted.tags == ["_httprequestfailure"]
+
+
+def test_ssl_enabled_false_ignores_the_ssl_options_with_a_warning(pki, caplog) -> None:
+    from pipeline.testing import build_plugin
+
+    with caplog.at_level("WARNING"):
+        build_plugin("filter", f'http {{ url => "https://x" ssl_enabled => false ssl_certificate_authorities => '
+                               f'["{pki.ca_pem}"] }}')
+    assert "Configured SSL settings are not used when `ssl_enabled` is set to `false`: " \
+           "['ssl_certificate_authorities']" in caplog.text
+
+
+def test_tls_option_errors_are_config_errors(pki) -> None:
+    from pipeline.errors import ConfigErrors
+    from pipeline.testing import build_plugin
+
+    jks = pki.jks("trust.jks")
+    with pytest.raises(ConfigErrors, match="is a Java JKS keystore.*keytool -importkeystore"):
+        build_plugin("filter", f'http {{ url => "https://x" ssl_truststore_path => "{jks}" }}')
+    with pytest.raises(ConfigErrors, match="`ssl_keystore_password` cannot be specified unless `ssl_keystore_path`"):
+        build_plugin("filter", 'http { url => "https://x" ssl_keystore_password => "p" }')
+    with pytest.raises(ConfigErrors, match='Use either "ssl_certificate" or "ssl_keystore_path"'):
+        build_plugin("filter", f'http {{ url => "https://x" ssl_certificate => "{pki.client_pem}" ssl_key => '
+                               f'"{pki.client_key}" ssl_keystore_path => "{pki.keystore("k.p12")}" }}')
+
+
+def test_validate_after_inactivity_is_accepted_with_one_warning(caplog) -> None:
+    from pipeline.testing import build_plugin
+
+    with caplog.at_level("WARNING"):
+        build_plugin("filter", 'http { url => "http://x" validate_after_inactivity => 100 }')
+    assert 'option "validate_after_inactivity" has no effect here' in caplog.text

@@ -1,7 +1,5 @@
-"""elasticsearch input, built from config text, against a real OpenSearch node (scripts/services.sh).
-
-The official client (elasticsearch-py 8) refuses OpenSearch's answers, so it talks to the node through the
-header bridge of tests/alerts (it rewrites two headers; queries and results are the node's own)."""
+"""elasticsearch input, built from config text, against a real OpenSearch node (scripts/services.sh); the
+client's product-aware transport talks to it directly."""
 
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from alerts.opensearch_bridge import OpenSearchBridge, call
+from support.node_rest import call
 
 from pipeline.errors import ConfigErrors
 from pipeline.testing import build_plugin, run_pipeline
@@ -18,15 +16,14 @@ from pipeline.testing import build_plugin, run_pipeline
 
 @pytest.fixture(scope="module")
 def node(opensearch_url: str) -> Iterator[tuple[str, str]]:
-    """(bridge URL for the client, an index of 25 documents)."""
+    """(node URL, an index of 25 documents)."""
     index = f"es-input-{uuid.uuid4().hex[:8]}"
     lines = []
     for n in range(25):
         lines.append(json.dumps({"index": {"_index": index, "_id": f"doc-{n}"}}))
         lines.append(json.dumps({"n": n, "service": "api" if n % 2 else "db", "message": f"line {n}"}))
     call(opensearch_url, "POST", "/_bulk?refresh=true", ndjson="\n".join(lines) + "\n")
-    with OpenSearchBridge(opensearch_url) as bridge:
-        yield bridge.url, index
+    yield opensearch_url, index
     call(opensearch_url, "DELETE", f"/{index}")
 
 

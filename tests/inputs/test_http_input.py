@@ -114,6 +114,41 @@ def test_https(free_port, start_input, tls_files):
     assert running.collect(1)[0].get("message") == "over tls"
 
 
+def test_https_from_a_pkcs12_keystore_with_client_certificates_checked_against_a_truststore(
+        free_port, start_input, tmp_path):
+    from support.pki import Pki
+
+    pki = Pki(tmp_path)
+    running = start_input("http", {"host": "127.0.0.1", "port": free_port, "ssl_enabled": True,
+                                   "ssl_keystore_path": str(pki.keystore("server.p12", "server")),
+                                   "ssl_keystore_password": "changeit",
+                                   "ssl_truststore_path": str(pki.truststore("clients.p12")),
+                                   "ssl_truststore_password": "changeit", "ssl_client_authentication": "required"})
+    address = url(running, scheme="https")
+    response = post(address, data=b"mutual tls", verify=str(pki.ca_pem), cert=(str(pki.client_pem), str(pki.client_key)))
+    assert response.status_code == 200 and running.collect(1)[0].get("message") == "mutual tls"
+    # Refused in the handshake (TLS 1.2) or right after it (TLS 1.3: the client sees the connection close)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(address, data=b"no certificate", verify=str(pki.ca_pem), timeout=10)
+    assert [e.get("message") for e in running.drain()] == ["mutual tls"]
+
+
+def test_keystore_settings_logstash_refuses_are_config_errors(tmp_path):
+    from support.pki import Pki
+
+    pki = Pki(tmp_path)
+    keystore = str(pki.keystore("server.p12", "server"))
+    with pytest.raises(ConfigErrors, match="Use either an `ssl_certificate` or an `ssl_keystore_path`"):
+        build_from_dict("input", "http", {"ssl_enabled": True, "ssl_keystore_path": keystore,
+                                          "ssl_certificate": str(pki.server_pem), "ssl_key": str(pki.server_key)})
+    with pytest.raises(ConfigErrors, match="`ssl_truststore_path` requires setting `ssl_client_authentication`"):
+        build_from_dict("input", "http", {"ssl_enabled": True, "ssl_keystore_path": keystore,
+                                          "ssl_truststore_path": str(pki.truststore("t.p12"))})
+    jks = build_from_dict("input", "http", {"ssl_enabled": True, "ssl_keystore_path": str(pki.jks("server.jks"))})
+    with pytest.raises(Exception, match="is a Java JKS keystore.*keytool -importkeystore"):
+        jks.register()
+
+
 def test_user_without_password_is_a_config_error():
     with pytest.raises(ConfigErrors, match="both user and password"):
         build_from_dict("input", "http", {"user": "ops"})

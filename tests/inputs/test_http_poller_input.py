@@ -1,5 +1,6 @@
 """http_poller: urls (string and hash forms, auth), schedule (every, in, cron, at), codec, target,
-metadata_target, failure events; against a real local aiohttp server and through the runtime."""
+metadata_target, ecs_compatibility, follow_redirects, failure events; against a real local aiohttp server
+and through the runtime. TLS options: tests/tls (the same client as the http filter)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def server() -> Iterator[EchoServer]:
         yield running
 
 
-def _poll_once(urls: str, extra: str = "") -> list[Event]:
-    return run_pipeline(f'input {{ http_poller {{ urls => {{ {urls} }} schedule => {{ "in" => "0s" }} {extra} }} }}')
+def _poll_once(urls: str, extra: str = "", ecs: str = "disabled") -> list[Event]:
+    return run_pipeline(f'input {{ http_poller {{ urls => {{ {urls} }} schedule => {{ "in" => "0s" }} '
+                        f'ecs_compatibility => {ecs} {extra} }} }}')
 
 
 def test_json_response_becomes_an_event_with_request_metadata(server: EchoServer) -> None:
@@ -74,7 +76,8 @@ def test_every_polls_repeatedly_until_the_pipeline_stops(server: EchoServer) -> 
     from pipeline.runtime.runner import PipelineRunner, RunSettings
 
     config = loader.parse_text(f'input {{ http_poller {{ urls => {{ "e" => "{server.url("/echo")}" }} '
-                               f'schedule => {{ "every" => "100ms" }} }} }} output {{ null {{}} }}', "<test>")
+                               f'schedule => {{ "every" => "100ms" }} ecs_compatibility => disabled }} }} '
+                               'output { null {} }', "<test>")
     built = build_pipeline(config, "poll", Path(tempfile.mkdtemp()))
     seen: list[Event] = []
     route = built.route
@@ -111,3 +114,25 @@ def test_rufus_cron_forms_are_accepted() -> None:
         plugin = build_plugin("input", f'http_poller {{ urls => {{ "a" => "http://x" }} schedule => {{ "cron" => "{cron}" }} }}',
                               register=False)
         assert 0 <= plugin._schedule.next_delay() <= 7 * 86400
+
+
+def test_ecs_metadata_and_failure_fields_as_logstash(server: EchoServer) -> None:
+    [event] = _poll_once(f'"echo" => "{server.url("/echo")}"', ecs="v8")
+    poller = event.get("[@metadata][input][http_poller]")
+    assert poller["request"]["name"] == "echo" and poller["request"]["original"]["url"] == server.url("/echo")
+    assert poller["response"]["status_code"] == 200 and poller["response"]["status_message"] == "OK"
+    assert poller["response"]["headers"]["x-served-by"] == "echo" and poller["response"]["elapsed_time_ns"] > 0
+    assert poller["request"]["host"]["hostname"] and poller["request"]["retry_count"] == 0
+    assert event.get("[@metadata][name]") is None
+    [failed] = _poll_once('"down" => "http://127.0.0.1:9/"', "automatic_retries => 0", ecs="v1")
+    assert failed.tags == ["_http_request_failure"] and "ConnectionError" in failed.get("[error][message]")
+    assert failed.get("[url][full]") == "http://127.0.0.1:9/" and failed.get("[http][request][method]") == "get"
+    assert failed.get("[event][duration]") >= 0 and failed.get("http_request_failure") is None
+
+
+def test_follow_redirects(server: EchoServer) -> None:
+    url = server.url("/redirect?to=/echo")
+    [followed] = _poll_once(f'"r" => "{url}"')
+    [kept] = _poll_once(f'"r" => "{url}"', "follow_redirects => false codec => plain")
+    assert followed.get("path") == "/echo" and followed.get("[@metadata][code]") == 200
+    assert kept.get("[@metadata][code]") == 302 and kept.get("[@metadata][response_headers][location]") == "/echo"

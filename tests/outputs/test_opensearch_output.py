@@ -30,8 +30,8 @@ def test_logstash_opensearch_tls_names_map_to_the_connection(tmp_path):
     out = build(f'hosts => ["https://os.example:9200"] cacert => "{ca}" ssl_certificate_verification => false',
                 tmp_path, register=False)
     settings = out.options.connection_settings()
-    assert settings.ssl_certificate_authorities == (str(ca),)
-    assert settings.ssl_verification_mode == "none"
+    assert settings.tls.certificate_authorities == (str(ca),)
+    assert settings.tls.verification_mode == "none"
     assert build('ssl => true hosts => ["os.example"]', tmp_path, register=False).options.connection_settings().ssl_enabled
 
 

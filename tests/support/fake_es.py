@@ -123,7 +123,8 @@ class FakeElasticsearch:
     def __init__(self, version: str = "8.15.0", *, builtin_logs_template: bool = False,
                  search_handler: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
                  user: str | None = None, password: str | None = None,
-                 tls: tuple[str, str] | None = None) -> None:
+                 tls: tuple[str, str] | None = None, ssl_context: Any = None,
+                 path_prefix: str | None = None) -> None:
         self.version = version
         self.indices: dict[str, Index] = {}
         self.templates: dict[str, dict[str, Any]] = {}
@@ -134,6 +135,8 @@ class FakeElasticsearch:
         self.search_handler = search_handler
         self.auth = (user, password) if user else None
         self.tls = tls  # (certfile, keyfile): serve https
+        self.ssl_context = ssl_context  # or a whole ssl.SSLContext (client certificates, versions ...)
+        self.path_prefix = "/" + path_prefix.strip("/") if path_prefix else None  # as behind a proxy
         self.lock = threading.RLock()
         self._request_faults: list[tuple[str, Any]] = []
         self._request_fault_filter: Callable[[str, str], bool] = lambda method, path: True
@@ -157,11 +160,13 @@ class FakeElasticsearch:
             es = fake
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        if self.tls:
+        if self.tls or self.ssl_context:
             import ssl
 
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*self.tls)
+            context = self.ssl_context
+            if context is None:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(*self.tls)
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-es",
@@ -188,7 +193,7 @@ class FakeElasticsearch:
 
     @property
     def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls or self.ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     # -- fault injection ------------------------------------------------------
     def fail_requests(self, count: int, status: int = 503, *, only: str | None = None) -> None:
@@ -254,6 +259,10 @@ class FakeElasticsearch:
         path = unquote(parts.path)
         with self.lock:
             self.requests.append(RecordedRequest(method, path, query, headers, body))
+        if self.path_prefix:
+            if parts.path != self.path_prefix and not parts.path.startswith(self.path_prefix + "/"):
+                raise EsError(404, "not_found", f"{parts.path} is outside {self.path_prefix} (the proxy's path)")
+            parts = parts._replace(path=parts.path[len(self.path_prefix):] or "/")
         self._check_auth(headers)
         self._check_media_types(headers, body)
         segments = [unquote(s) for s in parts.path.split("/") if s]  # %2F inside a name (date math) stays

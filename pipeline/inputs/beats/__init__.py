@@ -15,13 +15,13 @@ from typing import Any, Literal
 
 from pipeline.errors import ConfigError, PluginError
 from pipeline.inputs._accept import Listener
-from pipeline.inputs._tls import PROTOCOLS, server_context
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.inputs.beats.connection import BeatsConnection, BeatsStats, ConnectionSettings
 from pipeline.inputs.beats.events import EventBuilder, FieldNames
 from pipeline.inputs.beats.tls import peer_metadata
 from pipeline.lumberjack.frames import DEFAULT_MAX_FRAME_SIZE
 from pipeline.plugin import ByteSize, Duration, Secret, no_effect, option, register
+from pipeline.tls import PROTOCOLS, server_context
 
 log = logging.getLogger("pipeline.input.beats")
 
