@@ -28,4 +28,4 @@ def test_every_documented_logstash_plugin_has_a_status_with_a_reason() -> None:
     assert by_name[("filter", "grok")].status == "supported"
     assert by_name[("input", "jdbc")].status == "supported"
     assert by_name[("filter", "jdbc_static")].status == "not planned" and "Java" in by_name[("filter", "jdbc_static")].detail
-    assert "accepted without effect: ssl_handshake_timeout" in by_name[("input", "http")].detail
+    assert "accepted without effect: event_loop_threads" in by_name[("input", "beats")].detail
