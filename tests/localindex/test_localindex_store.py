@@ -400,3 +400,17 @@ def test_a_batch_of_mixed_shapes_keeps_each_message_with_its_document(tmp_path: 
                                                           True: expected(log={"level": True})}
         idx.refresh("logs-2026.11.21")
     idx.close()
+
+
+def test_stored_timestamps_match_strftime_for_any_millisecond() -> None:
+    import random
+    import time
+
+    from pipeline.localindex.schema import iso
+
+    rng = random.Random(5)
+    moments = [0, -1, -86_400_000, 1_431_907_508_000, 253_402_300_799_999, -62_135_596_800_000]
+    moments += [rng.randrange(-10**13, 2 * 10**14) for _ in range(20_000)]
+    for millis in moments:
+        secs, ms = divmod(millis, 1000)
+        assert iso(millis) == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"
