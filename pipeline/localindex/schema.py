@@ -75,8 +75,6 @@ INSERT INTO docs_fts(docs_fts, rank) VALUES ('crisismerge', 64);
 # Rows get ids from SQLite: inside the write transaction an INTEGER PRIMARY KEY is always max(id) + 1, so
 # a batch takes base + 1 ... base + n. A row names only the columns it fills (see insert_statement).
 HOT_COLUMNS = tuple(HOT_FIELDS.values())
-INSERT_DOC = (f"INSERT INTO docs(ts, irr, tags, {_HOT_COLUMNS}, doc, doc_key) VALUES "
-              f"({', '.join('?' for _ in range(len(HOT_FIELDS) + 5))})")
 # Time order plus the short hot columns: time ranges and aggregations on them are answered from this
 # narrow index without reading the wide rows (the JSON). It replaces docs_ts(ts) of earlier files, and is
 # created once the file has every hot column (after an upgrade adds the missing ones). tags and
