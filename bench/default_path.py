@@ -8,7 +8,6 @@ the CPU is ``(cpu(local) - cpu(null)) / cpu(local)``.
 
     python bench/default_path.py                                   # main vs this tree, 200,000 events, 3 rounds
     python bench/default_path.py --events 50000 --rounds 1 --trees this=.
-    python bench/default_path.py --profile this=.                  # cProfile of one local-index run
 """
 
 from __future__ import annotations
@@ -69,10 +68,10 @@ def indexed_docs(data_dir: Path) -> int:
     return total
 
 
-def run_once(tree: Path, config: Path, data_dir: Path, cpu: str, extra: list[str]) -> Run:
+def run_once(tree: Path, config: Path, data_dir: Path, cpu: str) -> Run:
     shutil.rmtree(data_dir, ignore_errors=True)
     env = dict(os.environ, PYTHONPATH=str(tree))
-    command = ["taskset", "-c", cpu, sys.executable, *extra, "-m", "pipeline", "run", "-f", str(config),
+    command = ["taskset", "-c", cpu, sys.executable, "-m", "pipeline", "run", "-f", str(config),
                "--path.data", str(data_dir), "--api.enabled", "false", "--no-status"]
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, cwd=data_dir.parent, stdout=subprocess.PIPE,
@@ -96,7 +95,6 @@ def main() -> None:
                         help="NAME=PATH of the trees to compare (PYTHONPATH of the child)")
     parser.add_argument("--outputs", nargs="+", default=list(OUTPUTS), choices=list(OUTPUTS))
     parser.add_argument("--cpu", default="0", help="taskset CPU list for the child")
-    parser.add_argument("--profile", metavar="NAME=PATH", help="one cProfile'd local-index run of this tree")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="default-path-"))
@@ -107,16 +105,6 @@ def main() -> None:
         for name, output in OUTPUTS.items():
             configs[name] = work / f"{name}.conf"
             configs[name].write_text(CONFIG.format(data=data, output=output), encoding="utf-8")
-        if args.profile:
-            name, tree = args.profile.split("=", 1)
-            stats = work / "profile.out"
-            run = run_once(Path(tree).resolve(), configs["local_index"], work / "data", args.cpu,
-                           ["-m", "cProfile", "-o", str(stats)])
-            import pstats
-
-            print(f"{name}: cpu {run.cpu:.2f}s (profiled)")
-            pstats.Stats(str(stats)).sort_stats("tottime").print_stats(40)
-            return
         trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.trees]
         print(f"{args.events} events, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}, "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -125,7 +113,7 @@ def main() -> None:
             for output in args.outputs:
                 for name, tree in trees:
                     data_dir = work / "data"
-                    run = run_once(tree, configs[output], data_dir, args.cpu, [])
+                    run = run_once(tree, configs[output], data_dir, args.cpu)
                     if output == "local_index":
                         run.events = indexed_docs(data_dir)
                     if run.events != args.events:
