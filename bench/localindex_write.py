@@ -64,13 +64,14 @@ def stages(events: list[Event], batch: int) -> None:
         pending: list[tuple[int, str]] = []
         for i in range(0, len(events), batch):
             marks = [time.thread_time()]
-            rows, texts = schema.rows_for(events[i:i + batch])
+            rows = schema.rows_for(events[i:i + batch])
             marks.append(time.thread_time())
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(schema.INSERT_DOC, rows)
+            for statement, run in rows.runs:
+                conn.executemany(statement, run)
             marks.append(time.thread_time())
-            last = base + len(rows)
-            pending += [(base + pos, text) for pos, text in texts]
+            last = base + rows.count
+            pending += [(base + pos, text) for pos, text in rows.texts]
             if last - upto >= idx.fts_chunk:  # as LocalIndex.write: messages go to FTS5 in chunks
                 idx._index_text(conn, upto, last, pending, known_from=upto)
                 upto, pending = last, []

@@ -269,22 +269,26 @@ class LocalIndex:
         """
         if not events:
             return 0
-        rows, texts = schema.rows_for(events, keys)  # before taking any lock: other writers keep going
+        rows = schema.rows_for(events, keys)  # before taking any lock: other writers keep going
+        texts = rows.texts
         with self._lock:
             conn = self._writer(index_name)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                if keys is not None and any(key is not None for key in keys):
-                    rows, texts = _without_known_keys(conn, rows, texts)
-                    if not rows:
+                base = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
+                before = conn.total_changes
+                for statement, run in rows.runs:
+                    conn.executemany(statement, run)
+                stored = conn.total_changes - before
+                if stored != rows.count:  # rows whose key the file held were skipped: a replay
+                    texts = _kept_texts(conn, base, rows.keys, texts)
+                    if not stored:
                         conn.execute("COMMIT")
                         return 0
-                base = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
-                conn.executemany(schema.INSERT_DOC, rows)
                 last = conn.execute("SELECT max(id) FROM docs").fetchone()[0]
-                if last != base + len(rows):  # SQLite's rowid rule, checked rather than assumed
+                if last != base + stored:  # SQLite's rowid rule, checked rather than assumed
                     raise sqlite3.IntegrityError(f"index {index_name}: rows got ids up to {last}, "
-                                                 f"expected {base + len(rows)}")
+                                                 f"expected {base + stored}")
                 batch_texts = [(base + pos, text) for pos, text in texts]
                 pending = self._pending.get(index_name)
                 if pending is None or pending.end != base:  # fresh, or another process wrote meanwhile
@@ -302,7 +306,7 @@ class LocalIndex:
             # Only now (committed) may the batch's messages join the in-memory pending texts.
             self._pending[index_name] = (_Pending(last, last, []) if flushed else
                                          _Pending(pending.start, last, pending.texts + batch_texts))
-        return len(rows)
+        return stored
 
     @staticmethod
     def _index_text(conn: sqlite3.Connection, upto: int, last: int, texts: list[tuple[int, str]],
@@ -752,33 +756,21 @@ def _add_doc_key(conn: sqlite3.Connection, path: Path) -> None:
         raise
 
 
-_KEY_COLUMN = -1  # doc_key is the last value of a row
-_KEYS_PER_QUERY = 500  # below SQLite's host-parameter limit
+def _kept_texts(conn: sqlite3.Connection, base: int, keys: list[str | None], texts: list[tuple[int, str]],
+                ) -> list[tuple[int, str]]:
+    """The messages of the rows INSERT OR IGNORE stored (ids base + 1 ...), renumbered to them.
 
-
-def _without_known_keys(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], texts: list[tuple[int, str]],
-                        ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]]]:
-    """Drop rows whose key the index (or an earlier row of the batch) already has; renumber texts."""
-    keys = [row[_KEY_COLUMN] for row in rows if row[_KEY_COLUMN] is not None]
-    known: set[str] = set()
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        chunk = keys[start:start + _KEYS_PER_QUERY]
-        marks = ",".join("?" * len(chunk))
-        known.update(key for (key,) in conn.execute(f"SELECT doc_key FROM docs WHERE doc_key IN ({marks})", chunk))
-    if not known and len(set(keys)) == len(keys):
-        return rows, texts
-    kept_rows: list[tuple[Any, ...]] = []
+    An ignored row repeats a key stored before it (in the file or earlier in the batch), so it never
+    holds the key of a row stored after it: walking the batch and the stored keys in order pairs them.
+    """
+    stored = [key for (key,) in conn.execute("SELECT doc_key FROM docs WHERE id > ? ORDER BY id", (base,))]
     new_position: dict[int, int] = {}
-    for position, row in enumerate(rows, start=1):
-        key = row[_KEY_COLUMN]
-        if key is not None:
-            if key in known:
-                continue
-            known.add(key)
-        kept_rows.append(row)
-        new_position[position] = len(kept_rows)
-    kept_texts = [(new_position[pos], text) for pos, text in texts if pos in new_position]
-    return kept_rows, kept_texts
+    for position, key in enumerate(keys, start=1):
+        if len(new_position) < len(stored) and key == stored[len(new_position)]:
+            new_position[position] = len(new_position) + 1
+    if len(new_position) != len(stored):  # cannot happen by the rule above; never index a wrong message
+        raise sqlite3.IntegrityError(f"stored {len(stored)} rows of a batch but matched {len(new_position)}")
+    return [(new_position[pos], text) for pos, text in texts if pos in new_position]
 
 
 def _utc(moment: datetime) -> datetime:

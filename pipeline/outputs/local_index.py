@@ -87,6 +87,7 @@ class LocalIndex(Output):
         self.written = 0
         self.invalid = 0
         self._touched: set[str] = set()
+        self._valid_names: set[str] = set()
         self._apply_retention()
 
     def _apply_retention(self) -> None:
@@ -105,14 +106,23 @@ class LocalIndex(Output):
         grouped: dict[str, list[Event]] = {}
         keys: dict[str, list[str | None]] = {}
         ids = document_ids(events) if self.options.use_event_id else [None] * len(events)
+        render, valid = self._index.render, self._valid_names
         for event, key in zip(events, ids, strict=True):
-            name = self._index.render(event)
-            reason = naming.invalid_reason(name)
-            if reason is not None:
-                event = self._reroute(event, reason)
-                name = self._fallback.render(event)
-            grouped.setdefault(name, []).append(event)
-            keys.setdefault(name, []).append(key)
+            name = render(event)
+            if name not in valid:
+                reason = naming.invalid_reason(name)
+                if reason is not None:
+                    event = self._reroute(event, reason)
+                    name = self._fallback.render(event)
+                elif len(valid) < 1024:  # a daily name is checked once, not for every event
+                    valid.add(name)
+            batch = grouped.get(name)
+            if batch is None:
+                grouped[name] = [event]
+                keys[name] = [key]
+            else:
+                batch.append(event)
+                keys[name].append(key)
         for name, batch in grouped.items():
             self._write_retrying(name, batch, keys[name])
         self._apply_retention()

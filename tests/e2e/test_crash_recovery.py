@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.localindex import LocalIndex
 from pipeline.lumberjack.client import LumberjackClient
 
 LINES = 40_000
@@ -38,6 +39,15 @@ def stored_numbers(index_dir: Path) -> Counter[int]:
             conn.close()
         seen.update(int(message.split()[1]) for (message,) in rows if message)
     return seen
+
+
+def searchable(index_dir: Path, query: str) -> int:
+    """Documents the local index finds for ``query`` (as `pipeline search` would ask)."""
+    store = LocalIndex(index_dir)
+    try:
+        return store.count("*", query)
+    finally:
+        store.close()
 
 
 def start(pipeline_cmd: list[str], config: Path, data: Path, queue_type: str,
@@ -71,6 +81,7 @@ def test_repeated_sigkill_while_reading_a_file_into_the_local_index(pipeline_cmd
     config.write_text(f"""
 input {{ file {{ path => "{source}" mode => "read" exit_after_read => true
                  file_completed_action => "log" file_completed_log_path => "{tmp_path / 'done.log'}" }} }}
+filter {{ mutate {{ add_field => {{ "[service][name]" => "crashtest" }} }} }}
 output {{ local_index {{ }} }}
 """)
     progress, killed = 0, 0
@@ -80,6 +91,10 @@ output {{ local_index {{ }} }}
         if child.returncode != -signal.SIGKILL:
             break  # a fast machine read everything before this kill: the final run has nothing left
         killed += 1
+        # Right after the kill, every committed document answers full-text and hot-column queries.
+        committed = sum(stored_numbers(index_dir).values())
+        assert searchable(index_dir, '"crash test"') == committed
+        assert searchable(index_dir, "service.name:crashtest") == committed
     assert killed >= 1, "no run was killed mid-stream"
 
     final = start(pipeline_cmd, config, data, queue_type)
@@ -89,6 +104,7 @@ output {{ local_index {{ }} }}
     duplicated = {n: c for n, c in stored.items() if c > 1}
     assert not duplicated, f"{len(duplicated)} line(s) stored more than once, e.g. {list(duplicated.items())[:5]}"
     lost = LINES - len(stored)
+    assert searchable(index_dir, '"crash test"') == searchable(index_dir, "service.name:crashtest") == len(stored)
     if queue_type == "persisted":
         assert lost == 0, f"{lost} line(s) lost"
     else:

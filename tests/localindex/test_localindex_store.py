@@ -347,3 +347,70 @@ def test_split_date_histogram_equals_terms_plus_one_histogram_per_value(idx: Loc
     # Ranked as terms ranks: count descending, then key ascending.
     ranked = idx.split_date_histogram("logs-*", "1h", "service.name", "n:<4", start, end)
     assert [(value, sum(n for _, n in buckets)) for value, buckets in ranked] == [("web", 2), ("api", 1), ("auth", 1)]
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 2048])
+def test_a_replayed_batch_keeps_only_new_keys_and_their_messages_stay_searchable(tmp_path: Path, chunk: int) -> None:
+    idx = LocalIndex(tmp_path, fts_chunk=chunk)
+    first = [ev(i, message=f"first{i} common", n=i) for i in range(4)]
+    assert idx.write("logs-2026.11.21", first, ["k0", "k1", "k2", "k3"]) == 4
+    # Known keys, a key twice in the batch, an unkeyed event, new keys: stored are new1, new2 (once), the unkeyed.
+    again = [ev(10, message="first1 common", n=1), ev(11, message="new1 common", n=11),
+             ev(12, message="first3 common", n=3), ev(13, message="new2 common", n=12),
+             ev(14, message="new2 twice common", n=99), ev(15, message="unkeyed common", n=13)]
+    assert idx.write("logs-2026.11.21", again, ["k1", "n1", "k3", "n2", "n2", None]) == 3
+    assert idx.write("logs-2026.11.21", first[:2], ["k0", "k1"]) == 0  # nothing new: nothing stored
+    for _ in range(2):  # pending rows read directly, then everything through FTS5
+        assert sorted(d["n"] for d in idx.search("logs-*", "common", size=20)) == [0, 1, 2, 3, 11, 12, 13]
+        assert [d["n"] for d in idx.search("logs-*", "new2")] == [12]
+        assert [d["n"] for d in idx.search("logs-*", "unkeyed")] == [13]
+        assert idx.count("logs-*", "twice") == 0
+        idx.refresh("logs-2026.11.21")
+    with sqlite3.connect(tmp_path / "logs-2026.11.21.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'common'").fetchone()[0] == 7
+    idx.close()
+
+
+@pytest.mark.parametrize("chunk", [1, 2048])
+def test_a_batch_of_mixed_shapes_keeps_each_message_with_its_document(tmp_path: Path, chunk: int) -> None:
+    """Rows are inserted grouped by which columns they fill: messages, keys and fields must stay together."""
+    idx = LocalIndex(tmp_path, fts_chunk=chunk)
+    shapes = [{}, {"tags": ["t"]}, {"log": {"level": "WARN"}}, {"log": {"level": True}},
+              {"service": {"name": "auth"}, "tags": "x"}, {"http": {"response": {"status_code": 2**70}}}]
+    events = [ev(i, message=f"word{i} all", n=i, **shapes[i * 7 % len(shapes)]) for i in range(24)]
+    keys = [f"k{i}" if i % 3 else None for i in range(24)]
+    assert idx.write("logs-2026.11.21", events, keys) == 24
+    assert idx.write("logs-2026.11.21", events[:5], keys[:5]) == 2  # the two unkeyed ones are new documents
+    stored = events + [events[0], events[3]]
+
+    def expected(**fields: object) -> int:
+        return sum(1 for e in stored if all(e.data.get(k) == v for k, v in fields.items()))
+
+    for _ in range(2):
+        for i in range(24):
+            docs = idx.search("logs-*", f"word{i}")
+            assert [d["n"] for d in docs] == [i] * (2 if i in (0, 3) else 1)
+            assert docs[0].get("tags") == events[i].data.get("tags")
+        assert idx.count("logs-*", "all") == 26
+        assert idx.count("logs-*", "log.level:WARN") == expected(log={"level": "WARN"})
+        assert idx.count("logs-*", "log.level:true") == expected(log={"level": True})
+        assert idx.count("logs-*", "tags:t") == expected(tags=["t"])
+        assert idx.count("logs-*", "service.name:auth AND tags:x") == expected(service={"name": "auth"})
+        assert dict(idx.terms("logs-*", "log.level")) == {"WARN": expected(log={"level": "WARN"}),
+                                                          True: expected(log={"level": True})}
+        idx.refresh("logs-2026.11.21")
+    idx.close()
+
+
+def test_stored_timestamps_match_strftime_for_any_millisecond() -> None:
+    import random
+    import time
+
+    from pipeline.localindex.schema import iso
+
+    rng = random.Random(5)
+    moments = [0, -1, -86_400_000, 1_431_907_508_000, 253_402_300_799_999, -62_135_596_800_000]
+    moments += [rng.randrange(-10**13, 2 * 10**14) for _ in range(20_000)]
+    for millis in moments:
+        secs, ms = divmod(millis, 1000)
+        assert iso(millis) == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"
