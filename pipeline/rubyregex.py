@@ -265,9 +265,11 @@ def _char_class(text: str, i: int) -> tuple[str, int, bool]:
             out.append(piece)
             continue
         if ch == "[":
-            if text.startswith("[:", j):
-                end = text.find(":]", j + 2)
-                name = text[j + 2:end] if end != -1 else ""
+            end = text.find(":]", j + 2)
+            close = text.find("]", j + 2)
+            # Onigmo reads [: as a POSIX bracket only when :] comes before the next ]; else [ opens a nested set.
+            if text.startswith("[:", j) and end != -1 and end < close:
+                name = text[j + 2:end]
                 negated = name.startswith("^")
                 body = POSIX_CLASSES.get(name.lstrip("^"))
                 if body is None:

@@ -57,3 +57,12 @@ def test_caret_and_dollar_are_line_anchors_as_in_ruby() -> None:
     assert compile_ruby(r"done$").search("done\nmore")
     assert not compile_ruby(r"\AERROR").search("first line\nERROR second")
     assert compile_ruby(r"^\s+").sub("", "  a\n  b") == "a\nb"  # as Ruby's gsub(/^\s+/, "")
+
+
+def test_a_nested_set_starting_with_a_colon_is_a_set_not_a_posix_bracket() -> None:
+    # Onigmo reads "[:" as a POSIX bracket only when ":]" comes before the next "]" (Logstash's apache2
+    # module config puts a [:.,] group inside a set opened by "\\[", and Logstash compiles it).
+    assert compile_ruby(r"[a[:.,]b]").fullmatch(".") is not None
+    assert compile_ruby(r"[x[:digit:]]+").fullmatch("x12") is not None
+    with pytest.raises(TranslateError, match=r"unknown POSIX class \[::\]"):  # Onigmo: invalid POSIX bracket type
+        to_python(r"[a[::]]")
