@@ -105,7 +105,7 @@ def translate(text: str, markers: dict[str, tuple[str, str | None]] | None = Non
         quantifier = _QUANTIFIER.match(text, i) if atom >= 0 else None
         if quantifier is not None and (ch != "{" or quantifier.group() not in ("{}", "{,}")):
             q = quantifier.group()
-            if repeated and (q == "?" or (q == "+" and repeated in "*+?")):
+            if repeated not in ("", "done") and (q == "?" or (q == "+" and repeated in "*+?")):
                 out.append(q)  # lazy a*? or possessive a*+ (both Python 3.11 syntax)
                 repeated = "done"
             elif repeated:

@@ -153,8 +153,15 @@ def test_unix_rejects_out_of_range_and_garbage() -> None:
     ('date { }', "match"),
     ('date { match => ["t", "ISO8601"] timezone => "Nowhere/Land" }', "timezone"),
     ('date { match => ["t", "yyyy-MM-dd qq"] }', "not supported"),
-    ('date { match => ["t", "ISO8601"] locale => "xx" }', "locale"),
 ])
 def test_config_errors(config: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         build_plugin("filter", config)
+
+
+def test_a_locale_without_names_here_falls_back_to_english_with_a_warning(caplog) -> None:
+    # Java's Locale.forLanguageTag accepts any tag; one without data uses the root locale's (English) names.
+    with caplog.at_level("WARNING"):
+        event = parse('match => ["t", "dd MMM yyyy"] locale => "ec" timezone => "UTC"', "03 Oct 2021")
+    assert event.get("@timestamp").iso().startswith("2021-10-03T00:00:00")
+    assert 'no month or day names for locale "ec"' in caplog.text
