@@ -45,6 +45,7 @@ _REASONS = [
     (re.compile(r"Ruby script (\S+) does not exist"), "file:{0}"),
     (re.compile(r"No such file or directory @ rb_sysopen - (\S+)"), "file:{0}"),  # a ruby filter's init code
     (re.compile(r"no such file '([^']+)'"), "file:{0}"),
+    (re.compile(r"option \"database\": no such file (\S+)"), "file:{0}"),
     (re.compile(r"geoip.*option \"database\" is required"), "geoip-database"),
     (re.compile(r"geoip.*option \"target\" is required in ECS mode"), "ecs-disabled"),
     (re.compile(r"output elasticsearch.*: unknown option \"(\w+)\""), "es-option:{0}"),
