@@ -109,7 +109,7 @@ PLUGINS = {
                "fingerprint", "geoip", "grok", "http", "json", "json_encode", "kv", "memcached", "mutate", "prune",
                "ruby", "split", "syslog_pri", "throttle", "tld", "translate", "truncate", "urldecode", "useragent",
                "uuid", "xml", "elasticsearch"],
-    "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq", "s3"],
+    "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq", "s3", "tcp"],
     "codec": ["cef", "dots", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
 }
 
