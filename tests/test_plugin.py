@@ -120,3 +120,13 @@ def test_durations_accept_short_and_spelled_out_units(text, seconds):
 def test_bad_durations_are_rejected_with_examples(text):
     with pytest.raises(ValueError, match="expected a duration like"):
         Duration.parse(text)
+
+
+def test_hash_options_take_flat_or_paired_arrays_and_never_crash_on_odd_ones():
+    # ["k1", "v1", ...] is Logstash's array form of a hash; [["k1", "v1"], ...] is how elasticsearch filter
+    # configs write their fields; an array holding arrays as keys is a config error, not a TypeError.
+    assert build_options(Sample, spec(field="f", mapping=["a", "1", "b", "2"])).mapping == {"a": "1", "b": "2"}
+    assert build_options(Sample, spec(field="f", mapping=[["a", "1"], ["b", "2"]])).mapping == {"a": "1", "b": "2"}
+    with pytest.raises(ConfigErrors) as info:
+        build_options(Sample, spec(field="f", mapping=[["a", "1", "x"], ["b"]]))
+    assert 'option "mapping": expected a hash like' in info.value.errors[0].message
