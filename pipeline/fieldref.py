@@ -7,13 +7,11 @@ list when the value at that point is a list, and is a plain key otherwise.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any
 
 from pipeline.errors import FieldReferenceError
 
-_BRACKETED = re.compile(r"\[([^\[\]]+)\]")
 _MISSING = object()
 
 
@@ -131,6 +129,32 @@ def set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     container(data, path)[path[-1]] = value
 
 
+def _strict_tokens(text: str) -> list[str] | None:
+    """Logstash's strict tokenizer: ``[a][b]`` -> [a, b]; an embedded reference that fills a whole
+    segment flattens (``[[a][b]]`` and ``[x][[a][b]]`` are ``[a][b]`` and ``[x][a][b]``, as Logstash
+    reads them); anything ambiguous (``a[b]``, ``[a]b``, ``[]``, unbalanced) is None."""
+    path: list[str] = []
+    depth = split = 0
+    previous = ""
+    for i, char in enumerate(text):
+        if char == "[":
+            if split != i:
+                return None
+            depth += 1
+            split = i + 1
+        elif char == "]":
+            if depth <= 0 or (split == i and previous != "]"):
+                return None
+            if split < i:
+                path.append(text[split:i])
+            depth -= 1
+            split = i + 1
+        elif previous == "]":
+            return None
+        previous = char
+    return path if depth == 0 and path else None
+
+
 @lru_cache(maxsize=8192)
 def parse(text: str) -> FieldRef:
     """Parse a field reference; raises FieldReferenceError when malformed."""
@@ -138,15 +162,8 @@ def parse(text: str) -> FieldRef:
         raise FieldReferenceError(f"invalid field reference {text!r}: empty")
     if "[" not in text and "]" not in text:
         return FieldRef(text, (text,))
-    pos = 0
-    path: list[str] = []
-    for match in _BRACKETED.finditer(text):
-        if match.start() != pos:
-            break
-        segment = match.group(1)
-        path.append(segment)
-        pos = match.end()
-    if pos != len(text) or not path:
+    path = _strict_tokens(text)
+    if path is None:
         raise FieldReferenceError(
             f"invalid field reference {text!r}: expected a bare name like 'a' "
             "or bracketed segments like '[a][b]'"

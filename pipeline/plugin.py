@@ -403,8 +403,12 @@ def _converter_of(tp: Any, build_codec: Callable[[Any, Location], Any]) -> Calla
 
         def to_dict(v: Any, loc: Location) -> dict[Any, Any]:
             if isinstance(v, list):  # Logstash accepts ["k1", "v1", "k2", "v2"] for hashes
+                if v and all(isinstance(pair, list) and len(pair) == 2 for pair in v):
+                    v = [x for pair in v for x in pair]  # [["k1", "v1"], ...]: the elasticsearch filter's fields
                 if len(v) % 2:
                     raise _Invalid("expected a hash, or an array of key/value pairs of even length")
+                if any(isinstance(key, (list, dict)) for key in v[::2]):
+                    raise _Invalid(f"expected a hash like {{ \"key\" => \"value\" }}, got {_describe(v)}")
                 v = dict(zip(v[::2], v[1::2], strict=True))
             if not isinstance(v, Mapping):
                 raise _Invalid(f"expected a hash like {{ \"key\" => \"value\" }}, got {_describe(v)}")

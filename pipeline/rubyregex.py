@@ -105,7 +105,7 @@ def translate(text: str, markers: dict[str, tuple[str, str | None]] | None = Non
         quantifier = _QUANTIFIER.match(text, i) if atom >= 0 else None
         if quantifier is not None and (ch != "{" or quantifier.group() not in ("{}", "{,}")):
             q = quantifier.group()
-            if repeated and (q == "?" or (q == "+" and repeated in "*+?")):
+            if repeated not in ("", "done") and (q == "?" or (q == "+" and repeated in "*+?")):
                 out.append(q)  # lazy a*? or possessive a*+ (both Python 3.11 syntax)
                 repeated = "done"
             elif repeated:
@@ -265,9 +265,11 @@ def _char_class(text: str, i: int) -> tuple[str, int, bool]:
             out.append(piece)
             continue
         if ch == "[":
-            if text.startswith("[:", j):
-                end = text.find(":]", j + 2)
-                name = text[j + 2:end] if end != -1 else ""
+            end = text.find(":]", j + 2)
+            close = text.find("]", j + 2)
+            # Onigmo reads [: as a POSIX bracket only when :] comes before the next ]; else [ opens a nested set.
+            if text.startswith("[:", j) and end != -1 and end < close:
+                name = text[j + 2:end]
                 negated = name.startswith("^")
                 body = POSIX_CLASSES.get(name.lstrip("^"))
                 if body is None:

@@ -112,6 +112,8 @@ class Template:
             if fmt == "%s":
                 return lambda event: str(event.timestamp.millis // 1000)
             return self._date_renderer(fmt, literal)
+        if inner == "":  # Logstash looks up the empty name, which no field has, and keeps "%{}" as written
+            return lambda event: literal
         try:
             ref = fieldref.parse(inner)
         except FieldReferenceError as exc:

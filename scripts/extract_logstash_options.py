@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "pipeline" / "compat" / "logstash_options"
-TABLE_ROW = re.compile(r"^\|\s*<<plugins-\{type\}s-\{plugin\}-([\w@]+)\s*(?:,[^>]*)?>>\s*\|\s*(?:<<([\w-]+)(?:,[^>]*)?>>|([^|]*?))\s*(?:,[^|]*)?\|\s*(\S[^|]*)?$")
+TABLE_ROW = re.compile(r"^\|\s*<<plugins-\{type\}s-\{plugin\}-([\w@]+)\s*(?:,[^>]*)?>>\s*\|\s*(?:<<([\w-]+)(?:,[^>]*)?>>[^|]*?|([^|]*?))\s*(?:,[^|]*)?\|\s*(\S[^|]*)?$")
 OBSOLETE = re.compile(r"""config\s+:"?([\w@]+)"?\s*,.*?:obsolete\s*=>\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(true))""")
 
 
@@ -103,13 +103,13 @@ COMMON: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 PLUGINS = {
-    "input": ["beats", "dead_letter_queue", "elasticsearch", "file", "gelf", "generator", "http", "http_poller", "jdbc",
-              "rabbitmq", "stdin", "syslog", "tcp", "udp"],
+    "input": ["beats", "dead_letter_queue", "elasticsearch", "file", "gelf", "generator", "heartbeat", "http", "http_poller",
+              "jdbc", "rabbitmq", "stdin", "syslog", "tcp", "twitter", "udp"],
     "filter": ["aggregate", "bytes", "cidr", "clone", "csv", "date", "de_dot", "dissect", "dns", "drop", "elapsed",
                "fingerprint", "geoip", "grok", "http", "json", "json_encode", "kv", "memcached", "mutate", "prune",
                "ruby", "split", "syslog_pri", "throttle", "tld", "translate", "truncate", "urldecode", "useragent",
                "uuid", "xml", "elasticsearch"],
-    "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq"],
+    "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq", "s3", "tcp"],
     "codec": ["cef", "dots", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
 }
 

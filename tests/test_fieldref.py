@@ -13,12 +13,16 @@ from pipeline.errors import ConfigError, FieldReferenceError
     ("[@metadata][beat]", ("@metadata", "beat")),
     ("[log][file][path]", ("log", "file", "path")),
     ("a.b", ("a.b",)),  # dots are part of the name, as in Logstash
+    # an embedded reference filling a whole segment flattens, as Logstash's strict tokenizer reads it
+    ("[[process][name]]", ("process", "name")),
+    ("[x][[a][b]]", ("x", "a", "b")),
+    ("[[a]]", ("a",)),
 ])
 def test_valid_references_parse_to_paths(text, path):
     assert fieldref.parse(text).path == path
 
 
-@pytest.mark.parametrize("text", ["", "[a]b", "a[b]", "[a", "a]", "[]", "[a][]", "[[a]]", "[a]]"])
+@pytest.mark.parametrize("text", ["", "[a]b", "a[b]", "[a", "a]", "[]", "[a][]", "[a]]", "[[a]b]", "[a[b]]"])
 def test_malformed_references_are_config_errors(text):
     with pytest.raises(FieldReferenceError) as info:
         fieldref.parse(text)

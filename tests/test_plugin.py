@@ -142,3 +142,13 @@ def test_variant_redeclares_an_inherited_option_keeping_its_type_and_check():
     assert {i.name: i.default for i in _option_infos(Base)}["hosts"] == ["a:1"]
     with pytest.raises(TypeError, match="declares no option 'nope'"):
         variant(Base, "nope")
+
+
+def test_hash_options_take_flat_or_paired_arrays_and_never_crash_on_odd_ones():
+    # ["k1", "v1", ...] is Logstash's array form of a hash; [["k1", "v1"], ...] is how elasticsearch filter
+    # configs write their fields; an array holding arrays as keys is a config error, not a TypeError.
+    assert build_options(Sample, spec(field="f", mapping=["a", "1", "b", "2"])).mapping == {"a": "1", "b": "2"}
+    assert build_options(Sample, spec(field="f", mapping=[["a", "1"], ["b", "2"]])).mapping == {"a": "1", "b": "2"}
+    with pytest.raises(ConfigErrors) as info:
+        build_options(Sample, spec(field="f", mapping=[["a", "1", "x"], ["b"]]))
+    assert 'option "mapping": expected a hash like' in info.value.errors[0].message

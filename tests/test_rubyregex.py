@@ -57,3 +57,22 @@ def test_caret_and_dollar_are_line_anchors_as_in_ruby() -> None:
     assert compile_ruby(r"done$").search("done\nmore")
     assert not compile_ruby(r"\AERROR").search("first line\nERROR second")
     assert compile_ruby(r"^\s+").sub("", "  a\n  b") == "a\nb"  # as Ruby's gsub(/^\s+/, "")
+
+
+def test_a_nested_set_starting_with_a_colon_is_a_set_not_a_posix_bracket() -> None:
+    # Onigmo reads "[:" as a POSIX bracket only when ":]" comes before the next "]" (Logstash's apache2
+    # module config puts a [:.,] group inside a set opened by "\\[", and Logstash compiles it).
+    assert compile_ruby(r"[a[:.,]b]").fullmatch(".") is not None
+    assert compile_ruby(r"[x[:digit:]]+").fullmatch("x12") is not None
+    with pytest.raises(TranslateError, match=r"unknown POSIX class \[::\]"):  # Onigmo: invalid POSIX bracket type
+        to_python(r"[a[::]]")
+
+
+@pytest.mark.parametrize(("ruby", "python"), [
+    (r"a???", r"(?:a??)?"),  # a repeat of a lazy repeat (Onigmo warns, compiles and repeats it)
+    (r"# ???()", r"#(?: ??)?()"),  # from a real Tenable config's conditional
+    (r"a*??b", r"(?:a*?)?b"),
+])
+def test_a_repeat_after_a_lazy_repeat_repeats_it(ruby: str, python: str) -> None:
+    assert to_python(ruby) == python
+    assert re.compile(python) is not None

@@ -67,3 +67,10 @@ def test_cached_daily_names_change_exactly_at_local_midnight():
     hourly = Template("%{+YYYY.MM.dd.HH}")
     assert hourly.render(Event({"@timestamp": "2026-11-21T10:59:59.999Z"})) == "2026.11.21.10"
     assert hourly.render(Event({"@timestamp": "2026-11-21T11:00:00.000Z"})) == "2026.11.21.11"
+
+
+def test_an_empty_reference_stays_as_written_as_in_logstash():
+    from pipeline.event import Event
+    from pipeline.template import Template
+
+    assert Template.compile("a%{}b").render(Event({"message": "x"})) == "a%{}b"

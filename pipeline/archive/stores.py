@@ -148,13 +148,17 @@ class S3Store:
 
 def s3_client(*, endpoint: str | None = None, region: str | None = None, force_path_style: bool = False,
               access_key_id: str | None = None, secret_access_key: str | None = None,
-              session_token: str | None = None) -> Any:
-    """A boto3 S3 client; without keys, boto3's usual chain (env, ~/.aws, instance role) applies."""
+              session_token: str | None = None, proxy: str | None = None,
+              signature_version: str | None = None) -> Any:
+    """A boto3 S3 client; without keys, boto3's usual chain (env, ~/.aws, instance role) applies.
+    ``proxy``: an HTTP(S) proxy URL; ``signature_version``: botocore's name (s3v4, or s3 for v2)."""
     import boto3
     from botocore.config import Config
 
     config = Config(s3={"addressing_style": "path" if force_path_style else "auto"},
-                    retries={"max_attempts": 5, "mode": "standard"})
+                    retries={"max_attempts": 5, "mode": "standard"},
+                    proxies={"http": proxy, "https": proxy} if proxy else None,
+                    signature_version=signature_version)
     return boto3.client("s3", endpoint_url=endpoint or None, region_name=region or None,
                         aws_access_key_id=access_key_id or None, aws_secret_access_key=secret_access_key or None,
                         aws_session_token=session_token or None, config=config)

@@ -133,7 +133,7 @@ class _Parser:
         while True:
             save = self.pos
             self.skip_space()
-            if not self.keyword("else"):
+            if not (self.keyword("else") or self.keyword("elseif")):
                 self.pos = save
                 return True
             end = _block_end(self.text, self.pos)
@@ -236,6 +236,10 @@ class _Parser:
             save = self.pos
             self.skip_space()
             else_at = self.pos
+            # Logstash's grammar is "else" cs "if": the space may be missing ("elseif").
+            if self.keyword("elseif"):
+                branches.append(self.parse_branch_rest(section, else_at))
+                continue
             if not self.keyword("else"):
                 self.pos = save
                 break
@@ -582,7 +586,8 @@ class _Parser:
             self.fail("a field reference like [field] or [a][b]")
         text = "".join(parts)
         junk = re.match(r"[^\s()]*", self.text[self.pos:]).group(0)  # type: ignore[union-attr]
-        if junk and not junk.startswith(("==", "!=", "=~", "!~", "<", ">")):
+        # Logstash's grammar needs no space before an operator, the block's { or an array's , or ].
+        if junk and not junk.startswith(("==", "!=", "=~", "!~", "<", ">", "{", ",", "]")):
             raise _SyntaxFailure(ConfigError(
                 f"invalid field reference '{text}{junk}': expected bracketed names like [a][b]",
                 self.location(start)))

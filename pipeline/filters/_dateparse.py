@@ -69,14 +69,19 @@ _NAMES: dict[str, tuple[list[str], list[str], list[str], list[str]]] = {
 LOCALES = frozenset(_NAMES)
 
 
+def has_names(locale: str | None) -> bool:
+    """Whether month and day names of this locale's language are known here."""
+    return not locale or re.split(r"[-_.@]", locale.strip())[0].lower() in _NAMES
+
+
 def language_of(locale: str | None) -> str:
-    """The language of a BCP47/POSIX locale (``en-US``, ``fr_FR``); ValueError when unsupported."""
-    if not locale:
+    """The language of a BCP47/POSIX locale (``en-US``, ``fr_FR``); English for one without names here.
+
+    Java (Logstash) accepts any locale string too: one it has no data for falls back to its root
+    locale, whose month and day names are the English ones."""
+    if not has_names(locale):
         return "en"
-    language = re.split(r"[-_.@]", locale.strip())[0].lower()
-    if language not in _NAMES:
-        raise ValueError(f"unsupported locale {locale!r}; supported languages: {', '.join(sorted(_NAMES))}")
-    return language
+    return re.split(r"[-_.@]", (locale or "en").strip())[0].lower()
 
 
 def short_months(locale: str | None) -> list[str]:

@@ -178,8 +178,8 @@ class Csv(Filter):
         def __post_init__(self) -> None:
             if not self.separator:
                 raise ValueError('option "separator" must not be empty')
-            if len(self.quote_char) != 1:
-                raise ValueError('option "quote_char" must be exactly one character')
+            if len(self.quote_char) != 1 and self.quote_char != "\\x00":
+                raise ValueError('option "quote_char" must be exactly one character (or "\\x00": no quoting)')
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
@@ -187,6 +187,8 @@ class Csv(Filter):
         self._target = fieldref.parse(options.target).path if options.target else ()
         # Logstash's docs write "\t"; config strings keep the backslash unless escapes are enabled.
         self._separator = options.separator.replace("\\t", "\t")
+        # As Logstash: the four characters \x00 (escapes off) mean the NUL character, i.e. no quoting in practice.
+        self._quote = "\x00" if options.quote_char == "\\x00" else options.quote_char
         self._columns: list[str] = list(options.columns)
         self._refs: dict[str, fieldref.FieldRef] = {}
         self._lock = threading.Lock()
@@ -203,7 +205,7 @@ class Csv(Filter):
         if text is None or text is False:
             return
         try:
-            values = parse_line(str(text), self._separator, self.options.quote_char)
+            values = parse_line(str(text), self._separator, self._quote)
         except MalformedCSV as exc:
             event.tag(PARSE_FAILURE_TAG)
             self.logger.warning("csv: cannot parse field %s: %s", self.options.source, exc)

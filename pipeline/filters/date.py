@@ -69,7 +69,9 @@ class Date(Filter):
         self._target = fieldref.parse(options.target)
         self._to_timestamp = self._target.path == (TIMESTAMP,)
         try:
-            _dateparse.language_of(options.locale)
+            if not _dateparse.has_names(options.locale):
+                self.logger.warning('date filter: no month or day names for locale "%s" here; English names are '
+                                    "used (Java, too, falls back to its root locale)", options.locale)
             compiled = [_dateparse.compile_format(fmt, options.locale) for fmt in formats]
         except ValueError as exc:
             raise ConfigError(f'option "match": {exc}') from None

@@ -109,8 +109,12 @@ class Dns(Filter):
             addresses = addresses if isinstance(addresses, list) else [addresses]
             if not addresses:
                 raise ConfigError('option "nameserver": give at least one address')
-            servers = [_nameserver(str(a)) for a in addresses]
-            resolver.nameservers = [host for host, _ in servers]
+            try:
+                servers = [_nameserver(str(a)) for a in addresses]
+                resolver.nameservers = [host for host, _ in servers]
+            except ValueError:
+                raise ConfigError(f'option "nameserver": {", ".join(map(str, addresses))}: expected IP addresses '
+                                  'such as "10.0.0.1", "10.0.0.1:5353" or "[::1]:5353"') from None
             resolver.nameserver_ports = {host: port for host, port in servers}
             if isinstance(spec, dict):
                 search = spec.get("search", [])

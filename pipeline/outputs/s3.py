@@ -24,7 +24,7 @@ from typing import IO, Any, Literal
 
 from pipeline.event import Event
 from pipeline.outputs.base import Output, OutputOptions
-from pipeline.plugin import Codec, option, register, variant
+from pipeline.plugin import ByteSize, Codec, no_effect, option, register, unsupported, variant
 from pipeline.s3_connection import S3ConnectionOptions
 from pipeline.template import Template
 
@@ -51,6 +51,41 @@ class S3OutputOptions(OutputOptions, S3ConnectionOptions):
     retry_delay: float = option(1, "Seconds between upload attempts.")
     upload_workers_count: int = option(1, "Kept for Logstash configs: uploads run in the rotating thread here.")
     validate_credentials_on_root_bucket: bool = option(True, "Check at start that the bucket is writable.")
+    upload_queue_size: Any = no_effect("closed files are uploaded in turn by the rotating thread; no queue to bound")
+    upload_multipart_threshold: ByteSize = option(ByteSize(15 * 1024 * 1024),
+                                                  "Files at least this big are uploaded in parts.")
+    proxy_uri: str | None = option(None, "HTTP(S) proxy for the S3 requests, e.g. http://proxy:3128.")
+    signature_version: Literal["v2", "v4"] | None = option(None, "Request signing: v4, or v2 for old S3-compatible "
+                                                                 "servers. Default: the client's (v4).")
+    aws_credentials_file: Path | None = option(
+        None, "YAML file with :access_key_id:, :secret_access_key: and optionally :session_token: (Logstash's "
+              "format); used when access_key_id is not set.")
+    role_arn: str | None = unsupported(
+        "assuming an IAM role from the config is not implemented; let boto3 do it: a profile with role_arn in "
+        "~/.aws/config (AWS_PROFILE), or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE")
+    role_session_name: str | None = no_effect("only used with role_arn, which is not supported here")
+
+
+def read_credentials_file(path: Path) -> tuple[str | None, str | None, str | None]:
+    """(access key, secret, session token) from Logstash's aws_credentials_file YAML (``:access_key_id: ...``)."""
+    import yaml
+
+    from pipeline.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f'option "aws_credentials_file": cannot read {path}: {exc}') from None
+    if not isinstance(data, dict):
+        raise ConfigError(f'option "aws_credentials_file": {path} is not a YAML mapping')
+
+    def get(name: str) -> str | None:
+        value = data.get(f":{name}", data.get(name))
+        return None if value is None else str(value)
+
+    if not (get("access_key_id") and get("secret_access_key")):
+        raise ConfigError(f'option "aws_credentials_file": {path} needs :access_key_id: and :secret_access_key:')
+    return get("access_key_id"), get("secret_access_key"), get("session_token")
 
 
 class _OpenFile:
@@ -84,7 +119,21 @@ class S3(Output):
 
     def register(self) -> None:
         opts = self.options
-        self.client = opts.s3_client()
+        key_id, secret, token = (opts.access_key_id,
+                                 opts.secret_access_key.reveal() if opts.secret_access_key else None,
+                                 opts.session_token.reveal() if opts.session_token else None)
+        if key_id is None and opts.aws_credentials_file is not None:
+            key_id, secret, token = read_credentials_file(opts.aws_credentials_file)
+        from pipeline.archive.stores import s3_client
+
+        self.client = s3_client(endpoint=opts.endpoint, region=opts.region,
+                                force_path_style=bool(opts.additional_settings.get("force_path_style", False)),
+                                access_key_id=key_id, secret_access_key=secret, session_token=token,
+                                proxy=opts.proxy_uri,
+                                signature_version={"v2": "s3", "v4": "s3v4"}.get(opts.signature_version or ""))
+        from boto3.s3.transfer import TransferConfig
+
+        self._transfer = TransferConfig(multipart_threshold=int(opts.upload_multipart_threshold))
         self.directory = opts.temporary_directory or self.context.path_data / "s3" / (self.context.plugin_id or "s3")
         self.directory.mkdir(parents=True, exist_ok=True)
         self._files: dict[str, _OpenFile] = {}
@@ -155,7 +204,7 @@ class S3(Output):
         attempt = 0
         while True:
             try:
-                self.client.upload_file(str(path), opts.bucket, key, ExtraArgs=extra)
+                self.client.upload_file(str(path), opts.bucket, key, ExtraArgs=extra, Config=self._transfer)
                 break
             except Exception as exc:  # noqa: BLE001 - network, credentials, throttling: retried, then kept
                 attempt += 1

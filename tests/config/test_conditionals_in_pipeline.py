@@ -39,3 +39,16 @@ def test_nested_conditionals_and_negation():
     events = run_filters(text, [{"level": "ERROR", "service": "api"}, {"level": "ERROR", "service": "batch"}, {}])
     assert [e.get("tags") for e in events] == [["alert"], None, None]
     assert events[2].get("level") == "INFO"
+
+
+def test_logstash_grammar_needs_no_space_in_elseif_nor_before_a_block() -> None:
+    # Logstash's grammar: "else" cs "if" and selector cs "{", where cs may be empty (real configs do both).
+    text = """
+    if [a][b]{ mutate { add_field => { "route" => "b" } } }
+    elseif "x" in [tags]{ mutate { add_field => { "route" => "x" } } }
+    else{ mutate { add_field => { "route" => "none" } } }
+    if ![a][c]{ mutate { add_tag => ["no_c"] } }
+    """
+    events = run_filters(text, [{"a": {"b": 1}}, {"tags": ["x"]}, {"a": {"c": 1}}])
+    assert [e.get("route") for e in events] == ["b", "x", "none"]
+    assert [e.tags for e in events] == [["no_c"], ["x", "no_c"], []]

@@ -6,7 +6,9 @@ manifest's ``expect`` column as ``;``-separated tokens:
 
 * ``env:NAME``: a ``${NAME}`` the deployment sets;
 * ``file:PATH``: a patterns_dir, dictionary, Ruby script or database the deployment ships;
-* ``geoip-database``: geoip without ``database`` (Logstash bundles GeoLite2; we never download it);
+* ``geoip-database``: geoip without ``database`` for ASN (only the City database is bundled: extra geolite2);
+* ``ecs-disabled``: written for ``pipeline.ecs_compatibility: disabled`` (logstash.yml, outside the file):
+  under Logstash 8's default (v8) Logstash refuses it too (geoip in ECS mode without target);
 * ``plugin:KIND/NAME``: a plugin we do not have (yet: see docs/compatibility.md);
 * ``es-option:NAME``: an elasticsearch output option owned by the template/ILM work, not merged yet;
 * ``not-a-config``: a fragment of a plugin block, included by its project's build; Logstash refuses it too;
@@ -43,7 +45,9 @@ _REASONS = [
     (re.compile(r"Ruby script (\S+) does not exist"), "file:{0}"),
     (re.compile(r"No such file or directory @ rb_sysopen - (\S+)"), "file:{0}"),  # a ruby filter's init code
     (re.compile(r"no such file '([^']+)'"), "file:{0}"),
+    (re.compile(r"option \"database\": no such file (\S+)"), "file:{0}"),
     (re.compile(r"geoip.*option \"database\" is required"), "geoip-database"),
+    (re.compile(r"geoip.*option \"target\" is required in ECS mode"), "ecs-disabled"),
     (re.compile(r"output elasticsearch.*: unknown option \"(\w+)\""), "es-option:{0}"),
     (re.compile(r"expected a section: 'input', 'filter' or 'output'"), "not-a-config"),
     (re.compile(r"grok expression .* does not compile"), "grok-pattern"),

@@ -153,3 +153,10 @@ def test_header_line_of_a_real_csv_names_columns(shared_data: Path) -> None:
     out = run_filters('csv { autodetect_column_names => true convert => { "LineId" => "integer" } }', lines[:4])
     assert [e.get("LineId") for e in out] == [1, 2, 3]
     assert all(e.get("Component") == "LabSZ" and e.get("Pid") and e.get("EventId") for e in out)
+
+
+def test_quote_char_backslash_x00_means_no_quoting_as_logstash() -> None:
+    # Logstash's csv filter reads the four characters \x00 (config escapes off) as the NUL character.
+    [event] = run_filters(r'csv { quote_char => "\x00" columns => ["a", "b"] }', [{"message": 'say "hi,there'}])
+    assert (event.get("a"), event.get("b")) == ('say "hi', "there")
+    assert not event.tags

@@ -114,3 +114,12 @@ def test_hit_cache_answers_without_the_server(dnsmasq: str) -> None:
     second = Event({"h": "web.test"})
     plugin.filter(second)
     assert first.get("h") == second.get("h") == "10.1.2.3"
+
+
+@pytest.mark.parametrize("nameserver", ['"VAR_DNS_SERVER"', '["10.0.0.1:port"]', '{ "address" => ["dns.example"] }'])
+def test_a_nameserver_that_is_not_an_address_is_a_config_error(nameserver: str) -> None:
+    from pipeline.errors import ConfigError
+    from pipeline.testing import build_plugin
+
+    with pytest.raises(ConfigError, match='option "nameserver": .*expected IP addresses'):
+        build_plugin("filter", f'dns {{ resolve => ["host"] nameserver => {nameserver} }}')

@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.event import Event
+from pipeline.filters.geoip import bundled_database
 from pipeline.testing import build_plugin, run_filters
 
 mmdb_writer = pytest.importorskip("mmdb_writer", reason="mmdb-writer builds the test databases")
@@ -100,10 +101,12 @@ def test_missing_source_does_nothing(city_db: Path) -> None:
 
 
 def test_config_errors(city_db: Path, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="database.*required"):
-        build_plugin("filter", 'geoip { source => "ip" target => "g" }')
+    with pytest.raises(ConfigError, match='"database" is required with default_database_type => "ASN"'):
+        build_plugin("filter", 'geoip { source => "ip" target => "g" default_database_type => "ASN" }')
     with pytest.raises(ConfigError, match="no such file"):
         build_plugin("filter", f'geoip {{ source => "ip" target => "g" database => "{tmp_path}/none.mmdb" }}')
+    with pytest.raises(ConfigError, match=r"target.*required in ECS mode when source \(clientip\) is not an \[ip\]"):
+        build_plugin("filter", f'geoip {{ source => "clientip" database => "{city_db}" }}')
     with pytest.raises(ConfigError, match="target.*required in ECS mode"):
         build_plugin("filter", f'geoip {{ source => "ip" database => "{city_db}" }}')
     junk = tmp_path / "junk.mmdb"
@@ -146,3 +149,46 @@ def test_other_database_kinds(tmp_path: Path, db_type: str, record: dict, ecs: d
     assert event.get("client") == {"ip": "7.7.1.1", **ecs}
     [old] = run_filters(f'geoip {{ source => "ip" database => "{db}" ecs_compatibility => disabled }}', [{"ip": "7.7.1.1"}])
     assert {k: v for k, v in old.get("geoip").items() if k in legacy} == legacy and old.get("[geoip][ip]") == "7.7.1.1"
+
+
+# Real addresses against the bundled GeoLite2-City (extra geolite2); expected values read from the file itself.
+@pytest.mark.parametrize("ip", ["81.2.69.142", "1.1.1.1", "2001:4860:4860::8888"])
+def test_without_database_the_bundled_geolite2_city_answers(ip: str) -> None:
+    import maxminddb
+
+    path = bundled_database("City")
+    with maxminddb.open_database(str(path)) as reader:
+        assert reader.metadata().database_type == "GeoLite2-City"
+        record = reader.get(ip)
+    [event] = run_filters('geoip { source => "[source][ip]" }', [{"source": {"ip": ip}}])
+    geo = event.get("[source][geo]")
+    assert geo["country_iso_code"] == record["country"]["iso_code"]
+    assert geo["country_name"] == record["country"]["names"]["en"]
+    assert geo["location"] == {"lat": record["location"]["latitude"], "lon": record["location"]["longitude"]}
+    assert geo.get("city_name") == record.get("city", {}).get("names", {}).get("en")
+    [legacy] = run_filters('geoip { source => "clientip" ecs_compatibility => disabled }', [{"clientip": ip}])
+    assert legacy.get("[geoip][country_code2]") == record["country"]["iso_code"]
+    assert legacy.get("[geoip][timezone]") == record["location"].get("time_zone")
+
+
+def test_without_database_a_private_address_is_tagged_as_with_any_database() -> None:
+    [event] = run_filters('geoip { source => "ip" target => "g" }', [{"ip": "192.168.1.10"}])
+    assert event.tags == ["_geoip_lookup_failure"]
+
+
+def test_without_the_geolite2_extra_the_error_says_what_to_install(monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "_geoip_geolite2" else real(name, *a))
+    with pytest.raises(ConfigError, match=r'"database" is required: .*pip install "pipeline\[geolite2\]"'):
+        build_plugin("filter", 'geoip { source => "ip" target => "g" }')
+
+
+def test_any_ip_subfield_gives_its_parent_as_ecs_target_with_a_warning_off_ecs(city_db: Path, caplog) -> None:
+    # Logstash: target = source less its [ip]; a parent outside ECS's six is warned about, not refused.
+    [event] = run_filters(f'geoip {{ source => "[openvpn][client][ip]" database => "{city_db}" }}',
+                          [{"openvpn": {"client": {"ip": "81.2.69.160"}}}])
+    assert event.get("[openvpn][client][geo][city_name]") == "London"
+    assert "ECS expects the geoip target [openvpn][client]" in caplog.text

@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from support.brokers import unique
 from support.services import S3Endpoint
 
@@ -61,3 +62,43 @@ def test_a_gzip_file_left_by_a_kill_is_repaired_and_uploaded_at_start(tmp_path: 
     assert key.endswith(".txt.gz") and not leftover.exists()
     assert [json.loads(line)["n"] for line in gzip.decompress(body).splitlines()] == list(range(20))
     second.close()  # type: ignore[attr-defined]
+
+
+def _offline(tmp_path: Path, extra: str) -> object:
+    # validate_credentials_on_root_bucket => false: register builds the client without a request.
+    return build_plugin("output", f's3 {{ bucket => "b" validate_credentials_on_root_bucket => false '
+                                  f'temporary_directory => "{tmp_path / "spool"}" {extra} }}', path_data=tmp_path)
+
+
+def test_proxy_signature_version_and_multipart_threshold_reach_the_client(tmp_path: Path) -> None:
+    plugin = _offline(tmp_path, 'proxy_uri => "http://127.0.0.1:3128" signature_version => "v2" '
+                                'upload_multipart_threshold => "20mb" upload_queue_size => 4 '
+                                'access_key_id => "k" secret_access_key => "s"')
+    config = plugin.client.meta.config  # type: ignore[attr-defined]
+    assert config.proxies == {"http": "http://127.0.0.1:3128", "https": "http://127.0.0.1:3128"}
+    assert config.signature_version == "s3"
+    assert plugin._transfer.multipart_threshold == 20 * 1024 * 1024  # type: ignore[attr-defined]
+
+
+def test_credentials_come_from_logstashs_aws_credentials_file(tmp_path: Path) -> None:
+    creds = tmp_path / "aws.yml"
+    creds.write_text(':access_key_id: "AKIDFILE"\n:secret_access_key: "secret-from-file"\n:session_token: "tok"\n')
+    plugin = _offline(tmp_path, f'aws_credentials_file => "{creds}"')
+    got = plugin.client._request_signer._credentials  # type: ignore[attr-defined]
+    assert (got.access_key, got.secret_key, got.token) == ("AKIDFILE", "secret-from-file", "tok")
+
+
+def test_a_credentials_file_without_keys_is_a_config_error(tmp_path: Path) -> None:
+    from pipeline.errors import ConfigError
+
+    creds = tmp_path / "aws.yml"
+    creds.write_text(":region: eu-west-1\n")
+    with pytest.raises(ConfigError, match="needs :access_key_id: and :secret_access_key:"):
+        _offline(tmp_path, f'aws_credentials_file => "{creds}"')
+
+
+def test_role_arn_is_refused_with_what_to_do_instead(tmp_path: Path) -> None:
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="role_arn.*AWS_PROFILE"):
+        _offline(tmp_path, 'role_arn => "arn:aws:iam::1:role/x" role_session_name => "ls"')
