@@ -29,6 +29,21 @@ import orjson
 from pipeline.event import Event
 from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
+from pipeline.localindex.slots import (
+    MAX_SLOT_ROWS,
+    SLOT_MS,
+    CachedCounts,
+    Counts,
+    SlotCache,
+    SlotCounts,
+    SlotRequest,
+    counts_within,
+    merge_counts,
+    slot_expr,
+)
+from pipeline.localindex.slots import json_value as _json_value
+from pipeline.localindex.slots import sort_key as _sort_key
+from pipeline.localindex.slots import value_kind as _kind
 from pipeline.localindex.sql import (
     Compiler,
     ValueSource,
@@ -150,6 +165,7 @@ class LocalIndex:
         # (file, inode, first row, JSON key) -> the documents up to this id never contain the key: a field absent
         # from a file (say source.address in an app log) costs one scan, then only the newer rows.
         self._absent_upto: dict[tuple[str, int, str, str], int] = {}
+        self._slots = SlotCache()  # per-minute counts of the files' rows, for dashboards (slot_counts)
 
     # -- files --------------------------------------------------------------
     def path_of(self, name: str) -> Path:
@@ -516,6 +532,146 @@ class LocalIndex:
         return [(key, [(datetime.fromtimestamp(b / 1000, UTC), per_value[key].get(b, 0))
                        for b in range(first, last + 1, step)]) for key in ranked]
 
+    def slot_counts(self, index: str, requests: Sequence[SlotRequest], start: datetime, end: datetime,
+                    ) -> list[SlotCounts | None]:
+        """Per request, its documents in ``[start, end)`` counted per minute (and per value of its field):
+        all of a dashboard's questions on one field in one pass per file (see :mod:`.slots`).
+
+        Whole minutes come from an in-memory cache that is brought up to date with the rows appended
+        since; the minutes the range cuts are read each time. None for a request whose field has too many
+        distinct values per minute to keep (ask :meth:`terms` and the others instead).
+        """
+        lo, hi = datemath.to_millis(_utc(start)), datemath.to_millis(_utc(end))
+        first_full, end_full = -_floor(-lo, SLOT_MS), _floor(hi, SLOT_MS)
+        totals: list[Counts | None] = [{} for _ in requests]
+        for name in self._names_in_range(index, start, end, schema.TIMESTAMP_FIELD):
+            with self._reader(name) as conn:
+                if conn is None:
+                    continue
+                conn.execute("BEGIN")  # one snapshot: the rows counted below are the rows up to `last`
+                try:
+                    low, high, last = conn.execute("SELECT (SELECT min(ts) FROM docs), (SELECT max(ts) FROM docs), "
+                                                   "(SELECT coalesce(max(id), 0) FROM docs)").fetchone()
+                    if low is None or high < lo or low >= hi:
+                        continue
+                    file = _SlotFile(self.directory / f"{name}{schema.SUFFIX}", name, conn, last)
+                    wanted = [i for i, total in enumerate(totals) if total is not None]
+                    whole: dict[int, Counts | None] = {}
+                    if first_full < end_full:
+                        whole = self._cached_slots(file, {i: requests[i] for i in wanted})
+                    for i, counts in whole.items():
+                        if counts is None:
+                            totals[i] = None
+                        else:
+                            merge_counts(totals[i], counts_within(counts, first_full, end_full))  # type: ignore[arg-type]
+                    # Minutes the range cuts, and requests not cached (their query moves with "now"): read now.
+                    for a, b, asked in ((first_full, end_full, [i for i in wanted if i not in whole]),
+                                        (lo, min(first_full, hi), list(whole)), (max(end_full, lo), hi, list(whole))):
+                        asked = [i for i in asked if totals[i] is not None]
+                        if a >= b or not asked or high < a or low >= b:
+                            continue
+                        part = self._count_slots(file, [requests[i] for i in asked], ts_range=(a, b))
+                        for i, counts in zip(asked, part, strict=True):
+                            if counts is None:
+                                totals[i] = None
+                            else:
+                                merge_counts(totals[i], counts)  # type: ignore[arg-type]
+                finally:
+                    conn.execute("COMMIT")
+        return [None if total is None else SlotCounts(total, start, end) for total in totals]
+
+    def _cached_slots(self, file: _SlotFile, requests: dict[int, SlotRequest]) -> dict[int, Counts | None]:
+        """Counts over all rows of the file for the requests that can be cached (their query does not
+        depend on the time of asking), from the cache, after counting the rows it does not have yet."""
+        identity = file.identity()
+        if identity is None:
+            return {}
+        out: dict[int, Counts | None] = {}
+        missing: dict[int, list[tuple[int, Any, CachedCounts | None]]] = {}  # first id to count -> requests
+        for i, request in requests.items():
+            query_key = file.query_key(request.query)
+            if query_key is None:
+                continue
+            key = (identity, query_key, request.field)
+            entry = self._slots.get(key)
+            if entry is not None and (entry.upto > file.last or file.mark(entry.upto) != entry.mark):
+                entry = None  # not the rows counted before: the file was replaced
+            if entry is not None and (entry.upto == file.last or entry.counts is None):
+                out[i] = entry.counts
+                continue
+            missing.setdefault(0 if entry is None else entry.upto, []).append((i, key, entry))
+        for after, todo in missing.items():
+            part = self._count_slots(file, [requests[i] for i, _, _ in todo], after_id=after)
+            for (i, key, entry), counts in zip(todo, part, strict=True):
+                if counts is not None and entry is not None and entry.counts is not None:
+                    merged = {value: dict(slots) for value, slots in entry.counts.items()}
+                    merge_counts(merged, counts)
+                    counts = merged
+                self._slots.put(key, CachedCounts(file.last, file.mark(file.last), counts))
+                out[i] = counts
+        return out
+
+    def _count_slots(self, file: _SlotFile, requests: Sequence[SlotRequest], after_id: int = 0,
+                     ts_range: tuple[int, int] | None = None) -> list[Counts | None]:
+        """One pass per field (and file) counting the documents of each request per slot and value, over
+        rows with ``id > after_id`` (and ``ts`` in ``ts_range``). None: too many (value, slot) pairs."""
+        out: list[Counts | None] = [{} for _ in requests]
+        by_field: dict[str | None, list[int]] = {}
+        for i, request in enumerate(requests):
+            by_field.setdefault(request.field, []).append(i)
+        for field, positions in by_field.items():
+            for begin in range(0, len(positions), _FLAGS_PER_PASS):
+                chunk = positions[begin:begin + _FLAGS_PER_PASS]
+                counted = self._slot_pass(file, field, [requests[i].query for i in chunk], after_id, ts_range)
+                for bit, i in enumerate(chunk):
+                    out[i] = None if counted is None else counted[bit]
+        return out
+
+    def _slot_pass(self, file: _SlotFile, field: str | None, queries: list[Query], after_id: int,
+                   ts_range: tuple[int, int] | None) -> list[Counts] | None:
+        compiler = Compiler(file.name, timestamp_field=schema.TIMESTAMP_FIELD, fts_upto=file.fts_upto,
+                            learned_kind=file.learned)
+        flags = [compiler.compile(to_query(query)) for query in queries]
+        matched = " OR ".join(f"({flag})" for flag in flags)
+        # Which queries a row matches, one bit each (a single query: every row counted matches it).
+        bits = ("1" if len(flags) == 1 else
+                " | ".join(f"((CASE WHEN ({flag}) THEN 1 ELSE 0 END) << {bit})" for bit, flag in enumerate(flags)))
+        extra = f" AND d.id > {compiler.p(after_id)}" if after_id else ""
+        if ts_range is not None:
+            extra += f" AND d.ts >= {compiler.p(ts_range[0])} AND d.ts < {compiler.p(ts_range[1])}"
+        slot = slot_expr()
+        if field is None:
+            sql = f"SELECT NULL, NULL, {slot}, {bits}, count(*) FROM docs d WHERE ({matched}){extra} GROUP BY 3{', 4' if len(flags) > 1 else ''}"
+            passes = [sql]
+        else:
+            passes = []
+            for src in self._sources_in(file.name, file.conn, value_sources(field)):
+                per_doc = "count(*)" if src.one_per_doc else "count(DISTINCT d.id)"
+                group = "2, 3" if src.one_per_doc else "1, 2, 3"  # as terms: a column's value alone
+                group += ", 4" if len(flags) > 1 else ""
+                passes.append(f"SELECT {src.type}, {src.value}, {slot}, {bits}, {per_doc} FROM {src.tables} "
+                              f"WHERE ({matched}){extra}{src.where} GROUP BY {group}")
+        counted: list[Counts] = [{} for _ in queries]
+        rows = 0
+        for sql in passes:
+            try:
+                cursor = file.conn.execute(sql, compiler.params)
+            except sqlite3.OperationalError as exc:
+                if "fts5" in str(exc) or "MATCH" in str(exc):
+                    raise QueryError(f"full-text query not understood: {exc}") from exc
+                raise
+            for jtype, value, moment, mask, n in cursor:
+                rows += 1
+                if rows > MAX_SLOT_ROWS:
+                    cursor.close()
+                    return None
+                key = None if field is None else (jtype, value)
+                for bit in range(len(queries)):
+                    if mask >> bit & 1:
+                        slots = counted[bit].setdefault(key, {})
+                        slots[moment] = slots.get(moment, 0) + n
+        return counted
+
     def _values(self, index: str, field: str, query: QueryLike, start: datetime | None,
                 end: datetime | None, timestamp_field: str, select: str,
                 group: str = "") -> Iterator[tuple[Any, ...]]:
@@ -663,6 +819,53 @@ class LocalIndex:
         return deleted
 
 
+
+_FLAGS_PER_PASS = 1
+# Reference times for telling a query whose SQL depends on the time of asking (now-1h) from one that does not.
+_NOW_A = datetime(2001, 1, 1, tzinfo=UTC)
+_NOW_B = datetime(2002, 2, 2, tzinfo=UTC)
+
+
+class _SlotFile:
+    """One index file as slot counting reads it: inside one read transaction, up to row ``last``."""
+
+    def __init__(self, path: Path, name: str, conn: sqlite3.Connection, last: int) -> None:
+        self.path = path
+        self.name = name
+        self.conn = conn
+        self.last = last
+        upto = _fts_upto(conn)
+        self.fts_upto = None if upto is None or upto >= last else upto
+        self.learned = _learned_kinds(conn)
+
+    def identity(self) -> tuple[Any, ...] | None:
+        """What tells this file from another one at the same path: inode, first row and schema."""
+        try:
+            inode = os.stat(self.path).st_ino
+        except OSError:
+            return None
+        first = self.conn.execute("SELECT ts, length(doc) FROM docs ORDER BY id LIMIT 1").fetchone()
+        version = self.conn.execute("PRAGMA schema_version").fetchone()[0]
+        return (self.name, inode, first, version)
+
+    def mark(self, doc_id: int) -> tuple[Any, ...] | None:
+        return self.conn.execute("SELECT ts, length(doc) FROM docs WHERE id = ?", (doc_id,)).fetchone()
+
+    def query_key(self, query: Query) -> tuple[Any, ...] | None:
+        """The query's SQL for this file as a cache key; None when it moves with the time of asking."""
+        compiled = []
+        for now in (_NOW_A, _NOW_B):
+            compiler = Compiler(self.name, now=now, timestamp_field=schema.TIMESTAMP_FIELD, learned_kind=self.learned)
+            compiled.append((compiler.compile(to_query(query)), tuple(compiler.params)))
+        if compiled[0] != compiled[1]:
+            return None
+        try:
+            hash(compiled[0])
+        except TypeError:
+            return None
+        return compiled[0]
+
+
 def _learned_kinds(conn: sqlite3.Connection) -> Callable[[str], fieldtypes.Kind | None]:
     """Field kinds from the data of one index file: the JSON type of the first value stored, as
     Elasticsearch's dynamic mapping fixes a field's type with the first document holding it."""
@@ -796,26 +999,6 @@ def _run(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[tuple[An
         if "fts5" in str(exc) or "MATCH" in str(exc):
             raise QueryError(f"full-text query not understood: {exc}") from exc
         raise
-
-
-def _json_value(jtype: str, value: Any) -> Any:
-    if jtype == "true":
-        return True
-    if jtype == "false":
-        return False
-    return value
-
-
-def _kind(jtype: str) -> str:
-    return "number" if jtype in ("integer", "real") else jtype
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    if isinstance(value, bool):
-        return (0, value)
-    if isinstance(value, (int, float)):
-        return (1, value)
-    return (2, str(value))
 
 
 def _percentile(values: list[float], pct: float) -> float:
