@@ -16,15 +16,16 @@ from pipeline.localindex.query import MatchAll, Query
 from pipeline.localindex.slots import CachedCounts, SlotCache, SlotRequest
 
 DAY1 = datetime(2026, 11, 20, tzinfo=UTC)
-FIELDS = ["service.name", "log.level", "tags", "user.name", "http.response.status_code", "flag", "missing.field"]
+FIELDS = ["service.name", "log.level", "tags", "user.name", "http.response.status_code", "http.response.body.bytes",
+          "flag", "missing.field"]
 QUERIES = ["", "log.level:ERROR", "not service.name:auth", "message:timeout", "http.response.status_code >= 500",
            "user.name:*", "tags:_grokparsefailure or flag:true"]
 
 
-def _event(rnd: random.Random, moment: datetime, i: int) -> Event:
+def _event(rnd: random.Random, moment: datetime, i: int, irregular: bool = True) -> Event:
     doc: dict[str, object] = {"@timestamp": moment.isoformat(), "message": f"request {i} " + rnd.choice(["ok", "timeout"])}
     shape = i % 9
-    if shape == 0:  # irregular: a hot field holding a list, another a boolean
+    if shape == 0 and irregular:  # irregular: a hot field holding a list, another a boolean
         doc["log"] = {"level": ["ERROR", "WARN"]}
         doc["service"] = {"name": True}
     elif shape == 1:  # a literal dotted key instead of nested objects
@@ -35,7 +36,8 @@ def _event(rnd: random.Random, moment: datetime, i: int) -> Event:
         doc["service"] = {"name": rnd.choice(["auth", "web", "api", "Auth"])}
         doc["log"] = {"level": rnd.choice(["INFO", "INFO", "ERROR", "WARN"])}
     if i % 4 == 0:
-        doc["http"] = {"response": {"status_code": rnd.choice([200, 404, 500, "503", 200.0])}}
+        doc["http"] = {"response": {"status_code": rnd.choice([200, 404, 500, "503", 200.0]),
+                                    "body": {"bytes": rnd.choice([0.1 + 0.2, 1 / 3, 12, "7", 2.5e300])}}}
     if i % 3 == 0:
         doc["user"] = {"name": rnd.choice(["ana", "bo", 7, ["ana", "cy"]])}  # JSON only, mixed kinds
     if i % 5 == 0:
@@ -45,20 +47,22 @@ def _event(rnd: random.Random, moment: datetime, i: int) -> Event:
     return Event(doc)
 
 
-def _fill(idx: LocalIndex, count: int, seed: int = 3, start: datetime = DAY1) -> None:
+def _fill(idx: LocalIndex, count: int, seed: int = 3, start: datetime = DAY1, irregular: bool = True) -> None:
     rnd = random.Random(seed)
     per_file: dict[str, list[Event]] = {}
     for i in range(count):
         moment = start + timedelta(seconds=rnd.random() * 2 * 86_400)  # two days: two daily files
-        per_file.setdefault(f"logs-{moment:%Y.%m.%d}", []).append(_event(rnd, moment, i))
+        per_file.setdefault(f"logs-{moment:%Y.%m.%d}", []).append(_event(rnd, moment, i, irregular))
     for name, events in per_file.items():
         idx.write(name, events)
 
 
-@pytest.fixture
-def idx(tmp_path: Path) -> LocalIndex:
+@pytest.fixture(params=[True, False], ids=["irregular-rows", "regular-rows-only"])
+def idx(tmp_path: Path, request: pytest.FixtureRequest) -> LocalIndex:
+    """Files with irregular rows (queries read the JSON too), and without (the docs_ts_hot index
+    answers hot-field questions minute by minute)."""
     index = LocalIndex(tmp_path / "index")
-    _fill(index, 1500)
+    _fill(index, 1500, irregular=request.param)
     yield index
     index.close()
 
@@ -96,6 +100,29 @@ def _assert_same_as_separate_queries(idx: LocalIndex, start: datetime, end: date
 def test_slot_counts_equal_the_separate_queries(idx: LocalIndex, start: datetime, end: datetime) -> None:
     _assert_same_as_separate_queries(idx, start, end)
     _assert_same_as_separate_queries(idx, start, end)  # and again, from the cache
+
+
+def test_questions_on_hot_columns_are_counted_minute_by_minute_in_a_regular_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.localindex import store
+
+    idx = LocalIndex(tmp_path / "index")
+    _fill(idx, 600, irregular=False)
+    ways: list[bool] = []
+    by_minute = store.LocalIndex._by_minute
+
+    def spy(*args: object) -> object:
+        found = by_minute(*args)  # type: ignore[arg-type]
+        ways.append(found is not None)
+        return found
+
+    monkeypatch.setattr(store.LocalIndex, "_by_minute", staticmethod(spy))
+    queries = [MatchAll(), parse_query_text("log.level:ERROR and http.response.status_code >= 404", "kuery"),
+               parse_query_text("tags:_grokparsefailure", "kuery")]  # tags are not in docs_ts_hot
+    requests = [SlotRequest(q, f) for q in queries for f in (None, "service.name")]
+    idx.slot_counts("logs-*", requests, DAY1, DAY1 + timedelta(days=2))
+    assert ways == [True, True, True, True, False, False] * 2  # per file
+    idx.close()
 
 
 def test_rows_appended_after_caching_are_counted(idx: LocalIndex) -> None:
