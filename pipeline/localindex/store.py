@@ -612,7 +612,33 @@ class LocalIndex:
                      ts_range: tuple[int, int] | None = None) -> list[Counts | None]:
         """The documents of each request counted per slot and value, over rows with ``id > after_id``
         (and ``ts`` in ``ts_range``). None: too many (value, slot) pairs to keep."""
-        return [self._slot_pass(file, request, after_id, ts_range) for request in requests]
+        out: dict[int, Counts | None] = {}
+        alone = [i for i, request in enumerate(requests) if request.field is None]
+        if len(alone) > 1 and not after_id and ts_range is None:
+            together = self._counts_by_minute(file, [requests[i].query for i in alone])
+            if together is not None:
+                out.update(zip(alone, together, strict=True))
+        return [out[i] if i in out else self._slot_pass(file, request, after_id, ts_range)
+                for i, request in enumerate(requests)]
+
+    @staticmethod
+    def _counts_by_minute(file: _SlotFile, queries: list[Query]) -> list[Counts] | None:
+        """Documents of several queries per minute in one walk down ``docs_ts_hot`` (a split by filters:
+        one walk instead of one per filter), or None when a query needs more than that index holds."""
+        compiler = Compiler(file.name, timestamp_field=schema.TIMESTAMP_FIELD, fts_upto=file.fts_upto,
+                            learned_kind=file.learned, regular_only=file.regular_only)
+        sums = ", ".join(f"coalesce(sum(CASE WHEN ({compiler.compile(to_query(q))}) THEN 1 ELSE 0 END), 0)"
+                         for q in queries)
+        found = LocalIndex._per_minute(file, f"SELECT json_array({sums}) FROM docs d "
+                                             f"WHERE d.ts >= s.x AND d.ts < s.x + {SLOT_MS}", compiler.params)
+        if found is None:
+            return None
+        counted: list[Counts] = [{} for _ in queries]
+        for moment, packed in found:
+            for position, n in enumerate(orjson.loads(packed) if packed is not None else ()):
+                if n:
+                    counted[position].setdefault(None, {})[moment] = n
+        return counted
 
     def _slot_pass(self, file: _SlotFile, request: SlotRequest, after_id: int,
                    ts_range: tuple[int, int] | None) -> Counts | None:
@@ -668,10 +694,16 @@ class LocalIndex:
         """``grouped`` (t, v, n rows of minute ``s.x``) for each minute of the file, each minute a range
         of ``docs_ts_hot``: (minute, JSON [[t, v, n], ...]) rows, or None when the query needs more than
         that index holds (fetching each row from the table costs ~10x a scan, bench/RESULTS.md)."""
+        # Reals go as text with 17 digits: JSON would round them to 15.
+        return LocalIndex._per_minute(file, "SELECT json_group_array(json_array(t, CASE t WHEN 'real' THEN "
+                                            f"printf('%!.17g', v) ELSE v END, n)) FROM ({grouped})", params)
+
+    @staticmethod
+    def _per_minute(file: _SlotFile, packed: str, params: list[Any]) -> list[tuple[int, str | None]] | None:
+        """The scalar query ``packed`` for each minute ``s.x`` of the file, or None when it needs more than
+        ``docs_ts_hot`` holds."""
         if (file.high - file.low) // SLOT_MS > _MAX_MINUTES_PER_FILE:
             return None  # a few stray timestamps far away: one scan is cheaper than their empty minutes
-        packed = ("SELECT json_group_array(json_array(t, CASE t WHEN 'real' THEN printf('%!.17g', v) ELSE v END, n)) "
-                  f"FROM ({grouped})")
         sql = (f"WITH RECURSIVE s(x) AS (SELECT {_floor(file.low, SLOT_MS)} UNION ALL SELECT x + {SLOT_MS} FROM s "
                f"WHERE x + {SLOT_MS} <= {int(file.high)}) SELECT s.x, ({packed}) FROM s")
         plan = [row[3] for row in file.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]

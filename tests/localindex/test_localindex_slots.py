@@ -125,6 +125,35 @@ def test_questions_on_hot_columns_are_counted_minute_by_minute_in_a_regular_file
     idx.close()
 
 
+def test_several_counts_on_hot_columns_take_one_walk_per_file_and_equal_the_separate_queries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.localindex import store
+
+    idx = LocalIndex(tmp_path / "index")
+    _fill(idx, 900, irregular=False)
+    walks: list[int] = []
+    together = store.LocalIndex._counts_by_minute
+
+    def spy(file: object, queries: list[Query]) -> object:
+        found = together(file, queries)  # type: ignore[arg-type]
+        walks.append(len(queries) if found is not None else 0)
+        return found
+
+    monkeypatch.setattr(store.LocalIndex, "_counts_by_minute", staticmethod(spy))
+    texts = ["http.response.status_code >= 200 and http.response.status_code < 300",
+             "http.response.status_code >= 500", "log.level:(ERROR or WARN)", "not service.name:auth"]
+    queries = [parse_query_text(text, "kuery") for text in texts]
+    start, end = DAY1 + timedelta(hours=2, seconds=30), DAY1 + timedelta(hours=44, seconds=1)
+    for _ in range(2):  # counted, then from the cache
+        answers = idx.slot_counts("logs-*", [SlotRequest(q) for q in queries], start, end)
+        for query, counts in zip(queries, answers, strict=True):
+            assert counts is not None
+            assert counts.count() == idx.count("logs-*", query, start, end)
+            assert counts.histogram(300_000) == _ms_buckets(idx.date_histogram("logs-*", "5m", query, start, end))
+    assert walks == [4, 4]  # one walk per file, for the four queries, once
+    idx.close()
+
+
 def test_rows_appended_after_caching_are_counted(idx: LocalIndex) -> None:
     start, end = DAY1 + timedelta(hours=3, seconds=30), DAY1 + timedelta(hours=40)
     _assert_same_as_separate_queries(idx, start, end)
