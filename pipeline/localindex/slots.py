@@ -1,10 +1,10 @@
 """Documents counted per minute ("slots"), per query and per value of a field, and a bounded cache of them.
 
 A dashboard asks many questions of the same documents: counts, histograms, top values, split series,
-distinct values. Each is a sum over per-minute counts, so :meth:`LocalIndex.slot_counts` answers all of a
-page's questions on one field with one pass per index file, and :class:`SlotCounts` derives each
-answer from those counts, exactly as the separate methods (``count``, ``date_histogram``, ``terms``,
-``split_date_histogram``, ``metric(cardinality)``) compute it.
+distinct values. Each is a sum over per-minute counts, so :meth:`LocalIndex.slot_counts` counts each
+question's documents per minute (and per value) once, and :class:`SlotCounts` derives the answers from
+those counts exactly as the separate methods (``count``, ``date_histogram``, ``terms``,
+``split_date_histogram``, ``metric(cardinality)``) compute them.
 
 Why whole minutes can be cached: rows of an index file are only ever appended (ids grow; a committed
 row never changes), so the counts over rows ``id <= upto`` stay true while the file is the same file —

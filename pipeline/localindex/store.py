@@ -534,8 +534,8 @@ class LocalIndex:
 
     def slot_counts(self, index: str, requests: Sequence[SlotRequest], start: datetime, end: datetime,
                     ) -> list[SlotCounts | None]:
-        """Per request, its documents in ``[start, end)`` counted per minute (and per value of its field):
-        all of a dashboard's questions on one field in one pass per file (see :mod:`.slots`).
+        """Per request, its documents in ``[start, end)`` counted per minute (and per value of its field),
+        from which a dashboard's counts, histograms, top values and split series derive (see :mod:`.slots`).
 
         Whole minutes come from an in-memory cache that is brought up to date with the rows appended
         since; the minutes the range cuts are read each time. None for a request whose field has too many
@@ -708,7 +708,7 @@ class LocalIndex:
                f"WHERE x + {SLOT_MS} <= {int(file.high)}) SELECT s.x, ({packed}) FROM s")
         plan = [row[3] for row in file.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
         if not any("COVERING INDEX docs_ts_hot" in step for step in plan) or any(
-                step.startswith(("SCAN d", "SEARCH d")) and "COVERING INDEX" not in step for step in plan):
+                step.startswith(("SCAN d ", "SEARCH d ")) and "COVERING INDEX" not in step for step in plan):
             return None
         return _run(file.conn, sql, params)
 
@@ -859,7 +859,6 @@ class LocalIndex:
         if deleted:
             log.info("retention %s: deleted %d index(es): %s", older_than, len(deleted), ", ".join(deleted))
         return deleted
-
 
 
 # A file whose rows span more minutes than this (stray timestamps) is counted by one scan, not per minute.
