@@ -4,6 +4,7 @@ split_date_histogram and cardinality give, and their cache follows appended rows
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def _fill(idx: LocalIndex, count: int, seed: int = 3, start: datetime = DAY1, ir
 
 
 @pytest.fixture(params=[True, False], ids=["irregular-rows", "regular-rows-only"])
-def idx(tmp_path: Path, request: pytest.FixtureRequest) -> LocalIndex:
+def idx(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalIndex]:
     """Files with irregular rows (queries read the JSON too), and without (the docs_ts_hot index
     answers hot-field questions minute by minute)."""
     index = LocalIndex(tmp_path / "index")
@@ -161,6 +162,17 @@ def test_rows_appended_after_caching_are_counted(idx: LocalIndex) -> None:
     _fill(idx, 300, seed=9)  # into both files, all over their time span (late events too)
     _assert_same_as_separate_queries(idx, start, end)
     assert len(idx._slots) == held  # the same entries, brought up to date
+
+
+def test_fields_no_document_had_are_counted_once_written(idx: LocalIndex) -> None:
+    start, end = DAY1, DAY1 + timedelta(days=2)
+    requests = [SlotRequest(MatchAll(), "client.ip"), SlotRequest(MatchAll(), "missing.field")]
+    assert [c and c.terms(0) for c in idx.slot_counts("logs-*", requests, start, end)] == [[], []]
+    idx.write("logs-2026.11.20", [Event({"@timestamp": (DAY1 + timedelta(hours=5)).isoformat(),
+                                         "client": {"ip": "10.1.1.1"}, "missing": {"field": 3}})])
+    answers = idx.slot_counts("logs-*", requests, start, end)
+    assert [c and c.terms(0) for c in answers] == [[("10.1.1.1", 1)], [(3, 1)]]
+    assert idx.terms("logs-*", "client.ip", None, start, end) == [("10.1.1.1", 1)]
 
 
 def test_a_replaced_file_is_counted_afresh(idx: LocalIndex) -> None:
