@@ -1,10 +1,13 @@
 """CPU time of each `pipeline ui` dashboard and of the Discover questions over a local index, in-process.
 
-    python bench/ui_cpu.py DIR [--hours 24] [--end ISO-TIME]
+    python bench/ui_cpu.py DIR [--hours 24] [--end ISO-TIME] [--repeat N] [--cold]
 
 DIR is a directory filled by `bench/ui_bench.py --keep DIR`. CPU seconds (process time) stay meaningful on
 a loaded shared machine, where the wall times of ui_bench.py mostly measure the wait for a core. --end
-fixes the window's end so runs on different days compare (default: the newest document).
+fixes the window's end so runs on different days compare (default: the newest document). --repeat N
+computes each dashboard N times in a row, as a page refreshing does: the first run of a process is cold
+(nothing cached in memory yet), later ones show what the in-process caches save. --cold gives each
+dashboard a source of its own, so its first run shares nothing with the dashboards before it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ def main() -> int:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--hours", type=float, default=24)
     parser.add_argument("--end", help="end of the window (ISO 8601); default: the newest document")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each dashboard in a row (default 1)")
+    parser.add_argument("--cold", action="store_true", help="a fresh source (empty caches) per dashboard")
     args = parser.parse_args()
     source = LocalSource(args.directory / "index")
     if args.end:
@@ -52,7 +57,10 @@ def main() -> int:
             lambda q=query: (source.search("logs-*", q, start, end, 50),
                              source.histogram("logs-*", q, start, end, 30 * 60_000)))
     for dashboard in panels.load_dashboards():
-        cpu(f"dashboard {dashboard.name}", lambda d=dashboard: panels.compute(source, d, MatchAll(), start, end))
+        own = LocalSource(args.directory / "index") if args.cold else source
+        for run in range(1, args.repeat + 1):
+            label = f"dashboard {dashboard.name}" + (f" (run {run})" if args.repeat > 1 else "")
+            cpu(label, lambda d=dashboard, s=own: panels.compute(s, d, MatchAll(), start, end))
     return 0
 
 

@@ -168,8 +168,12 @@ class Compiler:
 
     def __init__(self, index_name: str = "", now: datetime | None = None,
                  timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None,
-                 learned_kind: Callable[[str], fieldtypes.Kind | None] | None = None) -> None:
+                 learned_kind: Callable[[str], fieldtypes.Kind | None] | None = None,
+                 regular_only: bool = False) -> None:
+        """``regular_only``: the file has no irregular rows (irr = 1), so hot fields read their column
+        alone — no JSON branch, which lets SQLite answer from the narrow ``docs_ts_hot`` index."""
         self.index_name = index_name
+        self.regular_only = regular_only
         self.fts_upto = fts_upto  # documents with a greater id are not in FTS5 yet (None: all are)
         self.now = now
         self.timestamp_field = timestamp_field
@@ -229,6 +233,8 @@ class Compiler:
             return self._generic(field, f"(t = 'text' AND lower(v) = lower({self.p(value)}))")
         column = schema.HOT_FIELDS.get(field)
         if column is not None:
+            if self.regular_only:
+                return self._column_equals(column, value)
             generic = self._doc_generic(field, self._equals("v", "t", value))
             return f"(CASE WHEN d.irr = 0 THEN {self._column_equals(column, value)} ELSE {generic} END)"
         generic = self._generic(field, self._equals("v", "t", value))
@@ -239,6 +245,8 @@ class Compiler:
         if field == schema.TAGS_FIELD and isinstance(value, str) and not _JSON_ESCAPED.search(value):
             # d.tags is a JSON array of strings: '"value"' occurs in it exactly when value is an element.
             tag = self.p(f'"{value}"')
+            if self.regular_only:
+                return f"coalesce(instr(d.tags, {tag}) > 0, 0)"
             return f"(CASE WHEN d.irr = 0 THEN coalesce(instr(d.tags, {tag}) > 0, 0) ELSE {generic} END)"
         return generic
 
@@ -299,6 +307,8 @@ class Compiler:
                    f"(json_type(d.doc, {path}) = 'array' AND json_array_length(d.doc, {path}) = 0), 0)")
         column = schema.HOT_FIELDS.get(field) or ("tags" if field == schema.TAGS_FIELD else None)
         if column is not None:
+            if self.regular_only:
+                return f"(d.{column} IS NOT NULL)"
             return f"(CASE WHEN d.irr = 0 THEN d.{column} IS NOT NULL ELSE {generic} END)"
         return generic
 
@@ -396,10 +406,14 @@ class Compiler:
         if column is not None:
             col = f"d.{column}"
             on_column = self._substitute(cond, col, f"typeof({col})", _num_expr(col, f"typeof({col})"))
+            if self.regular_only:
+                return f"coalesce({on_column}, 0)"
             return (f"(CASE WHEN d.irr = 0 THEN coalesce({on_column}, 0) "
                     f"ELSE {self._doc_generic(field, cond)} END)")
         if field == schema.TAGS_FIELD:
             each = self._substitute(cond, "j.value", "j.type", _num_expr("j.value", "j.type"))
+            if self.regular_only:
+                return f"EXISTS (SELECT 1 FROM json_each(d.tags) j WHERE {each})"
             return (f"(CASE WHEN d.irr = 0 THEN EXISTS (SELECT 1 FROM json_each(d.tags) j WHERE {each}) "
                     f"ELSE {self._doc_generic(field, cond)} END)")
         return self._doc_generic(field, cond)

@@ -9,17 +9,18 @@ documents with the panel's columns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.kibana import specs
-from pipeline.kibana.specs import Dashboard, Metric, Panel
+from pipeline.kibana.specs import Dashboard, Panel
 from pipeline.localindex import parse_query_text
 from pipeline.localindex.query import Bool, MatchAll, Query
 from pipeline.resources import resource_dir
 from pipeline.ui import timerange
-from pipeline.ui.source import Source
+from pipeline.ui.source import Question, Source
 
 
 def load_dashboards(directory: Path | None = None) -> list[Dashboard]:
@@ -42,51 +43,81 @@ def _interval(panel: Panel, start: datetime, end: datetime) -> int:
     return timerange.interval_for(start, end)
 
 
-def _metric_value(source: Source, index: str, metric: Metric, query: Query, start: datetime,
-                  end: datetime) -> float | None:
-    if metric.agg == "count":
-        return float(source.count(index, query, start, end))
-    assert metric.field is not None
-    return source.metric(index, metric.agg, metric.field, query, start, end)
-
-
 def compute(source: Source, dashboard: Dashboard, page_query: Query, start: datetime, end: datetime) -> dict[str, Any]:
+    """Every panel of ``dashboard``; their aggregations go to the source together (see Source.answer)."""
     index = dashboard.data_view.pattern
     base = _and(page_query, parse_query_text(dashboard.query, dashboard.language))
+    questions: list[Question] = []
+    # Per panel: its data, and where its answers go once every question is answered.
+    pending: list[tuple[dict[str, Any], Callable[[dict[str, Any], list[Any]], None], list[int]]] = []
+
+    def ask(*asked: Question) -> list[int]:
+        questions.extend(asked)
+        return list(range(len(questions) - len(asked), len(questions)))
+
     out = []
     for panel in dashboard.panels:
         query = _and(base, parse_query_text(panel.query, panel.language))
         data: dict[str, Any] = {"key": panel.key, "type": panel.type, "title": panel.title,
                                 "width": panel.width, "height": panel.height}
+        out.append(data)
         if panel.type == "search":
-            docs = source.search(index, query, start, end, size=20)
             data["columns"] = list(panel.columns)
-            data["rows"] = docs
+            data["rows"] = source.search(index, query, start, end, size=20)
         elif panel.type == "metric":
             metric = panel.metrics[0]
             data["label"] = metric.label or (metric.agg if metric.field is None else f"{metric.agg} {metric.field}")
-            data["value"] = _metric_value(source, index, metric, query, start, end)
+            if metric.agg == "count":
+                pending.append((data, _set_value(_number), ask(Question("count", query))))
+            elif metric.agg == "cardinality":
+                pending.append((data, _set_value(_number), ask(Question("cardinality", query, metric.field))))
+            else:
+                assert metric.field is not None
+                data["value"] = source.metric(index, metric.agg, metric.field, query, start, end)
         elif panel.type == "timeseries":
             interval = _interval(panel, start, end)
             data["chart"] = panel.chart
             data["interval_ms"] = interval
-            series: list[dict[str, Any]] = []
             if panel.split:
-                for value, buckets in source.split_histogram(index, panel.split, query, start, end, interval,
-                                                             panel.split_size):
-                    series.append({"name": str(value), "buckets": buckets})
+                pending.append((data, _set_split,
+                                ask(Question("split", query, panel.split, interval, panel.split_size))))
             elif panel.split_filters:
-                for label, text in panel.split_filters:
-                    sub = _and(query, parse_query_text(text, "kuery"))
-                    series.append({"name": label, "buckets": source.histogram(index, sub, start, end, interval)})
+                labels = [label for label, _ in panel.split_filters]
+                subs = [Question("histogram", _and(query, parse_query_text(text, "kuery")), interval_ms=interval)
+                        for _, text in panel.split_filters]
+                pending.append((data, _set_series(labels), ask(*subs)))
             else:
-                series.append({"name": "count", "buckets": source.histogram(index, query, start, end, interval)})
-            data["series"] = series
+                pending.append((data, _set_series(["count"]), ask(Question("histogram", query, interval_ms=interval))))
         else:  # bar, pie, table: top values of a field
             assert panel.field is not None
             data["field"] = panel.field
-            data["buckets"] = [{"key": key, "count": n}
-                               for key, n in source.terms(index, panel.field, query, start, end, panel.size)]
-        out.append(data)
+            pending.append((data, _set_terms, ask(Question("terms", query, panel.field, size=panel.size))))
+    answers = source.answer(index, questions, start, end) if questions else []
+    for data, fill, positions in pending:
+        fill(data, [answers[i] for i in positions])
     return {"name": dashboard.name, "title": dashboard.title, "description": dashboard.description,
             "panels": out}
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _set_value(convert: Callable[[Any], Any]) -> Callable[[dict[str, Any], list[Any]], None]:
+    def fill(data: dict[str, Any], answers: list[Any]) -> None:
+        data["value"] = convert(answers[0])
+    return fill
+
+
+def _set_series(names: list[str]) -> Callable[[dict[str, Any], list[Any]], None]:
+    def fill(data: dict[str, Any], answers: list[Any]) -> None:
+        data["series"] = [{"name": name, "buckets": buckets} for name, buckets in zip(names, answers, strict=True)]
+    return fill
+
+
+def _set_split(data: dict[str, Any], answers: list[Any]) -> None:
+    data["series"] = [{"name": str(value), "buckets": buckets} for value, buckets in answers[0]]
+
+
+def _set_terms(data: dict[str, Any], answers: list[Any]) -> None:
+    data["buckets"] = [{"key": key, "count": n} for key, n in answers[0]]

@@ -8,14 +8,28 @@ receives the DSL from :func:`pipeline.localindex.esdsl.to_dsl`, as the alert eng
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.localindex import LocalIndex
 from pipeline.localindex.query import Query
+from pipeline.localindex.slots import SLOT_MS, SlotCounts, SlotRequest
 
 TIMESTAMP = "@timestamp"
+
+
+@dataclass(frozen=True)
+class Question:
+    """One aggregation a panel shows: a count, a histogram, top values, top values each with its
+    histogram (split), or the number of distinct values (cardinality) of the documents of ``query``."""
+
+    kind: Literal["count", "histogram", "terms", "split", "cardinality"]
+    query: Query
+    field: str | None = None
+    interval_ms: int = 0
+    size: int = 0
 
 
 class Source(ABC):
@@ -50,6 +64,24 @@ class Source(ABC):
             sub = Bool(must=(query, Term(field, value)))
             out.append((value, self.histogram(index, sub, start, end, interval_ms)))
         return out
+
+    def answer(self, index: str, questions: list[Question], start: datetime, end: datetime) -> list[Any]:
+        """The answers to a page's questions, in order; a source may share work between them."""
+        return [self.answer_one(index, question, start, end) for question in questions]
+
+    def answer_one(self, index: str, question: Question, start: datetime, end: datetime) -> Any:
+        """One question answered by its own query."""
+        kind, query, field = question.kind, question.query, question.field
+        if kind == "count":
+            return self.count(index, query, start, end)
+        if kind == "histogram":
+            return self.histogram(index, query, start, end, question.interval_ms)
+        assert field is not None, f"a {kind} question needs a field"
+        if kind == "terms":
+            return self.terms(index, field, query, start, end, question.size)
+        if kind == "split":
+            return self.split_histogram(index, field, query, start, end, question.interval_ms, question.size)
+        return self.metric(index, "cardinality", field, query, start, end)
 
     def state_store(self) -> Any:
         """The alert state of this source, or None."""
@@ -89,6 +121,25 @@ class LocalSource(Source):
                end: datetime) -> float | None:
         value = self.index.metric(index, agg, field, query, start, end)  # type: ignore[arg-type]
         return None if value is None else float(value)
+
+    def answer(self, index: str, questions: list[Question], start: datetime, end: datetime) -> list[Any]:
+        """Every question on the same documents and field from one set of per-minute counts
+        (:meth:`LocalIndex.slot_counts`, cached per file); the rest by their own query."""
+        requests: dict[SlotRequest, int] = {}
+        asked: list[int | None] = []
+        for question in questions:
+            if question.kind in ("histogram", "split") and question.interval_ms % SLOT_MS:
+                asked.append(None)  # buckets narrower than a minute: not from minute counts
+                continue
+            field = None if question.kind in ("count", "histogram") else question.field
+            asked.append(requests.setdefault(SlotRequest(question.query, field), len(requests)))
+        counted = self.index.slot_counts(index, list(requests), start, end) if requests else []
+        out = []
+        for question, position in zip(questions, asked, strict=True):
+            counts = None if position is None else counted[position]
+            out.append(self.answer_one(index, question, start, end) if counts is None
+                       else _from_slots(question, counts))
+        return out
 
     def state_store(self) -> Any:
         from pipeline.alerts.state import SQLiteStateStore, state_path
@@ -147,6 +198,20 @@ class ElasticsearchSource(Source):
                                   ignore_unavailable=True)
         value = body["aggregations"]["m"].get("value")
         return None if value is None else float(value)
+
+
+def _from_slots(question: Question, counts: SlotCounts) -> Any:
+    """What :meth:`Source.answer_one` gives for ``question``, from the question's minute counts."""
+    kind = question.kind
+    if kind == "count":
+        return counts.count()
+    if kind == "histogram":
+        return counts.histogram(question.interval_ms)
+    if kind == "terms":
+        return counts.terms(question.size)
+    if kind == "split":
+        return counts.split_histogram(question.interval_ms, question.size)
+    return float(counts.cardinality())
 
 
 def _iso(moment: datetime) -> str:
