@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,24 +62,56 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
         return
     conn.send(("ready", None))
     lock = threading.Lock()  # the flusher thread and batches share the outputs
+    clock = _Clock()
     while True:
         try:
+            if not conn.poll(0):
+                clock.wait_starts()
+                conn.poll(None)
+                clock.wait_ends()
             message, payload = conn.recv()
         except (EOFError, OSError):
             message, payload = "stop", None  # the parent is gone: flush and leave
         if message == "batch":
             with lock:
                 runner.process(unpack(payload))
+            clock.batches += 1
             conn.send(("done", _snapshot(built.metrics)))
         else:
             with lock:
                 runner.stopping.set()
                 runner.finish_outputs()
+            log.info("%s stopped: %s", multiprocessing.current_process().name, clock.summary())
             try:
                 conn.send(("stopped", _snapshot(built.metrics)))
             except (BrokenPipeError, OSError):
                 pass
             return
+
+
+class _Clock:
+    """Where a worker process's time went, for its last log line: much waiting for batches means the main
+    process or the inputs are the limit; the rest is time waiting for a CPU, for outputs or for locks."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
+        self.waited = 0.0
+        self.batches = 0
+        self._since = 0.0
+
+    def wait_starts(self) -> None:
+        self._since = time.perf_counter()
+
+    def wait_ends(self) -> None:
+        self.waited += time.perf_counter() - self._since
+
+    def summary(self) -> str:
+        wall = max(1e-9, time.perf_counter() - self.started)
+        cpu = time.process_time() - self.cpu_started
+        return (f"{self.batches} batches in {wall:.1f}s: CPU {cpu:.1f}s ({cpu / wall:.0%}), waiting for batches "
+                f"{self.waited:.1f}s ({self.waited / wall:.0%}), other (waiting for a CPU, outputs, locks) "
+                f"{max(0.0, wall - cpu - self.waited):.1f}s")
 
 
 class ProcessWorker:

@@ -244,6 +244,9 @@ JSON_FAILURE_TAG = "_beats_json_failure"
 _failures = RateLimitedLogger(log)  # one line per client per 10 s, with the count held back
 
 
+_BUILDERS: dict[tuple[Any, ...], EventBuilder] = {}
+
+
 class RawJsonSource:
     """One connection's JSON payloads, decoded by a worker process with the plain codec's fast path.
 
@@ -268,13 +271,20 @@ class RawJsonSource:
         return {**self.__dict__, "_builder": None}  # the builder (and its codec) is made where it is used
 
     def _make_builder(self) -> EventBuilder:
-        from pipeline.plugin import build_from_dict
+        # One builder per distinct source per process: a batch arrives with a fresh copy of its source.
+        key = (self.fields, self.codec_tag, self.peer_ip, self.add_hostname, self.stable_ids)
+        builder = _BUILDERS.get(key)
+        if builder is None:
+            from pipeline.plugin import build_from_dict
 
-        codec = build_from_dict("codec", "plain", {})
-        self._builder = EventBuilder(codec, fields=self.fields, codec_tag=self.codec_tag, peer_ip=self.peer_ip,
-                                     tls_metadata=None, add_hostname=self.add_hostname,
-                                     stable_ids=self.stable_ids)
-        return self._builder
+            if len(_BUILDERS) > 1000:  # many short-lived clients
+                _BUILDERS.clear()
+            builder = _BUILDERS[key] = EventBuilder(
+                build_from_dict("codec", "plain", {}), fields=self.fields, codec_tag=self.codec_tag,
+                peer_ip=self.peer_ip, tls_metadata=None, add_hostname=self.add_hostname,
+                stable_ids=self.stable_ids)
+        self._builder = builder
+        return builder
 
     def decode(self, raw: bytes) -> Event:
         builder = self._builder or self._make_builder()
