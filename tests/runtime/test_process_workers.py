@@ -126,3 +126,27 @@ def test_process_workers_with_the_persisted_queue_deliver_every_line(pipeline_cm
     assert result.returncode == 0, result.stderr
     messages = sorted(json.loads(line)["message"] for line in out.read_text().splitlines())
     assert messages == sorted(f"line {n}" for n in range(3000))
+
+
+def test_worker_processes_writing_the_same_daily_local_index_file_lose_nothing(pipeline_cmd, tmp_path):
+    from pipeline.localindex.store import LocalIndex
+
+    log = tmp_path / "app.log"
+    total = 6000
+    log.write_bytes(b"".join(f"line {n} w{n % 7}\n".encode() for n in range(total)))
+    config = (f'input {{ file {{ path => "{log}" mode => "read" exit_after_read => true file_completed_action => '
+              f'"log" file_completed_log_path => "{tmp_path}/done.log" sincedb_path => "{tmp_path}/sincedb" }} }}')
+    conf = tmp_path / "default-output.conf"  # -f: no output section means the local index (-e would mean stdout)
+    conf.write_text(config)
+    result = subprocess.run([*pipeline_cmd, "run", "-f", str(conf), "--path.data", str(tmp_path / "d"),
+                             "--api.enabled", "false", "-w", "2", "--pipeline.worker_type", "process", "-b", "50"],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    index = LocalIndex(tmp_path / "d" / "index")
+    assert len(list((tmp_path / "d" / "index").glob("logs-*.sqlite"))) == 1
+    batches = [int(n) for n in re.findall(r"pipeline-worker-\d stopped: (\d+) batches", result.stderr)]
+    assert len(batches) == 2 and all(batches), result.stderr  # both workers wrote that one file
+    assert index.count("logs-*") == total
+    assert index.count("logs-*", "w3") == len([n for n in range(total) if n % 7 == 3])  # full text, both writers
+    assert sorted(int(d["message"].split()[1]) for d in index.search("logs-*", "w5", size=total)) == [
+        n for n in range(total) if n % 7 == 5]
