@@ -15,6 +15,7 @@ is printed with every round, and CPU per event is the steadier figure.
 
     python bench/two_cores.py                        # 200,000 lines, 3 rounds
     python bench/two_cores.py --events 100000 --rounds 5 --variants one-core,two-procs
+    python bench/two_cores.py --baseline /tmp/main-copy     # adds main's two-procs to every round
 """
 
 from __future__ import annotations
@@ -79,17 +80,18 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def run_once(variant: str, folder: Path, log: Path, events: int, output: str) -> dict[str, float]:
-    prefix, flags = VARIANTS[variant]
+def run_once(variant: str, folder: Path, log: Path, events: int, output: str,
+             repo: Path = REPO) -> dict[str, float]:
+    prefix, flags = VARIANTS[variant.removesuffix("@baseline")]
     data = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=folder))
     config = data / "pipeline.conf"
     config.write_text(CONFIG.format(path=log, done=data / "done.log", sincedb=data / "sincedb") + OUTPUTS[output])
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(repo)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen([*prefix, sys.executable, "-m", "pipeline", "run", "-f", str(config), "--path.data",
                              str(data / "data"), "--api.enabled", "false", "--log.level", "warn", *flags],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     main_cpu, workers_cpu = 0.0, {}
     while proc.poll() is None:
         sample = _cpu_of(proc.pid)
@@ -133,9 +135,12 @@ def main() -> int:
                         help=f"comma-separated, in round order: {', '.join(VARIANTS)}")
     parser.add_argument("--output", choices=list(OUTPUTS), default="local_index",
                         help="local_index: the default output (the product's default path); null: filters only")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout (e.g. a copy of main): its two-procs run as two-procs@baseline, "
+                             "in the same rounds")
     args = parser.parse_args()
-    variants = args.variants.split(",")
-    unknown = [v for v in variants if v not in VARIANTS]
+    variants = args.variants.split(",") + (["two-procs@baseline"] if args.baseline else [])
+    unknown = [v for v in variants if v.removesuffix("@baseline") not in VARIANTS]
     if unknown:
         sys.exit(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
     results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
@@ -145,9 +150,10 @@ def main() -> int:
         for number in range(1, args.rounds + 1):
             for variant in variants:
                 load = os.getloadavg()[0]
-                figures = run_once(variant, folder, log, args.events, args.output)
+                repo = args.baseline if variant.endswith("@baseline") else REPO
+                figures = run_once(variant, folder, log, args.events, args.output, repo)
                 results[variant].append(figures)
-                print(f"round {number} {variant:11s}: {args.events / figures['wall']:8,.0f} events/s wall "
+                print(f"round {number} {variant:18s}: {args.events / figures['wall']:8,.0f} events/s wall "
                       f"({figures['wall']:.2f} s), CPU {figures['cpu'] / args.events * 1e6:5.1f} µs/event "
                       f"(main {figures['main'] / args.events * 1e6:4.1f}, workers "
                       f"{figures['workers'] / args.events * 1e6:4.1f}), load {load:.2f}", flush=True)
@@ -157,7 +163,7 @@ def main() -> int:
     for variant in variants:
         best = max(args.events / r["wall"] for r in results[variant])
         cpu = min(r["cpu"] for r in results[variant]) / args.events * 1e6
-        print(f"{variant:11s}: best {best:8,.0f} events/s = {best / base:.2f}× {variants[0]}; "
+        print(f"{variant:18s}: best {best:8,.0f} events/s = {best / base:.2f}× {variants[0]}; "
               f"least CPU {cpu:.1f} µs/event")
     return 0
 
