@@ -89,6 +89,13 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
             return
 
 
+def _describe(event: Event) -> Any:
+    try:
+        return event.to_dict()
+    except Exception as exc:  # noqa: BLE001 - a raw event that cannot even be decoded here
+        return f"<undecodable: {type(exc).__name__}: {exc}; raw {getattr(event, 'raw', None)!r:.500}>"
+
+
 class _Clock:
     """Where a worker process's time went, for its last log line: much waiting for batches means the main
     process or the inputs are the limit; the rest is time waiting for a CPU, for outputs or for locks."""
@@ -211,7 +218,7 @@ class ProcessWorker:
                     self._metrics.add(output_rejected=len(batch))
                     log.error("worker process %d: a batch of %d events killed the worker %d times; the batch "
                               "is rejected (first event: %s)", self.number, len(batch), MAX_BATCH_ATTEMPTS,
-                              batch[0].to_dict() if batch else None)
+                              _describe(batch[0]) if batch else None)
                     self._restart()
                     return batch
                 log.error("worker process %d died (%s) while handling a batch of %d; restarting it "

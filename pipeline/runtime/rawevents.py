@@ -21,12 +21,17 @@ the failure and carrying the raw text, so nothing is lost silently.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pipeline.decorate import add_fields
 from pipeline.event import Event
+from pipeline.logs import RateLimitedLogger
+
+DECODE_FAILURE_TAG = "_rawdecodefailure"
+_limited = RateLimitedLogger(logging.getLogger("pipeline.runtime"))
 
 
 class RawSource(Protocol):
@@ -80,9 +85,30 @@ def pack(batch: Sequence[Event]) -> tuple[Any, ...]:
 
 def unpack(packed: tuple[Any, ...]) -> list[Event]:
     """The events of a packed batch, decoded (in the worker process)."""
-    if packed[0] == "raw":
-        return [source.decode(raw) for source, raw in zip(packed[1], packed[2], strict=True)]
-    return list(packed[1])
+    if packed[0] != "raw":
+        return list(packed[1])
+    pairs = zip(packed[1], packed[2], strict=True)
+    try:
+        return [source.decode(raw) for source, raw in pairs]
+    except Exception:  # noqa: BLE001 - a source's bug must not kill the worker: decode one by one
+        return [_decode_safely(source, raw) for source, raw in zip(packed[1], packed[2], strict=True)]
+
+
+def _decode_safely(source: RawSource, raw: Any) -> Event:
+    try:
+        return source.decode(raw)
+    except Exception as exc:  # noqa: BLE001 - kept, tagged and logged instead of lost
+        _limited.error(type(source).__name__, "%s could not decode a raw event (%s: %s); kept as message, "
+                       "tagged %s", type(source).__name__, type(exc).__name__, exc, DECODE_FAILURE_TAG)
+        return Event({"message": _as_text(raw), "tags": [DECODE_FAILURE_TAG]})
+
+
+def _as_text(raw: Any) -> str:
+    if isinstance(raw, tuple) and raw:
+        raw = raw[0]
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        return bytes(raw).decode("utf-8", "replace")
+    return str(raw)
 
 
 # -- what every source applies: the input's own decoration ---------------------------------------------

@@ -56,3 +56,17 @@ def test_the_source_applies_the_inputs_type_tags_and_add_field_as_the_input_does
     for field in ("type", "tags", "from"):
         assert got.get(field) == expected.get(field)
     assert got.get("from") == "box"
+
+
+class _Broken:
+    def decode(self, raw: object) -> Event:
+        if raw == b"boom":
+            raise RuntimeError("a bug in a source")
+        return Event({"message": raw.decode()})  # type: ignore[attr-defined]
+
+
+def test_a_source_that_raises_does_not_lose_the_batch_nor_the_bad_event() -> None:
+    source = _Broken()
+    events = unpack(pack([RawEvent(b"fine", source), RawEvent(b"boom", source), RawEvent(b"also fine", source)]))
+    assert [e.get("message") for e in events] == ["fine", "boom", "also fine"]
+    assert events[1].has_tag("_rawdecodefailure") and not events[0].tags
