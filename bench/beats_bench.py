@@ -7,6 +7,7 @@ with two windows in flight, as go-lumber does, and reading the acks.
 
     python bench/beats_bench.py                     # 1 client, 100 windows
     python bench/beats_bench.py --clients 2 --windows 60 --profile
+    python bench/beats_bench.py --runtime --windows 60 --variants one-core,two-procs --rounds 3
 
 Prints events/s counted from the first to the last ack.
 """
@@ -30,7 +31,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "beats-events" / "filebeat" / "filebeat-8.1.3-apache_logs-2000.ndjson"
+SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
+DATA = SHARED / "beats-events" / "filebeat" / "filebeat-8.1.3-apache_logs-2000.ndjson"
 WINDOW = 2048
 
 
@@ -103,6 +105,7 @@ def stages() -> int:
 
 
 def run_clients(port: int, args: argparse.Namespace) -> tuple[float, int]:
+    load_payloads()  # fail here, not in the clients, when the data is missing
     results: multiprocessing.Queue = multiprocessing.Queue()
     procs = [multiprocessing.Process(target=client, args=(port, args.windows, args.in_flight, results))
              for _ in range(args.clients)]
@@ -116,16 +119,45 @@ def run_clients(port: int, args: argparse.Namespace) -> tuple[float, int]:
     return end - start, sum(n for _, _, n in spans)
 
 
-def run_with_runtime(args: argparse.Namespace) -> int:
+RUNTIME_VARIANTS = {
+    # name: (command prefix, extra `pipeline run` flags)
+    "default": ([], []),
+    "one-core": (["taskset", "-c", "0"], ["-w", "1"]),
+    "two-procs": ([], ["-w", "2", "--pipeline.worker_type", "process"]),
+}
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its live children, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            pids += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def run_with_runtime(args: argparse.Namespace, variant: str = "default") -> tuple[float, float]:
+    """One real `pipeline run` (beats -> null); returns (events/s wall, server CPU µs per event)."""
+    prefix, flags = RUNTIME_VARIANTS[variant]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = f'input {{ beats {{ host => "127.0.0.1" port => {port} }} }} output {{ null {{}} }}'
     with tempfile.TemporaryDirectory() as data:
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "-e", config, "--path.data", data,
-                                 "--api.enabled", "false", "--log.level", "warn"], cwd=REPO)
+        proc = subprocess.Popen([*prefix, sys.executable, "-m", "pipeline", "run", "-e", config, "--path.data", data,
+                                 "--api.enabled", "false", "--log.level", "warn", *flags], cwd=REPO)
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while True:
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -134,13 +166,34 @@ def run_with_runtime(args: argparse.Namespace) -> int:
                     if time.monotonic() > deadline or proc.poll() is not None:
                         sys.exit("pipeline run did not start")
                     time.sleep(0.1)
+            time.sleep(0.5)  # worker processes signal ready before the input listens; let them settle
+            cpu_before = _tree_cpu(proc.pid)
             elapsed, total = run_clients(port, args)
+            cpu = _tree_cpu(proc.pid) - cpu_before
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(30)
-    print(f"pipeline run (beats -> null, default workers/batch): {args.clients} client(s) x {args.windows} "
-          f"windows x {WINDOW} events, {args.in_flight} in flight, zlib level 3")
-    print(f"{total} events in {elapsed:.2f} s = {total / elapsed:,.0f} events/s")
+    rate = total / elapsed
+    print(f"pipeline run (beats -> null) {variant} {' '.join(prefix + flags)}: {args.clients} client(s) x "
+          f"{args.windows} windows x {WINDOW} events, {args.in_flight} in flight, zlib level 3: "
+          f"{total} events in {elapsed:.2f} s = {rate:,.0f} events/s; server CPU {cpu / total * 1e6:.2f} µs/event; "
+          f"load {os.getloadavg()[0]:.2f}", flush=True)
+    return rate, cpu / total * 1e6
+
+
+def compare_runtime(args: argparse.Namespace) -> int:
+    """Interleaved rounds of the real command: one core (threads) against two worker processes."""
+    variants = args.variants.split(",")
+    results: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
+    for _ in range(args.rounds):
+        for variant in variants:
+            results[variant].append(run_with_runtime(args, variant))
+    base = max(r for r, _ in results[variants[0]])
+    for variant in variants:
+        best = max(r for r, _ in results[variant])
+        cpu = min(c for _, c in results[variant])
+        print(f"{variant:9s}: best {best:9,.0f} events/s = {best / base:.2f}x {variants[0]}; least server CPU "
+              f"{cpu:.2f} µs/event")
     print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     return 0
 
@@ -155,6 +208,9 @@ def main() -> int:
     parser.add_argument("--queue", type=int, default=0, help="queue capacity (default 4 x workers x 125)")
     parser.add_argument("--runtime", action="store_true",
                         help="serve with the real `pipeline run` process (beats -> null output) instead")
+    parser.add_argument("--variants", default="default",
+                        help=f"with --runtime: comma-separated, run in interleaved rounds: {', '.join(RUNTIME_VARIANTS)}")
+    parser.add_argument("--rounds", type=int, default=1, help="with --runtime: rounds of every variant")
     parser.add_argument("--gc-threshold", type=int, default=0,
                         help="set gc.set_threshold(N, 50, 100) in the server process (0 = Python's default 700)")
     parser.add_argument("--stages", action="store_true", help="only measure the CPU cost of each decoding step")
@@ -163,7 +219,7 @@ def main() -> int:
         sys.path.insert(0, str(REPO))
         return stages()
     if args.runtime:
-        return run_with_runtime(args)
+        return compare_runtime(args)
 
     if args.gc_threshold:
         gc.set_threshold(args.gc_threshold, 50, 100)

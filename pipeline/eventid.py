@@ -66,6 +66,9 @@ def beats_payload_id(payload: dict[str, Any]) -> str | None:
     return digest[:32]
 
 
+_FILE_IDENTITY = ("device_id", "inode", "fingerprint", "path")
+
+
 def _file_origin(payload: dict[str, Any]) -> str | None:
     log = payload.get("log")
     if type(log) is not dict:
@@ -75,8 +78,11 @@ def _file_origin(payload: dict[str, Any]) -> str | None:
     if type(offset) is not int or type(source) is not dict:
         return None
     # Newer Filebeats also send the file's identity; the path alone is what 8.1 sends.
-    where = [_text(source.get(k)) for k in ("device_id", "inode", "fingerprint", "path")]
-    known = [w for w in where if w]
+    known = []
+    for key in _FILE_IDENTITY:
+        value = source.get(key)
+        if value is not None and value != "":
+            known.append(value if type(value) is str else str(value))
     return f"file\x00{chr(0).join(known)}\x00{offset}" if known else None
 
 

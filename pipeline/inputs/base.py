@@ -48,6 +48,9 @@ class InputContext:
         self.stopping = stopping
         self.loop = loop
         self.metrics = metrics
+        #: worker processes decode: inputs that can push RawEvents (undecoded bytes) instead of events,
+        #: decorated in the worker too (see pipeline/runtime/rawevents.py)
+        self.defer_decoding = False
 
     @property
     def is_stopping(self) -> bool:
@@ -90,8 +93,15 @@ class InputContext:
     def _prepare(self, events: Iterable[Event]) -> list[Event]:
         batch = events if isinstance(events, list) else list(events)
         decorate = self._decorate
-        for event in batch:
-            decorate(event)
+        if self.defer_decoding:
+            from pipeline.runtime.rawevents import RawEvent
+
+            for event in batch:
+                if type(event) is not RawEvent:  # a RawEvent's source decorates it in the worker
+                    decorate(event)
+        else:
+            for event in batch:
+                decorate(event)
         if self.metrics is not None:
             self.metrics.add_out(len(batch))
         return batch

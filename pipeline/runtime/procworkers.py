@@ -10,19 +10,25 @@ worker process that dies is restarted and its batch sent again (at least once).
 
 from __future__ import annotations
 
+import collections
 import logging
 import multiprocessing
 import multiprocessing.connection
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeline.config.ast import PipelineConfig
 from pipeline.event import Event
 from pipeline.runtime.metrics import PipelineMetrics
+from pipeline.runtime.rawevents import pack, unpack
 
 log = logging.getLogger("pipeline.runtime")
 MAX_BATCH_ATTEMPTS = 3
+#: batches handed to one worker process at once: one running, the next waiting in the pipe
+IN_FLIGHT = 2
 _COUNTERS = ("events_in", "events_filtered", "events_out", "condition_type_errors", "output_rejected")
 
 
@@ -56,24 +62,63 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
         return
     conn.send(("ready", None))
     lock = threading.Lock()  # the flusher thread and batches share the outputs
+    clock = _Clock()
     while True:
         try:
+            if not conn.poll(0):
+                clock.wait_starts()
+                conn.poll(None)
+                clock.wait_ends()
             message, payload = conn.recv()
         except (EOFError, OSError):
             message, payload = "stop", None  # the parent is gone: flush and leave
         if message == "batch":
             with lock:
-                runner.process(payload)
+                runner.process(unpack(payload))
+            clock.batches += 1
             conn.send(("done", _snapshot(built.metrics)))
         else:
             with lock:
                 runner.stopping.set()
                 runner.finish_outputs()
+            log.info("%s stopped: %s", multiprocessing.current_process().name, clock.summary())
             try:
                 conn.send(("stopped", _snapshot(built.metrics)))
             except (BrokenPipeError, OSError):
                 pass
             return
+
+
+def _describe(event: Event) -> Any:
+    try:
+        return event.to_dict()
+    except Exception as exc:  # noqa: BLE001 - a raw event that cannot even be decoded here
+        return f"<undecodable: {type(exc).__name__}: {exc}; raw {getattr(event, 'raw', None)!r:.500}>"
+
+
+class _Clock:
+    """Where a worker process's time went, for its last log line: much waiting for batches means the main
+    process or the inputs are the limit; the rest is time waiting for a CPU, for outputs or for locks."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
+        self.waited = 0.0
+        self.batches = 0
+        self._since = 0.0
+
+    def wait_starts(self) -> None:
+        self._since = time.perf_counter()
+
+    def wait_ends(self) -> None:
+        self.waited += time.perf_counter() - self._since
+
+    def summary(self) -> str:
+        wall = max(1e-9, time.perf_counter() - self.started)
+        cpu = time.process_time() - self.cpu_started
+        return (f"{self.batches} batches in {wall:.1f}s: CPU {cpu:.1f}s ({cpu / wall:.0%}), waiting for batches "
+                f"{self.waited:.1f}s ({self.waited / wall:.0%}), other (waiting for a CPU, outputs, locks) "
+                f"{max(0.0, wall - cpu - self.waited):.1f}s")
 
 
 class ProcessWorker:
@@ -87,6 +132,8 @@ class ProcessWorker:
         self._metrics = metrics
         self._last: dict[str, Any] = {"pipeline": {}, "plugins": {}}
         self._conn: multiprocessing.connection.Connection | None = None
+        # batches sent and not answered yet, oldest first, each with its count of worker deaths
+        self._in_flight: collections.deque[tuple[list[Event], list[int]]] = collections.deque()
         self._process: multiprocessing.process.BaseProcess | None = None
 
     def start(self) -> None:
@@ -107,29 +154,90 @@ class ProcessWorker:
         if message != "ready":
             raise RuntimeError(f"worker process {self.number} failed to start: {payload}")
 
+    # -- serving the queue ----------------------------------------------------------------------
+    def serve(self, queue: Any, size: int, delay: float, on_started: Callable[[int], None],
+              on_finished: Callable[[list[Event]], None]) -> None:
+        """Feed batches from ``queue`` to the worker process until the queue is closed and drained.
+
+        While the worker runs one batch the next full batch already waits in its pipe, so it never
+        idles on this thread's round trip. ``on_finished(batch)`` (ack the queue, settle deliveries)
+        is called for each batch once the worker answered for it, in order; ``on_started(events)``
+        says how many events the worker process holds.
+        """
+        in_flight = self._in_flight
+        while True:
+            if in_flight and len(queue) < size:
+                # Nothing full to send ahead: wait for the worker instead of taking a partial batch.
+                on_finished(self._collect())
+                on_started(sum(len(b) for b, _ in in_flight))
+                continue
+            batch = queue.get_batch(size, 0.0 if in_flight else delay)
+            if batch is None:
+                while in_flight:
+                    on_finished(self._collect())
+                return
+            if batch:
+                self._submit(batch)
+                on_started(sum(len(b) for b, _ in in_flight))
+            if len(in_flight) >= IN_FLIGHT:
+                on_finished(self._collect())
+
+    @property
+    def busy(self) -> bool:
+        """Batches sent to the worker process and not answered yet."""
+        return bool(self._in_flight)
+
     def process(self, batch: list[Event]) -> None:
-        for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
+        """One batch, waiting for the answer (tests, and callers without a queue)."""
+        self._submit(batch)
+        while self._in_flight:
+            self._collect()
+
+    def _submit(self, batch: list[Event]) -> None:
+        self._in_flight.append((batch, [0]))
+        self._send(batch)
+
+    def _send(self, batch: list[Event]) -> None:
+        assert self._conn is not None
+        try:
+            self._conn.send(("batch", pack(batch)))
+        except (OSError, BrokenPipeError):
+            pass  # the worker is gone: _collect notices (EOF) and restarts it
+
+    def _collect(self) -> list[Event]:
+        """Wait for the answer to the oldest batch in flight; restart a dead worker and send again."""
+        while True:
+            batch, attempts = self._in_flight[0]
             try:
                 assert self._conn is not None
-                self._conn.send(("batch", batch))
-                message, payload = self._conn.recv()
-                self._account(payload)
-                return
-            except (EOFError, OSError, BrokenPipeError) as exc:
+                _message, payload = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                attempts[0] += 1
+                if attempts[0] >= MAX_BATCH_ATTEMPTS:
+                    self._in_flight.popleft()
+                    self._metrics.add(output_rejected=len(batch))
+                    log.error("worker process %d: a batch of %d events killed the worker %d times; the batch "
+                              "is rejected (first event: %s)", self.number, len(batch), MAX_BATCH_ATTEMPTS,
+                              _describe(batch[0]) if batch else None)
+                    self._restart()
+                    return batch
                 log.error("worker process %d died (%s) while handling a batch of %d; restarting it "
-                          "(attempt %d of %d)", self.number, type(exc).__name__, len(batch), attempt,
+                          "(attempt %d of %d)", self.number, type(exc).__name__, len(batch), attempts[0] + 1,
                           MAX_BATCH_ATTEMPTS)
                 self._restart()
-        self._metrics.add(output_rejected=len(batch))
-        log.error("worker process %d: a batch of %d events killed the worker %d times; the batch is "
-                  "rejected (first event: %s)", self.number, len(batch), MAX_BATCH_ATTEMPTS,
-                  batch[0].to_dict() if batch else None)
+                continue
+            self._account(payload)
+            self._in_flight.popleft()
+            return batch
 
     def _restart(self) -> None:
+        """A new worker process, then every batch still in flight again, in order (at least once)."""
         if self._process is not None and self._process.is_alive():
             self._process.kill()
         self.start()
         self.wait_ready()
+        for batch, _attempts in self._in_flight:
+            self._send(batch)
 
     def stop(self, timeout: float = 60.0) -> None:
         if self._conn is None or self._process is None:

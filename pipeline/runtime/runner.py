@@ -165,6 +165,9 @@ class PipelineRunner:
     async def _supervise(self, inp: Input) -> None:
         ctx = InputContext(self.queue, inp.decorate, self.stopping, asyncio.get_running_loop(),
                            inp.context.metrics, self.acks)
+        # Worker processes decode what inputs read (the main process only moves bytes). A persisted
+        # queue stores decoded events, so there the input decodes as usual.
+        ctx.defer_decoding = self.in_processes and self.settings.queue_type != "persisted"
         while not self.stopping.is_set():
             try:
                 await inp.run(ctx)
@@ -286,7 +289,12 @@ class PipelineRunner:
 
     def _work(self, number: int = 0) -> None:
         size, delay = self.settings.batch_size, self.settings.batch_delay
-        handle = self._processes[number].process if self.in_processes else self.process
+        if self.in_processes:
+            self._processes[number].serve(self.queue, size, delay,
+                                          lambda held: self.state.batch_started(number, held),
+                                          lambda batch: self._finished(number, batch))
+            return
+        handle = self.process
         while True:
             batch = self.queue.get_batch(size, delay)
             if batch is None:
@@ -297,6 +305,13 @@ class PipelineRunner:
                 self.queue.ack(batch)
                 self.acks.settle(batch)
                 self.state.batch_done(number)
+
+    def _finished(self, number: int, batch: list[Event]) -> None:
+        """A worker process answered for this batch: the queue may drop it, its inputs may ack it."""
+        self.queue.ack(batch)
+        self.acks.settle(batch)
+        if not self._processes[number].busy:
+            self.state.batch_done(number)
 
     def process(self, batch: list[Event]) -> None:
         """Filters, then outputs, for one batch (also used by tests and the final flush)."""

@@ -17,10 +17,11 @@ from pipeline.errors import ConfigError, PluginError
 from pipeline.inputs._accept import Listener
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.inputs.beats.connection import BeatsConnection, BeatsStats, ConnectionSettings
-from pipeline.inputs.beats.events import EventBuilder, FieldNames
+from pipeline.inputs.beats.events import EventBuilder, FieldNames, RawJsonSource
 from pipeline.inputs.beats.tls import peer_metadata
 from pipeline.lumberjack.frames import DEFAULT_MAX_FRAME_SIZE
 from pipeline.plugin import ByteSize, Duration, Secret, no_effect, option, register
+from pipeline.runtime.rawevents import Decoration
 from pipeline.tls import PROTOCOLS, server_context
 
 log = logging.getLogger("pipeline.input.beats")
@@ -231,6 +232,22 @@ class Beats(Input):
             peer_ip=peer_ip if "source_metadata" in self.enrichments else None,
             tls_metadata=tls_meta, add_hostname=opts.add_hostname, stable_ids=opts.stable_ids)
 
+    def _make_raw_source(self, peer_ip: str | None, ssl_object: Any) -> RawJsonSource | None:
+        """For worker processes: what decodes this connection's JSON payloads there; None when the
+        connection's events must be built here (another codec, TLS peer details to read)."""
+        opts = self.options
+        codec = self.codec
+        charset = str(getattr(codec.options, "charset", "UTF-8")).upper()
+        if codec.name != "plain" or charset not in ("UTF-8", "UTF8"):
+            return None
+        if ("ssl_peer_metadata" in self.enrichments and ssl_object is not None
+                and opts.client_authentication != "none"):
+            return None
+        return RawJsonSource(
+            self.fields, "beats_input_codec_plain_applied" if "codec_metadata" in self.enrichments else None,
+            peer_ip if "source_metadata" in self.enrichments else None, opts.add_hostname, opts.stable_ids,
+            Decoration.of(opts))
+
     def _count_failure(self) -> None:
         metrics = self.context.metrics
         if metrics is not None and hasattr(metrics, "add"):
@@ -241,6 +258,7 @@ class Beats(Input):
         loop = asyncio.get_running_loop()
         settings = ConnectionSettings(
             ctx=ctx, stats=self.stats, make_builder=self._make_builder, max_frame_size=int(opts.max_frame_size),
+            make_raw_source=self._make_raw_source if ctx.defer_decoding else None,
             keepalive_interval=self.keepalive_interval, ssl_context=self._ssl_context,
             ssl_handshake_timeout=opts.ssl_handshake_timeout / 1000, on_failure=self._count_failure,
             max_window_bytes=int(opts.max_window_bytes), max_pending_bytes=int(opts.max_pending_bytes))

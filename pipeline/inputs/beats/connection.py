@@ -34,7 +34,7 @@ import orjson
 
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
-from pipeline.inputs.beats.events import EventBuilder
+from pipeline.inputs.beats.events import EventBuilder, RawJsonSource
 from pipeline.lumberjack.frames import (
     DATA,
     JSON,
@@ -45,6 +45,7 @@ from pipeline.lumberjack.frames import (
     ProtocolError,
     encode_ack,
 )
+from pipeline.runtime.rawevents import RawEvent
 
 if TYPE_CHECKING:
     from pipeline.inputs.base import InputContext
@@ -104,6 +105,8 @@ class ConnectionSettings:
     connections: set[BeatsConnection] = field(default_factory=set)
     max_window_bytes: int = 8 * 1024 * 1024
     max_pending_bytes: int = 128 * 1024 * 1024
+    #: set when worker processes decode (pipeline/runtime/rawevents.py): JSON payloads go to them as bytes
+    make_raw_source: Callable[[str | None, Any], RawJsonSource | None] | None = None
 
     def over_budget(self) -> bool:
         return self.stats.held_bytes > self.max_pending_bytes
@@ -125,6 +128,7 @@ class BeatsConnection(asyncio.Protocol):
         self.peer_ip: str | None = None
         self.parser = FrameParser(settings.max_frame_size)
         self.builder: EventBuilder | None = None
+        self.raw_source: RawJsonSource | None = None  # JSON payloads left undecoded, for worker processes
         self.last_active = self.loop.time()
         self.closed = False
         self._early: list[bytes] = []  # data that arrived before the TLS handshake finished
@@ -163,6 +167,7 @@ class BeatsConnection(asyncio.Protocol):
             self._spawn(self._handshake(transport))
         else:
             self.builder = self.settings.make_builder(self.peer_ip, None)
+            self._set_raw_source(None)
 
     async def _handshake(self, raw: asyncio.Transport) -> None:
         settings = self.settings
@@ -180,9 +185,14 @@ class BeatsConnection(asyncio.Protocol):
             return
         self.transport = secure  # type: ignore[assignment]
         self.builder = settings.make_builder(self.peer_ip, secure.get_extra_info("ssl_object"))
+        self._set_raw_source(secure.get_extra_info("ssl_object"))
         early, self._early = self._early, []
         for chunk in early:
             self.data_received(chunk)
+
+    def _set_raw_source(self, ssl_object: Any) -> None:
+        make = self.settings.make_raw_source
+        self.raw_source = make(self.peer_ip, ssl_object) if make is not None else None
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         # The loop keeps only weak references to tasks: hold one until it is done.
@@ -276,10 +286,16 @@ class BeatsConnection(asyncio.Protocol):
         # The hot loop of the input (one pass per event): locals instead of attribute lookups.
         build = self.builder.build  # type: ignore[union-attr]
         loads = orjson.loads
+        raw_source = self.raw_source
         for kind, version, seq, payload in frames:
             if kind == JSON:
                 if self._window_size is None:
                     raise ProtocolError("no_window", "data frame received before any window frame")
+                if raw_source is not None:  # a worker process decodes it (and tags it if it is not JSON)
+                    self._window_bytes += len(payload)
+                    self._window_events.append(RawEvent(payload, raw_source))
+                    self._count_event(seq)
+                    continue
                 try:
                     value = loads(payload)
                 except orjson.JSONDecodeError as exc:
@@ -314,6 +330,9 @@ class BeatsConnection(asyncio.Protocol):
             build(payload, self._window_events)
         except Exception as exc:
             raise ProtocolError("codec", f"codec failed on a payload: {exc}") from exc
+        self._count_event(seq)
+
+    def _count_event(self, seq: int) -> None:
         self._window_count += 1
         self._window_last_seq = seq
         if self._window_count >= self._window_size:  # type: ignore[operator]

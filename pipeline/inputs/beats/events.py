@@ -23,6 +23,7 @@ from pipeline.codecs.base import Codec
 from pipeline.event import METADATA, TAGS, TIMESTAMP, Event
 from pipeline.eventid import ID_KEY, beats_payload_id, set_event_id
 from pipeline.fieldref import set_path
+from pipeline.logs import RateLimitedLogger
 from pipeline.timestamp import Timestamp
 
 log = logging.getLogger("pipeline.input.beats")
@@ -236,3 +237,68 @@ def _set_timestamp(event: Event, raw: Any) -> None:
             event.tag("_timestampparsefailure")
             return
     event.timestamp = stamp
+
+
+# -- decoding in worker processes (pipeline.worker_type: process) ----------------------------------------
+JSON_FAILURE_TAG = "_beats_json_failure"
+_failures = RateLimitedLogger(log)  # one line per client per 10 s, with the count held back
+
+
+_BUILDERS: dict[tuple[Any, ...], EventBuilder] = {}
+
+
+class RawJsonSource:
+    """One connection's JSON payloads, decoded by a worker process with the plain codec's fast path.
+
+    Picklable: it carries what :class:`EventBuilder` needs (field names, codec tag, peer address,
+    hostname copy, stable ids) and the input's decoration, and makes its builder where it decodes.
+    A payload that is not a JSON object becomes an event with the raw text as ``message``, tagged
+    ``_beats_json_failure`` (on the threads path the connection is closed instead, see connection.py:
+    here the window is already acknowledged, so dropping it would lose it).
+    """
+
+    def __init__(self, fields: FieldNames, codec_tag: str | None, peer_ip: str | None, add_hostname: bool,
+                 stable_ids: bool, decoration: Any) -> None:
+        self.fields = fields
+        self.codec_tag = codec_tag
+        self.peer_ip = peer_ip
+        self.add_hostname = add_hostname
+        self.stable_ids = stable_ids
+        self.decoration = decoration
+        self._builder: EventBuilder | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_builder": None}  # the builder (and its codec) is made where it is used
+
+    def _make_builder(self) -> EventBuilder:
+        # One builder per distinct source per process: a batch arrives with a fresh copy of its source.
+        key = (self.fields, self.codec_tag, self.peer_ip, self.add_hostname, self.stable_ids)
+        builder = _BUILDERS.get(key)
+        if builder is None:
+            from pipeline.plugin import build_from_dict
+
+            if len(_BUILDERS) > 1000:  # many short-lived clients
+                _BUILDERS.clear()
+            builder = _BUILDERS[key] = EventBuilder(
+                build_from_dict("codec", "plain", {}), fields=self.fields, codec_tag=self.codec_tag,
+                peer_ip=self.peer_ip, tls_metadata=None, add_hostname=self.add_hostname,
+                stable_ids=self.stable_ids)
+        self._builder = builder
+        return builder
+
+    def decode(self, raw: bytes) -> Event:
+        builder = self._builder or self._make_builder()
+        out: list[Event] = []
+        try:
+            payload = orjson.loads(raw)
+            if type(payload) is not dict:
+                raise ValueError(f"the data frame holds JSON {type(payload).__name__}, not an object")
+            builder.build(payload, out)
+        except Exception as exc:  # noqa: BLE001 - bad bytes from a client: tagged and kept, never lost
+            _failures.warning(f"json:{self.peer_ip}", "beats payload from %s is not a JSON object (%s); kept "
+                              "as message, tagged %s", self.peer_ip or "?", exc, JSON_FAILURE_TAG)
+            out = [Event({"message": raw.decode("utf-8", "replace"), "tags": [JSON_FAILURE_TAG]})]
+        event = out[0]
+        if not self.decoration.empty:
+            self.decoration.apply(event)
+        return event

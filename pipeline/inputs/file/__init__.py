@@ -22,12 +22,14 @@ from pipeline.event import METADATA, TIMESTAMP, Event
 from pipeline.eventid import ID_KEY, file_line_id, set_event_id
 from pipeline.inputs._common import count_problem, ecs_mode, push_until_accepted, stream_codec
 from pipeline.inputs.base import Input, InputContext
+from pipeline.inputs.file.deferred import PlainLineSource
 from pipeline.inputs.file.discover import discover, sort_paths
 from pipeline.inputs.file.options import FileOptions
 from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
 from pipeline.inputs.file.tail import Line, WatchedFile
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import register
+from pipeline.runtime.rawevents import Decoration, RawEvent
 from pipeline.timestamp import Timestamp
 
 TRUNCATED_TAG = "_line_truncated"
@@ -52,6 +54,7 @@ class File(Input):
         self.counters: collections.Counter[str] = collections.Counter()
         self._stop = threading.Event()
         self._completed_bytes = 0  # read mode: bytes of the files read to their end
+        self._defer = False  # set per run from the context: worker processes decode plain lines
 
     def progress(self) -> tuple[int, int] | None:
         """Read mode: (bytes read, bytes known in all) of the files found so far, for the status line of
@@ -97,6 +100,7 @@ class File(Input):
         opts = self.options
         rounds = 0
         self._last_save = time.monotonic()
+        self._defer = ctx.defer_decoding
         try:
             while not self._stopping(ctx):
                 if rounds % opts.discover_interval == 0:
@@ -308,6 +312,8 @@ class File(Input):
     def decode(self, watched: WatchedFile, lines: list[Line]) -> list[Event]:
         codec = watched.codec
         if codec.name == "plain" and not any(line.truncated for line in lines):
+            if self._defer:
+                return self._defer_plain(watched, lines)
             return self._decode_plain(watched, lines)
         decode_line = getattr(codec, "decode_line", None)
         events: list[Event] = []
@@ -351,6 +357,15 @@ class File(Input):
             if nonce is not None:
                 data[METADATA] = {ID_KEY: f"{nonce}-{line.end}"}
             events.append(Event(data))
+        watched.fed_ends.extend(line.end for line in lines)
+        return events
+
+    def _defer_plain(self, watched: WatchedFile, lines: list[Line]) -> list[Event]:
+        """Plain lines left undecoded: a worker process builds the events (same fields as _decode_plain)."""
+        charset = str(getattr(watched.codec.options, "charset", "UTF-8"))
+        source = PlainLineSource(watched.path, self._host, self._ecs, charset, self._nonce(watched),
+                                 Decoration.of(self.options))
+        events: list[Event] = [RawEvent((line.data, line.end), source) for line in lines]
         watched.fed_ends.extend(line.end for line in lines)
         return events
 

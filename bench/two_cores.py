@@ -1,0 +1,172 @@
+"""Benchmark: one core against two through the real `pipeline run` on the default path (issue 15, goal 3).
+
+The job: the file input in read mode over N Apache combined lines (../shared/data/access/apache_logs
+repeated) → grok COMBINEDAPACHELOG → date → the default output (the local index under --path.data).
+Variants run in interleaved rounds, each a fresh `pipeline run` with a fresh --path.data:
+
+    one-core        taskset -c 0 pipeline run -w 1                                  (threads, one core)
+    two-procs       pipeline run -w 2 --pipeline.worker_type process               (both cores)
+    two-threads     pipeline run -w 2                                               (both cores, threads)
+
+For each run: wall time from start to exit, CPU time of the whole process tree (getrusage of the
+children), and the CPU of the main process alone and of the worker processes (sampled from /proc every
+50 ms, so a last slice may be missing). Events/s = events / wall. The machine is shared: the load average
+is printed with every round, and CPU per event is the steadier figure.
+
+    python bench/two_cores.py                        # 200,000 lines, 3 rounds
+    python bench/two_cores.py --events 100000 --rounds 5 --variants one-core,two-procs
+    python bench/two_cores.py --baseline /tmp/main-copy     # adds main's two-procs to every round
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
+SOURCE = SHARED / "access" / "apache_logs"
+TICK = os.sysconf("SC_CLK_TCK")
+
+VARIANTS = {
+    "one-core": (["taskset", "-c", "0"], ["-w", "1"]),
+    "two-procs": ([], ["-w", "2", "--pipeline.worker_type", "process"]),
+    "two-threads": ([], ["-w", "2"]),
+}
+
+OUTPUTS = {"local_index": "", "null": "output { null {} }\n"}
+CONFIG = """input {{ file {{ path => "{path}" mode => "read" exit_after_read => true
+  file_completed_action => "log" file_completed_log_path => "{done}" sincedb_path => "{sincedb}" }} }}
+filter {{
+  grok {{ match => {{ "message" => "%{{COMBINEDAPACHELOG}}" }} }}
+  date {{ match => ["timestamp", "dd/MMM/yyyy:HH:mm:ss Z"] }}
+}}
+"""
+
+
+def make_input(folder: Path, events: int) -> Path:
+    if not SOURCE.is_file():
+        sys.exit(f"benchmark data not found: {SOURCE} (set PIPELINE_SHARED_DATA)")
+    lines = SOURCE.read_bytes().splitlines(keepends=True)
+    target = folder / "access.log"
+    with open(target, "wb") as out:
+        for number in range(events):
+            out.write(lines[number % len(lines)])
+    return target
+
+
+def _cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def run_once(variant: str, folder: Path, log: Path, events: int, output: str,
+             repo: Path = REPO) -> dict[str, float]:
+    prefix, flags = VARIANTS[variant.removesuffix("@baseline")]
+    data = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=folder))
+    config = data / "pipeline.conf"
+    config.write_text(CONFIG.format(path=log, done=data / "done.log", sincedb=data / "sincedb") + OUTPUTS[output])
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen([*prefix, sys.executable, "-m", "pipeline", "run", "-f", str(config), "--path.data",
+                             str(data / "data"), "--api.enabled", "false", "--log.level", "warn", *flags],
+                            cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    main_cpu, workers_cpu = 0.0, {}
+    while proc.poll() is None:
+        sample = _cpu_of(proc.pid)
+        if sample >= 0:
+            main_cpu = sample
+        for child in _children(proc.pid):
+            cpu = _cpu_of(child)
+            if cpu >= 0:
+                workers_cpu[child] = cpu
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"{variant}: pipeline run failed ({proc.returncode}):\n{stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    stored = count_stored(data / "data" / "index") if output == "local_index" else events
+    if stored != events:
+        sys.exit(f"{variant}: {stored} events in the local index, expected {events}")
+    return {"wall": wall, "cpu": cpu, "main": main_cpu, "workers": sum(workers_cpu.values())}
+
+
+def count_stored(index: Path) -> int:
+    """Rows in every daily local-index file (several worker processes write the same files)."""
+    total = 0
+    for path in sorted(index.glob("*.sqlite")):
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            tables = {name for (name,) in db.execute("select name from sqlite_master where type='table'")}
+            table = "events" if "events" in tables else "docs" if "docs" in tables else None
+            if table is None:
+                sys.exit(f"{path}: no events table among {sorted(tables)}")
+            total += db.execute(f"select count(*) from {table}").fetchone()[0]  # table name from a fixed list
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", default="one-core,two-procs",
+                        help=f"comma-separated, in round order: {', '.join(VARIANTS)}")
+    parser.add_argument("--output", choices=list(OUTPUTS), default="local_index",
+                        help="local_index: the default output (the product's default path); null: filters only")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout (e.g. a copy of main): its two-procs run as two-procs@baseline, "
+                             "in the same rounds")
+    args = parser.parse_args()
+    variants = args.variants.split(",") + (["two-procs@baseline"] if args.baseline else [])
+    unknown = [v for v in variants if v.removesuffix("@baseline") not in VARIANTS]
+    if unknown:
+        sys.exit(f"unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
+    results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+    with tempfile.TemporaryDirectory(prefix="two-cores-") as tmp:
+        folder = Path(tmp)
+        log = make_input(folder, args.events)
+        for number in range(1, args.rounds + 1):
+            for variant in variants:
+                load = os.getloadavg()[0]
+                repo = args.baseline if variant.endswith("@baseline") else REPO
+                figures = run_once(variant, folder, log, args.events, args.output, repo)
+                results[variant].append(figures)
+                print(f"round {number} {variant:18s}: {args.events / figures['wall']:8,.0f} events/s wall "
+                      f"({figures['wall']:.2f} s), CPU {figures['cpu'] / args.events * 1e6:5.1f} µs/event "
+                      f"(main {figures['main'] / args.events * 1e6:4.1f}, workers "
+                      f"{figures['workers'] / args.events * 1e6:4.1f}), load {load:.2f}", flush=True)
+    print(f"\n{args.events:,} events per run, output {args.output}, {args.rounds} rounds, {os.cpu_count()} cores, "
+          f"load average now {os.getloadavg()[0]:.2f}")
+    base = max(args.events / r["wall"] for r in results[variants[0]])
+    for variant in variants:
+        best = max(args.events / r["wall"] for r in results[variant])
+        cpu = min(r["cpu"] for r in results[variant]) / args.events * 1e6
+        print(f"{variant:18s}: best {best:8,.0f} events/s = {best / base:.2f}× {variants[0]}; "
+              f"least CPU {cpu:.1f} µs/event")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

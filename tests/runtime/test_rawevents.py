@@ -1,0 +1,72 @@
+"""Raw events: undecoded bytes that worker processes decode; anything else that touches one decodes it."""
+
+from __future__ import annotations
+
+import pickle
+
+from pipeline.event import Event
+from pipeline.inputs.file.deferred import PlainLineSource
+from pipeline.plugin import build_from_dict
+from pipeline.runtime.rawevents import Decoration, RawEvent, pack, unpack
+
+
+def _source(**decoration: object) -> PlainLineSource:
+    return PlainLineSource("/var/log/a.log", "box", True, "UTF-8", "n1",
+                           Decoration.of(build_from_dict("input", "file", {"path": ["/x"], **decoration}).options))
+
+
+def test_a_raw_event_decodes_itself_when_the_main_process_touches_it() -> None:
+    event = RawEvent((b"hello", 6), _source())
+    assert not event.decoded
+    assert event.get("message") == "hello"
+    assert event.decoded
+    assert event.get("[log][file][path]") == "/var/log/a.log"
+    assert event.to_dict(metadata=True)["@metadata"] == {"_id": "n1-6"}
+
+
+def test_a_batch_of_raw_events_crosses_the_pipe_as_bytes_and_arrives_as_events() -> None:
+    source = _source()
+    batch = [RawEvent((f"line {n}".encode(), n * 7), source) for n in range(3)]
+    packed = pack(batch)
+    assert packed[0] == "raw" and packed[2] == [(b"line 0", 0), (b"line 1", 7), (b"line 2", 14)]
+    wire = pickle.dumps(packed, protocol=5)
+    assert wire.count(b"/var/log/a.log") == 1  # the source once per batch, not once per event
+    events = unpack(pickle.loads(wire))
+    assert [type(e) for e in events] == [Event] * 3
+    assert [e.get("message") for e in events] == ["line 0", "line 1", "line 2"]
+
+
+def test_a_mixed_batch_keeps_every_event_and_its_order() -> None:
+    source = _source()
+    touched = RawEvent((b"seen in main", 1), source)
+    assert touched.get("message") == "seen in main"
+    batch = [RawEvent((b"raw", 2), source), Event({"message": "decoded"}), touched]
+    packed = pack(batch)
+    assert packed[0] == "events"
+    events = unpack(pickle.loads(pickle.dumps(packed)))
+    assert [e.get("message") for e in events] == ["raw", "decoded", "seen in main"]
+
+
+def test_the_source_applies_the_inputs_type_tags_and_add_field_as_the_input_does() -> None:
+    options = {"type": "web", "tags": ["a", "b"], "add_field": {"from": "%{[host][name]}"}}
+    plugin = build_from_dict("input", "file", {"path": ["/x"], **options})
+    expected = Event({"message": "m", "host": {"name": "box"}})
+    plugin.decorate(expected)
+    got = PlainLineSource("/p", "box", True, "UTF-8", None, Decoration.of(plugin.options)).decode((b"m", 2))
+    for field in ("type", "tags", "from"):
+        assert got.get(field) == expected.get(field)
+    assert got.get("from") == "box"
+
+
+class _Broken:
+    def decode(self, raw: object) -> Event:
+        if raw == b"boom":
+            raise RuntimeError("a bug in a source")
+        return Event({"message": raw.decode()})  # type: ignore[attr-defined]
+
+
+def test_a_source_that_raises_does_not_lose_the_batch_nor_the_bad_event() -> None:
+    source = _Broken()
+    events = unpack(pack([RawEvent(b"fine", source), RawEvent(b"boom", source), RawEvent(b"also fine", source)]))
+    assert [e.get("message") for e in events] == ["fine", "boom", "also fine"]
+    assert events[1].has_tag("_rawdecodefailure") and not events[0].tags
