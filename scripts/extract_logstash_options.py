@@ -110,7 +110,7 @@ PLUGINS = {
                "ruby", "split", "syslog_pri", "throttle", "tld", "translate", "truncate", "urldecode", "useragent",
                "uuid", "xml", "elasticsearch"],
     "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq", "s3", "tcp"],
-    "codec": ["cef", "dots", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
+    "codec": ["cef", "dots", "edn", "edn_lines", "graphite", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
 }
 
 
