@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import edn_format
 import pytest
 
+from pipeline.codecs.edn import read_edn
 from pipeline.event import Event
 from pipeline.testing import build_plugin
 from pipeline.timestamp import Timestamp
@@ -62,7 +62,7 @@ def test_encode_writes_a_map_with_the_timestamp_as_iso_text_and_no_metadata() ->
     event = Event({"msg": 'say "hi"', "n": [1, None, True], "@timestamp": Timestamp(0), "@metadata": {"x": 1}})
     written = codec.encode(event)
     assert b"\n" not in written
-    assert edn_format.loads(written.decode()) == {
+    assert read_edn(written.decode()) == {
         "msg": 'say "hi"', "n": [1, None, True], "@timestamp": "1970-01-01T00:00:00.000Z"}
 
 
@@ -71,3 +71,33 @@ def test_what_encode_writes_decodes_to_the_same_event() -> None:
     event = Event({"a": {"b": [1.5, "x"]}, "@timestamp": Timestamp(1_000)})
     [back] = codec.decode(codec.encode(event))
     assert back == event
+
+
+def test_comments_commas_discards_characters_and_escapes_are_read() -> None:
+    event = decode_one('{:a 1, ; a comment\n #_ :skipped #_ 2 :c \\x :nl \\newline :s "tab\\there \\u00e9" '
+                       ':inf ##Inf :sym my-ns/sym}')
+    assert event.get("a") == 1
+    assert not event.includes("skipped")
+    assert event.get("c") == "x" and event.get("nl") == "\n"
+    assert event.get("s") == "tab\there é"
+    assert event.get("inf") == float("inf")
+    assert event.get("sym") == "my-ns/sym"
+
+
+def test_nesting_deeper_than_the_limit_is_a_parse_failure_not_a_crash() -> None:
+    text = "{:a " + "[" * 5000 + "]" * 5000 + "}"
+    assert decode_one(text).tags == ["_ednparsefailure"]
+
+
+@pytest.mark.parametrize("text", ['{:n 12x}', '{:s "bad \\q escape"}', '{:a [1 2}'])
+def test_invalid_numbers_escapes_and_brackets_are_parse_failures(text: str) -> None:
+    assert decode_one(text).tags == ["_ednparsefailure"]
+
+
+def test_strings_with_newlines_and_quotes_survive_encoding() -> None:
+    codec = build_plugin("codec", "edn")
+    event = Event({"m": 'line1\nline2 "q" \\ end', "f": float("nan"), "@timestamp": Timestamp(0)})
+    written = codec.encode(event)
+    assert b"\n" not in written
+    [back] = codec.decode(written)
+    assert back.get("m") == 'line1\nline2 "q" \\ end'

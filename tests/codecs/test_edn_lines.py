@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import edn_format
-
+from pipeline.codecs.edn import read_edn
 from pipeline.event import Event
 from pipeline.testing import build_plugin
 from pipeline.timestamp import Timestamp
@@ -36,5 +35,5 @@ def test_encode_writes_one_map_per_line() -> None:
     out = b"".join(codec.encode(Event({"n": i, "@timestamp": Timestamp(0)})) for i in range(2))
     lines = out.decode().split("\n")
     assert lines[-1] == ""
-    assert [edn_format.loads(line) for line in lines[:-1]] == [
+    assert [read_edn(line) for line in lines[:-1]] == [
         {"n": 0, "@timestamp": "1970-01-01T00:00:00.000Z"}, {"n": 1, "@timestamp": "1970-01-01T00:00:00.000Z"}]
