@@ -119,8 +119,11 @@ class Graphite(Codec):
 
     # -- encode ---------------------------------------------------------------
     def _wanted(self, name: str, *, empty_includes_all: bool) -> bool:
-        if not (self._include or empty_includes_all) or (
-                self._include and not any(p.search(name) for p in self._include)):
+        # As Logstash: an empty include_metrics keeps every field with fields_are_metrics, no metric without.
+        if self._include:
+            if not any(p.search(name) for p in self._include):
+                return False
+        elif not empty_includes_all:
             return False
         return not any(p.search(name) for p in self._exclude)
 
