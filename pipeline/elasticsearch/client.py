@@ -69,8 +69,6 @@ class ConnectionSettings:
         """Raise EsClientConfigError when options contradict each other (files are read by build_client)."""
         if self.api_key and (self.user or self.password):
             raise EsClientConfigError("use either user/password or api_key, not both")
-        if bool(self.user) != bool(self.password):
-            raise EsClientConfigError("user and password must be given together")
         if self.cloud_id and list(self.hosts) not in ([], [DEFAULT_HOST]):
             raise EsClientConfigError("use either cloud_id or hosts, not both")
         for host in self.hosts:
@@ -204,8 +202,10 @@ def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elast
     }
     if settings.headers:
         kwargs["headers"] = dict(settings.headers)
-    if settings.user:
-        kwargs["basic_auth"] = (settings.user, settings.password or "")
+    if settings.user and settings.password:
+        # As Logstash (http_client_builder's setup_basic_auth): a user without a password, or a password
+        # without a user, sends no credentials at all, and is neither an error nor logged.
+        kwargs["basic_auth"] = (settings.user, settings.password)
     if settings.api_key:
         # Logstash takes "id:api_key"; the client wants the base64 form or an (id, key) tuple.
         kwargs["api_key"] = tuple(settings.api_key.split(":", 1)) if ":" in settings.api_key else settings.api_key

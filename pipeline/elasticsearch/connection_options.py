@@ -29,8 +29,9 @@ def _check_fingerprint(value: str) -> str | None:
 class EsConnectionOptions(TlsClientOptions):
     hosts: list[str] = option([DEFAULT_HOST], "Elasticsearch URLs (host:port or http(s)://host:port[/path]); "
                               "requests are balanced over them and a failed host is skipped until it recovers.")
-    user: str | None = option(None, "Basic auth user.")
-    password: Secret | None = option(None, "Basic auth password.")
+    user: str | None = option(None, "Basic auth user; sent only together with password (as Logstash, "
+                              "either one alone sends no credentials).")
+    password: Secret | None = option(None, "Basic auth password; sent only together with user.")
     api_key: Secret | None = option(None, "API key as id:api_key (or its base64 form).")
     cloud_id: str | None = option(None, "Elastic Cloud id (instead of hosts).")
     cloud_auth: Secret | None = option(None, "Elastic Cloud credentials as user:password.")
@@ -47,8 +48,8 @@ class EsConnectionOptions(TlsClientOptions):
         """The client settings; ``extra`` adds plugin-specific ones (the output's path prefix)."""
         user, password = self.user, self.password.reveal() if self.password else None
         if self.cloud_auth is not None:
-            if user or ":" not in self.cloud_auth.reveal():
-                raise ValueError("cloud_auth must be user:password and not be combined with user")
+            if user or password or ":" not in self.cloud_auth.reveal():
+                raise ValueError("cloud_auth must be user:password and not be combined with user or password")
             user, password = self.cloud_auth.reveal().split(":", 1)
         return ConnectionSettings(
             hosts=tuple(self.hosts), user=user, password=password,

@@ -8,7 +8,7 @@ accepting, logs one warning naming the limit and how to raise it (then at most
 one a minute), sets :attr:`Listener.at_fd_limit` (for health and stats), and
 tries again every second until descriptors are free.
 
-Optionally (the tcp and http inputs) it also:
+Optionally (the tcp, http, syslog and gelf inputs) it also:
 
 * stops accepting at ``max_connections`` open connections (clients wait in the
   kernel's backlog), with the same one-warning-a-minute rule;
@@ -37,6 +37,9 @@ RESOURCE_ERRORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 RETRY_SECONDS = 1.0
 ROOM_POLL_SECONDS = 0.1  # at max_connections: how often to look for a closed connection
 WARN_EVERY_SECONDS = 60.0
+# The tcp input's defaults; inputs whose Logstash twin has no such options (syslog, gelf) use them fixed.
+DEFAULT_MAX_CONNECTIONS = 4096
+DEFAULT_IDLE_TIMEOUT_SECONDS = 3600.0
 
 
 def fd_limit() -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import gzip
 import io
 import time
@@ -11,6 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.event import Event
+from pipeline.inputs._accept import (
+    DEFAULT_IDLE_TIMEOUT_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    Listener,
+    ListenerStats,
+)
 from pipeline.inputs._udp import DatagramReceiver
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import option, register
@@ -22,6 +30,9 @@ MAX_CHUNKS = 128
 CHUNK_TIMEOUT = 5.0  # seconds an incomplete chunked message is kept (GELF spec)
 MAX_MESSAGE = 8 * 1024 * 1024  # decompressed size limit: a zip bomb must not exhaust memory
 PARSE_FAILURE_TAGS = ["_jsonparsefailure", "_fromjsonparser"]
+# Logstash's gelf input has no options for these: the tcp input's defaults, fixed.
+MAX_CONNECTIONS = DEFAULT_MAX_CONNECTIONS
+IDLE_TIMEOUT_SECONDS = DEFAULT_IDLE_TIMEOUT_SECONDS
 
 
 class GelfError(ValueError):
@@ -118,6 +129,9 @@ class Gelf(Input):
     underscore (``strip_leading_underscore``), the sender's address goes to
     ``source_host``. Text that is not JSON is kept in ``message`` and tagged
     ``_jsonparsefailure``; broken chunks are counted and dropped with a warning.
+    Over TCP at most 4096 connections are open at once (more wait in the kernel's
+    queue) and one silent for an hour is closed; at the file descriptor limit
+    accepting pauses, with one warning a minute.
     """
 
     name = "gelf"
@@ -142,8 +156,11 @@ class Gelf(Input):
         self.udp_port: int | None = None
         self.tcp_port: int | None = None
         self.dropped = 0
+        self.counters: collections.Counter[str] = collections.Counter()
+        self.stats = ListenerStats(self)  # /_node/stats: counters, descriptors, connections
         self._receiver: DatagramReceiver | None = None
-        self._server: asyncio.base_events.Server | None = None
+        self.listener: Listener | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def _events(self, payload: bytes, address: str) -> list[Event]:
         events = events_from_gelf(payload, self.options.remap, self.options.strip_leading_underscore)
@@ -153,6 +170,7 @@ class Gelf(Input):
 
     def _drop(self, address: str, why: str) -> None:
         self.dropped += 1
+        self.counters["dropped_messages"] += 1
         self.logger.warning("gelf: dropped a message from %s: %s (%d so far)", address, why, self.dropped)
 
     async def _datagram(self, ctx: InputContext, data: bytes, addr: tuple[Any, ...]) -> None:
@@ -197,14 +215,31 @@ class Gelf(Input):
             self.udp_port = await self._receiver.start(opts.host, opts.port_udp or opts.port)
             self.logger.info("gelf input listening on udp %s:%d", opts.host, self.udp_port)
         if opts.use_tcp:
-            self._server = await asyncio.start_server(lambda r, w: self._connection(ctx, r, w), opts.host,
-                                                      opts.port_tcp or opts.port, limit=MAX_MESSAGE)
-            self.tcp_port = int(self._server.sockets[0].getsockname()[1])
+            def connection() -> asyncio.Protocol:
+                return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=MAX_MESSAGE),
+                                                    lambda r, w: self._track(self._connection(ctx, r, w)))
+
+            # Our listener, not asyncio's: it survives EMFILE, bounds connections and closes idle ones.
+            self.listener = Listener(connection, "gelf input", self.logger, max_connections=MAX_CONNECTIONS,
+                                     idle_timeout=IDLE_TIMEOUT_SECONDS)
+            await self.listener.start(opts.host, opts.port_tcp or opts.port)
+            self.tcp_port = self.listener.port
             self.logger.info("gelf input listening on tcp %s:%d", opts.host, self.tcp_port)
         try:
             await ctx.wait_stopping()
         finally:
             if self._receiver is not None:
                 await self._receiver.close()
-            if self._server is not None:
-                self._server.close()
+            if self.listener is not None:
+                self.listener.close()
+                for task in list(self._tasks):
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.listener.wait_closed(), 2)
+
+    def _track(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task

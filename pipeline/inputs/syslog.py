@@ -13,6 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.event import Event
 from pipeline.inputs import _syslog
+from pipeline.inputs._accept import (
+    DEFAULT_IDLE_TIMEOUT_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    Listener,
+    ListenerStats,
+)
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option
 from pipeline.inputs._udp import DatagramReceiver
 from pipeline.inputs.base import Input, InputContext, InputOptions
@@ -21,6 +27,9 @@ from pipeline.timestamp import Timestamp
 
 PARSE_FAILURE_TAG = "_grokparsefailure_sysloginput"
 MAX_FRAME = 1024 * 1024  # an octet-counted frame larger than this closes the connection
+# Logstash's syslog input has no options for these: the tcp input's defaults, fixed.
+MAX_CONNECTIONS = DEFAULT_MAX_CONNECTIONS
+IDLE_TIMEOUT_SECONDS = DEFAULT_IDLE_TIMEOUT_SECONDS
 
 
 def _timezone_check(value: str | None) -> str | None:
@@ -64,7 +73,9 @@ class Syslog(Input):
 
     A line that is neither gets priority 13 (user-level notice), keeps its text
     as ``message`` and the tag ``_grokparsefailure_sysloginput``, as Logstash.
-    TCP streams may be newline-separated or octet-counted (RFC 6587).
+    TCP streams may be newline-separated or octet-counted (RFC 6587). At most 4096 TCP
+    connections are open at once (more wait in the kernel's queue) and one silent for an
+    hour is closed; at the file descriptor limit accepting pauses, with one warning a minute.
     """
 
     name = "syslog"
@@ -76,6 +87,8 @@ class Syslog(Input):
         tz = self.options.timezone
         self._tz: tzinfo = ZoneInfo(tz) if tz else datetime.now().astimezone().tzinfo  # type: ignore[assignment]
         self.bound_port: int | None = None
+        self.listener: Listener | None = None
+        self.stats = ListenerStats(self)  # /_node/stats: counters, descriptors, connections
         self._tasks: set[asyncio.Task[Any]] = set()
         self._grok: Any = None
         if self.options.grok_pattern:
@@ -90,9 +103,15 @@ class Syslog(Input):
             text = data.decode("utf-8", "replace").rstrip("\r\n\x00")
             await ctx.push([self.to_event(line, addr[0]) for line in text.split("\n") if line])
 
-        server = await asyncio.start_server(lambda r, w: self._track(self._serve(ctx, r, w)),
-                                            opts.host, opts.port, reuse_address=True)
-        self.bound_port = server.sockets[0].getsockname()[1]
+        def connection() -> asyncio.Protocol:
+            return asyncio.StreamReaderProtocol(asyncio.StreamReader(),
+                                                lambda r, w: self._track(self._serve(ctx, r, w)))
+
+        # Our listener, not asyncio's: it survives EMFILE, bounds connections and closes idle ones.
+        self.listener = Listener(connection, "syslog input", self.logger, max_connections=MAX_CONNECTIONS,
+                                 idle_timeout=IDLE_TIMEOUT_SECONDS)
+        await self.listener.start(opts.host, opts.port)
+        self.bound_port = self.listener.port
         udp = DatagramReceiver(on_datagram, workers=opts.workers, queue_size=opts.queue_size,
                                logger=self.logger, on_drop=lambda: count_problem(self, "dropped_datagrams"))
         await udp.start(opts.host, self.bound_port)
@@ -100,11 +119,13 @@ class Syslog(Input):
         try:
             await ctx.wait_stopping()
         finally:
-            server.close()
+            self.listener.close()
             await udp.close()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.listener.wait_closed(), 2)
 
     def _track(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

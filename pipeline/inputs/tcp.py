@@ -13,7 +13,12 @@ from typing import Any, Literal
 
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
-from pipeline.inputs._accept import Listener, ListenerStats
+from pipeline.inputs._accept import (
+    DEFAULT_IDLE_TIMEOUT_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    Listener,
+    ListenerStats,
+)
 from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_codec
 from pipeline.inputs._tls import TlsServerOptions, peer_subject, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
@@ -41,13 +46,15 @@ class TcpOptions(TlsServerOptions):
     dns_reverse_lookup_enabled: bool = option(True, "Name the peer by reverse DNS (at most 1 s per "
                                                     "connection); false: use its IP address.")
     ssl_handshake_timeout: Duration = option(Duration(10), "Time a client has to complete the TLS handshake.")
-    max_connections: int = option(4096, "Server mode: most connections open at once; at the limit new "
-                                        "clients wait in the kernel's queue and one warning a minute is logged.",
+    max_connections: int = option(DEFAULT_MAX_CONNECTIONS,
+                                  "Server mode: most connections open at once; at the limit new clients wait in "
+                                  "the kernel's queue and one warning a minute is logged.",
                                   check=lambda v: None if v > 0 else "must be greater than 0")
     client_inactivity_timeout: Duration = option(
-        Duration(3600), "Server mode: close a connection that sent nothing for this long (a partial last line is "
-                        "emitted first; senders reconnect on their next message). Logstash has no such limit; "
-                        "0: keep idle connections open.", check=lambda v: None if v >= 0 else "must not be negative")
+        Duration(DEFAULT_IDLE_TIMEOUT_SECONDS),
+        "Server mode: close a connection that sent nothing for this long (a partial last line is emitted first; "
+        "senders reconnect on their next message). Logstash has no such limit; 0: keep idle connections open.",
+        check=lambda v: None if v >= 0 else "must not be negative")
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 

@@ -27,7 +27,7 @@ def test_normalize_host(host, ssl, expected):
 
 
 @pytest.mark.parametrize("settings, message", [
-    (ConnectionSettings(user="u"), "together"),
+    (ConnectionSettings(password="p", api_key="k"), "not both"),
     (ConnectionSettings(user="u", password="p", api_key="k"), "not both"),
     (ConnectionSettings(hosts=("https://x",), ssl_enabled=False), "ssl_enabled is false"),
     (ConnectionSettings(hosts=("http://a:9200",), cloud_id="c:xyz"), "cloud_id or hosts"),

@@ -81,7 +81,6 @@ def test_a_failing_search_is_logged_and_the_input_ends(node: tuple[str, str], ca
 @pytest.mark.parametrize(("options", "message"), [
     ("query => '{ \"query\": '", "query is not valid JSON"),
     ("query => '[1]'", "must be a JSON object"),
-    ('user => "u"', "user and password must be given together"),
     ('schedule => "not a cron"', "schedule cron"),
     ('tracking_field => "[event][ingested]"', "not implemented yet"),
 ])

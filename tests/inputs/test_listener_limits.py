@@ -1,5 +1,6 @@
-"""tcp and http inputs over real sockets: at max_connections new clients wait (one warning), idle
-connections are closed (their partial line delivered first), slow bodies get HTTP 408."""
+"""tcp, http, syslog and gelf inputs over real sockets: at max_connections new clients wait (one warning), idle
+connections are closed (their partial line delivered first), slow bodies get HTTP 408. syslog and gelf have
+no options for the limits (Logstash's have none): their fixed module defaults are lowered here."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 
 import requests
 
+from pipeline.inputs import gelf, syslog
 from pipeline.monitoring import health
 from pipeline.runtime.state import RunnerState
 
@@ -106,4 +108,34 @@ def test_http_at_max_connections_new_clients_wait(free_port, start_input):
     waiting.settimeout(10)
     assert waiting.recv(4096).startswith(b"HTTP/1.1 200")
     assert [e.get("message") for e in running.collect(1)] == ["hello"]
+    waiting.close()
+
+
+def test_syslog_idle_tcp_connection_is_closed_after_its_partial_message_is_delivered(
+        free_port, start_input, monkeypatch):
+    monkeypatch.setattr(syslog, "IDLE_TIMEOUT_SECONDS", 1.0)
+    running = start_input("syslog", {"host": "127.0.0.1", "port": free_port})
+    sock = connect(free_port)
+    sock.sendall(b"<13>Oct 11 22:14:16 host2 cron[5]: complete\n<13>Oct 11 22:14:17 host2 cron[5]: partial")
+    assert [e.get("message") for e in running.collect(2, timeout=15)] == ["complete", "partial"]
+    sock.settimeout(10)
+    assert sock.recv(1) == b""  # closed by the input
+    assert running.plugin.stats.snapshot()["accepting"]["idle_closed"] == 1
+    sock.close()
+
+
+def test_gelf_tcp_at_max_connections_new_clients_wait_until_one_closes(start_input, monkeypatch):
+    monkeypatch.setattr(gelf, "MAX_CONNECTIONS", 1)
+    running = start_input('gelf { host => "127.0.0.1" port => 0 use_udp => false use_tcp => true }')
+    running.until(lambda: running.plugin.tcp_port is not None, what="listening")
+    holder = connect(running.plugin.tcp_port)
+    holder.sendall(b'{"short_message": "first"}\x00')
+    assert [e.get("message") for e in running.collect(1)] == ["first"]
+    waiting = connect(running.plugin.tcp_port)
+    waiting.sendall(b'{"short_message": "second"}\x00')
+    running.until(lambda: running.plugin.listener.at_connection_limit, what="the connection limit")
+    assert len(running.drain()) == 1 and running.plugin.listener.connections == 1  # "second" waits
+    holder.close()
+    assert [e.get("message") for e in running.collect(2)] == ["first", "second"]
+    assert running.plugin.stats.snapshot()["accepting"]["connection_limit_hits"] >= 1
     waiting.close()

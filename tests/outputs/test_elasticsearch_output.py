@@ -69,7 +69,6 @@ def test_defaults_follow_logstash(tmp_path):
     ("dlq_custom_codes => [409]", "cannot be dead-lettered"),
     ('index_timezone => "Mars/Olympus"', "unknown timezone"),
     ('retry_initial_interval => "10s" retry_max_interval => "1s"', "retry_max_interval"),
-    ('user => "elastic"', "password"),
     ('cloud_auth => "no-colon"', "cloud_auth must be user:password"),
     ('ssl_certificate => "/etc/hosts"', "ssl_certificate and ssl_key"),
 ])

@@ -209,3 +209,49 @@ def test_the_reader_plugins_share_the_connection_options(pki: Pki) -> None:
     settings = plugin.options.connection_settings(5.0)
     assert settings.tls.truststore is not None and settings.tls.truststore.path == truststore
     assert settings.ca_trusted_fingerprint == pki.ca_fingerprint and settings.hosts == ("https://127.0.0.1:9200",)
+
+
+def _authorization_headers(fake: FakeElasticsearch) -> set[str | None]:
+    return {r.headers.get("authorization") for r in fake.requests}
+
+
+@pytest.mark.parametrize("credentials", ['user => "elastic"', 'password => "s3cret"'])
+def test_user_or_password_alone_loads_and_sends_no_credentials_as_logstash(
+        tmp_path, credentials: str, caplog: pytest.LogCaptureFixture) -> None:
+    with FakeElasticsearch() as fake:
+        out = make_output(fake.url, tmp_path, f'{credentials} document_id => "%{{id}}"')
+        out.receive(events(2))
+        out.close()
+        assert fake.count() == 2
+        assert fake.requests and _authorization_headers(fake) == {None}
+    assert "s3cret" not in caplog.text and "password" not in caplog.text
+
+
+def test_user_with_password_sends_basic_auth(tmp_path) -> None:
+    with FakeElasticsearch(user="elastic", password="s3cret") as fake:
+        out = make_output(fake.url, tmp_path, 'user => "elastic" password => "s3cret" document_id => "%{id}"')
+        out.receive(events(1))
+        out.close()
+        assert fake.count() == 1 and _authorization_headers(fake) == {"Basic ZWxhc3RpYzpzM2NyZXQ="}
+
+
+@pytest.mark.parametrize(("kind", "options"), [
+    ("output", 'user => "u" api_key => "id:key"'),
+    ("output", 'password => "p" api_key => "id:key"'),
+    ("input", 'password => "p" cloud_auth => "u:p"'),
+    ("filter", 'user => "u" cloud_auth => "u:p" query => "type:x"'),
+])
+def test_user_or_password_with_another_authentication_is_a_config_error(kind: str, options: str) -> None:
+    with pytest.raises(ConfigErrors, match="not both|not be combined with user or password"):
+        build_plugin(kind, f'elasticsearch {{ hosts => ["https://127.0.0.1:9200"] {options} }}', register=False)
+
+
+@pytest.mark.parametrize("kind", ["input", "filter"])
+def test_the_reader_plugins_also_accept_a_user_alone_and_send_no_credentials(kind: str) -> None:
+    query = 'query => "type:x"' if kind == "filter" else ""
+    plugin = build_plugin(kind, f'elasticsearch {{ hosts => ["http://127.0.0.1:9200"] user => "elastic" {query} }}',
+                          register=False)
+    settings = plugin.options.connection_settings(5.0)
+    settings.check()
+    client = build_client(settings)
+    assert settings.user == "elastic" and "authorization" not in {k.lower() for k in client._headers}
