@@ -64,6 +64,7 @@ class ConnectionSettings:
     timeout: float = 60.0
     http_compression: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    signer: Any = None  # a pipeline.elasticsearch.sigv4.SigV4Signer: every request AWS SigV4-signed
 
     def check(self) -> None:
         """Raise EsClientConfigError when options contradict each other (files are read by build_client)."""
@@ -202,6 +203,11 @@ def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elast
     }
     if settings.headers:
         kwargs["headers"] = dict(settings.headers)
+    if settings.signer is not None:
+        from pipeline.elasticsearch.sigv4 import signed_node_class  # botocore only when signing
+
+        kwargs["node_class"] = signed_node_class(settings.signer)
+        kwargs["http_compress"] = False  # the node would gzip after signing; the output compresses itself
     if settings.user and settings.password:
         # As Logstash (http_client_builder's setup_basic_auth): a user without a password, or a password
         # without a user, sends no credentials at all, and is neither an error nor logged.

@@ -294,7 +294,7 @@ class Elasticsearch(Output):
 
     # -- lifecycle ----------------------------------------------------------------
     def register(self) -> None:
-        client = build_client(self.options.connection_settings(), max_retries=0)
+        client = build_client(self.connection_settings(), max_retries=0)
         self._client = client.options(max_retries=0, retry_on_timeout=False)
         self._warn_unsupported()
         self._dlq = dead_letter.writer_for(self.context.path_data, self.context.pipeline_id,
@@ -305,6 +305,10 @@ class Elasticsearch(Output):
         if not (self.plan.data_stream or self.plan.ilm):  # those write to a stream / an alias on purpose
             self._warn_about_data_streams()
         self._setup(at_start=True)
+
+    def connection_settings(self) -> ConnectionSettings:
+        """The client settings of register (amazon_es adds its request signer here)."""
+        return self.options.connection_settings()
 
     def _warn_unsupported(self) -> None:
         opts, defaults = self.options, template_manager.declared_defaults(type(self.options))

@@ -124,7 +124,8 @@ class FakeElasticsearch:
                  search_handler: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
                  user: str | None = None, password: str | None = None,
                  tls: tuple[str, str] | None = None, ssl_context: Any = None,
-                 path_prefix: str | None = None) -> None:
+                 path_prefix: str | None = None,
+                 request_check: Callable[[str, str, dict[str, str], bytes], None] | None = None) -> None:
         self.version = version
         self.indices: dict[str, Index] = {}
         self.templates: dict[str, dict[str, Any]] = {}
@@ -137,6 +138,10 @@ class FakeElasticsearch:
         self.tls = tls  # (certfile, keyfile): serve https
         self.ssl_context = ssl_context  # or a whole ssl.SSLContext (client certificates, versions ...)
         self.path_prefix = "/" + path_prefix.strip("/") if path_prefix else None  # as behind a proxy
+        # (method, raw path, headers, body as received, before gzip) -> None, or raise EsError: a request
+        # signature check, say; recorded in check_failures too
+        self.request_check = request_check
+        self.check_failures: list[str] = []
         self.lock = threading.RLock()
         self._request_faults: list[tuple[str, Any]] = []
         self._request_fault_filter: Callable[[str, str], bool] = lambda method, path: True
@@ -885,6 +890,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        raw_body = body
         if self.headers.get("Content-Encoding") == "gzip":
             import gzip
 
@@ -895,6 +901,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault[0] == "slow":
             time.sleep(fault[1])
         try:
+            if self.es.request_check is not None:
+                try:
+                    self.es.request_check(self.command, self.path, headers, raw_body)
+                except EsError as exc:
+                    self.es.check_failures.append(f"{self.command} {self.path}: {exc.reason}")
+                    raise
             limit = self.es.max_content_length
             if limit is not None and len(body) > limit:
                 self.es.requests.append(RecordedRequest(self.command, self.path, {}, headers, body))
