@@ -65,9 +65,10 @@ class SigV4Signer:
 
 def _host_header(scheme: str, host: str, port: int | None) -> str:
     """What urllib3 would send as Host, fixed here so that the signed value is the sent one."""
+    name = f"[{host}]" if ":" in host else host  # IPv6
     if port is None or (scheme, port) in (("https", 443), ("http", 80)):
-        return host
-    return f"{host}:{port}"
+        return name
+    return f"{name}:{port}"
 
 
 class SigV4HttpNode(Urllib3HttpNode):
