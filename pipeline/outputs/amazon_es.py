@@ -36,6 +36,9 @@ def _check_region(value: str) -> str | None:
 
 @dataclass(frozen=True, kw_only=True)
 class AmazonEsOptions(ElasticsearchOptions):
+    hosts: list[str] = variant(ElasticsearchOptions, "hosts", default=["127.0.0.1"],
+                               doc="Domain endpoints (search-x.region.es.amazonaws.com); a host without scheme "
+                                   "or port takes protocol and port.")
     port: int = option(443, "Port of hosts that name none (443 for https, 80 for http).",
                        check=lambda v: None if 0 < v < 65536 else "must be between 1 and 65535")
     protocol: Literal["https", "http"] = option("https", "Scheme of hosts that name none.")

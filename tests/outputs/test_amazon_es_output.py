@@ -171,6 +171,8 @@ def test_hosts_take_protocol_and_port_unless_they_name_them(tmp_path):
     assert out.options.connection_settings().hosts == ("https://search-x.us-east-1.es.amazonaws.com:443",
                                                        "http://proxy:8080")
     assert (out.options.region, out.options.service_name) == ("us-east-1", "es")  # Logstash's defaults
+    bare = build_plugin("output", "amazon_es { }", path_data=tmp_path, register=False)
+    assert bare.options.connection_settings().hosts == ("https://127.0.0.1:443",)  # the plugin's //127.0.0.1
 
 
 def test_the_plugins_own_names_are_taken(tmp_path, caplog):
