@@ -229,6 +229,31 @@ class Listener:
         return stats
 
 
+class ConnectionTasks:
+    """The tasks serving a listener's connections: created through :meth:`track`, all cancelled by :meth:`stop`
+    (the tcp, syslog and gelf inputs share this stop sequence)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def stop(self, listener: Listener | None) -> None:
+        """Stop accepting, cancel every connection's task and wait (at most 2 s) for the sockets to close."""
+        if listener is not None:
+            listener.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(listener.wait_closed(), 2)
+
+
 class ListenerStats:
     """An input's section of ``/_node/stats``: its problem counters and its listener's state.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import gzip
 import io
 import time
@@ -16,6 +15,7 @@ from pipeline.event import Event
 from pipeline.inputs._accept import (
     DEFAULT_IDLE_TIMEOUT_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
+    ConnectionTasks,
     Listener,
     ListenerStats,
 )
@@ -160,7 +160,7 @@ class Gelf(Input):
         self.stats = ListenerStats(self)  # /_node/stats: counters, descriptors, connections
         self._receiver: DatagramReceiver | None = None
         self.listener: Listener | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections = ConnectionTasks()  # each connection's serving task, cancelled at stop
 
     def _events(self, payload: bytes, address: str) -> list[Event]:
         events = events_from_gelf(payload, self.options.remap, self.options.strip_leading_underscore)
@@ -217,7 +217,7 @@ class Gelf(Input):
         if opts.use_tcp:
             def connection() -> asyncio.Protocol:
                 return asyncio.StreamReaderProtocol(asyncio.StreamReader(limit=MAX_MESSAGE),
-                                                    lambda r, w: self._track(self._connection(ctx, r, w)))
+                                                    lambda r, w: self._connections.track(self._connection(ctx, r, w)))
 
             # Our listener, not asyncio's: it survives EMFILE, bounds connections and closes idle ones.
             self.listener = Listener(connection, "gelf input", self.logger, max_connections=MAX_CONNECTIONS,
@@ -230,16 +230,5 @@ class Gelf(Input):
         finally:
             if self._receiver is not None:
                 await self._receiver.close()
-            if self.listener is not None:
-                self.listener.close()
-                for task in list(self._tasks):
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.listener.wait_closed(), 2)
+            await self._connections.stop(self.listener)
 
-    def _track(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task

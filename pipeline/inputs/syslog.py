@@ -16,6 +16,7 @@ from pipeline.inputs import _syslog
 from pipeline.inputs._accept import (
     DEFAULT_IDLE_TIMEOUT_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
+    ConnectionTasks,
     Listener,
     ListenerStats,
 )
@@ -89,7 +90,7 @@ class Syslog(Input):
         self.bound_port: int | None = None
         self.listener: Listener | None = None
         self.stats = ListenerStats(self)  # /_node/stats: counters, descriptors, connections
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections = ConnectionTasks()  # each connection's serving task, cancelled at stop
         self._grok: Any = None
         if self.options.grok_pattern:
             from pipeline.grok import Grok  # the pipeline's grok engine (GrokError is a ConfigError)
@@ -105,7 +106,7 @@ class Syslog(Input):
 
         def connection() -> asyncio.Protocol:
             return asyncio.StreamReaderProtocol(asyncio.StreamReader(),
-                                                lambda r, w: self._track(self._serve(ctx, r, w)))
+                                                lambda r, w: self._connections.track(self._serve(ctx, r, w)))
 
         # Our listener, not asyncio's: it survives EMFILE, bounds connections and closes idle ones.
         self.listener = Listener(connection, "syslog input", self.logger, max_connections=MAX_CONNECTIONS,
@@ -119,19 +120,8 @@ class Syslog(Input):
         try:
             await ctx.wait_stopping()
         finally:
-            self.listener.close()
             await udp.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.listener.wait_closed(), 2)
-
-    def _track(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+            await self._connections.stop(self.listener)
 
     async def _serve(self, ctx: InputContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = (writer.get_extra_info("peername") or ("unknown", 0))[0]

@@ -16,6 +16,7 @@ from pipeline.event import Event
 from pipeline.inputs._accept import (
     DEFAULT_IDLE_TIMEOUT_SECONDS,
     DEFAULT_MAX_CONNECTIONS,
+    ConnectionTasks,
     Listener,
     ListenerStats,
 )
@@ -76,7 +77,7 @@ class Tcp(Input):
         self._ssl = server_ssl_context(self.options)
         self.listener: Listener | None = None
         self.stats = ListenerStats(self)  # /_node/stats: counters, descriptors, connections
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections = ConnectionTasks()  # each connection's serving task, cancelled at stop
         self.bound_port: int | None = None
 
     async def run(self, ctx: InputContext) -> None:
@@ -87,7 +88,7 @@ class Tcp(Input):
 
         def connection() -> asyncio.Protocol:
             return asyncio.StreamReaderProtocol(asyncio.StreamReader(),
-                                                lambda r, w: self._track(self._serve(ctx, r, w)))
+                                                lambda r, w: self._connections.track(self._serve(ctx, r, w)))
 
         # Our listener, not asyncio's: it survives EMFILE, bounds connections and closes idle ones.
         self.listener = Listener(connection, "tcp input", self.logger, max_connections=opts.max_connections,
@@ -100,24 +101,13 @@ class Tcp(Input):
         try:
             await ctx.wait_stopping()
         finally:
-            self.listener.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.listener.wait_closed(), 2)
+            await self._connections.stop(self.listener)
 
     def _handshake_failed(self, peer: Any, exc: BaseException) -> None:
         count_problem(self, "tls_handshake_failures")
         peer = peer if isinstance(peer, tuple) and len(peer) >= 2 else ("unknown", 0)
         self.logger.warning("tcp connection from %s:%s: TLS handshake failed: %s", peer[0], peer[1],
                             exc or type(exc).__name__)
-
-    def _track(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     async def _run_client(self, ctx: InputContext) -> None:
         while not ctx.is_stopping:
@@ -128,7 +118,7 @@ class Tcp(Input):
                                     self.options.host, self.options.port, exc, RECONNECT_DELAY)
                 await ctx.wait_stopping(RECONNECT_DELAY)
                 continue
-            task = self._track(self._serve(ctx, reader, writer))
+            task = self._connections.track(self._serve(ctx, reader, writer))
             stopper = asyncio.ensure_future(ctx.wait_stopping())
             await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if not stopper.done():
