@@ -9,12 +9,14 @@ SSO) are read again for each request, so rotation needs no restart.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError, ProfileNotFound
 from botocore.session import Session
 from elastic_transport import HttpHeaders, Urllib3HttpNode
 
@@ -26,18 +28,46 @@ class AwsCredentialsError(ValueError):
     """No usable AWS credentials (reported as a config error)."""
 
 
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+
+
+def check_region(value: str) -> str | None:
+    """None for an AWS region name, else why not (an option check)."""
+    if _REGION.fullmatch(value):
+        return None
+    return f"expected an AWS region such as us-east-1 or eu-west-3 (the one in the domain endpoint); got {value!r}"
+
+
 def resolve_credentials(access_key_id: str | None, secret_access_key: str | None,
-                        session_token: str | None = None) -> Credentials:
-    """The configured key pair, else botocore's default credential chain."""
+                        session_token: str | None = None, *, profile: str | None = None,
+                        metadata_timeout: float | None = None, metadata_attempts: int | None = None) -> Credentials:
+    """The configured key pair, else the named ``profile`` (~/.aws files), else botocore's default chain.
+
+    ``metadata_timeout`` (seconds) and ``metadata_attempts`` tune the instance metadata service lookup
+    of that chain (botocore's metadata_service_timeout / metadata_service_num_attempts).
+    """
     if bool(access_key_id) != bool(secret_access_key):
         raise AwsCredentialsError("aws_access_key_id and aws_secret_access_key go together; set both or neither "
                                   "(neither: credentials from the environment, ~/.aws or the instance role)")
     if access_key_id and secret_access_key:
         return Credentials(access_key_id, secret_access_key, session_token or None)
-    found = Session().get_credentials()
+    try:
+        session = Session(profile=profile or None)
+        if metadata_timeout is not None:
+            session.set_config_variable("metadata_service_timeout", metadata_timeout)
+        if metadata_attempts is not None:
+            session.set_config_variable("metadata_service_num_attempts", metadata_attempts)
+        found = session.get_credentials()
+    except ProfileNotFound as exc:
+        raise AwsCredentialsError(f"AWS profile {profile!r} not found in ~/.aws/credentials or ~/.aws/config "
+                                  "(AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE): add it, or set the keys "
+                                  "directly") from exc
+    except BotoCoreError as exc:  # a profile that names a missing source, a bad config file ...
+        raise AwsCredentialsError(f"AWS credentials could not be read: {exc}") from exc
     if found is None:
+        where = f"profile {profile!r} has no credentials; " if profile else ""
         raise AwsCredentialsError(
-            "no AWS credentials found: set aws_access_key_id and aws_secret_access_key, or AWS_ACCESS_KEY_ID "
+            f"no AWS credentials found: {where}set aws_access_key_id and aws_secret_access_key, or AWS_ACCESS_KEY_ID "
             "and AWS_SECRET_ACCESS_KEY in the environment, or a profile in ~/.aws/credentials, or run with an "
             "instance or container role")
     return found

@@ -12,26 +12,18 @@ like any failed bulk request, so nothing is lost while the credentials are fixed
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pipeline.elasticsearch.client import ConnectionSettings
-from pipeline.elasticsearch.sigv4 import AwsCredentialsError, SigV4Signer, resolve_credentials
+from pipeline.elasticsearch.sigv4 import AwsCredentialsError, SigV4Signer, check_region, resolve_credentials
 from pipeline.errors import ConfigError
 from pipeline.outputs.elasticsearch import Elasticsearch, ElasticsearchOptions
 from pipeline.plugin import ByteSize, Secret, no_effect, option, register, unsupported, variant
 
 _DEFAULT_BULK_MAX_BYTES = 20 * 1024 * 1024  # the elasticsearch output's default, as the plugin's
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
-
-
-def _check_region(value: str) -> str | None:
-    if _REGION.fullmatch(value):
-        return None
-    return f"expected an AWS region such as us-east-1 or eu-west-3 (the one in the domain endpoint); got {value!r}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +35,7 @@ class AmazonEsOptions(ElasticsearchOptions):
                        check=lambda v: None if 0 < v < 65536 else "must be between 1 and 65535")
     protocol: Literal["https", "http"] = option("https", "Scheme of hosts that name none.")
     region: str = option("us-east-1", "AWS region of the domain; requests are signed for it (as the Logstash "
-                         "plugin, us-east-1 when not set).", check=_check_region)
+                         "plugin, us-east-1 when not set).", check=check_region)
     service_name: str = option("es", "Service the signature is for: es (OpenSearch Service domains), aoss "
                                "(OpenSearch Serverless).", check=lambda v: None if v.strip() else "must not be empty")
     aws_access_key_id: str | None = option(None, "Access key; with aws_secret_access_key. Unset: botocore's "
