@@ -156,6 +156,8 @@ class ProductAwareTransport(Transport):
 
 
 DEFAULT_DETECT_TIMEOUT = 30.0
+SERVERLESS_SERVICE = "aoss"  # the SigV4 service name of Amazon OpenSearch Serverless
+SERVERLESS_PRODUCT = Product("opensearch", "serverless")  # speaks the OpenSearch 2 APIs it has
 
 
 class EncodedNdjsonSerializer(NdjsonSerializer):
@@ -232,9 +234,13 @@ def build_client(settings: ConnectionSettings, *, max_retries: int = 0) -> Elast
         elif settings.tls.verification_mode == "none":
             kwargs["verify_certs"] = False  # else the transport re-enables CERT_REQUIRED over our context
             kwargs["ssl_show_warn"] = False
-    if settings.cloud_id:
-        return Elasticsearch(cloud_id=settings.cloud_id, **kwargs)
-    return Elasticsearch(hosts, **kwargs)
+    client = Elasticsearch(cloud_id=settings.cloud_id, **kwargs) if settings.cloud_id else Elasticsearch(hosts, **kwargs)
+    if settings.signer is not None and settings.signer.service == SERVERLESS_SERVICE:
+        # OpenSearch Serverless has no GET /: never ask it (logstash-output-opensearch skips it for aoss too).
+        transport = client.transport
+        if isinstance(transport, ProductAwareTransport):
+            transport.product = SERVERLESS_PRODUCT
+    return client
 
 
 def client_from_url(url: str, *, user: str | None = None, password: str | None = None,

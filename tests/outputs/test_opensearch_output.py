@@ -89,7 +89,7 @@ def test_aws_iam_signs_every_request_with_the_keys_of_the_hash(tmp_path):
         assert fake.count("logs-2026.11.21") == 3
 
 
-def test_aws_iam_signs_for_the_region_and_service_name_of_the_hash(tmp_path):
+def test_aws_iam_signs_for_the_region_and_service_name_of_the_hash_and_never_asks_serverless_get_root(tmp_path):
     verifier = SigV4Verifier(region="eu-west-3", service="aoss")
     with FakeElasticsearch(request_check=verifier) as fake:
         out = aws_iam(fake, f'service_name => "aoss" aws_access_key_id => "{KEY_ID}" '
@@ -98,6 +98,7 @@ def test_aws_iam_signs_for_the_region_and_service_name_of_the_hash(tmp_path):
         out.close()
         assert fake.check_failures == [] and fake.count() == 1
         assert all("/eu-west-3/aoss/aws4_request" in r.headers["authorization"] for r in fake.requests)
+        assert [r for r in fake.requests if r.method == "GET" and r.path == "/"] == []  # Serverless has no GET /
 
 
 def test_aws_iam_defaults_to_the_plugins_us_east_1_and_es(tmp_path):
