@@ -30,12 +30,13 @@ _PLAIN, _OTHER = "plain", "other"
 
 def speed_up(pattern: str) -> str:
     """``pattern`` with every provably equivalent ``.*?`` + delimiter rewritten (see the module)."""
-    groups = _group_kinds(pattern)
-    if groups is None:
+    bare = _bare_offsets(pattern)
+    groups = None if bare is None else _group_kinds(pattern, bare)
+    if bare is None or groups is None:
         return pattern
     out: list[str] = []
     last = 0
-    for start in _lazy_wildcards(pattern):
+    for start in _lazy_wildcards(pattern, bare):
         delimiter = _delimiter_after(pattern, start + 3, groups)
         if delimiter is None:
             continue
@@ -49,22 +50,31 @@ def speed_up(pattern: str) -> str:
     return "".join(out)
 
 
-def _group_kinds(pattern: str) -> dict[int, str] | None:
-    """Offset of each ``)`` → the kind of group it closes; None if the pattern has inline flags or
-    anything this scanner does not follow (then nothing is rewritten)."""
-    closes: dict[int, str] = {}
-    stack: list[str] = []
+def _bare_offsets(pattern: str) -> list[int] | None:
+    """Offsets of the characters outside escapes and character classes; None if a class is unterminated."""
+    found: list[int] = []
     i, n = 0, len(pattern)
     while i < n:
         ch = pattern[i]
         if ch == "\\":
             i += 2
-            continue
-        if ch == "[":
+        elif ch == "[":
             i = _class_end(pattern, i)
             if i < 0:
                 return None
-            continue
+        else:
+            found.append(i)
+            i += 1
+    return found
+
+
+def _group_kinds(pattern: str, bare: list[int]) -> dict[int, str] | None:
+    """Offset of each ``)`` → the kind of group it closes; None if the pattern has inline flags or
+    anything this scanner does not follow (then nothing is rewritten)."""
+    closes: dict[int, str] = {}
+    stack: list[str] = []
+    for i in bare:
+        ch = pattern[i]
         if ch == "(":
             if pattern.startswith("(?:", i) or pattern.startswith("(?P<", i):
                 stack.append(_PLAIN)
@@ -78,7 +88,6 @@ def _group_kinds(pattern: str) -> dict[int, str] | None:
             if not stack:
                 return None
             closes[i] = stack.pop()
-        i += 1
     return closes if not stack else None
 
 
@@ -99,25 +108,15 @@ def _class_end(pattern: str, i: int) -> int:
     return -1
 
 
-def _lazy_wildcards(pattern: str) -> list[int]:
-    """Offsets of the ``.*?`` tokens outside classes and escapes."""
-    found = []
-    i, n = 0, len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            i = _class_end(pattern, i)
-            if i < 0:
-                return []
-            continue
-        if ch == "." and pattern.startswith("*?", i + 1) and not pattern.startswith(("+", "?"), i + 3):
+def _lazy_wildcards(pattern: str, bare: list[int]) -> list[int]:
+    """Offsets of the ``.*?`` tokens outside classes and escapes (not followed by ``+`` or ``?``)."""
+    found: list[int] = []
+    after = -1  # the end of the last token found: its ``*?`` is not a new start
+    for i in bare:
+        if i >= after and pattern[i] == "." and pattern.startswith("*?", i + 1) \
+                and not pattern.startswith(("+", "?"), i + 3):
             found.append(i)
-            i += 3
-            continue
-        i += 1
+            after = i + 3
     return found
 
 
