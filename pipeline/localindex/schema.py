@@ -134,6 +134,18 @@ def lookup(data: dict[str, Any], name: str, parts: tuple[str, ...] | None = None
     return None if node is _MISSING else node
 
 
+def _lookup_lines(name: str, target: str) -> list[str]:
+    """Generated lines setting ``target`` to field ``name`` as :func:`lookup` reads it (nested, then dotted key)."""
+    parts = name.split(".")
+    if len(parts) == 1:
+        return [f"    {target} = get({name!r})"]
+    lines = [f"    node = get({parts[0]!r}, _MISSING)"]
+    for part in parts[1:]:
+        lines.append(f"    node = node.get({part!r}, _MISSING) if type(node) is dict else _MISSING")
+    lines.append(f"    {target} = get({name!r}) if node is _MISSING else node")
+    return lines
+
+
 def _compile_reader(names: Iterable[str]) -> Callable[[dict[str, Any]], list[Any]]:
     """One function reading every field in ``names`` like :func:`lookup` (nested, then dotted key).
 
@@ -143,14 +155,7 @@ def _compile_reader(names: Iterable[str]) -> Callable[[dict[str, Any]], list[Any
     lines = ["def read(data):", "    get = data.get"]
     values = []
     for pos, name in enumerate(names):
-        parts = name.split(".")
-        if len(parts) == 1:
-            lines.append(f"    v{pos} = get({name!r})")
-        else:
-            lines.append(f"    node = get({parts[0]!r}, _MISSING)")
-            for part in parts[1:]:
-                lines.append(f"    node = node.get({part!r}, _MISSING) if type(node) is dict else _MISSING")
-            lines.append(f"    v{pos} = get({name!r}) if node is _MISSING else node")
+        lines += _lookup_lines(name, f"v{pos}")
         values.append(f"v{pos}")
     lines.append(f"    return [{', '.join(values)}]")
     namespace: dict[str, Any] = {"_MISSING": _MISSING}
@@ -169,14 +174,7 @@ def _compile_present_reader(names: Iterable[str]) -> Callable[[dict[str, Any]], 
     """
     lines = ["def read(data):", "    get = data.get", "    shape = 0", "    irr = 0", "    out = []"]
     for pos, name in enumerate(names):
-        parts = name.split(".")
-        if len(parts) == 1:
-            lines.append(f"    v = get({name!r})")
-        else:
-            lines.append(f"    node = get({parts[0]!r}, _MISSING)")
-            for part in parts[1:]:
-                lines.append(f"    node = node.get({part!r}, _MISSING) if type(node) is dict else _MISSING")
-            lines.append(f"    v = get({name!r}) if node is _MISSING else node")
+        lines += _lookup_lines(name, "v")
         lines += ["    if v is not None:",
                   f"        shape |= {1 << pos}",
                   "        kind = type(v)",
