@@ -11,6 +11,7 @@ import time
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
+from support.polling import NOT_YET, wait_until
 
 from pipeline.lumberjack.client import LumberjackClient
 
@@ -26,17 +27,8 @@ def _get(port: int, path: str) -> bytes:
         return response.read()  # type: ignore[no-any-return]
 
 
-def _wait(predicate, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (OSError, KeyError, ValueError, IndexError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+def _wait(predicate, what: str = "condition", timeout: float = 60):
+    return wait_until(predicate, what, timeout, ignore=(*NOT_YET, IndexError))  # its predicates index lists
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -7,10 +7,11 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from support.polling import node_stats as _stats
+from support.polling import wait_until as _wait
 
 from pipeline.lumberjack.client import LumberjackClient
 from pipeline.lumberjack.frames import ProtocolError
@@ -23,23 +24,6 @@ def _config(port: int, out: Path, version: str, broken: bool = False) -> str:
     return (f'input {{ beats {{ host => "127.0.0.1" port => {port} }} }}\n'
             f'filter {{\n  mutate {{ {option} => {{ "config_version" => "{version}" }} }}\n}}\n'
             f'output {{ file {{ path => "{out}" codec => json_lines }} }}\n')
-
-
-def _stats(api_port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/_node/stats", timeout=5) as response:
-        return json.load(response)
-
-
-def _wait(predicate, timeout: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except (OSError, KeyError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class NumberingSender(threading.Thread):

@@ -9,10 +9,11 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from support.polling import node_stats as stats
+from support.polling import wait_until as wait
 
 pytestmark = pytest.mark.slow
 
@@ -21,23 +22,6 @@ def config(port: int, out: Path, version: str, extra_output: str = "") -> str:
     return (f'input {{ tcp {{ host => "127.0.0.1" port => {port} dns_reverse_lookup_enabled => false }} }}\n'
             f'filter {{ mutate {{ add_field => {{ "version" => "{version}" }} }} }}\n'
             f'output {{ file {{ path => "{out}" }} {extra_output} }}\n')
-
-
-def stats(api_port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/_node/stats", timeout=5) as response:
-        return json.load(response)
-
-
-def wait(predicate, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except (OSError, KeyError, ValueError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def send_until_seen(port: int, out: Path, text: str) -> dict:
