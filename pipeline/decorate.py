@@ -29,6 +29,16 @@ def add_fields(event: Event, fields: Mapping[str, Any]) -> None:
                 ref.set(event.data, value)
 
 
+def decorate_input(event: Event, type_: str | None, fields: Mapping[str, Any] | None, tags: Iterable[str]) -> None:
+    """An input's decorations in Logstash's order: type (if the event has none), add_field, tags."""
+    if type_ and "type" not in event.data:
+        event.data["type"] = type_
+    if fields:
+        add_fields(event, fields)
+    if tags:
+        event.tag(*tags)
+
+
 def add_tags(event: Event, tags: Iterable[str]) -> None:
     event.tag(*(Template.compile(t).render(event) if "%{" in t else t for t in tags))
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pipeline.decorate import add_fields
+from pipeline.decorate import decorate_input
 from pipeline.event import Event
 from pipeline.plugin import BaseOptions, Codec, Plugin, option
 from pipeline.queue.acks import DeliveryTracker
@@ -154,12 +154,7 @@ class Input(Plugin):
     def decorate(self, event: Event) -> None:
         """type (if unset), add_field, tags — Logstash's order for inputs."""
         opts = self.options
-        if opts.type and "type" not in event.data:
-            event.data["type"] = opts.type
-        if opts.add_field:
-            add_fields(event, opts.add_field)
-        if opts.tags:
-            event.tag(*opts.tags)
+        decorate_input(event, opts.type, opts.add_field, opts.tags)
 
     async def run(self, ctx: InputContext) -> None:
         """Read until ``ctx.stopping`` is set (or the source ends, for finite inputs)."""

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pipeline.decorate import add_fields
+from pipeline.decorate import decorate_input
 from pipeline.event import Event
 from pipeline.logs import RateLimitedLogger
 
@@ -129,9 +129,4 @@ class Decoration:
         return not (self.type or self.add_field or self.tags)
 
     def apply(self, event: Event) -> None:
-        if self.type and "type" not in event.data:
-            event.data["type"] = self.type
-        if self.add_field:
-            add_fields(event, self.add_field)
-        if self.tags:
-            event.tag(*self.tags)
+        decorate_input(event, self.type, self.add_field, self.tags)
