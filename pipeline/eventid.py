@@ -95,16 +95,20 @@ def _winlog_origin(payload: dict[str, Any]) -> str | None:
 
 def document_ids(events: Sequence[Event]) -> list[str | None]:
     """The document id of each event; events sharing one id in a batch (a split or clone filter's
-    children, all produced from one event and so always in the same batch) are told apart by order."""
+    children, all produced from one event and so always in the same batch) are told apart by order.
+    An event equal to an earlier one with its id is the same delivery again (a shipper resending a
+    window while the first copy is still queued): it keeps that one's id, so the copy is not stored twice."""
     ids: list[str | None] = []
-    seen: dict[str, int] = {}
+    variants: dict[str, list[dict[str, Any]]] = {}  # id -> the distinct event contents seen with it
     for event in events:
         value = get_event_id(event)
         if value is not None:
-            count = seen.get(value, 0)
-            seen[value] = count + 1
-            if count:
-                value = f"{value}.{count}"
+            seen = variants.setdefault(value, [])
+            number = next((n for n, data in enumerate(seen) if data == event.data), len(seen))
+            if number == len(seen):
+                seen.append(event.data)
+            if number:
+                value = f"{value}.{number}"
         ids.append(value)
     return ids
 

@@ -48,3 +48,10 @@ def test_the_local_index_ignores_an_event_whose_key_it_already_holds(tmp_path):
     assert messages == ["again 2", "again 3", "m0", "m1", "m2", "m3"]
     assert store.count("logs-a", "message:again") == 2  # full-text rows follow the kept documents
     store.close()
+
+
+def test_the_same_event_twice_in_a_batch_keeps_one_id_so_it_is_stored_once():
+    # A shipper resends a window while the first copy is still queued: both copies can meet in one batch.
+    first, child = Event({"@metadata": {"_id": "x"}, "n": 0}), Event({"@metadata": {"_id": "x"}, "n": 1})
+    again = Event({"@metadata": {"_id": "x"}, "n": 0})
+    assert document_ids([first, child, again, Event({"@metadata": {"_id": "x"}, "n": 1})]) == ["x", "x.1", "x", "x.1"]
