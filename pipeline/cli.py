@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from pipeline import __version__, commands
-from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError
+from pipeline.errors import CONFIG_ERROR_EXIT_CODE, ConfigError, UsageError
 
 
 def command_names() -> list[str]:
@@ -57,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return CONFIG_ERROR_EXIT_CODE
+    except UsageError as exc:
+        print(f"pipeline {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

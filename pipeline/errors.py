@@ -6,6 +6,7 @@
     ├── FieldReferenceError        a malformed field reference such as ``[a]b`` (a ConfigError)
     ├── TemplateError              a malformed sprintf template (a ConfigError)
     ├── PluginError                a plugin failed at run time (register, I/O ...)
+    ├── UsageError                 command-line options that do not go together (exit code 2)
     └── QueueClosedError           push to a queue that is stopping
 """
 
@@ -95,6 +96,10 @@ class TemplateError(ConfigError):
 
 class PluginError(PipelineError):
     """A plugin failed at run time (registration, I/O)."""
+
+
+class UsageError(PipelineError):
+    """Command-line options that do not go together; ``pipeline`` exits with code 2, as argparse does."""
 
 
 class QueueClosedError(PipelineError):

@@ -83,11 +83,15 @@ def _make_backend(args: argparse.Namespace, settings: Any) -> Any:
     url = args.es
     if url:
         from pipeline.alerts.backends.elasticsearch import ElasticsearchBackend
+        from pipeline.commands._credentials import basic_auth
         from pipeline.elasticsearch.client import client_from_url
 
-        password = args.password or es.get("password") or os.environ.get("ES_PASSWORD")
-        user = args.user or es.get("user") or es.get("username") or os.environ.get("ES_USER") or None
-        client = client_from_url(url, user=user, password=password if user else None,
+        user, password = basic_auth(
+            args.user or es.get("user") or es.get("username") or os.environ.get("ES_USER"),
+            args.password or es.get("password"),
+            user_sources="--user (or the settings' elasticsearch.user, or ES_USER)",
+            password_sources="--password (or the settings' elasticsearch.password)")
+        client = client_from_url(url, user=user, password=password,
                                  api_key=args.api_key or es.get("api_key") or None,
                                  ca_certs=args.ca_cert or es.get("ca_cert"), insecure=args.insecure)
         return ElasticsearchBackend(client)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from pipeline.commands._credentials import basic_auth
 from pipeline.kibana import fields, ndjson, specs, validate
 from pipeline.kibana.builder import REPO_DASHBOARDS, build_objects
 from pipeline.kibana.errors import KibanaError, KibanaNotReadyError, SpecError
@@ -113,9 +113,9 @@ def _drift(dashboards: list[specs.Dashboard], target: Target, directory: Path) -
 
 
 def run_import(args: argparse.Namespace) -> int:
-    password = args.password or os.environ.get("ES_PASSWORD")
+    user, password = basic_auth(args.user, args.password)
     try:
-        summary = import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
+        summary = import_dashboards(args.kibana, user=user, password=password,
                                     api_key=args.api_key, space=args.space, target=args.target,
                                     source_dir=args.dir, timeout=args.timeout, raise_on_error=False,
                                     verify=False if args.insecure else (args.ca_cert or True))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 from elasticsearch import ApiError, TransportError
 
+from pipeline.commands._credentials import basic_auth
 from pipeline.elasticsearch.client import add_connection_arguments, client_from_args
 from pipeline.elasticsearch.ilm import DEFAULT_POLICY_NAME, parse_days
 from pipeline.elasticsearch.setup import SetupResult, run_setup
@@ -75,9 +75,9 @@ def _import_dashboards(args: argparse.Namespace) -> int:
     from pipeline.kibana.errors import KibanaError
     from pipeline.kibana.importer import import_dashboards
 
-    password = args.password or os.environ.get("ES_PASSWORD")
+    user, password = basic_auth(args.user, args.password)
     try:
-        result = import_dashboards(args.kibana, user=args.user, password=password if args.user else None,
+        result = import_dashboards(args.kibana, user=user, password=password,
                                    api_key=args.api_key, space=args.kibana_space)
     except (KibanaError, requests.RequestException, OSError) as exc:
         problem = f"setup: importing the dashboards into {args.kibana} failed: {type(exc).__name__}: {exc}"

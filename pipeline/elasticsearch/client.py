@@ -266,9 +266,10 @@ def add_connection_arguments(parser: Any, *, required: bool = True) -> None:
 
 
 def client_from_args(args: Any) -> Elasticsearch:
-    """A client from the arguments added by :func:`add_connection_arguments`."""
-    import os
+    """A client from the arguments added by :func:`add_connection_arguments`; raises
+    :class:`~pipeline.errors.UsageError` for ``--user`` without a password or the reverse."""
+    from pipeline.commands._credentials import basic_auth
 
-    password = args.password or os.environ.get("ES_PASSWORD")
-    return client_from_url(args.es, user=args.user, password=password if args.user else None,
+    user, password = basic_auth(args.user, args.password)
+    return client_from_url(args.es, user=user, password=password,
                            api_key=args.api_key, ca_certs=args.ca_cert, insecure=args.insecure)
