@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline import fieldref, joda
 from pipeline.codecs import _cef_ecs
+from pipeline.codecs._lines import LENGTH_FIELD, TRUNCATED_TAG, LineSplitter, note_cut
 from pipeline.codecs.base import Codec, CodecOptions
-from pipeline.codecs.line import LENGTH_FIELD, TRUNCATED_TAG, LineSplitter, note_cut
 from pipeline.event import Event
 from pipeline.filters import _dateparse, _ecs
 from pipeline.plugin import ByteSize, option, register

@@ -9,42 +9,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipeline.codecs.base import Codec
-from pipeline.codecs.edn import EdnOptions, event_edn, parse_event
-from pipeline.codecs.line import LineSplitter
+from pipeline.codecs._lines import TRUNCATED_TAG, LineEventsCodec, size_limit_option
+from pipeline.codecs.edn import PARSE_FAILURE_TAG, EdnOptions, event_edn, parse_event
 from pipeline.event import Event
-from pipeline.plugin import register
+from pipeline.plugin import ByteSize, register
 
 
 @dataclass(frozen=True, kw_only=True)
 class EdnLinesOptions(EdnOptions):
-    pass
+    decode_size_limit_bytes: ByteSize = size_limit_option(
+        10 * 1024 * 1024, f"A cut line is not parsed, so it is also tagged {PARSE_FAILURE_TAG}. Not in Logstash, whose "
+        "codec has no limit.")
+
 
 
 @register
-class EdnLines(Codec):
+class EdnLines(LineEventsCodec):
     """Reads one EDN map per line (anything else is kept in message, tagged _ednparsefailure); writes
     one EDN map per event, newline-terminated."""
 
     name = "edn_lines"
     Options = EdnLinesOptions
 
-    def register(self) -> None:
-        self._splitter = LineSplitter(b"\n")
+    cut_tags = (PARSE_FAILURE_TAG, TRUNCATED_TAG)
 
-    def _decode_line(self, line: bytes) -> Iterator[Event]:
-        text = self.text(line)
-        if text.strip():
-            yield parse_event(text, self.options.target)
-
-    def decode(self, data: bytes) -> Iterator[Event]:
-        for line in self._splitter.feed(data):
-            yield from self._decode_line(line)
-
-    def flush(self) -> Iterator[Event]:
-        rest = self._splitter.flush()
-        if rest is not None:
-            yield from self._decode_line(rest)
+    def lines_events(self, lines: list[bytes]) -> Iterator[Event]:
+        for line in lines:
+            text = self.text(line)
+            if text.strip():
+                yield parse_event(text, self.options.target)
 
     def encode(self, event: Event) -> bytes:
         return event_edn(event).encode() + b"\n"

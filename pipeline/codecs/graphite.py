@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.codecs.base import Codec, CodecOptions
-from pipeline.codecs.line import LineSplitter
+from pipeline.codecs._lines import TRUNCATED_TAG, LineEventsCodec, size_limit_option
+from pipeline.codecs.base import CodecOptions
 from pipeline.event import Event
-from pipeline.plugin import option, register
+from pipeline.plugin import ByteSize, option, register
 from pipeline.rubyregex import compile_ruby
 from pipeline.template import Template
 from pipeline.timestamp import Timestamp
@@ -54,6 +54,9 @@ class GraphiteOptions(CodecOptions):
     metrics_format: Template = option(
         Template("*"), "Name written for a metric: sprintf, where * stands for the metric's name "
         "(\"%{host}.foo.*.sum\").")
+    decode_size_limit_bytes: ByteSize = size_limit_option(
+        1024 * 1024, f"A cut line is not parsed, so it is also tagged {PARSE_FAILURE_TAG}. Not in Logstash, whose "
+        "codec has no limit.")
 
 
 def ruby_to_f(text: str) -> float:
@@ -79,43 +82,27 @@ def ruby_float_text(value: float) -> str:
 
 
 @register
-class Graphite(Codec):
+class Graphite(LineEventsCodec):
     """Reads and writes Graphite's plaintext lines ("metric value timestamp"); a malformed line is tagged
     _graphiteparsefailure and kept in message."""
 
     name = "graphite"
     Options = GraphiteOptions
 
+    cut_tags = (PARSE_FAILURE_TAG, TRUNCATED_TAG)
+
     def register(self) -> None:
-        self._splitter = LineSplitter(b"\n")
+        super().register()
         self._include = [compile_ruby(p) for p in self.options.include_metrics]
         self._exclude = [compile_ruby(p) for p in self.options.exclude_metrics]
         self._metrics = [(Template(str(name)), Template(str(value))) for name, value in self.options.metrics.items()]
 
     # -- decode ---------------------------------------------------------------
-    def _decode_line(self, raw: bytes) -> Iterator[Event]:
-        line = self.text(raw).strip()
-        if not line:
-            return
-        parts = line.split()
-        try:
-            if len(parts) != 3:
-                raise ValueError("expected three fields")
-            name, value, seconds = parts
-            event = Event({name: float(value), "@timestamp": Timestamp(int(float(seconds)) * 1000)})
-        except (ValueError, OverflowError):
-            event = Event({"message": line})
-            event.tag(PARSE_FAILURE_TAG)
-        yield event
-
-    def decode(self, data: bytes) -> Iterator[Event]:
-        for line in self._splitter.feed(data):
-            yield from self._decode_line(line)
-
-    def flush(self) -> Iterator[Event]:
-        rest = self._splitter.flush()
-        if rest is not None:
-            yield from self._decode_line(rest)
+    def lines_events(self, lines: list[bytes]) -> Iterator[Event]:
+        for raw in lines:
+            line = self.text(raw).strip()
+            if line:
+                yield _metric_event(line)
 
     # -- encode ---------------------------------------------------------------
     def _wanted(self, name: str, *, empty_includes_all: bool) -> bool:
@@ -145,6 +132,20 @@ class Graphite(Codec):
                 number = ruby_to_f(value_template.render(event))
                 lines.append(f"{name_format.replace(METRIC_PLACEHOLDER, name)} {ruby_float_text(number)} {seconds}")
         return "".join(f"{line}\n" for line in lines).encode()
+
+
+def _metric_event(line: str) -> Event:
+    """The event of one "metric value timestamp" line, or the line in message tagged _graphiteparsefailure."""
+    parts = line.split()
+    try:
+        if len(parts) != 3:
+            raise ValueError("expected three fields")
+        name, value, seconds = parts
+        return Event({name: float(value), "@timestamp": Timestamp(int(float(seconds)) * 1000)})
+    except (ValueError, OverflowError):
+        event = Event({"message": line})
+        event.tag(PARSE_FAILURE_TAG)
+        return event
 
 
 def _ruby_text(value: Any) -> str:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import serde
-from pipeline.codecs.base import Codec, CodecOptions
+from pipeline.codecs._lines import LENGTH_FIELD, TRUNCATED_TAG, LineEventsCodec
+from pipeline.codecs.base import CodecOptions
 from pipeline.codecs.json import events_from_json
-from pipeline.codecs.line import LENGTH_FIELD, TRUNCATED_TAG, LineSplitter, note_cut
 from pipeline.event import Event
 from pipeline.plugin import ByteSize, no_effect, option, register
 
@@ -31,37 +31,23 @@ class JsonLinesOptions(CodecOptions):
 
 
 @register
-class JsonLines(Codec):
+class JsonLines(LineEventsCodec):
     """Reads newline-delimited JSON (invalid lines are tagged _jsonparsefailure); writes one JSON per line."""
 
     name = "json_lines"
     Options = JsonLinesOptions
 
+    cut_tags = (TOO_BIG_TAG, TRUNCATED_TAG)
+
     def register(self) -> None:
+        super().register()
         self._delimiter = self.options.delimiter.encode()
-        self._splitter = LineSplitter(self._delimiter, int(self.options.decode_size_limit_bytes))
 
-    def _decode_line(self, line: bytes, whole: int | None = None) -> list[Event]:
-        if whole is not None:  # cut at decode_size_limit_bytes: cannot be parsed, kept as text
-            event = Event({"message": line.decode("utf-8", "replace"), LENGTH_FIELD: whole})
-            event.tag(TOO_BIG_TAG, TRUNCATED_TAG)
-            note_cut(self, whole)
-            return [event]
-        if not line.strip():
-            return []
-        return events_from_json(line.decode("utf-8", "replace"), self.options.target)
-
-    def decode(self, data: bytes) -> Iterator[Event]:
-        splitter = self._splitter
-        lines = splitter.feed(data)
-        cut = splitter.cut
-        for index, line in enumerate(lines):
-            yield from self._decode_line(line, cut.get(index) if cut else None)
-
-    def flush(self) -> Iterator[Event]:
-        rest = self._splitter.flush()
-        if rest is not None:
-            yield from self._decode_line(rest, self._splitter.cut.get(0))
+    def lines_events(self, lines: list[bytes]) -> Iterator[Event]:
+        target = self.options.target
+        for line in lines:
+            if line.strip():
+                yield from events_from_json(line.decode("utf-8", "replace"), target)
 
     def encode(self, event: Event) -> bytes:
         return serde.event_json(event) + self._delimiter

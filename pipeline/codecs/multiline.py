@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.codecs._lines import LineSplitter, note_cut
 from pipeline.codecs.base import Codec, CodecOptions
-from pipeline.codecs.line import LineSplitter, note_cut
 from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.plugin import ByteSize, Duration, no_effect, option, register

@@ -104,3 +104,47 @@ def test_cef_with_a_delimiter_cuts_an_endless_record_and_keeps_characters_split_
     cut, whole = events
     assert cut.has_tag("_line_truncated") and cut.get("line_bytes") == len(record) + 5000
     assert cut.get("name") == "Ünïcode" and whole.get("name") == "ok" and not whole.tags
+
+
+def test_graphite_keeps_only_the_limit_of_a_huge_line_unparsed_and_decodes_the_next_one(caplog) -> None:
+    codec = build_plugin("codec", "graphite { decode_size_limit_bytes => 20 }")
+    with caplog.at_level(logging.WARNING, logger="pipeline.codec"):
+        events = list(codec.decode(b"a.b 1 1700000000\nlong.metric.name 2 1700000000\nc 3"))
+        events += codec.flush()
+    first, cut, last = events
+    assert first.get("a.b") == 1.0 and last.has_tag("_graphiteparsefailure") and not last.has_tag("_line_truncated")
+    # "long.metric.name 2 1" reads as a metric stamped 1970: a cut line is kept as text, not parsed
+    assert cut.get("message") == "long.metric.name 2 1" and cut.get("line_bytes") == 29
+    assert set(cut.tags) == {"_line_truncated", "_graphiteparsefailure"}
+    assert codec.lines_cut == 1 and "a line of 29 bytes" in caplog.text
+
+
+def test_graphite_and_edn_lines_default_limits_are_bounded() -> None:
+    assert build_plugin("codec", "graphite {}")._splitter.max_bytes == 1024 * 1024
+    assert build_plugin("codec", "edn_lines {}")._splitter.max_bytes == 10 * 1024 * 1024
+
+
+def test_edn_lines_cuts_an_endless_line_and_tags_it_even_when_it_ends_the_stream() -> None:
+    codec = build_plugin("codec", "edn_lines { decode_size_limit_bytes => 10 }")
+    events = list(codec.decode(b'{:a 1}\n{:message "'))
+    for _ in range(50):
+        events += codec.decode(b"v" * 1000)
+        assert len(codec._splitter.buffer) <= 10
+    events += codec.decode(b'"}\n{:b 2}\n{:c "unterminated')
+    events += codec.flush()
+    first, cut, second, last = events
+    assert first.get("a") == 1 and second.get("b") == 2 and not second.tags
+    assert cut.get("message") == '{:message ' and cut.get("line_bytes") == len(b"{:message \"") + 50 * 1000 + 2
+    assert set(cut.tags) == {"_line_truncated", "_ednparsefailure"}
+    assert last.get("message") == '{:c "unter' and last.get("line_bytes") == 17
+    assert set(last.tags) == {"_line_truncated", "_ednparsefailure"}
+
+
+def test_a_limit_of_zero_is_refused_where_lines_must_be_bounded() -> None:
+    import pytest
+
+    from pipeline.errors import ConfigError
+
+    for codec in ("graphite", "edn_lines", "json_lines"):
+        with pytest.raises(ConfigError, match="greater than 0"):
+            build_plugin("codec", f"{codec} {{ decode_size_limit_bytes => 0 }}")
