@@ -28,6 +28,9 @@ from pipeline.plugin import option, register
 from pipeline.timestamp import Timestamp
 
 PARSE_FAILURE_TAG = "_ednparsefailure"
+#: our tag (not Logstash's) for an event whose chunk held more than one value; the rest is in TRAILING_FIELD
+TRAILING_TAG = "_edntrailingdata"
+TRAILING_FIELD = "edn_trailing"
 MAX_DEPTH = 100  # deeper nesting is refused (a hostile line must not exhaust the stack)
 _log = RateLimitedLogger(logging.getLogger("pipeline.codec"), interval=60.0)
 
@@ -168,6 +171,15 @@ def read_edn(text: str) -> Any:
     return _Reader(text).read()
 
 
+def read_edn_prefix(text: str) -> tuple[Any, str]:
+    """The first EDN value of the text and what follows it (``""`` when only blanks, commas or
+    comments do)."""
+    reader = _Reader(text)
+    value = reader.read()
+    reader.skip()
+    return value, text[reader.pos:].rstrip()
+
+
 def to_edn(value: Any) -> str:
     """A plain event value as EDN text; timestamps as ISO 8601 strings, as Logstash writes them."""
     if isinstance(value, str):
@@ -192,9 +204,10 @@ def to_edn(value: Any) -> str:
 
 
 def parse_event(text: str, target: FieldRef | None) -> Event:
-    """The event of one EDN map, or the text in message tagged _ednparsefailure."""
+    """The event of one EDN map, or the text in message tagged _ednparsefailure; text after the map
+    goes to edn_trailing, tagged _edntrailingdata."""
     try:
-        fields = read_edn(text)
+        fields, trailing = read_edn_prefix(text)
         if not isinstance(fields, dict):
             raise EdnError(f"expected an EDN map, got {to_edn(fields)[:40]}")
     except EdnError as exc:
@@ -204,9 +217,13 @@ def parse_event(text: str, target: FieldRef | None) -> Event:
         event.tag(PARSE_FAILURE_TAG)
         return event
     if target is None:
-        return Event(fields)
-    event = Event()
-    event.set(target, fields)
+        event = Event(fields)
+    else:
+        event = Event()
+        event.set(target, fields)
+    if trailing:  # Logstash drops it silently; we keep it beside the first map
+        event.set(TRAILING_FIELD, trailing)
+        event.tag(TRAILING_TAG)
     return event
 
 
@@ -222,8 +239,8 @@ class EdnOptions(CodecOptions):
 
 @register
 class Edn(Codec):
-    """Reads one EDN map per chunk of data (anything else is kept in message, tagged _ednparsefailure);
-    writes each event as an EDN map."""
+    """Reads one EDN map per chunk of data (anything else is kept in message, tagged _ednparsefailure;
+    text after the map in edn_trailing, tagged _edntrailingdata); writes each event as an EDN map."""
 
     name = "edn"
     Options = EdnOptions

@@ -101,3 +101,23 @@ def test_strings_with_newlines_and_quotes_survive_encoding() -> None:
     assert b"\n" not in written
     [back] = codec.decode(written)
     assert back.get("m") == 'line1\nline2 "q" \\ end'
+
+
+def test_maps_after_the_first_are_kept_in_edn_trailing_and_tagged_not_dropped() -> None:
+    # Logstash's EDN.read returns the first map and drops the rest silently; we keep the rest
+    event = decode_one('{:a 1}\n{:a 2} ; second\n{:a 3}\n')
+    assert event.get("a") == 1
+    assert event.get("edn_trailing") == "{:a 2} ; second\n{:a 3}"
+    assert event.tags == ["_edntrailingdata"]
+
+
+def test_the_trailing_text_stays_at_the_top_level_with_a_target() -> None:
+    event = decode_one('{:a 1} garbage', 'edn { target => "doc" }')
+    assert event.get("[doc][a]") == 1 and event.get("edn_trailing") == "garbage"
+    assert event.tags == ["_edntrailingdata"]
+
+
+@pytest.mark.parametrize("text", ['{:a 1}', '{:a 1}  \n', '{:a 1}, ; a comment\n', '{:a 1} ,,'])
+def test_blanks_commas_and_comments_after_the_map_are_not_trailing_data(text: str) -> None:
+    event = decode_one(text)
+    assert event.get("a") == 1 and not event.includes("edn_trailing") and event.tags == []

@@ -37,3 +37,10 @@ def test_encode_writes_one_map_per_line() -> None:
     assert lines[-1] == ""
     assert [read_edn(line) for line in lines[:-1]] == [
         {"n": 0, "@timestamp": "1970-01-01T00:00:00.000Z"}, {"n": 1, "@timestamp": "1970-01-01T00:00:00.000Z"}]
+
+
+def test_a_second_map_on_a_line_is_kept_in_edn_trailing_and_tagged() -> None:
+    events = list(build_plugin("codec", "edn_lines").decode(b'{:a 1} {:a 2}\n{:a 3}\n'))
+    assert [e.get("a") for e in events] == [1, 3]
+    assert events[0].get("edn_trailing") == "{:a 2}" and events[0].tags == ["_edntrailingdata"]
+    assert events[1].tags == []
