@@ -6,8 +6,8 @@ rounds, and reports events per CPU-second of the child (user + system from ``os.
 The same config with ``output { null {} }`` gives the rest of the pipeline, so the local index's share of
 the CPU is ``(cpu(local) - cpu(null)) / cpu(local)``.
 
-    python bench/default_path.py                                   # main vs this tree, 200,000 events, 3 rounds
-    python bench/default_path.py --events 50000 --rounds 1 --trees this=.
+    python bench/default_path.py                                   # this tree, 200,000 events, 3 rounds
+    python bench/default_path.py --trees main=../main this=.       # a baseline checkout vs this tree
 """
 
 from __future__ import annotations
@@ -91,8 +91,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--trees", nargs="+", default=["main=/work/main", f"this={REPO}"],
-                        help="NAME=PATH of the trees to compare (PYTHONPATH of the child)")
+    parser.add_argument("--trees", nargs="+", default=[f"this={REPO}"],
+                        help="NAME=PATH of the trees to compare (PYTHONPATH of the child); default: this "
+                             "checkout alone, so the script runs wherever it is")
     parser.add_argument("--outputs", nargs="+", default=list(OUTPUTS), choices=list(OUTPUTS))
     parser.add_argument("--cpu", default="0", help="taskset CPU list for the child")
     args = parser.parse_args()

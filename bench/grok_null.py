@@ -3,7 +3,7 @@
 Runs ``pipeline run`` as a child process pinned to one core (``taskset -c 0``) over N Apache lines
 (the 10,000 of ``$PIPELINE_SHARED_DATA/access/apache_logs`` repeated), with grok
 ``%{COMBINEDAPACHELOG}`` in ECS mode (the default) and in legacy mode, for two code trees side by side:
-``--baseline`` (default /work/main, i.e. today) and ``--candidate`` (default this checkout), each put
+``--baseline`` (required: today's checkout) and ``--candidate`` (default this checkout), each put
 first on PYTHONPATH. Variants run in interleaved rounds; the figure is the child's CPU time (user +
 system from ``os.wait4``'s rusage) → events per CPU-second, which stays meaningful on a shared machine;
 wall time is printed too. Every run must report all N events out, else the script fails.
@@ -14,7 +14,7 @@ written into the trees) and one unmeasured warm-up run each, as an installed pac
 all modules again (~0.3 s of CPU per run, the same for both). A one-event run of each tree gives
 the start-up CPU, printed so that per-event figures net of it can be derived.
 
-    PIPELINE_SHARED_DATA=/work/shared/data python bench/grok_null.py --events 200000 --rounds 3
+    PIPELINE_SHARED_DATA=/work/shared/data python bench/grok_null.py --baseline ../main --events 200000 --rounds 3
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--baseline", type=Path, default=Path("/work/main"), help="today's tree")
+    parser.add_argument("--baseline", type=Path, required=True,
+                        help="today's tree (a checkout of main) to compare against; no default, as no path "
+                             "is the same on every machine")
     parser.add_argument("--candidate", type=Path, default=REPO, help="the tree under test")
     parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["ecs", "legacy"])
     args = parser.parse_args()
