@@ -56,6 +56,7 @@ from pipeline.template import Template
 log = logging.getLogger("pipeline.plugin")
 
 KINDS = ("input", "filter", "output", "codec")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")  # a blank line, perhaps indented, ends a docstring paragraph
 
 
 class _Required:
@@ -477,7 +478,10 @@ class Declared:
 
     @classmethod
     def summary(cls) -> str:
-        return (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        """The docstring's first paragraph on one line: its continuation lines joined with one space,
+        their indentation dropped (docs/plugins.md and ``pipeline list`` show it as is)."""
+        first = _PARAGRAPH_BREAK.split((cls.__doc__ or "").strip(), maxsplit=1)[0]
+        return " ".join(line.strip() for line in first.splitlines() if line.strip())
 
 
 class Plugin(Declared):

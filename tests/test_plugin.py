@@ -152,3 +152,27 @@ def test_hash_options_take_flat_or_paired_arrays_and_never_crash_on_odd_ones():
     with pytest.raises(ConfigErrors) as info:
         build_options(Sample, spec(field="f", mapping=[["a", "1", "x"], ["b"]]))
     assert 'option "mapping": expected a hash like' in info.value.errors[0].message
+
+
+def test_summary_joins_the_first_paragraph_into_one_line_without_indentation():
+    class Wrapped(Filter):
+        """Reads one EDN map per chunk of data (anything else is kept in message,
+        tagged _ednparsefailure);
+            writes each event as an EDN map.
+
+        Second paragraph, not in the summary.
+        """
+
+    class IndentedBlankLine(Filter):
+        """First paragraph.
+        \t
+        Second one."""
+
+    assert Wrapped.summary() == ("Reads one EDN map per chunk of data (anything else is kept in message, tagged "
+                                 "_ednparsefailure); writes each event as an EDN map.")
+    assert IndentedBlankLine.summary() == "First paragraph."
+
+    class Undocumented(Filter):
+        pass
+
+    assert Undocumented.summary() == ""
