@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 from support.es_backends import es_backend, real_engine  # noqa: F401  (fixtures for every test)
+from support.polling import unused_port
 from support.services import (  # noqa: F401  (fixtures for every test)
     kafka_bootstrap,
     mariadb_url,
@@ -36,9 +36,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return unused_port()
 
 
 @pytest.fixture

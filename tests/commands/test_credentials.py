@@ -8,24 +8,17 @@ before any connection, naming what is missing.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.polling import unused_port
 
 from pipeline.commands._credentials import basic_auth
 from pipeline.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _closed_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def _pipeline(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -37,7 +30,7 @@ def _pipeline(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None) -
 
 def _commands(tmp_path: Path) -> dict[str, list[str | Path]]:
     """Each command that takes --user/--password, with just enough arguments to reach its connection."""
-    url = _closed_url()
+    url = f"http://127.0.0.1:{unused_port()}"  # nothing listens there
     rules = tmp_path / "rules"
     rules.mkdir()
     rule = rules / "r.yaml"

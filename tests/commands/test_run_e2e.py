@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+from support.polling import wait_accepted
 
 
 def run(cmd, *args, input_text=None, timeout=60, cwd=None):
@@ -230,13 +231,6 @@ def test_stdin_with_multiline_auto_flush_emits_without_waiting_for_eof(pipeline_
     assert proc.returncode == 0
 
 
-def _stats(port: int) -> dict:
-    import urllib.request
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_node/stats/pipelines", timeout=5) as response:
-        return json.load(response)
-
-
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 def test_persisted_queue_keeps_accepted_events_across_kill_9(pipeline_cmd, tmp_path, free_port):
     data = tmp_path / "data"
@@ -250,16 +244,8 @@ def test_persisted_queue_keeps_accepted_events_across_kill_9(pipeline_cmd, tmp_p
     try:
         first.stdin.write(lines)
         first.stdin.flush()
-        deadline = time.monotonic() + 60
-        accepted = 0
-        while time.monotonic() < deadline and accepted < 500:
-            try:
-                inputs = _stats(free_port)["pipelines"]["main"]["plugins"]["inputs"]
-                accepted = inputs[0]["events"]["out"] if inputs else 0
-            except (OSError, KeyError):  # the API answers before the pipeline is registered in it
-                pass
-            time.sleep(0.2)
-        assert accepted == 500
+        stats = wait_accepted(free_port, 500)
+        assert stats["pipelines"]["main"]["plugins"]["inputs"][0]["events"]["out"] == 500
         first.kill()  # SIGKILL: no graceful stop, no flush
         first.wait(timeout=30)
     finally:

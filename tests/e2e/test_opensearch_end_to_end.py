@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pylogbeat
 from aiosmtpd.controller import Controller
 from support.fake_dingtalk import FakeChatServer
+from support.polling import wait_listening
 
 from pipeline.elasticsearch.client import client_from_url
 from pipeline.elasticsearch.setup import run_setup
@@ -53,16 +54,6 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
-def _wait_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listening on {port}")
-
-
 def _replay(port: int, data: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(data)
@@ -79,7 +70,7 @@ def test_beats_to_opensearch_to_alerts(real_engine, shared_data, pipeline_cmd, f
                              "--api.enabled", "false"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_port(free_port)
+        wait_listening(free_port)
         answer = _replay(free_port, (shared_data / WIRE).read_bytes())
         assert answer == b"2A\x00\x00\x07\xd0", "Filebeat's one ack for 2000 events"
         now = datetime.now(UTC)

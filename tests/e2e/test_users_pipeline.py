@@ -3,29 +3,19 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from datetime import UTC, datetime
 
 import pylogbeat
 from support.fake_es import FakeElasticsearch
+from support.polling import wait_listening
 
 USERS_CONFIG = """
 input { beats { port => %(port)d } }
 filter { grok { match => { "message" => "%%{TIMESTAMP_ISO8601:timestamp} %%{LOGLEVEL:level} %%{GREEDYDATA:message}" } } }
 output { elasticsearch { hosts => ["%(es)s"] index => "logs-%%{+YYYY.MM.dd}" } }
 """
-
-
-def _wait_port(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listening on {port}")
 
 
 def test_filebeat_style_events_reach_daily_indices_parsed(pipeline_cmd, free_port, tmp_path):
@@ -37,7 +27,7 @@ def test_filebeat_style_events_reach_daily_indices_parsed(pipeline_cmd, free_por
         proc = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(tmp_path / "d")],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            _wait_port(free_port)
+            wait_listening(free_port)
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             events = [{"@timestamp": now, "@metadata": {"beat": "filebeat", "type": "_doc", "version": "8.1.3"},
                        "message": line, "fields": {"service": "orders"}, "host": {"name": "web-1"}}

@@ -8,7 +8,8 @@ import json
 import signal
 import subprocess
 import time
-import urllib.request
+
+from support.polling import node_stats
 
 # A CSV-ish pattern, catastrophic on a long line without an uppercase letter; \p{..} needs the regex module.
 PATTERN = r"^(.*?,){11}\p{Lu}"
@@ -16,9 +17,7 @@ LINE = ",".join(str(n) for n in range(90))
 
 
 def grok_stats(port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_node/stats", timeout=5) as answer:
-        stats = json.load(answer)
-    filters = stats["pipelines"]["main"]["plugins"]["filters"]
+    filters = node_stats(port)["pipelines"]["main"]["plugins"]["filters"]
     return next(f for f in filters if f.get("name") == "grok")
 
 

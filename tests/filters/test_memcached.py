@@ -11,16 +11,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from support.polling import unused_port, wait_listening
 
 from pipeline.event import Event
 from pipeline.filters.memcached import memcached_key
 from pipeline.testing import build_plugin, run_filters
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class TextClient:
@@ -54,17 +49,10 @@ def memcached() -> Iterator[int]:
     binary = shutil.which("memcached")
     if binary is None:
         pytest.skip("memcached is not installed (scripts/test.sh installs it)")
-    port = _free_port()
+    port = unused_port()
     proc = subprocess.Popen([binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "16", "-u", "nobody"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"memcached exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            time.sleep(0.05)
+    wait_listening(port, timeout=10, proc=proc)
     yield port
     proc.terminate()
     proc.wait(timeout=10)
@@ -92,7 +80,7 @@ def test_set_writes_strings_raw_and_other_values_as_json(memcached: int) -> None
 
 
 def test_unreachable_server_tags_events_and_recovers() -> None:
-    port = _free_port()
+    port = unused_port()
     config = f'memcached {{ hosts => ["127.0.0.1:{port}"] get => {{ "k" => "v" }} tag_on_failure => "_mc_down" }}'
     plugin = build_plugin("filter", config)
     event = Event({})

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.polling import unused_port
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +39,7 @@ def wait_listening(port: int) -> socket.socket:
 
 
 def test_tcp_and_http_at_the_descriptor_limit_warn_once_then_recover(pipeline_cmd, tmp_path, free_port):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        http_port = probe.getsockname()[1]
+    http_port = unused_port()
     out = tmp_path / "out.ndjson"
     config = tmp_path / "p.conf"
     config.write_text(f'input {{\n  tcp {{ host => "127.0.0.1" port => {free_port} dns_reverse_lookup_enabled => false }}\n'

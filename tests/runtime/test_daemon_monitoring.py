@@ -11,15 +11,9 @@ import time
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
-from support.polling import NOT_YET, wait_until
+from support.polling import NOT_YET, unused_port, wait_until
 
 from pipeline.lumberjack.client import LumberjackClient
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(port: int, path: str) -> bytes:
@@ -40,7 +34,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_health_pipelines_hot_threads_and_top_on_a_running_pipeline(pipeline_cmd, tmp_path, free_port):
-    beats_port = _free_port()
+    beats_port = unused_port()
     config = tmp_path / "p.conf"
     config.write_text(f'input {{ beats {{ host => "127.0.0.1" port => {beats_port} id => "from_beats" }} }}\n'
                       'filter { grok { match => { "message" => "m%{INT:n}" } id => "parse" }\n'
@@ -107,7 +101,7 @@ def test_a_busy_port_at_start_is_one_error_line_and_a_non_zero_exit(pipeline_cmd
 
 def test_a_busy_port_after_reload_retries_and_turns_health_red(pipeline_cmd, tmp_path, free_port):
     config = tmp_path / "p.conf"
-    first = _free_port()
+    first = unused_port()
     config.write_text(f'input {{ tcp {{ host => "127.0.0.1" port => {first} }} }} output {{ null {{}} }}\n')
     proc = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "-r", "--config.reload.interval", "1s",
                              "--path.data", str(tmp_path / "d"), "--api.http.port", str(free_port)],

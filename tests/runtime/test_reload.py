@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.polling import node_stats as _stats
+from support.polling import unused_port
 from support.polling import wait_until as _wait
 
 from pipeline.lumberjack.client import LumberjackClient
@@ -65,11 +66,7 @@ class NumberingSender(threading.Thread):
 
 @pytest.mark.parametrize("queue_type", ["memory", "persisted"])
 def test_reload_while_beats_sends_keeps_every_event_exactly_once(pipeline_cmd, tmp_path, free_port, queue_type):
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        beats_port = probe.getsockname()[1]
+    beats_port = unused_port()
     out = tmp_path / "out.ndjson"
     conf = tmp_path / "pipeline.conf"
     conf.write_text(_config(beats_port, out, "1"))

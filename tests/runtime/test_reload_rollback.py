@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.polling import node_stats as stats
+from support.polling import unused_port
 from support.polling import wait_until as wait
 
 pytestmark = pytest.mark.slow
@@ -49,9 +50,7 @@ def send_until_seen(port: int, out: Path, text: str) -> dict:
 @pytest.mark.parametrize("queue_type", ["memory", "persisted"])
 def test_a_reload_that_does_not_start_rolls_back_to_the_running_config(pipeline_cmd, tmp_path, free_port,
                                                                        queue_type):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        api_port = probe.getsockname()[1]
+    api_port = unused_port()
     out = tmp_path / "out.ndjson"
     conf = tmp_path / "p.conf"
     conf.write_text(config(free_port, out, "v1"))

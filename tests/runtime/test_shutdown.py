@@ -4,42 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 
 import pytest
+from support.polling import node_stats, unused_port, wait_accepted
 
 EVENTS = 1500
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # nothing listens there once closed: ES is "down"
-
-
-def _stats(port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_node/stats", timeout=5) as response:
-        return json.load(response)
-
-
-def _wait_accepted(port: int, count: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            stats = _stats(port)
-            if stats["pipelines"]["main"]["plugins"]["inputs"][0]["events"]["out"] >= count:
-                return stats
-        except (OSError, KeyError, IndexError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{count} events were not accepted in {timeout}s")
-
-
 def _start_with_es_down(pipeline_cmd, tmp_path, api_port: int, queue_type: str) -> subprocess.Popen:
-    es = f"http://127.0.0.1:{_closed_port()}"
+    es = f"http://127.0.0.1:{unused_port()}"  # nothing listens there: ES is "down"
     config = f'output {{ elasticsearch {{ hosts => ["{es}"] retry_initial_interval => 1 }} }}'
     proc = subprocess.Popen([*pipeline_cmd, "run", "-e", config, "--queue.type", queue_type,
                              "--queue.max_events", "4000", "-w", "1", "-b", "125",
@@ -56,9 +32,9 @@ def test_memory_queue_stop_with_es_down_reports_held_events_and_the_exact_loss(p
                                                                                  free_port):
     proc = _start_with_es_down(pipeline_cmd, tmp_path, free_port, "memory")
     try:
-        stats = _wait_accepted(free_port, EVENTS)
+        stats = wait_accepted(free_port, EVENTS)
         time.sleep(6)  # the output has now been failing for more than health.OUTPUT_YELLOW_AFTER
-        stats = _stats(free_port)
+        stats = node_stats(free_port)
         queue = stats["pipelines"]["main"]["queue"]
         assert queue["type"] == "memory"
         assert queue["events_count"] + queue["inflight"]["events"] == EVENTS
@@ -83,7 +59,7 @@ def test_persisted_queue_stop_with_es_down_keeps_every_event_for_the_next_start(
                                                                                  free_port):
     proc = _start_with_es_down(pipeline_cmd, tmp_path, free_port, "persisted")
     try:
-        _wait_accepted(free_port, EVENTS)
+        wait_accepted(free_port, EVENTS)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=90)
     finally:
@@ -115,7 +91,7 @@ def test_stdin_emits_a_partial_last_line_only_at_the_real_end_of_input(pipeline_
     assert proc.stdin is not None
     proc.stdin.write("complete line\nhalf a li")
     proc.stdin.flush()
-    _wait_accepted(free_port, 1)
+    wait_accepted(free_port, 1)
     if ending == "stop":
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)  # stdin still open: the stop, not the end of input, ends the run

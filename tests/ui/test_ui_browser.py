@@ -8,13 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
+from support.polling import wait_answering
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("PIPELINE_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -45,19 +44,6 @@ def _events(now: datetime) -> list[dict[str, object]]:
                            "log": {"level": level}, "host": {"name": f"web-{n % 3}"},
                            "message": f"{level.lower()} request {n} served by {service}"})
     return events
-
-
-def _wait_port(url: str, proc: subprocess.Popen[str], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"pipeline ui exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"pipeline ui did not answer at {url}")
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +77,7 @@ def test_the_page_in_a_real_browser(ui_data: dict[str, object], free_port: int, 
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "ui", "--path.data", str(root / "data"),
                              "--port", str(free_port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_port(url + "/", proc)
+        wait_answering(url + "/", proc)
         start, end = now - timedelta(hours=24), now + timedelta(minutes=1)
         per_5m = Counter(int(datetime.strptime(e["@timestamp"], "%Y-%m-%dT%H:%M:%S.000Z")
                              .replace(tzinfo=UTC).timestamp() * 1000) // 300_000 * 300_000 for e in events)

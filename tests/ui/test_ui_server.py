@@ -8,13 +8,13 @@ import io
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from support.polling import unused_port, wait_answering
 
 from pipeline.event import Event
 from pipeline.localindex import LocalIndex
@@ -40,29 +40,13 @@ def _start(args: list[str], port: int) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait(url: str, proc: subprocess.Popen[str]) -> None:
-    for _ in range(150):
-        if proc.poll() is not None:
-            raise AssertionError(proc.stderr.read() if proc.stderr else "exited")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"no answer at {url}")
-
-
 @pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = unused_port()
     proc = _start(["--path.data", str(data_dir), "--monitoring", "http://127.0.0.1:9"], port)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url + "/", proc)
+        wait_answering(url + "/", proc)
         yield url
     finally:
         proc.terminate()
@@ -154,7 +138,7 @@ def test_basic_auth_and_token(data_dir: Path, free_port: int) -> None:
     proc = _start(["--path.data", str(data_dir), "--auth", "ops:s3cret", "--token", "t0ken"], free_port)
     url = f"http://127.0.0.1:{free_port}"
     try:
-        _wait(url + "/", proc)
+        wait_answering(url + "/", proc)
         assert requests.get(url + "/api/search", timeout=10).status_code == 401
         assert requests.get(url + "/api/search", auth=("ops", "wrong"), timeout=10).status_code == 401
         assert requests.get(url + "/api/search", auth=("ops", "s3cret"), timeout=10).status_code == 200
