@@ -2,7 +2,7 @@
 
 :class:`LineSplitter` cuts a stream into lines keeping at most a limit of each; :class:`LineEventsCodec`
 is the base of the codecs that make events from whole lines (line, json_lines, graphite, edn_lines):
-they give ``line_events`` and the limit option, it gives ``decode``/``flush`` and one treatment of a cut
+they give ``lines_events`` and the limit option, it gives ``decode``/``flush`` and one treatment of a cut
 line (kept as text, tagged, its whole length recorded) so no codec forgets to bound its lines.
 """
 
