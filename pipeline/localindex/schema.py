@@ -5,7 +5,10 @@ One SQLite database per index (``<dir>/<name>.sqlite``, WAL mode). Table
 dashboards and alert rules filter and aggregate on most (``ts`` =
 ``@timestamp`` in epoch milliseconds; ``tags`` as a JSON array of
 strings). ``docs_fts`` is a contentless FTS5 table over ``message`` sharing
-the rowid. A hot column only holds plain
+the rowid; since schema 2 it keeps only which documents hold a word (``detail=none``,
+a quarter less FTS5 work per write), so a phrase is found by its words and then checked
+on the stored message (files of schema 1 keep positions and still answer phrases in FTS5).
+A hot column only holds plain
 scalar values; when a hot field holds anything else (a list, an object, a
 boolean) the row gets ``irr = 1`` and queries fall back to the JSON for it,
 so answers never depend on which copy is read. Index ``docs_ts_hot`` holds ``ts`` and the short hot
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,8 +31,11 @@ import orjson
 from pipeline.event import METADATA, TIMESTAMP_FAILURE_FIELD, TIMESTAMP_FAILURE_TAG, Event, json_default
 from pipeline.timestamp import Timestamp
 
-SCHEMA_VERSION = "1"  # bump (and migrate or refuse old files) when columns change
+SCHEMA_VERSION = "2"  # bump (and migrate or refuse old files) when columns change; 2: FTS5 detail=none
 SUFFIX = ".sqlite"
+# Pages of new files (older files keep theirs): with 16 KiB, a write costs ~10 % less CPU than with
+# SQLite's 4 KiB and the file is ~10 % smaller (fewer page splits and WAL frames; bench/RESULTS.md).
+PAGE_SIZE = 16384
 
 # Field name (as written in queries) -> column. Exact names: `level` and `log.level` are different fields.
 HOT_FIELDS: dict[str, str] = {
@@ -61,7 +68,7 @@ CREATE TABLE IF NOT EXISTS docs (
 -- Irregular rows only (few or none): lets an aggregation skip the JSON fallback of a file without them.
 CREATE INDEX IF NOT EXISTS docs_irr ON docs(id) WHERE irr = 1;
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
-    message, content='', columnsize=0, tokenize="unicode61 remove_diacritics 0 tokenchars '_'"
+    message, content='', columnsize=0, detail=none, tokenize="unicode61 remove_diacritics 0 tokenchars '_'"
 );
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');
 -- Watermark: every document with id <= fts_upto is in docs_fts (files from before it: all of them).
@@ -205,6 +212,13 @@ class Rows:
     @property
     def count(self) -> int:
         return len(self.keys)
+
+
+def fts_has_positions(conn: sqlite3.Connection) -> bool:
+    """Whether the file's FTS5 table keeps word positions (``detail=full``, files of schema 1), so
+    FTS5 answers phrases alone; schema 2 files keep only which documents hold a word (``detail=none``)."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs_fts'").fetchone()
+    return row is None or "detail=none" not in row[0]
 
 
 def rows_for(events: Sequence[Event], keys: Sequence[str | None] | None = None) -> Rows:
