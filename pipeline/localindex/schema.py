@@ -199,10 +199,11 @@ read_present_hot_fields = _compile_present_reader(HOT_FIELDS)
 
 @dataclass(frozen=True)
 class Rows:
-    """A batch as ``docs`` rows, in the order they are inserted (ids base + 1 ... base + count).
+    """A batch as ``docs`` rows, in batch order (ids base + 1 ... base + count).
 
-    ``runs``: (INSERT statement, its rows) — rows grouped by shape, so a batch is a few executemany
-    calls; ``keys``: each row's doc_key (or None); ``texts``: ``(position from 1, message)`` for FTS5.
+    ``runs``: (INSERT statement, its rows) — consecutive rows of one shape, so a batch is a few
+    executemany calls; ``keys``: each row's doc_key (or None); ``texts``: ``(position from 1, message)``
+    for FTS5.
     """
 
     runs: list[tuple[str, list[tuple[Any, ...]]]]
@@ -228,8 +229,9 @@ def rows_for(events: Sequence[Event], keys: Sequence[str | None] | None = None) 
 
     The hot loop of the write path: kept flat on purpose (every call per event costs).
     """
-    groups: dict[int, list[tuple[Any, ...]]] = {}
-    shapes: list[int] = []
+    runs: list[tuple[str, list[tuple[Any, ...]]]] = []
+    run: list[tuple[Any, ...]] = []
+    run_shape = -1
     texts: list[tuple[int, str]] = []
     dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS
     read_present = read_present_hot_fields
@@ -274,25 +276,15 @@ def rows_for(events: Sequence[Event], keys: Sequence[str | None] | None = None) 
                    (millis, irregular, tag_json, *hot, doc, key))
         if key is not None:
             shape |= KEY_BIT
-        group = groups.get(shape)
-        if group is None:
-            groups[shape] = [row]
-        else:
-            group.append(row)
-        shapes.append(shape)
+        if shape != run_shape:  # a new run: rows keep batch order, so messages and keys need no renumbering
+            run, run_shape = [], shape
+            runs.append((insert_statement(shape), run))
+        run.append(row)
         message = data.get("message")
         if message is not None:
             texts.append((offset, message if type(message) is str and message.isascii() else
                           message_text(message)))
-    ordered_keys: list[str | None] = list(keys) if keys is not None else [None] * len(shapes)
-    if len(groups) > 1:
-        # Rows go in group by group: renumber the messages and keys to that order.
-        rank = {shape: number for number, shape in enumerate(groups)}
-        order = sorted(range(len(shapes)), key=lambda pos: rank[shapes[pos]])  # stable: batch order kept
-        position = {old + 1: new for new, old in enumerate(order, start=1)}
-        texts = sorted((position[pos], text) for pos, text in texts)
-        ordered_keys = [ordered_keys[pos] for pos in order]
-    return Rows([(insert_statement(shape), rows) for shape, rows in groups.items()], ordered_keys, texts)
+    return Rows(runs, list(keys) if keys is not None else [None] * len(events), texts)
 
 
 def _plain_columns(data: dict[str, Any]) -> tuple[int, list[Any]]:
