@@ -55,11 +55,26 @@ def _text_spec(spec: str) -> tuple[str, list[list[str]], bool]:
     return data["op"], data["phrases"], data["prefix"]
 
 
+@lru_cache(maxsize=256)
+def _ascii_phrase_finders(spec: str) -> list[re.Pattern[str]]:
+    """Per phrase, a regexp finding its words in a row in lower-cased ASCII text: each a whole word
+    (a maximal run of letters, digits and ``_``), with only other characters between them."""
+    _, phrases, _ = _text_spec(spec)
+    return [re.compile("(?<![a-z0-9_])" + "[^a-z0-9_]+".join(map(re.escape, phrase)) + "(?![a-z0-9_])")
+            for phrase in phrases]
+
+
 def text_match(spec: str, text: str | None) -> bool:
     """What the FTS5 MATCH built by ``Compiler._fts`` answers, computed on one message."""
     if not isinstance(text, str):
         return False
     op, phrases, prefix = _text_spec(spec)
+    if not prefix and text.isascii():
+        # The same answer as the word lists below, without splitting the message (the common case,
+        # run for every candidate of a phrase on files whose FTS5 keeps no positions).
+        lowered = text.lower()
+        hits = (finder.search(lowered) is not None for finder in _ascii_phrase_finders(spec))
+        return all(hits) if op == "and" else any(hits)
     tokens = [w.lower() for w in words(text)]
 
     def found(phrase: list[str]) -> bool:
