@@ -12,7 +12,8 @@ comma-separated changes to it:
 * ``key=text|hash|none``: the replay key as the text id (unique index), as a 64-bit integer hash of it
   (unique index on the integer, the text not stored), or no key;
 * ``time=hot|ts|none``: the time index with the hot columns (``docs_ts_hot``), on ``ts`` alone, or none;
-* ``fts=on|off``; ``chunk=N``: messages per FTS5 flush.
+* ``fts=on|off``; ``chunk=N``: messages per FTS5 flush; ``checkpoint=PAGES``: WAL auto-checkpoint;
+  ``automerge=N``, ``hashsize=BYTES``: FTS5 settings (segments merged at once, pending-terms memory).
 
 Reports user and system CPU of this process per event and the file size per event, per round.
 """
@@ -39,7 +40,8 @@ from pipeline.localindex import schema  # noqa: E402
 from pipeline.localindex.store import FTS_CHUNK  # noqa: E402
 
 DEFAULTS = {"detail": "none", "page": str(schema.PAGE_SIZE), "key": "text", "time": "hot", "fts": "on",
-            "chunk": str(FTS_CHUNK)}
+            "chunk": str(FTS_CHUNK), "checkpoint": "1000", "automerge": "16",
+            "hashsize": str(1 << 20)}
 
 
 def settings(variant: str) -> dict[str, str]:
@@ -65,11 +67,14 @@ def write(batches: list[schema.Rows], lever: dict[str, str], directory: str) -> 
     conn.execute(f"PRAGMA page_size = {int(lever['page'])}")
     for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -16000"):
         conn.execute(f"PRAGMA {pragma}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {int(lever['checkpoint'])}")
     ddl = re.sub(r"detail=\w+", f"detail={lever['detail']}", schema.DDL)
     if lever["key"] == "hash":
         ddl = ddl.replace("doc_key TEXT", "doc_key INTEGER")
     for statement in filter(str.strip, ddl.split(";")):
         conn.execute(statement)
+    conn.execute(f"INSERT INTO docs_fts(docs_fts, rank) VALUES ('automerge', {int(lever['automerge'])})")
+    conn.execute(f"INSERT INTO docs_fts(docs_fts, rank) VALUES ('hashsize', {int(lever['hashsize'])})")
     if lever["time"] == "hot":
         conn.execute(schema.TIME_HOT_INDEX)
     elif lever["time"] == "ts":
