@@ -55,11 +55,26 @@ def _text_spec(spec: str) -> tuple[str, list[list[str]], bool]:
     return data["op"], data["phrases"], data["prefix"]
 
 
+@lru_cache(maxsize=256)
+def _ascii_phrase_finders(spec: str) -> list[re.Pattern[str]]:
+    """Per phrase, a regexp finding its words in a row in lower-cased ASCII text: each a whole word
+    (a maximal run of letters, digits and ``_``), with only other characters between them."""
+    _, phrases, _ = _text_spec(spec)
+    return [re.compile("(?<![a-z0-9_])" + "[^a-z0-9_]+".join(map(re.escape, phrase)) + "(?![a-z0-9_])")
+            for phrase in phrases]
+
+
 def text_match(spec: str, text: str | None) -> bool:
     """What the FTS5 MATCH built by ``Compiler._fts`` answers, computed on one message."""
     if not isinstance(text, str):
         return False
     op, phrases, prefix = _text_spec(spec)
+    if not prefix and text.isascii():
+        # The same answer as the word lists below, without splitting the message (the common case,
+        # run for every candidate of a phrase on files whose FTS5 keeps no positions).
+        lowered = text.lower()
+        hits = (finder.search(lowered) is not None for finder in _ascii_phrase_finders(spec))
+        return all(hits) if op == "and" else any(hits)
     tokens = [w.lower() for w in words(text)]
 
     def found(phrase: list[str]) -> bool:
@@ -169,10 +184,13 @@ class Compiler:
     def __init__(self, index_name: str = "", now: datetime | None = None,
                  timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None,
                  learned_kind: Callable[[str], fieldtypes.Kind | None] | None = None,
-                 regular_only: bool = False) -> None:
+                 regular_only: bool = False, fts_phrases: bool = True) -> None:
         """``regular_only``: the file has no irregular rows (irr = 1), so hot fields read their column
-        alone — no JSON branch, which lets SQLite answer from the narrow ``docs_ts_hot`` index."""
+        alone — no JSON branch, which lets SQLite answer from the narrow ``docs_ts_hot`` index.
+        ``fts_phrases``: the file's FTS5 table keeps word positions (``detail=full``, files from before
+        schema 2); otherwise it answers phrases by their words and the message itself is checked."""
         self.index_name = index_name
+        self.fts_phrases = fts_phrases
         self.regular_only = regular_only
         self.fts_upto = fts_upto  # documents with a greater id are not in FTS5 yet (None: all are)
         self.now = now
@@ -453,15 +471,25 @@ class Compiler:
     def _fts(self, phrases: list[list[str]], op: str = "or", prefix: bool = False) -> str:
         """Documents whose message has any (``or``) or all (``and``) of the phrases; ``prefix``: the
         single word is a prefix. Rows after the FTS5 watermark (not indexed yet) are checked directly."""
-        match = f" {op.upper()} ".join(fts_phrase(p) for p in phrases) + (" *" if prefix else "")
+        loose = not self.fts_phrases and any(len(p) > 1 for p in phrases)
+        if loose:
+            # detail=none knows which documents hold a word, not where: find those with all of a
+            # phrase's words, then check the phrase on their messages (as for the rows not indexed yet).
+            match = f" {op.upper()} ".join("(" + " AND ".join(fts_phrase([w]) for w in p) + ")" for p in phrases)
+        else:
+            match = f" {op.upper()} ".join(fts_phrase(p) for p in phrases) + (" *" if prefix else "")
         indexed = f"d.id IN (SELECT rowid FROM docs_fts WHERE docs_fts MATCH {self.p(match)})"
-        if self.fts_upto is None:
+        if self.fts_upto is None and not loose:
             return indexed
         spec = self.p(orjson.dumps({"op": op, "phrases": [[w.lower() for w in p] for p in phrases],
                                     "prefix": prefix}).decode())
-        pending = self._generic("message", f"(t IN ('text', 'integer', 'real') AND "
-                                           f"li_text_match({spec}, CAST(v AS TEXT)))")
-        return f"({indexed} OR (d.id > {self.p(self.fts_upto)} AND {pending}))"
+        on_message = self._generic("message", f"(t IN ('text', 'integer', 'real') AND "
+                                              f"li_text_match({spec}, CAST(v AS TEXT)))")
+        if loose:
+            indexed = f"({indexed} AND {on_message})"
+        if self.fts_upto is None:
+            return indexed
+        return f"({indexed} OR (d.id > {self.p(self.fts_upto)} AND {on_message}))"
 
 
 def _bound_text(value: Any) -> str:

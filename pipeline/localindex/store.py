@@ -249,6 +249,7 @@ class LocalIndex:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
         _prepare(conn)
+        conn.execute(f"PRAGMA page_size = {schema.PAGE_SIZE}")  # new files only; must precede WAL
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes; fsync at checkpoints
         conn.execute("PRAGMA cache_size = -16000")
@@ -370,7 +371,8 @@ class LocalIndex:
                conn: sqlite3.Connection | None = None, scan: bool = False) -> tuple[str, list[Any]]:
         """``scan``: keep SQLite off the ``ts`` index (``+d.ts``), for ranges holding most of a file."""
         learned = _learned_kinds(conn) if conn is not None else None
-        compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto, learned_kind=learned)
+        compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto, learned_kind=learned,
+                            fts_phrases=conn is None or schema.fts_has_positions(conn))
         clauses = [compiler.compile(query)]
         if start is not None or end is not None:
             ts = self._ts_expr(timestamp_field)
@@ -635,7 +637,8 @@ class LocalIndex:
         """Documents of several queries per minute in one walk down ``docs_ts_hot`` (a split by filters:
         one walk instead of one per filter), or None when a query needs more than that index holds."""
         compiler = Compiler(file.name, timestamp_field=schema.TIMESTAMP_FIELD, fts_upto=file.fts_upto,
-                            learned_kind=file.learned, regular_only=file.regular_only)
+                            learned_kind=file.learned, regular_only=file.regular_only,
+                            fts_phrases=file.fts_phrases)
         sums = ", ".join(f"coalesce(sum(CASE WHEN ({compiler.compile(to_query(q))}) THEN 1 ELSE 0 END), 0)"
                          for q in queries)
         found = LocalIndex._per_minute(file, f"SELECT json_array({sums}) FROM docs d "
@@ -655,7 +658,8 @@ class LocalIndex:
         a minute at a time down ``docs_ts_hot`` when the query reads only columns that index holds (no
         sort of the whole file: ~2-5x less CPU on 500k rows), else one GROUP BY over the rows."""
         compiler = Compiler(file.name, timestamp_field=schema.TIMESTAMP_FIELD, fts_upto=file.fts_upto,
-                            learned_kind=file.learned, regular_only=file.regular_only)
+                            learned_kind=file.learned, regular_only=file.regular_only,
+                            fts_phrases=file.fts_phrases)
         where = compiler.compile(to_query(request.query))
         if after_id:
             where += f" AND d.id > {compiler.p(after_id)}"
@@ -914,6 +918,7 @@ class _SlotFile:
         self.fts_upto = None if upto is None or upto >= last else upto
         self.learned = _learned_kinds(conn)
         self.regular_only = not _has_irregular_rows(conn)
+        self.fts_phrases = schema.fts_has_positions(conn)
 
     def identity(self) -> tuple[Any, ...] | None:
         """What tells this file from another one at the same path: inode, first row and schema."""
@@ -932,7 +937,8 @@ class _SlotFile:
         """The query's SQL for this file as a cache key; None when it moves with the time of asking."""
         compiled = []
         for now in (_NOW_A, _NOW_B):
-            compiler = Compiler(self.name, now=now, timestamp_field=schema.TIMESTAMP_FIELD, learned_kind=self.learned)
+            compiler = Compiler(self.name, now=now, timestamp_field=schema.TIMESTAMP_FIELD, learned_kind=self.learned,
+                                fts_phrases=self.fts_phrases)
             compiled.append((compiler.compile(to_query(query)), tuple(compiler.params)))
         if compiled[0] != compiled[1]:
             return None

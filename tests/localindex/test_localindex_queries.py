@@ -212,3 +212,23 @@ def test_time_range_is_start_inclusive_end_exclusive(idx: LocalIndex) -> None:
 
 def found_between(idx: LocalIndex, start: datetime | None, end: datetime | None) -> set[int]:
     return {d["n"] for d in idx.search("logs-*", None, start=start, end=end, size=100)}
+
+
+def test_the_phrase_check_on_ascii_messages_answers_as_the_word_lists() -> None:
+    # text_match checks ASCII messages with one regexp per phrase; the reference splits the message into words.
+    from random import Random
+
+    import orjson
+
+    from pipeline.localindex.sql import text_match, words
+    rng = Random(7)
+    pieces, gaps = ["get", "API", "login", "a", "_x", "9", "Get", "log", "x_1"], [" ", "/", "-", ".", "_", "", "\n", "%"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(gaps) for _ in range(rng.randint(0, 6)))
+        phrases = [[w.lower() for w in words(" ".join(rng.choices(pieces, k=rng.randint(1, 3))))]
+                   for _ in range(rng.randint(1, 2))]
+        op = rng.choice(["and", "or"])
+        tokens = [w.lower() for w in words(text)]
+        found = [any(tokens[i:i + len(p)] == p for i in range(len(tokens))) for p in phrases]
+        spec = orjson.dumps({"op": op, "phrases": phrases, "prefix": False}).decode()
+        assert text_match(spec, text) == (all(found) if op == "and" else any(found)), (text, phrases, op)

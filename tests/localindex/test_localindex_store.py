@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.event import Event
-from pipeline.localindex import LocalIndex, QueryError
+from pipeline.localindex import LocalIndex, QueryError, schema
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -414,3 +414,47 @@ def test_stored_timestamps_match_strftime_for_any_millisecond() -> None:
     for millis in moments:
         secs, ms = divmod(millis, 1000)
         assert iso(millis) == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"
+
+
+def _file_layout(path: Path) -> tuple[bool, int, str]:
+    with sqlite3.connect(path) as conn:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        return schema.fts_has_positions(conn), conn.execute("PRAGMA page_size").fetchone()[0], version
+
+
+PHRASE_EVENTS = [ev(0, message="connection reset by peer", n=1), ev(1, message="peer reset the connection", n=2),
+                 ev(2, message=["connection", "reset by peer"], n=3), ev(3, message="Connection-Reset!", n=4)]
+
+
+@pytest.mark.parametrize("fts_chunk", [1, 1000])  # messages in FTS5 at once / still pending
+def test_phrases_are_exact_on_files_whose_fts_keeps_no_positions(tmp_path: Path, fts_chunk: int) -> None:
+    idx = LocalIndex(tmp_path, fts_chunk=fts_chunk)
+    idx.write("logs-2026.11.21", PHRASE_EVENTS)
+    assert _file_layout(tmp_path / "logs-2026.11.21.sqlite") == (False, schema.PAGE_SIZE, schema.SCHEMA_VERSION)
+    # Both words are in documents 1, 2 and 3: only adjacent words in order, within one value, are the phrase.
+    assert {d["n"] for d in idx.search("logs-*", '"connection reset"')} == {1, 4}
+    assert {d["n"] for d in idx.search("logs-*", 'message:"reset by peer" OR "the connection"')} == {1, 2, 3}
+    assert {d["n"] for d in idx.search("logs-*", {"match_phrase": {"message": "peer reset"}})} == {2}
+    assert {d["n"] for d in idx.search("logs-*", "connection AND reset")} == {1, 2, 3, 4}
+    assert idx.count("logs-*", 'NOT "connection reset"') == 2
+    assert idx.count("logs-*", "conn*") == 4
+    idx.close()
+
+
+def test_files_of_schema_1_keep_word_positions_and_are_written_and_read_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "logs-2026.11.21.sqlite"
+    with sqlite3.connect(path) as conn:  # as schema 1 created it: FTS5 with positions, 4 KiB pages
+        conn.execute("PRAGMA journal_mode = WAL")
+        for statement in filter(str.strip, schema.DDL.split(";")):
+            conn.execute(statement.replace(" detail=none,", "").replace(f"'{schema.SCHEMA_VERSION}'", "'1'"))
+    assert _file_layout(path) == (True, 4096, "1")
+    idx = LocalIndex(tmp_path, fts_chunk=2)
+    idx.write("logs-2026.11.21", PHRASE_EVENTS)
+    assert _file_layout(path) == (True, 4096, "1")  # an existing file keeps its layout
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH '\"connection reset\"'"
+                            ).fetchone()[0] == 3  # FTS5 itself answers phrases, as before
+    # As before schema 2, a phrase found by FTS5 may span two values of a list (document 3).
+    assert {d["n"] for d in idx.search("logs-*", '"connection reset"')} == {1, 3, 4}
+    assert {d["n"] for d in idx.search("logs-*", {"match_phrase": {"message": "peer reset"}})} == {2}
+    idx.close()
