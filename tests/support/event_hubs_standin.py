@@ -30,7 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from proton import Message, symbol, ulong
+from proton import Message, symbol
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
 
@@ -204,12 +204,14 @@ class EventHubsStandIn:
             self.hubs[name] = {str(n): Partition() for n in range(partitions)}
 
     def send(self, hub: str, body: bytes | str, partition: str = "0", properties: dict[str, Any] | None = None,
-             partition_key: str | None = None) -> StoredEvent:
+             partition_key: str | None = None, enqueued_ms: int | None = None) -> StoredEvent:
+        """Enqueue one event (``enqueued_ms``: its enqueued time, default now, in ms since the epoch)."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         with self.lock:
             stored = self.hubs[hub][partition]
-            event = StoredEvent(data, len(stored.events), stored.next_offset, int(time.time() * 1000),
-                                dict(properties or {}), partition_key)
+            enqueued = int(time.time() * 1000) if enqueued_ms is None else enqueued_ms
+            event = StoredEvent(data, len(stored.events), stored.next_offset, enqueued, dict(properties or {}),
+                                partition_key)
             stored.events.append(event)
             stored.next_offset += len(data) + 100  # offsets are byte positions in the real service: not dense
             return event
@@ -421,4 +423,4 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-__all__ = ["EventHubsStandIn", "StoredEvent", "ulong"]
+__all__ = ["EventHubsStandIn", "StoredEvent", "pad_performative"]
