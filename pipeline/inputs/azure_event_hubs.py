@@ -100,6 +100,11 @@ class AzureEventHubs(Input):
             import azure.eventhub  # noqa: F401
         except ImportError as exc:
             raise PluginError(f"{INSTALL_HINT} ({exc})") from exc
+        # The SDK logs every AMQP state change and every Blob request with its headers at INFO: thousands of
+        # lines a minute in the pipeline's log. Its warnings and errors still show (and our own messages).
+        sdk_logger = logging.getLogger("azure")
+        if sdk_logger.level == logging.NOTSET and not logging.getLogger("pipeline").isEnabledFor(logging.DEBUG):
+            sdk_logger.setLevel(logging.WARNING)
         for hub in self.hubs:
             if hub.storage_connection is None:
                 self.logger.warning("You have NOT specified a `storage_connection_string` for %s. This configuration "
