@@ -121,6 +121,20 @@ def test_threads_is_accepted_with_a_warning_and_bad_values_are_refused(caplog) -
         f'azure_event_hubs {{ event_hub_connections => ["{conn("h")}"] initial_position => "latest" }}')
 
 
+def test_register_quiets_the_sdks_info_logging_but_keeps_its_warnings() -> None:
+    sdk = logging.getLogger("azure")
+    saved = sdk.level
+    sdk.setLevel(logging.NOTSET)
+    try:
+        build_plugin("input", f'azure_event_hubs {{ event_hub_connections => ["{conn("h")}"] }}', register=True)
+        assert sdk.level == logging.WARNING
+        sdk.setLevel(logging.INFO)  # chosen by the user (logging config): left alone
+        build_plugin("input", f'azure_event_hubs {{ event_hub_connections => ["{conn("h")}"] }}', register=True)
+        assert sdk.level == logging.INFO
+    finally:
+        sdk.setLevel(saved)
+
+
 def test_the_corpus_config_passes_check_once_its_deployment_fills_in_the_connection_string(tmp_path) -> None:
     kept = CORPUS / "Cargill__OpenSIEM-Logstash-Parsing__config__inputs__azure__event_hub_audit_azure.event_hub_signin.conf"
     deployed = tmp_path / "signin.conf"
