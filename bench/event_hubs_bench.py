@@ -38,7 +38,7 @@ VARIANTS = {
 
 
 def run_once(service: EventHubsStandIn, azurite: Azurite, options: str, events: int, work: Path,
-             group: str) -> tuple[float, float]:
+             group: str, tree: Path = REPO) -> tuple[float, float]:
     out = work / f"{group}.jsonl"
     config = work / f"{group}.conf"
     config.write_text(f"""
@@ -53,7 +53,7 @@ output {{ file {{ path => "{out}" }} }}
     with open(work / f"{group}.log", "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "pipeline", "run", "-f", str(config), "--path.data",
                                     str(work / group), "--api.enabled", "false"], stdout=log,
-                                   stderr=subprocess.STDOUT, cwd=REPO)
+                                   stderr=subprocess.STDOUT, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})
     try:
         while _lines(out) < events:
             if process.poll() is not None:
@@ -125,7 +125,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline-tree", type=Path, help="another checkout: its default variant runs too")
     args = parser.parse_args()
+    if args.baseline_tree:
+        VARIANTS[f"checkpoint_interval 5 (default), {args.baseline_tree}"] = "checkpoint_interval => 5"
     work = Path(tempfile.mkdtemp(prefix="eh-bench-"))
     service = EventHubsStandIn().start()
     azurite = Azurite(work / "azurite")
@@ -145,7 +148,8 @@ def main() -> None:
                 if index == 0:
                     seconds, elapsed = run_sdk_alone(service, azurite, args.events, group)
                 else:
-                    seconds, elapsed = run_once(service, azurite, options, args.events, work, group)
+                    tree = args.baseline_tree if args.baseline_tree and str(args.baseline_tree) in name else REPO
+                    seconds, elapsed = run_once(service, azurite, options, args.events, work, group, tree)
                 cpu[name].append(seconds)
                 read[name].append(READ_CPU.get(group, seconds))
                 wall[name].append(elapsed)
