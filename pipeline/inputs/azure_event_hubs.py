@@ -25,6 +25,14 @@ from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import Codec, Secret, no_effect, option, register
 
+# Partition ownership as Logstash's Event Processor Host leases it: renewed every 10 s, another instance (or this one
+# restarted after a crash) takes a partition over once its owner has not renewed for 30 s. The SDK's defaults
+# (30 s, 180 s) would leave the partitions of a crashed instance unread for 3 minutes.
+LOAD_BALANCING_INTERVAL = 10.0
+OWNERSHIP_EXPIRATION = 30.0
+# Blob requests retried briefly: the SDK retries ownership every LOAD_BALANCING_INTERVAL and a failed checkpoint
+# is written at the next one, while the storage client's defaults (15 s backoff growing) stall the reader.
+STORAGE_RETRY: dict[str, Any] = {"retry_total": 2, "initial_backoff": 1, "increment_base": 2, "random_jitter_range": 1}
 SHUTDOWN_ACK_WAIT = 5.0  # seconds to wait at stop for in-flight events before the last checkpoint
 HOUSEKEEPING_WAIT = 1.0  # the SDK calls back at least this often, so checkpoints are written without new events
 INSTALL_HINT = "the azure_event_hubs input needs the azure extra: pip install 'pipeline[azure]'"
@@ -174,7 +182,9 @@ class _HubReader:
             self.store = self._checkpoint_store()
             self.client = EventHubConsumerClient.from_connection_string(
                 hub.connection.reveal(), consumer_group=hub.consumer_group, eventhub_name=hub.name,
-                checkpoint_store=self.store, receive_timeout=hub.receive_timeout, logging_enable=False)
+                checkpoint_store=self.store, receive_timeout=hub.receive_timeout, logging_enable=False,
+                load_balancing_interval=LOAD_BALANCING_INTERVAL,
+                partition_ownership_expiration_interval=OWNERSHIP_EXPIRATION)
         except (ValueError, TypeError) as exc:  # refused by the SDK: nothing to retry
             self.logger.error("Event Hub %s failed during initialization: %s", hub.name, exc)
             return
@@ -200,7 +210,8 @@ class _HubReader:
         from azure.eventhub.extensions.checkpointstoreblob import BlobCheckpointStore
 
         ensure_container(self.hub.storage_connection.reveal(), self.hub.container, self.logger)
-        return BlobCheckpointStore.from_connection_string(self.hub.storage_connection.reveal(), self.hub.container)
+        return BlobCheckpointStore.from_connection_string(self.hub.storage_connection.reveal(), self.hub.container,
+                                                          **STORAGE_RETRY)
 
     def _starting_position(self) -> Any:
         """Where a partition without checkpoint starts (the SDK uses a checkpoint when there is one)."""
@@ -348,7 +359,7 @@ def ensure_container(storage_connection: str, container: str, logger: logging.Lo
     # The checkpoint store ships its own copy of the Blob client (no azure-storage-blob dependency).
     from azure.eventhub.extensions.checkpointstoreblob._vendor.storage.blob import ContainerClient
 
-    client = ContainerClient.from_connection_string(storage_connection, container)
+    client = ContainerClient.from_connection_string(storage_connection, container, **STORAGE_RETRY)
     try:
         if not client.exists():
             client.create_container()
