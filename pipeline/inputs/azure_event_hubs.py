@@ -281,8 +281,8 @@ class _HubReader:
             return progress
 
     def _checkpoint(self, progress: _PartitionProgress, *, final: bool) -> None:
-        if self.store is None:
-            return  # in-memory offsets: the SDK resumes after its last received event while it runs
+        # Without storage the partition context holds the SDK's in-memory checkpoint store (Logstash's
+        # InMemoryCheckpointManager): a partition re-opened during the run resumes after the last safe event.
         interval = self.hub.checkpoint_interval
         event = progress.due(interval, final)
         if event is None:
