@@ -18,6 +18,8 @@ One wire detail: AMQP lets a peer leave out a performative's trailing empty fiel
 SDK's own AMQP stack reads Open/Begin/Attach/Flow/Transfer fields by position (it would fail with IndexError
 on a proton Begin: proton cannot even set session properties). The real service sends every field, so a
 small relay in front of proton re-adds the left-out fields as explicit nulls (the same AMQP meaning).
+Proton's "amqp:not-allowed: no such channel: 1" errors at a client's close are the SDK's: it sends Detach
+frames on a session after its End frame (seen in its network trace), on a connection it is closing anyway.
 """
 
 from __future__ import annotations
