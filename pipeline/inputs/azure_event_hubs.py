@@ -48,9 +48,11 @@ def _not_negative(value: float) -> str | None:
 
 @register
 class AzureEventHubs(Input):
-    """Reads Azure Event Hubs: ``config_mode => basic`` takes ``event_hub_connections`` (connection strings with
-    ``EntityPath``) and shares every other option; ``advanced`` takes ``event_hubs => [{ "name" => { options }}]``
-    whose per-hub options override the top-level ones.
+    """Reads Azure Event Hubs, checkpointing each partition's position in Azure Blob storage.
+
+    ``config_mode => basic`` takes ``event_hub_connections`` (connection strings with ``EntityPath``) and shares
+    every other option; ``advanced`` takes ``event_hubs => [{ "name" => { options }}]`` whose per-hub options
+    override the top-level ones.
 
     With ``storage_connection`` the partitions' offsets are checkpointed to Azure Blob storage (container
     ``storage_container``, default: the Event Hub's name) and instances sharing it split the partitions; without
