@@ -14,7 +14,7 @@ COPY dashboards ./dashboards
 COPY docker ./docker
 COPY examples ./examples
 # grok_patterns/ and dashboards/ are installed as data files under share/pipeline/ (pipeline/resources.py).
-RUN pip install --no-cache-dir '.[geolite2]'
+RUN pip install --no-cache-dir '.[geolite2,azure]'
 
 RUN useradd --system --home /var/lib/pipeline pipeline \
     && mkdir -p /var/lib/pipeline /etc/pipeline \

@@ -103,7 +103,7 @@ COMMON: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 PLUGINS = {
-    "input": ["beats", "dead_letter_queue", "elasticsearch", "file", "gelf", "generator", "heartbeat", "http", "http_poller",
+    "input": ["azure_event_hubs", "beats", "dead_letter_queue", "elasticsearch", "file", "gelf", "generator", "heartbeat", "http", "http_poller",
               "jdbc", "rabbitmq", "stdin", "syslog", "tcp", "twitter", "udp"],
     "filter": ["aggregate", "bytes", "cidr", "clone", "csv", "date", "de_dot", "dissect", "dns", "drop", "elapsed",
                "fingerprint", "geoip", "grok", "http", "json", "json_encode", "kv", "memcached", "mutate", "prune",

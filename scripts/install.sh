@@ -25,5 +25,5 @@ if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[geolite2]"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[geolite2,azure]"
 echo "installed: $("$VENV/bin/pipeline" --version) in $VENV (run it as $VENV/bin/pipeline, or: . $VENV/bin/activate)" >&2

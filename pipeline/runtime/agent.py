@@ -125,6 +125,9 @@ class Agent:
             waiter.cancel()
             self._collect_finished()
             if self._stopping:
+                # stop() set the event to wake this loop: left set, every wait returns at once and the loop
+                # spins a core until the pipelines end (seconds for an input closing broker connections).
+                self._reload_requested.clear()
                 continue
             automatic = self.reloading is not None and self.reloading.automatic
             if self._reload_requested.is_set() or (automatic and time.monotonic() >= next_check):

@@ -13,7 +13,10 @@ manifest's ``expect`` column as ``;``-separated tokens:
 * ``es-option:NAME``: an elasticsearch output option owned by the template/ILM work, not merged yet;
 * ``not-a-config``: a fragment of a plugin block, included by its project's build; Logstash refuses it too;
 * ``grok-pattern``: a grok expression that does not compile (Onigmo refuses it too: manifest note);
-* ``unquoted-env``: ``${VAR}`` outside quotes, which Logstash's grammar refuses too.
+* ``unquoted-env``: ``${VAR}`` outside quotes, which Logstash's grammar refuses too;
+* ``deploy-template:NAME``: a placeholder its project's deployment replaces before Logstash runs (Cargill's
+  ``VAR_...``) where the plugin checks the value at load (an Event Hubs connection string): Logstash refuses
+  the file as kept too.
 
 Any other error fails the test, so a new failure mode is noticed; so does a reason that
 disappears, except ``plugin:`` and ``es-option:`` ones, which vanish as that work is merged
@@ -52,6 +55,7 @@ _REASONS = [
     (re.compile(r"expected a section: 'input', 'filter' or 'output'"), "not-a-config"),
     (re.compile(r"grok expression .* does not compile"), "grok-pattern"),
     (re.compile(r"found '\$' \(quote it: \"\$\{VAR\}\""), "unquoted-env"),
+    (re.compile(r"Error parsing event hub string name for connection: '(VAR_\w+)'"), "deploy-template:{0}"),
 ]
 
 
