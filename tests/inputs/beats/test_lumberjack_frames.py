@@ -170,3 +170,31 @@ def test_a_json_run_stops_at_another_version_and_refuses_oversized_frames() -> N
         (JSON_RUN, VERSION_2, 1), (JSON_RUN, VERSION_1, 2), (JSON_RUN, VERSION_2, 3)]
     with pytest.raises(ProtocolError, match="exceeds max_frame_size"):
         FrameParser(max_frame_size=100, json_runs=True).feed(encode_json(1, {"message": "x" * 200}))
+
+
+def _outcome(data: bytes) -> object:
+    try:
+        return FrameParser(max_frame_size=4 * 1024 * 1024).feed(data)
+    except ProtocolError as exc:
+        return exc.reason
+
+
+def test_the_fast_inflater_answers_like_zlib_on_real_and_damaged_windows(shared_data, monkeypatch) -> None:
+    import random
+
+    from pipeline.lumberjack import frames
+
+    assert frames._decompressobj is not zlib.decompressobj  # isal is a dependency: the fast one is in use
+    wire = (shared_data / "beats-wire" / "filebeat-8.1.3-apache_logs-2000-zlib3.wire.bin").read_bytes()
+    rng = random.Random(15)
+    damaged = [wire]
+    for _ in range(120):
+        copy = bytearray(wire)
+        for _ in range(rng.randint(1, 3)):
+            copy[rng.randrange(12, len(copy))] = rng.randrange(256)  # inside the zlib block
+        damaged.append(bytes(copy))
+    damaged.append(wire[:-5] + wire[-4:])  # one byte short: truncated stream
+    fast = [_outcome(data) for data in damaged]
+    monkeypatch.setattr(frames, "_decompressobj", zlib.decompressobj)
+    assert [_outcome(data) for data in damaged] == fast
+    assert len(fast[0]) == 2001 and {"bad_zlib"} <= set(f for f in fast if isinstance(f, str))
