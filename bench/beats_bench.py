@@ -23,6 +23,7 @@ import os
 import pstats
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the client processes import pipeline.lumberjack from this checkout
 SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
 DATA = SHARED / "beats-events" / "filebeat" / "filebeat-8.1.3-apache_logs-2000.ndjson"
 WINDOW = 2048
@@ -127,35 +129,39 @@ RUNTIME_VARIANTS = {
 }
 
 
-def _tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its live children, from /proc."""
+def _tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of a process and of its live children, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [pid]
+    children: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            pids += [int(c) for c in (task / "children").read_text().split()]
+            children += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             pass
-    for one in pids:
+
+    def cpu(one: int) -> float:
         try:
             fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    return cpu(pid), sum(cpu(child) for child in children)
 
 
-def run_with_runtime(args: argparse.Namespace, variant: str = "default") -> tuple[float, float]:
-    """One real `pipeline run` (beats -> null); returns (events/s wall, server CPU µs per event)."""
-    prefix, flags = RUNTIME_VARIANTS[variant]
+def run_with_runtime(args: argparse.Namespace, variant: str = "default") -> tuple[float, float, float]:
+    """One real `pipeline run` (beats -> null); returns (events/s wall, server CPU µs per event: main process,
+    worker processes). ``variant`` is a name of RUNTIME_VARIANTS, optionally ``@<checkout>`` for another tree."""
+    name, _, tree = variant.partition("@")
+    prefix, flags = RUNTIME_VARIANTS[name]
+    cwd = Path(tree) if tree else REPO
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = f'input {{ beats {{ host => "127.0.0.1" port => {port} }} }} output {{ null {{}} }}'
     with tempfile.TemporaryDirectory() as data:
         proc = subprocess.Popen([*prefix, sys.executable, "-m", "pipeline", "run", "-e", config, "--path.data", data,
-                                 "--api.enabled", "false", "--log.level", "warn", *flags], cwd=REPO)
+                                 "--api.enabled", "false", "--log.level", "warn", *flags], cwd=cwd)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -167,33 +173,37 @@ def run_with_runtime(args: argparse.Namespace, variant: str = "default") -> tupl
                         sys.exit("pipeline run did not start")
                     time.sleep(0.1)
             time.sleep(0.5)  # worker processes signal ready before the input listens; let them settle
-            cpu_before = _tree_cpu(proc.pid)
+            main_before, workers_before = _tree_cpu(proc.pid)
             elapsed, total = run_clients(port, args)
-            cpu = _tree_cpu(proc.pid) - cpu_before
+            main_after, workers_after = _tree_cpu(proc.pid)
+            main, workers = main_after - main_before, workers_after - workers_before
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(30)
     rate = total / elapsed
     print(f"pipeline run (beats -> null) {variant} {' '.join(prefix + flags)}: {args.clients} client(s) x "
           f"{args.windows} windows x {WINDOW} events, {args.in_flight} in flight, zlib level 3: "
-          f"{total} events in {elapsed:.2f} s = {rate:,.0f} events/s; server CPU {cpu / total * 1e6:.2f} µs/event; "
+          f"{total} events in {elapsed:.2f} s = {rate:,.0f} events/s; server CPU {(main + workers) / total * 1e6:.2f} "
+          f"µs/event (main {main / total * 1e6:.2f}, workers {workers / total * 1e6:.2f}); "
           f"load {os.getloadavg()[0]:.2f}", flush=True)
-    return rate, cpu / total * 1e6
+    return rate, main / total * 1e6, workers / total * 1e6
 
 
 def compare_runtime(args: argparse.Namespace) -> int:
     """Interleaved rounds of the real command: one core (threads) against two worker processes."""
     variants = args.variants.split(",")
-    results: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
+    results: dict[str, list[tuple[float, float, float]]] = {v: [] for v in variants}
     for _ in range(args.rounds):
         for variant in variants:
             results[variant].append(run_with_runtime(args, variant))
-    base = max(r for r, _ in results[variants[0]])
+    base = max(r for r, _, _ in results[variants[0]])
+    base_median = statistics.median(r for r, _, _ in results[variants[0]])
     for variant in variants:
-        best = max(r for r, _ in results[variant])
-        cpu = min(c for _, c in results[variant])
-        print(f"{variant:9s}: best {best:9,.0f} events/s = {best / base:.2f}x {variants[0]}; least server CPU "
-              f"{cpu:.2f} µs/event")
+        rates = [r for r, _, _ in results[variant]]
+        main, workers = min((m + w, m, w) for _, m, w in results[variant])[1:]
+        print(f"{variant}: best {max(rates):,.0f} events/s = {max(rates) / base:.2f}x {variants[0]}; median "
+              f"{statistics.median(rates):,.0f} = {statistics.median(rates) / base_median:.2f}x; least server CPU "
+              f"{main + workers:.2f} µs/event (main {main:.2f}, workers {workers:.2f})")
     print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     return 0
 
@@ -209,7 +219,8 @@ def main() -> int:
     parser.add_argument("--runtime", action="store_true",
                         help="serve with the real `pipeline run` process (beats -> null output) instead")
     parser.add_argument("--variants", default="default",
-                        help=f"with --runtime: comma-separated, run in interleaved rounds: {', '.join(RUNTIME_VARIANTS)}")
+                        help=f"with --runtime: comma-separated, run in interleaved rounds: {', '.join(RUNTIME_VARIANTS)}; "
+                             "NAME@DIR runs the `pipeline` of another checkout (a baseline)")
     parser.add_argument("--rounds", type=int, default=1, help="with --runtime: rounds of every variant")
     parser.add_argument("--gc-threshold", type=int, default=0,
                         help="set gc.set_threshold(N, 50, 100) in the server process (0 = Python's default 700)")

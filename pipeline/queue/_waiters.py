@@ -12,17 +12,35 @@ class AsyncWaiters:
     """
 
     def __init__(self) -> None:
-        self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None], int]] = []
 
-    def add(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+    def add(self, loop: asyncio.AbstractEventLoop, need: int = 0) -> asyncio.Future[None]:
+        """A future resolved once room is made (for ``need`` events, with :meth:`wake_fitting`)."""
         future: asyncio.Future[None] = loop.create_future()
-        self._waiting.append((loop, future))
+        self._waiting.append((loop, future, need))
         return future
 
     def wake_all(self) -> None:
         waiting, self._waiting = self._waiting, []
-        for loop, future in waiting:
+        for loop, future, _need in waiting:
             loop.call_soon_threadsafe(_resolve, future)
+
+    def wake_fitting(self, room: int, empty: bool) -> None:
+        """Wake the producers whose batch fits in ``room`` (all of them when the queue is empty). The
+        others keep waiting: waking them would only cost a cross-thread wake-up and a futile retry,
+        which a beats window larger than the room made several times per batch taken."""
+        if not self._waiting:
+            return
+        if empty:
+            self.wake_all()
+            return
+        keep = []
+        for entry in self._waiting:
+            if entry[2] <= room:
+                entry[0].call_soon_threadsafe(_resolve, entry[1])
+            else:
+                keep.append(entry)
+        self._waiting = keep
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -60,7 +60,7 @@ class MemoryQueue:
                 if self._fits(len(events)):
                     self._append(events)
                     return
-                waiter = self._async_waiters.add(loop)
+                waiter = self._async_waiters.add(loop, len(events))
             try:
                 await asyncio.wait_for(waiter, timeout=0.5)
             except TimeoutError:
@@ -105,7 +105,8 @@ class MemoryQueue:
                 self._not_empty.wait(remaining)
             count = min(size, len(self._items))
             batch = [self._items.popleft() for _ in range(count)]
-            self._wake_producers()
+            self._not_full.notify_all()
+            self._async_waiters.wake_fitting(self.capacity - len(self._items), not self._items)
             if self._items:
                 self._not_empty.notify()
             return batch

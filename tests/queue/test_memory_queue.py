@@ -7,6 +7,7 @@ import pytest
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
 from pipeline.queue import MemoryQueue
+from pipeline.queue._waiters import _resolve
 
 
 def events(n):
@@ -72,3 +73,31 @@ def test_get_batch_returns_empty_after_delay_and_none_after_close():
     assert queue.get_batch(10, 0.01) is None
     with pytest.raises(QueueClosedError):
         queue.try_put(events(1))
+
+
+def test_an_async_producer_is_woken_only_once_its_batch_fits():
+    queue = MemoryQueue(1000)
+    assert queue.try_put(events(1000))
+
+    async def scenario():
+        put = asyncio.ensure_future(queue.put(events(500)))
+        await asyncio.sleep(0.05)
+        wakeups = []
+        loop = asyncio.get_running_loop()
+        original = loop.call_soon_threadsafe
+
+        def counting(callback, *args, **kwargs):
+            if callback is _resolve:  # a producer's wake-up (to_thread's own results pass here too)
+                wakeups.append(len(queue))
+            return original(callback, *args, **kwargs)
+
+        loop.call_soon_threadsafe = counting
+        for _ in range(4):  # room for 125, 250, 375: not enough for the window slice; then 500
+            await asyncio.to_thread(queue.get_batch, 125, 0.0)
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(put, 5)
+        return wakeups
+
+    wakeups = asyncio.run(scenario())
+    assert wakeups == [500]  # one wake-up, when the 500 events fit; none for the futile retries
+    assert len(queue) == 1000

@@ -25,7 +25,7 @@ class RunningBeats:
     """A beats input serving in a thread; ``events`` fills as a consumer drains the queue."""
 
     def __init__(self, options: dict[str, Any] | str, capacity: int = 100_000, consume: bool = True,
-                 keepalive_interval: float | None = None) -> None:
+                 keepalive_interval: float | None = None, defer_decoding: bool = False) -> None:
         if isinstance(options, str):  # config text, as users write it
             self.input = build_plugin("input", f'beats {{ host => "127.0.0.1" port => 0 {options} }}',
                                       register=False)
@@ -42,6 +42,7 @@ class RunningBeats:
             self.consuming.set()
         self.loop = asyncio.new_event_loop()
         self.ctx = InputContext(self.queue, self.input.decorate, self.stopping, self.loop)
+        self.ctx.defer_decoding = defer_decoding  # as with worker processes: payloads queued undecoded
         self._crash: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._consumer = threading.Thread(target=self._consume, daemon=True)

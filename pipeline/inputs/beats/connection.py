@@ -37,7 +37,7 @@ from pipeline.event import Event
 from pipeline.inputs.beats.events import EventBuilder, RawJsonSource
 from pipeline.lumberjack.frames import (
     DATA,
-    JSON,
+    JSON_RUN,
     MAX_WINDOW_SIZE,
     VERSION_2,
     WINDOW,
@@ -126,7 +126,7 @@ class BeatsConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = "?"
         self.peer_ip: str | None = None
-        self.parser = FrameParser(settings.max_frame_size)
+        self.parser = FrameParser(settings.max_frame_size, json_runs=True)
         self.builder: EventBuilder | None = None
         self.raw_source: RawJsonSource | None = None  # JSON payloads left undecoded, for worker processes
         self.last_active = self.loop.time()
@@ -283,35 +283,64 @@ class BeatsConnection(asyncio.Protocol):
         self.update_reading()
 
     def _handle(self, frames: list[tuple[int, int, int, Any]]) -> None:
-        # The hot loop of the input (one pass per event): locals instead of attribute lookups.
-        build = self.builder.build  # type: ignore[union-attr]
-        loads = orjson.loads
-        raw_source = self.raw_source
+        # The parser returns runs of JSON frames (json_runs=True): a Filebeat window is two items.
         for kind, version, seq, payload in frames:
-            if kind == JSON:
-                if self._window_size is None:
-                    raise ProtocolError("no_window", "data frame received before any window frame")
-                if raw_source is not None:  # a worker process decodes it (and tags it if it is not JSON)
-                    self._window_bytes += len(payload)
-                    self._window_events.append(RawEvent(payload, raw_source))
-                    self._count_event(seq)
-                    continue
-                try:
-                    value = loads(payload)
-                except orjson.JSONDecodeError as exc:
-                    raise ProtocolError("bad_json", f"invalid JSON in data frame: {exc}") from None
-                if type(value) is not dict:
-                    raise ProtocolError("bad_json",
-                                        f"data frame holds JSON {type(value).__name__}, not an object")
-                self._window_bytes += len(payload)
-                self._add_event(seq, value, build)
+            if kind == JSON_RUN:
+                seqs, payloads = payload
+                if self.raw_source is not None:  # a worker process decodes them (and tags what is not JSON)
+                    self._add_raw_run(seqs, payloads, self.raw_source)
+                else:
+                    self._add_json_run(seqs, payloads)
             elif kind == WINDOW:
                 self._start_window(version, seq)
             elif kind == DATA:
                 if self._window_size is None:
                     raise ProtocolError("no_window", "data frame received before any window frame")
                 self._window_bytes += sum(len(k) + len(v) for k, v in payload.items())
-                self._add_event(seq, payload, build)
+                self._add_event(seq, payload, self.builder.build)  # type: ignore[union-attr]
+
+    def _add_json_run(self, seqs: list[int], payloads: list[bytes]) -> None:
+        """Consecutive JSON payloads decoded here (worker threads), one event at a time."""
+        # The hot loop of the threads path: locals instead of attribute lookups.
+        build = self.builder.build  # type: ignore[union-attr]
+        loads = orjson.loads
+        for seq, payload in zip(seqs, payloads, strict=True):
+            if self._window_size is None:
+                raise ProtocolError("no_window", "data frame received before any window frame")
+            try:
+                value = loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise ProtocolError("bad_json", f"invalid JSON in data frame: {exc}") from None
+            if type(value) is not dict:
+                raise ProtocolError("bad_json", f"data frame holds JSON {type(value).__name__}, not an object")
+            self._window_bytes += len(payload)
+            self._add_event(seq, value, build)
+
+    def _add_raw_run(self, seqs: list[int], payloads: list[bytes], raw_source: RawJsonSource) -> None:
+        """Consecutive JSON payloads for the worker processes, a window's worth at a time: the same
+        windows, parts and acks as one event at a time, without its per-event steps."""
+        start, count = 0, len(payloads)
+        limit = self.settings.max_window_bytes
+        while start < count:
+            if self._window_size is None:
+                raise ProtocolError("no_window", "data frame received before any window frame")
+            stop = min(count, start + max(1, self._window_size - self._window_count))
+            chunk = payloads[start:stop]
+            size = sum(map(len, chunk))
+            if self._window_bytes + size > limit:
+                # A part may have to be handed over inside this chunk: one event at a time.
+                for at in range(start, stop):
+                    self._window_bytes += len(payloads[at])
+                    self._window_events.append(RawEvent(payloads[at], raw_source))
+                    self._count_event(seqs[at])
+            else:
+                self._window_bytes += size
+                self._window_events += [RawEvent(one, raw_source) for one in chunk]
+                self._window_count += stop - start
+                self._window_last_seq = seqs[stop - 1]
+                if self._window_count >= self._window_size:
+                    self._complete_window()
+            start = stop
 
     def _start_window(self, version: int, size: int) -> None:
         if size > MAX_WINDOW_SIZE:

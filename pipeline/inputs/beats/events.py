@@ -116,15 +116,8 @@ class EventBuilder:
         self.fast = codec.name == "plain" and str(getattr(codec.options, "charset", "UTF-8")).upper() in (
             "UTF-8", "UTF8")
 
-    def _set_peer_ip(self, payload: dict[str, Any], meta: dict[str, Any]) -> None:
-        path = self.fields.host_ip
-        if len(path) == 5 and "input" not in meta:  # the usual ECS case, without walking the path
-            meta["input"] = {"beats": {"host": {"ip": self.peer_ip}}}
-        else:
-            set_path(payload, path, self.peer_ip)
-
-    def build(self, payload: dict[str, Any], out: list[Event]) -> None:
-        """Append the events of one decoded JSON payload (a dict) to ``out``."""
+    def _enrich(self, payload: dict[str, Any]) -> None:
+        """Stable id, peer address, TLS details and hostname copy, before any decoding."""
         meta = payload.get(METADATA)
         if self.stable_ids:
             # Before enrichment: the id depends only on what the shipper sent.
@@ -133,7 +126,11 @@ class EventBuilder:
                 set_event_id(payload, stable)
                 meta = payload.get(METADATA)
         if self.peer_ip is not None and type(meta) is dict:
-            self._set_peer_ip(payload, meta)
+            path = self.fields.host_ip
+            if len(path) == 5 and "input" not in meta:  # the usual ECS case, without walking the path
+                meta["input"] = {"beats": {"host": {"ip": self.peer_ip}}}
+            else:
+                set_path(payload, path, self.peer_ip)
         if self.tls_metadata is not None:
             self.tls_metadata(payload)
         if self.add_hostname:
@@ -141,6 +138,13 @@ class EventBuilder:
             host = beat.get("hostname") if isinstance(beat, dict) else None
             if host is not None and _get_path(payload, self.fields.host_name) is None:
                 set_path(payload, self.fields.host_name, host)
+
+    def build(self, payload: dict[str, Any], out: list[Event]) -> None:
+        """Append the events of one decoded JSON payload (a dict) to ``out``."""
+        if self.fast:
+            out.append(self.build_one(payload))
+            return
+        self._enrich(payload)
         text = payload.get(MESSAGE)
         key = MESSAGE
         if text is None:
@@ -149,11 +153,17 @@ class EventBuilder:
             if text is None:
                 out.append(Event(payload))  # Winlogbeat & co: the event as the beat sent it
                 return
-        if not self.fast:
-            del payload[key]
-            out.extend(self._decode(_as_text(text), payload))
-            return
-        if key == LINE:
+        del payload[key]
+        out.extend(self._decode(_as_text(text), payload))
+
+    def build_one(self, payload: dict[str, Any]) -> Event:
+        """The plain codec's fast path (``self.fast``): the payload itself becomes the one event."""
+        self._enrich(payload)
+        text = payload.get(MESSAGE)
+        if text is None:
+            text = payload.get(LINE)
+            if text is None:
+                return Event(payload)  # Winlogbeat & co: the event as the beat sent it
             del payload[LINE]
             payload[MESSAGE] = _as_text(text)
         elif type(text) is not str:
@@ -167,9 +177,10 @@ class EventBuilder:
             if stamp is not None:
                 payload[TIMESTAMP] = self._last_stamp = stamp
                 self._last_raw_stamp = raw
-        out.append(Event(payload))
+        event = Event(payload)
         if self.codec_tag is not None:
             _add_tag(payload, self.codec_tag)
+        return event
 
     def _decode(self, text: str, payload: dict[str, Any]) -> list[Event]:
         events = list(self.codec.decode(text.encode("utf-8")))
@@ -265,6 +276,7 @@ class RawJsonSource:
         self.add_hostname = add_hostname
         self.stable_ids = stable_ids
         self.decoration = decoration
+        self._decorates = not decoration.empty
         self._builder: EventBuilder | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -288,17 +300,15 @@ class RawJsonSource:
 
     def decode(self, raw: bytes) -> Event:
         builder = self._builder or self._make_builder()
-        out: list[Event] = []
         try:
             payload = orjson.loads(raw)
             if type(payload) is not dict:
                 raise ValueError(f"the data frame holds JSON {type(payload).__name__}, not an object")
-            builder.build(payload, out)
+            event = builder.build_one(payload)
         except Exception as exc:  # noqa: BLE001 - bad bytes from a client: tagged and kept, never lost
             _failures.warning(f"json:{self.peer_ip}", "beats payload from %s is not a JSON object (%s); kept "
                               "as message, tagged %s", self.peer_ip or "?", exc, JSON_FAILURE_TAG)
-            out = [Event({"message": raw.decode("utf-8", "replace"), "tags": [JSON_FAILURE_TAG]})]
-        event = out[0]
-        if not self.decoration.empty:
+            event = Event({"message": raw.decode("utf-8", "replace"), "tags": [JSON_FAILURE_TAG]})
+        if self._decorates:
             self.decoration.apply(event)
         return event

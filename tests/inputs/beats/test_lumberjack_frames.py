@@ -12,6 +12,7 @@ from pipeline.lumberjack.frames import (
     ACK,
     DATA,
     JSON,
+    JSON_RUN,
     VERSION_1,
     VERSION_2,
     WINDOW,
@@ -131,3 +132,69 @@ def test_encoders_match_the_documented_layout() -> None:
     assert encode_window(3, VERSION_1)[:2] == b"1W"
     assert encode_ack(3, VERSION_1)[:2] == b"1A"
     assert VERSION_2 == ord("2")
+
+
+def _flatten_runs(frames: list) -> list[tuple[int, int, int, object]]:
+    flat = []
+    for kind, version, seq, payload in frames:
+        if kind == JSON_RUN:
+            seqs, payloads = payload
+            assert seq == seqs[-1]
+            flat.extend((JSON, version, one_seq, one) for one_seq, one in zip(seqs, payloads, strict=True))
+        else:
+            flat.append((kind, version, seq, payload))
+    return flat
+
+
+@pytest.mark.parametrize("name", ["filebeat-8.1.3-apache_logs-2000-zlib3.wire.bin",
+                                  "filebeat-8.1.3-apache_logs-2000-plain.wire.bin"])
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 30])
+def test_json_runs_hold_the_same_frames_as_one_by_one(shared_data, name: str, chunk: int) -> None:
+    wire = (shared_data / "beats-wire" / name).read_bytes()
+    wire += encode_window(2, VERSION_1) + encode_data(1, {"line": "v1"}) + encode_json(2, b"{}")
+    expected = FrameParser().feed(wire)
+    runs, parser = [], FrameParser(json_runs=True)
+    for start in range(0, len(wire), chunk):
+        runs.extend(parser.feed(wire[start:start + chunk]))
+    assert parser.buffered == 0
+    assert _flatten_runs(runs) == expected
+    assert all(type(f[3][1][0]) is bytes for f in runs if f[0] == JSON_RUN)  # never a view of the buffer
+    if chunk > len(wire):  # the whole window of 2,000 events is one item
+        assert [f[0] for f in runs][:2] == [WINDOW, JSON_RUN] and len(runs[1][3][1]) == 2000
+
+
+def test_a_json_run_stops_at_another_version_and_refuses_oversized_frames() -> None:
+    data = encode_json(1, b"{}") + encode_json(2, b"{}", VERSION_1) + encode_json(3, b"{}")
+    runs = FrameParser(json_runs=True).feed(data)
+    assert [(kind, version, seq) for kind, version, seq, _ in runs] == [
+        (JSON_RUN, VERSION_2, 1), (JSON_RUN, VERSION_1, 2), (JSON_RUN, VERSION_2, 3)]
+    with pytest.raises(ProtocolError, match="exceeds max_frame_size"):
+        FrameParser(max_frame_size=100, json_runs=True).feed(encode_json(1, {"message": "x" * 200}))
+
+
+def _outcome(data: bytes) -> object:
+    try:
+        return FrameParser(max_frame_size=4 * 1024 * 1024).feed(data)
+    except ProtocolError as exc:
+        return exc.reason
+
+
+def test_the_fast_inflater_answers_like_zlib_on_real_and_damaged_windows(shared_data, monkeypatch) -> None:
+    import random
+
+    from pipeline.lumberjack import frames
+
+    assert frames._decompressobj is not zlib.decompressobj  # isal is a dependency: the fast one is in use
+    wire = (shared_data / "beats-wire" / "filebeat-8.1.3-apache_logs-2000-zlib3.wire.bin").read_bytes()
+    rng = random.Random(15)
+    damaged = [wire]
+    for _ in range(120):
+        copy = bytearray(wire)
+        for _ in range(rng.randint(1, 3)):
+            copy[rng.randrange(12, len(copy))] = rng.randrange(256)  # inside the zlib block
+        damaged.append(bytes(copy))
+    damaged.append(wire[:-5] + wire[-4:])  # one byte short: truncated stream
+    fast = [_outcome(data) for data in damaged]
+    monkeypatch.setattr(frames, "_decompressobj", zlib.decompressobj)
+    assert [_outcome(data) for data in damaged] == fast
+    assert len(fast[0]) == 2001 and {"bad_zlib"} <= set(f for f in fast if isinstance(f, str))
