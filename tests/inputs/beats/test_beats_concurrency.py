@@ -13,7 +13,8 @@ CONNECTIONS = 1000
 EVENTS_PER_CLIENT = 5
 
 
-async def _client(port: int, number: int, all_connected: asyncio.Event, connected: list[int]) -> int:
+async def _client(port: int, number: int, all_connected: asyncio.Event, connected: list[int],
+                  all_acked: asyncio.Event, acked: list[int]) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     connected.append(number)
     if len(connected) == CONNECTIONS:
@@ -22,14 +23,22 @@ async def _client(port: int, number: int, all_connected: asyncio.Event, connecte
     events = [{"message": f"c{number} e{i}", "@metadata": {"beat": "filebeat"}} for i in range(EVENTS_PER_CLIENT)]
     writer.write(encode_window_frames(events, compress_level=3)[0])
     ack = await asyncio.wait_for(reader.readexactly(6), 60)
+    # The kernel completes a connection before the server's accept loop takes it: a client that closed right
+    # after its ack could leave before the server held all of them, so nobody closes until every client is acked.
+    acked.append(number)
+    if len(acked) == CONNECTIONS:
+        all_acked.set()
+    await all_acked.wait()
     writer.close()
     return FrameParser(accept=(ACK,)).feed(ack)[0][2]
 
 
 async def _many(port: int) -> list[int]:
-    all_connected = asyncio.Event()
+    all_connected, all_acked = asyncio.Event(), asyncio.Event()
     connected: list[int] = []
-    return await asyncio.gather(*(_client(port, n, all_connected, connected) for n in range(CONNECTIONS)))
+    acked: list[int] = []
+    return await asyncio.gather(*(_client(port, n, all_connected, connected, all_acked, acked)
+                                  for n in range(CONNECTIONS)))
 
 
 @pytest.mark.slow
