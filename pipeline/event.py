@@ -198,3 +198,14 @@ def json_default(value: Any) -> Any:
         return float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
+
+_new = Event.__new__
+
+
+def new_event(data: dict[str, Any]) -> Event:
+    """An Event around ``data``, taken as is: for inputs whose dict already holds a Timestamp in
+    ``@timestamp`` (the checks of ``Event()`` cost ~0.1 µs per event on the file input's path)."""
+    event = _new(Event)
+    event._data = data
+    event.cancelled = False
+    return event
