@@ -304,9 +304,12 @@ class File(Input):
         if not push_until_accepted(ctx, events, self.logger, self._stop):
             return False
         pending = getattr(watched.codec, "pending_lines", 0)
-        done = len(watched.fed_ends) - pending
-        for _ in range(max(0, done)):
-            watched.committed = watched.fed_ends.popleft()
+        fed = watched.fed_ends
+        if pending == 0 and fed:  # every line fed became events: one step instead of one per line
+            watched.committed = fed[-1]
+            fed.clear()
+        for _ in range(max(0, len(fed) - pending)):
+            watched.committed = fed.popleft()
         self.registry.update(watched.key, watched.committed, watched.path)
         return True
 
