@@ -18,7 +18,6 @@ from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compil
 from pipeline.grok.library import DEFAULT_ECS_MODE
 from pipeline.grok.matcher import STEPS_PER_SECOND
 from pipeline.grok.setter import Setter, Target, compile_setter
-from pipeline.logs import RateLimitedLogger
 from pipeline.monitoring.counters import MatchCounters
 from pipeline.plugin import option, register
 
