@@ -74,7 +74,7 @@ def one_round(source: Path, work: Path) -> tuple[dict[str, float], int]:
             started = clock()
             part = lines[start:start + 500]
             events = file_input.decode(watched, part)
-            for _ in part:
+            for _ in range(len(part)):
                 watched.committed = watched.fed_ends.popleft()
             file_input.registry.update(watched.key, watched.committed, watched.path)
             spent["input"] += clock() - started

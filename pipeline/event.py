@@ -25,7 +25,10 @@ TIMESTAMP_FAILURE_FIELD = "_@timestamp"
 class Event:
     """One log event. Not thread-safe; one worker owns an event at a time."""
 
-    __slots__ = ("_data", "cancelled")
+    # ``data`` is the underlying dict, including ``@metadata`` (mutable, no copy). A plain slot, not a
+    # property: filters and outputs read it for every event (7 ns instead of 40 ns a read).
+    __slots__ = ("data", "cancelled")
+    data: dict[str, Any]
 
     def __init__(self, data: dict[str, Any] | None = None, *, copy_data: bool = False) -> None:
         fields: dict[str, Any] = (copy.deepcopy(data) if copy_data else data) if data else {}
@@ -43,35 +46,30 @@ class Event:
                 fields[TAGS] = ([*tags] if isinstance(tags, list) else ([tags] if tags else [])) + [
                     TIMESTAMP_FAILURE_TAG
                 ]
-        self._data = fields
+        self.data = fields
         self.cancelled = False
 
     # -- field access -------------------------------------------------------
-    @property
-    def data(self) -> dict[str, Any]:
-        """The underlying dict, including ``@metadata`` (mutable, no copy)."""
-        return self._data
-
     def get(self, ref: str | FieldRef, default: Any = None) -> Any:
         if type(ref) is str:
-            value = self._data.get(ref, default) if "[" not in ref else fieldref.parse(ref).get(
-                self._data, default)
+            value = self.data.get(ref, default) if "[" not in ref else fieldref.parse(ref).get(
+                self.data, default)
             return value
-        return ref.get(self._data, default)  # type: ignore[union-attr]
+        return ref.get(self.data, default)  # type: ignore[union-attr]
 
     def set(self, ref: str | FieldRef, value: Any) -> None:
         target = fieldref.parse(ref) if isinstance(ref, str) else ref
         if target.path == (TIMESTAMP,) and not isinstance(value, Timestamp):
             value = Timestamp.coerce(value)
-        target.set(self._data, value)
+        target.set(self.data, value)
 
     def remove(self, ref: str | FieldRef) -> Any:
         target = fieldref.parse(ref) if isinstance(ref, str) else ref
-        return target.delete(self._data)
+        return target.delete(self.data)
 
     def includes(self, ref: str | FieldRef) -> bool:
         target = fieldref.parse(ref) if isinstance(ref, str) else ref
-        return target.includes(self._data)
+        return target.includes(self.data)
 
     __contains__ = includes
 
@@ -84,48 +82,48 @@ class Event:
     # -- well-known fields --------------------------------------------------
     @property
     def timestamp(self) -> Timestamp:
-        return self._data[TIMESTAMP]  # type: ignore[no-any-return]
+        return self.data[TIMESTAMP]  # type: ignore[no-any-return]
 
     @timestamp.setter
     def timestamp(self, value: Timestamp) -> None:
-        self._data[TIMESTAMP] = value
+        self.data[TIMESTAMP] = value
 
     @property
     def metadata(self) -> dict[str, Any]:
-        meta = self._data.get(METADATA)
+        meta = self.data.get(METADATA)
         if meta is None:
-            meta = self._data[METADATA] = {}
+            meta = self.data[METADATA] = {}
         return meta  # type: ignore[no-any-return]
 
     @property
     def tags(self) -> list[str]:
-        tags = self._data.get(TAGS)
+        tags = self.data.get(TAGS)
         if tags is None:
             return []
         if not isinstance(tags, list):
-            tags = self._data[TAGS] = [tags]
+            tags = self.data[TAGS] = [tags]
         return tags
 
     def tag(self, *names: str) -> None:
         """Add tags (each once), creating ``tags`` if needed."""
-        tags = self._data.get(TAGS)
+        tags = self.data.get(TAGS)
         if tags is None:
-            tags = self._data[TAGS] = []
+            tags = self.data[TAGS] = []
         elif not isinstance(tags, list):
-            tags = self._data[TAGS] = [tags]
+            tags = self.data[TAGS] = [tags]
         for name in names:
             if name not in tags:
                 tags.append(name)
 
     def untag(self, *names: str) -> None:
-        tags = self._data.get(TAGS)
+        tags = self.data.get(TAGS)
         if isinstance(tags, list):
             tags[:] = [t for t in tags if t not in names]
         elif tags in names:
-            del self._data[TAGS]
+            del self.data[TAGS]
 
     def has_tag(self, name: str) -> bool:
-        tags = self._data.get(TAGS)
+        tags = self.data.get(TAGS)
         return name in tags if isinstance(tags, list) else tags == name
 
     # -- lifecycle ----------------------------------------------------------
@@ -139,14 +137,14 @@ class Event:
     def clone(self) -> Event:
         """A deep copy (including ``@metadata``), not cancelled."""
         twin = Event.__new__(Event)
-        twin._data = deep_copy(self._data)
+        twin.data = deep_copy(self.data)
         twin.cancelled = False
         return twin
 
     # -- output -------------------------------------------------------------
     def to_dict(self, *, metadata: bool = False) -> dict[str, Any]:
         """A JSON-ready deep copy; ``@metadata`` only when asked for."""
-        out = _to_plain(self._data)
+        out = _to_plain(self.data)
         if not metadata:
             out.pop(METADATA, None)
         return out  # type: ignore[no-any-return]
@@ -160,7 +158,7 @@ class Event:
         return f"Event({self.to_dict(metadata=True)!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Event) and other._data == self._data
+        return isinstance(other, Event) and other.data == self.data
 
 
 def deep_copy(value: Any) -> Any:
@@ -198,3 +196,14 @@ def json_default(value: Any) -> Any:
         return float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
+
+_new = Event.__new__
+
+
+def new_event(data: dict[str, Any]) -> Event:
+    """An Event around ``data``, taken as is: for inputs whose dict already holds a Timestamp in
+    ``@timestamp`` (the checks of ``Event()`` cost ~0.1 µs per event on the file input's path)."""
+    event = _new(Event)
+    event.data = data
+    event.cancelled = False
+    return event

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from pipeline.decorate import add_fields, add_tags, remove_fields, remove_tags
 from pipeline.event import Event
+from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import BaseOptions, Plugin, option
 
 
@@ -47,6 +48,26 @@ class Filter(Plugin):
             add_tags(event, opts.add_tag)
         if opts.remove_tag:
             remove_tags(event, opts.remove_tag)
+
+    # -- for plugins with their own filter_batch(events) -------------------------
+    def filter_guarded(self, event: Event) -> None:
+        """``filter(event)`` as the runtime calls it, for a filter_batch's uncommon events: an exception
+        tags the event and is logged, so one bad event never stops the batch."""
+        try:
+            self.filter(event)
+        except Exception as exc:  # noqa: BLE001 - as the runtime: one bad event never stops the batch
+            self.filter_failed(event, exc)
+
+    def filter_failed(self, event: Event, exc: Exception) -> None:
+        """What the runtime does for a filter error on one event: tag it and log (rate-limited)."""
+        from pipeline.runtime.compiler import FILTER_ERROR_TAG  # the runtime imports the filters
+
+        event.tag(FILTER_ERROR_TAG)
+        errors = getattr(self, "_event_errors", None)
+        if errors is None:
+            errors = self._event_errors = RateLimitedLogger(self.logger)
+        errors.warning(f"filter:{self.id}", "filter %s (id=%s) failed on an event, tagged %s: %s: %s",
+                       self.name, self.id, FILTER_ERROR_TAG, type(exc).__name__, exc)
 
     def flush(self, final: bool = False) -> Iterable[Event] | None:
         """Events held back by the filter (throttle, aggregate); called periodically and at stop."""

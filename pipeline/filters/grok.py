@@ -18,7 +18,6 @@ from pipeline.grok import CompiledExpression, GrokTimeout, build_library, compil
 from pipeline.grok.library import DEFAULT_ECS_MODE
 from pipeline.grok.matcher import STEPS_PER_SECOND
 from pipeline.grok.setter import Setter, Target, compile_setter
-from pipeline.logs import RateLimitedLogger
 from pipeline.monitoring.counters import MatchCounters
 from pipeline.plugin import option, register
 
@@ -104,7 +103,6 @@ class Grok(Filter):
         self.keep_empty = opts.keep_empty_captures
         self.break_on_match = opts.break_on_match
         self.stats = MatchCounters()  # shown in /_node/stats and /metrics (pipeline_grok_*)
-        self._errors = RateLimitedLogger(self.logger)
         self.library = build_library(self.ecs_compatibility, opts.patterns_dir, opts.patterns_files_glob,
                                      opts.pattern_definitions)
         target = fieldref.parse(opts.target).path if opts.target else ()
@@ -178,7 +176,7 @@ class Grok(Filter):
         the guard clears for re) inline, and the counters updated once per batch."""
         if self._single is None:
             for event in events:
-                self._filter_one(event)
+                self.filter_guarded(event)
             return events
         key, pattern = self._single
         limit, fits, search, setter = pattern.fast_limit, pattern.fits, pattern.fast_search, pattern.setter
@@ -202,23 +200,9 @@ class Grok(Filter):
                 if common:
                     self.filter_matched(event)
             except Exception as exc:  # noqa: BLE001 - as the runtime: one bad event never stops the batch
-                self._failed(event, exc)
+                self.filter_failed(event, exc)
         self.stats.add(matches=matches, failures=failures)
         return events
-
-    def _filter_one(self, event: Event) -> None:
-        try:
-            self.filter(event)
-        except Exception as exc:  # noqa: BLE001 - as the runtime: one bad event never stops the batch
-            self._failed(event, exc)
-
-    def _failed(self, event: Event, exc: Exception) -> None:
-        """What the runtime does for a filter error on one event: tag it and log (rate-limited)."""
-        from pipeline.runtime.compiler import FILTER_ERROR_TAG
-
-        event.tag(FILTER_ERROR_TAG)
-        self._errors.warning(f"filter:{self.id}", "filter grok (id=%s) failed on an event, tagged %s: %s: %s",
-                              self.id, FILTER_ERROR_TAG, type(exc).__name__, exc)
 
     def filter(self, event: Event) -> None:
         """One event, every case (several fields or patterns, lists, timeouts); see filter_batch."""

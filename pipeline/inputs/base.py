@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -93,7 +93,9 @@ class InputContext:
     def _prepare(self, events: Iterable[Event]) -> list[Event]:
         batch = events if isinstance(events, list) else list(events)
         decorate = self._decorate
-        if self.defer_decoding:
+        if decorate is None:  # the input adds nothing (Input.decorator): no call per event
+            pass
+        elif self.defer_decoding:
             from pipeline.runtime.rawevents import RawEvent
 
             for event in batch:
@@ -155,6 +157,13 @@ class Input(Plugin):
         """type (if unset), add_field, tags — Logstash's order for inputs."""
         opts = self.options
         decorate_input(event, opts.type, opts.add_field, opts.tags)
+
+    @property
+    def decorator(self) -> Callable[[Event], None] | None:
+        """What the pipeline calls on each event pushed: :meth:`decorate`, or None when this input has no
+        type, add_field or tags (two calls per event saved on the hot path)."""
+        opts = self.options
+        return self.decorate if (opts.type or opts.add_field or opts.tags) else None
 
     async def run(self, ctx: InputContext) -> None:
         """Read until ``ctx.stopping`` is set (or the source ends, for finite inputs)."""

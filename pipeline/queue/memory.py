@@ -23,6 +23,9 @@ class MemoryQueue:
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
         self._async_waiters = AsyncWaiters()
+        # Sizes of the puts blocked on _not_full: a taken batch wakes them only once the smallest fits,
+        # not after every batch (each needless wake-up costs a GIL hand-off and two context switches).
+        self._blocked_puts: list[int] = []
         self._closed = False
         self.accepted = 0
 
@@ -81,11 +84,20 @@ class MemoryQueue:
                 remaining = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                 if remaining <= 0:
                     return False
-                self._not_full.wait(remaining)
+                self._blocked_puts.append(len(events))
+                try:
+                    self._not_full.wait(remaining)
+                finally:
+                    self._blocked_puts.remove(len(events))
 
     def _wake_producers(self) -> None:
-        self._not_full.notify_all()
+        self._wake_blocked_threads()
         self._async_waiters.wake_all()
+
+    def _wake_blocked_threads(self) -> None:
+        blocked = self._blocked_puts
+        if blocked and (self._closed or self._fits(min(blocked))):
+            self._not_full.notify_all()
 
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         deadline = time.monotonic() + delay
@@ -105,7 +117,7 @@ class MemoryQueue:
                 self._not_empty.wait(remaining)
             count = min(size, len(self._items))
             batch = [self._items.popleft() for _ in range(count)]
-            self._not_full.notify_all()
+            self._wake_blocked_threads()
             self._async_waiters.wake_fitting(self.capacity - len(self._items), not self._items)
             if self._items:
                 self._not_empty.notify()

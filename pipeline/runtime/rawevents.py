@@ -51,11 +51,11 @@ class RawEvent(Event):
         self.cancelled = False
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached while the ``_data`` slot is still empty: decode now, once.
-        if name != "_data":
+        # Only reached while the ``data`` slot is still empty: decode now, once.
+        if name != "data":
             raise AttributeError(name)
         data = self.source.decode(self.raw).data
-        self._data = data
+        self.data = data
         self.raw = None
         return data
 
@@ -65,7 +65,7 @@ class RawEvent(Event):
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         if self.raw is None:
-            return Event, (self._data,)
+            return Event, (self.data,)
         return _decode, (self.source, self.raw)
 
 

@@ -163,7 +163,7 @@ class PipelineRunner:
             await asyncio.sleep(0.1)
 
     async def _supervise(self, inp: Input) -> None:
-        ctx = InputContext(self.queue, inp.decorate, self.stopping, asyncio.get_running_loop(),
+        ctx = InputContext(self.queue, inp.decorator, self.stopping, asyncio.get_running_loop(),
                            inp.context.metrics, self.acks)
         # Worker processes decode what inputs read (the main process only moves bytes). A persisted
         # queue stores decoded events, so there the input decodes as usual.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.inputs.file.tail import Line
+from pipeline.inputs.file.tail import Line, Lines
 from pipeline.plugin import PluginContext, build_from_dict
 from pipeline.runtime.rawevents import RawEvent
 
@@ -23,7 +23,7 @@ def test_deferred_plain_lines_decode_to_the_events_the_input_builds(tmp_path, ec
     plugin.discover_files()
     watched = next(iter(plugin.watched.values()))
     lines = [Line(b"first", 6), Line(b"second \xff", 15)]
-    decoded = plugin._decode_plain(watched, lines)
+    decoded = plugin._decode_plain(watched, Lines.of(lines))
     plugin._defer = True
     deferred = plugin.decode(watched, lines)
     assert all(type(e) is RawEvent for e in deferred)

@@ -101,3 +101,25 @@ def test_an_async_producer_is_woken_only_once_its_batch_fits():
     wakeups = asyncio.run(scenario())
     assert wakeups == [500]  # one wake-up, when the 500 events fit; none for the futile retries
     assert len(queue) == 1000
+
+
+def test_a_blocked_producer_is_woken_once_its_whole_push_fits():
+    # Each needless wake-up of a blocked producer costs a GIL hand-off: only room for its push wakes it.
+    queue = MemoryQueue(1000)
+    assert queue.try_put(events(1000))
+    wakes = []
+    notify_all = queue._not_full.notify_all
+    queue._not_full.notify_all = lambda: (wakes.append(len(queue)), notify_all())  # type: ignore[method-assign]
+    accepted = []
+    producer = threading.Thread(target=lambda: accepted.append(queue.put_blocking(events(500), timeout=30)))
+    producer.start()
+    deadline = time.monotonic() + 30
+    while not queue._blocked_puts and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert queue._blocked_puts == [500]
+    for _ in range(4):
+        assert len(queue.get_batch(125, 0.0)) == 125
+    producer.join(30)
+    assert accepted == [True]
+    assert wakes == [500]  # not after the first three batches, when 500 did not fit yet
+    assert len(queue) == 1000 and queue._blocked_puts == []

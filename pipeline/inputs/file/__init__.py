@@ -14,11 +14,12 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PluginError
-from pipeline.event import METADATA, TIMESTAMP, Event
+from pipeline.event import METADATA, TIMESTAMP, Event, new_event
 from pipeline.eventid import ID_KEY, file_line_id, set_event_id
 from pipeline.inputs._common import count_problem, ecs_mode, push_until_accepted, stream_codec
 from pipeline.inputs.base import Input, InputContext
@@ -26,7 +27,7 @@ from pipeline.inputs.file.deferred import PlainLineSource
 from pipeline.inputs.file.discover import discover, sort_paths
 from pipeline.inputs.file.options import FileOptions
 from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
-from pipeline.inputs.file.tail import Line, WatchedFile
+from pipeline.inputs.file.tail import Line, Lines, WatchedFile
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import register
 from pipeline.runtime.rawevents import Decoration, RawEvent
@@ -294,7 +295,7 @@ class File(Input):
             return False
         return True
 
-    def deliver(self, ctx: InputContext, watched: WatchedFile, lines: list[Line],
+    def deliver(self, ctx: InputContext, watched: WatchedFile, lines: Sequence[Line],
                 extra: list[Event] | None = None) -> bool:
         """Decode lines, push the events, and advance the committed offset once they are accepted."""
         events = self.decode(watched, lines)
@@ -303,15 +304,20 @@ class File(Input):
         if not push_until_accepted(ctx, events, self.logger, self._stop):
             return False
         pending = getattr(watched.codec, "pending_lines", 0)
-        done = len(watched.fed_ends) - pending
-        for _ in range(max(0, done)):
-            watched.committed = watched.fed_ends.popleft()
+        fed = watched.fed_ends
+        if pending == 0 and fed:  # every line fed became events: one step instead of one per line
+            watched.committed = fed[-1]
+            fed.clear()
+        for _ in range(max(0, len(fed) - pending)):
+            watched.committed = fed.popleft()
         self.registry.update(watched.key, watched.committed, watched.path)
         return True
 
-    def decode(self, watched: WatchedFile, lines: list[Line]) -> list[Event]:
+    def decode(self, watched: WatchedFile, lines: Sequence[Line]) -> list[Event]:
         codec = watched.codec
-        if codec.name == "plain" and not any(line.truncated for line in lines):
+        if not isinstance(lines, Lines):
+            lines = Lines.of(lines)
+        if codec.name == "plain" and not lines.any_truncated:
             if self._defer:
                 return self._defer_plain(watched, lines)
             return self._decode_plain(watched, lines)
@@ -338,35 +344,36 @@ class File(Input):
             watched.fed_ends.append(line.end)
         return events
 
-    def _decode_plain(self, watched: WatchedFile, lines: list[Line]) -> list[Event]:
+    def _decode_plain(self, watched: WatchedFile, lines: Lines) -> list[Event]:
         """The plain codec's job (one line = one message) inlined: the hot path of the file input."""
         charset = getattr(watched.codec.options, "charset", "UTF-8")
         path, host, ecs = watched.path, self._host, self._ecs
         nonce = self._nonce(watched)
+        id_prefix = f"{nonce}-"
         # One @timestamp for the lines read together (Timestamps are never changed in place): the
         # clock is read once per push instead of once per line.
         now = Timestamp.now()
-        events = []
-        for line in lines:
-            message = line.data.decode(charset, "replace")
+        events: list[Event] = []
+        append = events.append
+        for message, end in zip([raw.decode(charset, "replace") for raw in lines.data], lines.ends, strict=True):
             if ecs:
                 data = {"message": message, "log": {"file": {"path": path}}, "host": {"name": host},
                         TIMESTAMP: now}
             else:
                 data = {"message": message, "path": path, "host": host, TIMESTAMP: now}
             if nonce is not None:
-                data[METADATA] = {ID_KEY: f"{nonce}-{line.end}"}
-            events.append(Event(data))
-        watched.fed_ends.extend(line.end for line in lines)
+                data[METADATA] = {ID_KEY: id_prefix + str(end)}
+            append(new_event(data))
+        watched.fed_ends.extend(lines.ends)
         return events
 
-    def _defer_plain(self, watched: WatchedFile, lines: list[Line]) -> list[Event]:
+    def _defer_plain(self, watched: WatchedFile, lines: Lines) -> list[Event]:
         """Plain lines left undecoded: a worker process builds the events (same fields as _decode_plain)."""
         charset = str(getattr(watched.codec.options, "charset", "UTF-8"))
         source = PlainLineSource(watched.path, self._host, self._ecs, charset, self._nonce(watched),
                                  Decoration.of(self.options))
-        events: list[Event] = [RawEvent((line.data, line.end), source) for line in lines]
-        watched.fed_ends.extend(line.end for line in lines)
+        events: list[Event] = [RawEvent(item, source) for item in zip(lines.data, lines.ends, strict=True)]
+        watched.fed_ends.extend(lines.ends)
         return events
 
     def _nonce(self, watched: WatchedFile) -> str | None:

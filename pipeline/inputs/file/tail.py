@@ -12,8 +12,10 @@ import collections
 import logging
 import os
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from itertools import accumulate
+from typing import IO, Any, overload
 
 from pipeline.inputs.file.registry import FINGERPRINT_BYTES, FileKey, fingerprint
 
@@ -25,6 +27,60 @@ class Line:
     data: bytes
     end: int  # file offset just after this line's delimiter
     truncated: bool = False
+
+
+class Lines(Sequence[Line]):
+    """The lines of one read as parallel lists (contents, end offsets, truncation marks): the plain
+    codec's path reads the lists directly, so no Line object is built per line; indexing and iterating
+    still give Lines for the other codecs."""
+
+    __slots__ = ("data", "ends", "truncated")
+
+    def __init__(self, data: list[bytes], ends: list[int], truncated: list[bool] | None = None) -> None:
+        self.data = data
+        self.ends = ends
+        self.truncated = truncated  # None: no line was cut (the usual case)
+
+    @classmethod
+    def of(cls, lines: Iterable[Line]) -> Lines:
+        lines = list(lines)
+        marks = [line.truncated for line in lines]
+        return cls([line.data for line in lines], [line.end for line in lines], marks if any(marks) else None)
+
+    @property
+    def any_truncated(self) -> bool:
+        return self.truncated is not None and any(self.truncated)
+
+    def mark_truncated(self, index: int) -> None:
+        if self.truncated is None:
+            self.truncated = [False] * len(self.data)
+        self.truncated[index] = True
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @overload
+    def __getitem__(self, index: int) -> Line: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Lines: ...
+
+    def __getitem__(self, index: int | slice) -> Line | Lines:
+        marks = self.truncated
+        if isinstance(index, slice):
+            return Lines(self.data[index], self.ends[index], None if marks is None else marks[index])
+        return Line(self.data[index], self.ends[index], False if marks is None else marks[index])
+
+    def __iter__(self) -> Iterator[Line]:
+        marks = self.truncated or [False] * len(self.data)
+        return map(Line, self.data, self.ends, marks)
+
+
+def _ends(start: int, parts: Sequence[bytes], step: int) -> list[int]:
+    """The end offset of each part (its delimiter included), summed in C."""
+    ends = list(accumulate(map(step.__add__, map(len, parts)), initial=start))
+    del ends[0]
+    return ends
 
 
 class WatchedFile:
@@ -117,12 +173,12 @@ class WatchedFile:
         self.opened_before = False
 
     # -- reading --------------------------------------------------------------
-    def read_lines(self, chunk_size: int) -> list[Line]:
+    def read_lines(self, chunk_size: int) -> Lines:
         """Read one chunk and return the complete lines in it (delimiters and a final CR removed)."""
         assert self.handle is not None
         data = self.handle.read(chunk_size)
         if not data:
-            return []
+            return Lines([], [])
         start_pos = self.read_pos - len(self.partial)
         self.read_pos += len(data)
         self.last_growth = time.monotonic()
@@ -130,21 +186,22 @@ class WatchedFile:
         buffer = bytes(self.partial) + data if self.partial else data
         parts = buffer.split(delimiter)
         rest = parts.pop()
-        lines: list[Line] = []
-        position, step, limit = start_pos, len(delimiter), self.max_line_bytes
+        step, limit = len(delimiter), self.max_line_bytes
         strip_cr = delimiter == b"\n"
-        for raw in parts:
-            position += len(raw) + step
-            truncated = len(raw) > limit
-            if truncated:
-                raw = raw[:limit]
-            if strip_cr and raw.endswith(b"\r"):
-                raw = raw[:-1]
-            lines.append(Line(raw, position, truncated))
+        if (not strip_cr or b"\r" not in buffer) and (not parts or max(map(len, parts)) <= limit):
+            # The usual read: nothing to cut or strip, so the lines are the parts as split (in C).
+            lines = Lines(parts, _ends(start_pos, parts, step))
+        else:
+            ends = _ends(start_pos, parts, step)
+            marks = [len(raw) > limit for raw in parts]
+            data_list = [raw[:limit] if cut else raw for raw, cut in zip(parts, marks, strict=True)]
+            if strip_cr:
+                data_list = [raw[:-1] if raw.endswith(b"\r") else raw for raw in data_list]
+            lines = Lines(data_list, ends, marks if any(marks) else None)
         self.partial = bytearray(rest)
         if self.partial_truncated and lines:
             # the first line completed the oversized partial: it keeps the mark
-            lines[0].truncated = True
+            lines.mark_truncated(0)
             self.partial_truncated = False
         if len(self.partial) > self.max_line_bytes:
             # Keep memory bounded: hold the first max_line_bytes, skip the rest until the delimiter.

@@ -1,0 +1,72 @@
+"""date's filter_batch (the runtime's entry) gives each event what filter() gives it alone."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from pipeline.event import Event
+from pipeline.testing import build_plugin, run_filters
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _values(rng: random.Random, count: int) -> list[Any]:
+    """Apache-style dates, many repeated (as lines of one second), with bad and odd values mixed in."""
+    seen: list[Any] = []
+    for _ in range(count):
+        pick = rng.random()
+        if seen and pick < 0.5:
+            seen.append(rng.choice(seen))
+        elif pick < 0.85:
+            seen.append(f"{rng.randint(1, 28):02d}/{rng.choice(MONTHS)}/{rng.randint(1990, 2030)}:"
+                        f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} "
+                        f"{rng.choice('+-')}{rng.randint(0, 12):02d}{rng.choice(['00', '30'])}")
+        else:
+            seen.append(rng.choice(["not a date", "", 1326149001, None, ["17/May/2015:10:05:03 +0000"],
+                                    {"a": 1}, "31/Feb/2015:10:05:03 +0000"]))
+    return seen
+
+
+@pytest.mark.parametrize("extra", [
+    "",
+    'timezone => "Europe/Paris"',
+    'target => "parsed"',
+    'add_tag => ["dated"]',
+    'timezone => "%{zone}"',
+])
+def test_a_batch_gives_what_filter_gives_each_event(extra) -> None:
+    rng = random.Random(15)
+    config = f'date {{ match => ["t", "dd/MMM/yyyy:HH:mm:ss Z", "UNIX"] {extra} }}'
+    records = [{"n": n, "zone": "Asia/Tokyo"} | ({} if value is None else {"t": value})
+               for n, value in enumerate(_values(rng, 600))]
+    alone = build_plugin("filter", config)
+    want = []
+    for record in records:
+        event = Event(dict(record, **{"@timestamp": "2000-01-01T00:00:00Z"}))
+        alone.filter(event)
+        want.append(event.to_dict())
+    got = run_filters(config, [dict(r, **{"@timestamp": "2000-01-01T00:00:00Z"}) for r in records])
+    assert [e.to_dict() for e in got] == want
+    assert any("_dateparsefailure" in e.get("tags", []) for e in want)  # failures are in the mix
+
+
+def test_an_error_on_one_event_tags_it_and_the_batch_goes_on() -> None:
+    plugin = build_plugin("filter", 'date { match => ["t", "dd/MMM/yyyy:HH:mm:ss Z"] }')
+    parse = plugin.filter
+
+    def failing(event: Event) -> None:
+        if event.get("t") == "boom":
+            raise RuntimeError("broken")
+        parse(event)
+
+    plugin.filter = failing  # type: ignore[method-assign]
+    events = [Event({"t": "17/May/2015:10:05:03 +0000"}), Event({"t": "boom"}),
+              Event({"t": "17/May/2015:10:05:03 +0000"}), Event({"t": "18/May/2015:10:05:03 +0000"})]
+    out = plugin.filter_batch(events)
+    assert out == events
+    assert [e.has_tag("_filter_error") for e in out] == [False, True, False, False]
+    assert [str(e.timestamp) for e in (out[0], out[2], out[3])] == [
+        "2015-05-17T10:05:03.000Z", "2015-05-17T10:05:03.000Z", "2015-05-18T10:05:03.000Z"]
