@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -115,10 +116,10 @@ def run_once(variant: str, folder: Path, log: Path, events: int, output: str,
 
 
 def count_stored(index: Path) -> int:
-    """Rows in every daily local-index file (several worker processes write the same files)."""
+    """Rows in every daily local-index file (worker processes each write their own shard, `<index>#<n>`)."""
     total = 0
     for path in sorted(index.glob("*.sqlite")):
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        with sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True) as db:
             tables = {name for (name,) in db.execute("select name from sqlite_master where type='table'")}
             table = "events" if "events" in tables else "docs" if "docs" in tables else None
             if table is None:

@@ -169,10 +169,12 @@ class Compiler:
     def __init__(self, index_name: str = "", now: datetime | None = None,
                  timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None,
                  learned_kind: Callable[[str], fieldtypes.Kind | None] | None = None,
-                 regular_only: bool = False) -> None:
+                 regular_only: bool = False, shard: int | None = None) -> None:
         """``regular_only``: the file has no irregular rows (irr = 1), so hot fields read their column
-        alone — no JSON branch, which lets SQLite answer from the narrow ``docs_ts_hot`` index."""
+        alone — no JSON branch, which lets SQLite answer from the narrow ``docs_ts_hot`` index.
+        ``shard``: the writer's number of the file queried (None: the plain file), for ``_id`` terms."""
         self.index_name = index_name
+        self.shard = shard
         self.regular_only = regular_only
         self.fts_upto = fts_upto  # documents with a greater id are not in FTS5 yet (None: all are)
         self.now = now
@@ -357,8 +359,10 @@ class Compiler:
             pattern = value if kind == "wildcard" else str(value).replace("[", "[[]")
             return "1" if fnmatchcase(self.index_name, pattern) else "0"
         if field == "_id":
-            doc_id = number(value) if kind == "term" else None
-            if doc_id is None:
+            # "17" is row 17 of the plain file, "17#2" row 17 of writer 2's shard (ids are per file).
+            text, _, shard = str(value).partition("#") if kind == "term" else ("", "", "")
+            doc_id = number(text) if text else None
+            if doc_id is None or shard != ("" if self.shard is None else str(self.shard)):
                 return "0"
             return f"d.id = {self.p(int(doc_id))}"
         if field == schema.TIMESTAMP_FIELD and kind == "term":
