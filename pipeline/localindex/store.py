@@ -191,8 +191,14 @@ class _PeerFiles:
         if inode < 0:
             return None
         try:
-            conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   isolation_level=None, check_same_thread=False)
+            # Read-write when allowed (it only reads): the last connection to close then checkpoints the
+            # file and removes its WAL, which a read-only one cannot.
+            try:
+                conn = sqlite3.connect(file_uri(path, "rw"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       isolation_level=None, check_same_thread=False)
+            except sqlite3.OperationalError:
+                conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone() is None:
                 conn.close()
