@@ -137,3 +137,22 @@ def test_a_key_stored_in_another_file_of_the_index_is_not_stored_again(writers) 
     assert stores[None].write(DAY, [ev(20, n=20)], ["k20"]) == 1
     assert stores[1].write(DAY, [ev(20, n=20)], ["k20"]) == 0
     assert reader.count("logs-*") == 14
+
+
+def test_full_text_watermarks_are_per_file(tmp_path: Path) -> None:
+    """Each file indexes its messages in its own chunks: pending rows in one shard and indexed rows in
+    another are both found, and refresh() of one writer leaves the other's pending rows readable."""
+    one = LocalIndex(tmp_path / "index", fts_chunk=4, shard=1)
+    two = LocalIndex(tmp_path / "index", fts_chunk=4, shard=2)
+    reader = LocalIndex(tmp_path / "index")
+    try:
+        for n in range(7):  # one chunk of 4 indexed, 3 pending in shard 1
+            one.write(DAY, [ev(n, message=f"delta {n}")])
+        two.write(DAY, [ev(n, message=f"delta {n}") for n in range(3)])  # all pending in shard 2
+        assert reader.count("logs-*", "delta") == 10
+        one.refresh(DAY)
+        assert reader.count("logs-*", "delta") == 10
+        assert reader.count("logs-*", '"delta 2"') == 2
+    finally:
+        for store in (one, two, reader):
+            store.close()
