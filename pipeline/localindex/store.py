@@ -59,8 +59,10 @@ from pipeline.localindex.sql import (
     value_sources,
     words,
 )
+from pipeline.logs import RateLimitedLogger
 
 log = logging.getLogger("pipeline.localindex")
+_limited = RateLimitedLogger(log)
 
 BUSY_TIMEOUT_MS = 30_000
 # FTS5 writes one segment per transaction, which costs more than the rest of a small batch: index
@@ -162,19 +164,29 @@ class _PeerFiles:
             for stem in self._stems().get(name, []):
                 if stem == own:
                     continue
-                conn = self._reader(stem)
-                if conn is None:
-                    continue
-                for start in range(0, len(keys), 500):  # SQLite's default limit is 32766 parameters
-                    chunk = keys[start:start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    try:
-                        found.update(key for (key,) in conn.execute(
-                            f"SELECT doc_key FROM docs WHERE doc_key IN ({marks})", chunk))
-                    except sqlite3.OperationalError as exc:  # a file from before doc keys holds none
-                        if "doc_key" not in str(exc):
-                            raise
+                try:
+                    found.update(self._held_in(stem, keys))
+                except sqlite3.DatabaseError as exc:
+                    # Never fail (nor quarantine) this writer's own file for another's: write, at worst twice.
+                    _limited.warning(stem, "index file %s could not be checked for replayed events (%s); events "
+                                     "it holds may be stored again", stem, exc)
         return found
+
+    def _held_in(self, stem: str, keys: list[str]) -> list[str]:
+        conn = self._reader(stem)
+        if conn is None:
+            return []
+        held = []
+        for start in range(0, len(keys), 500):  # SQLite's default limit is 32766 parameters
+            chunk = keys[start:start + 500]
+            try:
+                held += [key for (key,) in conn.execute(
+                    f"SELECT doc_key FROM docs WHERE doc_key IN ({','.join('?' * len(chunk))})", chunk)]
+            except sqlite3.OperationalError as exc:
+                if "doc_key" not in str(exc):
+                    raise
+                return []  # a file from before stable event ids holds no keys
+        return held
 
     def _reader(self, stem: str) -> sqlite3.Connection | None:
         path = self.directory / f"{stem}{schema.SUFFIX}"
@@ -190,21 +202,27 @@ class _PeerFiles:
             cached[0].close()  # deleted or replaced since
         if inode < 0:
             return None
+        # Read-write when allowed (it only reads): the last connection to close then checkpoints the
+        # file and removes its WAL, which a read-only one cannot.
         try:
-            # Read-write when allowed (it only reads): the last connection to close then checkpoints the
-            # file and removes its WAL, which a read-only one cannot.
-            try:
-                conn = sqlite3.connect(file_uri(path, "rw"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                                       isolation_level=None, check_same_thread=False)
-            except sqlite3.OperationalError:
-                conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                                       isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone() is None:
-                conn.close()
-                return None  # its writer has not committed the schema yet: it holds nothing
+            conn = sqlite3.connect(file_uri(path, "rw"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, check_same_thread=False)
         except sqlite3.OperationalError:
-            return None  # gone meanwhile
+            if not path.exists():
+                return None  # deleted meanwhile
+            conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            ready = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone() is not None
+        except BaseException:
+            conn.close()
+            raise
+        if not ready:
+            conn.close()
+            return None  # its writer has not committed the schema yet: it holds nothing
+        if len(self._conns) >= 16:  # today's and yesterday's files of a few indices; close the oldest
+            self._conns.pop(next(iter(self._conns)))[0].close()
         self._conns[stem] = (conn, inode)
         return conn
 

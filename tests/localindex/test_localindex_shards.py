@@ -156,3 +156,12 @@ def test_full_text_watermarks_are_per_file(tmp_path: Path) -> None:
     finally:
         for store in (one, two, reader):
             store.close()
+
+
+def test_an_unreadable_peer_file_never_stops_a_writer(writers, tmp_path: Path, caplog) -> None:
+    stores, _ = writers
+    (tmp_path / "index").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "index" / f"{DAY}#7.sqlite").write_bytes(b"not a database, " * 512)
+    assert stores[1].write(DAY, [ev(0, message="still written")], ["k1"]) == 1
+    assert f"{DAY}#7 could not be checked for replayed events" in caplog.text
+    assert stores[1].path_of(DAY).exists()  # its own file was not taken for the corrupt one
