@@ -344,12 +344,14 @@ class LocalIndex:
             raise QueryError(reason)
         return [self.directory / f"{stem}{schema.SUFFIX}" for stem in _stems(self.directory).get(name, [])]
 
-    def _names(self, pattern: str) -> list[str]:
-        return sorted(name for name in _stems(self.directory) if naming.matches(name, pattern))
+    def _names(self, pattern: str, stems: dict[str, list[str]] | None = None) -> list[str]:
+        if stems is None:
+            stems = _stems(self.directory)
+        return sorted(name for name in stems if naming.matches(name, pattern))
 
     def _names_in_range(self, pattern: str, start: datetime | None, end: datetime | None,
-                        timestamp_field: str) -> list[str]:
-        names = self._names(pattern)
+                        timestamp_field: str, stems: dict[str, list[str]] | None = None) -> list[str]:
+        names = self._names(pattern, stems)
         if timestamp_field != schema.TIMESTAMP_FIELD:
             return names  # the day in a name says nothing about another time field
         first = (_utc(start) - timedelta(days=1)).date() if start else None
@@ -365,9 +367,9 @@ class LocalIndex:
     def _files_in_range(self, pattern: str, start: datetime | None, end: datetime | None,
                         timestamp_field: str) -> list[_IndexFile]:
         """The files of the indices :meth:`_names_in_range` picks, each with its index name."""
-        stems = _stems(self.directory)
-        return [_IndexFile(name, stem) for name in self._names_in_range(pattern, start, end, timestamp_field)
-                for stem in stems.get(name, [])]
+        stems = _stems(self.directory)  # one directory listing per question
+        return [_IndexFile(name, stem) for name in self._names_in_range(pattern, start, end, timestamp_field, stems)
+                for stem in stems[name]]
 
     @contextmanager
     def _reader(self, stem: str) -> Iterator[sqlite3.Connection | None]:
@@ -1027,7 +1029,7 @@ class LocalIndex:
         bytes add up; ``path`` is its first file."""
         out = []
         stems = _stems(self.directory)
-        for name in self._names(pattern):
+        for name in self._names(pattern, stems):
             paths = [self.directory / f"{stem}{schema.SUFFIX}" for stem in stems.get(name, [])]
             size = sum(p.stat().st_size for path in paths for p in (path, Path(f"{path}-wal")) if p.exists())
             docs = 0
