@@ -165,3 +165,14 @@ def test_an_unreadable_peer_file_never_stops_a_writer(writers, tmp_path: Path, c
     assert stores[1].write(DAY, [ev(0, message="still written")], ["k1"]) == 1
     assert f"{DAY}#7 could not be checked for replayed events" in caplog.text
     assert stores[1].path_of(DAY).exists()  # its own file was not taken for the corrupt one
+
+
+def test_quarantine_moves_only_the_writers_own_file(writers, tmp_path: Path) -> None:
+    stores, reader = writers
+    _fill(stores)
+    moved = stores[1].quarantine_index(DAY)
+    assert moved.name.startswith(f"{DAY}#1.sqlite.corrupt-")
+    assert sorted(p.name for p in (tmp_path / "index").glob("*.sqlite")) == [f"{DAY}#2.sqlite", f"{DAY}.sqlite"]
+    assert reader.count("logs-*") == 3  # the set-aside file is no longer part of the index
+    stores[1].write(DAY, [ev(5, message="fresh")])
+    assert reader.count("logs-*") == 4
