@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.localindex import datemath, fieldtypes, schema
+from pipeline.localindex import datemath, fieldtypes, naming, schema
 from pipeline.localindex.query import (
     Bool,
     Exists,
@@ -360,7 +360,7 @@ class Compiler:
             return "1" if fnmatchcase(self.index_name, pattern) else "0"
         if field == "_id":
             # "17" is row 17 of the plain file, "17#2" row 17 of writer 2's shard (ids are per file).
-            text, _, shard = str(value).partition("#") if kind == "term" else ("", "", "")
+            text, _, shard = str(value).partition(naming.SHARD_SEPARATOR) if kind == "term" else ("", "", "")
             doc_id = number(text) if text else None
             if doc_id is None or shard != ("" if self.shard is None else str(self.shard)):
                 return "0"
