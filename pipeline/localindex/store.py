@@ -152,8 +152,8 @@ class _PeerFiles:
             return self._listing[1]
         stems = _stems(self.directory)
         # A file created in the same clock tick as the listing would leave the mtime unchanged: trust a
-        # listing only once the directory's mtime is well behind the clock.
-        if time.time_ns() - mtime > 50_000_000:
+        # listing only once the directory's mtime is well behind the clock (2 s: coarse file systems too).
+        if time.time_ns() - mtime > 2_000_000_000:
             self._listing = (mtime, stems)
         return stems
 
