@@ -29,7 +29,7 @@ from urllib.parse import quote
 import orjson
 
 from pipeline.event import Event
-from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, schema
+from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, raced, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.slots import (
     MAX_SLOT_ROWS,
@@ -512,7 +512,38 @@ class LocalIndex:
             # Only now (committed) may the batch's messages join the in-memory pending texts.
             self._pending[index_name] = (_Pending(last, last, []) if flushed else
                                          _Pending(pending.start, last, pending.texts + batch_texts))
+            inserted = ([key for key in rows.keys if key is not None] if stored == rows.count else
+                        [key for (key,) in conn.execute("SELECT doc_key FROM docs WHERE id > ? AND id <= ? AND "
+                                                        "doc_key IS NOT NULL", (base, last))])
+            try:
+                stored -= self._settle_raced_copies(index_name, conn, base, inserted, batch_texts)
+            except (sqlite3.Error, OSError) as exc:
+                # The batch is committed: failing the write now would only have it retried (and skipped).
+                _limited.warning(f"raced:{index_name}", "index %s: events another writer stored at the same "
+                                 "moment could not be checked (%s); they may be stored twice", index_name, exc)
         return stored
+
+    def _settle_raced_copies(self, name: str, conn: sqlite3.Connection, base: int, keys: list[str],
+                             texts: list[tuple[int, str]]) -> int:
+        """The post-check (see :mod:`.raced`): remove our copies of ``keys`` (just committed, ids above
+        ``base``) that another file of the index holds as well; returns how many were removed."""
+        if not keys:
+            return 0
+        own = naming.shard_stem(name, self.shard)
+        seen = self._peers.stored(name, own, keys)
+        if not seen:
+            return 0
+        with raced.settling(self.directory):
+            held = self._peers.stored(name, own, sorted(seen))  # again: the other copy may be gone by now
+            if not held:
+                return 0
+            removed = raced.remove_copies(conn, sorted(held), base, dict(texts))
+        pending = self._pending.get(name)
+        if pending is not None:
+            self._pending[name] = _Pending(min(pending.start, removed.last), removed.last,
+                                           [item for item in pending.texts if item[0] not in removed.ids])
+        log.info("index %s: removed %d event(s) another writer stored at the same moment", own, len(removed.ids))
+        return len(removed.ids)
 
     @staticmethod
     def _index_text(conn: sqlite3.Connection, upto: int, last: int, texts: list[tuple[int, str]],
@@ -996,6 +1027,8 @@ class LocalIndex:
             return dict.fromkeys(json_keys, 0)
         # The first document tells a file from a later one that got the same inode (after retention).
         first = conn.execute("SELECT ts, length(doc) FROM docs ORDER BY id LIMIT 1").fetchone()
+        # Removed rows (raced copies) may give their ids to later documents: a removal starts afresh.
+        first = (first, raced.removals(conn))
         last = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
         checked = {}
         for json_key in json_keys:
@@ -1131,7 +1164,8 @@ class _SlotFile:
             return None
         first = self.conn.execute("SELECT ts, length(doc) FROM docs ORDER BY id LIMIT 1").fetchone()
         version = self.conn.execute("PRAGMA schema_version").fetchone()[0]
-        return (self.stem, inode, first, version)
+        # Counts cached before a removal (raced copies) include rows that are gone: a removal starts afresh.
+        return (self.stem, inode, first, version, raced.removals(self.conn))
 
     def mark(self, doc_id: int) -> tuple[Any, ...] | None:
         return self.conn.execute("SELECT ts, length(doc) FROM docs WHERE id = ?", (doc_id,)).fetchone()
