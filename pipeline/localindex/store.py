@@ -132,6 +132,9 @@ def doc_id_text(doc_id: int, shard: int | None) -> str:
     return str(doc_id) if shard is None else f"{doc_id}{naming.SHARD_SEPARATOR}{shard}"
 
 
+Seen = dict[str, tuple[sqlite3.Connection, int]]  # peer file -> (connection, PRAGMA data_version)
+
+
 class _PeerFiles:
     """The other files of an index (other writers' shards, or the plain file), read to skip events one of
     them stored already: the unique ``doc_key`` index dedupes a replay only within one file, and a replay
@@ -157,14 +160,28 @@ class _PeerFiles:
             self._listing = (mtime, stems)
         return stems
 
-    def stored(self, name: str, own: str, keys: list[str]) -> set[str]:
-        """Those of ``keys`` that a file of index ``name`` other than ``own`` holds."""
+    def stored(self, name: str, own: str, keys: list[str], seen: Seen | None = None,
+               unchanged_since: Seen | None = None) -> set[str]:
+        """Those of ``keys`` that a file of index ``name`` other than ``own`` holds.
+
+        ``seen``: filled with each file's state as looked at (before the look). ``unchanged_since``: the
+        states of an earlier look for the same keys: a file nobody committed to since is skipped.
+        """
         found: set[str] = set()
         with self._lock:
             for stem in self._stems().get(name, []):
                 if stem == own:
                     continue
                 try:
+                    conn = self._reader(stem)
+                    if conn is None:
+                        continue
+                    # data_version moves with every commit by another connection (removals included).
+                    state = (conn, conn.execute("PRAGMA data_version").fetchone()[0])
+                    if unchanged_since is not None and unchanged_since.get(stem) == state:
+                        continue
+                    if seen is not None:
+                        seen[stem] = state
                     found.update(self._held_in(stem, keys))
                 except sqlite3.DatabaseError as exc:
                     # Never fail (nor quarantine) this writer's own file for another's: write, at worst twice.
@@ -451,15 +468,16 @@ class LocalIndex:
         self._peers.close()
 
     def _stored_elsewhere(self, name: str, events: Sequence[Event], keys: Sequence[str | None] | None,
-                          ) -> tuple[Sequence[Event], Sequence[str | None] | None]:
+                          seen: Seen) -> tuple[Sequence[Event], Sequence[str | None] | None]:
         """``events`` (and their keys) without those another file of the index holds already: a replay
-        that reached another writer than the first delivery (the own file's unique key catches the rest)."""
+        that reached another writer than the first delivery (the own file's unique key catches the rest).
+        ``seen``: filled with the state of each file looked at, for the post-check."""
         if keys is None:
             return events, keys
         wanted = [key for key in keys if key is not None]
         if not wanted:
             return events, keys
-        held = self._peers.stored(name, naming.shard_stem(name, self.shard), wanted)
+        held = self._peers.stored(name, naming.shard_stem(name, self.shard), wanted, seen=seen)
         if not held:
             return events, keys
         kept = [(event, key) for event, key in zip(events, keys, strict=True) if key is None or key not in held]
@@ -472,7 +490,8 @@ class LocalIndex:
         ``keys``: a document key per event (or None); an event whose key the index already holds
         (a replay after a crash) is skipped, and not counted.
         """
-        events, keys = self._stored_elsewhere(index_name, events, keys)
+        seen: Seen = {}
+        events, keys = self._stored_elsewhere(index_name, events, keys, seen)
         if not events:
             return 0
         rows = schema.rows_for(events, keys)  # before taking any lock: other writers keep going
@@ -516,7 +535,7 @@ class LocalIndex:
                         [key for (key,) in conn.execute("SELECT doc_key FROM docs WHERE id > ? AND id <= ? AND "
                                                         "doc_key IS NOT NULL", (base, last))])
             try:
-                stored -= self._settle_raced_copies(index_name, conn, base, inserted, batch_texts)
+                stored -= self._settle_raced_copies(index_name, conn, base, inserted, batch_texts, seen)
             except (sqlite3.Error, OSError) as exc:
                 # The batch is committed: failing the write now would only have it retried (and skipped).
                 _limited.warning(f"raced:{index_name}", "index %s: events another writer stored at the same "
@@ -524,17 +543,21 @@ class LocalIndex:
         return stored
 
     def _settle_raced_copies(self, name: str, conn: sqlite3.Connection, base: int, keys: list[str],
-                             texts: list[tuple[int, str]]) -> int:
+                             texts: list[tuple[int, str]], pre_checked: Seen) -> int:
         """The post-check (see :mod:`.raced`): remove our copies of ``keys`` (just committed, ids above
-        ``base``) that another file of the index holds as well; returns how many were removed."""
+        ``base``) that another file of the index holds as well; returns how many were removed.
+
+        ``pre_checked``: the other files as the pre-check saw them; one nobody committed to since holds
+        none of the keys (the pre-check took those it held out of the batch), so it is not read again.
+        """
         if not keys:
             return 0
         own = naming.shard_stem(name, self.shard)
-        seen = self._peers.stored(name, own, keys)
-        if not seen:
+        found = self._peers.stored(name, own, keys, unchanged_since=pre_checked)
+        if not found:
             return 0
         with raced.settling(self.directory):
-            held = self._peers.stored(name, own, sorted(seen))  # again: the other copy may be gone by now
+            held = self._peers.stored(name, own, sorted(found))  # again: the other copy may be gone by now
             if not held:
                 return 0
             removed = raced.remove_copies(conn, sorted(held), base, dict(texts))
