@@ -162,14 +162,15 @@ def test_two_writers_each_seeing_the_others_copy_keep_one(stores, tmp_path: Path
 
 
 def _race(first: LocalIndex, second: LocalIndex, events: list[Event], keys: list[str | None],
-          while_both: Any = None) -> int:
-    """``second`` pre-checks, then ``first`` writes the same events, then ``second`` commits and settles;
-    ``while_both`` runs after ``second`` committed, before it settles (both copies stored)."""
+          while_both: Any = None, first_share: int | None = None) -> int:
+    """``second`` pre-checks, then ``first`` writes the same events (the first ``first_share`` of them),
+    then ``second`` commits and settles; ``while_both`` runs after ``second`` committed, before it settles
+    (both copies stored). Returns what ``second`` reports as stored."""
     pre_check, post_check = second._stored_elsewhere, second._settle_raced_copies
 
     def late_pre_check(*args: Any) -> Any:
         out = pre_check(*args)
-        first.write(DAY, events, keys)
+        first.write(DAY, events[:first_share], keys[:first_share])
         return out
 
     def post_check_after(*args: Any) -> Any:
@@ -179,7 +180,10 @@ def _race(first: LocalIndex, second: LocalIndex, events: list[Event], keys: list
 
     second._stored_elsewhere = late_pre_check  # type: ignore[method-assign]
     second._settle_raced_copies = post_check_after  # type: ignore[method-assign]
-    return second.write(DAY, events, keys)
+    try:
+        return second.write(DAY, events, keys)
+    finally:  # its later writes are ordinary ones
+        del second._stored_elsewhere, second._settle_raced_copies
 
 
 def test_a_removed_copy_leaves_no_full_text_entry_for_the_id_a_later_event_gets(stores, tmp_path: Path) -> None:
@@ -225,10 +229,12 @@ def test_slot_counts_cached_with_both_copies_drop_the_removed_one(stores) -> Non
 
     two.write(DAY, [ev(0, service="web"), ev(3, service="web")], ["w0", "w3"])
     count_both()  # shard 2's whole minutes cached before the race
-    _race(one, two, [ev(1, service="auth"), ev(2, service="auth")], ["a1", "a2"], while_both=count_both)
+    # Only a1 races (shard 1 gets it alone): shard 2 removes its copy, a row amid the rows it keeps.
+    assert _race(one, two, [ev(1, service="auth"), ev(2, service="auth")], ["a1", "a2"], while_both=count_both,
+                 first_share=1) == 1
     total, by_service = reader.slot_counts("logs-*", requests, start, end)
     assert total is not None and by_service is not None
-    assert seen == [2, 6]  # both copies were there, and counted (and cached) by the reader
+    assert seen == [2, 5]  # both copies were there, and counted (and cached) by the reader
     assert total.count() == 4
     assert {key[1]: sum(slots.values()) for key, slots in by_service.counts.items() if key is not None} == {
         "web": 2, "auth": 2}
@@ -259,3 +265,15 @@ def test_a_failed_settling_keeps_the_committed_batch_and_says_so(stores, tmp_pat
     assert _race(one, two, [ev(1, message="xylophone")], ["dup"]) == 1
     assert reader.count("logs-*") == 2
     assert "may be stored twice" in caplog.text
+
+
+def test_a_field_remembered_absent_up_to_a_removed_id_is_found_in_the_document_given_that_id(stores) -> None:
+    one, two, reader = stores
+    two.write(DAY, [ev(0, message="first")], ["k0"])
+
+    def remember_absent() -> None:  # the reader learns: no document of shard 2 up to id 2 has `extra`
+        assert reader.terms("logs-*", "extra.field") == []
+
+    assert _race(one, two, [ev(1, message="resent")], ["dup"], while_both=remember_absent) == 0
+    two.write(DAY, [ev(2, message="later", extra={"field": "here"})], ["k2"])  # gets id 2 again
+    assert reader.terms("logs-*", "extra.field") == [("here", 1)]
