@@ -277,3 +277,33 @@ def test_a_field_remembered_absent_up_to_a_removed_id_is_found_in_the_document_g
     assert _race(one, two, [ev(1, message="resent")], ["dup"], while_both=remember_absent) == 0
     two.write(DAY, [ev(2, message="later", extra={"field": "here"})], ["k2"])  # gets id 2 again
     assert reader.terms("logs-*", "extra.field") == [("here", 1)]
+
+
+def test_one_copy_survives_three_writers_in_every_order_after_their_pre_checks(tmp_path: Path) -> None:
+    # The plain file's writer and two workers all pre-check first (all three store the event), then
+    # commit and post-check in each of the 90 orders of their remaining steps.
+    orders = sorted(set(permutations("AABBCC")))
+    assert len(orders) == 90
+    for number, order in enumerate(orders):
+        directory = tmp_path / str(number)
+        stores = {"A": LocalIndex(directory), "B": LocalIndex(directory, shard=1, fts_chunk=1),
+                  "C": LocalIndex(directory, shard=2)}
+        try:
+            for store in stores.values():  # every file there already
+                store.write(DAY, [ev(5, message="before")], [f"before-{id(store)}"])
+            writers = {name: Paused(store, [ev(0, message="resent zulu")], ["dup"]) for name, store in stores.items()}
+            for writer in writers.values():
+                writer.step(0)
+            taken = dict.fromkeys(writers, 1)
+            for name in order:
+                writers[name].step(taken[name])
+                taken[name] += 1
+            for writer in writers.values():
+                writer.finish()
+            copies = _copies(directory, "dup")
+            assert sum(copies.values()) == 1, ("".join(order), copies)
+            assert sum(writer.result or 0 for writer in writers.values()) == 1
+            assert [h["message"] for h in stores["A"].search("logs-*", "zulu")] == ["resent zulu"]
+        finally:
+            for store in stores.values():
+                store.close()
