@@ -26,7 +26,7 @@ A.P < A.C < A.Q and B.P < B.C < B.Q:
 So neither "the lower shard wins" alone (A.P, B.P, B.C, B.Q, A.C, A.Q: B, the higher, checked before
 A committed and kept its copy; A, the lower, would keep its own too) nor checking without the lock (both
 see the other's copy and both remove theirs) settles every order. tests/localindex/test_localindex_raced.py
-runs all twenty orders. With more writers the same holds: a copy is removed only while another exists,
+runs all twenty orders (and the 90 of three writers that all pre-checked first). With more writers the same holds: a copy is removed only while another exists,
 and the last committer of any two surviving copies would have seen the other.
 
 Removing a row keeps the file consistent: its FTS5 entry (contentless: deleted with the exact text it
