@@ -1,10 +1,10 @@
 """Copies of one event that two writers of an index stored at the same moment, and how one of them goes.
 
-Each writer of an index (process workers: ``<index>#<n>.sqlite``, or the plain file) looks the
-``doc_key`` of a batch's events up in the index's other files before writing it (the *pre-check*, P) and skips those found;
-its own file's unique key catches the rest. Two writers whose pre-checks both run before either commits
-(C) both store the event. So after committing, a writer looks the keys it actually inserted up in the
-other files again (the *post-check*, Q) and, for a key found there, settles it under a lock shared by
+Each writer of an index (process workers: ``<index>#<n>.sqlite``, or the plain file) looks the ``doc_key``
+of a batch's events up in the index's other files before writing it (the *pre-check*, P) and skips those
+found; its own file's unique key catches the rest. Two writers whose pre-checks both run before either
+commits (C) both store the event. So after committing, a writer looks the keys it actually inserted up in
+the other files again (the *post-check*, Q) and, for a key found there, settles it under a lock shared by
 the index directory's writers (taken only then, so ordinary writes never wait for each other):
 
     under the lock, look again; if another file still holds the key, remove our copy (else keep it).
@@ -23,11 +23,12 @@ A.P < A.C < A.Q and B.P < B.C < B.Q:
   its own. The number of copies never goes from one to zero (a removal needs another copy), and never
   stays at two (the last committer removes its copy unless the other is gone already).
 
-So neither "the lower shard wins" alone (A.P, B.P, B.C, B.Q, A.C, A.Q: B, the higher, checked before
-A committed and kept its copy; A, the lower, would keep its own too) nor checking without the lock (both
-see the other's copy and both remove theirs) settles every order. tests/localindex/test_localindex_raced.py
-runs all twenty orders (and the 90 of three writers that all pre-checked first). With more writers the same holds: a copy is removed only while another exists,
-and the last committer of any two surviving copies would have seen the other.
+So neither "the lower shard wins" alone (A.P, B.P, B.C, B.Q, A.C, A.Q: B, the higher, checked before A
+committed and kept its copy; A, the lower, would keep its own too) nor checking without the lock (both see
+the other's copy and both remove theirs) settles every order. tests/localindex/test_localindex_raced.py runs
+all twenty orders (and the 90 of three writers that all pre-checked first). With more writers the same
+holds: a copy is removed only while another exists, and the last committer of any two surviving copies would
+have seen the other.
 
 Removing a row keeps the file consistent: its FTS5 entry (contentless: deleted with the exact text it
 was indexed with, else a later document given the same id would match the removed message), the
