@@ -1,6 +1,10 @@
 """Write throughput of the embedded local index (events/s on one core).
 
-    python bench/localindex_write.py [--events 200000] [--batch 1000] [--runtime-gc] [--stages]
+    python bench/localindex_write.py [--events 200000] [--batch 1000] [--runtime-gc] [--stages] [--shards]
+
+--shards: two writers as process workers 1 and 2 (one process here, batches taking turns), with stable
+keys, so each batch pays the replay checks against the other's file (the pre-check, and since the
+same-moment fix the post-check) as under `-w 2 --pipeline.worker_type process`.
 
 Events look like parsed web/service logs (message, log.level, service.name,
 host.name, http fields, tags). Building the events is not timed; writing is
@@ -94,6 +98,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--stages", action="store_true",
                         help="CPU µs per event of each stage: rows (Python), docs insert, FTS insert, commit")
+    parser.add_argument("--shards", action="store_true",
+                        help="two shard writers (workers 1 and 2) taking turns, events keyed: replay checks paid")
     parser.add_argument("--runtime-gc", action="store_true",
                         help="tune the cyclic GC as `pipeline run` does (pipeline.runtime.agent.tune_gc)")
     args = parser.parse_args()
@@ -106,16 +112,22 @@ def main() -> None:
         stages(events, args.batch)
         return
     with tempfile.TemporaryDirectory() as directory:
-        idx = LocalIndex(directory)
+        writers = [LocalIndex(directory, shard=n) for n in (1, 2)] if args.shards else [LocalIndex(directory)]
+        keys = [f"key-{n}" for n in range(len(events))] if args.shards else None
         started = time.process_time()
         wall = time.perf_counter()
-        for i in range(0, len(events), args.batch):
-            idx.write("logs-2026.11.21", events[i:i + args.batch])
+        for turn, i in enumerate(range(0, len(events), args.batch)):
+            writers[turn % len(writers)].write("logs-2026.11.21", events[i:i + args.batch],
+                                               None if keys is None else keys[i:i + args.batch])
         cpu = time.process_time() - started
         elapsed = time.perf_counter() - wall
-        size = idx.indices()[0].size_bytes
-        idx.close()
-    print(f"events={args.events} batch={args.batch} runtime_gc={args.runtime_gc} wall={elapsed:.2f}s cpu={cpu:.2f}s "
+        size = writers[0].indices()[0].size_bytes
+        stored = writers[0].count("logs-*")
+        for idx in writers:
+            idx.close()
+        if stored != args.events:
+            raise SystemExit(f"{stored} events stored, expected {args.events}")
+    print(f"events={args.events} batch={args.batch} shards={args.shards} runtime_gc={args.runtime_gc} wall={elapsed:.2f}s cpu={cpu:.2f}s "
           f"rate_wall={args.events / elapsed:,.0f}/s rate_cpu={args.events / cpu:,.0f}/s "
           f"bytes_per_event={size / args.events:.0f}")
 

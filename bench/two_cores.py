@@ -7,6 +7,7 @@ Variants run in interleaved rounds, each a fresh `pipeline run` with a fresh --p
     one-core        taskset -c 0 pipeline run -w 1                                  (threads, one core)
     two-procs       pipeline run -w 2 --pipeline.worker_type process               (both cores)
     two-threads     pipeline run -w 2                                               (both cores, threads)
+    one-proc        taskset -c 0 pipeline run -w 1 --pipeline.worker_type process  (the process path's CPU cost)
 
 For each run: wall time from start to exit, CPU time of the whole process tree (getrusage of the
 children), and the CPU of the main process alone and of the worker processes (sampled from /proc every
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import sqlite3
 import subprocess
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -38,6 +41,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 VARIANTS = {
     "one-core": (["taskset", "-c", "0"], ["-w", "1"]),
     "two-procs": ([], ["-w", "2", "--pipeline.worker_type", "process"]),
+    "one-proc": (["taskset", "-c", "0"], ["-w", "1", "--pipeline.worker_type", "process"]),
     "two-threads": ([], ["-w", "2"]),
 }
 
@@ -90,7 +94,7 @@ def run_once(variant: str, folder: Path, log: Path, events: int, output: str,
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen([*prefix, sys.executable, "-m", "pipeline", "run", "-f", str(config), "--path.data",
-                             str(data / "data"), "--api.enabled", "false", "--log.level", "warn", *flags],
+                             str(data / "data"), "--api.enabled", "false", "--log.level", "info", *flags],
                             cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     main_cpu, workers_cpu = 0.0, {}
     while proc.poll() is None:
@@ -111,14 +115,20 @@ def run_once(variant: str, folder: Path, log: Path, events: int, output: str,
     stored = count_stored(data / "data" / "index") if output == "local_index" else events
     if stored != events:
         sys.exit(f"{variant}: {stored} events in the local index, expected {events}")
-    return {"wall": wall, "cpu": cpu, "main": main_cpu, "workers": sum(workers_cpu.values())}
+    # Each worker process's own account (logged when it stops): the time neither on CPU nor waiting for
+    # batches is waiting for a CPU, for outputs or for locks (the local index's write lock, before shards).
+    spent = [(float(w), float(o)) for w, o in re.findall(r"pipeline-worker-\d+ stopped: \d+ batches in ([\d.]+)s: "
+                                                        r".*? other \(waiting for a CPU, outputs, locks\) ([\d.]+)s",
+                                                        stderr)]
+    blocked = sum(o for _, o in spent) / sum(w for w, _ in spent) if spent else 0.0
+    return {"wall": wall, "cpu": cpu, "main": main_cpu, "workers": sum(workers_cpu.values()), "blocked": blocked}
 
 
 def count_stored(index: Path) -> int:
-    """Rows in every daily local-index file (several worker processes write the same files)."""
+    """Rows in every daily local-index file (worker processes each write their own shard, `<index>#<n>`)."""
     total = 0
     for path in sorted(index.glob("*.sqlite")):
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        with sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True) as db:
             tables = {name for (name,) in db.execute("select name from sqlite_master where type='table'")}
             table = "events" if "events" in tables else "docs" if "docs" in tables else None
             if table is None:
@@ -156,15 +166,22 @@ def main() -> int:
                 print(f"round {number} {variant:18s}: {args.events / figures['wall']:8,.0f} events/s wall "
                       f"({figures['wall']:.2f} s), CPU {figures['cpu'] / args.events * 1e6:5.1f} µs/event "
                       f"(main {figures['main'] / args.events * 1e6:4.1f}, workers "
-                      f"{figures['workers'] / args.events * 1e6:4.1f}), load {load:.2f}", flush=True)
+                      f"{figures['workers'] / args.events * 1e6:4.1f}), workers blocked {figures['blocked']:4.0%}, "
+                      f"load {load:.2f}", flush=True)
     print(f"\n{args.events:,} events per run, output {args.output}, {args.rounds} rounds, {os.cpu_count()} cores, "
           f"load average now {os.getloadavg()[0]:.2f}")
     base = max(args.events / r["wall"] for r in results[variants[0]])
+    base_cpu = min(r["cpu"] for r in results[variants[0]])
     for variant in variants:
         best = max(args.events / r["wall"] for r in results[variant])
-        cpu = min(r["cpu"] for r in results[variant]) / args.events * 1e6
+        cpu = min(r["cpu"] for r in results[variant])
+        blocked = sorted(r["blocked"] for r in results[variant])[len(results[variant]) // 2]
+        # What two idle cores would give, from CPU time alone (the load of other users cancels out): a
+        # variant using both cores reaches at most 2 × (the first variant's CPU / its own CPU).
+        ceiling = f", two-core ceiling {2 * base_cpu / cpu:.2f}×" if variant.startswith("two-procs") else ""
         print(f"{variant:18s}: best {best:8,.0f} events/s = {best / base:.2f}× {variants[0]}; "
-              f"least CPU {cpu:.1f} µs/event")
+              f"least CPU {cpu / args.events * 1e6:.1f} µs/event ({args.events / cpu:,.0f} events per CPU-second"
+              f"{ceiling}); workers blocked (median) {blocked:.0%}")
     return 0
 
 

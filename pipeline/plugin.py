@@ -448,6 +448,9 @@ class PluginContext:
     plugin_id: str = ""
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     metrics: Any = None  # pipeline.runtime.metrics.PluginMetrics once built
+    # The number of the worker process this plugin runs in (pipeline.worker_type: process), None in the
+    # main process: writers that several processes share use it to keep out of each other's way.
+    worker_process: int | None = None
 
     @property
     def logger(self) -> logging.Logger:

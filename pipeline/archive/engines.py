@@ -28,6 +28,8 @@ from pipeline.elasticsearch.archive import (
     restore,
 )
 from pipeline.event import Event
+from pipeline.localindex import naming, schema
+from pipeline.localindex.store import doc_id_text, file_uri
 
 
 class Engine(Protocol):
@@ -80,22 +82,25 @@ class LocalIndexEngine:
         return sorted(info.name for info in self.index.indices("*") if fnmatchcase(info.name, pattern))
 
     def export(self, index: str, directory: Path) -> ManifestEntry:
-        path = self.index.path_of(index)
         target = directory / f"{index}{SUFFIX}"
         part = target.with_name(target.name + ".part")
         count = 0
-        # Read-only, from a WAL snapshot: writers (a running pipeline) are not blocked.
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            with open(part, "wb") as raw:
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
-                    for doc_id, doc in conn.execute("SELECT id, doc FROM docs ORDER BY id"):
-                        out.write(orjson.dumps({"_id": str(doc_id), "_source": orjson.loads(doc)}) + b"\n")
-                        count += 1
-                raw.flush()
-                os.fsync(raw.fileno())
-        finally:
-            conn.close()
+        with open(part, "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+                # Every file of the index (several writers each write a shard), plain file first.
+                for path in self.index.files_of(index):
+                    shard = split[1] if (split := naming.split_stem(path.name.removesuffix(schema.SUFFIX))) else None
+                    # Read-only, from a WAL snapshot: writers (a running pipeline) are not blocked.
+                    conn = sqlite3.connect(file_uri(path, "ro"), uri=True)
+                    try:
+                        for doc_id, doc in conn.execute("SELECT id, doc FROM docs ORDER BY id"):
+                            out.write(orjson.dumps({"_id": doc_id_text(doc_id, shard),
+                                                    "_source": orjson.loads(doc)}) + b"\n")
+                            count += 1
+                    finally:
+                        conn.close()
+            raw.flush()
+            os.fsync(raw.fileno())
         digest = hashlib.sha256(part.read_bytes()).hexdigest()
         os.replace(part, target)
         return ManifestEntry(index=index, file=target.name, count=count, sha256=digest, bytes=target.stat().st_size,

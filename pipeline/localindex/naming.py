@@ -50,3 +50,25 @@ def matches(name: str, pattern: str) -> bool:
         elif fnmatchcase(name, part) or part in ("_all",):
             included = True
     return included
+
+
+# -- shard files: one index, several files ------------------------------------------------------------
+# Several processes writing one index (process workers) would take turns on one SQLite write lock; each
+# writes its own file instead, ``<index>#<writer>.sqlite``. '#' is legal in file names and never in an
+# index name (here, as in Elasticsearch), so a file's stem always tells its index and its writer.
+SHARD_SEPARATOR = "#"
+
+
+def shard_stem(name: str, shard: int | None) -> str:
+    """The file stem of ``name``'s shard written by writer ``shard`` (None: the index's plain file)."""
+    return name if shard is None else f"{name}{SHARD_SEPARATOR}{int(shard)}"
+
+
+def split_stem(stem: str) -> tuple[str, int | None] | None:
+    """(index name, shard or None) of a file stem; None for a stem that is neither (a stray file)."""
+    name, separator, shard = stem.rpartition(SHARD_SEPARATOR)
+    if not separator:
+        return stem, None
+    if not shard.isdigit() or not name or SHARD_SEPARATOR in name:
+        return None
+    return name, int(shard)

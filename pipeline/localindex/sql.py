@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.localindex import datemath, fieldtypes, schema
+from pipeline.localindex import datemath, fieldtypes, naming, schema
 from pipeline.localindex.query import (
     Bool,
     Exists,
@@ -184,13 +184,15 @@ class Compiler:
     def __init__(self, index_name: str = "", now: datetime | None = None,
                  timestamp_field: str = schema.TIMESTAMP_FIELD, fts_upto: int | None = None,
                  learned_kind: Callable[[str], fieldtypes.Kind | None] | None = None,
-                 regular_only: bool = False, fts_phrases: bool = True) -> None:
+                 regular_only: bool = False, fts_phrases: bool = True, shard: int | None = None) -> None:
         """``regular_only``: the file has no irregular rows (irr = 1), so hot fields read their column
         alone — no JSON branch, which lets SQLite answer from the narrow ``docs_ts_hot`` index.
         ``fts_phrases``: the file's FTS5 table keeps word positions (``detail=full``, files from before
-        schema 2); otherwise it answers phrases by their words and the message itself is checked."""
+        schema 2); otherwise it answers phrases by their words and the message itself is checked.
+        ``shard``: the writer's number of the file queried (None: the plain file), for ``_id`` terms."""
         self.index_name = index_name
         self.fts_phrases = fts_phrases
+        self.shard = shard
         self.regular_only = regular_only
         self.fts_upto = fts_upto  # documents with a greater id are not in FTS5 yet (None: all are)
         self.now = now
@@ -375,8 +377,10 @@ class Compiler:
             pattern = value if kind == "wildcard" else str(value).replace("[", "[[]")
             return "1" if fnmatchcase(self.index_name, pattern) else "0"
         if field == "_id":
-            doc_id = number(value) if kind == "term" else None
-            if doc_id is None:
+            # "17" is row 17 of the plain file, "17#2" row 17 of writer 2's shard (ids are per file).
+            text, _, shard = str(value).partition(naming.SHARD_SEPARATOR) if kind == "term" else ("", "", "")
+            doc_id = number(text) if text else None
+            if doc_id is None or shard != ("" if self.shard is None else str(self.shard)):
                 return "0"
             return f"d.id = {self.p(int(doc_id))}"
         if field == schema.TIMESTAMP_FIELD and kind == "term":

@@ -15,6 +15,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,11 +24,12 @@ from datetime import UTC, date, datetime, timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import orjson
 
 from pipeline.event import Event
-from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, schema
+from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, raced, schema
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.slots import (
     MAX_SLOT_ROWS,
@@ -57,8 +59,10 @@ from pipeline.localindex.sql import (
     value_sources,
     words,
 )
+from pipeline.logs import RateLimitedLogger
 
 log = logging.getLogger("pipeline.localindex")
+_limited = RateLimitedLogger(log)
 
 BUSY_TIMEOUT_MS = 30_000
 # FTS5 writes one segment per transaction, which costs more than the rest of a small batch: index
@@ -87,6 +91,172 @@ class IndexInfo:
     size_bytes: int
     path: Path
     day: date | None
+    files: tuple[Path, ...] = ()  # every file of the index: the plain one and the writers' shards
+
+
+@dataclass(frozen=True)
+class _IndexFile:
+    """One file of an index: the plain ``<name>.sqlite`` or a writer's shard ``<name>#<n>.sqlite``."""
+
+    name: str  # the index
+    stem: str  # the file name without .sqlite
+
+    @property
+    def shard(self) -> int | None:
+        split = naming.split_stem(self.stem)
+        return None if split is None else split[1]
+
+
+def _stems(directory: Path) -> dict[str, list[str]]:
+    """Index name -> the stems of its files in ``directory``: the plain file first, then shards by number."""
+    if not directory.is_dir():
+        return {}
+    found: dict[str, list[tuple[int, str]]] = {}
+    for entry in os.scandir(directory):
+        if entry.name.endswith(schema.SUFFIX) and entry.is_file():
+            stem = entry.name[: -len(schema.SUFFIX)]
+            split = naming.split_stem(stem)
+            if split is not None:
+                found.setdefault(split[0], []).append((-1 if split[1] is None else split[1], stem))
+    return {name: [stem for _, stem in sorted(files)] for name, files in found.items()}
+
+
+def file_uri(path: Path, mode: str) -> str:
+    """An SQLite URI for ``path`` opened in ``mode`` (ro, rw); quoted: a shard's '#' would start a fragment
+    there, and SQLite would open (create!) the file named by what comes before it."""
+    return f"file:{quote(str(path))}?mode={mode}"
+
+
+def doc_id_text(doc_id: int, shard: int | None) -> str:
+    """A document's ``_id``: ids are numbered per file, so a shard's carry its number (``17#2``)."""
+    return str(doc_id) if shard is None else f"{doc_id}{naming.SHARD_SEPARATOR}{shard}"
+
+
+Seen = dict[str, tuple[sqlite3.Connection, int]]  # peer file -> (connection, PRAGMA data_version)
+
+
+class _PeerFiles:
+    """The other files of an index (other writers' shards, or the plain file), read to skip events one of
+    them stored already: the unique ``doc_key`` index dedupes a replay only within one file, and a replay
+    after a restart may reach another writer (another number of workers, another batch split)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._listing: tuple[int, dict[str, list[str]]] | None = None  # (directory mtime, stems) when trusted
+        self._conns: dict[str, tuple[sqlite3.Connection, int]] = {}  # stem -> (read connection, inode)
+        self._lock = threading.Lock()
+
+    def _stems(self) -> dict[str, list[str]]:
+        try:
+            mtime = os.stat(self.directory).st_mtime_ns
+        except OSError:
+            return {}
+        if self._listing is not None and self._listing[0] == mtime:
+            return self._listing[1]
+        stems = _stems(self.directory)
+        # A file created in the same clock tick as the listing would leave the mtime unchanged: trust a
+        # listing only once the directory's mtime is well behind the clock (2 s: coarse file systems too).
+        if time.time_ns() - mtime > 2_000_000_000:
+            self._listing = (mtime, stems)
+        return stems
+
+    def stored(self, name: str, own: str, keys: list[str], seen: Seen | None = None,
+               unchanged_since: Seen | None = None) -> set[str]:
+        """Those of ``keys`` that a file of index ``name`` other than ``own`` holds.
+
+        ``seen``: filled with each file's state as looked at (before the look). ``unchanged_since``: the
+        states of an earlier look for the same keys: a file nobody committed to since is skipped.
+        """
+        found: set[str] = set()
+        with self._lock:
+            for stem in self._stems().get(name, []):
+                if stem == own:
+                    continue
+                try:
+                    conn = self._reader(stem)
+                    if conn is None:
+                        continue
+                    # data_version moves with every commit by another connection (removals included).
+                    state = (conn, conn.execute("PRAGMA data_version").fetchone()[0])
+                    if unchanged_since is not None and unchanged_since.get(stem) == state:
+                        continue
+                    if seen is not None:
+                        seen[stem] = state
+                    found.update(self._held_in(stem, keys))
+                except sqlite3.DatabaseError as exc:
+                    # Never fail (nor quarantine) this writer's own file for another's: write, at worst twice.
+                    _limited.warning(stem, "index file %s could not be checked for replayed events (%s); events "
+                                     "it holds may be stored again", stem, exc)
+        return found
+
+    def _held_in(self, stem: str, keys: list[str]) -> list[str]:
+        conn = self._reader(stem)
+        if conn is None:
+            return []
+        held = []
+        for start in range(0, len(keys), 500):  # SQLite's default limit is 32766 parameters
+            chunk = keys[start:start + 500]
+            try:
+                held += [key for (key,) in conn.execute(
+                    f"SELECT doc_key FROM docs WHERE doc_key IN ({','.join('?' * len(chunk))})", chunk)]
+            except sqlite3.OperationalError as exc:
+                if "doc_key" not in str(exc):
+                    raise
+                return []  # a file from before stable event ids holds no keys
+        return held
+
+    def _reader(self, stem: str) -> sqlite3.Connection | None:
+        path = self.directory / f"{stem}{schema.SUFFIX}"
+        try:
+            inode = os.stat(path).st_ino
+        except FileNotFoundError:
+            inode = -1
+        cached = self._conns.pop(stem, None)
+        if cached is not None:
+            if cached[1] == inode:
+                self._conns[stem] = cached
+                return cached[0]
+            cached[0].close()  # deleted or replaced since
+        if inode < 0:
+            return None
+        # Read-write when allowed (it only reads): the last connection to close then checkpoints the
+        # file and removes its WAL, which a read-only one cannot.
+        try:
+            conn = sqlite3.connect(file_uri(path, "rw"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError:
+            if not path.exists():
+                return None  # deleted meanwhile
+            conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            ready = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs'").fetchone() is not None
+        except BaseException:
+            conn.close()
+            raise
+        if not ready:
+            conn.close()
+            return None  # its writer has not committed the schema yet: it holds nothing
+        if len(self._conns) >= 16:  # today's and yesterday's files of a few indices; close the oldest
+            self._conns.pop(next(iter(self._conns)))[0].close()
+        self._conns[stem] = (conn, inode)
+        return conn
+
+    def forget(self, name: str) -> None:
+        """Close the connections to ``name``'s files (it is being deleted)."""
+        with self._lock:
+            for stem in list(self._conns):
+                split = naming.split_stem(stem)
+                if split is not None and split[0] == name:
+                    self._conns.pop(stem)[0].close()
+            self._listing = None
+
+    def close(self) -> None:
+        with self._lock:
+            for conn, _ in self._conns.values():
+                conn.close()
+            self._conns.clear()
 
 
 QueryLike = str | dict[str, Any] | Query | None
@@ -155,10 +325,18 @@ def _prepare(conn: sqlite3.Connection) -> None:
 class LocalIndex:
     """Daily SQLite indices in one directory (``<path.data>/index``)."""
 
-    def __init__(self, directory: str | os.PathLike[str], fts_chunk: int = FTS_CHUNK) -> None:
-        """``fts_chunk``: index ``message`` once this many documents wait (1 = with every write)."""
+    def __init__(self, directory: str | os.PathLike[str], fts_chunk: int = FTS_CHUNK,
+                 shard: int | None = None) -> None:
+        """``fts_chunk``: index ``message`` once this many documents wait (1 = with every write).
+
+        ``shard``: this writer's number when it is one of several processes writing the same indices
+        (process workers): it writes ``<index>#<shard>.sqlite``, so writers never wait for each other's
+        write lock. None (a single writer): the plain ``<index>.sqlite``. Readers see every file of an
+        index as that index.
+        """
         self.directory = Path(directory)
         self.fts_chunk = max(1, int(fts_chunk))
+        self.shard = None if shard is None else int(shard)
         self._writers: dict[str, tuple[sqlite3.Connection, int]] = {}  # name -> (connection, inode)
         self._pending: dict[str, _Pending] = {}  # messages committed by us, not in FTS5 yet
         self._lock = threading.Lock()
@@ -166,28 +344,31 @@ class LocalIndex:
         # from a file (say source.address in an app log) costs one scan, then only the newer rows.
         self._absent_upto: dict[tuple[str, int, str, str], int] = {}
         self._slots = SlotCache()  # per-minute counts of the files' rows, for dashboards (slot_counts)
+        self._peers = _PeerFiles(self.directory)  # the other writers' files, for replay dedupe
 
     # -- files --------------------------------------------------------------
     def path_of(self, name: str) -> Path:
+        """The file this store writes ``name`` to (its shard, or the plain file for a single writer)."""
         reason = naming.invalid_reason(name)
         if reason:
             raise QueryError(reason)
-        return self.directory / f"{name}{schema.SUFFIX}"
+        return self.directory / f"{naming.shard_stem(name, self.shard)}{schema.SUFFIX}"
 
-    def _names(self, pattern: str) -> list[str]:
-        if not self.directory.is_dir():
-            return []
-        names = []
-        for entry in self.directory.iterdir():
-            if entry.name.endswith(schema.SUFFIX) and entry.is_file():
-                name = entry.name[: -len(schema.SUFFIX)]
-                if naming.matches(name, pattern):
-                    names.append(name)
-        return sorted(names)
+    def files_of(self, name: str) -> list[Path]:
+        """Every file holding documents of index ``name``: the plain file first, then the shards by number."""
+        reason = naming.invalid_reason(name)
+        if reason:
+            raise QueryError(reason)
+        return [self.directory / f"{stem}{schema.SUFFIX}" for stem in _stems(self.directory).get(name, [])]
+
+    def _names(self, pattern: str, stems: dict[str, list[str]] | None = None) -> list[str]:
+        if stems is None:
+            stems = _stems(self.directory)
+        return sorted(name for name in stems if naming.matches(name, pattern))
 
     def _names_in_range(self, pattern: str, start: datetime | None, end: datetime | None,
-                        timestamp_field: str) -> list[str]:
-        names = self._names(pattern)
+                        timestamp_field: str, stems: dict[str, list[str]] | None = None) -> list[str]:
+        names = self._names(pattern, stems)
         if timestamp_field != schema.TIMESTAMP_FIELD:
             return names  # the day in a name says nothing about another time field
         first = (_utc(start) - timedelta(days=1)).date() if start else None
@@ -200,13 +381,22 @@ class LocalIndex:
                 picked.append(name)
         return picked
 
+    def _files_in_range(self, pattern: str, start: datetime | None, end: datetime | None,
+                        timestamp_field: str) -> list[_IndexFile]:
+        """The files of the indices :meth:`_names_in_range` picks, each with its index name."""
+        stems = _stems(self.directory)  # one directory listing per question
+        return [_IndexFile(name, stem) for name in self._names_in_range(pattern, start, end, timestamp_field, stems)
+                for stem in stems[name]]
+
     @contextmanager
-    def _reader(self, name: str) -> Iterator[sqlite3.Connection | None]:
-        path = self.directory / f"{name}{schema.SUFFIX}"
+    def _reader(self, stem: str) -> Iterator[sqlite3.Connection | None]:
+        """A connection to one index file (``stem``: the index name, or a shard's ``name#N``)."""
+        name = stem
+        path = self.directory / f"{stem}{schema.SUFFIX}"
         conn = None
         for mode in ("rw", "ro"):  # "ro": e.g. `pipeline search` run by a user who may only read
             try:
-                conn = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                conn = sqlite3.connect(file_uri(path, mode), uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                        isolation_level=None, check_same_thread=False)
                 break
             except sqlite3.OperationalError as exc:
@@ -276,6 +466,23 @@ class LocalIndex:
             for conn, _ in self._writers.values():
                 conn.close()
             self._writers.clear()
+        self._peers.close()
+
+    def _stored_elsewhere(self, name: str, events: Sequence[Event], keys: Sequence[str | None] | None,
+                          seen: Seen) -> tuple[Sequence[Event], Sequence[str | None] | None]:
+        """``events`` (and their keys) without those another file of the index holds already: a replay
+        that reached another writer than the first delivery (the own file's unique key catches the rest).
+        ``seen``: filled with the state of each file looked at, for the post-check."""
+        if keys is None:
+            return events, keys
+        wanted = [key for key in keys if key is not None]
+        if not wanted:
+            return events, keys
+        held = self._peers.stored(name, naming.shard_stem(name, self.shard), wanted, seen=seen)
+        if not held:
+            return events, keys
+        kept = [(event, key) for event, key in zip(events, keys, strict=True) if key is None or key not in held]
+        return [event for event, _ in kept], [key for _, key in kept]
 
     # -- writing ------------------------------------------------------------
     def write(self, index_name: str, events: Sequence[Event], keys: Sequence[str | None] | None = None) -> int:
@@ -284,6 +491,8 @@ class LocalIndex:
         ``keys``: a document key per event (or None); an event whose key the index already holds
         (a replay after a crash) is skipped, and not counted.
         """
+        seen: Seen = {}
+        events, keys = self._stored_elsewhere(index_name, events, keys, seen)
         if not events:
             return 0
         rows = schema.rows_for(events, keys)  # before taking any lock: other writers keep going
@@ -323,7 +532,42 @@ class LocalIndex:
             # Only now (committed) may the batch's messages join the in-memory pending texts.
             self._pending[index_name] = (_Pending(last, last, []) if flushed else
                                          _Pending(pending.start, last, pending.texts + batch_texts))
+            inserted = ([key for key in rows.keys if key is not None] if stored == rows.count else
+                        [key for (key,) in conn.execute("SELECT doc_key FROM docs WHERE id > ? AND id <= ? AND "
+                                                        "doc_key IS NOT NULL", (base, last))])
+            try:
+                stored -= self._settle_raced_copies(index_name, conn, base, inserted, batch_texts, seen)
+            except (sqlite3.Error, OSError) as exc:
+                # The batch is committed: failing the write now would only have it retried (and skipped).
+                _limited.warning(f"raced:{index_name}", "index %s: events another writer stored at the same "
+                                 "moment could not be checked (%s); they may be stored twice", index_name, exc)
         return stored
+
+    def _settle_raced_copies(self, name: str, conn: sqlite3.Connection, base: int, keys: list[str],
+                             texts: list[tuple[int, str]], pre_checked: Seen) -> int:
+        """The post-check (see :mod:`.raced`): remove our copies of ``keys`` (just committed, ids above
+        ``base``) that another file of the index holds as well; returns how many were removed.
+
+        ``pre_checked``: the other files as the pre-check saw them; one nobody committed to since holds
+        none of the keys (the pre-check took those it held out of the batch), so it is not read again.
+        """
+        if not keys:
+            return 0
+        own = naming.shard_stem(name, self.shard)
+        found = self._peers.stored(name, own, keys, unchanged_since=pre_checked)
+        if not found:
+            return 0
+        with raced.settling(self.directory):
+            held = self._peers.stored(name, own, sorted(found))  # again: the other copy may be gone by now
+            if not held:
+                return 0
+            removed = raced.remove_copies(conn, sorted(held), base, dict(texts))
+        pending = self._pending.get(name)
+        if pending is not None:
+            self._pending[name] = _Pending(min(pending.start, removed.last), removed.last,
+                                           [item for item in pending.texts if item[0] not in removed.ids])
+        log.info("index %s: removed %d event(s) another writer stored at the same moment", own, len(removed.ids))
+        return len(removed.ids)
 
     @staticmethod
     def _index_text(conn: sqlite3.Connection, upto: int, last: int, texts: list[tuple[int, str]],
@@ -368,11 +612,12 @@ class LocalIndex:
     # -- queries ------------------------------------------------------------
     def _where(self, name: str, query: Query, start: datetime | None, end: datetime | None,
                timestamp_field: str, fts_upto: int | None = None,
-               conn: sqlite3.Connection | None = None, scan: bool = False) -> tuple[str, list[Any]]:
+               conn: sqlite3.Connection | None = None, scan: bool = False,
+               shard: int | None = None) -> tuple[str, list[Any]]:
         """``scan``: keep SQLite off the ``ts`` index (``+d.ts``), for ranges holding most of a file."""
         learned = _learned_kinds(conn) if conn is not None else None
         compiler = Compiler(name, timestamp_field=timestamp_field, fts_upto=fts_upto, learned_kind=learned,
-                            fts_phrases=conn is None or schema.fts_has_positions(conn))
+                            fts_phrases=conn is None or schema.fts_has_positions(conn), shard=shard)
         clauses = [compiler.compile(query)]
         if start is not None or end is not None:
             ts = self._ts_expr(timestamp_field)
@@ -394,8 +639,10 @@ class LocalIndex:
                 f"CAST(round((julianday(json_extract(d.doc, {path})) - 2440587.5) * 86400000.0) AS INTEGER) END)")
 
     def _each(self, index: str, query: QueryLike, start: datetime | None, end: datetime | None,
-              timestamp_field: str, ordered: bool = False) -> Iterator[tuple[str, sqlite3.Connection, str, list[Any]]]:
-        """Per index file: its connection and the WHERE clause (with parameters) of the query.
+              timestamp_field: str, ordered: bool = False) -> Iterator[tuple[_IndexFile, sqlite3.Connection, str,
+                                                                              list[Any]]]:
+        """Per index file (every shard of each index): its connection and the WHERE clause (with
+        parameters) of the query.
 
         ``ordered``: the caller reads rows in ``ts`` order with a LIMIT, where the ``ts`` index always
         pays. Otherwise (aggregations) a range holding a good share of a file is answered by a table
@@ -403,8 +650,8 @@ class LocalIndex:
         of reading it in a scan (measured on 1M events, bench/ui_bench.py).
         """
         node = to_query(query)
-        for name in self._names_in_range(index, start, end, timestamp_field):
-            with self._reader(name) as conn:
+        for file in self._files_in_range(index, start, end, timestamp_field):
+            with self._reader(file.stem) as conn:
                 if conn is None:
                     continue
                 scan = False
@@ -427,8 +674,9 @@ class LocalIndex:
                 upto = _fts_upto(conn)
                 if upto is not None and upto >= conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]:
                     upto = None  # everything is indexed: no need to look at pending rows
-                where, params = self._where(name, node, start_, end_, timestamp_field, upto, conn, scan)
-                yield name, conn, where, params
+                where, params = self._where(file.name, node, start_, end_, timestamp_field, upto, conn, scan,
+                                            file.shard)
+                yield file, conn, where, params
 
     def search(self, index: str = "logs-*", query: QueryLike = None, start: datetime | None = None,
                end: datetime | None = None, size: int = 10, sort: str = "desc",
@@ -439,20 +687,21 @@ class LocalIndex:
         if size <= 0:
             return []
         ts = self._ts_expr(timestamp_field)
-        hits: list[tuple[int, str, int, str]] = []
-        for name, conn, where, params in self._each(index, query, start, end, timestamp_field, ordered=True):
+        hits: list[tuple[int, str, int, str, _IndexFile]] = []
+        for file, conn, where, params in self._each(index, query, start, end, timestamp_field, ordered=True):
             sql = (f"SELECT {ts}, d.id, d.doc FROM docs d WHERE {where} "
                    f"ORDER BY {ts} {sort}, d.id {sort} LIMIT {int(size)}")
             for millis, doc_id, doc in _run(conn, sql, params):
-                hits.append((millis if millis is not None else 0, name, doc_id, doc))
+                hits.append((millis if millis is not None else 0, file.stem, doc_id, doc, file))
         pick = heapq.nlargest if sort == "desc" else heapq.nsmallest
         out = []
-        for _, name, doc_id, doc in pick(size, hits, key=lambda h: (h[0], h[1], h[2])):
+        # Ties in time go by file, then id: a stable order across shards, so paging (size + offset) holds.
+        for _, _, doc_id, doc, file in pick(size, hits, key=lambda h: (h[0], h[1], h[2])):
             source = orjson.loads(doc)
             if fields is not None:
                 source = {f: schema.lookup(source, f) for f in fields if schema.lookup(source, f) is not None}
-            source["_index"] = name
-            source["_id"] = str(doc_id)
+            source["_index"] = file.name
+            source["_id"] = doc_id_text(doc_id, file.shard)
             out.append(source)
         return out
 
@@ -469,8 +718,8 @@ class LocalIndex:
         """The ``size`` most frequent values of ``field`` with their document counts (exact)."""
         counts: Counter[Any] = Counter()
         sources = value_sources(field)
-        for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            for src in self._sources_in(name, conn, sources):
+        for file, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            for src in self._sources_in(file.stem, conn, sources):
                 per_doc = "count(*)" if src.one_per_doc else "count(DISTINCT d.id)"
                 # A column holds no booleans, and SQLite keeps 200 apart from '200': grouping on the value
                 # alone is exact there (1 and 1.0 meet, as they do in the Counter) and half the cost.
@@ -517,8 +766,8 @@ class LocalIndex:
         ts = self._ts_expr(timestamp_field)
         bucket = f"({ts} - ({ts} % {step}) - (CASE WHEN {ts} % {step} < 0 THEN {step} ELSE 0 END))"
         per_value: dict[Any, Counter[int]] = {}
-        for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            for src in self._sources_in(name, conn, value_sources(field)):
+        for file, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            for src in self._sources_in(file.stem, conn, value_sources(field)):
                 per_doc = "count(*)" if src.one_per_doc else "count(DISTINCT d.id)"
                 sql = (f"SELECT {src.type}, {src.value}, {bucket} AS b, {per_doc} FROM {src.tables} "
                        f"WHERE ({where}){src.where} AND {ts} IS NOT NULL GROUP BY 1, 2, 3")
@@ -550,8 +799,8 @@ class LocalIndex:
         lo, hi = datemath.to_millis(_utc(start)), datemath.to_millis(_utc(end))
         first_full, end_full = -_floor(-lo, SLOT_MS), _floor(hi, SLOT_MS)
         totals: list[Counts | None] = [{} for _ in requests]
-        for name in self._names_in_range(index, start, end, schema.TIMESTAMP_FIELD):
-            with self._reader(name) as conn:
+        for each in self._files_in_range(index, start, end, schema.TIMESTAMP_FIELD):
+            with self._reader(each.stem) as conn:
                 if conn is None:
                     continue
                 conn.execute("BEGIN")  # one snapshot: the rows counted below are the rows up to `last`
@@ -560,7 +809,7 @@ class LocalIndex:
                                                    "(SELECT coalesce(max(id), 0) FROM docs)").fetchone()
                     if low is None or high < lo or low >= hi:
                         continue
-                    file = _SlotFile(self.directory / f"{name}{schema.SUFFIX}", name, conn, last, low, high)
+                    file = _SlotFile(self.directory / f"{each.stem}{schema.SUFFIX}", each, conn, last, low, high)
                     wanted = [i for i, total in enumerate(totals) if total is not None]
                     whole: dict[int, Counts | None] = {}
                     if first_full < end_full:
@@ -607,7 +856,7 @@ class LocalIndex:
         json_keys = {src.json_key for field in fields if field is not None for src in value_sources(field)
                      if src.json_key is not None and not (src.irregular_only and file.regular_only)}
         if len(json_keys) > 1:
-            self._absent_upto_ids(file.name, file.conn, sorted(json_keys))  # known before the passes ask
+            self._absent_upto_ids(file.stem, file.conn, sorted(json_keys))  # known before the passes ask
         for after, todo in missing.items():
             part = self._count_slots(file, [requests[i] for i, _, _ in todo], after_id=after)
             for (i, key, entry), counts in zip(todo, part, strict=True):
@@ -638,7 +887,7 @@ class LocalIndex:
         one walk instead of one per filter), or None when a query needs more than that index holds."""
         compiler = Compiler(file.name, timestamp_field=schema.TIMESTAMP_FIELD, fts_upto=file.fts_upto,
                             learned_kind=file.learned, regular_only=file.regular_only,
-                            fts_phrases=file.fts_phrases)
+                            fts_phrases=file.fts_phrases, shard=file.shard)
         sums = ", ".join(f"coalesce(sum(CASE WHEN ({compiler.compile(to_query(q))}) THEN 1 ELSE 0 END), 0)"
                          for q in queries)
         found = LocalIndex._per_minute(file, f"SELECT json_array({sums}) FROM docs d "
@@ -659,7 +908,7 @@ class LocalIndex:
         sort of the whole file: ~2-5x less CPU on 500k rows), else one GROUP BY over the rows."""
         compiler = Compiler(file.name, timestamp_field=schema.TIMESTAMP_FIELD, fts_upto=file.fts_upto,
                             learned_kind=file.learned, regular_only=file.regular_only,
-                            fts_phrases=file.fts_phrases)
+                            fts_phrases=file.fts_phrases, shard=file.shard)
         where = compiler.compile(to_query(request.query))
         if after_id:
             where += f" AND d.id > {compiler.p(after_id)}"
@@ -668,7 +917,7 @@ class LocalIndex:
         if request.field is None:
             sources = [ValueSource("docs d", "", "NULL", "NULL", True)]
         else:
-            sources = self._sources_in(file.name, file.conn, value_sources(request.field))
+            sources = self._sources_in(file.stem, file.conn, value_sources(request.field))
         counted: Counts = {}
         rows = 0
         for src in sources:
@@ -729,8 +978,8 @@ class LocalIndex:
                 end: datetime | None, timestamp_field: str, select: str,
                 group: str = "") -> Iterator[tuple[Any, ...]]:
         sources = value_sources(field)
-        for name, conn, where, params in self._each(index, query, start, end, timestamp_field):
-            for src in self._sources_in(name, conn, sources):
+        for file, conn, where, params in self._each(index, query, start, end, timestamp_field):
+            for src in self._sources_in(file.stem, conn, sources):
                 columns = select.format(num=number_expr(src.value, src.type), value=src.value, type=src.type)
                 yield from _run(conn, f"SELECT {columns} FROM {src.tables} WHERE ({where}){src.where} {group}",
                                 params)
@@ -804,6 +1053,8 @@ class LocalIndex:
             return dict.fromkeys(json_keys, 0)
         # The first document tells a file from a later one that got the same inode (after retention).
         first = conn.execute("SELECT ts, length(doc) FROM docs ORDER BY id LIMIT 1").fetchone()
+        # Removed rows (raced copies) may give their ids to later documents: a removal starts afresh.
+        first = (first, raced.removals(conn))
         last = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
         checked = {}
         for json_key in json_keys:
@@ -833,34 +1084,43 @@ class LocalIndex:
 
     # -- management ---------------------------------------------------------
     def indices(self, pattern: str = "*") -> list[IndexInfo]:
+        """One entry per index, whatever number of files (shards) it is written in: their documents and
+        bytes add up; ``path`` is its first file."""
         out = []
-        for name in self._names(pattern):
-            path = self.directory / f"{name}{schema.SUFFIX}"
-            size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+        stems = _stems(self.directory)
+        for name in self._names(pattern, stems):
+            paths = [self.directory / f"{stem}{schema.SUFFIX}" for stem in stems.get(name, [])]
+            size = sum(p.stat().st_size for path in paths for p in (path, Path(f"{path}-wal")) if p.exists())
             docs = 0
-            with self._reader(name) as conn:
-                if conn is not None:
-                    docs = conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
-            out.append(IndexInfo(name, docs, size, path, naming.day_of(name)))
+            for stem in stems.get(name, []):
+                with self._reader(stem) as conn:
+                    if conn is not None:
+                        docs += conn.execute("SELECT coalesce(max(id), 0) FROM docs").fetchone()[0]
+            out.append(IndexInfo(name, docs, size, paths[0], naming.day_of(name), tuple(paths)))
         return out
 
     def delete_index(self, name: str) -> bool:
-        """Delete one index file (and its WAL); True if it existed."""
-        path = self.path_of(name)
+        """Delete an index: every file of it (the plain one and the shards, each with its WAL); True if any existed."""
+        self.path_of(name)  # a valid name, or QueryError
         with self._lock:
             cached = self._writers.pop(name, None)
             if cached is not None:
                 cached[0].close()
-            existed = path.exists()
-            for victim in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
-                try:
-                    victim.unlink()
-                except FileNotFoundError:
-                    pass
+            self._pending.pop(name, None)
+            self._peers.forget(name)
+            existed = False
+            for path in self.files_of(name):
+                existed = existed or path.exists()
+                for victim in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+                    try:
+                        victim.unlink()
+                    except FileNotFoundError:
+                        pass
         return existed
 
     def quarantine_index(self, name: str) -> Path:
-        """Move an unreadable (corrupt) index file aside, so writing can start a fresh one; returns the new path."""
+        """Move the unreadable (corrupt) file this store writes for ``name`` aside, so writing can start a
+        fresh one (other writers' shards are theirs to judge); returns the new path."""
         path = self.path_of(name)
         target = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}")
         with self._lock:
@@ -908,10 +1168,13 @@ def _add_to(totals: list[Counts | None], position: int, counts: Counts | None) -
 class _SlotFile:
     """One index file as slot counting reads it: inside one read transaction, up to row ``last``."""
 
-    def __init__(self, path: Path, name: str, conn: sqlite3.Connection, last: int, low: int, high: int) -> None:
+    def __init__(self, path: Path, file: _IndexFile, conn: sqlite3.Connection, last: int, low: int, high: int,
+                 ) -> None:
         self.path = path
         self.low, self.high = low, high  # the file's first and last ts
-        self.name = name
+        self.name = file.name  # the index, for queries on _index
+        self.stem = file.stem  # the file: what cached counts and watermarks are kept by
+        self.shard = file.shard
         self.conn = conn
         self.last = last
         upto = _fts_upto(conn)
@@ -928,7 +1191,8 @@ class _SlotFile:
             return None
         first = self.conn.execute("SELECT ts, length(doc) FROM docs ORDER BY id LIMIT 1").fetchone()
         version = self.conn.execute("PRAGMA schema_version").fetchone()[0]
-        return (self.name, inode, first, version)
+        # Counts cached before a removal (raced copies) include rows that are gone: a removal starts afresh.
+        return (self.stem, inode, first, version, raced.removals(self.conn))
 
     def mark(self, doc_id: int) -> tuple[Any, ...] | None:
         return self.conn.execute("SELECT ts, length(doc) FROM docs WHERE id = ?", (doc_id,)).fetchone()
@@ -938,7 +1202,7 @@ class _SlotFile:
         compiled = []
         for now in (_NOW_A, _NOW_B):
             compiler = Compiler(self.name, now=now, timestamp_field=schema.TIMESTAMP_FIELD, learned_kind=self.learned,
-                                fts_phrases=self.fts_phrases)
+                                fts_phrases=self.fts_phrases, shard=self.shard)
             compiled.append((compiler.compile(to_query(query)), tuple(compiler.params)))
         if compiled[0] != compiled[1]:
             return None

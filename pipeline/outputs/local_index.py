@@ -76,7 +76,8 @@ class LocalIndex(Output):
     def register(self) -> None:
         self.directory = Path(self.options.path or (self.context.path_data / "index"))
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.store = Store(self.directory)
+        # In a worker process: its own shard file per index, so the processes never wait for one write lock.
+        self.store = Store(self.directory, shard=self.context.worker_process)
         self._index = Template(self.options.index, self.options.index_timezone)
         self._fallback = Template(self.options.fallback_index, self.options.index_timezone)
         self._closed = threading.Event()

@@ -57,14 +57,17 @@ def walk_plugins(statements: Sequence[Statement]) -> Iterator[PluginSpec]:
 
 
 def build_pipeline(config: PipelineConfig, pipeline_id: str = "main", path_data: Path = Path("data"),
-                   settings: dict[str, Any] | None = None, require_inputs: bool = True) -> BuiltPipeline:
+                   settings: dict[str, Any] | None = None, require_inputs: bool = True,
+                   worker_process: int | None = None) -> BuiltPipeline:
     """Instantiate every plugin; raise ConfigErrors listing all problems at once.
 
     ``require_inputs=False`` is for callers that attach inputs themselves (tests).
+    ``worker_process``: the number of the worker process building it (None: the main process).
     """
     errors: list[ConfigError] = []
     metrics = PipelineMetrics(pipeline_id)
-    context = PluginContext(pipeline_id=pipeline_id, path_data=Path(path_data), settings=settings or {})
+    context = PluginContext(pipeline_id=pipeline_id, path_data=Path(path_data), settings=settings or {},
+                            worker_process=worker_process)
     counters: dict[str, int] = {}
     seen_ids: dict[str, PluginSpec] = {}
     unbuilt: list[PluginSpec] = []

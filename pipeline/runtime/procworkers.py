@@ -41,7 +41,7 @@ def _snapshot(metrics: PipelineMetrics) -> dict[str, Any]:
 
 
 def _child_main(conn: multiprocessing.connection.Connection, config: PipelineConfig, pipeline_id: str,
-                path_data: str, log_level: str, log_format: str, flush_interval: float) -> None:
+                path_data: str, log_level: str, log_format: str, flush_interval: float, number: int) -> None:
     """Body of a worker process: build filters and outputs, then serve batches until told to stop."""
     from pipeline import logs
     from pipeline.runtime.builder import build_pipeline
@@ -53,7 +53,7 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
 
         tune_gc()
         config.inputs = []  # inputs live in the main process
-        built = build_pipeline(config, pipeline_id, Path(path_data), require_inputs=False)
+        built = build_pipeline(config, pipeline_id, Path(path_data), require_inputs=False, worker_process=number)
         runner = PipelineRunner(built, RunSettings(workers=0, flush_interval=flush_interval))
         runner.register_plugins()
         runner.start_flusher()
@@ -128,7 +128,7 @@ class ProcessWorker:
                  metrics: PipelineMetrics, log_level: str = "info", log_format: str = "plain",
                  flush_interval: float = 5.0) -> None:
         self.number = number
-        self._args = (config, pipeline_id, str(path_data), log_level, log_format, flush_interval)
+        self._args = (config, pipeline_id, str(path_data), log_level, log_format, flush_interval, number)
         self._metrics = metrics
         self._last: dict[str, Any] = {"pipeline": {}, "plugins": {}}
         self._conn: multiprocessing.connection.Connection | None = None

@@ -173,3 +173,32 @@ def test_object_storage_tier_on_a_real_s3_server(tmp_path: Path, s3_endpoint: S3
     back = _pipeline("restore", "--policy", str(policy), "--path.data", str(data), _name(40), "--index", "logs-restored")
     assert back.returncode == 0, back.stderr
     assert LocalIndex(data / "index").count(index="logs-restored") == counts[_name(40)]
+
+
+def test_an_index_written_by_worker_processes_moves_and_comes_back_whole(tmp_path: Path) -> None:
+    """Process workers each write a shard (<index>#<n>.sqlite): archived together, ids kept apart, and gone
+    from the local index together."""
+    data = tmp_path / "data"
+    counts = _fill(data, docs=10)  # the plain files
+    name = _name(40)
+    day = datetime.combine(TODAY - timedelta(days=40), datetime.min.time(), UTC) + timedelta(hours=13)
+    for shard in (0, 1):
+        writer = LocalIndex(data / "index", shard=shard)
+        writer.write(name, [Event({"@timestamp": (day + timedelta(seconds=i)).isoformat(),
+                                   "message": f"worker {shard} event {i}"}) for i in range(5)])
+        writer.close()
+    assert sorted(p.name for p in (data / "index").glob(f"{name}*.sqlite")) == [
+        f"{name}#0.sqlite", f"{name}#1.sqlite", f"{name}.sqlite"]
+    policy = _policy(tmp_path, _directory_tier(tmp_path))
+    run = _pipeline("archive", "--policy", str(policy), "--path.data", str(data))
+    assert run.returncode == 0, run.stderr
+    assert not list((data / "index").glob(f"{name}*")), "every shard left the local index"
+    (cold,) = json.loads((tmp_path / "cold" / "manifest.json").read_text())["indices"]
+    assert cold["count"] == counts[name] + 10
+    with gzip.open(tmp_path / "cold" / cold["file"]) as handle:
+        ids = [json.loads(line)["_id"] for line in handle]
+    assert len(set(ids)) == len(ids) == counts[name] + 10  # ids are per file: a shard's carry its number
+    assert "5#1" in ids and "5" in ids
+    back = _pipeline("restore", "--policy", str(policy), "--path.data", str(data), name)
+    assert back.returncode == 0, back.stderr
+    assert LocalIndex(data / "index").count(index=name, query="worker") == 10

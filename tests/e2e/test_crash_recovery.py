@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.localindex import LocalIndex
+from pipeline.localindex.store import file_uri
 from pipeline.lumberjack.client import LumberjackClient
 
 LINES = 40_000
@@ -30,7 +31,7 @@ def stored_numbers(index_dir: Path) -> Counter[int]:
     """How often each line number is in the local index (read as any user of the files could)."""
     seen: Counter[int] = Counter()
     for path in index_dir.glob("*.sqlite"):
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=10)  # quoted: shards have a #
         try:
             rows = conn.execute("SELECT json_extract(doc, '$.message') FROM docs").fetchall()
         except sqlite3.OperationalError:
@@ -146,7 +147,7 @@ output {{ local_index {{ }} }}
 def stored_offsets(index_dir: Path) -> Counter[int]:
     seen: Counter[int] = Counter()
     for path in index_dir.glob("*.sqlite"):
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=10)  # quoted: shards have a #
         try:
             seen.update(offset for (offset,) in conn.execute("SELECT json_extract(doc, '$.log.offset') FROM docs"))
         finally:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.localindex.store import file_uri
+
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
@@ -30,7 +32,7 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
 def stored(index_dir: Path) -> set[str]:
     messages: set[str] = set()
     for path in index_dir.glob("*.sqlite"):
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=10)  # quoted: shards have a #
         try:
             messages.update(m for (m,) in conn.execute("SELECT json_extract(doc, '$.message') FROM docs"))
         finally:

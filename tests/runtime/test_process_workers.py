@@ -128,7 +128,7 @@ def test_process_workers_with_the_persisted_queue_deliver_every_line(pipeline_cm
     assert messages == sorted(f"line {n}" for n in range(3000))
 
 
-def test_worker_processes_writing_the_same_daily_local_index_file_lose_nothing(pipeline_cmd, tmp_path):
+def test_worker_processes_writing_one_daily_local_index_lose_nothing(pipeline_cmd, tmp_path):
     from pipeline.localindex.store import LocalIndex
 
     log = tmp_path / "app.log"
@@ -143,9 +143,12 @@ def test_worker_processes_writing_the_same_daily_local_index_file_lose_nothing(p
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     index = LocalIndex(tmp_path / "d" / "index")
-    assert len(list((tmp_path / "d" / "index").glob("logs-*.sqlite"))) == 1
+    # Each worker process writes its own shard of the day's index (no shared write lock): one index, two files.
+    assert sorted(p.name.split("#")[1] for p in (tmp_path / "d" / "index").glob("logs-*.sqlite")) == [
+        "0.sqlite", "1.sqlite"]
+    assert len(index.indices("logs-*")) == 1
     batches = [int(n) for n in re.findall(r"pipeline-worker-\d stopped: (\d+) batches", result.stderr)]
-    assert len(batches) == 2 and all(batches), result.stderr  # both workers wrote that one file
+    assert len(batches) == 2 and all(batches), result.stderr  # both workers wrote
     assert index.count("logs-*") == total
     assert index.count("logs-*", "w3") == len([n for n in range(total) if n % 7 == 3])  # full text, both writers
     assert sorted(int(d["message"].split()[1]) for d in index.search("logs-*", "w5", size=total)) == [

@@ -1,0 +1,127 @@
+"""Process workers writing the local index through the real `pipeline run`: one shard file per worker,
+every line stored exactly once, found by `pipeline search`, and not stored again by a replay after a kill
+that a run with another number of workers delivers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+LINES = 20_000
+
+
+def stored_numbers(index_dir: Path) -> Counter[int]:
+    """How often each line number is in the local index, over every file (plain and shards)."""
+    seen: Counter[int] = Counter()
+    for path in index_dir.glob("*.sqlite"):
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute("SELECT json_extract(doc, '$.message') FROM docs").fetchall()
+        except sqlite3.OperationalError:
+            rows = []  # created, schema not committed yet
+        finally:
+            conn.close()
+        seen.update(int(message.split()[1]) for (message,) in rows if message)
+    return seen
+
+
+def write_config(tmp_path: Path, source: Path) -> Path:
+    source.write_text("".join(f"line {n} of the shard test w{n % 7}\n" for n in range(LINES)))
+    config = tmp_path / "p.conf"
+    config.write_text(f"""
+input {{ file {{ path => "{source}" mode => "read" exit_after_read => true
+                 file_completed_action => "log" file_completed_log_path => "{tmp_path / 'done.log'}" }} }}
+output {{ local_index {{ }} }}
+""")
+    return config
+
+
+def search(pipeline_cmd: list[str], data: Path, *args: str) -> str:
+    result = subprocess.run([*pipeline_cmd, "search", "--path.data", str(data), *args], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_two_worker_processes_store_every_line_once_in_one_index(pipeline_cmd, tmp_path):
+    data, index_dir = tmp_path / "data", tmp_path / "data" / "index"
+    config = write_config(tmp_path, tmp_path / "numbers.log")
+    result = subprocess.run([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(data), "--api.enabled",
+                             "false", "-w", "2", "--pipeline.worker_type", "process", "-b", "100"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    files = sorted(p.name for p in index_dir.glob("*.sqlite"))
+    assert len(files) == 2 and all("#" in name for name in files), files  # a shard per worker, no shared file
+    stored = stored_numbers(index_dir)
+    assert sorted(stored) == list(range(LINES)) and set(stored.values()) == {1}
+    assert search(pipeline_cmd, data, "--count").strip() == str(LINES)
+    assert search(pipeline_cmd, data, "--count", "w3").strip() == str(len(range(3, LINES, 7)))  # full text
+    found = search(pipeline_cmd, data, '"line 12345 of"', "--json")
+    assert '"line 12345 of the shard test w4"' in found
+    listed = subprocess.run([*pipeline_cmd, "indices", "--path.data", str(data)], capture_output=True, text=True,
+                            timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split() for line in listed.stdout.splitlines() if line.startswith("logs-")]
+    assert len(rows) == 1 and rows[0][1] == str(LINES)  # the shards are one index, their documents add up
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _run_until_killed(pipeline_cmd: list[str], config: Path, data: Path, beyond: int, *flags: str) -> None:
+    """A run killed (SIGKILL) once the index holds more than ``beyond`` lines; waits until its worker
+    processes are gone too, so the next run does not race them."""
+    with open(data.parent / "pipeline.log", "ab") as log:
+        child = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(data), "--api.enabled",
+                                  "false", "--queue.type", "persisted", "-b", "50", *flags],
+                                 stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    helpers: set[int] = set()
+    while time.monotonic() < deadline and child.poll() is None:
+        helpers.update(_children(child.pid))
+        if sum(stored_numbers(data / "index").values()) > beyond:
+            break
+        time.sleep(0.1)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    deadline = time.monotonic() + 60
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+        for pid in helpers:  # zombies of the killed run: reaped by init; alive ones finish their batch
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        time.sleep(0.1)
+
+
+def test_a_replay_with_another_number_of_workers_stores_nothing_twice(pipeline_cmd, tmp_path):
+    """Killed with two worker processes, killed again with one thread worker (the plain file), finished with
+    three worker processes: the persisted queue hands the unacknowledged batches to other writers each time,
+    and each line is still stored once (the other files of the index are checked for the event's key)."""
+    data, index_dir = tmp_path / "data", tmp_path / "data" / "index"
+    config = write_config(tmp_path, tmp_path / "numbers.log")
+    process = ("--pipeline.worker_type", "process")
+    _run_until_killed(pipeline_cmd, config, data, LINES // 4, "-w", "2", *process)
+    _run_until_killed(pipeline_cmd, config, data, LINES // 2, "-w", "1")
+    final = subprocess.run([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(data), "--api.enabled",
+                            "false", "--queue.type", "persisted", "-b", "50", "-w", "3", *process],
+                           capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr[-3000:]
+    writers = {p.stem.partition("#")[2] for p in index_dir.glob("*.sqlite")}
+    assert {"", "2"} <= writers, writers  # written by -w 1 (the plain file) and by the third worker process
+    stored = stored_numbers(index_dir)
+    duplicated = {n: c for n, c in stored.items() if c > 1}
+    assert not duplicated, f"{len(duplicated)} line(s) stored more than once, e.g. {list(duplicated.items())[:5]}"
+    assert sorted(stored) == list(range(LINES)), f"{LINES - len(stored)} line(s) lost"
+    assert search(pipeline_cmd, data, "--count").strip() == str(LINES)
