@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.index_files import stored_numbers
 
 from pipeline.localindex import LocalIndex
 from pipeline.localindex.store import file_uri
@@ -25,21 +26,6 @@ from pipeline.lumberjack.client import LumberjackClient
 
 LINES = 40_000
 KILLS = 3
-
-
-def stored_numbers(index_dir: Path) -> Counter[int]:
-    """How often each line number is in the local index (read as any user of the files could)."""
-    seen: Counter[int] = Counter()
-    for path in index_dir.glob("*.sqlite"):
-        conn = sqlite3.connect(file_uri(path, "ro"), uri=True, timeout=10)  # quoted: shards have a #
-        try:
-            rows = conn.execute("SELECT json_extract(doc, '$.message') FROM docs").fetchall()
-        except sqlite3.OperationalError:
-            rows = []  # created, schema not committed yet
-        finally:
-            conn.close()
-        seen.update(int(message.split()[1]) for (message,) in rows if message)
-    return seen
 
 
 def searchable(index_dir: Path, query: str) -> int:

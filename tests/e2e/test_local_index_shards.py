@@ -6,29 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import time
-from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
+
+from support.index_files import stored_numbers
 
 LINES = 20_000
-
-
-def stored_numbers(index_dir: Path) -> Counter[int]:
-    """How often each line number is in the local index, over every file (plain and shards)."""
-    seen: Counter[int] = Counter()
-    for path in index_dir.glob("*.sqlite"):
-        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=10)
-        try:
-            rows = conn.execute("SELECT json_extract(doc, '$.message') FROM docs").fetchall()
-        except sqlite3.OperationalError:
-            rows = []  # created, schema not committed yet
-        finally:
-            conn.close()
-        seen.update(int(message.split()[1]) for (message,) in rows if message)
-    return seen
 
 
 def write_config(tmp_path: Path, source: Path) -> Path:
