@@ -35,3 +35,22 @@ def basic_auth(user: str | None, password: str | None, *, password_env: str | No
         where = f"{password_sources} or set {password_env}" if password_env else password_sources
         raise UsageError(f"user {user!r} ({user_sources}) given without a password: give {where}")
     return user, password
+
+
+CONNECTION_FLAGS = (("user", "--user"), ("password", "--password"), ("api_key", "--api-key"),
+                    ("ca_cert", "--ca-cert"), ("insecure", "--insecure"))
+
+
+def require_es_for_connection_flags(args: object) -> None:
+    """Refuse connection flags on a command that works on the local index (no ``--es``).
+
+    ``pipeline search --user elastic …`` without ``--es`` searched the local index and ignored the user:
+    someone who meant the cluster got local answers without a word. Only for commands whose cluster comes
+    from ``--es`` alone (search, archive/restore with --policy); alerts may take it from the settings file.
+    """
+    if getattr(args, "es", None):
+        return
+    given = [flag for name, flag in CONNECTION_FLAGS if getattr(args, name, None)]
+    if given:
+        raise UsageError(f"{', '.join(given)} only apply to a cluster: add --es URL "
+                         "(without --es the command works on the local index, which takes no credentials)")

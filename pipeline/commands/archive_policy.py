@@ -31,7 +31,10 @@ def _engine(args: argparse.Namespace) -> Engine:
         from pipeline.elasticsearch.client import client_from_args
 
         return ElasticsearchEngine(client_from_args(args))
+    from pipeline.commands._credentials import require_es_for_connection_flags
     from pipeline.commands.search import index_directory
+
+    require_es_for_connection_flags(args)
 
     return LocalIndexEngine(index_directory(args))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import serde
+from pipeline.commands._credentials import require_es_for_connection_flags
 from pipeline.localindex import LocalIndex, QueryError, datemath, parse_query_text, schema
 from pipeline.settings import load_settings
 
@@ -91,6 +92,7 @@ def _query(text: str, language: str) -> Any:
 def run(args: argparse.Namespace) -> int:
     if args.es:
         return _run_on_cluster(args)
+    require_es_for_connection_flags(args)
     directory = index_directory(args)
     if not directory.is_dir():
         print(f"no local index at {directory} (set --path.data to the pipeline's data directory)",

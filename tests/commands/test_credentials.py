@@ -108,3 +108,31 @@ def test_the_error_names_the_sources_it_was_given():
         basic_auth("u", None, password_env="KIBANA_PW", password_sources="--pw")
     with pytest.raises(UsageError, match=r"add --who"):
         basic_auth(None, "p", user_sources="--who")
+
+
+@pytest.mark.parametrize("argv", [
+    ["search", "--user", "elastic", "--password", "pw", "*"],
+    ["search", "--api-key", "id:key", "*"],
+    ["search", "--insecure", "*"],
+    ["archive", "--policy", "{policy}", "--user", "elastic", "--password", "pw"],
+    ["restore", "--policy", "{policy}", "logs-2020.01.01", "--ca-cert", "ca.pem"],
+], ids=["search user", "search api-key", "search insecure", "archive --policy user", "restore --policy ca-cert"])
+def test_connection_flags_without_es_are_a_usage_error(tmp_path: Path, argv: list[str]) -> None:
+    # Without --es these commands work on the local index: the flags used to be ignored without a word.
+    data = tmp_path / "data"
+    (data / "index").mkdir(parents=True)
+    policy = tmp_path / "policy.yml"
+    policy.write_text(f"hot: 7d\ntiers:\n  - {{name: nas, type: directory, path: {tmp_path / 'nas'}, until: 30d}}\n",
+                      encoding="utf-8")
+    args = [a.replace("{policy}", str(policy)) for a in argv]
+    done = _pipeline(*args, "--path.data", data, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "only apply to a cluster: add --es URL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_local_search_without_connection_flags_still_runs(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "index").mkdir(parents=True)
+    done = _pipeline("search", "*", "--path.data", data, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
