@@ -26,6 +26,7 @@ from pipeline.inputs.base import Input, InputContext
 from pipeline.inputs.file.deferred import PlainLineSource
 from pipeline.inputs.file.discover import discover, sort_paths
 from pipeline.inputs.file.options import FileOptions
+from pipeline.inputs.file.push_groups import push_bounds
 from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
 from pipeline.inputs.file.tail import Line, Lines, WatchedFile
 from pipeline.logs import RateLimitedLogger
@@ -35,7 +36,6 @@ from pipeline.timestamp import Timestamp
 
 TRUNCATED_TAG = "_line_truncated"
 DECODE_FAILURE_TAG = "_file_input_decode_failure"
-MAX_LINES_PER_PUSH = 500
 
 
 @register
@@ -265,9 +265,8 @@ class File(Input):
                     continue
                 progressed = True
                 # Small pushes: backpressure acts per group and the registry advances often.
-                group = max(1, min(MAX_LINES_PER_PUSH, getattr(ctx.queue, "capacity", MAX_LINES_PER_PUSH)))
-                for start in range(0, len(lines), group):
-                    if not self.deliver(ctx, watched, lines[start:start + group]):
+                for start, stop in push_bounds(len(lines), getattr(ctx.queue, "capacity", None)):
+                    if not self.deliver(ctx, watched, lines[start:stop]):
                         return progressed
                     self._save_if_due()
         return progressed
