@@ -451,9 +451,11 @@ class BeatsConnection(asyncio.Protocol):
 
     async def _push_window(self, events: list[Event]) -> None:
         """Hand a window to the queue in slices of at most half its capacity, so a
-        window larger than the queue flows through instead of waiting for it to empty."""
+        window larger than the queue flows through instead of waiting for it to empty. A capacity of 0
+        (a persisted queue bounded by bytes only, its default) or none means unbounded: one push."""
         ctx = self.settings.ctx
-        step = max(1, getattr(ctx.queue, "capacity", len(events)) // 2)
+        capacity = getattr(ctx.queue, "capacity", None)
+        step = max(1, capacity // 2) if capacity else len(events)
         if len(events) <= step:
             await ctx.push(events)
             return

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
+from typing import Any
 
 from pipeline.inputs.base import InputContext
 from pipeline.inputs.beats.connection import BeatsConnection, BeatsStats, ConnectionSettings
 from pipeline.lumberjack.frames import encode_ack, encode_window_frames
 from pipeline.queue import MemoryQueue
+from pipeline.queue.persisted import PersistedQueue
 from pipeline.testing import build_plugin
 
 
@@ -47,9 +50,9 @@ def _window(n: int) -> bytes:
     return encode_window_frames([{"message": f"m{i}"} for i in range(n)], compress_level=None)[0]
 
 
-async def _connection(capacity: int) -> tuple[BeatsConnection, FakeTransport, MemoryQueue]:
+async def _connection(capacity: int, queue: Any = None) -> tuple[BeatsConnection, FakeTransport, Any]:
     beats = build_plugin("input", "beats { port => 0 }")
-    queue = MemoryQueue(capacity)
+    queue = MemoryQueue(capacity) if queue is None else queue
     ctx = InputContext(queue, beats.decorate, threading.Event(), asyncio.get_running_loop())
     settings = ConnectionSettings(ctx=ctx, stats=BeatsStats(), make_builder=beats._make_builder,
                                   max_frame_size=1 << 20, keepalive_interval=60)
@@ -105,3 +108,41 @@ def test_peer_address_comes_from_the_socket() -> None:
         assert connection.peer == "192.0.2.7:40000"
 
     asyncio.run(scenario())
+
+
+def _pushes_of_one_window(queue: Any, size: int) -> list[int]:
+    async def scenario() -> list[int]:
+        connection, transport, _queue = await _connection(0, queue)
+        pushes: list[int] = []
+        push = connection.settings.ctx.push
+
+        async def counting(events):  # type: ignore[no-untyped-def]
+            events = list(events)
+            pushes.append(len(events))
+            await push(events)
+
+        connection.settings.ctx.push = counting  # type: ignore[method-assign]
+        connection.data_received(_window(size))
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if transport.written:
+                break
+        assert transport.written == [encode_ack(size)]
+        return pushes
+
+    return asyncio.run(scenario())
+
+
+def test_a_window_goes_to_a_persisted_queue_in_one_push(tmp_path: Path) -> None:
+    # The persisted queue's default capacity is 0 (bounded by bytes only): that meant slices of ONE event.
+    queue = PersistedQueue(tmp_path / "pq")
+    try:
+        assert queue.capacity == 0
+        assert _pushes_of_one_window(queue, 300) == [300]
+    finally:
+        queue.close()
+
+
+def test_a_window_larger_than_half_a_bounded_queue_goes_in_halves() -> None:
+    queue = MemoryQueue(200)
+    assert _pushes_of_one_window(queue, 150) == [100, 50]
