@@ -96,8 +96,13 @@ def test_a_replay_with_another_number_of_workers_stores_nothing_twice(pipeline_c
     data, index_dir = tmp_path / "data", tmp_path / "data" / "index"
     config = write_config(tmp_path, tmp_path / "numbers.log")
     process = ("--pipeline.worker_type", "process")
-    _run_until_killed(pipeline_cmd, config, data, LINES // 4, "-w", "2", *process)
-    _run_until_killed(pipeline_cmd, config, data, LINES // 2, "-w", "1")
+    # Thresholds relative to what is stored already: a kill lands a little after its threshold (reads of up to
+    # 500 lines per push), so a fixed "half of the lines" could be passed by the first run alone and the second
+    # run be killed before writing anything.
+    _run_until_killed(pipeline_cmd, config, data, LINES // 10, "-w", "2", *process)
+    after_first = sum(stored_numbers(index_dir).values())
+    assert after_first < LINES * 7 // 10, f"the first run stored {after_first} of {LINES} lines before its kill"
+    _run_until_killed(pipeline_cmd, config, data, after_first + LINES // 20, "-w", "1")
     final = subprocess.run([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(data), "--api.enabled",
                             "false", "--queue.type", "persisted", "-b", "50", "-w", "3", *process],
                            capture_output=True, text=True, timeout=300)
