@@ -114,12 +114,19 @@ def document_ids(events: Sequence[Event]) -> list[str | None]:
     ids: list[str | None] = []
     variants: dict[str, list[dict[str, Any]]] = {}  # id -> the distinct event contents seen with it
     for event in events:
-        value = get_event_id(event)
-        if value is not None:
-            seen = variants.setdefault(value, [])
-            number = next((n for n, data in enumerate(seen) if data == event.data), len(seen))
+        data = event.data
+        meta = data.get(METADATA)  # get_event_id inlined: this runs for every event the outputs write
+        value = meta.get(ID_KEY) if type(meta) is dict else None
+        if type(value) is not str or not value:
+            ids.append(None)
+            continue
+        seen = variants.get(value)
+        if seen is None:  # the usual case: an id not seen yet in the batch
+            variants[value] = [data]
+        else:
+            number = next((n for n, known in enumerate(seen) if known == data), len(seen))
             if number == len(seen):
-                seen.append(event.data)
+                seen.append(data)
             if number:
                 value = f"{value}.{number}"
         ids.append(value)

@@ -70,3 +70,9 @@ def test_the_same_event_twice_in_a_batch_keeps_one_id_so_it_is_stored_once():
     first, child = Event({"@metadata": {"_id": "x"}, "n": 0}), Event({"@metadata": {"_id": "x"}, "n": 1})
     again = Event({"@metadata": {"_id": "x"}, "n": 0})
     assert document_ids([first, child, again, Event({"@metadata": {"_id": "x"}, "n": 1})]) == ["x", "x.1", "x", "x.1"]
+
+
+def test_an_empty_or_non_text_id_is_no_id():
+    events = [Event({"@metadata": {"_id": ""}}), Event({"@metadata": {"_id": 7}}), Event({"@metadata": "x"}),
+              Event({"@metadata": {"_id": "y"}})]
+    assert document_ids(events) == [None, None, None, "y"]

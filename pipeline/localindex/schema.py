@@ -141,15 +141,29 @@ def lookup(data: dict[str, Any], name: str, parts: tuple[str, ...] | None = None
     return None if node is _MISSING else node
 
 
-def _lookup_lines(name: str, target: str) -> list[str]:
-    """Generated lines setting ``target`` to field ``name`` as :func:`lookup` reads it (nested, then dotted key)."""
-    parts = name.split(".")
+def _lookup_lines(name: str, target: str, walked: dict[tuple[str, ...], str]) -> list[str]:
+    """Generated lines setting ``target`` to field ``name`` as :func:`lookup` reads it (nested, then dotted key).
+
+    ``walked``: nested paths read by earlier lines -> their variable, so fields sharing a parent (the
+    ``http.response`` of ``status_code`` and ``body.bytes``) walk it once.
+    """
+    parts = tuple(name.split("."))
     if len(parts) == 1:
         return [f"    {target} = get({name!r})"]
-    lines = [f"    node = get({parts[0]!r}, _MISSING)"]
-    for part in parts[1:]:
-        lines.append(f"    node = node.get({part!r}, _MISSING) if type(node) is dict else _MISSING")
-    lines.append(f"    {target} = get({name!r}) if node is _MISSING else node")
+    lines = []
+    node = "data"
+    for depth in range(1, len(parts) + 1):
+        path = parts[:depth]
+        known = walked.get(path)
+        if known is None:
+            known = walked[path] = f"n{len(walked)}"
+            if depth == 1:
+                lines.append(f"    {known} = get({parts[0]!r}, _MISSING)")
+            else:
+                lines.append(f"    {known} = {node}.get({parts[depth - 1]!r}, _MISSING) "
+                             f"if type({node}) is dict else _MISSING")
+        node = known
+    lines.append(f"    {target} = get({name!r}) if {node} is _MISSING else {node}")
     return lines
 
 
@@ -161,8 +175,9 @@ def _compile_reader(names: Iterable[str]) -> Callable[[dict[str, Any]], list[Any
     """
     lines = ["def read(data):", "    get = data.get"]
     values = []
+    walked: dict[tuple[str, ...], str] = {}
     for pos, name in enumerate(names):
-        lines += _lookup_lines(name, f"v{pos}")
+        lines += _lookup_lines(name, f"v{pos}", walked)
         values.append(f"v{pos}")
     lines.append(f"    return [{', '.join(values)}]")
     namespace: dict[str, Any] = {"_MISSING": _MISSING}
@@ -180,8 +195,9 @@ def _compile_present_reader(names: Iterable[str]) -> Callable[[dict[str, Any]], 
     ``irregular`` is 1 when a value is not a plain scalar a column may hold (see :func:`_column_value`).
     """
     lines = ["def read(data):", "    get = data.get", "    shape = 0", "    irr = 0", "    out = []"]
+    walked: dict[tuple[str, ...], str] = {}
     for pos, name in enumerate(names):
-        lines += _lookup_lines(name, "v")
+        lines += _lookup_lines(name, "v", walked)
         lines += ["    if v is not None:",
                   f"        shape |= {1 << pos}",
                   "        kind = type(v)",
@@ -351,6 +367,7 @@ def _fallback_default(value: Any) -> Any:
 
 _ISO_SECONDS: dict[int, str] = {}
 _ISO_DAYS: dict[int, str] = {}
+_ISO_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))  # a concatenation costs half an f-string's format
 
 
 def iso(millis: int) -> str:
@@ -369,4 +386,4 @@ def iso(millis: int) -> str:
             day = _ISO_DAYS[days] = time.strftime("%Y-%m-%dT", time.gmtime(days * 86_400))
         hours, rest = divmod(rest, 3600)
         prefix = _ISO_SECONDS[secs] = f"{day}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
-    return f"{prefix}.{ms:03d}Z"
+    return prefix + _ISO_MILLIS[ms]
