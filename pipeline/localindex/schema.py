@@ -249,7 +249,7 @@ def rows_for(events: Sequence[Event], keys: Sequence[str | None] | None = None) 
     run: list[tuple[Any, ...]] = []
     run_shape = -1
     texts: list[tuple[int, str]] = []
-    dumps, option = orjson.dumps, orjson.OPT_NON_STR_KEYS
+    dumps = orjson.dumps
     read_present = read_present_hot_fields
     for offset, event in enumerate(events, start=1):
         key = keys[offset - 1] if keys is not None else None
@@ -268,10 +268,9 @@ def rows_for(events: Sequence[Event], keys: Sequence[str | None] | None = None) 
         if METADATA in plain:
             del plain[METADATA]
         try:
-            doc = dumps(plain, default=json_default, option=option).decode()
+            doc = dumps(plain, default=json_default).decode()
         except TypeError:
-            # orjson refuses integers beyond 64 bits and odd types; keep the event, encoded by the stdlib.
-            doc = json.dumps(plain, default=_fallback_default, ensure_ascii=False)
+            doc = _document_json_slowly(plain)
         shape, hot, irregular = read_present(data)
         if irregular:
             shape, hot = _plain_columns(data)
@@ -301,6 +300,15 @@ def rows_for(events: Sequence[Event], keys: Sequence[str | None] | None = None) 
             texts.append((offset, message if type(message) is str and message.isascii() else
                           message_text(message)))
     return Rows(runs, list(keys) if keys is not None else [None] * len(events), texts)
+
+
+def _document_json_slowly(plain: dict[str, Any]) -> str:
+    """The JSON of an event the fast encoding refused: non-text keys (orjson's option for them doubles
+    the cost of every event, so it is used only here), integers beyond 64 bits, odd types (the stdlib)."""
+    try:
+        return orjson.dumps(plain, default=json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(plain, default=_fallback_default, ensure_ascii=False)
 
 
 def _plain_columns(data: dict[str, Any]) -> tuple[int, list[Any]]:

@@ -50,3 +50,22 @@ def test_iso_gives_milliseconds_on_both_sides_of_the_epoch():
     assert schema.iso(1431857143007) == "2015-05-17T10:05:43.007Z"
     assert schema.iso(0) == "1970-01-01T00:00:00.000Z"
     assert schema.iso(-1) == "1969-12-31T23:59:59.999Z"
+
+
+def test_documents_with_non_text_keys_or_huge_integers_are_kept_whole():
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from pipeline.event import Event
+
+    events = [Event({"message": "plain", "n": 1}),
+              Event({"message": "int keys", "counts": {200: 3, 404: {1: "x"}}}),
+              Event({"message": "both", "counts": {500: 1}, "big": 2**70}),
+              Event({"message": "a date", "when": datetime(2026, 1, 2, tzinfo=UTC)})]
+    rows = schema.rows_for(events)
+    docs = [orjson.loads(row[-1]) for _, run in rows.runs for row in run]
+    assert [doc["message"] for doc in docs] == ["plain", "int keys", "both", "a date"]
+    assert docs[1]["counts"] == {"200": 3, "404": {"1": "x"}}
+    assert docs[2]["counts"] == {"500": 1} and docs[2]["big"] == 2**70
+    assert docs[3]["when"].startswith("2026-01-02T00:00:00")
