@@ -9,7 +9,7 @@ given (our ``index_timezone``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -62,12 +62,13 @@ def load_timezone(name: str | None) -> tzinfo:
 class Template:
     """A parsed sprintf template. ``Template.compile`` caches by text."""
 
-    __slots__ = ("text", "_parts", "_constant", "tz", "_day_cache")
+    __slots__ = ("text", "_parts", "_constant", "tz", "_day_cache", "_date_buckets")
 
     def __init__(self, text: str, tz: str | tzinfo | None = None) -> None:
         self.text = text
         self.tz: tzinfo = tz if isinstance(tz, tzinfo) else load_timezone(tz)
         self._day_cache: dict[tuple[int, str], str] = {}
+        self._date_buckets: list[int] = []  # each date part's time bucket (see _date_renderer)
         parts: list[str | Renderer] = []
         pos = 0
         for match in _TOKEN.finditer(text):
@@ -142,6 +143,7 @@ class Template:
             bucket_ms = 1000
         else:
             bucket_ms = 900_000
+        self._date_buckets.append(bucket_ms)
 
         def render_date(event: Event) -> str:
             stamp = event.data.get("@timestamp")
@@ -169,6 +171,27 @@ class Template:
             right = tail if isinstance(tail, str) else tail(event)
             return left + right
         return "".join([p if isinstance(p, str) else p(event) for p in parts])
+
+    def render_all(self, events: Sequence[Event]) -> list[str]:
+        """``render`` of each event. For a template whose only references are dates (a daily index name),
+        consecutive events in one time bucket get the same text without rendering it again."""
+        renderers = sum(1 for part in self._parts if not isinstance(part, str))
+        buckets = self._date_buckets
+        if self._constant or len(buckets) != renderers or not all(buckets):
+            return [self.render(event) for event in events]
+        bucket = min(buckets)  # the buckets nest (1 s divides 15 min): one key covers every date part
+        names: list[str] = []
+        last_key, last = None, ""
+        for event in events:
+            stamp = event.data.get("@timestamp")
+            if type(stamp) is not Timestamp:
+                names.append(self.render(event))
+                continue
+            key = stamp.millis // bucket
+            if key != last_key:
+                last, last_key = self.render(event), key
+            names.append(last)
+        return names
 
     def render_value(self, event: Event) -> Any:
         """Like render, but a template that is exactly one field reference keeps the value's type."""

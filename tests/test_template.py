@@ -74,3 +74,29 @@ def test_an_empty_reference_stays_as_written_as_in_logstash():
     from pipeline.template import Template
 
     assert Template.compile("a%{}b").render(Event({"message": "x"})) == "a%{}b"
+
+
+@pytest.mark.parametrize("text,tz", [
+    ("logs-%{+YYYY.MM.dd}", "UTC"),
+    ("logs-%{+YYYY.MM.dd}", "America/New_York"),  # the walk below crosses a DST change
+    ("logs-%{+YYYY.MM.dd}", "Asia/Kathmandu"),  # a +05:45 offset: days start at quarter hours in UTC
+    ("logs-%{+YYYY.MM.dd.HH}-%{{yyyy}}", "Europe/Paris"),
+    ("%{+HH:mm:ss.SSS}", "UTC"),  # milliseconds: no shared bucket
+    ("%{+%s}", "UTC"),
+    ("logs-%{[service][name]}-%{+YYYY.MM.dd}", "UTC"),
+    ("constant", "UTC"),
+])
+def test_render_all_gives_what_render_gives_for_each_event(text, tz):
+    from pipeline.timestamp import Timestamp
+
+    start = 1793570400000  # 2026-11-01T00:00:00Z, hours before New York leaves daylight saving time
+    events = []
+    for step in range(0, 3 * 86_400_000, 7 * 60_000 + 1_234):  # every ~7 minutes for three days
+        events.append(Event({"@timestamp": Timestamp(start + step), "service": {"name": f"s{step % 3}"}}))
+    events.insert(5, Event({"message": "no timestamp"}))
+    if "%s" not in text:  # (render itself fails on it for %{+%s}: event.timestamp is then the string)
+        events[7].data["@timestamp"] = "set by hand"  # bypassing Event: rendered as render() does
+    template = Template(text, tz)
+    expected = [template.render(event) for event in events]
+    assert template.render_all(events) == expected
+    assert len(set(expected)) > 1 or text == "constant"

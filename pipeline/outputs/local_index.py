@@ -106,10 +106,15 @@ class LocalIndex(Output):
     def receive(self, events: list[Event]) -> None:
         grouped: dict[str, list[Event]] = {}
         keys: dict[str, list[str | None]] = {}
-        ids = document_ids(events) if self.options.use_event_id else [None] * len(events)
-        render, valid = self._index.render, self._valid_names
-        for event, key in zip(events, ids, strict=True):
-            name = render(event)
+        ids: list[str | None] = document_ids(events) if self.options.use_event_id else [None] * len(events)
+        names = self._index.render_all(events)
+        valid = self._valid_names
+        if names and names[0] in valid and names.count(names[0]) == len(names):
+            # The usual batch: one daily index, known valid. Written as is, without regrouping.
+            self._write_retrying(names[0], events, ids)
+            self._apply_retention()
+            return
+        for event, key, name in zip(events, ids, names, strict=True):
             if name not in valid:
                 reason = naming.invalid_reason(name)
                 if reason is not None:
