@@ -111,7 +111,7 @@ class Template:
         if inner.startswith("+"):
             fmt = inner[1:]
             if fmt == "%s":
-                return lambda event: str(event.timestamp.millis // 1000)
+                return self._epoch_renderer(literal)
             return self._date_renderer(fmt, literal)
         if inner == "":  # Logstash looks up the empty name, which no field has, and keeps "%{}" as written
             return lambda event: literal
@@ -125,6 +125,16 @@ class Template:
             return literal if value is _Missing else _render_value(value)
 
         return render_field
+
+    @staticmethod
+    def _epoch_renderer(literal: str) -> Renderer:
+        def render_epoch(event: Event) -> str:
+            stamp = event.data.get("@timestamp")
+            # Like the other date parts: an event whose @timestamp is missing or was set by hand to
+            # something else keeps the reference as written instead of failing the whole batch.
+            return str(stamp.millis // 1000) if isinstance(stamp, Timestamp) else literal
+
+        return render_epoch
 
     def _date_renderer(self, pattern: str, literal: str) -> Renderer:
         try:
