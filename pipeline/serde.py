@@ -51,22 +51,20 @@ def event_json(event: Event, *, metadata: bool = False) -> bytes:
 def events_json_lines(events: list[Event], delimiter: bytes = b"\n") -> bytes:
     """Several events as JSON documents, each followed by ``delimiter``, in one bytes object.
 
-    The usual event (a Timestamp, no @metadata) is encoded here without a call to event_json (0.79 ->
-    0.70 µs/event for 125-event batches of Apache events); every other one goes through it."""
+    An event without @metadata is encoded as it is, its Timestamps through the ``default`` hook: for
+    ~945-byte Apache events that is cheaper than event_json's copy with @timestamp as text (0.56 ->
+    0.51 µs), and skipping the call to event_json saves ~0.07 µs more. Same bytes either way."""
     docs: list[bytes] = []
     append = docs.append
     dumps = orjson.dumps
     for event in events:
         data = event.data
-        stamp = data.get(TIMESTAMP)
-        if type(stamp) is Timestamp and METADATA not in data:
-            data = data.copy()  # as event_json: @timestamp as its cached ISO string, the event unchanged
-            data[TIMESTAMP] = stamp.iso()
+        if METADATA not in data:
             try:
                 append(dumps(data, default=json_default))
                 continue
             except orjson.JSONEncodeError:
-                pass  # keys that are not strings: event_json's slower options
+                pass  # keys that are not strings: event_json's slower options (or its error)
         append(event_json(event))
     if not docs:
         return b""
