@@ -51,21 +51,21 @@ def event_json(event: Event, *, metadata: bool = False) -> bytes:
 def events_json_lines(events: list[Event], delimiter: bytes = b"\n") -> bytes:
     """Several events as JSON documents, each followed by ``delimiter``, in one bytes object.
 
-    An event without @metadata is encoded as it is, its Timestamps through the ``default`` hook: for
-    ~945-byte Apache events that is cheaper than event_json's copy with @timestamp as text (0.56 ->
-    0.51 µs), and skipping the call to event_json saves ~0.07 µs more. Same bytes either way."""
+    Inline rather than through event_json (a call less per event), and the event's Timestamps go
+    through orjson's ``default`` hook instead of into a copy as text: only an event with @metadata
+    (the file input's stable id: most events) is copied, to leave it out. Same bytes as event_json."""
     docs: list[bytes] = []
     append = docs.append
     dumps = orjson.dumps
     for event in events:
         data = event.data
-        if METADATA not in data:
-            try:
-                append(dumps(data, default=json_default))
-                continue
-            except orjson.JSONEncodeError:
-                pass  # keys that are not strings: event_json's slower options (or its error)
-        append(event_json(event))
+        if METADATA in data:
+            data = data.copy()  # the event keeps its @metadata
+            del data[METADATA]
+        try:
+            append(dumps(data, default=json_default))
+        except orjson.JSONEncodeError:
+            append(event_json(event))  # keys that are not strings: event_json's slower options (or its error)
     if not docs:
         return b""
     docs.append(b"")  # the last delimiter, without copying the joined batch once more
