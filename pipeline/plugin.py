@@ -34,7 +34,6 @@ Logstash 8 releases keep working.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 import logging
 import pkgutil
@@ -166,6 +165,15 @@ class PluginSpec:
 # ---------------------------------------------------------------------------
 # Declaring options
 # ---------------------------------------------------------------------------
+
+
+def _close_matches(word: str, candidates: list[str], n: int) -> list[str]:
+    """Did-you-mean hints for config errors; difflib is imported only then (~1 ms of start-up)."""
+    import difflib
+
+    return difflib.get_close_matches(word, candidates, n=n)
+
+
 def option(
     default: Any = REQUIRED,
     doc: str = "",
@@ -628,7 +636,7 @@ def build_options(cls: type[Plugin], spec: PluginSpec) -> Any:
             unresolved.add(info.name)
             continue
         if info is None:
-            hint = difflib.get_close_matches(key, list(infos) + list(by_alias), n=1)
+            hint = _close_matches(key, list(infos) + list(by_alias), n=1)
             fail(f'unknown option "{key}"' + (f' (did you mean "{hint[0]}"?)' if hint else ""), loc)
             continue
         if info.unsupported:
@@ -701,7 +709,7 @@ def build(spec: PluginSpec, context: PluginContext | None = None) -> Any:
             names = available(spec.kind)
         except ImportError:
             pass
-        hint = difflib.get_close_matches(spec.name, names, n=1)
+        hint = _close_matches(spec.name, names, n=1)
         message = f'unknown {spec.kind} plugin "{spec.name}"' + (
             f' (did you mean "{hint[0]}"?)' if hint else " (not available in this version)")
         raise ConfigErrors([ConfigError(message, spec.location, spec.kind, spec.name)])

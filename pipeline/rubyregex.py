@@ -27,8 +27,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import regex
-
 # ASCII classes; Ruby's \w \d \s are ASCII-only, its POSIX classes also accept
 # letters beyond ASCII (approximated by everything from U+00C0 up).
 _NON_ASCII_LETTERS = "\u00c0-\U0010ffff"
@@ -314,6 +312,8 @@ def compile_ruby(pattern: str, flags: int = 0) -> re.Pattern[str]:
     try:
         return re.compile(translated, flags)
     except re.error as exc:
+        import regex  # imported only for the few patterns ``re`` rejects (~7 ms of start-up)
+
         try:
             return regex.compile(translated, flags | regex.VERSION0)  # type: ignore[no-any-return]
         except regex.error:

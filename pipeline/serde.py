@@ -49,10 +49,27 @@ def event_json(event: Event, *, metadata: bool = False) -> bytes:
 
 
 def events_json_lines(events: list[Event], delimiter: bytes = b"\n") -> bytes:
-    """Several events as JSON documents, each followed by ``delimiter``, in one bytes object."""
-    if not events:
+    """Several events as JSON documents, each followed by ``delimiter``, in one bytes object.
+
+    Inline rather than through event_json (a call less per event), and the event's Timestamps go
+    through orjson's ``default`` hook instead of into a copy as text: only an event with @metadata
+    (the file input's stable id: most events) is copied, to leave it out. Same bytes as event_json."""
+    docs: list[bytes] = []
+    append = docs.append
+    dumps = orjson.dumps
+    for event in events:
+        data = event.data
+        if METADATA in data:
+            data = data.copy()  # the event keeps its @metadata
+            del data[METADATA]
+        try:
+            append(dumps(data, default=json_default))
+        except orjson.JSONEncodeError:
+            append(event_json(event))  # keys that are not strings: event_json's slower options (or its error)
+    if not docs:
         return b""
-    return delimiter.join([event_json(event) for event in events]) + delimiter
+    docs.append(b"")  # the last delimiter, without copying the joined batch once more
+    return delimiter.join(docs)
 
 
 JSONDecodeError = orjson.JSONDecodeError

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline.errors import ConfigError, ConfigErrors, Location
 
 _ENV = re.compile(r"\$\{(\w+)(?::([^}]*))?\}")
@@ -193,6 +191,8 @@ def apply(base: Settings, values: Mapping[str, Any], source: str = "<settings>")
 
 
 def _read_yaml(path: Path) -> Any:
+    import yaml  # only when a settings file exists: PyYAML is ~10 ms of every start-up
+
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -37,3 +37,23 @@ def test_json_lines_of_several_events_equal_their_lines_one_by_one():
     events = [Event({"n": n, "@metadata": {"x": n}}) for n in range(3)]
     assert serde.events_json_lines(events) == b"".join(serde.event_json(e) + b"\n" for e in events)
     assert serde.events_json_lines([]) == b""
+
+
+def test_json_lines_of_mixed_events_equal_event_json_and_leave_the_events_unchanged():
+    events = [Event({"message": "usual", "n": 1}),  # a Timestamp, no @metadata: the inline path
+              Event({"message": "meta", "@metadata": {"_id": "x"}}),
+              Event({"counts": {404: 2}, "seen": Timestamp(0)}),  # keys that are not strings
+              Event({"message": "text stamp", "@timestamp": "2026-11-21T05:16:26.123Z"})]
+    del events[3].data["@timestamp"]
+    events[3].data["@timestamp"] = "not a Timestamp"
+    before = [dict(e.data) for e in events]
+    expected = b"".join(serde.event_json(e) + b"\r\n" for e in events)
+    assert serde.events_json_lines(events, b"\r\n") == expected
+    assert [e.data for e in events] == before
+    assert type(events[0].data["@timestamp"]) is Timestamp
+    assert b'"counts":{"404":2}' in expected
+
+
+def test_json_lines_refuse_an_event_they_cannot_encode():
+    with pytest.raises(TypeError):
+        serde.events_json_lines([Event({"message": "fine"}), Event({"thing": object()})])

@@ -7,11 +7,10 @@ Logstash's pattern library in both field-name modes, nested field names,
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-
-import regex
 
 from pipeline import fieldref
 from pipeline.fieldref import container
@@ -20,13 +19,20 @@ from pipeline.grok.library import DEFAULT_ECS_MODE, PatternLibrary, build_librar
 from pipeline.grok.matcher import CompiledExpression
 
 
+def _compile_errors() -> tuple[type[Exception], ...]:
+    """What compiling may raise: re.error is a ValueError; regex.error only once the ``regex`` module
+    is loaded (imported on first use, see matcher.regex_compile)."""
+    module = sys.modules.get("regex")
+    return (ValueError, OverflowError) if module is None else (module.error, ValueError, OverflowError)
+
+
 def compile_expression(expression: str, library: PatternLibrary, *,
                        named_captures_only: bool = True) -> CompiledExpression:
     """Expand, translate and compile one grok expression; GrokError naming the culprit if it can't."""
     expanded = expand(expression, library, named_captures_only=named_captures_only)
     try:
         return CompiledExpression(expanded)
-    except (regex.error, ValueError, OverflowError) as exc:  # re.error is a ValueError
+    except _compile_errors() as exc:
         raise blame_compile_error(expanded, library, exc) from exc
 
 

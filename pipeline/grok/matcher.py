@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import regex
-
 from pipeline.grok.compiler import Expanded
 from pipeline.grok.guard import Risk, assess
 from pipeline.grok.rewrite import speed_up
@@ -27,9 +25,18 @@ from pipeline.grok.rewrite import speed_up
 # expression with Regexp::MULTILINE, Ruby's name for "dot matches newline": GREEDYDATA takes a whole
 # multi-line message (stack traces), so DOTALL here. An inline (?-m) in a pattern turns it off again.
 RE_FLAGS = re.ASCII | re.MULTILINE | re.DOTALL
-REGEX_FLAGS = regex.V0 | regex.ASCII | regex.MULTILINE | regex.DOTALL
-# \p{...} classes need Unicode mode; such patterns then also get Unicode \w \d \s (documented).
-REGEX_UNICODE_FLAGS = regex.V0 | regex.MULTILINE | regex.DOTALL
+
+
+def regex_compile(pattern: str, *, unicode: bool = False) -> Any:
+    """The ``regex`` module's pattern (V0, multi-line, dot-all as RE_FLAGS), the module imported on
+    first use: most expressions never need it, and it is ~7 ms of every start-up.
+    \\p{...} classes need Unicode mode; such patterns then also get Unicode \\w \\d \\s (documented)."""
+    import regex
+
+    flags = regex.V0 | regex.MULTILINE | regex.DOTALL
+    return regex.compile(pattern, flags if unicode else flags | regex.ASCII)
+
+
 # How many of the guard's estimated steps ``re`` gets through per second. Measured on this 2-core
 # machine (bench: pathological DATA/GREEDYDATA/NOTSPACE chains, load ~3): 1.8e9 for the tightest
 # case (three GREEDYDATA), 1e11-1e12 for the others. 2e8 keeps a 10x margin: a line the guard lets
@@ -88,7 +95,7 @@ class CompiledExpression:
         # see the expression as translated
         self.fast: re.Pattern[str] | None = (
             None if expanded.needs_regex_module else re.compile(speed_up(pattern), RE_FLAGS))
-        self._safe: Any = None if self.fast is not None else regex.compile(pattern, REGEX_UNICODE_FLAGS)
+        self._safe: Any = None if self.fast is not None else regex_compile(pattern, unicode=True)
         self.risk: Risk = assess(pattern, RE_FLAGS) if self.fast is not None else Risk(0, True)
         compiled: Any = self.fast if self.fast is not None else self._safe
         groups = compiled.groupindex
@@ -109,7 +116,7 @@ class CompiledExpression:
     @property
     def safe(self) -> Any:
         if self._safe is None:
-            self._safe = regex.compile(self.expanded.pattern, REGEX_FLAGS)
+            self._safe = regex_compile(self.expanded.pattern)
         return self._safe
 
     def fast_limit(self, timeout: float) -> int:

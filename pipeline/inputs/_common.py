@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -11,7 +12,6 @@ from pipeline.errors import QueueClosedError
 from pipeline.event import Event
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import build_from_dict, option
-from pipeline.queue.persisted import QueueWriteError
 
 if TYPE_CHECKING:
     from pipeline.codecs.base import Codec as CodecPlugin
@@ -82,7 +82,7 @@ def push_until_accepted(ctx: InputContext, events: Sequence[Event], logger: logg
         except QueueClosedError:
             logger.info("queue closed; %d events not delivered will be read again at next start", len(batch))
             return False
-        except QueueWriteError as exc:
+        except _queue_write_error() as exc:
             # Disk full, read-only: one line a minute, keep the events, try again until it clears.
             failing = True
             _queue_trouble.error("queue-write", "%s; the input waits and retries every %.0fs", exc,
@@ -93,6 +93,17 @@ def push_until_accepted(ctx: InputContext, events: Sequence[Event], logger: logg
     if failing:
         logger.warning("the queue accepts events again; the input goes on")
     return True
+
+
+class _NeverRaised(Exception):
+    """Stands for QueueWriteError while no persisted queue exists (nothing can raise it then)."""
+
+
+def _queue_write_error() -> type[Exception]:
+    """The persisted queue's write error, looked up only when an exception is being matched: the
+    module (pickle, the record format) stays out of the start-up of pipelines with a memory queue."""
+    module = sys.modules.get("pipeline.queue.persisted")
+    return module.QueueWriteError if module is not None else _NeverRaised
 
 
 def count_problem(plugin: Any, reason: str) -> None:
