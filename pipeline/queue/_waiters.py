@@ -20,6 +20,14 @@ class AsyncWaiters:
         self._waiting.append((loop, future, need))
         return future
 
+    def __bool__(self) -> bool:
+        """Some producer is waiting for room."""
+        return bool(self._waiting)
+
+    def discard(self, future: asyncio.Future[None]) -> None:
+        """Forget a producer that stopped waiting (timed out, cancelled) so it no longer counts as blocked."""
+        self._waiting = [entry for entry in self._waiting if entry[1] is not future]
+
     def wake_all(self) -> None:
         waiting, self._waiting = self._waiting, []
         for loop, future, _need in waiting:

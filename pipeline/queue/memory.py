@@ -64,10 +64,14 @@ class MemoryQueue:
                     self._append(events)
                     return
                 waiter = self._async_waiters.add(loop, len(events))
+                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
             try:
                 await asyncio.wait_for(waiter, timeout=0.5)
             except TimeoutError:
                 pass
+            finally:
+                with self._lock:
+                    self._async_waiters.discard(waiter)
 
     def put_blocking(self, events: list[Event], timeout: float | None = None,
                      stopping: threading.Event | None = None) -> bool:
@@ -85,10 +89,14 @@ class MemoryQueue:
                 if remaining <= 0:
                     return False
                 self._blocked_puts.append(len(events))
+                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
                 try:
                     self._not_full.wait(remaining)
                 finally:
                     self._blocked_puts.remove(len(events))
+
+    def _producer_blocked(self) -> bool:
+        return bool(self._blocked_puts) or bool(self._async_waiters)
 
     def _wake_producers(self) -> None:
         self._wake_blocked_threads()
@@ -109,8 +117,9 @@ class MemoryQueue:
                 if remaining <= 0:
                     return []
                 self._not_empty.wait(remaining)
-            # Wait briefly for a fuller batch, as Logstash's batch delay does.
-            while len(self._items) < size and not self._closed:
+            # Wait briefly for a fuller batch, as Logstash's batch delay does, unless a producer waits for
+            # room: its push cannot come in before this batch leaves, so waiting would only stall both.
+            while len(self._items) < size and not self._closed and not self._producer_blocked():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

@@ -123,3 +123,101 @@ def test_a_blocked_producer_is_woken_once_its_whole_push_fits():
     assert accepted == [True]
     assert wakes == [500]  # not after the first three batches, when 500 did not fit yet
     assert len(queue) == 1000 and queue._blocked_puts == []
+
+
+class StoppedClock:
+    """Stands in for the queue's ``time`` module and its batch-delay waits: a wait advances the clock
+    at once and is recorded, so a test sees whether get_batch would have waited, without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout or 0.0)
+        self.now += timeout or 0.0
+        return False
+
+
+def wait_until_blocked(queue: MemoryQueue) -> None:
+    deadline = time.monotonic() + 30
+    while not queue._producer_blocked() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert queue._producer_blocked(), "the producer never blocked"
+
+
+def take_batch_on_stopped_clock(queue: MemoryQueue, monkeypatch, size: int) -> tuple[list[Event] | None, list[float]]:
+    import pipeline.queue.memory as memory
+
+    clock = StoppedClock()
+    monkeypatch.setattr(memory, "time", clock)
+    monkeypatch.setattr(queue._not_empty, "wait", clock.wait)
+    batch = queue.get_batch(size, 0.05)
+    monkeypatch.undo()
+    return batch, clock.waits
+
+
+def test_a_blocked_thread_producer_does_not_make_the_worker_wait_for_a_fuller_batch(monkeypatch):
+    # capacity 10, 6 queued, a push of 6 blocked: a worker asking for 8 used to wait the whole batch
+    # delay for events that could not come before it took the 6 (50 ms per push with small queues).
+    queue = MemoryQueue(10)
+    assert queue.try_put(events(6))
+    accepted = []
+    producer = threading.Thread(target=lambda: accepted.append(queue.put_blocking(events(6), timeout=30)))
+    producer.start()
+    wait_until_blocked(queue)
+    batch, waits = take_batch_on_stopped_clock(queue, monkeypatch, 8)
+    assert waits == []
+    assert [e.get("n") for e in batch] == list(range(6))
+    producer.join(30)
+    assert accepted == [True] and len(queue) == 6
+
+
+def test_a_blocked_async_producer_does_not_make_the_worker_wait_for_a_fuller_batch(monkeypatch):
+    queue = MemoryQueue(10)
+    assert queue.try_put(events(6))
+    loop = asyncio.new_event_loop()
+    put = asyncio.run_coroutine_threadsafe(queue.put(events(6)), loop)
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    try:
+        wait_until_blocked(queue)
+        batch, waits = take_batch_on_stopped_clock(queue, monkeypatch, 8)
+        assert waits == []
+        assert len(batch) == 6
+        put.result(30)
+        assert len(queue) == 6 and not queue._producer_blocked()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(30)
+        loop.close()
+
+
+def test_without_a_blocked_producer_the_worker_still_waits_for_a_fuller_batch(monkeypatch):
+    queue = MemoryQueue(10)
+    assert queue.try_put(events(6))
+    batch, waits = take_batch_on_stopped_clock(queue, monkeypatch, 8)
+    assert waits == [pytest.approx(0.05)]  # Logstash's batch delay, kept when nothing is held back
+    assert len(batch) == 6
+
+
+def test_an_async_producer_that_gave_up_waiting_no_longer_counts_as_blocked():
+    queue = MemoryQueue(2)
+    assert queue.try_put(events(2))
+
+    async def scenario():
+        put = asyncio.ensure_future(queue.put(events(2)))
+        for _ in range(1000):
+            await asyncio.sleep(0.001)
+            if queue._producer_blocked():
+                break
+        assert queue._producer_blocked()
+        put.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await put
+
+    asyncio.run(scenario())
+    assert not queue._producer_blocked()
