@@ -268,6 +268,7 @@ class PersistedQueue:
                     doomed = self._take_doomed()
                     break
                 waiter = self._waiters.add(loop, len(events))
+                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
             try:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter.future, timeout=0.5)
@@ -299,6 +300,7 @@ class PersistedQueue:
                 remaining = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                 if remaining <= 0:
                     return False
+                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
                 self._waiters.wait(len(events), remaining)
         _unlink(doomed)
         self._sync(sync)
@@ -315,8 +317,9 @@ class PersistedQueue:
                 if remaining <= 0:
                     return []
                 self._not_empty.wait(remaining)
-            # Wait briefly for a fuller batch, as Logstash's batch delay does.
-            while len(self) < size and not self._closed:
+            # Wait briefly for a fuller batch, as Logstash's batch delay does, unless a producer waits for
+            # room: it waits for this batch to leave (max_events) or to be acknowledged (max_bytes).
+            while len(self) < size and not self._closed and not self._waiters:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
