@@ -10,6 +10,7 @@ import time
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
 from pipeline.queue._waiters import Waiters
+from pipeline.queue.push_size import push_limit_for
 
 
 class MemoryQueue:
@@ -89,6 +90,10 @@ class MemoryQueue:
                     return False
                 self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
                 self._waiters.wait(len(events), remaining)
+
+    def push_limit(self) -> int:
+        """The most events one push should hold: half the capacity (pipeline/queue/push_size.py)."""
+        return push_limit_for(self.capacity)
 
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         deadline = time.monotonic() + delay

@@ -60,6 +60,7 @@ from pipeline.queue._records import (
     read_frames,
 )
 from pipeline.queue._waiters import Waiters
+from pipeline.queue.push_size import push_limit_for
 
 log = logging.getLogger("pipeline.queue.persisted")
 _limited = RateLimitedLogger(log)  # failures that repeat per record or per checkpoint
@@ -305,6 +306,10 @@ class PersistedQueue:
         _unlink(doomed)
         self._sync(sync)
         return True
+
+    def push_limit(self) -> int:
+        """The most events one push should hold: half the capacity (pipeline/queue/push_size.py)."""
+        return push_limit_for(self.capacity)
 
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         """Up to ``size`` events; ``[]`` after ``delay`` with nothing; None once closed and drained."""
