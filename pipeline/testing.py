@@ -19,6 +19,7 @@ from pipeline.config.ast import PipelineConfig
 from pipeline.event import Event
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import Plugin, PluginContext, PluginSpec, build
+from pipeline.queue.push_size import push_slices
 from pipeline.runtime.builder import BuiltPipeline, build_pipeline, walk_plugins
 from pipeline.runtime.compiler import compile_filters
 from pipeline.runtime.metrics import PipelineMetrics
@@ -97,8 +98,8 @@ class _ListInput(Input):
         self._events = events
 
     async def run(self, ctx: InputContext) -> None:
-        for start in range(0, len(self._events), 100):
-            await ctx.push(self._events[start:start + 100])
+        for start, stop in push_slices(len(self._events), min(100, ctx.queue.push_limit())):
+            await ctx.push(self._events[start:stop])
 
 
 def run_pipeline(text: str, events: Iterable[EventLike] | None = None, *, path_data: Path | str | None = None,

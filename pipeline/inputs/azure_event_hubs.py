@@ -195,7 +195,8 @@ class _HubReader:
         while not self.stop.is_set():
             try:
                 self.client.receive_batch(
-                    self._on_batch, max_batch_size=hub.max_batch_size, max_wait_time=HOUSEKEEPING_WAIT,
+                    self._on_batch, max_batch_size=min(hub.max_batch_size, self.ctx.queue.push_limit()),
+                    max_wait_time=HOUSEKEEPING_WAIT,
                     prefetch=hub.prefetch_count, starting_position=self._starting_position(),
                     on_error=self._on_error, on_partition_close=self._on_partition_close)
             except Exception as exc:  # noqa: BLE001 - the SDK's errors are many; log and read again

@@ -74,7 +74,8 @@ class DeadLetterQueue(Input):
 
     async def run(self, ctx: InputContext) -> None:
         while not ctx.is_stopping:
-            batch, position = await asyncio.to_thread(self._read_batch, self.position)
+            limit = min(BATCH, ctx.queue.push_limit())
+            batch, position = await asyncio.to_thread(self._read_batch, self.position, limit)
             if not batch:
                 await ctx.wait_stopping(self.options.poll_interval)
                 continue
@@ -85,13 +86,13 @@ class DeadLetterQueue(Input):
             if self.options.clean_consumed:
                 self._clean(position)
 
-    def _read_batch(self, position: Position) -> tuple[list[Event], Position]:
+    def _read_batch(self, position: Position, limit: int = BATCH) -> tuple[list[Event], Position]:
         listed = self.reader.segments()  # before reading: a segment sealed meanwhile is read next time
         events: list[Event] = []
         for entry, after in self.reader.read(position):
             events.append(entry.to_event())
             position = after
-            if len(events) >= BATCH:
+            if len(events) >= limit:
                 return events, position
         if listed and listed[-1] >= position.segment:
             # Everything listed was read or skipped (start_timestamp, torn lines): stand at its end.

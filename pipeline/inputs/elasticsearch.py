@@ -98,9 +98,10 @@ class ElasticsearchInput(Input):
                 answer = self._search({**self._body, "size": 0})
                 return ctx.push_blocking([self._wrap(answer.get("aggregations") or {})])
             batch: list[Event] = []
+            limit = min(PUSH_BATCH, ctx.queue.push_limit())
             for hit in self._hits():
                 batch.append(self._hit_event(hit))
-                if len(batch) >= PUSH_BATCH:
+                if len(batch) >= limit:
                     if not ctx.push_blocking(batch):
                         return False
                     batch = []

@@ -11,7 +11,9 @@ from pipeline.event import Event
 from pipeline.inputs._common import ecs_mode, ecs_option
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import option, register
+from pipeline.queue.push_size import push_slices
 
+BATCH = 256  # events per push at most (whole rounds, within the queue's push limit): amortises queue work
 
 @dataclass(frozen=True, kw_only=True)
 class GeneratorOptions(InputOptions):
@@ -42,10 +44,11 @@ class Generator(Input):
         codec = self.codec
         sequence = 0
         rounds = 0
+        limit = min(BATCH, ctx.queue.push_limit())
         while not ctx.is_stopping and (count == 0 or rounds < count):
             batch: list[Event] = []
-            # Whole rounds per batch keep `count` exact while amortising queue work.
-            while len(batch) < 256 and (count == 0 or rounds < count):
+            # Whole rounds per batch keep `count` exact.
+            while len(batch) < limit and (count == 0 or rounds < count):
                 for line in lines:
                     for event in codec.decode(line.encode()):
                         event.data["sequence"] = sequence
@@ -54,5 +57,6 @@ class Generator(Input):
                         batch.extend(event.clone() for _ in range(self.options.threads - 1))
                     sequence += 1
                 rounds += 1
-            await ctx.push(batch)
+            for start, stop in push_slices(len(batch), limit):  # a round may overshoot the limit
+                await ctx.push(batch[start:stop] if stop - start < len(batch) else batch)
             await asyncio.sleep(0)

@@ -230,6 +230,7 @@ class Jdbc(Input):
         tracked: Any = self.last_run.value if o.use_column_value else started  # type: ignore[union-attr]
         warned = False
         batch: list[Event] = []
+        limit = min(PUSH_BATCH, ctx.queue.push_limit())
         for row in self._rows(connection):
             if o.use_column_value:
                 if o.tracking_column in row:
@@ -239,7 +240,7 @@ class Jdbc(Input):
                                       o.tracking_column, list(row))
                     warned = True
             batch.append(self._event(row))
-            if len(batch) >= PUSH_BATCH:
+            if len(batch) >= limit:
                 if not ctx.push_blocking(batch):
                     return None
                 batch = []

@@ -164,10 +164,11 @@ class Kafka(Input):
         consumer.subscribe(self.subscription(), on_revoke=committer.on_revoke, on_lost=committer.on_lost)
         codec = resolve_codec(self).clone()
         timeout = self.options.poll_timeout_ms / 1000
+        poll_size = min(self.options.max_poll_records, ctx.queue.push_limit())  # a poll is one push
         try:
             while not (ctx.is_stopping or self._stop.is_set()):
                 committer.commit_ready()
-                records = consumer.consume(num_messages=self.options.max_poll_records, timeout=timeout)
+                records = consumer.consume(num_messages=poll_size, timeout=timeout)
                 if not records:
                     continue
                 events, next_offsets = self._decode(records, codec)

@@ -96,12 +96,13 @@ class Rabbitmq(Input):
         channel.basic_qos(prefetch_count=o.prefetch_count)
         self._log.info("rabbitmq input: consuming %r at %s", queue, amqp.describe(o))
         batch: list[Event] = []
+        push_size = min(o.prefetch_count, ctx.queue.push_limit())
         last_tag: int | None = None
         for method, properties, body in channel.consume(queue, auto_ack=not o.ack, inactivity_timeout=0.1):
             if method is not None:
                 batch.extend(self._events(method, properties, body))
                 last_tag = method.delivery_tag
-            if batch and (method is None or len(batch) >= o.prefetch_count):
+            if batch and (method is None or len(batch) >= push_size):
                 if not _push_unless_stopping(ctx, batch):
                     break  # stopping: the broker delivers the unacknowledged messages again later
                 batch = []

@@ -109,6 +109,10 @@ class Redis(Input):
             events.extend(codec.flush())
         return events
 
+    def _batch_count(self, ctx: InputContext) -> int:
+        """Items per round trip: batch_count, within the queue's push limit (one round trip is one push)."""
+        return min(self.options.batch_count, ctx.queue.push_limit())
+
     # -- lists --------------------------------------------------------------
     def _read_list(self, ctx: InputContext, number: int) -> None:
         opts = self.options
@@ -131,7 +135,7 @@ class Redis(Input):
             while not self._stopping(ctx):
                 trimmed = self._trim(client, processing, progress, trimmed)
                 if not items:
-                    items = move(keys=[opts.key, processing], args=[opts.batch_count]) or []
+                    items = move(keys=[opts.key, processing], args=[self._batch_count(ctx)]) or []
                 if not items:
                     item = client.blmove(opts.key, processing, WAIT_TIMEOUT, "LEFT", "RIGHT")
                     items = [item] if item is not None else []
@@ -164,7 +168,7 @@ class Redis(Input):
         opts = self.options
         try:
             while not self._stopping(ctx):
-                items = client.lpop(opts.key, opts.batch_count) or []
+                items = client.lpop(opts.key, self._batch_count(ctx)) or []
                 if not items:
                     popped = client.blpop([opts.key], WAIT_TIMEOUT)
                     items = [popped[1]] if popped else []
@@ -193,7 +197,7 @@ class Redis(Input):
                 batch = [message["data"]]
                 # Take what else is already waiting, to push fewer, larger batches.
                 started = time.monotonic()
-                while len(batch) < opts.batch_count and time.monotonic() - started < 0.05:
+                while len(batch) < self._batch_count(ctx) and time.monotonic() - started < 0.05:
                     more = pubsub.get_message(timeout=0.0)
                     if more is None:
                         break

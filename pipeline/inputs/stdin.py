@@ -15,6 +15,7 @@ from pipeline.event import Event
 from pipeline.inputs._common import ecs_mode, ecs_option
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import Codec, option, register
+from pipeline.queue.push_size import push_slices
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,8 +68,9 @@ class Stdin(Input):
                 break
             with lock:
                 events = self._decorate_host(list(codec.decode(chunk)))
-            if events and not ctx.push_blocking(events):
-                return
+            for start, stop in push_slices(len(events), ctx.queue.push_limit()):  # a 64 KiB read: 1000s of lines
+                if not ctx.push_blocking(events[start:stop] if stop - start < len(events) else events):
+                    return
         else:
             return  # stopped (SIGTERM): a partial last line is not an event; only the real end of input is
         with lock:

@@ -1,46 +1,93 @@
-"""Producers on the event loop waiting for room in a queue that worker threads drain."""
+"""Producers waiting for room in a queue that worker threads drain: threads and event-loop tasks alike.
+
+One list and one rule for both kinds: a producer is woken once its whole push fits (or the queue closes),
+not each time some room is made; an early wake-up costs a cross-thread hand-off and a futile retry, which
+a beats window larger than the room made several times per batch taken.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
 
 
-class AsyncWaiters:
-    """Futures of event-loop producers, resolved from any thread when room is made.
+class ThreadWaiter:
+    """A thread's blocked push of ``need`` events, woken through its own condition on the queue's lock."""
 
-    Callers hold the queue's lock around :meth:`add` and :meth:`wake_all`.
-    """
+    __slots__ = ("need", "condition")
 
-    def __init__(self) -> None:
-        self._waiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None], int]] = []
+    def __init__(self, need: int, lock: threading.Lock) -> None:
+        self.need = need
+        self.condition = threading.Condition(lock)
 
-    def add(self, loop: asyncio.AbstractEventLoop, need: int = 0) -> asyncio.Future[None]:
-        """A future resolved once room is made (for ``need`` events, with :meth:`wake_fitting`)."""
-        future: asyncio.Future[None] = loop.create_future()
-        self._waiting.append((loop, future, need))
-        return future
+    def wake(self) -> None:
+        self.condition.notify()
+
+
+class TaskWaiter:
+    """An event-loop task's blocked push of ``need`` events, woken by resolving ``future`` on its loop."""
+
+    __slots__ = ("need", "loop", "future")
+
+    def __init__(self, need: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.need = need
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+
+    def wake(self) -> None:
+        self.loop.call_soon_threadsafe(_resolve, self.future)
+
+
+class Waiters:
+    """The producers waiting for room in one queue. Callers hold the queue's ``lock`` around every
+    method; :meth:`wait` releases it while the thread waits, as a condition does."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self._waiting: list[ThreadWaiter | TaskWaiter] = []
+
+    def __bool__(self) -> bool:
+        """Some producer is waiting for room."""
+        return bool(self._waiting)
+
+    def wait(self, need: int, timeout: float) -> None:
+        """From a thread: wait at most ``timeout`` seconds to be woken with room for ``need`` events."""
+        waiter = ThreadWaiter(need, self._lock)
+        self._waiting.append(waiter)
+        try:
+            waiter.condition.wait(timeout)
+        finally:
+            self.discard(waiter)
+
+    def add(self, loop: asyncio.AbstractEventLoop, need: int) -> TaskWaiter:
+        """For a task on ``loop``: a waiter whose ``future`` resolves once room for ``need`` events is made;
+        :meth:`discard` it when the task stops waiting (woken, timed out, cancelled)."""
+        waiter = TaskWaiter(need, loop)
+        self._waiting.append(waiter)
+        return waiter
+
+    def discard(self, waiter: ThreadWaiter | TaskWaiter) -> None:
+        with contextlib.suppress(ValueError):
+            self._waiting.remove(waiter)
+
+    def wake(self, fits: Callable[[int], bool]) -> None:
+        """Wake the producers whose push fits (``fits(need)``); the others keep waiting."""
+        if not self._waiting:
+            return
+        keep = []
+        for waiter in self._waiting:
+            if fits(waiter.need):
+                waiter.wake()
+            else:
+                keep.append(waiter)
+        self._waiting = keep
 
     def wake_all(self) -> None:
         waiting, self._waiting = self._waiting, []
-        for loop, future, _need in waiting:
-            loop.call_soon_threadsafe(_resolve, future)
-
-    def wake_fitting(self, room: int, empty: bool) -> None:
-        """Wake the producers whose batch fits in ``room`` (all of them when the queue is empty). The
-        others keep waiting: waking them would only cost a cross-thread wake-up and a futile retry,
-        which a beats window larger than the room made several times per batch taken."""
-        if not self._waiting:
-            return
-        if empty:
-            self.wake_all()
-            return
-        keep = []
-        for entry in self._waiting:
-            if entry[2] <= room:
-                entry[0].call_soon_threadsafe(_resolve, entry[1])
-            else:
-                keep.append(entry)
-        self._waiting = keep
+        for waiter in waiting:
+            waiter.wake()
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

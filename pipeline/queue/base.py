@@ -26,6 +26,9 @@ class Queue(Protocol):
                      stopping: threading.Event | None = None) -> bool:
         """Accept events from a thread; False if not accepted before timeout or stop."""
 
+    def push_limit(self) -> int:
+        """The most events one push should hold, so it fits beside other events (see push_size.py)."""
+
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         """Up to ``size`` events; ``[]`` after ``delay`` with nothing; None once closed and empty."""
 

@@ -9,7 +9,8 @@ import time
 
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
-from pipeline.queue._waiters import AsyncWaiters
+from pipeline.queue._waiters import Waiters
+from pipeline.queue.push_size import push_limit_for
 
 
 class MemoryQueue:
@@ -21,11 +22,10 @@ class MemoryQueue:
         self._items: collections.deque[Event] = collections.deque()
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
-        self._not_full = threading.Condition(self._lock)
-        self._async_waiters = AsyncWaiters()
-        # Sizes of the puts blocked on _not_full: a taken batch wakes them only once the smallest fits,
-        # not after every batch (each needless wake-up costs a GIL hand-off and two context switches).
-        self._blocked_puts: list[int] = []
+        # Producers (threads and event-loop tasks) blocked for room: a taken batch wakes only those whose
+        # whole push now fits, not all of them after every batch (each needless wake-up costs a GIL
+        # hand-off and two context switches).
+        self._waiters = Waiters(self._lock)
         self._closed = False
         self.accepted = 0
 
@@ -63,16 +63,20 @@ class MemoryQueue:
                 if self._fits(len(events)):
                     self._append(events)
                     return
-                waiter = self._async_waiters.add(loop, len(events))
+                waiter = self._waiters.add(loop, len(events))
+                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
             try:
-                await asyncio.wait_for(waiter, timeout=0.5)
+                await asyncio.wait_for(waiter.future, timeout=0.5)
             except TimeoutError:
                 pass
+            finally:
+                with self._lock:
+                    self._waiters.discard(waiter)
 
     def put_blocking(self, events: list[Event], timeout: float | None = None,
                      stopping: threading.Event | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._not_full:
+        with self._lock:
             while True:
                 if self._closed:
                     raise QueueClosedError("queue is closed")
@@ -84,20 +88,12 @@ class MemoryQueue:
                 remaining = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                 if remaining <= 0:
                     return False
-                self._blocked_puts.append(len(events))
-                try:
-                    self._not_full.wait(remaining)
-                finally:
-                    self._blocked_puts.remove(len(events))
+                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
+                self._waiters.wait(len(events), remaining)
 
-    def _wake_producers(self) -> None:
-        self._wake_blocked_threads()
-        self._async_waiters.wake_all()
-
-    def _wake_blocked_threads(self) -> None:
-        blocked = self._blocked_puts
-        if blocked and (self._closed or self._fits(min(blocked))):
-            self._not_full.notify_all()
+    def push_limit(self) -> int:
+        """The most events one push should hold: half the capacity (pipeline/queue/push_size.py)."""
+        return push_limit_for(self.capacity)
 
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         deadline = time.monotonic() + delay
@@ -109,16 +105,16 @@ class MemoryQueue:
                 if remaining <= 0:
                     return []
                 self._not_empty.wait(remaining)
-            # Wait briefly for a fuller batch, as Logstash's batch delay does.
-            while len(self._items) < size and not self._closed:
+            # Wait briefly for a fuller batch, as Logstash's batch delay does, unless a producer waits for
+            # room: its push cannot come in before this batch leaves, so waiting would only stall both.
+            while len(self._items) < size and not self._closed and not self._waiters:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._not_empty.wait(remaining)
             count = min(size, len(self._items))
             batch = [self._items.popleft() for _ in range(count)]
-            self._wake_blocked_threads()
-            self._async_waiters.wake_fitting(self.capacity - len(self._items), not self._items)
+            self._waiters.wake(self._fits)
             if self._items:
                 self._not_empty.notify()
             return batch
@@ -130,4 +126,4 @@ class MemoryQueue:
         with self._lock:
             self._closed = True
             self._not_empty.notify_all()
-            self._wake_producers()
+            self._waiters.wake_all()

@@ -59,7 +59,8 @@ from pipeline.queue._records import (
     frame,
     read_frames,
 )
-from pipeline.queue._waiters import AsyncWaiters
+from pipeline.queue._waiters import Waiters
+from pipeline.queue.push_size import push_limit_for
 
 log = logging.getLogger("pipeline.queue.persisted")
 _limited = RateLimitedLogger(log)  # failures that repeat per record or per checkpoint
@@ -153,8 +154,7 @@ class PersistedQueue:
 
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
-        self._not_full = threading.Condition(self._lock)
-        self._async_waiters = AsyncWaiters()
+        self._waiters = Waiters(self._lock)  # producers (threads and tasks) waiting for room
         self._closed = False
         self._finished = threading.Event()
 
@@ -268,9 +268,14 @@ class PersistedQueue:
                     sync = self._append(events, payloads)
                     doomed = self._take_doomed()
                     break
-                waiter = self._async_waiters.add(loop)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout=0.5)
+                waiter = self._waiters.add(loop, len(events))
+                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.future, timeout=0.5)
+            finally:
+                with self._lock:
+                    self._waiters.discard(waiter)
         if doomed:  # unlinking big files takes milliseconds: not on the event loop
             await loop.run_in_executor(None, _unlink, doomed)
         if sync:
@@ -284,7 +289,7 @@ class PersistedQueue:
         payloads, events = encode_events(events)
         size = _size(payloads)
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._not_full:
+        with self._lock:
             while True:
                 self._check_open()
                 if self._fits(len(events), size):
@@ -296,10 +301,15 @@ class PersistedQueue:
                 remaining = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                 if remaining <= 0:
                     return False
-                self._not_full.wait(remaining)
+                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
+                self._waiters.wait(len(events), remaining)
         _unlink(doomed)
         self._sync(sync)
         return True
+
+    def push_limit(self) -> int:
+        """The most events one push should hold: half the capacity (pipeline/queue/push_size.py)."""
+        return push_limit_for(self.capacity)
 
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         """Up to ``size`` events; ``[]`` after ``delay`` with nothing; None once closed and drained."""
@@ -312,8 +322,9 @@ class PersistedQueue:
                 if remaining <= 0:
                     return []
                 self._not_empty.wait(remaining)
-            # Wait briefly for a fuller batch, as Logstash's batch delay does.
-            while len(self) < size and not self._closed:
+            # Wait briefly for a fuller batch, as Logstash's batch delay does, unless a producer waits for
+            # room: it waits for this batch to leave (max_events) or to be acknowledged (max_bytes).
+            while len(self) < size and not self._closed and not self._waiters:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -725,8 +736,8 @@ class PersistedQueue:
             self._sync(fds)
 
     def _wake_producers(self) -> None:
-        self._not_full.notify_all()
-        self._async_waiters.wake_all()
+        # Whether a push fits depends on bytes and acknowledgements too: every producer tries again.
+        self._waiters.wake_all()
 
 
 @dataclass(frozen=True)

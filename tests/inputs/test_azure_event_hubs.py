@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from support.azurite import Azurite, azurite_blob_command
 from support.event_hubs_standin import EventHubsStandIn, pad_performative
+from support.push_sizes import run_into_small_queue
 
 from pipeline.commands.run import build_all
 from pipeline.errors import ConfigError
@@ -384,3 +385,18 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}
     written = [json.loads(line)["n"] for line in out.read_text().splitlines()]
     assert set(written) == set(range(9))  # at least once: a re-read may repeat events after the checkpoint
     assert written.count(8) == 1 and all(written.count(n) == 1 for n in range(5))  # before the checkpoint: once
+
+
+def test_receive_batches_are_pushed_within_the_queues_push_limit(service) -> None:
+    # max_batch_size 125 events per SDK batch, one push per batch: into a 20-event queue, 10 at most.
+    service.create_hub("limited", partitions=1)
+    for n in range(50):
+        service.send("limited", f"event {n}")
+    plugin = build_plugin("input", hub_config(service, "limited"))
+    try:
+        sizes, events = run_into_small_queue(plugin, capacity=20, until=50, timeout=120)
+    finally:
+        plugin.stop()
+        plugin.close()
+    assert sizes and max(sizes) <= 10 and sum(sizes) == 50
+    assert [e.get("message") for e in events] == [f"event {n}" for n in range(50)]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from support.node_rest import call
+from support.push_sizes import run_into_small_queue
 
 from pipeline.errors import ConfigErrors
 from pipeline.testing import build_plugin, run_pipeline
@@ -160,3 +161,12 @@ def test_search_after_pages_over_a_point_in_time_on_elasticsearch_8() -> None:
         assert [e.get("n") for e in events] == list(range(22, -1, -2))
         assert events[0].get("[@metadata][_index]") == "app-1"
         assert server._pits == {}  # closed
+
+
+@pytest.mark.real_service
+def test_hits_are_pushed_within_the_queues_push_limit(node: tuple[str, str]) -> None:
+    url, index = node
+    plugin = build_plugin("input", f'elasticsearch {{ hosts => ["{url}"] index => "{index}" }}')
+    sizes, events = run_into_small_queue(plugin, capacity=20)  # pushes of at most 10 (was up to 500)
+    assert sizes == [10, 10, 5]
+    assert sorted(e.get("n") for e in events) == list(range(25))

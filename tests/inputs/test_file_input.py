@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -468,3 +469,46 @@ def test_file_rotated_while_closed_is_not_read_twice(tmp_path, start_input):
     running.collect(13)
     time.sleep(1)
     assert sorted(running.messages()) == sorted([f"a{i}" for i in range(10)] + ["b0", "b1", "b2"])
+
+
+def _push_sizes(tmp_path: Path, queue) -> list[int]:  # type: ignore[no-untyped-def]
+    """Sizes of the pushes the file input makes into ``queue`` for one 1 MiB read of 1,200 lines."""
+    from pipeline.inputs.base import InputContext
+
+    log = tmp_path / "push.log"
+    write(log, lines("l", 0, 1200))
+    plugin = build_from_dict("input", "file", opts(log, mode="read", exit_after_read=True, sincedb_path="/dev/null",
+                                                   file_chunk_size=1 << 20))
+    plugin.register()
+    sizes: list[int] = []
+    put = queue.put_blocking
+
+    def recording(events, timeout=None, stopping=None):  # type: ignore[no-untyped-def]
+        sizes.append(len(events))
+        return put(events, timeout, stopping)
+
+    queue.put_blocking = recording
+    ctx = InputContext(queue, plugin.decorate, threading.Event())
+    def consume() -> None:
+        while (batch := queue.get_batch(125, 0.01)) is not None:
+            queue.ack(batch)
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    plugin.run_blocking(ctx)
+    queue.close()
+    consumer.join(10)
+    return sizes
+
+
+def test_reads_are_pushed_within_the_queues_push_limit(tmp_path):
+    from pipeline.queue.memory import MemoryQueue
+
+    assert _push_sizes(tmp_path, MemoryQueue(200)) == [100] * 12  # half the capacity, even pushes
+
+
+def test_reads_go_to_a_queue_bounded_by_bytes_only_in_pushes_of_hundreds_not_one_line(tmp_path):
+    from pipeline.queue.persisted import PersistedQueue
+
+    queue = PersistedQueue(tmp_path / "pq", 0)  # queue.max_events 0, the persisted queue's default
+    assert _push_sizes(tmp_path, queue) == [400, 400, 400]  # the input's own 500-line cap, evened out

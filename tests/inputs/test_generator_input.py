@@ -1,6 +1,8 @@
 """The generator input, through the real runtime."""
 
-from pipeline.testing import run_pipeline
+from support.push_sizes import run_into_small_queue
+
+from pipeline.testing import build_plugin, run_pipeline
 
 
 def test_generator_emits_count_rounds_with_sequence_numbers():
@@ -14,3 +16,11 @@ def test_generator_emits_count_rounds_with_sequence_numbers():
 def test_generator_decodes_lines_with_its_codec():
     events = run_pipeline('input { generator { count => 1 lines => [\'{"a": 1}\', \'{"a": 2}\'] codec => json } }')
     assert sorted(e.get("a") for e in events) == [1, 2]
+
+
+def test_pushes_stay_within_the_queues_push_limit_and_count_stays_exact():
+    plugin = build_plugin("input", 'generator { count => 15 lines => ["a", "b", "c"] }')
+    sizes, events = run_into_small_queue(plugin, capacity=20)  # pushes of at most 10; rounds of 3 lines
+    assert sizes and max(sizes) <= 10 and sum(sizes) == 45
+    assert [e.get("sequence") for e in events] == list(range(45))
+    assert [e.get("message") for e in events[:4]] == ["a", "b", "c", "a"]

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from support.push_sizes import run_into_small_queue
 
 from pipeline.errors import ConfigErrors
 from pipeline.event import Event
@@ -367,3 +368,11 @@ def test_mysql_rows_and_a_timestamp_tracking_column_across_runs(mariadb_url: str
         with db.cursor() as cursor:
             cursor.execute(f"DROP TABLE {table}")
         db.close()
+
+
+def test_rows_are_pushed_within_the_queues_push_limit(sqlite_db: Path) -> None:
+    plugin = build_plugin("input", f'jdbc {{ jdbc_connection_string => "jdbc:sqlite:{sqlite_db}" jdbc_user => "" '
+                                   'statement => "SELECT id FROM Logins ORDER BY id" }')
+    sizes, events = run_into_small_queue(plugin, capacity=4)  # pushes of at most 2 (was up to 500)
+    assert sizes == [2, 1]
+    assert [e.get("id") for e in events] == [1, 2, 3]

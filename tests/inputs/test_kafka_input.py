@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from support.brokers import PipelineProcess, create_topic, group_lag, produce, unique, wait_for
+from support.push_sizes import run_into_small_queue
 
 from pipeline.errors import ConfigError, ConfigErrors
 from pipeline.testing import build_plugin
@@ -142,3 +143,18 @@ output {{ kafka {{ bootstrap_servers => "127.0.0.1:{free_port}" topic_id => "now
         wait_for(lambda: group_lag(kafka_bootstrap, group, topic) == 0, 60, "consumer lag 0")
     finally:
         assert second.stop() == 0
+
+
+def test_polls_are_pushed_within_the_queues_push_limit(kafka_bootstrap: str) -> None:
+    # max_poll_records 500 records per poll, one push per poll: into a 20-event queue, 10 at most.
+    topic = create_topic(kafka_bootstrap, unique("push-limit"))
+    produce(kafka_bootstrap, topic, [json.dumps({"n": i}) for i in range(50)])
+    plugin = build_plugin("input", f'kafka {{ bootstrap_servers => "{kafka_bootstrap}" topics => ["{topic}"] '
+                                   f'group_id => "{unique("g")}" auto_offset_reset => "earliest" codec => json }}')
+    try:
+        sizes, events = run_into_small_queue(plugin, capacity=20, until=50, timeout=120)
+    finally:
+        plugin.stop()
+        plugin.close()
+    assert sizes and max(sizes) <= 10 and sum(sizes) == 50
+    assert [e.get("n") for e in events] == list(range(50))

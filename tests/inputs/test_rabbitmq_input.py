@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pika
 import pytest
+from support.push_sizes import run_into_small_queue
 
 from pipeline.errors import ConfigErrors
 from pipeline.testing import build_plugin
@@ -90,15 +91,16 @@ def test_unacknowledged_messages_go_back_to_the_queue_when_the_pipeline_is_full(
     channel.queue_declare(queue, durable=True)
     for n in range(20):
         channel.basic_publish("", queue, json.dumps({"n": n}).encode())
-    # A pipeline queue of 5 events: the first batch of 5 gets in, the next one waits, unacknowledged.
-    running = _input(start_input, port, f'queue => "{queue}" durable => true prefetch_count => 5', capacity=5)
+    # A pipeline queue of 10 events (pushes of 5, its push limit): two batches of 5 get in, the next one
+    # waits, unacknowledged.
+    running = _input(start_input, port, f'queue => "{queue}" durable => true prefetch_count => 5', capacity=10)
     ready = lambda: channel.queue_declare(queue, durable=True, passive=True).method.message_count  # noqa: E731
-    _wait(lambda: len(running.queue) == 5 and ready() == 10, "5 queued, 5 waiting unacknowledged")  # no draining
+    _wait(lambda: len(running.queue) == 10 and ready() == 5, "10 queued, 5 waiting unacknowledged")  # no draining
     running.stopping.set()
     running.finished.wait(10)
     delivered = running.drain()
-    running.until(lambda: ready() == 15, what="the 5 unacknowledged messages back in the broker's queue")
-    assert sorted(e.get("n") for e in delivered) == [0, 1, 2, 3, 4]  # nothing lost, nothing acknowledged early
+    running.until(lambda: ready() == 10, what="the 5 unacknowledged messages back in the broker's queue")
+    assert sorted(e.get("n") for e in delivered) == list(range(10))  # nothing lost, nothing acknowledged early
     channel.queue_delete(queue)
 
 
@@ -132,3 +134,21 @@ def _exists(channel: Any, queue: str) -> bool:
         return True
     except pika.exceptions.ChannelClosedByBroker:
         return False
+
+
+def test_deliveries_are_pushed_within_the_queues_push_limit(broker: tuple[int, Any]) -> None:
+    # prefetch_count 256 deliveries were gathered into one push: into a 20-event queue, 10 at most.
+    port, channel = broker
+    queue = _name("q")
+    channel.queue_declare(queue)
+    for n in range(50):
+        channel.basic_publish("", queue, json.dumps({"n": n}).encode())
+    plugin = build_plugin("input", f'rabbitmq {{ host => "127.0.0.1" port => {port} queue => "{queue}" }}')
+    try:
+        sizes, events = run_into_small_queue(plugin, capacity=20, until=50)
+    finally:
+        plugin.stop()
+        plugin.close()
+    assert sizes and max(sizes) <= 10 and sum(sizes) == 50
+    assert [e.get("n") for e in events] == list(range(50))
+    channel.queue_delete(queue)

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from support.brokers import PipelineProcess, redis_client, unique, wait_for
+from support.push_sizes import run_into_small_queue
 
 from pipeline.testing import build_plugin
 
@@ -120,3 +121,15 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     finally:
         stop.set()
         assert process.stop() == 0
+
+
+def test_list_reads_are_pushed_within_the_queues_push_limit(redis_url: str) -> None:
+    # batch_count 125 items per round trip, one push per round trip: into a 20-event queue, 10 at most.
+    key = unique("logs")
+    client = redis_client(redis_url)
+    client.rpush(key, *[json.dumps({"n": i}) for i in range(50)])
+    plugin = build_plugin("input", f'redis {{ {_endpoint(redis_url)} key => "{key}" data_type => "list" '
+                                   f'codec => "json" processing_key => "{key}:inflight" }}')
+    sizes, events = run_into_small_queue(plugin, capacity=20, until=50)
+    assert sizes and max(sizes) <= 10 and sum(sizes) == 50
+    assert [e.get("n") for e in events] == list(range(50))

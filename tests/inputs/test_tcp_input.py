@@ -218,3 +218,20 @@ def test_lines_cut_by_the_codec_are_counted_in_the_input_stats(free_port, start_
     events = running.collect(3)
     assert [e.get("line_bytes") for e in events] == [None, 100, 50]
     running.until(lambda: running.plugin.counters["truncated_lines"] == 2, what="two counted cuts")
+
+
+def test_one_read_of_many_lines_is_pushed_within_the_queues_push_limit(free_port, start_input):
+    # A 64 KiB read of short lines holds thousands of events: one push of them all fitted only an empty queue.
+    running = start_input("tcp", {"host": "127.0.0.1", "port": free_port}, capacity=200)  # pushes of 100 at most
+    sizes: list[int] = []
+    put = running.queue.put
+
+    async def recording(events):  # type: ignore[no-untyped-def]
+        sizes.append(len(events))
+        await put(events)
+
+    running.queue.put = recording
+    send(free_port, "".join(f"line {n}\n" for n in range(1000)).encode())
+    events = running.collect(1000)
+    assert [e.get("message") for e in events] == [f"line {n}" for n in range(1000)]
+    assert max(sizes) <= 100

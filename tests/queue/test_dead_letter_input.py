@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.push_sizes import run_into_small_queue
 
 from pipeline.errors import ConfigErrors
 from pipeline.event import Event
@@ -103,3 +104,14 @@ def test_explicit_path_and_pipeline_id(tmp_path):
 def test_invalid_options(tmp_path, text, message):
     with pytest.raises(ConfigErrors, match=message):
         build_plugin("input", f"dead_letter_queue {{ {text} }}", path_data=tmp_path, register=False)
+
+
+def test_replay_pushes_stay_within_the_queues_push_limit(tmp_path):
+    fill(tmp_path, 30)
+    plugin = build_plugin("input", "dead_letter_queue { poll_interval => 0.05 }", path_data=tmp_path)
+    try:
+        sizes, events = run_into_small_queue(plugin, capacity=20, until=30)  # pushes of at most 10
+    finally:
+        plugin.close()
+    assert sizes == [10, 10, 10]
+    assert [e.get("n") for e in events] == list(range(30))

@@ -7,7 +7,7 @@ import pytest
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
 from pipeline.queue import MemoryQueue
-from pipeline.queue._waiters import _resolve
+from pipeline.queue._waiters import TaskWaiter, ThreadWaiter, _resolve
 
 
 def events(n):
@@ -103,23 +103,195 @@ def test_an_async_producer_is_woken_only_once_its_batch_fits():
     assert len(queue) == 1000
 
 
-def test_a_blocked_producer_is_woken_once_its_whole_push_fits():
+def record_wakeups(monkeypatch, queue: MemoryQueue) -> list[tuple[str, int, int]]:
+    """(kind, push size, events queued) of each producer woken, threads and tasks alike."""
+    wakes: list[tuple[str, int, int]] = []
+    for kind in (ThreadWaiter, TaskWaiter):
+        def recording(waiter, original=kind.wake):  # type: ignore[no-untyped-def]
+            wakes.append((type(waiter).__name__, waiter.need, len(queue)))
+            original(waiter)
+        monkeypatch.setattr(kind, "wake", recording)
+    return wakes
+
+
+def wait_for(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 30
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert predicate(), what
+
+
+def test_a_blocked_producer_is_woken_once_its_whole_push_fits(monkeypatch):
     # Each needless wake-up of a blocked producer costs a GIL hand-off: only room for its push wakes it.
     queue = MemoryQueue(1000)
     assert queue.try_put(events(1000))
-    wakes = []
-    notify_all = queue._not_full.notify_all
-    queue._not_full.notify_all = lambda: (wakes.append(len(queue)), notify_all())  # type: ignore[method-assign]
+    wakes = record_wakeups(monkeypatch, queue)
     accepted = []
     producer = threading.Thread(target=lambda: accepted.append(queue.put_blocking(events(500), timeout=30)))
     producer.start()
-    deadline = time.monotonic() + 30
-    while not queue._blocked_puts and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert queue._blocked_puts == [500]
+    wait_for(lambda: bool(queue._waiters), "the producer never blocked")
     for _ in range(4):
         assert len(queue.get_batch(125, 0.0)) == 125
     producer.join(30)
     assert accepted == [True]
-    assert wakes == [500]  # not after the first three batches, when 500 did not fit yet
-    assert len(queue) == 1000 and queue._blocked_puts == []
+    assert wakes == [("ThreadWaiter", 500, 500)]  # not after the first three batches, when 500 did not fit
+    assert len(queue) == 1000 and not queue._waiters
+
+
+def test_threads_and_tasks_blocked_together_are_each_woken_once_their_own_push_fits(monkeypatch):
+    queue = MemoryQueue(1000)
+    assert queue.try_put(events(1000))
+    wakes = record_wakeups(monkeypatch, queue)
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(queue.put_blocking(events(500), timeout=30)))
+    try:
+        thread.start()
+        wait_for(lambda: len(queue._waiters._waiting) == 1, "the thread never blocked")
+        task = asyncio.run_coroutine_threadsafe(queue.put(events(200)), loop)
+        wait_for(lambda: len(queue._waiters._waiting) == 2, "the task never blocked")
+        queue.get_batch(125, 0.0)  # room for 125: neither push fits
+        assert wakes == []
+        queue.get_batch(125, 0.0)  # room for 250: the task's 200 fit, the thread's 500 do not
+        task.result(30)
+        assert wakes == [("TaskWaiter", 200, 750)] and len(queue) == 950
+        for _ in range(4):  # room for 175, 300, 425, then 550: the thread's 500 fit
+            queue.get_batch(125, 0.0)
+        thread.join(30)
+        assert accepted == [True]
+        assert wakes == [("TaskWaiter", 200, 750), ("ThreadWaiter", 500, 450)]
+        assert len(queue) == 950 and not queue._waiters
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(30)
+        loop.close()
+
+
+def test_closing_wakes_blocked_threads_and_tasks_with_an_error():
+    queue = MemoryQueue(2)
+    assert queue.try_put(events(2))
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    errors = []
+
+    def blocked_thread() -> None:
+        try:
+            queue.put_blocking(events(2))
+        except QueueClosedError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=blocked_thread)
+    try:
+        thread.start()
+        task = asyncio.run_coroutine_threadsafe(queue.put(events(2)), loop)
+        wait_for(lambda: len(queue._waiters._waiting) == 2, "the producers never blocked")
+        queue.close()
+        with pytest.raises(QueueClosedError):
+            task.result(30)
+        thread.join(30)
+        assert len(errors) == 1 and not queue._waiters
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(30)
+        loop.close()
+
+
+class StoppedClock:
+    """Stands in for the queue's ``time`` module and its batch-delay waits: a wait advances the clock
+    at once and is recorded, so a test sees whether get_batch would have waited, without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout or 0.0)
+        self.now += timeout or 0.0
+        return False
+
+
+def wait_until_blocked(queue: MemoryQueue) -> None:
+    deadline = time.monotonic() + 30
+    while not bool(queue._waiters) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert bool(queue._waiters), "the producer never blocked"
+
+
+def take_batch_on_stopped_clock(queue: MemoryQueue, monkeypatch, size: int) -> tuple[list[Event] | None, list[float]]:
+    import pipeline.queue.memory as memory
+
+    clock = StoppedClock()
+    monkeypatch.setattr(memory, "time", clock)
+    monkeypatch.setattr(queue._not_empty, "wait", clock.wait)
+    batch = queue.get_batch(size, 0.05)
+    monkeypatch.undo()
+    return batch, clock.waits
+
+
+def test_a_blocked_thread_producer_does_not_make_the_worker_wait_for_a_fuller_batch(monkeypatch):
+    # capacity 10, 6 queued, a push of 6 blocked: a worker asking for 8 used to wait the whole batch
+    # delay for events that could not come before it took the 6 (50 ms per push with small queues).
+    queue = MemoryQueue(10)
+    assert queue.try_put(events(6))
+    accepted = []
+    producer = threading.Thread(target=lambda: accepted.append(queue.put_blocking(events(6), timeout=30)))
+    producer.start()
+    wait_until_blocked(queue)
+    batch, waits = take_batch_on_stopped_clock(queue, monkeypatch, 8)
+    assert waits == []
+    assert [e.get("n") for e in batch] == list(range(6))
+    producer.join(30)
+    assert accepted == [True] and len(queue) == 6
+
+
+def test_a_blocked_async_producer_does_not_make_the_worker_wait_for_a_fuller_batch(monkeypatch):
+    queue = MemoryQueue(10)
+    assert queue.try_put(events(6))
+    loop = asyncio.new_event_loop()
+    put = asyncio.run_coroutine_threadsafe(queue.put(events(6)), loop)
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    try:
+        wait_until_blocked(queue)
+        batch, waits = take_batch_on_stopped_clock(queue, monkeypatch, 8)
+        assert waits == []
+        assert len(batch) == 6
+        put.result(30)
+        assert len(queue) == 6 and not bool(queue._waiters)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(30)
+        loop.close()
+
+
+def test_without_a_blocked_producer_the_worker_still_waits_for_a_fuller_batch(monkeypatch):
+    queue = MemoryQueue(10)
+    assert queue.try_put(events(6))
+    batch, waits = take_batch_on_stopped_clock(queue, monkeypatch, 8)
+    assert waits == [pytest.approx(0.05)]  # Logstash's batch delay, kept when nothing is held back
+    assert len(batch) == 6
+
+
+def test_an_async_producer_that_gave_up_waiting_no_longer_counts_as_blocked():
+    queue = MemoryQueue(2)
+    assert queue.try_put(events(2))
+
+    async def scenario():
+        put = asyncio.ensure_future(queue.put(events(2)))
+        for _ in range(1000):
+            await asyncio.sleep(0.001)
+            if bool(queue._waiters):
+                break
+        assert bool(queue._waiters)
+        put.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await put
+
+    asyncio.run(scenario())
+    assert not bool(queue._waiters)

@@ -500,3 +500,50 @@ def test_an_unusable_directory_is_a_clear_error(tmp_path):
     blocker.write_text("a file where the queue directory should be")
     with pytest.raises(QueueWriteError, match="check path.data"):
         PersistedQueue(queue_dir(blocker, "main"), 10)
+
+
+class StoppedClock:
+    """Stands in for the queue's ``time`` module and its batch-delay waits: a wait advances the clock at
+    once and is recorded, so a test sees whether get_batch would have waited, without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, timeout=None) -> bool:
+        self.waits.append(timeout or 0.0)
+        self.now += timeout or 0.0
+        return False
+
+
+def test_a_blocked_producer_does_not_make_the_worker_wait_for_a_fuller_batch(qdir, monkeypatch):
+    # queue.max_events 10, 6 queued, a push of 6 blocked: waiting the batch delay for a batch of 8 would
+    # only stall both, the push cannot come in before these 6 leave.
+    import pipeline.queue.persisted as persisted
+
+    queue = PersistedQueue(qdir, capacity_events=10)
+    try:
+        queue.put_blocking(events(6))
+        accepted = []
+        producer = threading.Thread(target=lambda: accepted.append(queue.put_blocking(events(6, 6), timeout=30)))
+        producer.start()
+        deadline = time.monotonic() + 30
+        while not queue._waiters and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert queue._waiters, "the producer never blocked"
+        clock = StoppedClock()
+        monkeypatch.setattr(persisted, "time", clock)
+        monkeypatch.setattr(queue._not_empty, "wait", clock.wait)
+        batch = queue.get_batch(8, 0.05)
+        monkeypatch.undo()
+        assert clock.waits == []
+        assert numbers(batch) == list(range(6))
+        queue.ack(batch)
+        producer.join(30)
+        assert accepted == [True]
+        assert numbers(drain(queue)) == list(range(6, 12))
+    finally:
+        queue.close()

@@ -45,6 +45,7 @@ from pipeline.lumberjack.frames import (
     ProtocolError,
     encode_ack,
 )
+from pipeline.queue.push_size import push_slices
 from pipeline.runtime.rawevents import RawEvent
 
 if TYPE_CHECKING:
@@ -450,17 +451,11 @@ class BeatsConnection(asyncio.Protocol):
         self.update_reading()
 
     async def _push_window(self, events: list[Event]) -> None:
-        """Hand a window to the queue in slices of at most half its capacity, so a
-        window larger than the queue flows through instead of waiting for it to empty. A capacity of 0
-        (a persisted queue bounded by bytes only, its default) or none means unbounded: one push."""
+        """Hand a window to the queue in pushes it can take beside other events (the queue's push limit),
+        so a window larger than the queue flows through instead of waiting for it to empty."""
         ctx = self.settings.ctx
-        capacity = getattr(ctx.queue, "capacity", None)
-        step = max(1, capacity // 2) if capacity else len(events)
-        if len(events) <= step:
-            await ctx.push(events)
-            return
-        for start in range(0, len(events), step):
-            await ctx.push(events[start:start + step])
+        for start, stop in push_slices(len(events), ctx.queue.push_limit()):
+            await ctx.push(events[start:stop] if stop - start < len(events) else events)
 
     def _write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():

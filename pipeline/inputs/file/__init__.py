@@ -26,16 +26,19 @@ from pipeline.inputs.base import Input, InputContext
 from pipeline.inputs.file.deferred import PlainLineSource
 from pipeline.inputs.file.discover import discover, sort_paths
 from pipeline.inputs.file.options import FileOptions
-from pipeline.inputs.file.push_groups import push_bounds
 from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
 from pipeline.inputs.file.tail import Line, Lines, WatchedFile
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import register
+from pipeline.queue.push_size import push_slices
 from pipeline.runtime.rawevents import Decoration, RawEvent
 from pipeline.timestamp import Timestamp
 
 TRUNCATED_TAG = "_line_truncated"
 DECODE_FAILURE_TAG = "_file_input_decode_failure"
+# Lines per push at most, below the queue's own limit: backpressure acts per push and the registry
+# advances after each, also into a queue bounded by bytes only (no limit in events).
+MAX_LINES_PER_PUSH = 500
 
 
 @register
@@ -265,7 +268,8 @@ class File(Input):
                     continue
                 progressed = True
                 # Small pushes: backpressure acts per group and the registry advances often.
-                for start, stop in push_bounds(len(lines), getattr(ctx.queue, "capacity", None)):
+                limit = min(MAX_LINES_PER_PUSH, ctx.queue.push_limit())
+                for start, stop in push_slices(len(lines), limit):
                     if not self.deliver(ctx, watched, lines[start:stop]):
                         return progressed
                     self._save_if_due()

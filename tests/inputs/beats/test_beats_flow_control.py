@@ -143,6 +143,7 @@ def test_a_window_goes_to_a_persisted_queue_in_one_push(tmp_path: Path) -> None:
         queue.close()
 
 
-def test_a_window_larger_than_half_a_bounded_queue_goes_in_halves() -> None:
-    queue = MemoryQueue(200)
-    assert _pushes_of_one_window(queue, 150) == [100, 50]
+def test_a_window_larger_than_the_queues_push_limit_goes_in_even_pushes_within_it() -> None:
+    queue = MemoryQueue(200)  # pushes of at most 100
+    assert _pushes_of_one_window(queue, 150) == [75, 75]
+    assert _pushes_of_one_window(MemoryQueue(200), 100) == [100]
