@@ -1,18 +1,22 @@
 """Plain lines decoded in a worker process (``pipeline.worker_type: process``): the file input's raw source.
 
-The main process hands ``(line bytes, end offset)`` pairs over; the event
-built here is the one :meth:`File._decode_plain` builds, plus the input's
-decoration (tests/inputs/file/test_file_deferred.py keeps the two equal).
+The main process hands ``(line bytes, end offset)`` pairs over, a batch of them
+as one blob (:meth:`PlainLineSource.pack_raws`); the event built here is the one
+:meth:`File._decode_plain` builds, plus the input's decoration
+(tests/inputs/test_file_input_deferred.py keeps the two equal).
 """
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
-from pipeline.event import METADATA, Event
+from pipeline.event import METADATA, TIMESTAMP, Event, new_event
 from pipeline.eventid import ID_KEY
 from pipeline.runtime.rawevents import Decoration
+from pipeline.timestamp import Timestamp
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,51 @@ class PlainLineSource:
         if not self.decoration.empty:
             self.decoration.apply(event)
         return event
+
+    # -- a batch of lines on the wire: one blob and one array, not a pickled tuple per line -----------------
+    @staticmethod
+    def pack_raws(raws: list[tuple[bytes, int]]) -> tuple[bytes, bytes | None, bytes]:
+        """(the lines joined by newlines, their lengths when a line holds a newline itself, their end offsets)."""
+        lines, ends = zip(*raws, strict=True)
+        blob = b"\n".join(lines)
+        lengths = None if blob.count(b"\n") == len(lines) - 1 else array("q", map(len, lines)).tobytes()
+        return blob, lengths, array("q", ends).tobytes()
+
+    @staticmethod
+    def unpack_raws(packed: tuple[bytes, bytes | None, bytes]) -> list[tuple[bytes, int]]:
+        blob, lengths, ends = packed
+        if lengths is None:
+            lines = blob.split(b"\n")
+        else:
+            sizes = array("q")
+            sizes.frombytes(lengths)
+            starts = accumulate((size + 1 for size in sizes), initial=0)
+            lines = [blob[start:start + size] for start, size in zip(starts, sizes, strict=False)]  # starts has one more
+        offsets = array("q")
+        offsets.frombytes(ends)
+        return list(zip(lines, offsets.tolist(), strict=True))
+
+    def decode_many(self, raws: list[tuple[bytes, int]]) -> list[Event]:
+        """The events of lines read together: one ``@timestamp`` for them all, as the main-process path
+        (File._decode_plain) gives the lines of one push."""
+        if not self.decoration.empty:
+            return [self.decode(raw) for raw in raws]
+        charset = self.charset
+        try:
+            "".encode(charset)
+        except LookupError:
+            charset = "utf-8"
+        path, host, nonce = self.path, self.host, self.nonce
+        now = Timestamp.now()
+        events: list[Event] = []
+        append = events.append
+        for line, end in raws:
+            if self.ecs:
+                data: dict[str, Any] = {"message": line.decode(charset, "replace"), "log": {"file": {"path": path}},
+                                        "host": {"name": host}, TIMESTAMP: now}
+            else:
+                data = {"message": line.decode(charset, "replace"), "path": path, "host": host, TIMESTAMP: now}
+            if nonce is not None:
+                data[METADATA] = {ID_KEY: f"{nonce}-{end}"}
+            append(new_event(data))
+        return events
