@@ -29,6 +29,9 @@ log = logging.getLogger("pipeline.runtime")
 MAX_BATCH_ATTEMPTS = 3
 #: batches handed to one worker process at once: one running, the next waiting in the pipe
 IN_FLIGHT = 2
+#: at most this long between the counters a busy worker process sends back (building, pickling and
+#: accounting them once per batch cost both processes CPU for every batch)
+SNAPSHOT_INTERVAL = 0.5
 _COUNTERS = ("events_in", "events_filtered", "events_out", "condition_type_errors", "output_rejected")
 
 
@@ -63,9 +66,11 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
     conn.send(("ready", None))
     lock = threading.Lock()  # the flusher thread and batches share the outputs
     clock = _Clock()
+    waiting = False  # a next message is in the pipe already
+    reported = time.monotonic()
     while True:
         try:
-            if not conn.poll(0):
+            if not waiting and not conn.poll(0):
                 clock.wait_starts()
                 conn.poll(None)
                 clock.wait_ends()
@@ -76,7 +81,15 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
             with lock:
                 runner.process(unpack(payload))
             clock.batches += 1
-            conn.send(("done", _snapshot(built.metrics)))
+            # Counters go back with the answer only when this worker is about to wait (so they are
+            # current whenever it is idle) or every SNAPSHOT_INTERVAL while batches keep coming.
+            waiting = conn.poll(0)
+            now = time.monotonic()
+            if not waiting or now - reported >= SNAPSHOT_INTERVAL:
+                reported = now
+                conn.send(("done", _snapshot(built.metrics)))
+            else:
+                conn.send(("done", None))
         else:
             with lock:
                 runner.stopping.set()
@@ -253,8 +266,12 @@ class ProcessWorker:
         if self._process.is_alive():
             self._process.kill()
 
-    def _account(self, snapshot: dict[str, Any]) -> None:
-        """Add what changed in the worker's counters since its last answer to the main metrics."""
+    def _account(self, snapshot: dict[str, Any] | None) -> None:
+        """Add what changed in the worker's counters since its last report to the main metrics (None:
+        an answer without counters; a worker that dies loses those it had not reported, at most
+        SNAPSHOT_INTERVAL's worth)."""
+        if snapshot is None:
+            return
         last = self._last
         deltas = {name: value - last["pipeline"].get(name, 0) for name, value in snapshot["pipeline"].items()}
         self._metrics.add(**{k: v for k, v in deltas.items() if v})
