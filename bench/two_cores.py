@@ -80,12 +80,19 @@ def _cpu_of(pid: int) -> float:
 
 
 def _children(pid: int) -> list[int]:
+    """Every live descendant (worker processes are the fork server's children, not the main process's)."""
     found: list[int] = []
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:
-        pass
+    parents = [pid]
+    while parents:
+        below: list[int] = []
+        for parent in parents:
+            try:
+                for task in Path(f"/proc/{parent}/task").iterdir():
+                    below += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        found += below
+        parents = below
     return found
 
 

@@ -24,6 +24,7 @@ from pipeline.config.ast import PipelineConfig
 from pipeline.event import Event
 from pipeline.runtime.metrics import PipelineMetrics
 from pipeline.runtime.rawevents import pack, unpack
+from pipeline.runtime.workerstart import worker_context
 
 log = logging.getLogger("pipeline.runtime")
 MAX_BATCH_ATTEMPTS = 3
@@ -139,8 +140,9 @@ class ProcessWorker:
 
     def __init__(self, number: int, config: PipelineConfig, pipeline_id: str, path_data: Path,
                  metrics: PipelineMetrics, log_level: str = "info", log_format: str = "plain",
-                 flush_interval: float = 5.0) -> None:
+                 flush_interval: float = 5.0, plugin_modules: tuple[str, ...] = ()) -> None:
         self.number = number
+        self._plugin_modules = plugin_modules  # imported once by the fork server (workerstart)
         self._args = (config, pipeline_id, str(path_data), log_level, log_format, flush_interval, number)
         self._metrics = metrics
         self._last: dict[str, Any] = {"pipeline": {}, "plugins": {}}
@@ -150,7 +152,8 @@ class ProcessWorker:
         self._process: multiprocessing.process.BaseProcess | None = None
 
     def start(self) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+        # A fork of the fork server (modules imported once), never of this process (it runs threads).
+        context = worker_context(self._plugin_modules)
         parent, child = context.Pipe()
         self._process = context.Process(target=_child_main, args=(child, *self._args), daemon=True,
                                         name=f"pipeline-worker-{self.number}")
