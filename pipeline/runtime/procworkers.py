@@ -30,6 +30,8 @@ log = logging.getLogger("pipeline.runtime")
 MAX_BATCH_ATTEMPTS = 3
 #: batches handed to one worker process at once: one running, the next waiting in the pipe
 IN_FLIGHT = 2
+#: batches of pipeline.batch.size taken from the queue and sent to a worker process in one message
+TRANSFER_BATCHES = 2
 #: at most this long between the counters a busy worker process sends back (building, pickling and
 #: accounting them once per batch cost both processes CPU for every batch)
 SNAPSHOT_INTERVAL = 0.5
@@ -79,8 +81,10 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
         except (EOFError, OSError):
             message, payload = "stop", None  # the parent is gone: flush and leave
         if message == "batch":
-            with lock:
-                runner.process(unpack(payload))
+            events, size = unpack(payload[0]), payload[1]
+            with lock:  # filters and outputs see batches of pipeline.batch.size, however many came at once
+                for start in range(0, len(events), size):
+                    runner.process(events[start:start + size])
             clock.batches += 1
             # Counters go back with the answer only when this worker is about to wait (so they are
             # current whenever it is idle) or every SNAPSHOT_INTERVAL while batches keep coming.
@@ -143,6 +147,7 @@ class ProcessWorker:
                  flush_interval: float = 5.0, plugin_modules: tuple[str, ...] = ()) -> None:
         self.number = number
         self._plugin_modules = plugin_modules  # imported once by the fork server (workerstart)
+        self._batch_size = 125  # pipeline.batch.size: the worker runs what it gets in batches of this size
         self._args = (config, pipeline_id, str(path_data), log_level, log_format, flush_interval, number)
         self._metrics = metrics
         self._last: dict[str, Any] = {"pipeline": {}, "plugins": {}}
@@ -181,13 +186,16 @@ class ProcessWorker:
         says how many events the worker process holds.
         """
         in_flight = self._in_flight
+        self._batch_size = size
         while True:
             if in_flight and len(queue) < size:
                 # Nothing full to send ahead: wait for the worker instead of taking a partial batch.
                 on_finished(self._collect())
                 on_started(sum(len(b) for b, _ in in_flight))
                 continue
-            batch = queue.get_batch(size, 0.0 if in_flight else delay)
+            # Up to TRANSFER_BATCHES batches per round trip: the pipe, the pickling and the answer cost
+            # the main process per transfer, not per event.
+            batch = queue.get_batch(size * TRANSFER_BATCHES, 0.0 if in_flight else delay)
             if batch is None:
                 while in_flight:
                     on_finished(self._collect())
@@ -216,7 +224,7 @@ class ProcessWorker:
     def _send(self, batch: list[Event]) -> None:
         assert self._conn is not None
         try:
-            self._conn.send(("batch", pack(batch)))
+            self._conn.send(("batch", (pack(batch), self._batch_size)))
         except (OSError, BrokenPipeError):
             pass  # the worker is gone: _collect notices (EOF) and restarts it
 
