@@ -34,7 +34,7 @@ def test_deferred_plain_lines_decode_to_the_events_the_input_builds(tmp_path, ec
         got_data = {k: v for k, v in got.source.decode(got.raw).to_dict(metadata=True).items() if k != "@timestamp"}
         assert got_data == want_data
     assert deferred[1].get("message") == "second \ufffd"  # bad bytes replaced, never an exception
-    # The way a worker process gets them: a batch packed as one blob, decoded as one run.
+    # The way a worker process gets them: a batch packed and pickled, decoded as one run.
     shipped = unpack(pickle.loads(pickle.dumps(pack(deferred))))
     for want, got in zip(decoded, shipped, strict=True):
         want_data = {k: v for k, v in want.to_dict(metadata=True).items() if k != "@timestamp"}

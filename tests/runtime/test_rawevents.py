@@ -29,7 +29,7 @@ def test_a_batch_of_raw_events_crosses_the_pipe_as_bytes_and_arrives_as_events()
     batch = [RawEvent((f"line {n}".encode(), n * 7), source) for n in range(3)]
     packed = pack(batch)
     assert packed[0] == "runs" and packed[1] == [(source, 3)]
-    assert packed[3][0] == b"line 0\nline 1\nline 2"  # the lines as one blob, their offsets as one array
+    assert packed[2] == [(b"line 0", 0), (b"line 1", 7), (b"line 2", 14)]
     wire = pickle.dumps(packed, protocol=5)
     assert wire.count(b"/var/log/a.log") == 1  # the source once per batch, not once per event
     events = unpack(pickle.loads(wire))

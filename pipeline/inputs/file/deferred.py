@@ -1,16 +1,14 @@
 """Plain lines decoded in a worker process (``pipeline.worker_type: process``): the file input's raw source.
 
-The main process hands ``(line bytes, end offset)`` pairs over, a batch of them
-as one blob (:meth:`PlainLineSource.pack_raws`); the event built here is the one
+The main process hands ``(line bytes, end offset)`` pairs over, a run of them
+decoded at once (:meth:`PlainLineSource.decode_many`); the event built here is the one
 :meth:`File._decode_plain` builds, plus the input's decoration
 (tests/inputs/test_file_input_deferred.py keeps the two equal).
 """
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
 from pipeline.event import METADATA, TIMESTAMP, Event, new_event
@@ -48,29 +46,6 @@ class PlainLineSource:
         if not self.decoration.empty:
             self.decoration.apply(event)
         return event
-
-    # -- a batch of lines on the wire: one blob and one array, not a pickled tuple per line -----------------
-    @staticmethod
-    def pack_raws(raws: list[tuple[bytes, int]]) -> tuple[bytes, bytes | None, bytes]:
-        """(the lines joined by newlines, their lengths when a line holds a newline itself, their end offsets)."""
-        lines, ends = zip(*raws, strict=True)
-        blob = b"\n".join(lines)
-        lengths = None if blob.count(b"\n") == len(lines) - 1 else array("q", map(len, lines)).tobytes()
-        return blob, lengths, array("q", ends).tobytes()
-
-    @staticmethod
-    def unpack_raws(packed: tuple[bytes, bytes | None, bytes]) -> list[tuple[bytes, int]]:
-        blob, lengths, ends = packed
-        if lengths is None:
-            lines = blob.split(b"\n")
-        else:
-            sizes = array("q")
-            sizes.frombytes(lengths)
-            starts = accumulate((size + 1 for size in sizes), initial=0)
-            lines = [blob[start:start + size] for start, size in zip(starts, sizes, strict=False)]  # starts has one more
-        offsets = array("q")
-        offsets.frombytes(ends)
-        return list(zip(lines, offsets.tolist(), strict=True))
 
     def decode_many(self, raws: list[tuple[bytes, int]]) -> list[Event]:
         """The events of lines read together: one ``@timestamp`` for them all, as the main-process path
