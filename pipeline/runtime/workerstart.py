@@ -43,7 +43,9 @@ def worker_context(plugin_modules: Iterable[str] = ()) -> Any:  # a Spawn- or Fo
     with _lock:
         if not _server_used:
             _server_used = True
-            context.set_forkserver_preload([*RUNTIME_MODULES, *sorted(set(plugin_modules))])
+            # forkfreeze last: it freezes what the others imported
+            context.set_forkserver_preload([*RUNTIME_MODULES, *sorted(set(plugin_modules)),
+                                            "pipeline.runtime.forkfreeze"])
             atexit.register(_stop_server)
     return context
 
