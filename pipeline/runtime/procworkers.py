@@ -16,6 +16,7 @@ import multiprocessing
 import multiprocessing.connection
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,7 @@ class ProcessWorker:
                  flush_interval: float = 5.0, plugin_modules: tuple[str, ...] = ()) -> None:
         self.number = number
         self._plugin_modules = plugin_modules  # imported once by the fork server (workerstart)
-        self.batch_size = 125  # pipeline.batch.size: the worker runs what it gets in batches of this size
+        self._batch_size = 125  # pipeline.batch.size: the worker runs what it gets in batches of this size
         self._args = (config, pipeline_id, str(path_data), log_level, log_format, flush_interval, number)
         self._metrics = metrics
         self._last: dict[str, Any] = {"pipeline": {}, "plugins": {}}
@@ -174,22 +175,36 @@ class ProcessWorker:
         if message != "ready":
             raise RuntimeError(f"worker process {self.number} failed to start: {payload}")
 
-    # -- fed by pipeline.runtime.procfeeder ------------------------------------------------------
-    @property
-    def conn(self) -> multiprocessing.connection.Connection:
-        """The pipe to the worker process (readable when it answered or died)."""
-        assert self._conn is not None
-        return self._conn
+    # -- serving the queue ----------------------------------------------------------------------
+    def serve(self, queue: Any, size: int, delay: float, on_started: Callable[[int], None],
+              on_finished: Callable[[list[Event]], None]) -> None:
+        """Feed batches from ``queue`` to the worker process until the queue is closed and drained.
 
-    @property
-    def in_flight(self) -> int:
-        """Transfers sent to the worker process and not answered yet."""
-        return len(self._in_flight)
-
-    @property
-    def held(self) -> int:
-        """Events sent to the worker process and not answered yet."""
-        return sum(len(b) for b, _ in self._in_flight)
+        While the worker runs one batch the next full batch already waits in its pipe, so it never
+        idles on this thread's round trip. ``on_finished(batch)`` (ack the queue, settle deliveries)
+        is called for each batch once the worker answered for it, in order; ``on_started(events)``
+        says how many events the worker process holds.
+        """
+        in_flight = self._in_flight
+        self._batch_size = size
+        while True:
+            if in_flight and len(queue) < size:
+                # Nothing full to send ahead: wait for the worker instead of taking a partial batch.
+                on_finished(self._collect())
+                on_started(sum(len(b) for b, _ in in_flight))
+                continue
+            # Up to TRANSFER_BATCHES batches per round trip: the pipe, the pickling and the answer cost
+            # the main process per transfer, not per event.
+            batch = queue.get_batch(size * TRANSFER_BATCHES, 0.0 if in_flight else delay)
+            if batch is None:
+                while in_flight:
+                    on_finished(self._collect())
+                return
+            if batch:
+                self._submit(batch)
+                on_started(sum(len(b) for b, _ in in_flight))
+            if len(in_flight) >= IN_FLIGHT:
+                on_finished(self._collect())
 
     @property
     def busy(self) -> bool:
@@ -198,22 +213,22 @@ class ProcessWorker:
 
     def process(self, batch: list[Event]) -> None:
         """One batch, waiting for the answer (tests, and callers without a queue)."""
-        self.submit(batch)
+        self._submit(batch)
         while self._in_flight:
-            self.collect()
+            self._collect()
 
-    def submit(self, batch: list[Event]) -> None:
+    def _submit(self, batch: list[Event]) -> None:
         self._in_flight.append((batch, [0]))
         self._send(batch)
 
     def _send(self, batch: list[Event]) -> None:
         assert self._conn is not None
         try:
-            self._conn.send(("batch", (pack(batch), self.batch_size)))
+            self._conn.send(("batch", (pack(batch), self._batch_size)))
         except (OSError, BrokenPipeError):
-            pass  # the worker is gone: collect notices (EOF) and restarts it
+            pass  # the worker is gone: _collect notices (EOF) and restarts it
 
-    def collect(self) -> list[Event]:
+    def _collect(self) -> list[Event]:
         """Wait for the answer to the oldest batch in flight; restart a dead worker and send again."""
         while True:
             batch, attempts = self._in_flight[0]

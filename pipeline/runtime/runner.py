@@ -254,19 +254,13 @@ class PipelineRunner:
                 worker.start()
             for worker in self._processes:
                 worker.wait_ready()
-            # One thread feeds every worker process (see procfeeder: a thread per worker cost GIL
-            # hand-offs per transfer).
-            thread = threading.Thread(target=self._feed_processes, daemon=True,
-                                      name=f"[{self.built.pipeline_id}]>feeder")
-            thread.start()
-            self._workers.append(thread)
-            return
         for number in range(count):
             thread = threading.Thread(target=self._work, args=(number,), daemon=True,
                                       name=f"[{self.built.pipeline_id}]>worker{number}")
             thread.start()
             self._workers.append(thread)
-        self.start_flusher()
+        if not self.in_processes:
+            self.start_flusher()
 
     def start_flusher(self) -> None:
         """Periodically flush filters that hold events back (throttle, aggregate)."""
@@ -296,6 +290,11 @@ class PipelineRunner:
 
     def _work(self, number: int = 0) -> None:
         size, delay = self.settings.batch_size, self.settings.batch_delay
+        if self.in_processes:
+            self._processes[number].serve(self.queue, size, delay,
+                                          lambda held: self.state.batch_started(number, held),
+                                          lambda batch: self._finished(number, batch))
+            return
         handle = self.process
         while True:
             batch = self.queue.get_batch(size, delay)
@@ -307,12 +306,6 @@ class PipelineRunner:
                 self.queue.ack(batch)
                 self.acks.settle(batch)
                 self.state.batch_done(number)
-
-    def _feed_processes(self) -> None:
-        from pipeline.runtime.procfeeder import feed
-
-        feed(self._processes, self.queue, self.settings.batch_size, self.settings.batch_delay,
-             self.state.batch_started, self._finished)
 
     def _finished(self, number: int, batch: list[Event]) -> None:
         """A worker process answered for this batch: the queue may drop it, its inputs may ack it."""
