@@ -130,14 +130,21 @@ RUNTIME_VARIANTS = {
 
 
 def _tree_cpu(pid: int) -> tuple[float, float]:
-    """CPU seconds (user + system) of a process and of its live children, from /proc."""
+    """CPU seconds (user + system) of a process and of its live descendants, from /proc (worker processes
+    are the fork server's children, not the main process's)."""
     tick = os.sysconf("SC_CLK_TCK")
     children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            children += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
+    parents = [pid]
+    while parents:
+        found: list[int] = []
+        for parent in parents:
+            try:
+                for task in Path(f"/proc/{parent}/task").iterdir():
+                    found += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        children += found
+        parents = found
 
     def cpu(one: int) -> float:
         try:

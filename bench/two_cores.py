@@ -14,6 +14,11 @@ children), and the CPU of the main process alone and of the worker processes (sa
 50 ms, so a last slice may be missing). Events/s = events / wall. The machine is shared: the load average
 is printed with every round, and CPU per event is the steadier figure.
 
+Modules run from their compiled bytecode, as an installed package has it: this machine sets
+PYTHONDONTWRITEBYTECODE, and without a bytecode cache every process (the main one and each worker
+process) would compile every module from source at start (+0.1 s of CPU per process, so more for more
+processes); the cache lives in the scratch folder and is filled before the first round (--no-pyc: as before).
+
     python bench/two_cores.py                        # 200,000 lines, 3 rounds
     python bench/two_cores.py --events 100000 --rounds 5 --variants one-core,two-procs
     python bench/two_cores.py --baseline /tmp/main-copy     # adds main's two-procs to every round
@@ -75,22 +80,44 @@ def _cpu_of(pid: int) -> float:
 
 
 def _children(pid: int) -> list[int]:
+    """Every live descendant (worker processes are the fork server's children, not the main process's)."""
     found: list[int] = []
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:
-        pass
+    parents = [pid]
+    while parents:
+        below: list[int] = []
+        for parent in parents:
+            try:
+                for task in Path(f"/proc/{parent}/task").iterdir():
+                    below += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        found += below
+        parents = below
     return found
 
 
+def python_env(repo: Path, cache: Path | None) -> dict[str, str]:
+    """The environment of a run of ``repo``: its modules first; with ``cache``, bytecode kept there."""
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    if cache is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def compile_tree(repo: Path, cache: Path) -> None:
+    """Fill the bytecode cache for ``repo``'s package before any measured run."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(repo / "pipeline")], env=python_env(repo, cache),
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def run_once(variant: str, folder: Path, log: Path, events: int, output: str,
-             repo: Path = REPO) -> dict[str, float]:
+             repo: Path = REPO, cache: Path | None = None) -> dict[str, float]:
     prefix, flags = VARIANTS[variant.removesuffix("@baseline")]
     data = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=folder))
     config = data / "pipeline.conf"
     config.write_text(CONFIG.format(path=log, done=data / "done.log", sincedb=data / "sincedb") + OUTPUTS[output])
-    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env = python_env(repo, cache)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen([*prefix, sys.executable, "-m", "pipeline", "run", "-f", str(config), "--path.data",
@@ -148,6 +175,9 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path,
                         help="another checkout (e.g. a copy of main): its two-procs run as two-procs@baseline, "
                              "in the same rounds")
+    parser.add_argument("--no-pyc", action="store_true",
+                        help="no bytecode cache: every process compiles the modules from source (figures before "
+                             "2026-12-03 10:00 UTC were measured so)")
     args = parser.parse_args()
     variants = args.variants.split(",") + (["two-procs@baseline"] if args.baseline else [])
     unknown = [v for v in variants if v.removesuffix("@baseline") not in VARIANTS]
@@ -157,11 +187,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="two-cores-") as tmp:
         folder = Path(tmp)
         log = make_input(folder, args.events)
+        cache = None if args.no_pyc else folder / "pycache"
+        if cache is not None:
+            for tree in {REPO, *([args.baseline] if args.baseline else [])}:
+                compile_tree(tree, cache)
         for number in range(1, args.rounds + 1):
             for variant in variants:
                 load = os.getloadavg()[0]
                 repo = args.baseline if variant.endswith("@baseline") else REPO
-                figures = run_once(variant, folder, log, args.events, args.output, repo)
+                figures = run_once(variant, folder, log, args.events, args.output, repo, cache)
                 results[variant].append(figures)
                 print(f"round {number} {variant:18s}: {args.events / figures['wall']:8,.0f} events/s wall "
                       f"({figures['wall']:.2f} s), CPU {figures['cpu'] / args.events * 1e6:5.1f} µs/event "
@@ -169,7 +203,7 @@ def main() -> int:
                       f"{figures['workers'] / args.events * 1e6:4.1f}), workers blocked {figures['blocked']:4.0%}, "
                       f"load {load:.2f}", flush=True)
     print(f"\n{args.events:,} events per run, output {args.output}, {args.rounds} rounds, {os.cpu_count()} cores, "
-          f"load average now {os.getloadavg()[0]:.2f}")
+          f"{'no bytecode cache' if args.no_pyc else 'bytecode cached'}, load average now {os.getloadavg()[0]:.2f}")
     base = max(args.events / r["wall"] for r in results[variants[0]])
     base_cpu = min(r["cpu"] for r in results[variants[0]])
     for variant in variants:

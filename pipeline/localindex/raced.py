@@ -30,6 +30,12 @@ all twenty orders (and the 90 of three writers that all pre-checked first). With
 holds: a copy is removed only while another exists, and the last committer of any two surviving copies would
 have seen the other.
 
+The pre-check only saves work: nothing above needs it beyond "a key it found is not written twice", and a
+writer that skips it is a writer that wrote a second copy, which its post-check settles as any other (a
+copy from an earlier run counts as one whose writer committed first and never removes it). So a writer
+stops pre-checking after a run of batches where it found nothing (``store.QUIET_PRE_CHECKS``), until a
+post-check finds a key elsewhere again; the post-check runs for every batch.
+
 Removing a row keeps the file consistent: its FTS5 entry (contentless: deleted with the exact text it
 was indexed with, else a later document given the same id would match the removed message), the
 ``fts_upto`` watermark (lowered to the new last id, or a later document given the removed id would be

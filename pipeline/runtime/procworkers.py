@@ -24,11 +24,17 @@ from pipeline.config.ast import PipelineConfig
 from pipeline.event import Event
 from pipeline.runtime.metrics import PipelineMetrics
 from pipeline.runtime.rawevents import pack, unpack
+from pipeline.runtime.workerstart import worker_context
 
 log = logging.getLogger("pipeline.runtime")
 MAX_BATCH_ATTEMPTS = 3
 #: batches handed to one worker process at once: one running, the next waiting in the pipe
 IN_FLIGHT = 2
+#: batches of pipeline.batch.size taken from the queue and sent to a worker process in one message
+TRANSFER_BATCHES = 2
+#: at most this long between the counters a busy worker process sends back (building, pickling and
+#: accounting them once per batch cost both processes CPU for every batch)
+SNAPSHOT_INTERVAL = 0.5
 _COUNTERS = ("events_in", "events_filtered", "events_out", "condition_type_errors", "output_rejected")
 
 
@@ -63,9 +69,11 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
     conn.send(("ready", None))
     lock = threading.Lock()  # the flusher thread and batches share the outputs
     clock = _Clock()
+    waiting = False  # a next message is in the pipe already
+    reported = time.monotonic()
     while True:
         try:
-            if not conn.poll(0):
+            if not waiting and not conn.poll(0):
                 clock.wait_starts()
                 conn.poll(None)
                 clock.wait_ends()
@@ -73,10 +81,20 @@ def _child_main(conn: multiprocessing.connection.Connection, config: PipelineCon
         except (EOFError, OSError):
             message, payload = "stop", None  # the parent is gone: flush and leave
         if message == "batch":
-            with lock:
-                runner.process(unpack(payload))
+            events, size = unpack(payload[0]), payload[1]
+            with lock:  # filters and outputs see batches of pipeline.batch.size, however many came at once
+                for start in range(0, len(events), size):
+                    runner.process(events[start:start + size])
             clock.batches += 1
-            conn.send(("done", _snapshot(built.metrics)))
+            # Counters go back with the answer only when this worker is about to wait (so they are
+            # current whenever it is idle) or every SNAPSHOT_INTERVAL while batches keep coming.
+            waiting = conn.poll(0)
+            now = time.monotonic()
+            if not waiting or now - reported >= SNAPSHOT_INTERVAL:
+                reported = now
+                conn.send(("done", _snapshot(built.metrics)))
+            else:
+                conn.send(("done", None))
         else:
             with lock:
                 runner.stopping.set()
@@ -126,8 +144,10 @@ class ProcessWorker:
 
     def __init__(self, number: int, config: PipelineConfig, pipeline_id: str, path_data: Path,
                  metrics: PipelineMetrics, log_level: str = "info", log_format: str = "plain",
-                 flush_interval: float = 5.0) -> None:
+                 flush_interval: float = 5.0, plugin_modules: tuple[str, ...] = ()) -> None:
         self.number = number
+        self._plugin_modules = plugin_modules  # imported once by the fork server (workerstart)
+        self._batch_size = 125  # pipeline.batch.size: the worker runs what it gets in batches of this size
         self._args = (config, pipeline_id, str(path_data), log_level, log_format, flush_interval, number)
         self._metrics = metrics
         self._last: dict[str, Any] = {"pipeline": {}, "plugins": {}}
@@ -137,7 +157,8 @@ class ProcessWorker:
         self._process: multiprocessing.process.BaseProcess | None = None
 
     def start(self) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+        # A fork of the fork server (modules imported once), never of this process (it runs threads).
+        context = worker_context(self._plugin_modules)
         parent, child = context.Pipe()
         self._process = context.Process(target=_child_main, args=(child, *self._args), daemon=True,
                                         name=f"pipeline-worker-{self.number}")
@@ -165,13 +186,16 @@ class ProcessWorker:
         says how many events the worker process holds.
         """
         in_flight = self._in_flight
+        self._batch_size = size
         while True:
             if in_flight and len(queue) < size:
                 # Nothing full to send ahead: wait for the worker instead of taking a partial batch.
                 on_finished(self._collect())
                 on_started(sum(len(b) for b, _ in in_flight))
                 continue
-            batch = queue.get_batch(size, 0.0 if in_flight else delay)
+            # Up to TRANSFER_BATCHES batches per round trip: the pipe, the pickling and the answer cost
+            # the main process per transfer, not per event.
+            batch = queue.get_batch(size * TRANSFER_BATCHES, 0.0 if in_flight else delay)
             if batch is None:
                 while in_flight:
                     on_finished(self._collect())
@@ -200,7 +224,7 @@ class ProcessWorker:
     def _send(self, batch: list[Event]) -> None:
         assert self._conn is not None
         try:
-            self._conn.send(("batch", pack(batch)))
+            self._conn.send(("batch", (pack(batch), self._batch_size)))
         except (OSError, BrokenPipeError):
             pass  # the worker is gone: _collect notices (EOF) and restarts it
 
@@ -253,8 +277,12 @@ class ProcessWorker:
         if self._process.is_alive():
             self._process.kill()
 
-    def _account(self, snapshot: dict[str, Any]) -> None:
-        """Add what changed in the worker's counters since its last answer to the main metrics."""
+    def _account(self, snapshot: dict[str, Any] | None) -> None:
+        """Add what changed in the worker's counters since its last report to the main metrics (None:
+        an answer without counters; a worker that dies loses those it had not reported, at most
+        SNAPSHOT_INTERVAL's worth)."""
+        if snapshot is None:
+            return
         last = self._last
         deltas = {name: value - last["pipeline"].get(name, 0) for name, value in snapshot["pipeline"].items()}
         self._metrics.add(**{k: v for k, v in deltas.items() if v})

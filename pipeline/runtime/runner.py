@@ -243,10 +243,11 @@ class PipelineRunner:
             from pipeline.runtime.procworkers import ProcessWorker
 
             assert self.built.config is not None
+            modules = tuple({type(plugin).__module__ for plugin in (*self.built.filters, *self.built.outputs)})
             self._processes = [
                 ProcessWorker(number, self.built.config, self.built.pipeline_id, self.built.path_data,
                               self.built.metrics, self.settings.log_level, self.settings.log_format,
-                              self.settings.flush_interval)
+                              self.settings.flush_interval, modules)
                 for number in range(count)
             ]
             for worker in self._processes:

@@ -56,9 +56,18 @@ def test_two_worker_processes_store_every_line_once_in_one_index(pipeline_cmd, t
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
+    """Every live descendant: the worker processes are the fork server's children."""
+    found, parents = [], [pid]
+    while parents:
+        below = []
+        for parent in parents:
+            try:
+                for task in Path(f"/proc/{parent}/task").iterdir():
+                    below += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        found += below
+        parents = below
     return found
 
 

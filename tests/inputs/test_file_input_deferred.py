@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from pipeline.inputs.file.tail import Line, Lines
 from pipeline.plugin import PluginContext, build_from_dict
-from pipeline.runtime.rawevents import RawEvent
+from pipeline.runtime.rawevents import RawEvent, pack, unpack
 
 
 def _input(tmp_path, ecs: str):  # type: ignore[no-untyped-def]
@@ -32,6 +34,11 @@ def test_deferred_plain_lines_decode_to_the_events_the_input_builds(tmp_path, ec
         got_data = {k: v for k, v in got.source.decode(got.raw).to_dict(metadata=True).items() if k != "@timestamp"}
         assert got_data == want_data
     assert deferred[1].get("message") == "second \ufffd"  # bad bytes replaced, never an exception
+    # The way a worker process gets them: a batch packed and pickled, decoded as one run.
+    shipped = unpack(pickle.loads(pickle.dumps(pack(deferred))))
+    for want, got in zip(decoded, shipped, strict=True):
+        want_data = {k: v for k, v in want.to_dict(metadata=True).items() if k != "@timestamp"}
+        assert {k: v for k, v in got.to_dict(metadata=True).items() if k != "@timestamp"} == want_data
 
 
 def test_truncated_lines_are_still_decoded_in_the_input(tmp_path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.event import Event
 from pipeline.localindex import LocalIndex, naming
+from pipeline.localindex import store as store_module
 from pipeline.localindex.query import MatchAll
 from pipeline.localindex.slots import SlotRequest
 
@@ -137,6 +138,33 @@ def test_a_key_stored_in_another_file_of_the_index_is_not_stored_again(writers) 
     assert stores[None].write(DAY, [ev(20, n=20)], ["k20"]) == 1
     assert stores[1].write(DAY, [ev(20, n=20)], ["k20"]) == 0
     assert reader.count("logs-*") == 14
+
+
+def test_a_replay_after_quiet_pre_checks_is_still_stored_once_and_pre_checks_resume(writers, tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    stores, reader = writers
+    assert stores[1].write(DAY, [ev(0, n=0), ev(1, n=1)], ["old0", "old1"]) == 2
+    looked: list[list[str]] = []
+    stored = stores[2]._peers.stored
+
+    def counted(name: str, own: str, keys: list[str], **kwargs: object) -> set[str]:
+        if "seen" in kwargs:  # the pre-check passes ``seen``; the post-check ``unchanged_since``
+            looked.append(keys)
+        return stored(name, own, keys, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stores[2]._peers, "stored", counted)
+    for n in range(store_module.QUIET_PRE_CHECKS + 2):  # fresh keys: the pre-checks find nothing, then stop
+        assert stores[2].write(DAY, [ev(2, n=10 + n)], [f"new{n}"]) == 1
+    assert len(looked) == store_module.QUIET_PRE_CHECKS
+    # A replay of shard 1's events now reaches shard 2 unchecked: its post-check removes the copies.
+    assert stores[2].write(DAY, [ev(0, n=0), ev(1, n=1)], ["old0", "old1"]) == 0
+    assert reader.count("logs-*") == 2 + store_module.QUIET_PRE_CHECKS + 2
+    assert sorted(h["n"] for h in reader.search("logs-*", size=50))[:2] == [0, 1]
+    # ... and turns the pre-check on again: the next replayed batch is skipped before writing.
+    before = len(looked)
+    assert stores[2].write(DAY, [ev(0, n=0)], ["old0"]) == 0
+    assert len(looked) == before + 1
+    assert reader.count("logs-*") == 2 + store_module.QUIET_PRE_CHECKS + 2
 
 
 def test_full_text_watermarks_are_per_file(tmp_path: Path) -> None:

@@ -11,15 +11,44 @@ import time
 from pathlib import Path
 
 
-def _worker_processes(pid: int) -> list[int]:
-    """Child processes running a worker (not multiprocessing's resource tracker)."""
+def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            if b"spawn_main" in cmdline:
-                found.append(int(child))
+        found += [int(child) for child in (task / "children").read_text().split()]
     return found
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """Processes running a worker: the fork server's children (not multiprocessing's resource tracker),
+    or spawned children where there is no fork server."""
+    found = []
+    for child in _children(pid):
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"spawn_main" in cmdline:
+            found.append(child)
+        elif b"forkserver" in cmdline:
+            found += _children(child)
+    return found
+
+
+def test_worker_processes_are_forked_from_one_server_that_imported_their_modules(pipeline_cmd, tmp_path):
+    out = tmp_path / "out.ndjson"
+    config = f'input {{ generator {{ }} }} filter {{ mutate {{ }} }} output {{ file {{ path => "{out}" }} }}'
+    proc = subprocess.Popen([*pipeline_cmd, "run", "-e", config, "-w", "2", "--pipeline.worker_type", "process",
+                             "--path.data", str(tmp_path / "d")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 1000):
+            time.sleep(0.05)
+        servers = [c for c in _children(proc.pid) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(servers) == 1 and len(_children(servers[0])) == 2  # both workers forked from it
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert not Path(f"/proc/{servers[0]}").exists()  # stopped and reaped by the main process at exit
 
 
 def test_process_workers_deliver_every_event_once(pipeline_cmd, tmp_path):

@@ -28,12 +28,42 @@ def test_a_batch_of_raw_events_crosses_the_pipe_as_bytes_and_arrives_as_events()
     source = _source()
     batch = [RawEvent((f"line {n}".encode(), n * 7), source) for n in range(3)]
     packed = pack(batch)
-    assert packed[0] == "raw" and packed[2] == [(b"line 0", 0), (b"line 1", 7), (b"line 2", 14)]
+    assert packed[0] == "runs" and packed[1] == [(source, 3)]
+    assert packed[2] == [(b"line 0", 0), (b"line 1", 7), (b"line 2", 14)]
     wire = pickle.dumps(packed, protocol=5)
     assert wire.count(b"/var/log/a.log") == 1  # the source once per batch, not once per event
     events = unpack(pickle.loads(wire))
     assert [type(e) for e in events] == [Event] * 3
     assert [e.get("message") for e in events] == ["line 0", "line 1", "line 2"]
+    assert [e.to_dict(metadata=True)["@metadata"]["_id"] for e in events] == ["n1-0", "n1-7", "n1-14"]
+    assert len({id(e.timestamp) for e in events}) == 1  # lines read together share one @timestamp
+
+
+def test_lines_holding_newlines_empty_lines_and_other_bytes_cross_the_pipe_unchanged() -> None:
+    source = _source()
+    lines = [b"a\nb", b"", b"\xff\xfe", b"last\r"]  # a delimiter other than \n lets a line hold newlines
+    events = unpack(pickle.loads(pickle.dumps(pack([RawEvent((line, 9 + n), source) for n, line in enumerate(lines)]))))
+    assert [e.get("message") for e in events] == [line.decode("utf-8", "replace") for line in lines]
+    assert [e.to_dict(metadata=True)["@metadata"]["_id"] for e in events] == ["n1-9", "n1-10", "n1-11", "n1-12"]
+
+
+def test_each_file_of_a_batch_keeps_its_own_fields_and_equal_sources_make_one_run() -> None:
+    first, same, other = _source(), _source(), PlainLineSource("/var/log/b.log", "box", False, "UTF-8", None,
+                                                               _source().decoration)
+    batch = [RawEvent((b"a1", 3), first), RawEvent((b"a2", 6), same), RawEvent((b"b1", 3), other),
+             RawEvent((b"a3", 9), first)]
+    packed = pack(batch)
+    assert [count for _, count in packed[1]] == [2, 1, 1]
+    events = unpack(pickle.loads(pickle.dumps(packed)))
+    assert [(e.get("message"), e.get("[log][file][path]"), e.get("path")) for e in events] == [
+        ("a1", "/var/log/a.log", None), ("a2", "/var/log/a.log", None), ("b1", None, "/var/log/b.log"),
+        ("a3", "/var/log/a.log", None)]
+    # decode_many (a run) builds the event decode (one line) builds
+    for raw, event in zip([(b"a1", 3), (b"a2", 6)], events, strict=False):
+        single = first.decode(raw).to_dict(metadata=True)
+        many = event.to_dict(metadata=True)
+        assert {k: v for k, v in single.items() if k != "@timestamp"} == \
+            {k: v for k, v in many.items() if k != "@timestamp"}
 
 
 def test_a_mixed_batch_keeps_every_event_and_its_order() -> None:

@@ -1,8 +1,9 @@
 """Plain lines decoded in a worker process (``pipeline.worker_type: process``): the file input's raw source.
 
-The main process hands ``(line bytes, end offset)`` pairs over; the event
-built here is the one :meth:`File._decode_plain` builds, plus the input's
-decoration (tests/inputs/file/test_file_deferred.py keeps the two equal).
+The main process hands ``(line bytes, end offset)`` pairs over, a run of them
+decoded at once (:meth:`PlainLineSource.decode_many`); the event built here is the one
+:meth:`File._decode_plain` builds, plus the input's decoration
+(tests/inputs/test_file_input_deferred.py keeps the two equal).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.event import METADATA, Event
+from pipeline.event import METADATA, TIMESTAMP, Event, new_event
 from pipeline.eventid import ID_KEY
 from pipeline.runtime.rawevents import Decoration
+from pipeline.timestamp import Timestamp
 
 
 @dataclass(frozen=True)
@@ -44,3 +46,28 @@ class PlainLineSource:
         if not self.decoration.empty:
             self.decoration.apply(event)
         return event
+
+    def decode_many(self, raws: list[tuple[bytes, int]]) -> list[Event]:
+        """The events of lines read together: one ``@timestamp`` for them all, as the main-process path
+        (File._decode_plain) gives the lines of one push."""
+        if not self.decoration.empty:
+            return [self.decode(raw) for raw in raws]
+        charset = self.charset
+        try:
+            "".encode(charset)
+        except LookupError:
+            charset = "utf-8"
+        path, host, nonce = self.path, self.host, self.nonce
+        now = Timestamp.now()
+        events: list[Event] = []
+        append = events.append
+        for line, end in raws:
+            if self.ecs:
+                data: dict[str, Any] = {"message": line.decode(charset, "replace"), "log": {"file": {"path": path}},
+                                        "host": {"name": host}, TIMESTAMP: now}
+            else:
+                data = {"message": line.decode(charset, "replace"), "path": path, "host": host, TIMESTAMP: now}
+            if nonce is not None:
+                data[METADATA] = {ID_KEY: f"{nonce}-{end}"}
+            append(new_event(data))
+        return events
