@@ -1,7 +1,7 @@
 """Benchmark: one core against two through the real `pipeline run` on the default path (issue 15, goal 3).
 
 The job: the file input in read mode over N Apache combined lines (../shared/data/access/apache_logs
-repeated) → grok COMBINEDAPACHELOG → date → the default output (the local index under --path.data).
+repeated, by default in time order: --time-order, see bench/apache_input.py) → grok COMBINEDAPACHELOG → date → the default output (the local index under --path.data).
 Variants run in interleaved rounds, each a fresh `pipeline run` with a fresh --path.data:
 
     one-core        taskset -c 0 pipeline run -w 1                                  (threads, one core)
@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from apache_input import CorpusMissing, add_time_order_argument, write_input
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
-SOURCE = SHARED / "access" / "apache_logs"
 TICK = os.sysconf("SC_CLK_TCK")
 
 VARIANTS = {
@@ -55,14 +55,12 @@ filter {{
 """
 
 
-def make_input(folder: Path, events: int) -> Path:
-    if not SOURCE.is_file():
-        sys.exit(f"benchmark data not found: {SOURCE} (set PIPELINE_SHARED_DATA)")
-    lines = SOURCE.read_bytes().splitlines(keepends=True)
+def make_input(folder: Path, events: int, order: str) -> Path:
     target = folder / "access.log"
-    with open(target, "wb") as out:
-        for number in range(events):
-            out.write(lines[number % len(lines)])
+    try:
+        write_input(target, events, order)
+    except CorpusMissing as exc:
+        sys.exit(str(exc))
     return target
 
 
@@ -148,6 +146,7 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path,
                         help="another checkout (e.g. a copy of main): its two-procs run as two-procs@baseline, "
                              "in the same rounds")
+    add_time_order_argument(parser)
     args = parser.parse_args()
     variants = args.variants.split(",") + (["two-procs@baseline"] if args.baseline else [])
     unknown = [v for v in variants if v.removesuffix("@baseline") not in VARIANTS]
@@ -156,7 +155,7 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="two-cores-") as tmp:
         folder = Path(tmp)
-        log = make_input(folder, args.events)
+        log = make_input(folder, args.events, args.time_order)
         for number in range(1, args.rounds + 1):
             for variant in variants:
                 load = os.getloadavg()[0]
@@ -168,7 +167,7 @@ def main() -> int:
                       f"(main {figures['main'] / args.events * 1e6:4.1f}, workers "
                       f"{figures['workers'] / args.events * 1e6:4.1f}), workers blocked {figures['blocked']:4.0%}, "
                       f"load {load:.2f}", flush=True)
-    print(f"\n{args.events:,} events per run, output {args.output}, {args.rounds} rounds, {os.cpu_count()} cores, "
+    print(f"\n{args.events:,} events per run ({args.time_order}), output {args.output}, {args.rounds} rounds, {os.cpu_count()} cores, "
           f"load average now {os.getloadavg()[0]:.2f}")
     base = max(args.events / r["wall"] for r in results[variants[0]])
     base_cpu = min(r["cpu"] for r in results[variants[0]])
