@@ -1,7 +1,8 @@
 """Us against syslog-ng and rsyslog on the same Apache job (issue 15), through the real commands.
 
 Every variant reads the same generated file of Apache combined-format lines (the 10,000 lines of
-$PIPELINE_SHARED_DATA/access/apache_logs repeated to --events), parses each line into fields and
+$PIPELINE_SHARED_DATA/access/apache_logs repeated to --events, by default with their timestamps rewritten
+into time order: --time-order, see bench/apache_input.py), parses each line into fields and
 writes JSON, pinned to one core (``taskset -c 0``); this script itself stays on the other core.
 
   syslog-ng   syslog-ng 3.38, file() source → apache-accesslog-parser() (csv-parser + date-parser) →
@@ -26,6 +27,7 @@ best round of each (CPU and wall separately) is reported, with the load average.
     bash bench/compare.sh                        # 200,000 lines, 3 rounds, variants a-c and the peers
     bash bench/compare.sh --events 50000 --rounds 1 --only rsyslog,ours-file
     bash bench/compare.sh --two-cores            # adds (d)
+    bash bench/compare.sh --time-order repeat ordered   # both input orders in the same rounds
 
 syslog-ng is installed from Debian when missing (syslog-ng-core, syslog-ng-scl). rsyslog conflicts with
 syslog-ng's package, so it is never installed: its .debs are downloaded (apt-get download) and unpacked
@@ -44,6 +46,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from apache_input import CorpusMissing, add_time_order_argument, corpus_path, write_input
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = REPO / "bench" / ".peers"
@@ -116,6 +120,7 @@ class Result:
 @dataclass
 class Variant:
     name: str
+    order: str
     results: list[Result] = field(default_factory=list)
 
     def best_cpu(self) -> float:
@@ -126,23 +131,6 @@ class Variant:
 
 
 # -- setup -------------------------------------------------------------------------------------------
-def corpus_path() -> Path:
-    shared = os.environ.get("PIPELINE_SHARED_DATA")
-    candidates = [Path(shared)] if shared else [REPO.parent / "shared" / "data", REPO.parents[1] / "shared" / "data"]
-    path = next((c / "access" / "apache_logs" for c in candidates if (c / "access" / "apache_logs").is_file()),
-                candidates[0] / "access" / "apache_logs")
-    if not path.is_file():
-        raise BenchError(f"the corpus {path} is missing: set PIPELINE_SHARED_DATA to the shared data folder")
-    return path
-
-
-def generate_input(target: Path, events: int) -> list[bytes]:
-    lines = corpus_path().read_bytes().splitlines(keepends=True)
-    out = [lines[i % len(lines)] for i in range(events)]
-    target.write_bytes(b"".join(out))
-    return out
-
-
 _apt_lists_fresh = False
 
 
@@ -237,15 +225,16 @@ def run_ours(argv: list[str], env: dict[str, str], log: Path, pin: bool = True) 
 
 
 class Bench:
-    def __init__(self, work: Path, events: int, baseline: Path | None = None) -> None:
+    def __init__(self, work: Path, events: int, baseline: Path | None = None, order: str = "ordered") -> None:
         self.work = work
         self.events = events
         self.baseline = baseline
-        self.source = work / "access.log"
-        self.lines = generate_input(self.source, events)
+        self.order = order
+        self.source = work / f"access-{order}.log"
+        self.lines = write_input(self.source, events, order)
 
     def fresh(self, name: str) -> Path:
-        folder = self.work / name
+        folder = self.work / self.order / name
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         return folder
@@ -353,7 +342,7 @@ class Bench:
 
 # -- report ------------------------------------------------------------------------------------------
 def report(variants: list[Variant], events: int) -> None:
-    print(f"\n{events:,} events, best of {len(variants[0].results)} round(s), load average "
+    print(f"\n{events:,} events, time order {variants[0].order}, best of {len(variants[0].results)} round(s), load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"{'variant':14} {'CPU s':>7} {'µs/event':>9} {'events/CPU-s':>13} {'wall s':>7} {'events/s':>9}")
     for v in variants:
@@ -381,6 +370,7 @@ def main() -> int:
                                                         "path (a) run with that code, for before/after")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "results" / "compare",
                         help="scratch folder (bench/results/compare, gitignored)")
+    add_time_order_argument(parser, several=True)
     args = parser.parse_args()
     names = ["syslog-ng", "rsyslog", "ours-file", "ours-index", "ours-null"]
     if args.two_cores:
@@ -393,19 +383,23 @@ def main() -> int:
         os.sched_setaffinity(0, {OTHER_CORE})  # the watcher must not steal the measured core
     args.work.mkdir(parents=True, exist_ok=True)
     try:
-        bench = Bench(args.work, args.events, args.baseline)
-        variants = [Variant(n) for n in names]
+        corpus_path()  # fails early with an actionable message
+        # One scratch folder and input file per order; a variant's orders run back to back in each round.
+        benches = {order: Bench(args.work, args.events, args.baseline, order) for order in args.time_order}
+        variants = [Variant(n, order) for n in names for order in args.time_order]
         for round_number in range(args.rounds):
             for variant in variants:
+                bench = benches[variant.order]
                 runner = getattr(bench, variant.name.replace("-", "_"), None)
                 result = runner() if runner else bench.ours(variant.name)
                 variant.results.append(result)
-                print(f"round {round_number + 1} {variant.name:14} cpu {result.cpu:6.2f} s  wall {result.wall:6.2f} s"
+                print(f"round {round_number + 1} {variant.name:14} {variant.order:8} cpu {result.cpu:6.2f} s  wall {result.wall:6.2f} s"
                       f"  load {os.getloadavg()[0]:.2f}", flush=True)
-    except (BenchError, subprocess.CalledProcessError) as exc:
+    except (BenchError, CorpusMissing, subprocess.CalledProcessError) as exc:
         print(f"compare: {exc}", file=sys.stderr)
         return 1
-    report(variants, args.events)
+    for order in args.time_order:
+        report([v for v in variants if v.order == order], args.events)
     return 0
 
 

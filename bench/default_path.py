@@ -1,13 +1,14 @@
 """The default path through the real command: file (read mode) → grok COMBINEDAPACHELOG → date → local index.
 
 Runs ``python -m pipeline run -f CONF`` as a child pinned to one core (``taskset -c 0``) on N Apache lines
-(``$PIPELINE_SHARED_DATA/access/apache_logs`` repeated), for each tree (``PYTHONPATH``) in interleaved
-rounds, and reports events per CPU-second of the child (user + system from ``os.wait4``) and wall clock.
+(``$PIPELINE_SHARED_DATA/access/apache_logs`` repeated, by default with its timestamps rewritten into time
+order: see bench/apache_input.py), for each tree (``PYTHONPATH``) and ``--time-order`` in interleaved rounds, and reports events per CPU-second of the child (user + system from ``os.wait4``) and wall clock.
 The same config with ``output { null {} }`` gives the rest of the pipeline, so the local index's share of
 the CPU is ``(cpu(local) - cpu(null)) / cpu(local)``.
 
     python bench/default_path.py                                   # this tree, 200,000 events, 3 rounds
     python bench/default_path.py --trees main=../main this=.       # a baseline checkout vs this tree
+    python bench/default_path.py --time-order repeat ordered       # both input orders, same rounds
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from apache_input import CorpusMissing, add_time_order_argument, write_input
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
-CORPUS = SHARED / "access" / "apache_logs"
 
 CONFIG = """input {{ file {{ path => "{data}" mode => "read" exit_after_read => true sincedb_path => "/dev/null"
                  file_completed_action => "log" file_completed_log_path => "/dev/null" }} }}
@@ -46,15 +47,6 @@ class Run:
     cpu: float
     wall: float
     events: int
-
-
-def write_corpus(path: Path, events: int) -> None:
-    if not CORPUS.is_file():
-        sys.exit(f"benchmark corpus not found: {CORPUS} (set PIPELINE_SHARED_DATA)")
-    lines = CORPUS.read_text(encoding="utf-8").splitlines(keepends=True)
-    with path.open("w", encoding="utf-8") as out:
-        for pos in range(events):
-            out.write(lines[pos % len(lines)])
 
 
 def indexed_docs(data_dir: Path) -> int:
@@ -96,37 +88,47 @@ def main() -> None:
                              "checkout alone, so the script runs wherever it is")
     parser.add_argument("--outputs", nargs="+", default=list(OUTPUTS), choices=list(OUTPUTS))
     parser.add_argument("--cpu", default="0", help="taskset CPU list for the child")
+    add_time_order_argument(parser, several=True)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="default-path-"))
     try:
-        data = work / "access.log"
-        write_corpus(data, args.events)
-        configs = {}
-        for name, output in OUTPUTS.items():
-            configs[name] = work / f"{name}.conf"
-            configs[name].write_text(CONFIG.format(data=data, output=output), encoding="utf-8")
+        configs: dict[tuple[str, str], Path] = {}
+        for order in args.time_order:
+            data = work / f"access-{order}.log"
+            try:
+                write_input(data, args.events, order)
+            except CorpusMissing as exc:
+                sys.exit(str(exc))
+            for name, output in OUTPUTS.items():
+                configs[(name, order)] = work / f"{name}-{order}.conf"
+                configs[(name, order)].write_text(CONFIG.format(data=data, output=output), encoding="utf-8")
+        # With several orders each tree is reported once per order, named TREE/ORDER.
         trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.trees]
-        print(f"{args.events} events, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}, "
+        if len(args.time_order) > 1:
+            runs = [(f"{name}/{order}", tree, order) for name, tree in trees for order in args.time_order]
+        else:
+            runs = [(name, tree, args.time_order[0]) for name, tree in trees]
+        print(f"{args.events} events, time order {' '.join(args.time_order)}, load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}, "
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
         results: dict[tuple[str, str], list[Run]] = {}
         for round_no in range(1, args.rounds + 1):
             for output in args.outputs:
-                for name, tree in trees:
+                for name, tree, order in runs:
                     data_dir = work / "data"
-                    run = run_once(tree, configs[output], data_dir, args.cpu)
+                    run = run_once(tree, configs[(output, order)], data_dir, args.cpu)
                     if output == "local_index":
                         run.events = indexed_docs(data_dir)
                     if run.events != args.events:
                         sys.exit(f"{name} {output}: {run.events} events out of {args.events}")
                     results.setdefault((name, output), []).append(run)
-                    print(f"round {round_no} {name:>6} {output:<11} cpu {run.cpu:6.2f}s "
+                    print(f"round {round_no} {name:>14} {output:<11} cpu {run.cpu:6.2f}s "
                           f"{args.events / run.cpu:8,.0f} ev/s-cpu {run.cpu / args.events * 1e6:5.1f} µs/ev  "
                           f"wall {run.wall:6.2f}s {args.events / run.wall:8,.0f} ev/s  "
                           f"load {os.getloadavg()[0]:.2f}", flush=True)
         print(f"\nmedians (load average now {os.getloadavg()[0]:.2f}):")
-        for name, _ in trees:
-            line = [f"{name:>6}"]
+        for name, _, _ in runs:
+            line = [f"{name:>14}"]
             cpu = {}
             for output in args.outputs:
                 runs = results[(name, output)]
@@ -138,10 +140,10 @@ def main() -> None:
                 share = (cpu["local_index"] - cpu["null"]) / cpu["local_index"]
                 line.append(f"local index share {share:.0%}")
             print("  ".join(line))
-        if len(trees) == 2 and "local_index" in args.outputs:
-            first = statistics.median(r.cpu for r in results[(trees[0][0], "local_index")])
-            second = statistics.median(r.cpu for r in results[(trees[1][0], "local_index")])
-            print(f"{trees[1][0]} / {trees[0][0]} on the default path: {first / second:.2f}× events per CPU-second")
+        if len(runs) == 2 and "local_index" in args.outputs:
+            first = statistics.median(r.cpu for r in results[(runs[0][0], "local_index")])
+            second = statistics.median(r.cpu for r in results[(runs[1][0], "local_index")])
+            print(f"{runs[1][0]} / {runs[0][0]} on the default path: {first / second:.2f}× events per CPU-second")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

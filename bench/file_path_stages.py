@@ -22,18 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from apache_input import CorpusMissing, add_time_order_argument, write_input
+
 BATCH = 125
 STAGES = ("input", "queue", "grok", "date", "output", "free")
-
-
-def corpus() -> bytes:
-    shared = os.environ.get("PIPELINE_SHARED_DATA")
-    here = Path(__file__).resolve().parents[1]
-    for folder in ([Path(shared)] if shared else [here.parent / "shared" / "data", here.parents[1] / "shared" / "data"]):
-        path = folder / "access" / "apache_logs"
-        if path.is_file():
-            return path.read_bytes()
-    sys.exit("the corpus access/apache_logs is missing: set PIPELINE_SHARED_DATA")
 
 
 def one_round(source: Path, work: Path) -> tuple[dict[str, float], int]:
@@ -115,6 +107,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=5)
+    add_time_order_argument(parser)
     args = parser.parse_args()
     import pipeline
 
@@ -124,11 +117,13 @@ def main() -> int:
         tune_gc = None
     if tune_gc is not None:
         tune_gc()
-    lines = corpus().splitlines(keepends=True)
     with tempfile.TemporaryDirectory(prefix="file-path-stages-") as folder:
         work = Path(folder)
         source = work / "access.log"
-        source.write_bytes(b"".join(lines[i % len(lines)] for i in range(args.events)))
+        try:
+            write_input(source, args.events, args.time_order)
+        except CorpusMissing as exc:
+            sys.exit(str(exc))
         best = dict.fromkeys(STAGES, float("inf"))
         for _ in range(args.rounds):
             spent, count = one_round(source, work)

@@ -29,6 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from apache_input import CorpusMissing, add_time_order_argument
+from apache_input import write_input as write_apache_input
+
 REPO = Path(__file__).resolve().parents[1]
 
 CONFIG = """\
@@ -47,22 +50,13 @@ MODES = {  # name → the grok option (both modes capture the date into "timesta
 _OUT = re.compile(r"(\d+) out\b")
 
 
-def corpus() -> Path:
-    shared = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent.parent / "shared" / "data"))
-    path = shared / "access" / "apache_logs"
-    if not path.is_file():
-        sys.exit(f"corpus not found: {path} (set PIPELINE_SHARED_DATA)")
-    return path
-
-
-def write_input(folder: Path, events: int) -> Path:
-    lines = corpus().read_text(encoding="utf-8").splitlines()
+def write_input(folder: Path, events: int, order: str) -> Path:
     folder.mkdir(exist_ok=True)
     path = folder / "apache.log"
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(events):
-            out.write(lines[i % len(lines)])
-            out.write("\n")
+    try:
+        write_apache_input(path, events, order)
+    except CorpusMissing as exc:
+        sys.exit(str(exc))
     return path
 
 
@@ -93,6 +87,7 @@ def main() -> int:
                              "is the same on every machine")
     parser.add_argument("--candidate", type=Path, default=REPO, help="the tree under test")
     parser.add_argument("--modes", nargs="+", choices=sorted(MODES), default=["ecs", "legacy"])
+    add_time_order_argument(parser)
     args = parser.parse_args()
     if shutil.which("taskset") is None:
         sys.exit("taskset not found (util-linux)")
@@ -103,13 +98,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="grok_null_") as tmp:
         folder = Path(tmp)
         cache = folder / "pycache"
-        data = write_input(folder, args.events)
+        data = write_input(folder, args.events, args.time_order)
         configs = {}
         for mode in args.modes:
             configs[mode] = folder / f"{mode}.conf"
             configs[mode].write_text(CONFIG.format(path=data, ecs=MODES[mode]), encoding="utf-8")
         one = folder / "one.conf"
-        one.write_text(CONFIG.format(path=write_input(folder / "one", 1), ecs=""), encoding="utf-8")
+        one.write_text(CONFIG.format(path=write_input(folder / "one", 1, args.time_order), ecs=""), encoding="utf-8")
         startup = {}
         for name, tree in trees.items():
             run_once(tree, one, 1, cache)  # warm-up: writes the bytecode cache

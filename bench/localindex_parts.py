@@ -2,7 +2,7 @@
 
     python bench/localindex_parts.py [--events 50000] [--rounds 3]
 
-The lines (``$PIPELINE_SHARED_DATA/access/apache_logs`` repeated) go through grok COMBINEDAPACHELOG and
+The lines (``$PIPELINE_SHARED_DATA/access/apache_logs`` repeated; ``--time-order``, see bench/apache_input.py) go through grok COMBINEDAPACHELOG and
 date as in ``pipeline run``, with stable event ids as the file input gives them. Then, in interleaved rounds:
 
 * ``rows``: building the rows in Python (``schema.rows_for``: JSON document, hot columns, shapes);
@@ -26,22 +26,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from apache_input import add_time_order_argument, build_lines, corpus_path  # noqa: E402
+
 from pipeline.event import Event  # noqa: E402
 from pipeline.eventid import document_ids  # noqa: E402
 from pipeline.localindex import schema  # noqa: E402
 from pipeline.localindex.store import FTS_CHUNK  # noqa: E402
 from pipeline.testing import run_filters  # noqa: E402
 
-SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
 FILTERS = ('grok { match => { "message" => "%{COMBINEDAPACHELOG}" } }\n'
            'date { match => [ "timestamp", "dd/MMM/yyyy:HH:mm:ss Z" ] }')
 BATCH = 125
 VARIANTS = ("docs", "+irr", "+irr+hot", "+irr+hot+key", "+irr+hot+key+fts")
 
 
-def apache_events(count: int) -> list[Event]:
-    lines = (SHARED / "access" / "apache_logs").read_text(encoding="utf-8").splitlines()
-    raw = [{"message": lines[i % len(lines)], "log": {"file": {"path": "/var/log/apache2/access.log"}},
+def apache_events(count: int, order: str) -> list[Event]:
+    corpus = corpus_path().read_bytes().splitlines()
+    lines = [line.decode("utf-8") for line in build_lines(corpus, count, order)]
+    raw = [{"message": lines[i], "log": {"file": {"path": "/var/log/apache2/access.log"}},
             "host": {"name": "web-1"}, "@metadata": {"_id": f"5f0c2a9e41d7b3a8-{i * 240}"}} for i in range(count)]
     return run_filters(FILTERS, raw)
 
@@ -88,8 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=3)
+    add_time_order_argument(parser)
     args = parser.parse_args()
-    events = apache_events(args.events)
+    events = apache_events(args.events, args.time_order)
     spent: dict[str, list[tuple[float, float]]] = {}
     for _ in range(args.rounds):
         user, system = cpu()

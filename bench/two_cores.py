@@ -1,7 +1,7 @@
 """Benchmark: one core against two through the real `pipeline run` on the default path (issue 15, goal 3).
 
 The job: the file input in read mode over N Apache combined lines (../shared/data/access/apache_logs
-repeated) → grok COMBINEDAPACHELOG → date → the default output (the local index under --path.data).
+repeated, by default in time order: --time-order, see bench/apache_input.py) → grok COMBINEDAPACHELOG → date → the default output (the local index under --path.data).
 Variants run in interleaved rounds, each a fresh `pipeline run` with a fresh --path.data:
 
     one-core        taskset -c 0 pipeline run -w 1                                  (threads, one core)
@@ -38,9 +38,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from apache_input import CorpusMissing, add_time_order_argument, write_input
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
-SOURCE = SHARED / "access" / "apache_logs"
 TICK = os.sysconf("SC_CLK_TCK")
 
 VARIANTS = {
@@ -60,14 +60,12 @@ filter {{
 """
 
 
-def make_input(folder: Path, events: int) -> Path:
-    if not SOURCE.is_file():
-        sys.exit(f"benchmark data not found: {SOURCE} (set PIPELINE_SHARED_DATA)")
-    lines = SOURCE.read_bytes().splitlines(keepends=True)
+def make_input(folder: Path, events: int, order: str) -> Path:
     target = folder / "access.log"
-    with open(target, "wb") as out:
-        for number in range(events):
-            out.write(lines[number % len(lines)])
+    try:
+        write_input(target, events, order)
+    except CorpusMissing as exc:
+        sys.exit(str(exc))
     return target
 
 
@@ -178,6 +176,7 @@ def main() -> int:
     parser.add_argument("--no-pyc", action="store_true",
                         help="no bytecode cache: every process compiles the modules from source (figures before "
                              "2026-12-03 10:00 UTC were measured so)")
+    add_time_order_argument(parser)
     args = parser.parse_args()
     variants = args.variants.split(",") + (["two-procs@baseline"] if args.baseline else [])
     unknown = [v for v in variants if v.removesuffix("@baseline") not in VARIANTS]
@@ -186,7 +185,7 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="two-cores-") as tmp:
         folder = Path(tmp)
-        log = make_input(folder, args.events)
+        log = make_input(folder, args.events, args.time_order)
         cache = None if args.no_pyc else folder / "pycache"
         if cache is not None:
             for tree in {REPO, *([args.baseline] if args.baseline else [])}:
@@ -202,8 +201,9 @@ def main() -> int:
                       f"(main {figures['main'] / args.events * 1e6:4.1f}, workers "
                       f"{figures['workers'] / args.events * 1e6:4.1f}), workers blocked {figures['blocked']:4.0%}, "
                       f"load {load:.2f}", flush=True)
-    print(f"\n{args.events:,} events per run, output {args.output}, {args.rounds} rounds, {os.cpu_count()} cores, "
-          f"{'no bytecode cache' if args.no_pyc else 'bytecode cached'}, load average now {os.getloadavg()[0]:.2f}")
+    print(f"\n{args.events:,} events per run ({args.time_order}), output {args.output}, {args.rounds} rounds, "
+          f"{os.cpu_count()} cores, {'no bytecode cache' if args.no_pyc else 'bytecode cached'}, "
+          f"load average now {os.getloadavg()[0]:.2f}")
     base = max(args.events / r["wall"] for r in results[variants[0]])
     base_cpu = min(r["cpu"] for r in results[variants[0]])
     for variant in variants:
