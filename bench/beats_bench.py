@@ -33,6 +33,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the client processes import pipeline.lumberjack from this checkout
+sys.path.insert(0, str(REPO / "tests"))
+from support.processes import descendants  # noqa: E402 - tests/ is put on the path just above
+
 SHARED = Path(os.environ.get("PIPELINE_SHARED_DATA", REPO.parent / "shared" / "data"))
 DATA = SHARED / "beats-events" / "filebeat" / "filebeat-8.1.3-apache_logs-2000.ndjson"
 WINDOW = 2048
@@ -133,18 +136,6 @@ def _tree_cpu(pid: int) -> tuple[float, float]:
     """CPU seconds (user + system) of a process and of its live descendants, from /proc (worker processes
     are the fork server's children, not the main process's)."""
     tick = os.sysconf("SC_CLK_TCK")
-    children: list[int] = []
-    parents = [pid]
-    while parents:
-        found: list[int] = []
-        for parent in parents:
-            try:
-                for task in Path(f"/proc/{parent}/task").iterdir():
-                    found += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        children += found
-        parents = found
 
     def cpu(one: int) -> float:
         try:
@@ -153,7 +144,7 @@ def _tree_cpu(pid: int) -> tuple[float, float]:
             return 0.0
         return (int(fields[11]) + int(fields[12])) / tick
 
-    return cpu(pid), sum(cpu(child) for child in children)
+    return cpu(pid), sum(cpu(child) for child in descendants(pid))
 
 
 def run_with_runtime(args: argparse.Namespace, variant: str = "default") -> tuple[float, float, float]:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from child_run import measured_run
 
 CONFIG = ('input {{ file {{ path => "{path}" mode => "read" exit_after_read => true sincedb_path => "/dev/null" '
           'file_completed_action => "log" file_completed_log_path => "/dev/null" file_chunk_size => {size} }} }} '
@@ -29,13 +29,7 @@ THIS_TREE = str(Path(__file__).resolve().parent.parent)
 def run(tree: str, path: str, size: int, extra: list[str]) -> tuple[float, float, int, int]:
     """CPU seconds (user+sys), wall seconds, minor faults and voluntary context switches of one run."""
     command = [sys.executable, "-m", "pipeline", "run", "-w", "1", *extra, "-e", CONFIG.format(path=path, size=size)]
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=tree, env={**os.environ, "PYTHONPATH": tree},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    if status:
-        raise SystemExit(f"pipeline ({tree}) exited with status {status} for file_chunk_size {size}")
+    usage, wall = measured_run(command, tree, f"for file_chunk_size {size}")
     return usage.ru_utime + usage.ru_stime, wall, usage.ru_minflt, usage.ru_nvcsw
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from child_run import measured_run
 
 CONFIG = 'input {{ generator {{ count => {count} message => "small queue" }} }} output {{ null {{}} }}'
 THIS_TREE = str(Path(__file__).resolve().parent.parent)
@@ -29,13 +29,7 @@ def run(tree: str, count: int, max_events: int, batch: int) -> tuple[float, floa
     """CPU seconds (user+sys) and wall seconds of one run."""
     command = [sys.executable, "-m", "pipeline", "run", "-w", "1", "--queue.max_events", str(max_events),
                "-b", str(batch), "--api.enabled", "false", "-e", CONFIG.format(count=count)]
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=tree, env={**os.environ, "PYTHONPATH": tree},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    if status:
-        raise SystemExit(f"pipeline ({tree}) exited with status {status} (max_events {max_events}, -b {batch})")
+    usage, wall = measured_run(command, tree, f"(max_events {max_events}, -b {batch})")
     return usage.ru_utime + usage.ru_stime, wall
 
 

@@ -40,6 +40,9 @@ from urllib.parse import quote
 
 from apache_input import CorpusMissing, add_time_order_argument, write_input
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.processes import descendants
+
 REPO = Path(__file__).resolve().parents[1]
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -77,23 +80,6 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
-def _children(pid: int) -> list[int]:
-    """Every live descendant (worker processes are the fork server's children, not the main process's)."""
-    found: list[int] = []
-    parents = [pid]
-    while parents:
-        below: list[int] = []
-        for parent in parents:
-            try:
-                for task in Path(f"/proc/{parent}/task").iterdir():
-                    below += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        found += below
-        parents = below
-    return found
-
-
 def python_env(repo: Path, cache: Path | None) -> dict[str, str]:
     """The environment of a run of ``repo``: its modules first; with ``cache``, bytecode kept there."""
     env = {**os.environ, "PYTHONPATH": str(repo)}
@@ -126,7 +112,7 @@ def run_once(variant: str, folder: Path, log: Path, events: int, output: str,
         sample = _cpu_of(proc.pid)
         if sample >= 0:
             main_cpu = sample
-        for child in _children(proc.pid):
+        for child in descendants(proc.pid):
             cpu = _cpu_of(child)
             if cpu >= 0:
                 workers_cpu[child] = cpu

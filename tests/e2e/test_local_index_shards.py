@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from support.index_files import stored_numbers
+from support.processes import descendants
 
 LINES = 20_000
 
@@ -55,22 +56,6 @@ def test_two_worker_processes_store_every_line_once_in_one_index(pipeline_cmd, t
     assert len(rows) == 1 and rows[0][1] == str(LINES)  # the shards are one index, their documents add up
 
 
-def _children(pid: int) -> list[int]:
-    """Every live descendant: the worker processes are the fork server's children."""
-    found, parents = [], [pid]
-    while parents:
-        below = []
-        for parent in parents:
-            try:
-                for task in Path(f"/proc/{parent}/task").iterdir():
-                    below += [int(child) for child in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        found += below
-        parents = below
-    return found
-
-
 def _run_until_killed(pipeline_cmd: list[str], config: Path, data: Path, beyond: int, *flags: str) -> None:
     """A run killed (SIGKILL) once the index holds more than ``beyond`` lines; waits until its worker
     processes are gone too, so the next run does not race them."""
@@ -81,7 +66,7 @@ def _run_until_killed(pipeline_cmd: list[str], config: Path, data: Path, beyond:
     deadline = time.monotonic() + 120
     helpers: set[int] = set()
     while time.monotonic() < deadline and child.poll() is None:
-        helpers.update(_children(child.pid))
+        helpers.update(descendants(child.pid))  # workers are the fork server's children
         if sum(stored_numbers(data / "index").values()) > beyond:
             break
         time.sleep(0.1)

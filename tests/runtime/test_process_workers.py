@@ -10,24 +10,19 @@ import subprocess
 import time
 from pathlib import Path
 
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
+from support.processes import children
 
 
 def _worker_processes(pid: int) -> list[int]:
     """Processes running a worker: the fork server's children (not multiprocessing's resource tracker),
     or spawned children where there is no fork server."""
     found = []
-    for child in _children(pid):
+    for child in children(pid):
         cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
         if b"spawn_main" in cmdline:
             found.append(child)
         elif b"forkserver" in cmdline:
-            found += _children(child)
+            found += children(child)
     return found
 
 
@@ -40,8 +35,8 @@ def test_worker_processes_are_forked_from_one_server_that_imported_their_modules
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 1000):
             time.sleep(0.05)
-        servers = [c for c in _children(proc.pid) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
-        assert len(servers) == 1 and len(_children(servers[0])) == 2  # both workers forked from it
+        servers = [c for c in children(proc.pid) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(servers) == 1 and len(children(servers[0])) == 2  # both workers forked from it
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
     finally:
