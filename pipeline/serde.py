@@ -9,8 +9,7 @@ from typing import Any
 
 import orjson
 
-from pipeline.event import METADATA, TIMESTAMP, Event, json_default
-from pipeline.timestamp import Timestamp
+from pipeline.event import METADATA, Event, json_default
 
 _OPTS = orjson.OPT_NON_STR_KEYS
 
@@ -28,32 +27,34 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     return orjson.loads(data)
 
 
-def event_json(event: Event, *, metadata: bool = False) -> bytes:
-    """The event as compact JSON bytes, ``@metadata`` left out unless asked for."""
-    data = event.data
-    strip = not metadata and METADATA in data
-    stamp = data.get(TIMESTAMP)
-    if strip or type(stamp) is Timestamp:
-        # A shallow copy (order kept) without @metadata and with @timestamp as its cached ISO string:
-        # orjson then never calls back into Python for the usual event.
-        data = data.copy()
-        if strip:
-            del data[METADATA]
-        if type(stamp) is Timestamp:
-            data[TIMESTAMP] = stamp.iso()
+def compact_json(value: Any) -> bytes:
+    """``value`` as compact JSON bytes (Timestamps as ISO strings, through the ``default`` hook).
+
+    Without OPT_NON_STR_KEYS orjson encodes twice as fast; a value with keys that are not strings (rare) is
+    encoded again with it."""
     try:
-        # Without OPT_NON_STR_KEYS orjson encodes twice as fast; keys that are not strings are rare.
-        return orjson.dumps(data, default=json_default)
+        return orjson.dumps(value, default=json_default)
     except orjson.JSONEncodeError:
-        return orjson.dumps(data, default=json_default, option=_OPTS)
+        return orjson.dumps(value, default=json_default, option=_OPTS)
+
+
+def event_json(event: Event, *, metadata: bool = False) -> bytes:
+    """The event as compact JSON bytes, ``@metadata`` left out unless asked for.
+
+    Only an event with @metadata is copied (to leave it out); Timestamps go through the ``default`` hook,
+    which costs less than a copy with @timestamp as text (bench/RESULTS.md, "File JSON path, third pass")."""
+    data = event.data
+    if not metadata and METADATA in data:
+        data = data.copy()  # the event keeps its @metadata
+        del data[METADATA]
+    return compact_json(data)
 
 
 def events_json_lines(events: list[Event], delimiter: bytes = b"\n") -> bytes:
     """Several events as JSON documents, each followed by ``delimiter``, in one bytes object.
 
-    Inline rather than through event_json (a call less per event), and the event's Timestamps go
-    through orjson's ``default`` hook instead of into a copy as text: only an event with @metadata
-    (the file input's stable id: most events) is copied, to leave it out. Same bytes as event_json."""
+    event_json's rule inline (a call less per event): only an event with @metadata (the file input's
+    stable id: most events) is copied, to leave it out. Same bytes as event_json."""
     docs: list[bytes] = []
     append = docs.append
     dumps = orjson.dumps

@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from pipeline.event import METADATA, Event, json_default
+from pipeline.event import METADATA, Event
+from pipeline.serde import compact_json
 
 ACTIONS = ("index", "create", "update", "delete")
 _OPTS = orjson.OPT_NON_STR_KEYS
@@ -99,16 +100,7 @@ def encode_action(event: Event, action: str, index: str, *, doc_id: str | None =
     if METADATA in data:
         data = {k: v for k, v in data.items() if k != METADATA}
     body = update_source(data, doc_as_upsert, update) if action == "update" else data
-    return BulkAction(event, action, index, line + _source_json(body) + b"\n")
-
-
-def _source_json(body: Any) -> bytes:
-    # Without OPT_NON_STR_KEYS orjson encodes a typical event twice as fast; a document with keys that
-    # are not strings (rare) is encoded again with it.
-    try:
-        return orjson.dumps(body, default=json_default)
-    except orjson.JSONEncodeError:
-        return orjson.dumps(body, default=json_default, option=_OPTS)
+    return BulkAction(event, action, index, line + compact_json(body) + b"\n")
 
 
 def chunks(actions: Iterable[BulkAction], max_events: int, max_bytes: int) -> Iterator[list[BulkAction]]:
