@@ -10,6 +10,13 @@ date as in ``pipeline run``, with stable event ids as the file input gives them.
   time: the bare ``docs`` table, + ``docs_irr``, + ``docs_ts_hot``, + ``docs_key``, + FTS5 on ``message``
   (in chunks of 2,048 as the store does).
 
+And, for the product question of issue 15 goal 1 (a store without per-event b-trees or full text at
+ingest), ``blocks``: the floor of such a store, from the events: each 125-event batch as one row holding
+its JSON lines, its time range and the distinct values of each hot column (what a block summary would
+keep to skip blocks at query time), one transaction per batch; ``blocks, no summary`` leaves the value
+sets out (time range only). Nothing is indexed per event, so a query
+would scan the blocks its summaries do not rule out.
+
 User and system CPU of this process per event (system time is mostly the WAL and checkpoint writes).
 """
 
@@ -23,6 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import orjson
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -32,6 +41,7 @@ from pipeline.event import Event  # noqa: E402
 from pipeline.eventid import document_ids  # noqa: E402
 from pipeline.localindex import schema  # noqa: E402
 from pipeline.localindex.store import FTS_CHUNK  # noqa: E402
+from pipeline.serde import events_json_lines  # noqa: E402
 from pipeline.testing import run_filters  # noqa: E402
 
 FILTERS = ('grok { match => { "message" => "%{COMBINEDAPACHELOG}" } }\n'
@@ -86,6 +96,35 @@ def write(batches: list[schema.Rows], variant: str) -> None:
         conn.close()
 
 
+def write_blocks(events: list[Event], summaries: bool = True) -> None:
+    """One row per batch: JSON lines, time range, per hot field the set of values seen (see the docstring)."""
+    hot = [(column, field.split(".")) for field, column in schema.HOT_FIELDS.items()]
+    with tempfile.TemporaryDirectory() as directory:
+        conn = sqlite3.connect(os.path.join(directory, "x.sqlite"), isolation_level=None)
+        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -16000"):
+            conn.execute(f"PRAGMA {pragma}")
+        conn.execute("CREATE TABLE blocks (id INTEGER PRIMARY KEY, ts_min TEXT, ts_max TEXT, n INTEGER,"
+                     " summary BLOB, body BLOB)")
+        for start in range(0, len(events), BATCH):
+            batch = events[start:start + BATCH]
+            summary: dict[str, set[str]] = {column: set() for column, _ in hot}
+            for event in batch if summaries else ():
+                for column, path in hot:
+                    value: object = event.data
+                    for part in path:
+                        value = value.get(part) if isinstance(value, dict) else None
+                    if value is not None:
+                        summary[column].add(str(value))
+            stamps = [str(event.data.get("@timestamp")) for event in batch]
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO blocks (ts_min, ts_max, n, summary, body) VALUES (?, ?, ?, ?, ?)",
+                         (min(stamps), max(stamps), len(batch),
+                          orjson.dumps({column: sorted(values) for column, values in summary.items()}),
+                          events_json_lines(batch)))
+            conn.execute("COMMIT")
+        conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=50_000)
@@ -104,6 +143,14 @@ def main() -> None:
             write(batches, variant)
             after = cpu()
             spent.setdefault(variant, []).append((after[0] - user, after[1] - system))
+        user, system = cpu()
+        write_blocks(events)
+        after = cpu()
+        spent.setdefault("blocks (all)", []).append((after[0] - user, after[1] - system))
+        user, system = cpu()
+        write_blocks(events, summaries=False)
+        after = cpu()
+        spent.setdefault("blocks, no summary", []).append((after[0] - user, after[1] - system))
     load = os.getloadavg()
     print(f"{args.events} Apache events, batches of {BATCH}, load average {load[0]:.2f} {load[1]:.2f}")
     for label, runs in spent.items():
