@@ -21,6 +21,7 @@ from pipeline.decorate import decorate_input
 from pipeline.event import Event
 from pipeline.plugin import BaseOptions, Codec, Plugin, option
 from pipeline.queue.acks import DeliveryTracker
+from pipeline.queue.push_size import push_slices
 
 if TYPE_CHECKING:
     from pipeline.codecs.base import Codec as CodecPlugin
@@ -61,6 +62,12 @@ class InputContext:
         batch = self._prepare(events)
         if batch:
             await self.queue.put(batch)
+
+    async def push_within_limit(self, events: list[Event]) -> None:
+        """Push what one read, datagram or response gave (any number of events) in even pushes within the
+        queue's push limit (pipeline/queue/push_size.py): a larger push waits for an empty queue."""
+        for start, stop in push_slices(len(events), self.queue.push_limit()):
+            await self.push(events[start:stop] if stop - start < len(events) else events)
 
     def push_blocking(self, events: Iterable[Event], timeout: float | None = None) -> bool:
         """From a thread: decorate and enqueue; False if not accepted before timeout/stop."""

@@ -196,7 +196,7 @@ class HttpPoller(Input):
         while not await ctx.wait_stopping(timeout=delay):
             for request in self._requests:
                 events = await loop.run_in_executor(None, self._poll, request)
-                await ctx.push(events)
+                await ctx.push_within_limit(events)  # a response may be a JSON array of thousands
             if self._schedule.once:
                 return
             delay = self._schedule.next_delay()

@@ -102,7 +102,7 @@ class Syslog(Input):
 
         async def on_datagram(data: bytes, addr: tuple[Any, ...]) -> None:
             text = data.decode("utf-8", "replace").rstrip("\r\n\x00")
-            await ctx.push([self.to_event(line, addr[0]) for line in text.split("\n") if line])
+            await ctx.push_within_limit([self.to_event(line, addr[0]) for line in text.split("\n") if line])
 
         def connection() -> asyncio.Protocol:
             return asyncio.StreamReaderProtocol(asyncio.StreamReader(),

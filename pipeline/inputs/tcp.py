@@ -24,7 +24,6 @@ from pipeline.inputs._common import count_problem, ecs_mode, ecs_option, stream_
 from pipeline.inputs._tls import TlsServerOptions, peer_subject, server_ssl_context
 from pipeline.inputs.base import Input, InputContext
 from pipeline.plugin import Codec, Duration, option, register, unsupported
-from pipeline.queue.push_size import push_slices
 
 READ_SIZE = 65536
 RECONNECT_DELAY = 2.0  # client mode: pause before connecting again
@@ -180,8 +179,7 @@ class Tcp(Input):
             return
         for event in batch:
             self._annotate(event, fields)
-        for start, stop in push_slices(len(batch), ctx.queue.push_limit()):  # a 64 KiB read: 1000s of lines
-            await ctx.push(batch[start:stop] if stop - start < len(batch) else batch)
+        await ctx.push_within_limit(batch)  # a 64 KiB read: 1000s of lines
 
     async def _peer_name(self, ip: str) -> str:
         """The peer's host name by reverse DNS (as Logstash), its address if disabled, slow or unknown."""

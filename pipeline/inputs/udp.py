@@ -82,7 +82,7 @@ class Udp(Input):
             self._annotate(event, addr[0])
         if events:
             self.counters["datagrams"] += 1
-            await ctx.push(events)
+            await ctx.push_within_limit(events)  # a datagram of many lines or a JSON array
 
     def _annotate(self, event: Event, ip: str) -> None:
         if self._source_field is not None:

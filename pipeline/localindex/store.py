@@ -15,7 +15,6 @@ import math
 import os
 import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ import orjson
 
 from pipeline.event import Event
 from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, raced, schema
+from pipeline.localindex.listing import DirectoryListing, stems_by_index
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.slots import (
     MAX_SLOT_ROWS,
@@ -113,20 +113,6 @@ class _IndexFile:
         return None if split is None else split[1]
 
 
-def _stems(directory: Path) -> dict[str, list[str]]:
-    """Index name -> the stems of its files in ``directory``: the plain file first, then shards by number."""
-    if not directory.is_dir():
-        return {}
-    found: dict[str, list[tuple[int, str]]] = {}
-    for entry in os.scandir(directory):
-        if entry.name.endswith(schema.SUFFIX) and entry.is_file():
-            stem = entry.name[: -len(schema.SUFFIX)]
-            split = naming.split_stem(stem)
-            if split is not None:
-                found.setdefault(split[0], []).append((-1 if split[1] is None else split[1], stem))
-    return {name: [stem for _, stem in sorted(files)] for name, files in found.items()}
-
-
 def file_uri(path: Path, mode: str) -> str:
     """An SQLite URI for ``path`` opened in ``mode`` (ro, rw); quoted: a shard's '#' would start a fragment
     there, and SQLite would open (create!) the file named by what comes before it."""
@@ -148,23 +134,9 @@ class _PeerFiles:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._listing: tuple[int, dict[str, list[str]]] | None = None  # (directory mtime, stems) when trusted
+        self.listing = DirectoryListing(directory)
         self._conns: dict[str, tuple[sqlite3.Connection, int]] = {}  # stem -> (read connection, inode)
         self._lock = threading.Lock()
-
-    def _stems(self) -> dict[str, list[str]]:
-        try:
-            mtime = os.stat(self.directory).st_mtime_ns
-        except OSError:
-            return {}
-        if self._listing is not None and self._listing[0] == mtime:
-            return self._listing[1]
-        stems = _stems(self.directory)
-        # A file created in the same clock tick as the listing would leave the mtime unchanged: trust a
-        # listing only once the directory's mtime is well behind the clock (2 s: coarse file systems too).
-        if time.time_ns() - mtime > 2_000_000_000:
-            self._listing = (mtime, stems)
-        return stems
 
     def stored(self, name: str, own: str, keys: list[str], seen: Seen | None = None,
                unchanged_since: Seen | None = None) -> set[str]:
@@ -175,7 +147,7 @@ class _PeerFiles:
         """
         found: set[str] = set()
         with self._lock:
-            for stem in self._stems().get(name, []):
+            for stem in self.listing.stems().get(name, []):
                 if stem == own:
                     continue
                 try:
@@ -256,7 +228,7 @@ class _PeerFiles:
                 split = naming.split_stem(stem)
                 if split is not None and split[0] == name:
                     self._conns.pop(stem)[0].close()
-            self._listing = None
+            self.listing.forget()
 
     def close(self) -> None:
         with self._lock:
@@ -366,11 +338,11 @@ class LocalIndex:
         reason = naming.invalid_reason(name)
         if reason:
             raise QueryError(reason)
-        return [self.directory / f"{stem}{schema.SUFFIX}" for stem in _stems(self.directory).get(name, [])]
+        return [self.directory / f"{stem}{schema.SUFFIX}" for stem in stems_by_index(self.directory).get(name, [])]
 
     def _names(self, pattern: str, stems: dict[str, list[str]] | None = None) -> list[str]:
         if stems is None:
-            stems = _stems(self.directory)
+            stems = stems_by_index(self.directory)
         return sorted(name for name in stems if naming.matches(name, pattern))
 
     def _names_in_range(self, pattern: str, start: datetime | None, end: datetime | None,
@@ -391,7 +363,7 @@ class LocalIndex:
     def _files_in_range(self, pattern: str, start: datetime | None, end: datetime | None,
                         timestamp_field: str) -> list[_IndexFile]:
         """The files of the indices :meth:`_names_in_range` picks, each with its index name."""
-        stems = _stems(self.directory)  # one directory listing per question
+        stems = stems_by_index(self.directory)  # one directory listing per question
         return [_IndexFile(name, stem) for name in self._names_in_range(pattern, start, end, timestamp_field, stems)
                 for stem in stems[name]]
 
@@ -1100,7 +1072,7 @@ class LocalIndex:
         """One entry per index, whatever number of files (shards) it is written in: their documents and
         bytes add up; ``path`` is its first file."""
         out = []
-        stems = _stems(self.directory)
+        stems = stems_by_index(self.directory)
         for name in self._names(pattern, stems):
             paths = [self.directory / f"{stem}{schema.SUFFIX}" for stem in stems.get(name, [])]
             size = sum(p.stat().st_size for path in paths for p in (path, Path(f"{path}-wal")) if p.exists())

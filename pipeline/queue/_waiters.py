@@ -2,7 +2,9 @@
 
 One list and one rule for both kinds: a producer is woken once its whole push fits (or the queue closes),
 not each time some room is made; an early wake-up costs a cross-thread hand-off and a futile retry, which
-a beats window larger than the room made several times per batch taken.
+a beats window larger than the room made several times per batch taken. A producer that blocks also wakes a
+worker waiting for a fuller batch: the push it waits for cannot come in before that worker takes what is
+there, so waiting longer would only stall both. Every queue (memory, persisted) blocks its producers here.
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ class TaskWaiter:
 
 class Waiters:
     """The producers waiting for room in one queue. Callers hold the queue's ``lock`` around every
-    method; :meth:`wait` releases it while the thread waits, as a condition does."""
+    method but :meth:`sleep`; :meth:`wait` releases it while the thread waits, as a condition does.
+    ``not_empty``: the queue's condition (on ``lock``) that its workers wait on for events."""
 
-    def __init__(self, lock: threading.Lock) -> None:
+    def __init__(self, lock: threading.Lock, not_empty: threading.Condition) -> None:
         self._lock = lock
+        self._not_empty = not_empty
         self._waiting: list[ThreadWaiter | TaskWaiter] = []
 
     def __bool__(self) -> bool:
@@ -56,6 +60,7 @@ class Waiters:
         """From a thread: wait at most ``timeout`` seconds to be woken with room for ``need`` events."""
         waiter = ThreadWaiter(need, self._lock)
         self._waiting.append(waiter)
+        self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
         try:
             waiter.condition.wait(timeout)
         finally:
@@ -63,10 +68,21 @@ class Waiters:
 
     def add(self, loop: asyncio.AbstractEventLoop, need: int) -> TaskWaiter:
         """For a task on ``loop``: a waiter whose ``future`` resolves once room for ``need`` events is made;
-        :meth:`discard` it when the task stops waiting (woken, timed out, cancelled)."""
+        :meth:`sleep` on it outside the lock."""
         waiter = TaskWaiter(need, loop)
         self._waiting.append(waiter)
+        self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
         return waiter
+
+    async def sleep(self, waiter: TaskWaiter, timeout: float = 0.5) -> None:
+        """Without the lock: wait until ``waiter`` is woken or ``timeout`` seconds pass (the caller then
+        tries its push again), and stop waiting (woken, timed out or cancelled)."""
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter.future, timeout)
+        finally:
+            with self._lock:
+                self.discard(waiter)
 
     def discard(self, waiter: ThreadWaiter | TaskWaiter) -> None:
         with contextlib.suppress(ValueError):

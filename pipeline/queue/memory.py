@@ -10,10 +10,10 @@ import time
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
 from pipeline.queue._waiters import Waiters
-from pipeline.queue.push_size import push_limit_for
+from pipeline.queue.push_size import EventCapacityPushLimit
 
 
-class MemoryQueue:
+class MemoryQueue(EventCapacityPushLimit):
     """Bounded by event count. A batch larger than the capacity is accepted
     when the queue is empty, so a big beats window can never deadlock."""
 
@@ -25,7 +25,7 @@ class MemoryQueue:
         # Producers (threads and event-loop tasks) blocked for room: a taken batch wakes only those whose
         # whole push now fits, not all of them after every batch (each needless wake-up costs a GIL
         # hand-off and two context switches).
-        self._waiters = Waiters(self._lock)
+        self._waiters = Waiters(self._lock, self._not_empty)
         self._closed = False
         self.accepted = 0
 
@@ -64,14 +64,7 @@ class MemoryQueue:
                     self._append(events)
                     return
                 waiter = self._waiters.add(loop, len(events))
-                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
-            try:
-                await asyncio.wait_for(waiter.future, timeout=0.5)
-            except TimeoutError:
-                pass
-            finally:
-                with self._lock:
-                    self._waiters.discard(waiter)
+            await self._waiters.sleep(waiter)
 
     def put_blocking(self, events: list[Event], timeout: float | None = None,
                      stopping: threading.Event | None = None) -> bool:
@@ -88,12 +81,7 @@ class MemoryQueue:
                 remaining = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                 if remaining <= 0:
                     return False
-                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
                 self._waiters.wait(len(events), remaining)
-
-    def push_limit(self) -> int:
-        """The most events one push should hold: half the capacity (pipeline/queue/push_size.py)."""
-        return push_limit_for(self.capacity)
 
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         deadline = time.monotonic() + delay

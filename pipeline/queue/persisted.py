@@ -60,7 +60,7 @@ from pipeline.queue._records import (
     read_frames,
 )
 from pipeline.queue._waiters import Waiters
-from pipeline.queue.push_size import push_limit_for
+from pipeline.queue.push_size import EventCapacityPushLimit
 
 log = logging.getLogger("pipeline.queue.persisted")
 _limited = RateLimitedLogger(log)  # failures that repeat per record or per checkpoint
@@ -124,7 +124,7 @@ class _Chunk(NamedTuple):
     end: int
 
 
-class PersistedQueue:
+class PersistedQueue(EventCapacityPushLimit):
     """A disk-backed queue, bounded by unread events (``capacity_events``, 0 = no limit) and by
     ``max_bytes`` of segment files. A batch larger than the limits is accepted when the queue is
     empty, so a big beats window can never deadlock."""
@@ -154,7 +154,7 @@ class PersistedQueue:
 
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
-        self._waiters = Waiters(self._lock)  # producers (threads and tasks) waiting for room
+        self._waiters = Waiters(self._lock, self._not_empty)  # producers (threads and tasks) waiting for room
         self._closed = False
         self._finished = threading.Event()
 
@@ -269,13 +269,7 @@ class PersistedQueue:
                     doomed = self._take_doomed()
                     break
                 waiter = self._waiters.add(loop, len(events))
-                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
-            try:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter.future, timeout=0.5)
-            finally:
-                with self._lock:
-                    self._waiters.discard(waiter)
+            await self._waiters.sleep(waiter)
         if doomed:  # unlinking big files takes milliseconds: not on the event loop
             await loop.run_in_executor(None, _unlink, doomed)
         if sync:
@@ -301,15 +295,10 @@ class PersistedQueue:
                 remaining = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
                 if remaining <= 0:
                     return False
-                self._not_empty.notify()  # a worker waiting for a fuller batch takes what is there now
                 self._waiters.wait(len(events), remaining)
         _unlink(doomed)
         self._sync(sync)
         return True
-
-    def push_limit(self) -> int:
-        """The most events one push should hold: half the capacity (pipeline/queue/push_size.py)."""
-        return push_limit_for(self.capacity)
 
     def get_batch(self, size: int, delay: float) -> list[Event] | None:
         """Up to ``size`` events; ``[]`` after ``delay`` with nothing; None once closed and drained."""

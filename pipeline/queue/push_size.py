@@ -28,3 +28,13 @@ def push_slices(count: int, limit: int) -> list[tuple[int, int]]:
     pushes = -(-count // largest)
     size = -(-count // pushes)
     return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+class EventCapacityPushLimit:
+    """``push_limit()`` for a queue whose ``capacity`` is its limit in events (0: bounded by bytes only)."""
+
+    capacity: int
+
+    def push_limit(self) -> int:
+        """The most events one push should hold: half the capacity."""
+        return push_limit_for(self.capacity)

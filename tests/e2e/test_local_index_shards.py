@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from support.index_files import stored_numbers
+from support.index_files import stored_count, stored_numbers
 from support.processes import descendants
 
 LINES = 20_000
@@ -58,18 +58,20 @@ def test_two_worker_processes_store_every_line_once_in_one_index(pipeline_cmd, t
 
 def _run_until_killed(pipeline_cmd: list[str], config: Path, data: Path, beyond: int, *flags: str) -> None:
     """A run killed (SIGKILL) once the index holds more than ``beyond`` lines; waits until its worker
-    processes are gone too, so the next run does not race them."""
+    processes are gone too, so the next run does not race them. Batches of 5 keep the run slow enough (20,000
+    lines: over a second here, against 0.5 s at -b 50) and a row count every 20 ms sees the threshold soon
+    enough for the kill to land mid-file on any machine."""
     with open(data.parent / "pipeline.log", "ab") as log:
         child = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(data), "--api.enabled",
-                                  "false", "--queue.type", "persisted", "-b", "50", *flags],
+                                  "false", "--queue.type", "persisted", "-b", "5", *flags],
                                  stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     helpers: set[int] = set()
     while time.monotonic() < deadline and child.poll() is None:
         helpers.update(descendants(child.pid))  # workers are the fork server's children
-        if sum(stored_numbers(data / "index").values()) > beyond:
+        if stored_count(data / "index") > beyond:
             break
-        time.sleep(0.1)
+        time.sleep(0.02)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL, "the run ended before it could be killed"

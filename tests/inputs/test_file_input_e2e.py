@@ -27,11 +27,11 @@ def config(tmp: Path, **input_options: str) -> str:
             f'output {{ file {{ path => "{tmp}/out.jsonl" flush_interval => 0 }} }}\n')
 
 
-def start(pipeline_cmd: list[str], tmp: Path, text: str) -> subprocess.Popen:
+def start(pipeline_cmd: list[str], tmp: Path, text: str, batch_size: int = 50) -> subprocess.Popen:
     (tmp / "pipeline.conf").write_text(text)
     with open(tmp / "pipeline.log", "ab") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([*pipeline_cmd, "run", "-f", str(tmp / "pipeline.conf"), "--path.data",
-                                 str(tmp / "data"), "--api.enabled", "false", "-w", "1", "-b", "50"],
+                                 str(tmp / "data"), "--api.enabled", "false", "-w", "1", "-b", str(batch_size)],
                                 stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
 
 
@@ -124,10 +124,12 @@ def test_read_mode_batch_job_ends_by_itself_and_survives_kill_9(tmp_path, pipeli
         handle.write("".join(f"line-{n:06d}\n" for n in range(total)))
     text = config(tmp_path, mode='"read"', exit_after_read="true", file_completed_action='"log"',
                   file_completed_log_path=f'"{tmp_path}/done.log"', file_chunk_size="4096")
-    first = start(pipeline_cmd, tmp_path, text)
+    # Batches of one event keep the first run slow enough (50,000 lines: about 1.6 s here, against 0.4 s at
+    # -b 50, which a fast machine finished before this test could kill it) for the kill to land mid-file.
+    first = start(pipeline_cmd, tmp_path, text, batch_size=1)
     wait_until(lambda: len(delivered(tmp_path)) > 1_000 or first.poll() is not None, 30, "reading started")
-    if first.poll() is None:
-        stop(first, signal.SIGKILL)
+    stop(first, signal.SIGKILL)
+    assert first.returncode == -signal.SIGKILL, "the first run read the whole file before it could be killed"
     second = start(pipeline_cmd, tmp_path, text)
     assert second.wait(60) == 0, (tmp_path / "pipeline.log").read_text()[-2000:]
     check(delivered(tmp_path), total, max_duplicates=total)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.echo_http import EchoServer
+from support.push_sizes import run_into_small_queue
 
 from pipeline.errors import ConfigErrors
 from pipeline.event import Event
@@ -36,6 +37,15 @@ def test_json_response_becomes_an_event_with_request_metadata(server: EchoServer
     assert meta["request"] == {"method": "get", "url": server.url("/echo?x=1")}
     assert meta["response_headers"]["x-served-by"] == "echo" and meta["runtime_seconds"] >= 0
     assert event.tags == ["polled"]
+
+
+def test_a_response_of_many_events_is_pushed_within_the_queues_push_limit(server: EchoServer) -> None:
+    # One push of a whole response (a JSON array of 60 events) fitted only an empty queue of 50.
+    plugin = build_plugin("input", f'http_poller {{ urls => {{ "many" => "{server.url("/array?count=60")}" }} '
+                                   'schedule => { "in" => "0s" } }', register=False)
+    sizes, events = run_into_small_queue(plugin, capacity=50)  # pushes of at most 25
+    assert [e.get("n") for e in events] == list(range(60))
+    assert sizes == [20, 20, 20]  # even pushes, no small tail
 
 
 def test_hash_form_with_method_headers_body_and_auth(server: EchoServer) -> None:

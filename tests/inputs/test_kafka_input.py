@@ -8,7 +8,15 @@ import time
 from pathlib import Path
 
 import pytest
-from support.brokers import PipelineProcess, create_topic, group_lag, produce, unique, wait_for
+from support.brokers import (
+    PipelineProcess,
+    create_topic,
+    group_lag,
+    produce,
+    produce_slowly,
+    unique,
+    wait_for,
+)
 from support.push_sizes import run_into_small_queue
 
 from pipeline.errors import ConfigError, ConfigErrors
@@ -86,7 +94,9 @@ def test_kill_9_mid_stream_loses_nothing_and_lag_returns_to_zero(kafka_bootstrap
     group = unique("g")
     total = 4000
     # Records keep arriving while the pipeline is killed and restarted: a real mid-stream crash.
-    producer = threading.Thread(target=_produce_slowly, args=(kafka_bootstrap, topic, total), daemon=True)
+    killed = threading.Event()
+    producer = threading.Thread(target=produce_slowly, daemon=True,
+                                args=(kafka_bootstrap, topic, total, lambda n: json.dumps({"n": n}), 0.1, killed))
     producer.start()
     out = tmp_path / "out.json"
     config = tmp_path / "p.conf"
@@ -99,6 +109,7 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     wait_for(lambda: len(_lines(out)) >= 300, 120, "300 events before the kill")
     first.kill()
     assert producer.is_alive(), "the producer finished before the kill: not mid-stream"
+    killed.set()
     second = PipelineProcess(config, data, tmp_path / "log2", "-b", "50")
     try:
         producer.join(120)
@@ -106,12 +117,6 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
         wait_for(lambda: group_lag(kafka_bootstrap, group, topic) == 0, 60, "consumer lag 0")
     finally:
         assert second.stop() == 0
-
-
-def _produce_slowly(bootstrap: str, topic: str, total: int) -> None:
-    for start in range(0, total, 100):
-        produce(bootstrap, topic, (json.dumps({"n": i}) for i in range(start, start + 100)))
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("queue_type", ["memory", "persisted"])

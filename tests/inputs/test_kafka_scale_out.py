@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from support.brokers import PipelineProcess, create_topic, group_lag, produce, unique, wait_for
+from support.brokers import PipelineProcess, create_topic, group_lag, produce_slowly, unique, wait_for
 
 TOTAL = 6000
 
 
-def _produce_slowly(bootstrap: str, topic: str) -> None:
-    for start in range(0, TOTAL, 100):
-        produce(bootstrap, topic, (json.dumps({"n": i, "service": "web"}) for i in range(start, start + 100)))
-        time.sleep(0.4)  # about 25 s in all: the kill must come while events are still produced
+def _event(n: int) -> str:
+    return json.dumps({"n": n, "service": "web"})
 
 
 @pytest.mark.slow
@@ -43,7 +40,9 @@ output {{ elasticsearch {{ hosts => ["{base}"] index => "{index}"
         response = requests.get(f"{base}/{index}/_count", timeout=30)
         return int(response.json()["count"]) if response.status_code == 200 else 0
 
-    producer = threading.Thread(target=_produce_slowly, args=(kafka_bootstrap, topic), daemon=True)
+    killed = threading.Event()  # the second half is produced only after the kill: it always lands mid-stream
+    producer = threading.Thread(target=produce_slowly, args=(kafka_bootstrap, topic, TOTAL, _event, 0.4, killed),
+                                daemon=True)
     producer.start()
     first = PipelineProcess(config, tmp_path / "data-a", tmp_path / "log-a")
     second = PipelineProcess(config, tmp_path / "data-b", tmp_path / "log-b")
@@ -51,6 +50,7 @@ output {{ elasticsearch {{ hosts => ["{base}"] index => "{index}"
         wait_for(lambda: indexed() >= 1000, 120, "1000 events indexed by the two pipelines")
         first.kill()
         assert producer.is_alive(), "the producer finished before the kill: not mid-stream"
+        killed.set()
         at_kill = indexed()
         wait_for(lambda: indexed() >= at_kill + 1000, 120, "the survivor to take over the partitions")
         first = PipelineProcess(config, tmp_path / "data-a", tmp_path / "log-a")

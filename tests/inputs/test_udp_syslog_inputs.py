@@ -40,6 +40,19 @@ def tcp_send(port: int, data: bytes) -> None:
             time.sleep(0.05)
 
 
+def record_push_sizes(running) -> list[int]:
+    """The size of each push the running input makes from now on."""
+    sizes: list[int] = []
+    put = running.queue.put
+
+    async def recording(events):  # type: ignore[no-untyped-def]
+        sizes.append(len(events))
+        await put(events)
+
+    running.queue.put = recording
+    return sizes
+
+
 # -- udp ----------------------------------------------------------------------
 def test_udp_one_event_per_datagram_with_source_ip(free_port, start_input):
     running = start_input("udp", {"host": "127.0.0.1", "port": free_port})
@@ -64,6 +77,18 @@ def test_udp_buffer_size_cuts_long_datagrams(free_port, start_input):
     wait_bound(running)
     udp_send(free_port, b"0123456789abcdef")
     assert running.collect(1)[0].get("message") == "0123456789"
+
+
+def test_udp_a_datagram_of_many_lines_is_pushed_within_the_queues_push_limit(free_port, start_input):
+    # One push of a whole datagram's lines, more than half the queue, fitted only an empty queue.
+    running = start_input("udp", {"host": "127.0.0.1", "port": free_port, "codec": "line"},
+                          capacity=50)  # pushes of 25 at most
+    sizes = record_push_sizes(running)
+    wait_bound(running)
+    udp_send(free_port, "".join(f"line {n}\n" for n in range(60)).encode())
+    events = running.collect(60)
+    assert [e.get("message") for e in events] == [f"line {n}" for n in range(60)]
+    assert sizes == [20, 20, 20]  # even pushes, no small tail
 
 
 def test_udp_full_queue_drops_and_counts(free_port, start_input):
@@ -135,6 +160,16 @@ def test_syslog_over_udp_and_tcp_with_ecs_fields(free_port, start_input):
     assert one.get("[process][pid]") == 77 and one.get("[log][syslog][msgid]") == "ID1"
     assert one.timestamp.iso() == "2003-10-11T22:14:15.003Z"
     assert events["tcp two"].get("[log][syslog][priority]") == 13
+
+
+def test_syslog_a_datagram_of_many_lines_is_pushed_within_the_queues_push_limit(free_port, start_input):
+    running = start_input("syslog", {"host": "127.0.0.1", "port": free_port}, capacity=50)  # pushes of 25
+    sizes = record_push_sizes(running)
+    wait_bound(running)
+    udp_send(free_port, "".join(f"<13>Dec  3 12:00:00 host app: line {n}\n" for n in range(60)).encode())
+    events = running.collect(60)
+    assert [e.get("message") for e in events] == [f"line {n}" for n in range(60)]
+    assert max(sizes) <= 25
 
 
 def test_syslog_octet_counting_over_tcp(free_port, start_input):

@@ -53,12 +53,14 @@ WRITER = textwrap.dedent("""
         for k in range(batches):
             idx.write("logs-2026.11.21", batch(k))
             print(k, flush=True)
+            if mode == "gated" and k == 0:
+                sys.stdin.readline()  # the test holds its snapshot first, however fast the writes
 """)
 
 
 def start_writer(directory: Path, batches: int, size: int, mode: str = "loop") -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", WRITER, str(directory), str(batches), str(size), mode],
-                            stdout=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 def wait_for_line(proc: subprocess.Popen[str], expected: str) -> list[str]:
@@ -93,14 +95,19 @@ def assert_consistent(directory: Path, size: int) -> int:
 @pytest.mark.slow
 def test_readers_never_block_the_writer_and_see_whole_batches(tmp_path: Path) -> None:
     batches, size = 60, 500
-    writer = start_writer(tmp_path, batches, size)
+    writer = start_writer(tmp_path, batches, size, mode="gated")
     try:
         wait_for_line(writer, "0")
         idx = LocalIndex(tmp_path)
-        # Hold a read snapshot open: the writer must keep committing meanwhile.
+        # Hold a read snapshot open: the writer must keep committing meanwhile. It waits for the snapshot (a
+        # writer fast enough could finish all 60 batches before it, and nothing be committed while it is held).
         reader = sqlite3.connect(tmp_path / f"{INDEX}.sqlite", isolation_level=None)
         reader.execute("BEGIN")
         held = reader.execute("SELECT count(*) FROM docs").fetchone()[0]
+        assert held == size
+        assert writer.stdin is not None
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
         counts = []
         deadline = time.monotonic() + 120
         while writer.poll() is None and time.monotonic() < deadline:

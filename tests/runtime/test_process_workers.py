@@ -122,8 +122,10 @@ def test_a_killed_worker_process_loses_no_raw_line(pipeline_cmd, tmp_path):
     log, out = tmp_path / "big.log", tmp_path / "out.ndjson"
     total = 60_000
     log.write_bytes(b"".join(f"line {n}\n".encode() for n in range(total)))
+    # Batches of 5 keep the run long against the kill (it lands after 600-1,400 of 60,000 lines here; at -b 50,
+    # after about 5,000 of a 0.8 s run): the worker must die while there is work left to restart it for.
     proc = subprocess.Popen([*pipeline_cmd, "run", "-e", _file_config(log, out, tmp_path), "-w", "2",
-                             "--pipeline.worker_type", "process", "--path.data", str(tmp_path / "d"), "-b", "50",
+                             "--pipeline.worker_type", "process", "--path.data", str(tmp_path / "d"), "-b", "5",
                              "--api.enabled", "false"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -74,27 +75,39 @@ def test_finite_file_reads_show_bytes_read_of_total_and_an_eta(tmp_path):
 
 def test_status_line_shows_read_progress_of_a_finite_file(pipeline_cmd, tmp_path):
     log = tmp_path / "numbers.log"
-    # Long enough to be read for several status-line intervals (1 s) even on a fast, idle machine.
-    log.write_text("".join(f"line {n}\n" for n in range(1_500_000)))
+    log.write_text("".join(f"line {n}\n" for n in range(200_000)))
     size = log.stat().st_size
+    # The output is a named pipe nobody reads until the progress was shown: the run cannot end first, however
+    # fast it reads (1,500,000 lines to null once had to last several status-line intervals of 1 s).
+    out = tmp_path / "out.fifo"
+    os.mkfifo(out)
     leader, follower = pty.openpty()
     proc = subprocess.Popen([*pipeline_cmd, "run", "-e", f'input {{ file {{ path => "{log}" mode => "read" '
                              f'exit_after_read => true file_completed_action => "log" file_completed_log_path => '
                              f'"{tmp_path / "done"}" sincedb_path => "{tmp_path / "since"}" }} }} '
-                             'output { null {} }', "--path.data", str(tmp_path / "d"), "--api.enabled", "false"],
+                             f'output {{ file {{ path => "{out}" }} }}', "--path.data", str(tmp_path / "d"),
+                             "--api.enabled", "false"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower)
     os.close(follower)
+    expected = f"of {size / 1e6:,.1f} MB ("
     seen = b""
+    written: list[int] = []  # lines the output wrote, once the pipe is read
+    drain = threading.Thread(target=lambda: written.append(out.read_bytes().count(b"\n")), daemon=True)
     os.set_blocking(leader, False)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
+        if drain.ident is None and expected.encode() in seen:
+            drain.start()  # shown: let the output go, and the run end
         try:
             seen += os.read(leader, 65536)
         except BlockingIOError:
             time.sleep(0.1)
         except OSError:
             break
+    if drain.ident is None:
+        drain.start()  # never shown: unblock the run so it can end
     proc.wait(timeout=60)
+    drain.join(60)
     while True:  # what the process wrote just before it exited
         try:
             chunk = os.read(leader, 65536)
@@ -106,4 +119,5 @@ def test_status_line_shows_read_progress_of_a_finite_file(pipeline_cmd, tmp_path
     os.close(leader)
     text = seen.decode(errors="replace")
     assert proc.returncode == 0
-    assert f"of {size / 1e6:,.1f} MB (" in text, text[-2000:]
+    assert expected in text, text[-2000:]
+    assert written == [200_000]  # every event went out once the pipe was read

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -47,6 +48,18 @@ def produce(bootstrap: str, topic: str, values: Iterable[bytes | str], key: Call
         count += 1
     assert producer.flush(30) == 0, "records left undelivered"
     return count
+
+
+def produce_slowly(bootstrap: str, topic: str, total: int, value: Callable[[int], str], pause: float,
+                   killed: threading.Event) -> None:
+    """Produce ``total`` records (``value(n)``) in rounds of 100, ``pause`` seconds apart, the second half only
+    once ``killed`` is set: a kill the test makes after some progress lands while records are still produced,
+    however fast or slow the pipeline and the broker are (run in a daemon thread)."""
+    for start in range(0, total, 100):
+        if start >= total // 2:
+            killed.wait(300)
+        produce(bootstrap, topic, (value(n) for n in range(start, min(start + 100, total))))
+        time.sleep(pause)
 
 
 def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:

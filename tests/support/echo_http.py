@@ -73,6 +73,11 @@ class EchoServer:
         await self._record(request)
         return web.Response(text='{"n": 1}\n{"n": 2}\n', content_type="application/x-ndjson")
 
+    async def _array(self, request: web.Request) -> web.StreamResponse:
+        """A JSON array of ``count`` objects ``{"n": 0}``, ``{"n": 1}`` ...: one event each."""
+        await self._record(request)
+        return web.json_response([{"n": n} for n in range(int(request.query.get("count", "2")))])
+
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/echo", self._echo)
@@ -81,6 +86,7 @@ class EchoServer:
         app.router.add_route("*", "/badjson", self._bad_json)
         app.router.add_route("*", "/auth", self._auth)
         app.router.add_route("*", "/lines", self._lines)
+        app.router.add_route("*", "/array", self._array)
         app.router.add_route("*", "/redirect", self._redirect)
         self._runner = web.AppRunner(app)
         await self._runner.setup()

@@ -45,7 +45,6 @@ from pipeline.lumberjack.frames import (
     ProtocolError,
     encode_ack,
 )
-from pipeline.queue.push_size import push_slices
 from pipeline.runtime.rawevents import RawEvent
 
 if TYPE_CHECKING:
@@ -453,9 +452,7 @@ class BeatsConnection(asyncio.Protocol):
     async def _push_window(self, events: list[Event]) -> None:
         """Hand a window to the queue in pushes it can take beside other events (the queue's push limit),
         so a window larger than the queue flows through instead of waiting for it to empty."""
-        ctx = self.settings.ctx
-        for start, stop in push_slices(len(events), ctx.queue.push_limit()):
-            await ctx.push(events[start:stop] if stop - start < len(events) else events)
+        await self.settings.ctx.push_within_limit(events)
 
     def _write(self, data: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
