@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline import joda
+from pipeline.filters._dateminute import Fields, MinuteReuse, digit_neutral, utc_year_month
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -216,6 +217,7 @@ class JodaFormat:
         # (position in match.groups(), letter, width): one groups() call instead of a lookup by name per field
         self._steps = [(self._regex.groupindex[group] - 1, letter, width) for group, letter, width in self._fields]
         self._fast = self._plan_fast_path()
+        self._reuse = self._plan_minute_reuse(tokens, months_long + months_short, days_long + days_short)
 
     @staticmethod
     def _field_regex(letter: str, width: int, adjacent: bool, months: list[str], days: list[str]) -> str:
@@ -274,14 +276,49 @@ class JodaFormat:
                 return None
         return numbers, month_name, fraction, zone_at
 
+    def _plan_minute_reuse(self, tokens: tuple[joda.Token, ...], months: list[str],
+                           days: list[str]) -> MinuteReuse | None:
+        """A reuse of parsed minutes (see _dateminute) for patterns with seconds (``ss``, once, a fraction
+        after them at most once) and no ASCII digit in their literals or names; None for the others."""
+        letters = [letter for _, letter, _ in self._fields]
+        if letters.count("s") != 1 or letters.count("S") > 1 or ("S" in letters and letters.index("S") < letters.index("s")):
+            return None
+        texts = [token for token in tokens if isinstance(token, str)]
+        texts += months if "M" in letters else []
+        texts += days if "E" in letters else []
+        if not digit_neutral(texts):
+            return None
+        groups = self._regex.groupindex
+        clock_dependent = not self.has_year or any(letter in "yYux" and width == 2 for _, letter, width in self._fields)
+        now = self._now
+        era: Callable[[], Any] | None = None
+        if clock_dependent:
+            era = utc_year_month if now is None else lambda: (now().year, now().month)
+        return MinuteReuse(groups["s0"], groups.get("S0"), era)
+
     def parse(self, value: Any, zone: tzinfo) -> int:
+        reuse = self._reuse
+        if reuse is None:
+            return _millis(*self._fields_of(value, zone)[1])
+        if type(value) is str:
+            millis = reuse.lookup(value, zone)
+            if millis is not None:
+                return millis
+        era = reuse.current_era()
+        match, fields = self._fields_of(value, zone)
+        millis = _millis(*fields)
+        reuse.learn(value, match, fields, millis, zone, era, _millis)
+        return millis
+
+    def _fields_of(self, value: Any, zone: tzinfo) -> tuple[re.Match[str], Fields]:
+        """The regex match of ``value`` and the date fields it gives; ValueError when it does not fit."""
         if not isinstance(value, str):
             raise ValueError(f"expected a string for pattern {self.pattern!r}, got {value!r}")
         match = self._regex.fullmatch(value)
         if match is None:
             raise ValueError(f"{value!r} does not match {self.pattern!r}")
         if self._fast is not None:
-            return self._parse_usual(match.groups(), zone, *self._fast)
+            return match, self._parse_usual(match.groups(), zone, *self._fast)
         year, month, day, hour, minute, second, millis = 1970, 1, 1, 0, 0, 0, 0
         pm: bool | None = None
         day_of_year = 0
@@ -319,10 +356,10 @@ class JodaFormat:
         if day_of_year:
             start = datetime(year, 1, 1) + timedelta(days=day_of_year - 1)
             month, day = start.month, start.day
-        return _millis(year, month, day, hour, minute, second, millis, zone)
+        return match, (year, month, day, hour, minute, second, millis, zone)
 
     def _parse_usual(self, groups: tuple[str, ...], zone: tzinfo, numbers: list[tuple[int, int]],
-                     month_name: int | None, fraction: int | None, zone_at: int | None) -> int:
+                     month_name: int | None, fraction: int | None, zone_at: int | None) -> Fields:
         parts = [1970, 1, 1, 0, 0, 0]  # year, month, day, hour, minute, second
         for index, slot in numbers:
             parts[slot] = int(groups[index])
@@ -335,7 +372,7 @@ class JodaFormat:
         if not self.has_year:
             parts[0] = guess_year(parts[1], self._now() if self._now else None)
         year, month, day, hour, minute, second = parts
-        return _millis(year, month, day, hour, minute, second, millis, zone)
+        return year, month, day, hour, minute, second, millis, zone
 
     def _current_year(self) -> int:
         return (self._now() if self._now else datetime.now(UTC)).year
