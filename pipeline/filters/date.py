@@ -96,23 +96,53 @@ class Date(Filter):
 
     def filter_batch(self, events: list[Event]) -> list[Event]:
         """The runtime's entry: a whole batch per call. A date string seen before into @timestamp (the usual
-        case: lines of one second share it) is one dict lookup here; every other event goes to filter()."""
+        case: lines of one second share it) is one dict lookup here, a new one that parses is one call to
+        the parsers; anything else (other types, failures, errors) goes to filter() for its tags and logs."""
         key = self._source_key
-        if (key is None or not self._to_timestamp or self._zone_template is not None or self._year_dependent
-                or self._decorates):
+        if key is None or not self._to_timestamp or self._zone_template is not None or self._decorates:
             for event in events:
                 self.filter_guarded(event)
             return events
-        cache, filter_guarded = self._cache, self.filter_guarded
+        if self._year_dependent and time.monotonic() > self._cache_expires:
+            self._expire_cache()  # once a batch: its guessed years are as fresh as one event's
+        cache, filter_guarded, parse_new = self._cache, self.filter_guarded, self._parse_new
         for event in events:
             data = event.data
             value = data.get(key)
-            stamp = cache.get(value) if type(value) is str else None
-            if stamp is None:
+            if type(value) is not str:
                 filter_guarded(event)
-            else:
-                data[TIMESTAMP] = stamp
+                continue
+            stamp = cache.get(value)
+            if stamp is None:
+                try:
+                    stamp = parse_new(value)
+                except Exception:  # noqa: BLE001 - filter() below meets it again and tags the event
+                    stamp = None
+                if stamp is None:
+                    filter_guarded(event)
+                    continue
+            data[TIMESTAMP] = stamp
         return events
+
+    def _parse_new(self, value: str) -> Timestamp | None:
+        """A string not in the cache, in the configured zone: the first format that fits (cached), else None."""
+        zone = self._zone
+        for parser in self._parsers:
+            try:
+                millis = parser(value, zone)
+            except (ValueError, OverflowError, KeyError):
+                continue
+            stamp = Timestamp(millis)
+            cache = self._cache
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[value] = stamp
+            return stamp
+        return None
+
+    def _expire_cache(self) -> None:
+        self._cache.clear()
+        self._cache_expires = time.monotonic() + _YEARLESS_CACHE_SECONDS
 
     def filter(self, event: Event) -> None:
         data = event.data
@@ -163,8 +193,7 @@ class Date(Filter):
                 return None
         cache = self._cache
         if self._year_dependent and time.monotonic() > self._cache_expires:
-            cache.clear()
-            self._cache_expires = time.monotonic() + _YEARLESS_CACHE_SECONDS
+            self._expire_cache()
         try:
             stamp = cache.get(key)
         except TypeError:  # unhashable: never cached
