@@ -102,6 +102,38 @@ def child(cases: list[str], count: int, rate: float) -> dict[str, dict[str, floa
     return out
 
 
+def _variants(values: list[str], seed: int) -> list[str]:
+    """The strings, then each with one character changed (another digit, a 60th second, a blank...):
+    near misses that a shortcut must refuse or answer as a full parse does."""
+    import random
+    rng = random.Random(seed)
+    out = list(values)
+    for value in values[:5000]:
+        i = rng.randrange(len(value))
+        out.append(value[:i] + rng.choice("0123456789 :-+.,Z٣") + value[i + 1:])
+        out.append(re.sub(r":\d\d(?=\D|$)", ":60", value, count=1) if rng.random() < 0.3 else " " + value + " ")
+    return out
+
+
+def check(cases: list[str], count: int, rate: float) -> dict[str, list[object]]:
+    """@timestamp (millis) and tags of each event after filter_batch, for each case: to compare trees."""
+    from pipeline.event import Event
+    from pipeline.testing import build_plugin
+
+    out: dict[str, list[object]] = {}
+    for seed, case in enumerate(cases):
+        values = _variants(strings(case, count, rate), seed)
+        date_filter = build_plugin("filter", f"date {{ {CASES[case]} }}", path_data="/tmp")
+        results: list[object] = []
+        for _ in range(2):  # uncached, then cached
+            for batch in _batches(Event, values):
+                for event in date_filter.filter_batch(batch):
+                    results.append([event.timestamp.millis if "_dateparsefailure" not in event.tags else None,
+                                    event.tags])
+        out[case] = results
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trees", nargs="+", default=["this=."], help="name=path of each tree to compare")
@@ -109,13 +141,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--lines-per-second", type=float, default=DEFAULT_RATE)
+    parser.add_argument("--check", action="store_true",
+                        help="instead of timing: compare every event's @timestamp and tags between the trees "
+                             "(the strings and near misses of each case, uncached then cached)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     cases = args.cases.split(",")
     if args.child:
-        print(json.dumps(child(cases, args.strings, args.lines_per_second)))
+        work = check if args.check else child
+        print(json.dumps(work(cases, args.strings, args.lines_per_second)))
         return
     trees = [(name, str(Path(path).resolve())) for name, path in (t.split("=", 1) for t in args.trees)]
+    if args.check:
+        sys.exit(compare_results(trees, args))
     results: dict[tuple[str, str, str], list[float]] = {}
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
           f"{args.strings} strings per case, {args.lines_per_second} a second, {args.rounds} rounds", flush=True)
@@ -137,6 +175,26 @@ def main() -> None:
             cells = " ".join(f"{min(r):>10.3f} /{statistics.median(r):>9.3f}" for r in row)
             ratios = "".join(f" {statistics.median(row[0]) / statistics.median(r):>11.2f}×" for r in row[1:])
             print(f"{case:<10} {mode:<9} {cells}{ratios}")
+
+
+def compare_results(trees: list[tuple[str, str]], args: argparse.Namespace) -> int:
+    outputs = []
+    for _, tree in trees:
+        run = subprocess.run([sys.executable, __file__, "--child", "--check", "--strings", str(args.strings),
+                              "--cases", args.cases, "--lines-per-second", str(args.lines_per_second)],
+                             cwd=tree, env={**os.environ, "PYTHONPATH": tree}, capture_output=True, text=True,
+                             check=True)
+        outputs.append(json.loads(run.stdout))
+    differences = 0
+    for case in args.cases.split(","):
+        results = [output[case] for output in outputs]
+        diffs = [i for i, row in enumerate(zip(*results, strict=True)) if any(r != row[0] for r in row)]
+        parsed = sum(1 for r in results[0] if r[0] is not None)
+        print(f"{case:<10} {len(results[0])} events ({parsed} parsed): "
+              + ("identical in " + ", ".join(n for n, _ in trees) if not diffs else f"{len(diffs)} differ, "
+                 f"first at {diffs[0]}: " + " / ".join(str(r[diffs[0]]) for r in results)))
+        differences += len(diffs)
+    return 1 if differences else 0
 
 
 if __name__ == "__main__":

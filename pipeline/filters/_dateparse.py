@@ -403,18 +403,43 @@ _ISO = re.compile(
 )
 
 
-def parse_iso8601(value: Any, zone: tzinfo) -> int:
-    """ISO8601 as Logstash reads it, plus ``yyyy-MM-dd HH:mm:ss[.,]SSS[Z]``."""
+def _iso_fields(value: Any, zone: tzinfo) -> tuple[re.Match[str], Fields]:
+    """The regex match of an ISO8601 value (stripped) and the date fields it gives; ValueError if none."""
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO8601 string, got {value!r}")
     match = _ISO.fullmatch(value.strip())
     if match is None:
         raise ValueError(f"{value!r} is not ISO8601")
-    g = match.group
-    if g("Z"):
-        zone = UTC if g("Z") == "Z" else timezone(_offset_delta(_OFFSET.fullmatch(g("Z"))))  # type: ignore[arg-type]
-    return _millis(int(g("y")), int(g("M") or 1), int(g("d") or 1), int(g("H") or 0), int(g("m") or 0),
-                   int(g("s") or 0), int((g("S") or "0").ljust(3, "0")[:3]), zone)
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    if offset:
+        zone = zone_by_name(offset)  # Z is UTC, the others fixed offsets (one object per offset, cached)
+    return match, (int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0),
+                   int((fraction or "0").ljust(3, "0")[:3]), zone)
+
+
+def parse_iso8601(value: Any, zone: tzinfo) -> int:
+    """ISO8601 as Logstash reads it, plus ``yyyy-MM-dd HH:mm:ss[.,]SSS[Z]``."""
+    return _millis(*_iso_fields(value, zone)[1])
+
+
+class Iso8601Format:
+    """``ISO8601`` with reused minutes (see _dateminute): its regex has no ASCII digit in its literals."""
+
+    def __init__(self) -> None:
+        self._reuse = MinuteReuse(_ISO.groupindex["s"], _ISO.groupindex["S"])
+
+    def parse(self, value: Any, zone: tzinfo) -> int:
+        """As :func:`parse_iso8601`. A value with blanks around it never hits a learned minute (those are
+        learned stripped and end in a non-blank), so it is looked up as it is."""
+        reuse = self._reuse
+        if type(value) is str:
+            millis = reuse.lookup(value, zone)
+            if millis is not None:
+                return millis
+        match, fields = _iso_fields(value, zone)
+        millis = _millis(*fields)
+        reuse.learn(match.string, match, fields, millis, zone, None, _millis)
+        return millis
 
 
 _UNIX = re.compile(r"(-?\d+)(?:\.(\d*))?")
@@ -475,6 +500,8 @@ NAMED_FORMATS: dict[str, Parser] = {
 def compile_format(fmt: str, locale: str | None = None,
                    now: Callable[[], datetime] | None = None) -> tuple[Parser, bool]:
     """A parser for one ``match`` format and whether its result depends on the current year."""
+    if fmt == "ISO8601":
+        return Iso8601Format().parse, False  # its own learned minutes for each filter
     named = NAMED_FORMATS.get(fmt)
     if named is not None:
         return named, False

@@ -57,6 +57,8 @@ def test_dst_changes_in_a_named_zone(zone_name: str, local_start: datetime) -> N
     values += seconds_around(local_start + timedelta(hours=1), 150, 150, "%Y-%m-%d %H:%M:%S")
     got = assert_like_fresh_parsers("yyyy-MM-dd HH:mm:ss", values, zone)
     assert all(isinstance(g, int) for g in got)
+    assert assert_like_fresh_parsers("ISO8601", [v.replace(" ", "T") + ".250" for v in values], zone) == [
+        g + 250 for g in got]
 
 
 @pytest.mark.parametrize(("zone_name", "value", "offset_before"), [
@@ -93,6 +95,9 @@ def test_the_gap_and_the_overlap_give_what_a_full_parse_gives() -> None:
     ("dd/MMM/yyyy:HH:mm:ss Z", "%d/%b/%Y:%H:%M:%S +0130"),
     ("yyyy-MM-dd'T'HH:mm:ss.SSSZZ", "%Y-%m-%dT%H:%M:%S.042-05:00"),
     ("yyyy-MM-dd HH:mm:ss", "%Y-%m-%d %H:%M:%S"),
+    ("ISO8601", "%Y-%m-%dT%H:%M:%S.042-05:00"),
+    ("ISO8601", "%Y-%m-%dT%H:%M:%S,5Z"),
+    ("ISO8601", "%Y-%m-%d %H:%M:%S"),
 ])
 def test_midnight_month_and_year_ends(start: datetime, fmt: str, layout: str) -> None:
     values = seconds_around(start, 70, 130, layout)
