@@ -63,20 +63,21 @@ def utc_year_month() -> tuple[int, int]:
     return _era_now
 
 
-class _Layout:
-    """Minutes learned from strings of one layout: where the seconds and the fraction are."""
+# A layout: (seconds start, seconds end, fraction start, fraction end (-1, -1 without one), era, minutes), minutes
+# mapping the string without its seconds and fraction to the epoch millis at second 0.
+Layout = tuple[int, int, int, int, Hashable, dict[str, int]]
 
-    __slots__ = ("seconds_start", "seconds_end", "fraction_start", "fraction_end", "era", "minutes")
+# Seconds and fractions as the full parse reads them, ASCII digits only: one dict lookup checks and converts.
+_SECONDS = {f"{n:02d}": n for n in range(60)} | {str(n): n for n in range(10)}
+_FRACTION_MILLIS = {text: int((text + "00")[:3]) for width in (1, 2, 3)
+                    for text in (f"{n:0{width}d}" for n in range(10 ** width))}
 
-    def __init__(self, spans: tuple[int, int, int, int], era: Hashable) -> None:
-        self.seconds_start, self.seconds_end, self.fraction_start, self.fraction_end = spans
-        self.era = era
-        self.minutes: dict[str, int] = {}  # the string without its seconds and fraction → millis at second 0
 
-    def key(self, value: str) -> str:
-        if self.fraction_start < 0:
-            return value[:self.seconds_start] + value[self.seconds_end:]
-        return value[:self.seconds_start] + value[self.seconds_end:self.fraction_start] + value[self.fraction_end:]
+def _key(value: str, layout: Layout) -> str:
+    seconds_start, seconds_end, fraction_start, fraction_end = layout[:4]
+    if fraction_start < 0:
+        return value[:seconds_start] + value[seconds_end:]
+    return value[:seconds_start] + value[seconds_end:fraction_start] + value[fraction_end:]
 
 
 class MinuteReuse:
@@ -91,7 +92,7 @@ class MinuteReuse:
         self._seconds_group = seconds_group
         self._fraction_group = fraction_group
         self._era = era
-        self._zones: dict[tzinfo, dict[int, _Layout]] = {}
+        self._zones: dict[tzinfo, dict[int, Layout]] = {}  # zone → string length → layout
 
     def current_era(self) -> Hashable:
         """The clock's state the next parse will use (None for a format that does not read the clock)."""
@@ -105,24 +106,19 @@ class MinuteReuse:
         layout = layouts.get(len(value))
         if layout is None:
             return None
-        start = layout.fraction_start
-        if start < 0:
-            base = layout.minutes.get(value[:layout.seconds_start] + value[layout.seconds_end:])
-            fraction = 0
+        seconds_start, seconds_end, fraction_start, fraction_end, era, minutes = layout
+        second = _SECONDS.get(value[seconds_start:seconds_end])
+        if second is None:
+            return None
+        if fraction_start < 0:
+            base = minutes.get(value[:seconds_start] + value[seconds_end:])
+            fraction: int | None = 0
         else:
-            text = value[start:layout.fraction_end]
-            if not (text.isascii() and text.isdigit()):
-                return None
-            base = layout.minutes.get(value[:layout.seconds_start] + value[layout.seconds_end:start]
-                                      + value[layout.fraction_end:])
-            fraction = int((text + "00")[:3])
-        if base is None:
-            return None
-        seconds = value[layout.seconds_start:layout.seconds_end]
-        if not (seconds.isascii() and seconds.isdigit()):
-            return None
-        second = int(seconds)
-        if second > 59 or (self._era is not None and self._era() != layout.era):
+            text = value[fraction_start:fraction_end]
+            fraction = _FRACTION_MILLIS.get(text) if len(text) <= 3 else (
+                _FRACTION_MILLIS[text[:3]] if text.isascii() and text.isdigit() else None)
+            base = minutes.get(value[:seconds_start] + value[seconds_end:fraction_start] + value[fraction_end:])
+        if base is None or fraction is None or (era is not None and self._era is not None and self._era() != era):
             return None
         return base + second * 1000 + fraction
 
@@ -152,11 +148,11 @@ class MinuteReuse:
             if len(self._zones) >= _MAX_ZONES:
                 self._zones.clear()
             layouts = self._zones[zone] = {}
-        spans = (seconds_start, seconds_end, fraction_start, fraction_end)
         layout = layouts.get(len(value))
-        if (layout is None or layout.era != era or len(layout.minutes) >= _MAX_MINUTES
-                or (layout.seconds_start, layout.seconds_end, layout.fraction_start, layout.fraction_end) != spans):
+        if (layout is None or layout[:5] != (seconds_start, seconds_end, fraction_start, fraction_end, era)
+                or len(layout[5]) >= _MAX_MINUTES):
             if len(layouts) >= _MAX_LAYOUTS:
                 layouts.clear()
-            layout = layouts[len(value)] = _Layout(spans, era)  # a new object: lookups in flight keep the old
-        layout.minutes[layout.key(value)] = base
+            # a new tuple and dict: a lookup in flight in another thread keeps the old, consistent one
+            layout = layouts[len(value)] = (seconds_start, seconds_end, fraction_start, fraction_end, era, {})
+        layout[5][_key(value, layout)] = base
