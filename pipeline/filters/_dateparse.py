@@ -445,8 +445,22 @@ class Iso8601Format:
 _UNIX = re.compile(r"(-?\d+)(?:\.(\d*))?")
 
 
+def _is_integer_text(text: str) -> bool:
+    """What ``-?\\d+`` matches: an optional minus, then decimal digits (\\d and isdecimal are both category Nd)."""
+    return (text[1:] if text[:1] == "-" else text).isdecimal()
+
+
 def parse_unix(value: Any, zone: tzinfo) -> int:
     """Seconds since the epoch, integer or with a fraction (``1326149001.132``)."""
+    if type(value) is str:  # the usual case, without the regex: the same checks as _UNIX's
+        whole, _, decimals = value.strip().partition(".")
+        if not (_is_integer_text(whole) and (not decimals or decimals.isdecimal())):
+            raise ValueError(f"{value!r} is not a UNIX epoch time")
+        seconds = int(whole)
+        if seconds > MAX_EPOCH_SECONDS:
+            raise ValueError(f"{value} is beyond the largest UNIX epoch second")
+        fraction = decimals[:3]
+        return seconds * 1000 + (-1 if whole[0] == "-" else 1) * (int(fraction.ljust(3, "0")) if fraction else 0)
     if isinstance(value, bool):
         raise ValueError("expected epoch seconds, got a boolean")
     if isinstance(value, int):
@@ -475,7 +489,7 @@ def parse_unix_ms(value: Any, zone: tzinfo) -> int:
         raise ValueError("expected epoch milliseconds, got a boolean")
     if isinstance(value, (int, float)):
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    if isinstance(value, str) and _is_integer_text(value.strip()):
         return int(value)
     raise ValueError(f"{value!r} is not a UNIX epoch time in milliseconds")
 
