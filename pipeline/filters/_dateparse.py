@@ -511,6 +511,14 @@ NAMED_FORMATS: dict[str, Parser] = {
 }
 
 
+def minute_lookup(parser: Parser) -> Callable[[str, tzinfo], int | None] | None:
+    """For a parser from :func:`compile_format` that reuses minutes (see _dateminute), its lookup: the
+    parser's answer for a string of a learned minute, None for any other (then call the parser). Lets the
+    date filter answer those without the parser's calls; None for parsers without learned minutes."""
+    reuse = getattr(getattr(parser, "__self__", None), "_reuse", None)
+    return reuse.lookup if isinstance(reuse, MinuteReuse) else None
+
+
 def compile_format(fmt: str, locale: str | None = None,
                    now: Callable[[], datetime] | None = None) -> tuple[Parser, bool]:
     """A parser for one ``match`` format and whether its result depends on the current year."""

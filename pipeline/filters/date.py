@@ -76,6 +76,7 @@ class Date(Filter):
         except ValueError as exc:
             raise ConfigError(f'option "match": {exc}') from None
         self._parsers: list[Callable[[Any, tzinfo], int]] = [parser for parser, _ in compiled]
+        self._minute_lookup = _dateparse.minute_lookup(self._parsers[0])  # the first format's learned minutes
         self._year_dependent = any(yearless for _, yearless in compiled)
         self._zone_template: Template | None = None
         self._zone: tzinfo = _dateparse.local_zone()
@@ -106,6 +107,7 @@ class Date(Filter):
         if self._year_dependent and time.monotonic() > self._cache_expires:
             self._expire_cache()  # once a batch: its guessed years are as fresh as one event's
         cache, filter_guarded, parse_new = self._cache, self.filter_guarded, self._parse_new
+        minute_lookup, zone = self._minute_lookup, self._zone
         for event in events:
             data = event.data
             value = data.get(key)
@@ -114,13 +116,21 @@ class Date(Filter):
                 continue
             stamp = cache.get(value)
             if stamp is None:
-                try:
-                    stamp = parse_new(value)
-                except Exception:  # noqa: BLE001 - filter() below meets it again and tags the event
-                    stamp = None
-                if stamp is None:
-                    filter_guarded(event)
-                    continue
+                # A new second of a minute seen before (logs in time order): what the first format would give.
+                millis = minute_lookup(value, zone) if minute_lookup is not None else None
+                if millis is not None:
+                    stamp = Timestamp(millis)
+                    if len(cache) >= _CACHE_SIZE:
+                        cache.clear()
+                    cache[value] = stamp
+                else:
+                    try:
+                        stamp = parse_new(value)
+                    except Exception:  # noqa: BLE001 - filter() below meets it again and tags the event
+                        stamp = None
+                    if stamp is None:
+                        filter_guarded(event)
+                        continue
             data[TIMESTAMP] = stamp
         return events
 
