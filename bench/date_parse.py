@@ -64,7 +64,8 @@ def strings(case: str, count: int, rate: float = DEFAULT_RATE) -> list[str]:
         return [f"{(t + offset):%Y-%m-%dT%H:%M:%S}.{t.microsecond // 1000:03d}+02:00"
                 for t in _instants(datetime(2026, 12, 3, 8, 0, tzinfo=UTC), count)]
     if case == "syslog":
-        return [f"{t:%b} {t.day:>2} {t:%H:%M:%S}" for t in _instants(datetime(2026, 12, 3, tzinfo=UTC), count)]
+        # the 13th: a two-digit day, read by the second format (as on 22 days of a month) after the first fails
+        return [f"{t:%b} {t.day:>2} {t:%H:%M:%S}" for t in _instants(datetime(2026, 12, 13, tzinfo=UTC), count)]
     if case == "unix":
         return [f"{t.timestamp():.3f}" for t in _instants(datetime(2026, 12, 3, tzinfo=UTC), count)]
     if case == "unix_ms":

@@ -299,26 +299,30 @@ class JodaFormat:
     def parse(self, value: Any, zone: tzinfo) -> int:
         reuse = self._reuse
         if reuse is None:
-            return _millis(*self._fields_of(value, zone)[1])
+            return _millis(*self._date_fields(self._match(value), zone))
         if type(value) is str:
             millis = reuse.lookup(value, zone)
             if millis is not None:
                 return millis
-        era = reuse.current_era()
-        match, fields = self._fields_of(value, zone)
+        match = self._match(value)
+        era = reuse.current_era()  # after the match (a value of another format fails fast), before the fields read the clock
+        fields = self._date_fields(match, zone)
         millis = _millis(*fields)
         reuse.learn(value, match, fields, millis, zone, era, _millis)
         return millis
 
-    def _fields_of(self, value: Any, zone: tzinfo) -> tuple[re.Match[str], Fields]:
-        """The regex match of ``value`` and the date fields it gives; ValueError when it does not fit."""
+    def _match(self, value: Any) -> re.Match[str]:
         if not isinstance(value, str):
             raise ValueError(f"expected a string for pattern {self.pattern!r}, got {value!r}")
         match = self._regex.fullmatch(value)
         if match is None:
             raise ValueError(f"{value!r} does not match {self.pattern!r}")
+        return match
+
+    def _date_fields(self, match: re.Match[str], zone: tzinfo) -> Fields:
+        """The date fields of a match of this pattern; ValueError (or KeyError) when they do not make a date."""
         if self._fast is not None:
-            return match, self._parse_usual(match.groups(), zone, *self._fast)
+            return self._parse_usual(match.groups(), zone, *self._fast)
         year, month, day, hour, minute, second, millis = 1970, 1, 1, 0, 0, 0, 0
         pm: bool | None = None
         day_of_year = 0
@@ -356,7 +360,7 @@ class JodaFormat:
         if day_of_year:
             start = datetime(year, 1, 1) + timedelta(days=day_of_year - 1)
             month, day = start.month, start.day
-        return match, (year, month, day, hour, minute, second, millis, zone)
+        return year, month, day, hour, minute, second, millis, zone
 
     def _parse_usual(self, groups: tuple[str, ...], zone: tzinfo, numbers: list[tuple[int, int]],
                      month_name: int | None, fraction: int | None, zone_at: int | None) -> Fields:
