@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timezone, tzinfo
 Fields = tuple[int, int, int, int, int, int, int, tzinfo]
 Millis = Callable[[int, int, int, int, int, int, int, tzinfo], int]
 
-_MAX_MINUTES = 4096  # per layout: a day and a half of minutes; dropped all at once when full
+_MAX_MINUTES = 4096  # per layout: almost three days of minutes; dropped all at once when full
 _MAX_LAYOUTS = 16  # per zone: string lengths (a one- or two-digit day, fractions of several widths)
 _MAX_ZONES = 64  # the zones a %{zone} option can bring
 _ASCII_DIGIT = re.compile(r"[0-9]")
