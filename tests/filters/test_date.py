@@ -220,3 +220,15 @@ def test_unix_strings_read_as_the_regex_reads_them(fmt: str, value: str, millis:
             parser(value, UTC)
     else:
         assert parser(value, UTC) == millis
+
+
+@pytest.mark.parametrize(("fmt", "value", "message"), [
+    ("MMM  d HH:mm:ss", "Dec 13 10:00:05", "'Dec 13 10:00:05' does not match 'MMM  d HH:mm:ss'"),
+    ("yyyy-MM-dd'{x}'HH", "nope", "'nope' does not match \"yyyy-MM-dd'{x}'HH\""),
+    ("ISO8601", "nope", "'nope' is not ISO8601"),
+])
+def test_a_value_of_another_format_says_which_value_and_format(fmt: str, value: str, message: str) -> None:
+    parser, _ = _dateparse.compile_format(fmt)
+    with pytest.raises(ValueError) as caught:
+        parser(value, UTC)
+    assert str(caught.value) == message

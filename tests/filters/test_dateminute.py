@@ -22,7 +22,9 @@ def outcome(parse: Callable[[Any, tzinfo], int], value: Any, zone: tzinfo) -> in
     """The epoch millis, or the kind of error: what the date filter acts on."""
     try:
         return parse(value, zone)
-    except (ValueError, OverflowError, KeyError) as exc:
+    except ValueError:  # NoMatch included: the date filter treats them alike
+        return "ValueError"
+    except (OverflowError, KeyError) as exc:
         return type(exc).__name__
 
 
