@@ -96,9 +96,10 @@ class Date(Filter):
         self._warnings = WarningLimiter(self.logger)
 
     def filter_batch(self, events: list[Event]) -> list[Event]:
-        """The runtime's entry: a whole batch per call. A date string seen before into @timestamp (the usual
-        case: lines of one second share it) is one dict lookup here, a new one that parses is one call to
-        the parsers; anything else (other types, failures, errors) goes to filter() for its tags and logs."""
+        """The runtime's entry: a whole batch per call. A date string (or epoch number) seen before into
+        @timestamp (the usual case: lines of one second share it) is one dict lookup here, a new one that
+        parses is one call to the parsers; anything else (other types, failures, errors) goes to filter()
+        for its tags and logs."""
         key = self._source_key
         if key is None or not self._to_timestamp or self._zone_template is not None or self._decorates:
             for event in events:
@@ -110,14 +111,15 @@ class Date(Filter):
         minute_lookup, zone = self._minute_lookup, self._zone
         for event in events:
             data = event.data
-            value = data.get(key)
-            if type(value) is not str:
+            value: Any = data.get(key)
+            kind = type(value)
+            if kind is not str and kind is not int and kind is not float:  # bool, None, lists, dicts: filter()
                 filter_guarded(event)
                 continue
             stamp = cache.get(value)
             if stamp is None:
                 # A new second of a minute seen before (logs in time order): what the first format would give.
-                millis = minute_lookup(value, zone) if minute_lookup is not None else None
+                millis = minute_lookup(value, zone) if minute_lookup is not None and kind is str else None
                 if millis is not None:
                     stamp = Timestamp(millis)
                     if len(cache) >= _CACHE_SIZE:
@@ -134,8 +136,9 @@ class Date(Filter):
             data[TIMESTAMP] = stamp
         return events
 
-    def _parse_new(self, value: str) -> Timestamp | None:
-        """A string not in the cache, in the configured zone: the first format that fits (cached), else None."""
+    def _parse_new(self, value: str | int | float) -> Timestamp | None:
+        """A string (or epoch number) not in the cache, in the configured zone: the first format that fits
+        (cached, as _parse caches it), else None."""
         zone = self._zone
         for parser in self._parsers:
             try:

@@ -110,3 +110,20 @@ def test_an_error_in_a_parser_tags_the_event_and_the_batch_goes_on() -> None:
     out = plugin.filter_batch(events)
     assert [e.has_tag("_filter_error") for e in out] == [False, True, False]
     assert [str(e.timestamp) for e in (out[0], out[2])] == ["2015-05-17T10:05:03.000Z", "2015-05-18T10:05:04.000Z"]
+
+
+@pytest.mark.parametrize("formats", ['"UNIX"', '"UNIX_MS"', '"UNIX", "UNIX_MS"', '"ISO8601"'])
+def test_epoch_numbers_give_in_a_batch_what_filter_gives(formats: str) -> None:
+    numbers: list[Any] = [1326149001, 1326149001, 1326149001.5, 1326149001.5, 1.0, 1, -5, 2**40, 2**31,
+                          float("nan"), float("inf"), True, False, 0, 0.0, "1326149001", 1326149001132]
+    config = f'date {{ match => ["t", {formats}] }}'
+    alone = build_plugin("filter", config)
+    want = []
+    for value in numbers:
+        event = Event({"t": value, "@timestamp": "2000-01-01T00:00:00Z"})
+        alone.filter(event)
+        want.append((event.timestamp.millis, event.tags))
+    got = run_filters(config, [{"t": v, "@timestamp": "2000-01-01T00:00:00Z"} for v in numbers])
+    assert [(e.timestamp.millis, e.tags) for e in got] == want
+    if formats != '"ISO8601"':
+        assert sum(not tags for _, tags in want) >= 8  # parsed ones are in the mix
