@@ -37,6 +37,7 @@ Millis = Callable[[int, int, int, int, int, int, int, tzinfo], int]
 _MAX_MINUTES = 4096  # per layout: almost three days of minutes; dropped all at once when full
 _MAX_LAYOUTS = 16  # per zone: string lengths (a one- or two-digit day, fractions of several widths)
 _MAX_ZONES = 64  # the zones a %{zone} option can bring
+_MAX_LEARNED = 8192  # minutes in all (a few MB at most), whatever the zones and layouts: then start afresh
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
 
@@ -83,7 +84,7 @@ def _key(value: str, layout: Layout) -> str:
 class MinuteReuse:
     """One format's learned minutes, per zone it is parsed in (the zone given for values without one)."""
 
-    __slots__ = ("_seconds_group", "_fraction_group", "_era", "_zones")
+    __slots__ = ("_seconds_group", "_fraction_group", "_era", "_zones", "_learned")
 
     def __init__(self, seconds_group: int, fraction_group: int | None,
                  era: Callable[[], Hashable] | None = None) -> None:
@@ -93,6 +94,7 @@ class MinuteReuse:
         self._fraction_group = fraction_group
         self._era = era
         self._zones: dict[tzinfo, dict[int, Layout]] = {}  # zone → string length → layout
+        self._learned = 0  # minutes added since the last fresh start (approximate across threads: a bound only)
 
     def current_era(self) -> Hashable:
         """The clock's state the next parse will use (None for a format that does not read the clock)."""
@@ -143,6 +145,9 @@ class MinuteReuse:
                 return
         if era != self.current_era():
             return  # the clock moved on during the parse: learn nothing from it
+        self._learned += 1
+        if self._learned > _MAX_LEARNED:
+            self._zones, self._learned = {}, 0  # a new dict: lookups in flight keep the old one
         layouts = self._zones.get(zone)
         if layouts is None:
             if len(self._zones) >= _MAX_ZONES:

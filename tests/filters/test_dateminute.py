@@ -201,3 +201,19 @@ def test_the_clock_read_by_year_guessing_is_the_utc_month() -> None:
     now = datetime.now(UTC)
     year, month = utc_year_month()
     assert (year, month) in {(now.year, now.month), ((now + timedelta(minutes=1)).year, (now + timedelta(minutes=1)).month)}
+
+
+def test_learned_minutes_stay_bounded_and_still_answer_right() -> None:
+    from pipeline.filters._dateminute import _MAX_LEARNED
+
+    parse = fresh("yyyy-MM-dd HH:mm:ss")
+    reuse = parse.__self__._reuse  # type: ignore[attr-defined]
+    zones = [_dateparse.zone_by_name(z) for z in ("UTC", "Europe/Berlin", "+0530", "America/New_York")]
+    start = datetime(2024, 1, 1)
+    values = [(start + timedelta(minutes=m)).strftime("%Y-%m-%d %H:%M:07") for m in range(_MAX_LEARNED // 2 + 10)]
+    for zone in zones:
+        for value in values:
+            parse(value, zone)
+    assert sum(len(layout[5]) for layouts in reuse._zones.values() for layout in layouts.values()) <= _MAX_LEARNED
+    probes = [v[:-2] + "59" for v in values[-50:]]  # minutes learned after the last fresh start
+    assert [parse(v, zones[1]) for v in probes] == [fresh("yyyy-MM-dd HH:mm:ss")(v, zones[1]) for v in probes]
