@@ -47,7 +47,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apache_input import CorpusMissing, add_time_order_argument, corpus_path, write_input
+from apache_input import (
+    CorpusMissing,
+    add_line_rate_argument,
+    add_time_order_argument,
+    corpus_path,
+    write_input,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = REPO / "bench" / ".peers"
@@ -225,13 +231,14 @@ def run_ours(argv: list[str], env: dict[str, str], log: Path, pin: bool = True) 
 
 
 class Bench:
-    def __init__(self, work: Path, events: int, baseline: Path | None = None, order: str = "ordered") -> None:
+    def __init__(self, work: Path, events: int, baseline: Path | None = None, order: str = "ordered",
+                 lines_per_second: float | None = None) -> None:
         self.work = work
         self.events = events
         self.baseline = baseline
         self.order = order
         self.source = work / f"access-{order}.log"
-        self.lines = write_input(self.source, events, order)
+        self.lines = write_input(self.source, events, order, lines_per_second)
 
     def fresh(self, name: str) -> Path:
         folder = self.work / self.order / name
@@ -371,6 +378,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "results" / "compare",
                         help="scratch folder (bench/results/compare, gitignored)")
     add_time_order_argument(parser, several=True)
+    add_line_rate_argument(parser)
     args = parser.parse_args()
     names = ["syslog-ng", "rsyslog", "ours-file", "ours-index", "ours-null"]
     if args.two_cores:
@@ -385,7 +393,7 @@ def main() -> int:
     try:
         corpus_path()  # fails early with an actionable message
         # One scratch folder and input file per order; a variant's orders run back to back in each round.
-        benches = {order: Bench(args.work, args.events, args.baseline, order) for order in args.time_order}
+        benches = {order: Bench(args.work, args.events, args.baseline, order, args.lines_per_second) for order in args.time_order}
         variants = [Variant(n, order) for n in names for order in args.time_order]
         for round_number in range(args.rounds):
             for variant in variants:

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from apache_input import CorpusMissing, add_time_order_argument, write_input
+from apache_input import CorpusMissing, add_line_rate_argument, add_time_order_argument, write_input
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--outputs", nargs="+", default=list(OUTPUTS), choices=list(OUTPUTS))
     parser.add_argument("--cpu", default="0", help="taskset CPU list for the child")
     add_time_order_argument(parser, several=True)
+    add_line_rate_argument(parser)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="default-path-"))
@@ -97,7 +98,7 @@ def main() -> None:
         for order in args.time_order:
             data = work / f"access-{order}.log"
             try:
-                write_input(data, args.events, order)
+                write_input(data, args.events, order, args.lines_per_second)
             except CorpusMissing as exc:
                 sys.exit(str(exc))
             for name, output in OUTPUTS.items():

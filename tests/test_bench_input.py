@@ -94,3 +94,19 @@ def test_the_real_corpus_twenty_times_in_time_order(tmp_path):
     corpus = apache_input.corpus_path().read_bytes().splitlines(keepends=True)
     assert times[0] == min(instants(corpus)) and times[-1] == max(instants(corpus))
     assert all(without_stamp(line) == without_stamp(corpus[i % len(corpus)]) for i, line in enumerate(written))
+
+
+@pytest.mark.parametrize("rate", [0.7, 1, 10, 100])
+def test_a_line_rate_puts_that_many_lines_in_each_second(rate):
+    lines = apache_input.build_lines(SAMPLE[:3], 1000, "ordered", lines_per_second=rate)
+    times = instants(lines)
+    assert len(times) == 1000 and times == sorted(times)
+    assert times[0] == min(instants(SAMPLE[:3]))
+    assert [(t - times[0]) // 1000 for t in times] == [int(i / rate) for i in range(1000)]
+    assert all(without_stamp(line) == without_stamp(SAMPLE[i % 3]) for i, line in enumerate(lines))
+
+
+def test_a_line_rate_leaves_repeat_alone_and_must_be_positive():
+    assert apache_input.build_lines(SAMPLE, 12, "repeat", lines_per_second=10) == (SAMPLE * 3)[:12]
+    with pytest.raises(ValueError, match="above 0"):
+        apache_input.build_lines(SAMPLE, 10, "ordered", lines_per_second=0)

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline import joda
+from pipeline.filters._dateminute import Fields, MinuteReuse, digit_neutral, utc_year_month
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -146,6 +147,16 @@ def _millis(year: int, month: int, day: int, hour: int, minute: int, second: int
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
+class NoMatch(ValueError):
+    """A value that does not fit a format. Its message is built only when shown: with several formats,
+    the first failing on most values is usual (syslog's ``MMM  d`` on a two-digit day), and formatting
+    the message was a third of that failure's cost. Raised as ``NoMatch(value, template)``."""
+
+    def __str__(self) -> str:
+        value, template = self.args
+        return template.format(repr(value))
+
+
 def guess_year(month: int, now: datetime | None = None) -> int:
     """Logstash's year for a year-less date: this year, except across a December/January boundary."""
     now = now or datetime.now(UTC)
@@ -216,6 +227,8 @@ class JodaFormat:
         # (position in match.groups(), letter, width): one groups() call instead of a lookup by name per field
         self._steps = [(self._regex.groupindex[group] - 1, letter, width) for group, letter, width in self._fields]
         self._fast = self._plan_fast_path()
+        self._reuse = self._plan_minute_reuse(tokens, months_long + months_short, days_long + days_short)
+        self._no_match = "{} does not match " + repr(pattern).replace("{", "{{").replace("}", "}}")
 
     @staticmethod
     def _field_regex(letter: str, width: int, adjacent: bool, months: list[str], days: list[str]) -> str:
@@ -274,12 +287,51 @@ class JodaFormat:
                 return None
         return numbers, month_name, fraction, zone_at
 
+    def _plan_minute_reuse(self, tokens: tuple[joda.Token, ...], months: list[str],
+                           days: list[str]) -> MinuteReuse | None:
+        """A reuse of parsed minutes (see _dateminute) for patterns with seconds (``ss``, once, a fraction
+        after them at most once) and no ASCII digit in their literals or names; None for the others."""
+        letters = [letter for _, letter, _ in self._fields]
+        if letters.count("s") != 1 or letters.count("S") > 1 or ("S" in letters and letters.index("S") < letters.index("s")):
+            return None
+        texts = [token for token in tokens if isinstance(token, str)]
+        texts += months if "M" in letters else []
+        texts += days if "E" in letters else []
+        if not digit_neutral(texts):
+            return None
+        groups = self._regex.groupindex
+        clock_dependent = not self.has_year or any(letter in "yYux" and width == 2 for _, letter, width in self._fields)
+        now = self._now
+        era: Callable[[], Any] | None = None
+        if clock_dependent:
+            era = utc_year_month if now is None else lambda: (now().year, now().month)
+        return MinuteReuse(groups["s0"], groups.get("S0"), era)
+
     def parse(self, value: Any, zone: tzinfo) -> int:
+        reuse = self._reuse
+        if reuse is None:
+            return _millis(*self._date_fields(self._match(value), zone))
+        if type(value) is str:
+            millis = reuse.lookup(value, zone)
+            if millis is not None:
+                return millis
+        match = self._match(value)
+        era = reuse.current_era()  # after the match (a value of another format fails fast), before the fields read the clock
+        fields = self._date_fields(match, zone)
+        millis = _millis(*fields)
+        reuse.learn(value, match, fields, millis, zone, era, _millis)
+        return millis
+
+    def _match(self, value: Any) -> re.Match[str]:
         if not isinstance(value, str):
             raise ValueError(f"expected a string for pattern {self.pattern!r}, got {value!r}")
         match = self._regex.fullmatch(value)
         if match is None:
-            raise ValueError(f"{value!r} does not match {self.pattern!r}")
+            raise NoMatch(value, self._no_match)
+        return match
+
+    def _date_fields(self, match: re.Match[str], zone: tzinfo) -> Fields:
+        """The date fields of a match of this pattern; ValueError (or KeyError) when they do not make a date."""
         if self._fast is not None:
             return self._parse_usual(match.groups(), zone, *self._fast)
         year, month, day, hour, minute, second, millis = 1970, 1, 1, 0, 0, 0, 0
@@ -319,10 +371,10 @@ class JodaFormat:
         if day_of_year:
             start = datetime(year, 1, 1) + timedelta(days=day_of_year - 1)
             month, day = start.month, start.day
-        return _millis(year, month, day, hour, minute, second, millis, zone)
+        return year, month, day, hour, minute, second, millis, zone
 
     def _parse_usual(self, groups: tuple[str, ...], zone: tzinfo, numbers: list[tuple[int, int]],
-                     month_name: int | None, fraction: int | None, zone_at: int | None) -> int:
+                     month_name: int | None, fraction: int | None, zone_at: int | None) -> Fields:
         parts = [1970, 1, 1, 0, 0, 0]  # year, month, day, hour, minute, second
         for index, slot in numbers:
             parts[slot] = int(groups[index])
@@ -335,7 +387,7 @@ class JodaFormat:
         if not self.has_year:
             parts[0] = guess_year(parts[1], self._now() if self._now else None)
         year, month, day, hour, minute, second = parts
-        return _millis(year, month, day, hour, minute, second, millis, zone)
+        return year, month, day, hour, minute, second, millis, zone
 
     def _current_year(self) -> int:
         return (self._now() if self._now else datetime.now(UTC)).year
@@ -366,25 +418,64 @@ _ISO = re.compile(
 )
 
 
-def parse_iso8601(value: Any, zone: tzinfo) -> int:
-    """ISO8601 as Logstash reads it, plus ``yyyy-MM-dd HH:mm:ss[.,]SSS[Z]``."""
+def _iso_fields(value: Any, zone: tzinfo) -> tuple[re.Match[str], Fields]:
+    """The regex match of an ISO8601 value (stripped) and the date fields it gives; ValueError if none."""
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO8601 string, got {value!r}")
     match = _ISO.fullmatch(value.strip())
     if match is None:
-        raise ValueError(f"{value!r} is not ISO8601")
-    g = match.group
-    if g("Z"):
-        zone = UTC if g("Z") == "Z" else timezone(_offset_delta(_OFFSET.fullmatch(g("Z"))))  # type: ignore[arg-type]
-    return _millis(int(g("y")), int(g("M") or 1), int(g("d") or 1), int(g("H") or 0), int(g("m") or 0),
-                   int(g("s") or 0), int((g("S") or "0").ljust(3, "0")[:3]), zone)
+        raise NoMatch(value, "{} is not ISO8601")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    if offset:
+        zone = zone_by_name(offset)  # Z is UTC, the others fixed offsets (one object per offset, cached)
+    return match, (int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0),
+                   int((fraction or "0").ljust(3, "0")[:3]), zone)
+
+
+def parse_iso8601(value: Any, zone: tzinfo) -> int:
+    """ISO8601 as Logstash reads it, plus ``yyyy-MM-dd HH:mm:ss[.,]SSS[Z]``."""
+    return _millis(*_iso_fields(value, zone)[1])
+
+
+class Iso8601Format:
+    """``ISO8601`` with reused minutes (see _dateminute): its regex has no ASCII digit in its literals."""
+
+    def __init__(self) -> None:
+        self._reuse = MinuteReuse(_ISO.groupindex["s"], _ISO.groupindex["S"])
+
+    def parse(self, value: Any, zone: tzinfo) -> int:
+        """As :func:`parse_iso8601`. A value with blanks around it never hits a learned minute (those are
+        learned stripped and end in a non-blank), so it is looked up as it is."""
+        reuse = self._reuse
+        if type(value) is str:
+            millis = reuse.lookup(value, zone)
+            if millis is not None:
+                return millis
+        match, fields = _iso_fields(value, zone)
+        millis = _millis(*fields)
+        reuse.learn(match.string, match, fields, millis, zone, None, _millis)
+        return millis
 
 
 _UNIX = re.compile(r"(-?\d+)(?:\.(\d*))?")
 
 
+def _is_integer_text(text: str) -> bool:
+    """What ``-?\\d+`` matches: an optional minus, then decimal digits (\\d and isdecimal are both category Nd)."""
+    return (text[1:] if text[:1] == "-" else text).isdecimal()
+
+
 def parse_unix(value: Any, zone: tzinfo) -> int:
     """Seconds since the epoch, integer or with a fraction (``1326149001.132``)."""
+    if type(value) is str:  # the usual case, without the regex: the same checks as _UNIX's
+        whole, _, decimals = value.strip().partition(".")
+        if not (_is_integer_text(whole) and (not decimals or decimals.isdecimal())):
+            raise ValueError(f"{value!r} is not a UNIX epoch time")
+        seconds = int(whole)
+        if seconds > MAX_EPOCH_SECONDS:
+            raise ValueError(f"{value} is beyond the largest UNIX epoch second")
+        fraction = decimals[:3]
+        return seconds * 1000 + (-1 if whole[0] == "-" else 1) * (int(fraction.ljust(3, "0")) if fraction else 0)
     if isinstance(value, bool):
         raise ValueError("expected epoch seconds, got a boolean")
     if isinstance(value, int):
@@ -413,7 +504,7 @@ def parse_unix_ms(value: Any, zone: tzinfo) -> int:
         raise ValueError("expected epoch milliseconds, got a boolean")
     if isinstance(value, (int, float)):
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+    if isinstance(value, str) and _is_integer_text(value.strip()):
         return int(value)
     raise ValueError(f"{value!r} is not a UNIX epoch time in milliseconds")
 
@@ -435,9 +526,19 @@ NAMED_FORMATS: dict[str, Parser] = {
 }
 
 
+def minute_lookup(parser: Parser) -> Callable[[str, tzinfo], int | None] | None:
+    """For a parser from :func:`compile_format` that reuses minutes (see _dateminute), its lookup: the
+    parser's answer for a string of a learned minute, None for any other (then call the parser). Lets the
+    date filter answer those without the parser's calls; None for parsers without learned minutes."""
+    reuse = getattr(getattr(parser, "__self__", None), "_reuse", None)
+    return reuse.lookup if isinstance(reuse, MinuteReuse) else None
+
+
 def compile_format(fmt: str, locale: str | None = None,
                    now: Callable[[], datetime] | None = None) -> tuple[Parser, bool]:
     """A parser for one ``match`` format and whether its result depends on the current year."""
+    if fmt == "ISO8601":
+        return Iso8601Format().parse, False  # its own learned minutes for each filter
     named = NAMED_FORMATS.get(fmt)
     if named is not None:
         return named, False

@@ -76,6 +76,7 @@ class Date(Filter):
         except ValueError as exc:
             raise ConfigError(f'option "match": {exc}') from None
         self._parsers: list[Callable[[Any, tzinfo], int]] = [parser for parser, _ in compiled]
+        self._minute_lookup = _dateparse.minute_lookup(self._parsers[0])  # the first format's learned minutes
         self._year_dependent = any(yearless for _, yearless in compiled)
         self._zone_template: Template | None = None
         self._zone: tzinfo = _dateparse.local_zone()
@@ -95,24 +96,66 @@ class Date(Filter):
         self._warnings = WarningLimiter(self.logger)
 
     def filter_batch(self, events: list[Event]) -> list[Event]:
-        """The runtime's entry: a whole batch per call. A date string seen before into @timestamp (the usual
-        case: lines of one second share it) is one dict lookup here; every other event goes to filter()."""
+        """The runtime's entry: a whole batch per call. A date string (or epoch number) seen before into
+        @timestamp (the usual case: lines of one second share it) is one dict lookup here, a new one that
+        parses is one call to the parsers; anything else (other types, failures, errors) goes to filter()
+        for its tags and logs."""
         key = self._source_key
-        if (key is None or not self._to_timestamp or self._zone_template is not None or self._year_dependent
-                or self._decorates):
+        if key is None or not self._to_timestamp or self._zone_template is not None or self._decorates:
             for event in events:
                 self.filter_guarded(event)
             return events
-        cache, filter_guarded = self._cache, self.filter_guarded
+        if self._year_dependent and time.monotonic() > self._cache_expires:
+            self._expire_cache()  # once a batch: its guessed years are as fresh as one event's
+        cache, filter_guarded, parse_new = self._cache, self.filter_guarded, self._parse_new
+        minute_lookup, zone = self._minute_lookup, self._zone
         for event in events:
             data = event.data
-            value = data.get(key)
-            stamp = cache.get(value) if type(value) is str else None
-            if stamp is None:
+            value: Any = data.get(key)
+            kind = type(value)
+            if kind is not str and kind is not int and kind is not float:  # bool, None, lists, dicts: filter()
                 filter_guarded(event)
-            else:
-                data[TIMESTAMP] = stamp
+                continue
+            stamp = cache.get(value)
+            if stamp is None:
+                # A new second of a minute seen before (logs in time order): what the first format would give.
+                millis = minute_lookup(value, zone) if minute_lookup is not None and kind is str else None
+                if millis is not None:
+                    stamp = Timestamp(millis)
+                    if len(cache) >= _CACHE_SIZE:
+                        cache.clear()
+                    cache[value] = stamp
+                else:
+                    try:
+                        stamp = parse_new(value)
+                    except Exception:  # noqa: BLE001 - filter() below meets it again and tags the event
+                        stamp = None
+                    if stamp is None:
+                        filter_guarded(event)
+                        continue
+            data[TIMESTAMP] = stamp
         return events
+
+    def _parse_new(self, value: str | int | float) -> Timestamp | None:
+        """A string (or epoch number) not in the cache, in the configured zone: the first format that fits
+        (cached, as _parse caches it), else None."""
+        zone = self._zone
+        for parser in self._parsers:
+            try:
+                millis = parser(value, zone)
+            except (ValueError, OverflowError, KeyError):
+                continue
+            stamp = Timestamp(millis)
+            cache = self._cache
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[value] = stamp
+            return stamp
+        return None
+
+    def _expire_cache(self) -> None:
+        self._cache.clear()
+        self._cache_expires = time.monotonic() + _YEARLESS_CACHE_SECONDS
 
     def filter(self, event: Event) -> None:
         data = event.data
@@ -163,8 +206,7 @@ class Date(Filter):
                 return None
         cache = self._cache
         if self._year_dependent and time.monotonic() > self._cache_expires:
-            cache.clear()
-            self._cache_expires = time.monotonic() + _YEARLESS_CACHE_SECONDS
+            self._expire_cache()
         try:
             stamp = cache.get(key)
         except TypeError:  # unhashable: never cached

@@ -203,3 +203,32 @@ def test_a_locale_without_names_here_falls_back_to_english_with_a_warning(caplog
         event = parse('match => ["t", "dd MMM yyyy"] locale => "ec" timezone => "UTC"', "03 Oct 2021")
     assert event.get("@timestamp").iso().startswith("2021-10-03T00:00:00")
     assert 'no month or day names for locale "ec"' in caplog.text
+
+
+@pytest.mark.parametrize(("fmt", "value", "millis"), [
+    ("UNIX", "-0.5", -500), ("UNIX", "1.", 1000), ("UNIX", " 12 ", 12000), ("UNIX", "1.23456", 1234),
+    ("UNIX", "٣.٥", 3500), ("UNIX", "2147483647", 2147483647000), ("UNIX", "2147483648", None),
+    ("UNIX", "1_000", None), ("UNIX", "+1", None), ("UNIX", "--1", None), ("UNIX", ".5", None),
+    ("UNIX", "1.2.3", None), ("UNIX", "-", None), ("UNIX", "", None), ("UNIX", "²", None),
+    ("UNIX_MS", "-1500", -1500), ("UNIX_MS", " 1326149001132 ", 1326149001132), ("UNIX_MS", "٣", 3),
+    ("UNIX_MS", "1_000", None), ("UNIX_MS", "1.5", None), ("UNIX_MS", "+1", None), ("UNIX_MS", "-", None),
+])
+def test_unix_strings_read_as_the_regex_reads_them(fmt: str, value: str, millis: int | None) -> None:
+    parser, _ = _dateparse.compile_format(fmt)
+    if millis is None:
+        with pytest.raises(ValueError):
+            parser(value, UTC)
+    else:
+        assert parser(value, UTC) == millis
+
+
+@pytest.mark.parametrize(("fmt", "value", "message"), [
+    ("MMM  d HH:mm:ss", "Dec 13 10:00:05", "'Dec 13 10:00:05' does not match 'MMM  d HH:mm:ss'"),
+    ("yyyy-MM-dd'{x}'HH", "nope", "'nope' does not match \"yyyy-MM-dd'{x}'HH\""),
+    ("ISO8601", "nope", "'nope' is not ISO8601"),
+])
+def test_a_value_of_another_format_says_which_value_and_format(fmt: str, value: str, message: str) -> None:
+    parser, _ = _dateparse.compile_format(fmt)
+    with pytest.raises(ValueError) as caught:
+        parser(value, UTC)
+    assert str(caught.value) == message

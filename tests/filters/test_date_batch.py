@@ -70,3 +70,60 @@ def test_an_error_on_one_event_tags_it_and_the_batch_goes_on() -> None:
     assert [e.has_tag("_filter_error") for e in out] == [False, True, False, False]
     assert [str(e.timestamp) for e in (out[0], out[2], out[3])] == [
         "2015-05-17T10:05:03.000Z", "2015-05-17T10:05:03.000Z", "2015-05-18T10:05:03.000Z"]
+
+
+@pytest.mark.parametrize("formats", ['"MMM dd HH:mm:ss", "MMM  d HH:mm:ss"', '"ISO8601"', '"yyyy-MM-dd HH:mm:ss.SSS"'])
+def test_year_less_and_other_formats_give_in_a_batch_what_filter_gives(formats: str) -> None:
+    rng = random.Random(formats)
+    values: list[Any] = []
+    for _ in range(400):
+        day, second = rng.randint(1, 31), rng.choice([rng.randint(0, 59), 60, 99])
+        values.append(rng.choice([
+            f"{rng.choice(MONTHS)} {day:02d} 10:0{rng.randint(0, 2)}:{second:02d}",
+            f"{rng.choice(MONTHS)} {day:>2} 10:0{rng.randint(0, 2)}:{second:02d}",
+            f"2024-02-{day:02d}T10:0{rng.randint(0, 2)}:{second:02d}.{rng.randint(0, 999)}+01:00",
+            f"2024-02-{day:02d} 10:0{rng.randint(0, 2)}:{second:02d}.{rng.randint(0, 999):03d}",
+            "not a date", 17,
+        ]))
+    config = f'date {{ match => ["t", {formats}] timezone => "Europe/Berlin" }}'
+    alone = build_plugin("filter", config)
+    want = []
+    for value in values:
+        event = Event({"t": value, "@timestamp": "2000-01-01T00:00:00Z"})
+        alone.filter(event)
+        want.append(event.to_dict())
+    got = run_filters(config, [{"t": v, "@timestamp": "2000-01-01T00:00:00Z"} for v in values])
+    assert [e.to_dict() for e in got] == want
+    assert sum("_dateparsefailure" not in e.get("tags", []) for e in want) > 20  # parsed ones are in the mix
+
+
+def test_an_error_in_a_parser_tags_the_event_and_the_batch_goes_on() -> None:
+    plugin = build_plugin("filter", 'date { match => ["t", "dd/MMM/yyyy:HH:mm:ss Z"] }')
+
+    def broken(value: Any, zone: Any) -> int:
+        if value == "boom":
+            raise RuntimeError("broken parser")
+        raise ValueError("not mine")
+
+    plugin._parsers.insert(0, broken)
+    events = [Event({"t": "17/May/2015:10:05:03 +0000"}), Event({"t": "boom"}), Event({"t": "18/May/2015:10:05:04 +0000"})]
+    out = plugin.filter_batch(events)
+    assert [e.has_tag("_filter_error") for e in out] == [False, True, False]
+    assert [str(e.timestamp) for e in (out[0], out[2])] == ["2015-05-17T10:05:03.000Z", "2015-05-18T10:05:04.000Z"]
+
+
+@pytest.mark.parametrize("formats", ['"UNIX"', '"UNIX_MS"', '"UNIX", "UNIX_MS"', '"ISO8601"'])
+def test_epoch_numbers_give_in_a_batch_what_filter_gives(formats: str) -> None:
+    numbers: list[Any] = [1326149001, 1326149001, 1326149001.5, 1326149001.5, 1.0, 1, -5, 2**40, 2**31,
+                          float("nan"), float("inf"), True, False, 0, 0.0, "1326149001", 1326149001132]
+    config = f'date {{ match => ["t", {formats}] }}'
+    alone = build_plugin("filter", config)
+    want = []
+    for value in numbers:
+        event = Event({"t": value, "@timestamp": "2000-01-01T00:00:00Z"})
+        alone.filter(event)
+        want.append((event.timestamp.millis, event.tags))
+    got = run_filters(config, [{"t": v, "@timestamp": "2000-01-01T00:00:00Z"} for v in numbers])
+    assert [(e.timestamp.millis, e.tags) for e in got] == want
+    if formats != '"ISO8601"':
+        assert sum(not tags for _, tags in want) >= 8  # parsed ones are in the mix

@@ -1,0 +1,163 @@
+"""Reuse of a parsed minute: a new date string that differs from a parsed one only in its seconds and
+fraction costs a slice, a dict lookup and an addition instead of a regex match and a date computation.
+
+Logs in time order give every line its own second (the date filter's string cache never hits), but
+dozens of lines share a minute. After a full parse of, say, ``17/May/2015:10:05:03 +0000`` this
+remembers the string's *layout* (its length and where the seconds and the fraction sit) and, for the
+rest of the string (``17/May/2015:10:05:`` and `` +0000``), the epoch millis at second 0. A later string
+of the same length whose characters outside those spans are the same, and whose spans hold ASCII
+digits only, is answered as that minute's millis + its seconds × 1000 + its fraction.
+
+Why that is the full parse's answer, not an approximation:
+
+* The formats using this (:func:`digit_neutral` checks it when they are compiled) have no ASCII digit
+  in their literals or names, so each of their regex atoms accepts either every ASCII digit or none:
+  putting other digits in the digit spans leaves the regex's match (every group's span) unchanged, and
+  every other field reads the same characters.
+* Seconds and fraction add linearly as long as the zone's offset is the same over the whole minute:
+  always for a fixed offset; for a named zone (DST) the minute is learned only when its second 0 and
+  second 59 give offsets that agree with each other and with the parsed string (zones never change
+  offset twice within a minute).
+* Seconds above 59 (a leap second, ``60``) are left to the full parse, which rejects them as today.
+* A year-less or two-digit-year format depends on the current year and month (``era``): a learned
+  minute is only used in the era it was learned in.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Hashable
+from datetime import UTC, datetime, timezone, tzinfo
+
+# (year, month, day, hour, minute, second, millis, zone): what a format's regex match assembles into
+Fields = tuple[int, int, int, int, int, int, int, tzinfo]
+Millis = Callable[[int, int, int, int, int, int, int, tzinfo], int]
+
+_MAX_MINUTES = 4096  # per layout: almost three days of minutes; dropped all at once when full
+_MAX_LAYOUTS = 16  # per zone: string lengths (a one- or two-digit day, fractions of several widths)
+_MAX_ZONES = 64  # the zones a %{zone} option can bring
+_MAX_LEARNED = 8192  # minutes in all (a few MB at most), whatever the zones and layouts: then start afresh
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def digit_neutral(texts: list[str]) -> bool:
+    """Whether a format's literals and names are free of ASCII digits (so this reuse is exact)."""
+    return not any(_ASCII_DIGIT.search(text) for text in texts)
+
+
+_era_until = 0.0  # time.time() before which _era_now holds
+_era_now: tuple[int, int] = (0, 0)
+
+
+def utc_year_month() -> tuple[int, int]:
+    """The current UTC (year, month), which is all that year guessing reads of the clock; one
+    ``time.time()`` call until the month ends."""
+    global _era_until, _era_now
+    now = time.time()
+    if now >= _era_until:
+        moment = datetime.fromtimestamp(now, UTC)
+        era = (moment.year, moment.month)
+        following = datetime(era[0] + era[1] // 12, era[1] % 12 + 1, 1, tzinfo=UTC)
+        _era_now, _era_until = era, following.timestamp()
+        return era
+    return _era_now
+
+
+# A layout: (seconds start, seconds end, fraction start, fraction end (-1, -1 without one), era, minutes), minutes
+# mapping the string without its seconds and fraction to the epoch millis at second 0.
+Layout = tuple[int, int, int, int, Hashable, dict[str, int]]
+
+# Seconds and fractions as the full parse reads them, ASCII digits only: one dict lookup checks and converts.
+_SECONDS = {f"{n:02d}": n for n in range(60)} | {str(n): n for n in range(10)}
+_FRACTION_MILLIS = {text: int((text + "00")[:3]) for width in (1, 2, 3)
+                    for text in (f"{n:0{width}d}" for n in range(10 ** width))}
+
+
+def _key(value: str, layout: Layout) -> str:
+    seconds_start, seconds_end, fraction_start, fraction_end = layout[:4]
+    if fraction_start < 0:
+        return value[:seconds_start] + value[seconds_end:]
+    return value[:seconds_start] + value[seconds_end:fraction_start] + value[fraction_end:]
+
+
+class MinuteReuse:
+    """One format's learned minutes, per zone it is parsed in (the zone given for values without one)."""
+
+    __slots__ = ("_seconds_group", "_fraction_group", "_era", "_zones", "_learned")
+
+    def __init__(self, seconds_group: int, fraction_group: int | None,
+                 era: Callable[[], Hashable] | None = None) -> None:
+        """``seconds_group``/``fraction_group``: their numbers in the format's regex; ``era``: for a format
+        whose result depends on the clock, what of the clock it reads (None: it does not)."""
+        self._seconds_group = seconds_group
+        self._fraction_group = fraction_group
+        self._era = era
+        self._zones: dict[tzinfo, dict[int, Layout]] = {}  # zone → string length → layout
+        self._learned = 0  # minutes added since the last fresh start (approximate across threads: a bound only)
+
+    def current_era(self) -> Hashable:
+        """The clock's state the next parse will use (None for a format that does not read the clock)."""
+        return self._era() if self._era is not None else None
+
+    def lookup(self, value: str, zone: tzinfo) -> int | None:
+        """The epoch millis of ``value`` when its minute was learned, else None (then parse it fully)."""
+        layouts = self._zones.get(zone)
+        if layouts is None:
+            return None
+        layout = layouts.get(len(value))
+        if layout is None:
+            return None
+        seconds_start, seconds_end, fraction_start, fraction_end, era, minutes = layout
+        second = _SECONDS.get(value[seconds_start:seconds_end])
+        if second is None:
+            return None
+        if fraction_start < 0:
+            base = minutes.get(value[:seconds_start] + value[seconds_end:])
+            fraction: int | None = 0
+        else:
+            text = value[fraction_start:fraction_end]
+            fraction = _FRACTION_MILLIS.get(text) if len(text) <= 3 else (
+                _FRACTION_MILLIS[text[:3]] if text.isascii() and text.isdigit() else None)
+            base = minutes.get(value[:seconds_start] + value[seconds_end:fraction_start] + value[fraction_end:])
+        if base is None or fraction is None or (era is not None and self._era is not None and self._era() != era):
+            return None
+        return base + second * 1000 + fraction
+
+    def learn(self, value: str, match: re.Match[str], fields: Fields, millis: int, zone: tzinfo,
+              era: Hashable, to_millis: Millis) -> None:
+        """Remember the minute of ``value``, just parsed fully (``match`` → ``fields`` → ``millis``) in ``zone``
+        with the clock in ``era``; ``to_millis`` is the format's date computation."""
+        seconds_start, seconds_end = match.span(self._seconds_group)
+        if seconds_start < 0 or match.start() != 0:
+            return
+        fraction_start, fraction_end = (match.span(self._fraction_group) if self._fraction_group is not None
+                                        else (-1, -1))
+        if 0 <= fraction_start < seconds_end:
+            return  # a fraction before the seconds: not a layout this handles
+        year, month, day, hour, minute, second, fraction, real_zone = fields
+        if type(real_zone) is timezone:  # a fixed offset: seconds and millis add linearly
+            base = millis - second * 1000 - fraction
+        else:  # a named zone: only a minute without an offset change
+            base = to_millis(year, month, day, hour, minute, 0, 0, real_zone)
+            if (to_millis(year, month, day, hour, minute, 59, 0, real_zone) - base != 59_000
+                    or base + second * 1000 + fraction != millis):
+                return
+        if era != self.current_era():
+            return  # the clock moved on during the parse: learn nothing from it
+        self._learned += 1
+        if self._learned > _MAX_LEARNED:
+            self._zones, self._learned = {}, 0  # a new dict: lookups in flight keep the old one
+        layouts = self._zones.get(zone)
+        if layouts is None:
+            if len(self._zones) >= _MAX_ZONES:
+                self._zones.clear()
+            layouts = self._zones[zone] = {}
+        layout = layouts.get(len(value))
+        if (layout is None or layout[:5] != (seconds_start, seconds_end, fraction_start, fraction_end, era)
+                or len(layout[5]) >= _MAX_MINUTES):
+            if len(layouts) >= _MAX_LAYOUTS:
+                layouts.clear()
+            # a new tuple and dict: a lookup in flight in another thread keeps the old, consistent one
+            layout = layouts[len(value)] = (seconds_start, seconds_end, fraction_start, fraction_end, era, {})
+        layout[5][_key(value, layout)] = base
