@@ -31,7 +31,7 @@ MAX_BATCH_ATTEMPTS = 3
 #: batches handed to one worker process at once: one running, the next waiting in the pipe
 IN_FLIGHT = 2
 #: batches of pipeline.batch.size taken from the queue and sent to a worker process in one message
-TRANSFER_BATCHES = 2
+TRANSFER_BATCHES = 4
 #: at most this long between the counters a busy worker process sends back (building, pickling and
 #: accounting them once per batch cost both processes CPU for every batch)
 SNAPSHOT_INTERVAL = 0.5
