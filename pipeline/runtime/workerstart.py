@@ -73,42 +73,45 @@ def fork_server_now() -> bool:
     if ("forkserver" not in multiprocessing.get_all_start_methods() or threading.active_count() != 1
             or not _fork_compatible(server)):
         return False
-    with _lock:
-        if _server_used:
-            return False
-        for module in RUNTIME_MODULES:  # imported here once, for the server and every worker
-            importlib.import_module(module)
-        sys.stdout.flush()  # a buffered line would otherwise be written again by the copies
-        sys.stderr.flush()
-        with server._lock, socket.socket(socket.AF_UNIX) as listener:
-            if server._forkserver_pid is not None:
-                return False
-            address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]  # private
-            listener.bind(address)
-            if not util.is_abstract_socket_namespace(address):
-                os.chmod(address, 0o600)
-            listener.listen()
-            # Every client holds the write end of the "alive" pipe; the server exits once all are gone.
-            alive_r, alive_w = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the server
-                code = 1
-                try:
-                    os.close(alive_w)
-                    gc.collect()
-                    gc.freeze()  # see forkfreeze: a worker's start-up collection then copies no inherited page
-                    forkserver.main(listener.fileno(), alive_r, [])
-                    code = 0
-                except SystemExit:  # its way out once the main process is gone
-                    code = 0
-                finally:
-                    os._exit(code)  # never the main process's exit handlers
-            os.close(alive_r)
-            server._forkserver_address = address
-            server._forkserver_alive_fd = alive_w
-            server._forkserver_pid = pid
-        _server_used = True
-        atexit.register(_stop_server)
+    # No lock taken: this is the only thread, and a lock held across the fork would stay held in the copies.
+    if _server_used or server._forkserver_pid is not None:
+        return False
+    for module in RUNTIME_MODULES:  # imported here once, for the server and every worker
+        importlib.import_module(module)
+    for stream in (sys.stdout, sys.stderr):  # a buffered line would otherwise be written again by a copy
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):  # none, closed, or a closed pipe
+            pass
+    with socket.socket(socket.AF_UNIX) as listener:
+        address = connection.arbitrary_address("AF_UNIX")  # type: ignore[attr-defined]  # private
+        listener.bind(address)
+        if not util.is_abstract_socket_namespace(address):
+            os.chmod(address, 0o600)
+        listener.listen()
+        # Every client holds the write end of the "alive" pipe; the server exits once all are gone.
+        alive_r, alive_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the server
+            code = 1
+            try:
+                os.close(alive_w)
+                gc.collect()
+                gc.freeze()  # see forkfreeze: a worker's start-up collection then copies no inherited page
+                forkserver.main(listener.fileno(), alive_r, [])
+                code = 0
+            except SystemExit:  # its way out once the main process is gone
+                code = 0
+            except BaseException:  # noqa: BLE001 - said on stderr; the workers' start then fails visibly
+                sys.excepthook(*sys.exc_info())
+            finally:
+                os._exit(code)  # never the main process's exit handlers
+        os.close(alive_r)
+    server._forkserver_address = address
+    server._forkserver_alive_fd = alive_w
+    server._forkserver_pid = pid
+    _server_used = True
+    atexit.register(_stop_server)
     return True
 
 
