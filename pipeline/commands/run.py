@@ -92,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
         if built.uses_default_output:
             log.info("pipeline %s has no output section: writing to the embedded local index in %s",
                      settings.pipeline_id, settings.path_data / "index")
+    if any(settings.worker_type == "process" for settings, _ in pipelines):
+        # Now, before any thread starts (API, status line, the agent): the worker processes' fork server
+        # as a copy of this process, with every module imported already.
+        from pipeline.runtime.workerstart import fork_server_now
+
+        fork_server_now()
     if first.api_enabled:
         from pipeline.runtime import api  # the HTTP server's modules only when it runs (~15 ms of start-up)
 

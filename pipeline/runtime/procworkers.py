@@ -31,7 +31,7 @@ MAX_BATCH_ATTEMPTS = 3
 #: batches handed to one worker process at once: one running, the next waiting in the pipe
 IN_FLIGHT = 2
 #: batches of pipeline.batch.size taken from the queue and sent to a worker process in one message
-TRANSFER_BATCHES = 2
+TRANSFER_BATCHES = 4
 #: at most this long between the counters a busy worker process sends back (building, pickling and
 #: accounting them once per batch cost both processes CPU for every batch)
 SNAPSHOT_INTERVAL = 0.5
@@ -155,6 +155,7 @@ class ProcessWorker:
         # batches sent and not answered yet, oldest first, each with its count of worker deaths
         self._in_flight: collections.deque[tuple[list[Event], list[int]]] = collections.deque()
         self._process: multiprocessing.process.BaseProcess | None = None
+        self._stop_failed = False  # the stop message could not be sent: the worker is gone
 
     def start(self) -> None:
         # A fork of the fork server (modules imported once), never of this process (it runs threads).
@@ -264,10 +265,25 @@ class ProcessWorker:
             self._send(batch)
 
     def stop(self, timeout: float = 60.0) -> None:
+        self.request_stop()
+        self.wait_stopped(timeout)
+
+    def request_stop(self) -> None:
+        """Tell the worker process to flush and close its outputs (``wait_stopped`` waits for it): the
+        runner tells every worker first, so they close their outputs at the same time, not in turn."""
         if self._conn is None or self._process is None:
             return
         try:
             self._conn.send(("stop", None))
+        except (OSError, BrokenPipeError):
+            self._stop_failed = True
+
+    def wait_stopped(self, timeout: float = 60.0) -> None:
+        if self._conn is None or self._process is None:
+            return
+        try:
+            if self._stop_failed:
+                raise BrokenPipeError
             if self._conn.poll(timeout):
                 _, payload = self._conn.recv()
                 self._account(payload)

@@ -280,8 +280,11 @@ class PipelineRunner:
         self.close_plugins()
 
     def _stop_processes(self) -> None:
+        # Every worker process closes its outputs (final commits, checkpoints) at the same time.
         for worker in self._processes:
-            worker.stop()
+            worker.request_stop()
+        for worker in self._processes:
+            worker.wait_stopped()
 
     def _join_workers(self) -> None:
         for thread in self._workers:
