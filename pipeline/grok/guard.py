@@ -409,10 +409,21 @@ class _Walker:
 def assess(pattern: str, flags: int = 0, *, whole: bool = False) -> Risk:
     """The backtracking risk of a Python ``re`` pattern (the worst is assumed if it can't be parsed),
     for ``search`` or, with ``whole``, for ``fullmatch`` (where the end of the text must follow)."""
+    tree = parse_tree(pattern, flags)
+    return Risk(0, True) if tree is None else assess_tree(tree, pattern, whole=whole)
+
+
+def parse_tree(pattern: str, flags: int = 0) -> Any | None:
+    """``re``'s parse of ``pattern``, or None if it has any trouble with it."""
     try:
-        tree = sre_parse.parse(pattern, flags)
+        return sre_parse.parse(pattern, flags)
     except Exception:  # noqa: BLE001 - any parser trouble means "unknown", i.e. risky
-        return Risk(0, True)
+        return None
+
+
+def assess_tree(tree: Any, pattern: str, *, whole: bool = False) -> Risk:
+    """:func:`assess` of a pattern already parsed (``re._parser.parse(pattern, flags)``), which it only
+    reads: the same tree can then be compiled (pipeline.grok.rewrite.compile_parsed)."""
     walker = _Walker(fold_case=bool(tree.state.flags & sre_constants.SRE_FLAG_IGNORECASE) or "(?i" in pattern)
     walker.dotall = bool(tree.state.flags & sre_constants.SRE_FLAG_DOTALL)
     walker.walk(list(tree), 0, False, None if whole else [])
