@@ -40,6 +40,11 @@ _DELIMITER_CHARS = 3
 
 
 def _bits(chars: range | list[int]) -> int:
+    if type(chars) is range and chars.step == 1:  # a class range: its bits in one step
+        if not chars:
+            return 0
+        low, high = min(chars.start, _OTHER), min(chars.stop - 1, _OTHER)
+        return ((1 << (high - low + 1)) - 1) << low
     mask = 0
     for c in chars:
         mask |= 1 << min(c, _OTHER)
@@ -186,6 +191,9 @@ class _Walker:
         self.gates: list[str] = []  # per delimited entry: characters the line must contain to reach it
         self.gate = ""
         self.dotall = False  # the pattern's flags: '.' takes line breaks too
+        # first() of the tree's own sequences, which the walk asks for again and again (per element
+        # walked, of what follows it); keyed by identity, so only for the tree's objects, alive all along
+        self._firsts: dict[int, tuple[int, bool]] = {}
 
     # -- first sets ---------------------------------------------------------
     def _fold(self, mask: int) -> int:
@@ -222,8 +230,16 @@ class _Walker:
 
     def first(self, seq: list) -> tuple[int, bool]:
         """(first-character set, can match empty) of a sequence."""
+        if type(seq) is sre_parse.SubPattern:
+            known = self._firsts.get(id(seq))
+            if known is None:
+                known = self._firsts[id(seq)] = self._first(seq)
+            return known
+        return self._first(seq)
+
+    def _first(self, seq: list) -> tuple[int, bool]:
         mask = 0
-        for op, arg in seq:
+        for op, arg in _items(seq):
             node_first, nullable = self._first_node(op.name, arg)
             mask |= node_first
             if not nullable:
@@ -261,6 +277,7 @@ class _Walker:
     def walk(self, seq: list, follow: int, in_repeat: bool, tail: list | None = None) -> None:
         """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``; ``tail`` is
         what comes after ``seq`` up to the end of the pattern (None: unknown, e.g. in a repetition)."""
+        seq = _items(seq)
         # The literal character nearest before each element "gates" it: if the line lacks that
         # character the match fails before reaching the element, so its retries cost nothing.
         gates: list[str] = []
@@ -404,6 +421,11 @@ class _Walker:
             if a is None or b is None:
                 return True  # one ends where the other goes on with what may follow it
         return True
+
+
+def _items(seq: Any) -> list[Any]:
+    """A tree sequence's list of nodes (a SubPattern's own list: indexing it goes through Python)."""
+    return seq.data if type(seq) is sre_parse.SubPattern else seq  # type: ignore[no-any-return]
 
 
 def assess(pattern: str, flags: int = 0, *, whole: bool = False) -> Risk:
