@@ -113,27 +113,31 @@ def compile_parsed(pattern: str, tree: Any, flags: int) -> re.Pattern[str]:
 
 def _lazy_any_repeats(tree: Any) -> list[tuple[Any, int]]:
     """(sequence, position) of every ``.*?`` node (lazy repeat of any character, 0 to unbounded), in
-    text order."""
+    text order: depth first, a nested sequence visited where it stands."""
     found: list[tuple[Any, int]] = []
-
-    def visit(sequence: Any) -> None:
-        for position, (op, av) in enumerate(sequence.data):
+    stack = [(tree, iter(enumerate(tree.data)))]  # sequences being read; the innermost last
+    while stack:
+        sequence, items = stack[-1]
+        for position, (op, av) in items:
             if op is sre_constants.MIN_REPEAT and av[0] == 0 and av[1] == sre_constants.MAXREPEAT \
                     and len(av[2].data) == 1 and av[2].data[0] == (sre_constants.ANY, None):
                 found.append((sequence, position))
-            elif op is sre_constants.BRANCH:
-                for branch in av[1]:
-                    visit(branch)
+                continue
+            if op is sre_constants.BRANCH:
+                nested = list(av[1])
             elif op is sre_constants.GROUPREF_EXISTS:
-                for branch in av[1:]:
-                    if branch is not None:
-                        visit(branch)
+                nested = [branch for branch in av[1:] if branch is not None]
             elif op is sre_constants.ATOMIC_GROUP:
-                visit(av)
+                nested = [av]
             elif op in _NESTING:
-                visit(av[-1])
-
-    visit(tree)
+                nested = [av[-1]]
+            else:
+                continue
+            # the nested sequences first (in order), then the rest of this one
+            stack.extend((child, iter(enumerate(child.data))) for child in reversed(nested))
+            break
+        else:
+            stack.pop()
     return found
 
 

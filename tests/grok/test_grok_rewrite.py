@@ -80,7 +80,9 @@ def test_the_tree_rewrite_compiles_what_the_text_rewrite_compiles() -> None:
     # rewritten on its tree gives re's program for the rewritten text, byte for byte.
     expressions = _library_expressions()
     rewritten = 0
-    for pattern in [*PATTERNS, *expressions]:
+    # .*? nested and not, rewritten and not, in every order: each splice must land on its own node
+    nested = ['(?:(?P<a>.*?)x|y).*?"', '.*?x(?:(?P<a>.*?)"|(?:z.*?))', '(?=.*?)(?:a(?:b.*?,)).*?;(?P<c>.*?)q']
+    for pattern in [*PATTERNS, *nested, *expressions]:
         flags = int(RE_FLAGS)
         want = re_compiler.compile(speed_up(pattern), flags)  # not re.compile: no cached object
         got = compile_parsed(pattern, parse_tree(pattern, flags), flags)

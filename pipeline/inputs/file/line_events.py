@@ -9,7 +9,7 @@ and a worker process decoding the raw lines the input deferred (``PlainLineSourc
 * ``@timestamp``: one instant for the whole run (the clock is read once per run, not per line);
 * ``[@metadata][_id]``: ``<file nonce>-<line end offset>`` when the file has a nonce (stable ids).
 
-The loop for each shape (ECS or legacy, with or without ids) is generated once at import from one
+The loop for each shape (ECS or legacy, with or without ids) is generated once, on first use, from one
 template, so the field layout is written in one place and each line costs no Python call of its own.
 """
 
@@ -51,7 +51,7 @@ def _generate(ecs: bool, ids: bool) -> _Builder:
     return namespace["build"]  # type: ignore[no-any-return]
 
 
-_BUILDERS = {(ecs, ids): _generate(ecs, ids) for ecs in (True, False) for ids in (True, False)}
+_BUILDERS: dict[tuple[bool, bool], _Builder] = {}  # made on first use: a run needs one or two shapes
 
 
 def usable_charset(charset: str) -> str:
@@ -66,5 +66,8 @@ def usable_charset(charset: str) -> str:
 def plain_line_events(pairs: Iterable[tuple[bytes, int]], *, path: str, host: str, ecs: bool, charset: str,
                       nonce: str | None, now: Timestamp | None = None) -> list[Event]:
     """The events of ``(line bytes, end offset)`` pairs of one file, read together (see the module)."""
-    build = _BUILDERS[ecs, nonce is not None]
+    shape = (ecs, nonce is not None)
+    build = _BUILDERS.get(shape)
+    if build is None:
+        build = _BUILDERS[shape] = _generate(*shape)
     return build(pairs, usable_charset(charset), path, host, f"{nonce}-", Timestamp.now() if now is None else now)
