@@ -40,6 +40,11 @@ _DELIMITER_CHARS = 3
 
 
 def _bits(chars: range | list[int]) -> int:
+    if type(chars) is range and chars.step == 1:  # a class range: its bits in one step
+        if not chars:
+            return 0
+        low, high = min(chars.start, _OTHER), min(chars.stop - 1, _OTHER)
+        return ((1 << (high - low + 1)) - 1) << low
     mask = 0
     for c in chars:
         mask |= 1 << min(c, _OTHER)
@@ -186,6 +191,9 @@ class _Walker:
         self.gates: list[str] = []  # per delimited entry: characters the line must contain to reach it
         self.gate = ""
         self.dotall = False  # the pattern's flags: '.' takes line breaks too
+        # first() of the tree's own sequences, which the walk asks for again and again (per element
+        # walked, of what follows it); keyed by identity, so only for the tree's objects, alive all along
+        self._firsts: dict[int, tuple[int, bool]] = {}
 
     # -- first sets ---------------------------------------------------------
     def _fold(self, mask: int) -> int:
@@ -222,8 +230,16 @@ class _Walker:
 
     def first(self, seq: list) -> tuple[int, bool]:
         """(first-character set, can match empty) of a sequence."""
+        if type(seq) is sre_parse.SubPattern:
+            known = self._firsts.get(id(seq))
+            if known is None:
+                known = self._firsts[id(seq)] = self._first(seq)
+            return known
+        return self._first(seq)
+
+    def _first(self, seq: list) -> tuple[int, bool]:
         mask = 0
-        for op, arg in seq:
+        for op, arg in _items(seq):
             node_first, nullable = self._first_node(op.name, arg)
             mask |= node_first
             if not nullable:
@@ -261,6 +277,7 @@ class _Walker:
     def walk(self, seq: list, follow: int, in_repeat: bool, tail: list | None = None) -> None:
         """Count ambiguous quantifiers in ``seq`` followed by characters in ``follow``; ``tail`` is
         what comes after ``seq`` up to the end of the pattern (None: unknown, e.g. in a repetition)."""
+        seq = _items(seq)
         # The literal character nearest before each element "gates" it: if the line lacks that
         # character the match fails before reaching the element, so its retries cost nothing.
         gates: list[str] = []
@@ -406,13 +423,29 @@ class _Walker:
         return True
 
 
+def _items(seq: Any) -> list[Any]:
+    """A tree sequence's list of nodes (a SubPattern's own list: indexing it goes through Python)."""
+    return seq.data if type(seq) is sre_parse.SubPattern else seq  # type: ignore[no-any-return]
+
+
 def assess(pattern: str, flags: int = 0, *, whole: bool = False) -> Risk:
     """The backtracking risk of a Python ``re`` pattern (the worst is assumed if it can't be parsed),
     for ``search`` or, with ``whole``, for ``fullmatch`` (where the end of the text must follow)."""
+    tree = parse_tree(pattern, flags)
+    return Risk(0, True) if tree is None else assess_tree(tree, pattern, whole=whole)
+
+
+def parse_tree(pattern: str, flags: int = 0) -> Any | None:
+    """``re``'s parse of ``pattern``, or None if it has any trouble with it."""
     try:
-        tree = sre_parse.parse(pattern, flags)
+        return sre_parse.parse(pattern, flags)
     except Exception:  # noqa: BLE001 - any parser trouble means "unknown", i.e. risky
-        return Risk(0, True)
+        return None
+
+
+def assess_tree(tree: Any, pattern: str, *, whole: bool = False) -> Risk:
+    """:func:`assess` of a pattern already parsed (``re._parser.parse(pattern, flags)``), which it only
+    reads: the same tree can then be compiled (pipeline.grok.rewrite.compile_parsed)."""
     walker = _Walker(fold_case=bool(tree.state.flags & sre_constants.SRE_FLAG_IGNORECASE) or "(?i" in pattern)
     walker.dotall = bool(tree.state.flags & sre_constants.SRE_FLAG_DOTALL)
     walker.walk(list(tree), 0, False, None if whole else [])

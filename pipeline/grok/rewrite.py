@@ -18,7 +18,18 @@ in a pattern without inline flags (so dot-all, case-sensitive). Anything else is
 
 from __future__ import annotations
 
+import _sre
 import re
+from typing import Any
+
+try:  # Python 3.11+
+    from re import _compiler as sre_compile  # type: ignore[attr-defined]
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_compile  # type: ignore[no-redef]
+    import sre_constants  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
 
 # Punctuation that is the same character whatever the flags (no case, not a metacharacter when
 # escaped or, for these, bare outside a class).
@@ -26,28 +37,108 @@ _DELIMITERS = frozenset("\"',;:/=@%&!~<>]#- ")
 _ESCAPED_DELIMITERS = frozenset("\"',;:/=@%&!~<>[](){}|.*+?^$#- ")
 _QUANTIFIERS = "*+?{"
 _PLAIN, _OTHER = "plain", "other"
+# Nodes holding a sub-sequence as their last argument: groups, repeats, lookarounds.
+_NESTING = (sre_constants.SUBPATTERN, sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT,
+            sre_constants.POSSESSIVE_REPEAT, sre_constants.ASSERT, sre_constants.ASSERT_NOT)
 
 
 def speed_up(pattern: str) -> str:
     """``pattern`` with every provably equivalent ``.*?`` + delimiter rewritten (see the module)."""
+    return _rewritten(pattern, _plan(pattern)[1])
+
+
+def _plan(pattern: str) -> tuple[list[int], dict[int, str]]:
+    """The offsets of every ``.*?`` token, and of those rewritten their delimiter."""
     bare = _bare_offsets(pattern)
     groups = None if bare is None else _group_kinds(pattern, bare)
     if bare is None or groups is None:
+        return [], {}
+    tokens = _lazy_wildcards(pattern, bare)
+    rewrites = {}
+    for start in tokens:
+        delimiter = _delimiter_after(pattern, start + 3, groups)
+        if delimiter is not None:
+            rewrites[start] = delimiter
+    return tokens, rewrites
+
+
+def _replacement(delimiter: str) -> str:
+    escaped = re.escape(delimiter)
+    return f"[^{escaped}]*+(?:{escaped}[^{escaped}]*+)*?"
+
+
+def _rewritten(pattern: str, rewrites: dict[int, str]) -> str:
+    if not rewrites:
         return pattern
     out: list[str] = []
     last = 0
-    for start in _lazy_wildcards(pattern, bare):
-        delimiter = _delimiter_after(pattern, start + 3, groups)
-        if delimiter is None:
-            continue
-        escaped = re.escape(delimiter)
+    for start, delimiter in rewrites.items():
         out.append(pattern[last:start])
-        out.append(f"[^{escaped}]*+(?:{escaped}[^{escaped}]*+)*?")
+        out.append(_replacement(delimiter))
         last = start + 3
-    if not out:
-        return pattern
     out.append(pattern[last:])
     return "".join(out)
+
+
+def compile_parsed(pattern: str, tree: Any, flags: int) -> re.Pattern[str]:
+    """``re.compile(speed_up(pattern), flags)`` from ``tree``, ``pattern`` parsed already (for the guard,
+    which reads it first): the rewrite is made on the tree, so the expression is parsed once.
+
+    The k-th ``.*?`` of the text is the k-th lazy any-character repeat of the tree (the tree keeps the
+    text's order); when the counts differ (``(?:.)*?`` parses to the same node) the rewritten text is
+    compiled instead. ``tree`` is changed in place.
+    """
+    tokens, rewrites = _plan(pattern)
+    text = _rewritten(pattern, rewrites)
+    if rewrites:
+        sites = _lazy_any_repeats(tree)
+        if len(sites) != len(tokens):
+            return re.compile(text, flags)
+        # last first: a splice shifts the positions after it in the same sequence
+        for start, (sequence, position) in reversed(list(zip(tokens, sites, strict=True))):
+            delimiter = rewrites.get(start)
+            if delimiter is not None:
+                sequence.data[position:position + 1] = list(sre_parse.parse(_replacement(delimiter), flags))
+    try:
+        code = sre_compile._code(tree, flags)
+        state = tree.state
+        indexgroup = [None] * state.groups
+        for name, index in state.groupdict.items():
+            indexgroup[index] = name
+        return _sre.compile(text, flags | state.flags, code, state.groups - 1, state.groupdict,  # type: ignore[no-any-return]
+                            tuple(indexgroup))
+    except (AttributeError, TypeError):  # another Python's re internals: compile the text (a second parse)
+        return re.compile(text, flags)
+
+
+def _lazy_any_repeats(tree: Any) -> list[tuple[Any, int]]:
+    """(sequence, position) of every ``.*?`` node (lazy repeat of any character, 0 to unbounded), in
+    text order: depth first, a nested sequence visited where it stands."""
+    found: list[tuple[Any, int]] = []
+    stack = [(tree, iter(enumerate(tree.data)))]  # sequences being read; the innermost last
+    while stack:
+        sequence, items = stack[-1]
+        for position, (op, av) in items:
+            if op is sre_constants.MIN_REPEAT and av[0] == 0 and av[1] == sre_constants.MAXREPEAT \
+                    and len(av[2].data) == 1 and av[2].data[0] == (sre_constants.ANY, None):
+                found.append((sequence, position))
+                continue
+            if op is sre_constants.BRANCH:
+                nested = list(av[1])
+            elif op is sre_constants.GROUPREF_EXISTS:
+                nested = [branch for branch in av[1:] if branch is not None]
+            elif op is sre_constants.ATOMIC_GROUP:
+                nested = [av]
+            elif op in _NESTING:
+                nested = [av[-1]]
+            else:
+                continue
+            # the nested sequences first (in order), then the rest of this one
+            stack.extend((child, iter(enumerate(child.data))) for child in reversed(nested))
+            break
+        else:
+            stack.pop()
+    return found
 
 
 def _bare_offsets(pattern: str) -> list[int] | None:

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PluginError
-from pipeline.event import METADATA, TIMESTAMP, Event, new_event
-from pipeline.eventid import ID_KEY, file_line_id, set_event_id
+from pipeline.event import Event
+from pipeline.eventid import file_line_id, set_event_id
 from pipeline.inputs._common import count_problem, ecs_mode, push_until_accepted, stream_codec
 from pipeline.inputs.base import Input, InputContext
 from pipeline.inputs.file.deferred import PlainLineSource
 from pipeline.inputs.file.discover import discover, sort_paths
+from pipeline.inputs.file.line_events import plain_line_events
 from pipeline.inputs.file.options import FileOptions
 from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
 from pipeline.inputs.file.tail import Line, Lines, WatchedFile
@@ -32,7 +33,6 @@ from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import register
 from pipeline.queue.push_size import push_slices
 from pipeline.runtime.rawevents import Decoration, RawEvent
-from pipeline.timestamp import Timestamp
 
 TRUNCATED_TAG = "_line_truncated"
 DECODE_FAILURE_TAG = "_file_input_decode_failure"
@@ -349,24 +349,9 @@ class File(Input):
 
     def _decode_plain(self, watched: WatchedFile, lines: Lines) -> list[Event]:
         """The plain codec's job (one line = one message) inlined: the hot path of the file input."""
-        charset = getattr(watched.codec.options, "charset", "UTF-8")
-        path, host, ecs = watched.path, self._host, self._ecs
-        nonce = self._nonce(watched)
-        id_prefix = f"{nonce}-"
-        # One @timestamp for the lines read together (Timestamps are never changed in place): the
-        # clock is read once per push instead of once per line.
-        now = Timestamp.now()
-        events: list[Event] = []
-        append = events.append
-        for message, end in zip([raw.decode(charset, "replace") for raw in lines.data], lines.ends, strict=True):
-            if ecs:
-                data = {"message": message, "log": {"file": {"path": path}}, "host": {"name": host},
-                        TIMESTAMP: now}
-            else:
-                data = {"message": message, "path": path, "host": host, TIMESTAMP: now}
-            if nonce is not None:
-                data[METADATA] = {ID_KEY: id_prefix + str(end)}
-            append(new_event(data))
+        events = plain_line_events(zip(lines.data, lines.ends, strict=True), path=watched.path, host=self._host,
+                                   ecs=self._ecs, charset=str(getattr(watched.codec.options, "charset", "UTF-8")),
+                                   nonce=self._nonce(watched))
         watched.fed_ends.extend(lines.ends)
         return events
 

@@ -1,0 +1,73 @@
+"""The file input's events of plain lines (one line = one message), built a run of lines at a time.
+
+One builder for every place a plain line becomes an event: the input itself (``File._decode_plain``)
+and a worker process decoding the raw lines the input deferred (``PlainLineSource.decode`` /
+``decode_many``). What an event holds:
+
+* ``message``: the line decoded with the file's charset, undecodable bytes as U+FFFD (never raises);
+* where it came from: ``log.file.path`` and ``host.name`` (ECS), or ``path`` and ``host`` (legacy);
+* ``@timestamp``: one instant for the whole run (the clock is read once per run, not per line);
+* ``[@metadata][_id]``: ``<file nonce>-<line end offset>`` when the file has a nonce (stable ids).
+
+The loop for each shape (ECS or legacy, with or without ids) is generated once, on first use, from one
+template, so the field layout is written in one place and each line costs no Python call of its own.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pipeline.event import METADATA, TIMESTAMP, Event
+from pipeline.eventid import ID_KEY
+from pipeline.timestamp import Timestamp
+
+#: (line bytes, end offset) pairs, charset, path, host, id prefix, @timestamp → events
+_Builder = Callable[[Iterable[tuple[bytes, int]], str, str, str, str, Timestamp], list[Event]]
+
+# The dict of one line, per shape. Key order is the order the JSON outputs write the fields in.
+_WHERE = {True: '"log": {"file": {"path": path}}, "host": {"name": host}',
+          False: '"path": path, "host": host'}
+_ID = f', {METADATA!r}: {{{ID_KEY!r}: prefix + str(end)}}'
+
+
+def _generate(ecs: bool, ids: bool) -> _Builder:
+    """The loop of one shape: a new Event (no ``Event.__init__``: @timestamp is a Timestamp already)."""
+    source = "\n".join([
+        "def build(pairs, charset, path, host, prefix, now):",
+        "    events = []",
+        "    append = events.append",
+        "    for line, end in pairs:",
+        "        event = new(Event)",
+        f'        event.data = {{"message": line.decode(charset, "replace"), {_WHERE[ecs]}, '
+        f'{TIMESTAMP!r}: now{_ID if ids else ""}}}',
+        "        event.cancelled = False",
+        "        append(event)",
+        "    return events",
+    ])
+    namespace: dict[str, Any] = {"new": Event.__new__, "Event": Event}
+    exec(compile(source, f"<plain line events ecs={ecs} ids={ids}>", "exec"), namespace)  # our own constants
+    return namespace["build"]  # type: ignore[no-any-return]
+
+
+_BUILDERS: dict[tuple[bool, bool], _Builder] = {}  # made on first use: a run needs one or two shapes
+
+
+def usable_charset(charset: str) -> str:
+    """``charset`` if Python knows it, else UTF-8 (an unknown one is refused at config time already)."""
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return "utf-8"
+    return charset
+
+
+def plain_line_events(pairs: Iterable[tuple[bytes, int]], *, path: str, host: str, ecs: bool, charset: str,
+                      nonce: str | None, now: Timestamp | None = None) -> list[Event]:
+    """The events of ``(line bytes, end offset)`` pairs of one file, read together (see the module)."""
+    shape = (ecs, nonce is not None)
+    build = _BUILDERS.get(shape)
+    if build is None:
+        build = _BUILDERS[shape] = _generate(*shape)
+    return build(pairs, usable_charset(charset), path, host, f"{nonce}-", Timestamp.now() if now is None else now)
