@@ -26,6 +26,7 @@ class TlsServer:
     def __init__(self, context: ssl.SSLContext) -> None:
         self.context = context
         self.sessions: list[dict[str, Any]] = []
+        self._recorded = threading.Condition()
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -39,11 +40,23 @@ class TlsServer:
                 return
             try:
                 with self.context.wrap_socket(raw, server_side=True) as tls:
-                    self.sessions.append({"version": tls.version(), "cipher": tls.cipher()[0],
-                                          "client": tls.getpeercert()})
+                    self._record({"version": tls.version(), "cipher": tls.cipher()[0], "client": tls.getpeercert()})
                     tls.sendall(b"ok")
             except (ssl.SSLError, OSError) as exc:
-                self.sessions.append({"error": str(exc)})
+                self._record({"error": str(exc)})
+
+    def _record(self, session: dict[str, Any]) -> None:
+        with self._recorded:
+            self.sessions.append(session)
+            self._recorded.notify_all()
+
+    def session(self, number: int, timeout: float = 10) -> dict[str, Any]:
+        """The ``number``-th session (from 0) once the server recorded it: after a failed handshake the
+        client can raise before the server's side has finished failing."""
+        with self._recorded:
+            if not self._recorded.wait_for(lambda: len(self.sessions) > number, timeout):
+                raise AssertionError(f"the server recorded {len(self.sessions)} session(s), expected session #{number}")
+            return self.sessions[number]
 
     def close(self) -> None:
         self.sock.close()
@@ -99,7 +112,7 @@ def test_supported_protocols_bound_the_negotiated_version(pki: Pki, serve) -> No
     old_server = serve(pki.server_context(max_version=ssl.TLSVersion.TLSv1_2))
     with pytest.raises(ssl.SSLError):
         connect(old_server, client_context(ClientTls(certificate_authorities=trust, protocols=("TLSv1.3",))))
-    assert "error" in old_server.sessions[-1]
+    assert "error" in old_server.session(0)
 
 
 def test_cipher_suites_by_java_name_choose_the_suite_and_turn_tls13_off_as_java(pki: Pki, serve) -> None:
