@@ -21,9 +21,11 @@ class _SlowToStop(Input):
     def __init__(self, release: threading.Event) -> None:
         super().__init__(InputOptions(codec=None), PluginContext(plugin_id="slow_to_stop"))  # type: ignore[arg-type]
         self.release = release
+        self.started = threading.Event()
         self.stopping = threading.Event()
 
     async def run(self, ctx: InputContext) -> None:
+        self.started.set()
         await ctx.wait_stopping()
         self.stopping.set()
         await asyncio.to_thread(self.release.wait, 30)
@@ -53,8 +55,15 @@ def test_the_main_loop_waits_while_an_input_takes_its_time_to_stop(tmp_path, mon
 
     async def main() -> None:
         threading.Thread(target=release_later, daemon=True).start()
-        asyncio.get_running_loop().call_later(0.3, agent.stop)  # as the SIGTERM handler does, on the loop
+        async def stop_once_the_input_runs() -> None:
+            # Not after a fixed delay: a stop that comes before the input's first step (a loaded machine) means
+            # the input never runs, never has to stop, and the pipeline ends at once (the test saw that in CI).
+            await asyncio.to_thread(slow.started.wait, 30)
+            agent.stop()  # as the SIGTERM handler does, on the loop
+
+        stopper = asyncio.create_task(stop_once_the_input_runs())
         await agent.run()
+        await stopper
 
     asyncio.run(asyncio.wait_for(main(), 60))
     assert release.is_set()
