@@ -107,7 +107,7 @@ class Date(Filter):
             return events
         if self._year_dependent and time.monotonic() > self._cache_expires:
             self._expire_cache()  # once a batch: its guessed years are as fresh as one event's
-        cache, filter_guarded, parse_new = self._cache, self.filter_guarded, self._parse_new
+        cache, filter_guarded, first_fit, remember = self._cache, self.filter_guarded, self._first_fit, self._remember
         minute_lookup, zone = self._minute_lookup, self._zone
         for event in events:
             data = event.data
@@ -122,12 +122,10 @@ class Date(Filter):
                 millis = minute_lookup(value, zone) if minute_lookup is not None and kind is str else None
                 if millis is not None:
                     stamp = Timestamp(millis)
-                    if len(cache) >= _CACHE_SIZE:
-                        cache.clear()
-                    cache[value] = stamp
+                    remember(value, stamp)
                 else:
                     try:
-                        stamp = parse_new(value)
+                        stamp = first_fit(value, zone, value)
                     except Exception:  # noqa: BLE001 - filter() below meets it again and tags the event
                         stamp = None
                     if stamp is None:
@@ -136,22 +134,26 @@ class Date(Filter):
             data[TIMESTAMP] = stamp
         return events
 
-    def _parse_new(self, value: str | int | float) -> Timestamp | None:
-        """A string (or epoch number) not in the cache, in the configured zone: the first format that fits
-        (cached, as _parse caches it), else None."""
-        zone = self._zone
+    def _first_fit(self, value: Any, zone: tzinfo, key: Any) -> Timestamp | None:
+        """``value`` in ``zone`` by the first format that fits, remembered under ``key`` (None: not cached);
+        None when no format fits."""
         for parser in self._parsers:
             try:
                 millis = parser(value, zone)
             except (ValueError, OverflowError, KeyError):
                 continue
+            # Shared Timestamp objects: immutable in practice, and their ISO string is computed once.
             stamp = Timestamp(millis)
-            cache = self._cache
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()
-            cache[value] = stamp
+            if key is not None:
+                self._remember(key, stamp)
             return stamp
         return None
+
+    def _remember(self, key: Any, stamp: Timestamp) -> None:
+        cache = self._cache
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = stamp
 
     def _expire_cache(self) -> None:
         self._cache.clear()
@@ -213,17 +215,7 @@ class Date(Filter):
             stamp, key = None, None
         if stamp is not None:
             return stamp
-        for parser in self._parsers:
-            try:
-                millis = parser(value, zone)
-            except (ValueError, OverflowError, KeyError):
-                continue
-            # Shared Timestamp objects: immutable in practice, and their ISO string is computed once.
-            stamp = Timestamp(millis)
-            if key is not None:
-                if len(cache) >= _CACHE_SIZE:
-                    cache.clear()
-                cache[key] = stamp
-            return stamp
-        self.logger.debug("date: %r matches none of the formats %s", value, self.options.match[1:])
-        return None
+        stamp = self._first_fit(value, zone, key)
+        if stamp is None:
+            self.logger.debug("date: %r matches none of the formats %s", value, self.options.match[1:])
+        return stamp
