@@ -173,6 +173,14 @@ class LineEventsCodec(Codec):
             start = index + 1
         yield from self.lines_events(lines[start:])
 
+    def decode_whole_line(self, line: bytes) -> Iterator[Event]:
+        """The events of one line an input has already split off its stream (the file and s3 inputs,
+        which hand over lines without their newline). Fed through :meth:`decode` with the codec's
+        delimiter so it ends here: without it the line would wait for a delimiter that never comes and
+        every line of a file would become one event (Logstash's file input + json_lines emits nothing
+        at all, logstash-codec-json_lines#40; users of both expected one event per line)."""
+        return self.decode(line + self._splitter.delimiter)
+
     def flush(self) -> Iterator[Event]:
         rest = self._splitter.flush()
         if rest is None:

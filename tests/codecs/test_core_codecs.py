@@ -79,3 +79,20 @@ def test_rubydebug_prints_sorted_keys_and_metadata_only_on_request():
     assert '[1] "y"' in text
     with_meta = build_plugin("codec", "rubydebug { metadata => true }").encode(event).decode()
     assert '"@metadata" =>' in with_meta
+
+
+def test_line_delimited_codecs_decode_a_line_already_split_off_its_stream():
+    # The file and s3 inputs hand over lines without their newline: each must be an event at once.
+    cases = {
+        "line": ([b"one", b"two"], ["one", "two"]),
+        "json_lines": ([b'{"message": "one"}', b'{"message": "two"}'], ["one", "two"]),
+        "edn_lines": ([b'{:message "one"}', b'{:message "two"}'], ["one", "two"]),
+        "graphite": ([b"one.metric 1 1700000000", b"two.metric 2 1700000000"], None),
+    }
+    for name, (lines, expected) in cases.items():
+        codec = build_plugin("codec", name)
+        events = [event for line in lines for event in codec.decode_whole_line(line)]
+        assert len(events) == len(lines), name
+        if expected is not None:
+            assert messages(events) == expected, name
+        assert list(codec.flush()) == [], name  # nothing was left waiting for a delimiter

@@ -284,6 +284,28 @@ def _multiline():
     return build_from_dict("codec", "multiline", {"pattern": "^\\d{4}-", "negate": True, "what": "previous"})
 
 
+@pytest.mark.parametrize("codec, text, expected", [
+    # Before: each line waited in the codec for a newline the file input had already taken off, so a
+    # whole file became one event ("onetwothree"; one _jsonparsefailure for json_lines).
+    ({"name": "json_lines"}, '{"n": 1}\n{"n": 2}\n{"n": 3}\n', [{"n": 1}, {"n": 2}, {"n": 3}]),
+    ({"name": "line"}, "one\ntwo\nthree\n", [{"message": "one"}, {"message": "two"}, {"message": "three"}]),
+    ({"name": "line", "delimiter": "|"}, "a|b\nc\n", [{"message": "a"}, {"message": "b"}, {"message": "c"}]),
+    ({"name": "json_lines"}, '{"n": 1}\nnot json\n', [{"n": 1}, {"message": "not json"}]),
+])
+def test_line_delimited_codecs_give_one_event_per_line(tmp_path, start_input, codec, text, expected):
+    log = tmp_path / "lines.log"
+    write(log, text)
+    settings = {k: v for k, v in codec.items() if k != "name"}
+    running = start_input("file", opts(log, start_position="beginning",
+                                       codec=build_from_dict("codec", codec["name"], settings)))
+    events = running.collect(len(expected))
+    for event, fields in zip(events, expected, strict=True):
+        for name, value in fields.items():
+            assert event.get(name) == value
+    if codec["name"] == "json_lines" and "not json" in text:
+        assert "_jsonparsefailure" in events[1].get("tags")
+
+
 @pytest.mark.parametrize("options, message", [
     ({"path": "relative/*.log"}, "absolute"),
     ({"path": "/x/*.log", "mode": "read", "file_completed_action": "log"}, "file_completed_log_path"),
