@@ -42,6 +42,8 @@ class Generator(Input):
         lines = self.options.lines or [self.options.message]
         count = self.options.count
         codec = self.codec
+        # Each line is whole: a line-delimited codec (json_lines, line) must not wait for a newline.
+        decode = getattr(codec, "decode_whole_line", None) or codec.decode
         sequence = 0
         rounds = 0
         limit = min(BATCH, ctx.queue.push_limit())
@@ -50,7 +52,7 @@ class Generator(Input):
             # Whole rounds per batch keep `count` exact.
             while len(batch) < limit and (count == 0 or rounds < count):
                 for line in lines:
-                    for event in codec.decode(line.encode()):
+                    for event in decode(line.encode()):
                         event.data["sequence"] = sequence
                         event.data.setdefault("host", {"name": self._host} if self._ecs else self._host)
                         batch.append(event)

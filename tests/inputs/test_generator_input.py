@@ -18,6 +18,13 @@ def test_generator_decodes_lines_with_its_codec():
     assert sorted(e.get("a") for e in events) == [1, 2]
 
 
+def test_generator_lines_are_whole_for_line_delimited_codecs():
+    # Each line is one event: before, json_lines held every line back waiting for a newline (no event).
+    events = run_pipeline('input { generator { count => 2 lines => [\'{"a": 1}\', \'{"a": 2}\'] '
+                          'codec => json_lines } }')
+    assert sorted(e.get("a") for e in events) == [1, 1, 2, 2]
+
+
 def test_pushes_stay_within_the_queues_push_limit_and_count_stays_exact():
     plugin = build_plugin("input", 'generator { count => 15 lines => ["a", "b", "c"] }')
     sizes, events = run_into_small_queue(plugin, capacity=20)  # pushes of at most 10; rounds of 3 lines
