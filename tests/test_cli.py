@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from pipeline import __version__
+
 
 def test_running_a_pipeline_does_not_load_heavy_clients():
     code = ("import sys; from pipeline.cli import main; "
@@ -43,3 +45,20 @@ def test_the_file_json_path_starts_without_modules_it_does_not_use(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "0 []"
     assert '"status_code":200' in output.read_text()
+
+
+def test_version_answers_without_importing_any_subcommand():
+    code = ("import sys\nfrom pipeline.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit as exc:\n"
+            "    print(exc.code, sorted(m for m in sys.modules if m.startswith('pipeline.commands.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == f"pipeline {__version__}"
+    assert lines[-1] == "0 []"
+
+
+def test_help_still_lists_every_command():
+    result = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for name in ("run", "check", "list", "alerts", "search", "setup", "dashboards"):
+        assert name in result.stdout
