@@ -8,6 +8,7 @@ spawn to reap, max RSS = ``ru_maxrss``. Variants:
   index    the same without an output section: the embedded local index (the default path)
   check    ``pipeline check`` of the file config (parse, validate, build nothing)
   version  ``pipeline --version`` (the interpreter, the package and the argument parser)
+  help     ``pipeline --help`` (every command's parser)
 
 Each tree (``--trees base=/tmp/su-base this=.``) is put first on PYTHONPATH; the children run in a
 scratch folder outside any checkout (``python -m`` puts the working directory first on sys.path).
@@ -45,7 +46,7 @@ FILTER = ('filter { grok { match => { "message" => "%{COMBINEDAPACHELOG}" } } '
           'date { match => ["timestamp", "dd/MMM/yyyy:HH:mm:ss Z"] } }\n')
 OUTPUT = 'output {{ file {{ path => "{out}" codec => json_lines }} }}\n'
 
-VARIANTS = ("file", "index", "check", "version")
+VARIANTS = ("file", "index", "check", "version", "help")
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Bench:
             "index": [*run, "-f", str(self.index_conf)],
             "check": ["check", "-f", str(self.file_conf)],
             "version": ["--version"],
+            "help": ["--help"],
         }[variant]
 
     def env(self, tree: Path) -> dict[str, str]:
