@@ -5,6 +5,7 @@ CPU = user + system time from ``os.wait4``'s rusage (what stays meaningful on a 
 spawn to reap, max RSS = ``ru_maxrss``. Variants:
 
   file     file input (read mode, one Apache line) → grok %{COMBINEDAPACHELOG} → date → file json_lines
+  file-w2  ``file`` with two process workers (``-w 2 --pipeline.worker_type process``, goal 3's set-up)
   index    the same without an output section: the embedded local index (the default path)
   check    ``pipeline check`` of the file config (parse, validate, build nothing)
   version  ``pipeline --version`` (the interpreter, the package and the argument parser)
@@ -46,7 +47,7 @@ FILTER = ('filter { grok { match => { "message" => "%{COMBINEDAPACHELOG}" } } '
           'date { match => ["timestamp", "dd/MMM/yyyy:HH:mm:ss Z"] } }\n')
 OUTPUT = 'output {{ file {{ path => "{out}" codec => json_lines }} }}\n'
 
-VARIANTS = ("file", "index", "check", "version", "help")
+VARIANTS = ("file", "file-w2", "index", "check", "version", "help")
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Bench:
         run = ["run", "--no-status", "--api.enabled", "false", "--path.data", str(self.data)]
         return {
             "file": [*run, "-f", str(self.file_conf)],
+            "file-w2": [*run, "-f", str(self.file_conf), "-w", "2", "--pipeline.worker_type", "process"],
             "index": [*run, "-f", str(self.index_conf)],
             "check": ["check", "-f", str(self.file_conf)],
             "version": ["--version"],
@@ -104,7 +106,7 @@ class Bench:
             child.returncode = os.waitstatus_to_exitcode(status)
         if child.returncode != 0:
             sys.exit(f"{tree} {variant}: exit {child.returncode}\n{log.read_text()[-2000:]}")
-        if variant == "file":
+        if variant.startswith("file"):
             events = [json.loads(line) for line in self.out.read_text().splitlines()]
             if len(events) != 1 or events[0].get("source", {}).get("address") != "83.149.9.216":
                 sys.exit(f"{tree} file: unexpected output {events!r}")
