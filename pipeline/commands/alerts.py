@@ -66,7 +66,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _backend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path.data", dest="path_data", type=Path, default=Path("data"),
                         help="data directory of the pipeline whose local index the rules read (default ./data)")
-    from pipeline.elasticsearch.client import add_connection_arguments
+    from pipeline.elasticsearch.arguments import add_connection_arguments
 
     add_connection_arguments(parser, required=False)
     parser.add_argument("--log.level", dest="log_level", default="info", help="log level (default info)")

@@ -6,11 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from elasticsearch import ApiError, TransportError
-
 from pipeline.commands import archive_policy
 from pipeline.elasticsearch.archive import archive
-from pipeline.elasticsearch.client import add_connection_arguments, client_from_args
+from pipeline.elasticsearch.arguments import add_connection_arguments
 from pipeline.elasticsearch.ilm import parse_days
 
 
@@ -41,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"archive: --older-than: {exc}", file=sys.stderr)
         return 2
+    from elasticsearch import ApiError, TransportError  # the client only when used (~0.3 s)
+
+    from pipeline.elasticsearch.client import client_from_args
+
     client = client_from_args(args)
     try:
         results = archive(client, args.to, days, index_pattern=args.index_pattern, delete=not args.keep,

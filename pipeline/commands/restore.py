@@ -6,11 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from elasticsearch import ApiError, TransportError
-
 from pipeline.commands import archive_policy
 from pipeline.elasticsearch.archive import ArchiveError, restore
-from pipeline.elasticsearch.client import add_connection_arguments, client_from_args
+from pipeline.elasticsearch.arguments import add_connection_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"restore: no such file: {args.file}", file=sys.stderr)
         return 2
+    from elasticsearch import ApiError, TransportError  # the client only when used (~0.3 s)
+
+    from pipeline.elasticsearch.client import client_from_args
+
     client = client_from_args(args)
     try:
         result = restore(client, args.file, index=args.index)

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--fields", help="comma-separated fields to show instead of the whole document")
     parser.add_argument("--json", action="store_true", help="print JSON (one document per line)")
     add_location_arguments(parser)
-    from pipeline.elasticsearch.client import add_connection_arguments
+    from pipeline.elasticsearch.arguments import add_connection_arguments
 
     add_connection_arguments(parser, required=False)
     parser.set_defaults(func=run)

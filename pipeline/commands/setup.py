@@ -6,12 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from elasticsearch import ApiError, TransportError
-
 from pipeline.commands._credentials import basic_auth
-from pipeline.elasticsearch.client import add_connection_arguments, client_from_args
+from pipeline.elasticsearch.arguments import add_connection_arguments
 from pipeline.elasticsearch.ilm import DEFAULT_POLICY_NAME, parse_days
-from pipeline.elasticsearch.setup import SetupResult, run_setup
 from pipeline.elasticsearch.template import DAILY_INDEX_PATTERNS, DEFAULT_PRIORITY
 from pipeline.logs import mask_secrets
 
@@ -47,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"setup: --delete-after: {exc}", file=sys.stderr)
         return 2
+    from elasticsearch import ApiError, TransportError  # the client only when used (~0.3 s)
+
+    from pipeline.elasticsearch.client import client_from_args
+    from pipeline.elasticsearch.setup import run_setup
+
     client = client_from_args(args)
     try:
         results = run_setup(client, index_pattern=args.index_pattern, delete_after_days=days,
@@ -83,6 +85,8 @@ def _import_dashboards(args: argparse.Namespace) -> int:
         problem = f"setup: importing the dashboards into {args.kibana} failed: {type(exc).__name__}: {exc}"
         print(mask_secrets(problem), file=sys.stderr)
         return 1
+    from pipeline.elasticsearch.setup import SetupResult
+
     print(SetupResult("dashboards", args.kibana, "imported", _summary(result)).line())
     return 0 if result.get("success", False) else 1
 

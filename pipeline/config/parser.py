@@ -24,24 +24,17 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pipeline import fieldref
 from pipeline.config import envsubst
 from pipeline.config.ast import Bareword, Branch, IfStatement, PipelineConfig, Statement
-from pipeline.config.conditions import (
-    BOOLEAN_PRECEDENCE,
-    BoolOp,
-    Compare,
-    Field,
-    In,
-    Literal,
-    Not,
-    RegexMatch,
-    make_regex,
-)
 from pipeline.errors import ConfigError, ConfigErrors, FieldReferenceError, Location
 from pipeline.plugin import PluginSpec
+
+if TYPE_CHECKING:
+    from pipeline.config.conditions import Field
 
 SECTIONS = ("input", "filter", "output")
 
@@ -55,6 +48,14 @@ _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 _WORD_OR_DOT = re.compile(r"[A-Za-z0-9_.-]")  # what may not follow a number (1abc, 1.2.3)
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "0": "\0"}
 _COMPARE_TOKENS = ("==", "!=", "<=", ">=", "<", ">")
+
+
+def _conditions() -> ModuleType:
+    """The condition nodes, imported with the first condition parsed: a config without ``if`` does not
+    pay for their eight dataclasses (~3.5 ms of start-up)."""
+    from pipeline.config import conditions
+
+    return conditions
 
 
 def _assignment_hint(text: str, pos: int) -> str:
@@ -448,10 +449,11 @@ class _Parser:
             op, at = pending.pop()
             right = output.pop()
             left = output.pop()
-            output.append(BoolOp(op, left, right, self.location(at)))
+            output.append(_conditions().BoolOp(op, left, right, self.location(at)))
 
+        precedence = _conditions().BOOLEAN_PRECEDENCE
         for (op, at), operand in zip(operators, operands[1:], strict=True):
-            while pending and BOOLEAN_PRECEDENCE[pending[-1][0]] >= BOOLEAN_PRECEDENCE[op]:
+            while pending and precedence[pending[-1][0]] >= precedence[op]:
                 reduce()
             pending.append((op, at))
             output.append(operand)
@@ -477,9 +479,9 @@ class _Parser:
                 inner = self.parse_condition()
                 self.skip_space()
                 self.expect(")", "')' or a boolean operator (and, or, xor, nand)")
-                return Not(inner, self.location(start))
+                return _conditions().Not(inner, self.location(start))
             if self.peek("["):
-                return Not(self.parse_selector(), self.location(start))
+                return _conditions().Not(self.parse_selector(), self.location(start))
             self.fail("a field reference like [field] or '(' after '!'")
         left = self.parse_rvalue()
         save = self.pos
@@ -487,24 +489,24 @@ class _Parser:
         op_at = self.pos
         if self.keyword("in"):
             self.skip_space()
-            return In(left, self.parse_rvalue(), False, self.location(op_at))
+            return _conditions().In(left, self.parse_rvalue(), False, self.location(op_at))
         if self.text.startswith("not", self.pos) and re.match(r"not\s", self.text[self.pos:self.pos + 4]):
             self.pos += 3
             self.skip_space()
             if not self.keyword("in"):
                 self.fail("'in' after 'not'")
             self.skip_space()
-            return In(left, self.parse_rvalue(), True, self.location(op_at))
+            return _conditions().In(left, self.parse_rvalue(), True, self.location(op_at))
         for op in ("=~", "!~"):
             if self.peek(op):
                 self.pos += 2
                 self.skip_space()
-                return RegexMatch(left, self.parse_regex_operand(), op == "!~", self.location(op_at))
+                return _conditions().RegexMatch(left, self.parse_regex_operand(), op == "!~", self.location(op_at))
         for op in _COMPARE_TOKENS:
             if self.peek(op):
                 self.pos += len(op)
                 self.skip_space()
-                return Compare(op, left, self.parse_rvalue(), self.location(op_at))
+                return _conditions().Compare(op, left, self.parse_rvalue(), self.location(op_at))
         self.pos = save
         return left
 
@@ -517,10 +519,10 @@ class _Parser:
         else:
             self.fail("a regular expression like /^error/ or a string after '=~' / '!~'")
         try:
-            return make_regex(pattern, self.location(start))
+            return _conditions().make_regex(pattern, self.location(start))
         except ConfigError as exc:
             self.errors.append(exc)
-            return make_regex("(?!)", self.location(start))  # placeholder; the error is reported
+            return _conditions().make_regex("(?!)", self.location(start))  # placeholder; the error is reported
 
     def parse_regex_literal(self) -> str:
         start = self.pos
@@ -543,18 +545,18 @@ class _Parser:
         start = self.pos
         char = self.text[self.pos] if not self.at_end() else ""
         if char in ('"', "'"):
-            return Literal(self.parse_string(), self.location(start))
+            return _conditions().Literal(self.parse_string(), self.location(start))
         if char == "/":
             pattern = self.parse_regex_literal()
             self.error(f"a regular expression such as /{pattern}/ can only follow =~ or !~", start)
-            return Literal(pattern, self.location(start))
+            return _conditions().Literal(pattern, self.location(start))
         if char == "[":
             if _SELECTOR_ELEMENT.match(self.text, self.pos) and not _looks_like_list(self.text, self.pos):
                 return self.parse_selector()
-            return Literal(self.parse_array(), self.location(start))
+            return _conditions().Literal(self.parse_array(), self.location(start))
         number = self.match(_NUMBER)
         if number is not None:
-            return Literal(float(number) if "." in number else int(number), self.location(start))
+            return _conditions().Literal(float(number) if "." in number else int(number), self.location(start))
         word = self.match(_BAREWORD)
         if word is not None:
             self.skip_space()
@@ -567,7 +569,7 @@ class _Parser:
                     self.pos += 1
                     if depth == 0:
                         break
-                return Literal(None, self.location(start))
+                return _conditions().Literal(None, self.location(start))
             self.pos = start
             self.fail("a field reference like [field], a string, a number, a list or a /regex/",
                       hint=f"write [{word}] for the field or \"{word}\" for the string")
@@ -595,7 +597,7 @@ class _Parser:
             ref = fieldref.parse(text)
         except FieldReferenceError as exc:
             raise _SyntaxFailure(self.config_error(exc.message, start)) from None
-        return Field(ref, self.location(start))
+        return _conditions().Field(ref, self.location(start))
 
 
 def _block_end(text: str, start: int) -> int | None:

@@ -255,18 +255,8 @@ def client_from_url(url: str, *, user: str | None = None, password: str | None =
     return build_client(settings, max_retries=max_retries)
 
 
-def add_connection_arguments(parser: Any, *, required: bool = True) -> None:
-    """Add ``--es --user --password --api-key --ca-cert --insecure`` to an argparse parser."""
-    parser.add_argument("--es", required=required, metavar="URL", help="Elasticsearch URL, e.g. http://127.0.0.1:9200")
-    parser.add_argument("--user", help="basic auth user (e.g. elastic)")
-    parser.add_argument("--password", help="basic auth password (or set ES_PASSWORD)")
-    parser.add_argument("--api-key", help="API key as id:key or its base64 encoding")
-    parser.add_argument("--ca-cert", help="CA certificate (PEM) to verify the server")
-    parser.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
-
-
 def client_from_args(args: Any) -> Elasticsearch:
-    """A client from the arguments added by :func:`add_connection_arguments`; raises
+    """A client from the arguments added by :func:`pipeline.elasticsearch.arguments.add_connection_arguments`; raises
     :class:`~pipeline.errors.UsageError` for ``--user`` without a password or the reverse."""
     from pipeline.commands._credentials import basic_auth
 

@@ -23,7 +23,10 @@ from pipeline.resources import resource_dir
 BUILTIN_ROOT = resource_dir("grok_patterns", "PIPELINE_GROK_PATTERNS")
 ECS_MODES = ("disabled", "v1", "v8")
 DEFAULT_ECS_MODE = "v8"  # Logstash 8 default
-_LINE = re.compile(r"([A-Za-z0-9_]+)[ \t]+(.*?)[ \t]*\r?\n?$")
+# A definition line: the name and the separating blanks; the regex is the rest without trailing blanks.
+# (One anchored pattern with a lazy body, ``NAME[ \t]+(.*?)[ \t]*$``, backtracked at every character of
+# every regex: ~2 ms of each start-up for the built-in set, against ~0.3 ms this way.)
+_NAME_AND_BLANKS = re.compile(r"([A-Za-z0-9_]+)[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,12 @@ class PatternLibrary:
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
                 continue
-            match = _LINE.match(line.lstrip())
-            if match is None or not match.group(2):
+            definition = line.lstrip()
+            match = _NAME_AND_BLANKS.match(definition)
+            regex = definition[match.end():].rstrip(" \t") if match is not None else ""
+            if match is None or not regex:
                 raise ConfigError(f"{path}:{number}: expected 'NAME REGEX', got {stripped[:60]!r}")
-            self._defs[match.group(1)] = PatternDef(match.group(1), match.group(2), f"{path}:{number}")
+            self._defs[match.group(1)] = PatternDef(match.group(1), regex, f"{path}:{number}")
 
     def load_paths(self, paths: Iterable[Path], glob: str = "*") -> None:
         """Load pattern files: each path is a folder (files matching ``glob``, sorted) or a file."""

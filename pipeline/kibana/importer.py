@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pipeline.kibana import ndjson, specs
 from pipeline.kibana.builder import REPO_DASHBOARDS, build_objects
-from pipeline.kibana.client import ImportResult, KibanaClient
 from pipeline.kibana.errors import KibanaError
 from pipeline.kibana.targets import Target, get_target, target_for_version
+
+if TYPE_CHECKING:
+    from pipeline.kibana.client import ImportResult
 
 DEFAULT_TIMEOUT = 300.0  # Kibana takes a minute or two to start next to a fresh Elasticsearch
 
@@ -72,6 +74,10 @@ def import_dashboards(kibana_url: str, *, user: str | None = None, password: str
     KibanaError when Kibana is unreachable, not ready in time, refuses the request, or
     (with ``raise_on_error``) rejects any object. ``verify``: TLS verification (False, or a CA file).
     """
+    # Here, not at the top: the client brings requests (~90 ms), which declaring the commands' options
+    # (`pipeline --help`) does not need.
+    from pipeline.kibana.client import KibanaClient
+
     stream = out or sys.stdout
     client = KibanaClient(kibana_url, user=user, password=password, api_key=api_key, space=space, verify=verify)
     status = client.wait_ready(timeout, log=lambda msg: print(f"kibana: {msg}", file=stream, flush=True))

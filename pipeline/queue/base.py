@@ -18,6 +18,7 @@ from pipeline.event import Event
 class Queue(Protocol):
     capacity: int
     accepted: int  # events accepted since the queue was opened
+    drain: bool  # close() hands every event left to the workers (else they stay for the next start)
 
     async def put(self, events: list[Event]) -> None:
         """Accept events, waiting (without blocking the loop) while full."""

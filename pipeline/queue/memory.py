@@ -17,6 +17,8 @@ class MemoryQueue(EventCapacityPushLimit):
     """Bounded by event count. A batch larger than the capacity is accepted
     when the queue is empty, so a big beats window can never deadlock."""
 
+    drain = True  # closed, it still hands the workers every event it holds: nothing else would keep them
+
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = max(1, capacity)
         self._items: collections.deque[Event] = collections.deque()

@@ -145,6 +145,10 @@ class PipelineRunner:
             return
         log.info("pipeline %s: every input finished; delivering the %d queued event(s) before exiting",
                  self.built.pipeline_id, len(self.queue))
+        if self.queue.drain:
+            # Closing it (the shutdown, next) hands the workers what it holds at once: no wait for a batch to
+            # fill (the batch delay) nor for this loop to see it empty, ~50 ms of every finite run.
+            return
         while len(self.queue) and not self.stopping.is_set():
             await asyncio.sleep(0.05)
 

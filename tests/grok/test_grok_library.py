@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.errors import ConfigError
 from pipeline.grok import Grok, compile_expression
 from pipeline.grok.library import BUILTIN_ROOT, PatternLibrary, builtin
 
@@ -87,6 +88,23 @@ def test_patterns_dir_glob(tmp_path) -> None:
     library = PatternLibrary()
     library.load_paths([tmp_path], "*.grok")
     assert "AAA" in library and "BBB" not in library
+
+
+def test_pattern_file_lines(tmp_path) -> None:
+    """Indented lines, tabs and blanks between name and regex, trailing blanks dropped, blanks and '#' inside
+    the regex kept, CRLF endings, comments and empty lines skipped."""
+    (tmp_path / "p").write_bytes(b"# comment\r\n\r\n  INDENTED \t a b  \r\nTABBED\tx\\t#y \t\nLAST z")
+    library = PatternLibrary()
+    library.load_paths([tmp_path / "p"])
+    assert {d.name: d.regex for d in library.definitions()} == {"INDENTED": "a b", "TABBED": "x\\t#y", "LAST": "z"}
+    assert library.get("TABBED").source == f"{tmp_path / 'p'}:4"
+
+
+@pytest.mark.parametrize("line", ["NAME", "NAME   ", "NAME-X y", "9:x y", "NAME\u00a0y"])
+def test_a_malformed_pattern_line_is_a_config_error_naming_file_and_line(tmp_path, line: str) -> None:
+    (tmp_path / "p").write_text(f"GOOD x\n{line}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{tmp_path / 'p'}:2: expected 'NAME REGEX'"):
+        PatternLibrary().load_paths([tmp_path / "p"])
 
 
 @pytest.mark.parametrize("pattern", ["IPV4", "IPV6", "HOSTNAME", "EMAILADDRESS", "NUMBER", "QS", "URI", "UNIXPATH",

@@ -154,3 +154,25 @@ def test_cancelled_events_are_dropped():
     event = as_event("x")
     event.cancel()
     assert isinstance(event, Event) and event.cancelled
+
+
+def test_events_queued_when_the_inputs_finish_are_delivered_without_the_batch_delay(tmp_path):
+    """A worker waiting for a fuller batch takes what the queue holds once every input has finished: with a
+    batch delay of an hour, the run still ends (the memory queue is closed at once, and closing drains it)."""
+    import asyncio
+
+    from pipeline.config.parser import parse_config
+    from pipeline.runtime.builder import build_pipeline
+    from pipeline.runtime.runner import PipelineRunner, RunSettings
+
+    built = build_pipeline(parse_config('input { generator { count => 1 message => "last" } } output { test_flaky {} }'),
+                           "test", tmp_path)
+    runner = PipelineRunner(built, RunSettings(batch_size=125, batch_delay=3600.0))
+    FlakyOutput.received.clear()
+
+    async def main() -> None:
+        await asyncio.wait_for(runner.run(), 60)
+
+    asyncio.run(main())
+    assert FlakyOutput.received == ["last"]
+    assert built.metrics.events_out == 1
