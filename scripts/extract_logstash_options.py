@@ -30,6 +30,7 @@ def git(repo: Path, *args: str) -> str:
 
 # Plugins shipped in an integration repository (its docs are docs/<kind>-<name>.asciidoc).
 INTEGRATIONS = {("input", "jdbc"): "jdbc", ("input", "rabbitmq"): "rabbitmq", ("output", "rabbitmq"): "rabbitmq"}
+INTEGRATIONS.update({("input", "kafka"): "kafka", ("output", "kafka"): "kafka"})
 
 
 def repo_name(kind: str, name: str) -> str:
@@ -104,12 +105,14 @@ COMMON: dict[str, list[tuple[str, str, str, str]]] = {
 
 PLUGINS = {
     "input": ["azure_event_hubs", "beats", "dead_letter_queue", "elasticsearch", "file", "gelf", "generator", "heartbeat", "http", "http_poller",
-              "jdbc", "rabbitmq", "stdin", "syslog", "tcp", "twitter", "udp"],
+              "jdbc", "rabbitmq", "stdin", "syslog", "tcp", "twitter", "udp",
+              "kafka", "redis"],
     "filter": ["aggregate", "bytes", "cidr", "clone", "csv", "date", "de_dot", "dissect", "dns", "drop", "elapsed",
                "fingerprint", "geoip", "grok", "http", "json", "json_encode", "kv", "memcached", "mutate", "prune",
                "ruby", "split", "syslog_pri", "throttle", "tld", "translate", "truncate", "urldecode", "useragent",
                "uuid", "xml", "elasticsearch"],
-    "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq", "s3", "tcp"],
+    "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq", "s3", "tcp",
+               "kafka", "redis"],
     "codec": ["cef", "dots", "edn", "edn_lines", "graphite", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
 }
 
