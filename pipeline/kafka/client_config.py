@@ -56,9 +56,10 @@ class KafkaCommonOptions:
                                                    "keyTab/principal (Krb5), clientId/clientSecret/scope (OAuthBearer).")
     sasl_kerberos_service_name: str | None = option(None, "Kerberos principal name the brokers run as.")
     sasl_oauthbearer_token_endpoint_url: str | None = option(None, "OAuth 2.0 token endpoint (OIDC client credentials).")
-    ssl_truststore_location: Path | None = option(None, "CA certificates to verify the brokers: PEM (or PKCS12 with ssl_truststore_type).")
+    ssl_truststore_location: Path | None = option(None, "CA certificates to verify the brokers: a PEM file or a PKCS12 "
+                                                        "truststore (the file's content decides).")
     ssl_truststore_password: Secret | None = option(None, "Password of a PKCS12 truststore.")
-    ssl_truststore_type: str | None = option(None, "PEM or PKCS12 (JKS must be converted, see docs).")
+    ssl_truststore_type: str | None = option(None, "PEM or PKCS12 (JKS must be converted: the error gives the command).")
     ssl_keystore_location: Path | None = option(None, "Client certificate and key for TLS client authentication: PKCS12 or PEM.")
     ssl_keystore_password: Secret | None = option(None, "Password of the keystore.")
     ssl_keystore_type: str | None = option(None, "PKCS12 or PEM (JKS must be converted, see docs).")
@@ -86,6 +87,7 @@ _JAAS_PROPERTIES = {"username": "sasl.username", "password": "sasl.password", "k
                     "principal": "sasl.kerberos.principal", "clientId": "sasl.oauthbearer.client.id",
                     "clientSecret": "sasl.oauthbearer.client.secret", "scope": "sasl.oauthbearer.scope"}
 _OIDC_SETTINGS = ("clientId", "clientSecret", "scope")
+_JAVA_STORE_MAGICS = (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce")  # JKS, JCEKS
 
 
 def jaas_settings(jaas: str) -> dict[str, str]:
@@ -106,14 +108,39 @@ def jaas_file_entry(path: Path) -> str:
     return match.group(1)
 
 
+def _jks_error(kind: str, location: Path) -> ConfigError:
+    return ConfigError(
+        f"ssl_{kind}_location {location}: Java keystores (JKS) cannot be read by librdkafka; convert it, e.g. "
+        f"`keytool -importkeystore -srckeystore {location} -destkeystore {location.with_suffix('.p12')} "
+        "-deststoretype PKCS12` (or export PEM with `keytool -exportcert -rfc`)")
+
+
 def _store_path(kind: str, location: Path, store_type: str | None) -> str:
     kind_name = store_type.upper() if store_type else ("JKS" if location.suffix.lower() in (".jks", ".keystore") else "")
     if kind_name == "JKS":
-        raise ConfigError(
-            f"ssl_{kind}_location {location}: Java keystores (JKS) cannot be read by librdkafka; convert it, e.g. "
-            f"`keytool -importkeystore -srckeystore {location} -destkeystore {location.with_suffix('.p12')} "
-            "-deststoretype PKCS12` (or export PEM with `keytool -exportcert -rfc`)")
+        raise _jks_error(kind, location)
     return str(location)
+
+
+def _trusted_authorities(location: Path, opts: KafkaCommonOptions) -> dict[str, str]:
+    """The brokers' CAs for librdkafka: a PEM file as is, a PKCS#12 truststore (Logstash's
+    ssl_truststore_type => PKCS12) read here and given as PEM text."""
+    from pipeline.tls import StoreRef
+    from pipeline.tls.stores import load_trusted_certificates, pem_bundle
+
+    path = _store_path("truststore", location, opts.ssl_truststore_type)
+    try:
+        with location.open("rb") as store:
+            head = store.read(16)
+    except OSError as exc:
+        raise ConfigError(f"ssl_truststore_location {location}: cannot read it: {exc.strerror or exc}") from None
+    if head.lstrip().startswith(b"-----BEGIN"):
+        return {"ssl.ca.location": path}
+    if head[:4] in _JAVA_STORE_MAGICS:  # a JKS/JCEKS file under another name or type
+        raise _jks_error("truststore", location)
+    password = opts.ssl_truststore_password.reveal() if opts.ssl_truststore_password else None
+    certificates = load_trusted_certificates(StoreRef(location, password, "pkcs12", "ssl_truststore_location"))
+    return {"ssl.ca.pem": pem_bundle(certificates)}
 
 
 def common_config(opts: KafkaCommonOptions, client_id: str | None) -> dict[str, Any]:
@@ -146,11 +173,7 @@ def _ssl_config(opts: KafkaCommonOptions) -> dict[str, Any]:
     conf: dict[str, Any] = {
         "ssl.endpoint.identification.algorithm": opts.ssl_endpoint_identification_algorithm or "none"}
     if opts.ssl_truststore_location is not None:
-        path = _store_path("truststore", opts.ssl_truststore_location, opts.ssl_truststore_type)
-        if (opts.ssl_truststore_type or "").upper() == "PKCS12":
-            raise ConfigError(f"ssl_truststore_location {path}: librdkafka reads CA certificates as PEM; export "
-                              f"them with `openssl pkcs12 -in {path} -nokeys -out ca.pem`")
-        conf["ssl.ca.location"] = path
+        conf.update(_trusted_authorities(opts.ssl_truststore_location, opts))
     if opts.ssl_keystore_location is not None:
         path = _store_path("keystore", opts.ssl_keystore_location, opts.ssl_keystore_type)
         if (opts.ssl_keystore_type or "").upper() == "PEM" or path.endswith((".pem", ".crt")):

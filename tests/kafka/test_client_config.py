@@ -101,3 +101,25 @@ def test_java_only_login_options_load_with_one_warning_each(caplog: pytest.LogCa
     for name in ("sasl_iam_jar_paths", "sasl_login_callback_handler_class", "kerberos_config"):
         assert sum(f'option "{name}" has no effect here' in w for w in warnings) == 1, warnings
     assert not any("iam" in str(value).lower() for value in conf.values())
+
+
+def test_a_pkcs12_truststore_becomes_pem_authorities_librdkafka_takes(tmp_path: Path) -> None:
+    from confluent_kafka import Producer
+    from support.pki import Pki
+
+    pki = Pki(tmp_path)
+    store = pki.truststore("trust.p12", password="changeit")
+    conf = _producer_config(f'''security_protocol => "SSL" ssl_truststore_location => "{store}"
+        ssl_truststore_type => "PKCS12" ssl_truststore_password => "changeit"''')
+    assert conf["ssl.ca.pem"] == pki.ca_pem.read_text() and "ssl.ca.location" not in conf
+    Producer(conf)  # librdkafka parses the PEM text
+    pem = _producer_config(f'security_protocol => "SSL" ssl_truststore_location => "{pki.ca_pem}"')
+    assert pem["ssl.ca.location"] == str(pki.ca_pem)
+
+
+def test_a_java_keystore_under_another_name_is_still_explained(tmp_path: Path) -> None:
+    from support.pki import Pki
+
+    store = Pki(tmp_path).jks("trust.store")
+    with pytest.raises(ConfigError, match="Java keystores \\(JKS\\).*keytool"):
+        _producer_config(f'security_protocol => "SSL" ssl_truststore_location => "{store}"')
