@@ -37,6 +37,11 @@ HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS = 3000, 10000
 _ONLY_WITH_REGISTRY = "used only with schema_registry_url (Avro), which this input refuses"
 
 
+def _check_deserializer(value: str) -> str | None:
+    return None if value in BYTES_DESERIALIZERS else ("use StringDeserializer or ByteArrayDeserializer "
+                                                      "(org.apache.kafka.common.serialization) and a codec")
+
+
 def _check_assignor(value: str | None) -> str | None:
     if value is None or value in ASSIGNORS:
         return None
@@ -74,8 +79,10 @@ class KafkaInputOptions(InputOptions, KafkaCommonOptions):
     heartbeat_interval_ms: int = option(HEARTBEAT_INTERVAL_MS, "Group heartbeat interval.")
     isolation_level: Literal["read_uncommitted", "read_committed"] = option(
         "read_uncommitted", "read_committed: skip records of aborted transactions.")
-    key_deserializer_class: str = option(STRING_DESERIALIZER, "Key bytes are read as UTF-8 text (String/ByteArray deserializers).")
-    value_deserializer_class: str = option(STRING_DESERIALIZER, "Value bytes go to the codec (String/ByteArray deserializers).")
+    key_deserializer_class: str = option(STRING_DESERIALIZER, "Key bytes are read as UTF-8 text (String/ByteArray deserializers).",
+                                         check=_check_deserializer)
+    value_deserializer_class: str = option(STRING_DESERIALIZER, "Value bytes go to the codec (String/ByteArray deserializers).",
+                                           check=_check_deserializer)
     max_partition_fetch_bytes: int = option(1048576, "Most data per partition per fetch.")
     max_poll_interval_ms: int = option(300000, "Longest time between polls before the group evicts this consumer.")
     max_poll_records: int = option(500, "Most records handled per poll (one queue batch).")
@@ -115,10 +122,6 @@ class Kafka(Input):
 
     def register(self) -> None:
         opts = self.options
-        for name in ("key_deserializer_class", "value_deserializer_class"):
-            if getattr(opts, name) not in BYTES_DESERIALIZERS:
-                raise ConfigError(f"kafka input: {name} {getattr(opts, name)!r} is not supported; "
-                                  "use StringDeserializer or ByteArrayDeserializer and a codec")
         level = {"true": "basic", "false": "none"}.get(opts.decorate_events, opts.decorate_events)
         if level != opts.decorate_events:
             self.logger.warning('decorate_events => "%s" is deprecated, use "%s"', opts.decorate_events, level)

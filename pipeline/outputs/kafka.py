@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.kafka.client_config import KafkaCommonOptions, common_config
 from pipeline.outputs.base import Output, OutputOptions
@@ -24,7 +23,21 @@ from pipeline.template import Template
 
 STRING_SERIALIZER = "org.apache.kafka.common.serialization.StringSerializer"
 SERIALIZERS = (STRING_SERIALIZER, "org.apache.kafka.common.serialization.ByteArraySerializer")
-PARTITIONERS = {"default": "murmur2_random", "uniform_sticky": "murmur2_random", "round_robin": "random"}
+# Logstash's names (older releases' too) and the Java classes its partitioner option also takes.
+PARTITIONERS = {"default": "murmur2_random", "uniform_sticky": "murmur2_random", "round_robin": "random",
+                "org.apache.kafka.clients.producer.internals.DefaultPartitioner": "murmur2_random",
+                "org.apache.kafka.clients.producer.UniformStickyPartitioner": "murmur2_random",
+                "org.apache.kafka.clients.producer.RoundRobinPartitioner": "random"}
+
+
+def _check_serializer(value: str) -> str | None:
+    return None if value in SERIALIZERS else "use StringSerializer or ByteArraySerializer (org.apache.kafka.common.serialization)"
+
+
+def _check_partitioner(value: str | None) -> str | None:
+    if value is None or value in PARTITIONERS:
+        return None
+    return "use default, uniform_sticky or round_robin (or their Java classes); custom Java partitioners cannot run here"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,15 +52,17 @@ class KafkaOutputOptions(OutputOptions, KafkaCommonOptions):
     buffer_memory: int = option(33554432, "Bytes of records buffered waiting to be sent.")
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = option("none", "Compression of record batches.")
     client_id: str = option("logstash", "Client id sent to the brokers.")
-    key_serializer: str = option(STRING_SERIALIZER, "Keys are sent as UTF-8 text (String/ByteArray serializers).")
-    value_serializer: str = option(STRING_SERIALIZER, "Values are the codec's bytes (String/ByteArray serializers).")
+    key_serializer: str = option(STRING_SERIALIZER, "Keys are sent as UTF-8 text (String/ByteArray serializers).",
+                                 check=_check_serializer)
+    value_serializer: str = option(STRING_SERIALIZER, "Values are the codec's bytes (String/ByteArray serializers).",
+                                   check=_check_serializer)
     # 5, as Logstash's code and docs (the Java client's own default is 0); a batch's flush sends at once anyway.
     linger_ms: int = option(5, "Wait up to this long to fill batches.")
     max_request_size: int = option(1048576, "Largest request (and record) sent.")
     metadata_fetch_timeout_ms: Any = no_effect("Logstash no longer passes it to the Java client either (Kafka "
                                                "removed metadata.fetch.timeout.ms)")
     partitioner: str | None = option(None, "default (murmur2 of the key, like Java), uniform_sticky or round_robin "
-                                           "(random here: librdkafka has no round robin).")
+                                           "(random here: librdkafka has no round robin).", check=_check_partitioner)
     retries: int | None = option(None, "Unset: retry retriable failures forever (no loss). N: give up after N "
                                        "attempts, logging the events (data loss, as in Logstash).",
                                  check=lambda v: None if v is None or v >= 0 else "must be >= 0")
@@ -101,13 +116,6 @@ class Kafka(Output):
         from confluent_kafka import Producer
 
         opts = self.options
-        for name in ("key_serializer", "value_serializer"):
-            if getattr(opts, name) not in SERIALIZERS:
-                raise ConfigError(f"kafka output: {name} {getattr(opts, name)!r} is not supported; "
-                                  "use StringSerializer or ByteArraySerializer")
-        if opts.partitioner and opts.partitioner not in PARTITIONERS:
-            raise ConfigError(f"kafka output: partitioner {opts.partitioner!r} is not supported; "
-                              "use default, uniform_sticky or round_robin")
         if opts.retries is not None:
             self.logger.warning("kafka output: retries => %d: events still failing after that many attempts are "
                                 "logged and dropped; remove retries to retry until Kafka is back", opts.retries)

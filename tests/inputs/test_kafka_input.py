@@ -90,6 +90,12 @@ def test_schema_registry_settings_without_the_registry_load_with_a_warning(caplo
     assert caplog.text.count("used only with schema_registry_url") == 2
 
 
+def test_a_deserializer_that_cannot_run_here_is_refused_at_load() -> None:
+    with pytest.raises(ConfigErrors, match="value_deserializer_class.*StringDeserializer or ByteArrayDeserializer"):
+        build_plugin("input", 'kafka { value_deserializer_class => "io.confluent.kafka.serializers.KafkaAvroDeserializer" }',
+                     register=False)
+
+
 def test_topics_pattern_matches_whole_topic_names() -> None:
     plugin = build_plugin("input", 'kafka { topics_pattern => "logs-.*" topics => ["ignored"] }')
     assert plugin.subscription() == ["^(logs-.*)$"]

@@ -101,3 +101,15 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     first = next(e for e in received if e["seq"] == 0)
     assert first["service"] == {"name": "payments"} and first["event"]["outcome"] == "failure"
     assert "@timestamp" in first
+
+
+def test_partitioners_by_logstash_name_or_java_class_and_the_rest_refused_at_load() -> None:
+    plugin = build_plugin("output", 'kafka { topic_id => "t" '
+                                    'partitioner => "org.apache.kafka.clients.producer.RoundRobinPartitioner" }',
+                          register=False)
+    assert plugin.producer_config()["partitioner"] == "random"
+    with pytest.raises(ConfigErrors, match="custom Java partitioners cannot run here"):
+        build_plugin("output", 'kafka { topic_id => "t" partitioner => "com.example.MyPartitioner" }', register=False)
+    with pytest.raises(ConfigErrors, match="value_serializer.*use StringSerializer or ByteArraySerializer"):
+        build_plugin("output", 'kafka { topic_id => "t" value_serializer => "io.confluent.KafkaAvroSerializer" }',
+                     register=False)
