@@ -35,6 +35,9 @@ SHUTDOWN_ACK_WAIT = 5.0  # seconds to wait, at stop or revocation, for in-flight
 # Logstash's defaults of the options group_protocol => consumer leaves to the broker.
 HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS = 3000, 10000
 _ONLY_WITH_REGISTRY = "used only with schema_registry_url (Avro), which this input refuses"
+# Kafka's internal topics (the Java client's Topic.isInternal, and Kafka 4's share groups): a librdkafka
+# pattern subscription matches them, the Java client's (exclude.internal.topics true) does not.
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
 
 
 def _check_deserializer(value: str) -> str | None:
@@ -68,8 +71,10 @@ class KafkaInputOptions(InputOptions, KafkaCommonOptions):
     decorate_events: Literal["none", "basic", "extended", "false", "true"] = option(
         "none", "basic: [@metadata][kafka][topic|consumer_group|partition|offset|key|timestamp]; "
                 "extended: also [@metadata][kafka][headers][NAME]. true/false are the old spellings.")
-    exclude_internal_topics: Any = no_effect("librdkafka never returns internal topics (__consumer_offsets...) "
-                                             "to a pattern subscription")
+    # A string in Logstash ("true"/"false", passed to the Java client); both spellings are taken here.
+    exclude_internal_topics: bool | None = option(
+        None, "topics_pattern: records of Kafka's internal topics (__consumer_offsets...) are skipped unless "
+              "false (unset = the Java client's default, true).")
     fetch_max_bytes: int = option(52428800, "Most data a fetch returns.")
     fetch_max_wait_ms: int = option(500, "Longest a broker waits to fill fetch_min_bytes.")
     fetch_min_bytes: int | None = option(None, "Least data a fetch waits for.")
@@ -126,6 +131,8 @@ class Kafka(Input):
         if level != opts.decorate_events:
             self.logger.warning('decorate_events => "%s" is deprecated, use "%s"', opts.decorate_events, level)
         self._metadata = level
+        # librdkafka's pattern subscription also assigns internal topics: their records are skipped instead.
+        self._skip_internal = bool(opts.topics_pattern) and opts.exclude_internal_topics is not False
         self.consumer_config(0)  # a JKS store or an unreadable jaas_path fails here, not in a consumer thread
         self._stop = threading.Event()
         self.counters: collections.Counter[str] = collections.Counter()
@@ -218,6 +225,8 @@ class Kafka(Input):
                 if error.code() != KafkaError._PARTITION_EOF:  # informational only
                     self.counters["kafka_errors"] += 1
                     self.logger.error("kafka input: consumer error: %s", error)
+                continue
+            if self._skip_internal and record.topic() in INTERNAL_TOPICS:
                 continue
             next_offsets[(record.topic(), record.partition())] = record.offset() + 1
             value = record.value()

@@ -143,6 +143,28 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     assert sorted(e["n"] for e in _lines(out)) == list(range(20))
 
 
+def test_a_pattern_matching_internal_topics_reads_only_the_users_topics(kafka_bootstrap: str, tmp_path: Path) -> None:
+    # librdkafka assigns __consumer_offsets to a pattern that matches it; Logstash (the Java client) does not.
+    topic = create_topic(kafka_bootstrap, unique("pattern"))
+    produce(kafka_bootstrap, topic, [json.dumps({"n": i}) for i in range(10)])
+    out = tmp_path / "out.json"
+    config = tmp_path / "p.conf"
+    config.write_text(f'''
+input {{ kafka {{ bootstrap_servers => "{kafka_bootstrap}" topics_pattern => "{topic}|__consumer_offsets"
+                  group_id => "{unique("g")}" auto_offset_reset => "earliest" codec => json decorate_events => "basic" }} }}
+filter {{ mutate {{ add_field => {{ "topic" => "%{{[@metadata][kafka][topic]}}" }} }} }}
+output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
+    process = PipelineProcess(config, tmp_path / "data", tmp_path / "log")
+    try:
+        wait_for(lambda: len(_lines(out)) >= 10, 60, "the topic's 10 events")
+        time.sleep(3)  # __consumer_offsets holds this test run's commits: time for them to arrive if read
+    finally:
+        assert process.stop() == 0
+    events = _lines(out)
+    assert {e["topic"] for e in events} == {topic} and sorted(e["n"] for e in events) == list(range(10))
+    assert not any("_jsonparsefailure" in e.get("tags", []) for e in events)
+
+
 def test_kill_9_mid_stream_loses_nothing_and_lag_returns_to_zero(kafka_bootstrap: str, tmp_path: Path) -> None:
     topic = create_topic(kafka_bootstrap, unique("atleastonce"), partitions=2)
     group = unique("g")
