@@ -29,6 +29,7 @@ class RedisConnectionOptions:
     ssl_certificate_authorities: list[Path] = option([], "CA certificates (PEM) trusted besides the system's.")
     ssl_certificate: Path | None = option(None, "Client certificate (PEM) for TLS client authentication.")
     ssl_key: Path | None = option(None, "Private key (PEM) of ssl_certificate.")
+    # In logstash-output-redis's code (config :ssl_key_passphrase), missing from its docs' options table.
     ssl_key_passphrase: Secret | None = option(None, "Passphrase of an encrypted ssl_key.")
     ssl_verification_mode: Literal["full", "none"] = option("full", "full: verify the certificate and host name; none: no checks.")
     ssl_supported_protocols: list[Protocol] = option([], "TLS versions allowed (lowest to highest listed); "

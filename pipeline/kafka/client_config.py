@@ -38,6 +38,7 @@ class KafkaCommonOptions:
     """Options of logstash-integration-kafka's common mixin, declared once for input and output."""
 
     bootstrap_servers: str = option("localhost:9092", "Kafka brokers for the first connection: host1:port1,host2:port2.")
+    # The docs say "default"; the code's default is use_all_dns_ips (and it maps "default" to it).
     client_dns_lookup: DnsLookup = option("use_all_dns_ips", "How broker host names are resolved (default = use_all_dns_ips).")
     # Defaults: Logstash's (plugin_mixins/kafka/common.rb), which are the Java client's, not librdkafka's.
     connections_max_idle_ms: int = option(540000, "Close idle connections after this many ms.")

@@ -27,6 +27,7 @@ class RedisOutputOptions(OutputOptions, RedisConnectionOptions):
     codec: Codec = option("json", "Codec encoding each event.")
     host: list[str] = option(["127.0.0.1"], "Servers, host or host:port; the first reachable one is used.")
     shuffle_hosts: bool = option(True, "Shuffle the host list once at start (spreads several pipelines).")
+    # The plugin's docs still describe `ssl` (its code has only ssl_enabled): kept as the old name.
     ssl_enabled: bool = option(False, "Connect with TLS (ssl_* options: CAs, client certificate, versions).",
                                aliases=("ssl",))
     key: Template = option(doc="List or channel name; sprintf, e.g. logstash-%{type}.")
