@@ -30,6 +30,7 @@ def git(repo: Path, *args: str) -> str:
 
 # Plugins shipped in an integration repository (its docs are docs/<kind>-<name>.asciidoc).
 INTEGRATIONS = {("input", "jdbc"): "jdbc", ("input", "rabbitmq"): "rabbitmq", ("output", "rabbitmq"): "rabbitmq"}
+INTEGRATIONS.update({("input", "kafka"): "kafka", ("output", "kafka"): "kafka"})
 
 
 def repo_name(kind: str, name: str) -> str:
@@ -112,6 +113,28 @@ PLUGINS = {
     "output": ["elasticsearch", "file", "gelf", "null", "stdout", "rabbitmq", "s3", "tcp"],
     "codec": ["cef", "dots", "edn", "edn_lines", "graphite", "json", "json_lines", "line", "multiline", "plain", "rubydebug"],
 }
+# The broker plugins (kafka integration, redis) and the built-in pipeline plugins, kept on their own lines.
+PLUGINS["input"] += ["kafka", "redis", "pipeline"]
+PLUGINS["output"] += ["kafka", "redis", "pipeline"]
+
+# Plugins built into logstash-core: no repository of their own, no options table in their docs
+# (docs/reference/pipeline-to-pipeline.md), so their ``config`` declarations are read from the source of a
+# clone of elastic/logstash (``logstash`` or ``elastic+logstash/repo`` under CLONES_DIR).
+BUILTINS = {("input", "pipeline"): "logstash-core/lib/logstash/plugins/builtin/pipeline/input.rb",
+            ("output", "pipeline"): "logstash-core/lib/logstash/plugins/builtin/pipeline/output.rb"}
+CONFIG = re.compile(r"^\s*config\s+:(\w+)\s*,\s*:validate\s*=>\s*:(\w+)(.*)$", re.MULTILINE)
+
+
+def extract_builtin(root: Path, kind: str, name: str) -> tuple[str, list[tuple[str, str, str, str]], str]:
+    """Commit, rows and source description of a plugin built into logstash-core."""
+    repo = next((c for c in (root / "logstash", root / "elastic+logstash" / "repo") if c.is_dir()), None)
+    if repo is None:
+        raise SystemExit(f"no clone of elastic/logstash under {root}")
+    path = BUILTINS[(kind, name)]
+    source = git(repo, "show", f"HEAD:{path}")
+    rows = sorted((option, "array" if ":list => true" in rest else typ, "documented", "")
+                  for option, typ, rest in CONFIG.findall(source))
+    return git(repo, "rev-parse", "HEAD").strip(), rows, f"elastic/logstash {path}"
 
 
 def main(argv: list[str]) -> int:
@@ -121,12 +144,16 @@ def main(argv: list[str]) -> int:
         for name in names:
             if wanted and f"{kind}-{name}" not in wanted:
                 continue
-            commit, rows = extract(find_clone(root, kind, name), kind, name)
+            if (kind, name) in BUILTINS:
+                commit, rows, where = extract_builtin(root, kind, name)
+            else:
+                commit, rows = extract(find_clone(root, kind, name), kind, name)
+                where = f"logstash-plugins/{repo_name(kind, name)} {doc_path(kind, name)} and lib/"
             own = {r[0] for r in rows}
             common = [(o, t, s, m.replace("%PLUGIN%", name)) for o, t, s, m in COMMON[kind]
                       if o not in own]
             lines = [f"# Logstash options of the {kind} plugin {name}.",
-                     f"# source: logstash-plugins/{repo_name(kind, name)} {doc_path(kind, name)} and lib/ @ {commit}",
+                     f"# source: {where} @ {commit}",
                      "# common options: elastic/logstash logstash-core/lib/logstash/*/base.rb",
                      "# option<TAB>logstash type<TAB>documented|common|deprecated|obsolete<TAB>Logstash's message"]
             lines += ["\t".join(row).rstrip("\t") for row in rows + common]

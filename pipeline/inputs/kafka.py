@@ -19,9 +19,9 @@ from pipeline.errors import ConfigError
 from pipeline.event import Event
 from pipeline.inputs._common import resolve_codec
 from pipeline.inputs.base import Input, InputContext, InputOptions
-from pipeline.kafka.client_config import JAVA_ONLY, KafkaCommonOptions, common_config, warn_no_effect
+from pipeline.kafka.client_config import KafkaCommonOptions, common_config
 from pipeline.kafka.progress import OffsetProgress, Poll
-from pipeline.plugin import Codec, option, register
+from pipeline.plugin import Codec, no_effect, option, register, unsupported
 
 STRING_DESERIALIZER = "org.apache.kafka.common.serialization.StringDeserializer"
 BYTES_DESERIALIZERS = (STRING_DESERIALIZER, "org.apache.kafka.common.serialization.ByteArrayDeserializer")
@@ -32,7 +32,17 @@ ASSIGNORS = {"range": "range", "round_robin": "roundrobin", "cooperative_sticky"
              "org.apache.kafka.clients.consumer.StickyAssignor": "cooperative-sticky",
              "org.apache.kafka.clients.consumer.CooperativeStickyAssignor": "cooperative-sticky"}
 SHUTDOWN_ACK_WAIT = 5.0  # seconds to wait, at stop or revocation, for in-flight events before committing
-NO_EFFECT = (*JAVA_ONLY, "exclude_internal_topics")
+# Logstash's defaults of the options group_protocol => consumer leaves to the broker.
+HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS = 3000, 10000
+_ONLY_WITH_REGISTRY = "used only with schema_registry_url (Avro), which this input refuses"
+# Kafka's internal topics (the Java client's Topic.isInternal, and Kafka 4's share groups): a librdkafka
+# pattern subscription matches them, the Java client's (exclude.internal.topics true) does not.
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state", "__share_group_state"})
+
+
+def _check_deserializer(value: str) -> str | None:
+    return None if value in BYTES_DESERIALIZERS else ("use StringDeserializer or ByteArrayDeserializer "
+                                                      "(org.apache.kafka.common.serialization) and a codec")
 
 
 def _check_assignor(value: str | None) -> str | None:
@@ -61,16 +71,23 @@ class KafkaInputOptions(InputOptions, KafkaCommonOptions):
     decorate_events: Literal["none", "basic", "extended", "false", "true"] = option(
         "none", "basic: [@metadata][kafka][topic|consumer_group|partition|offset|key|timestamp]; "
                 "extended: also [@metadata][kafka][headers][NAME]. true/false are the old spellings.")
-    exclude_internal_topics: str | None = option(None, "Java only: has no effect here (librdkafka never "
-                                                       "returns internal topics unless named).")
+    # A string in Logstash ("true"/"false", passed to the Java client); both spellings are taken here.
+    exclude_internal_topics: bool | None = option(
+        None, "topics_pattern: records of Kafka's internal topics (__consumer_offsets...) are skipped unless "
+              "false (unset = the Java client's default, true).")
     fetch_max_bytes: int = option(52428800, "Most data a fetch returns.")
     fetch_max_wait_ms: int = option(500, "Longest a broker waits to fill fetch_min_bytes.")
     fetch_min_bytes: int | None = option(None, "Least data a fetch waits for.")
-    heartbeat_interval_ms: int = option(3000, "Group heartbeat interval.")
+    group_protocol: Literal["classic", "consumer"] = option(
+        "classic", "consumer: the broker-driven group protocol of Kafka 4 (KIP-848); heartbeat_interval_ms, "
+                   "session_timeout_ms and partition_assignment_strategy are then the broker's.")
+    heartbeat_interval_ms: int = option(HEARTBEAT_INTERVAL_MS, "Group heartbeat interval.")
     isolation_level: Literal["read_uncommitted", "read_committed"] = option(
         "read_uncommitted", "read_committed: skip records of aborted transactions.")
-    key_deserializer_class: str = option(STRING_DESERIALIZER, "Key bytes are read as UTF-8 text (String/ByteArray deserializers).")
-    value_deserializer_class: str = option(STRING_DESERIALIZER, "Value bytes go to the codec (String/ByteArray deserializers).")
+    key_deserializer_class: str = option(STRING_DESERIALIZER, "Key bytes are read as UTF-8 text (String/ByteArray deserializers).",
+                                         check=_check_deserializer)
+    value_deserializer_class: str = option(STRING_DESERIALIZER, "Value bytes go to the codec (String/ByteArray deserializers).",
+                                           check=_check_deserializer)
     max_partition_fetch_bytes: int = option(1048576, "Most data per partition per fetch.")
     max_poll_interval_ms: int = option(300000, "Longest time between polls before the group evicts this consumer.")
     max_poll_records: int = option(500, "Most records handled per poll (one queue batch).")
@@ -78,13 +95,28 @@ class KafkaInputOptions(InputOptions, KafkaCommonOptions):
         None, "range, round_robin, sticky or cooperative_sticky (librdkafka has no eager sticky: "
               "sticky uses cooperative_sticky).", check=_check_assignor)
     poll_timeout_ms: int = option(100, "How long a poll waits for records.")
-    session_timeout_ms: int = option(10000, "A consumer silent this long is evicted from the group.")
+    session_timeout_ms: int = option(SESSION_TIMEOUT_MS, "A consumer silent this long is evicted from the group.")
     client_rack: str | None = option(None, "Rack of this client, for fetching from the closest replica.")
-    schema_registry_url: str | None = option(None, "Avro with a schema registry is not supported here: setting "
-                                                   "it is a config error.",
-                                             check=lambda v: None if v is None else
-                                             "Avro/schema registry decoding is not supported by this kafka input")
+    schema_registry_url: Any = unsupported("Avro decoding through a schema registry is not available in this kafka "
+                                           "input; records would reach the codec as Avro bytes")
+    schema_registry_key: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_secret: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_proxy: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_validation: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_ssl_keystore_location: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_ssl_keystore_password: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_ssl_keystore_type: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_ssl_truststore_location: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_ssl_truststore_password: Any = no_effect(_ONLY_WITH_REGISTRY)
+    schema_registry_ssl_truststore_type: Any = no_effect(_ONLY_WITH_REGISTRY)
 
+    def __post_init__(self) -> None:
+        # As Logstash's set_group_protocol!: with the consumer protocol the broker owns these settings.
+        if self.group_protocol == "consumer" and (
+                self.partition_assignment_strategy is not None or self.heartbeat_interval_ms != HEARTBEAT_INTERVAL_MS
+                or self.session_timeout_ms != SESSION_TIMEOUT_MS):
+            raise ConfigError("group_protocol cannot be set to 'consumer' when any of partition_assignment_strategy, "
+                              "heartbeat_interval_ms or session_timeout_ms is set")
 
 @register
 class Kafka(Input):
@@ -95,15 +127,13 @@ class Kafka(Input):
 
     def register(self) -> None:
         opts = self.options
-        warn_no_effect(opts, NO_EFFECT, KafkaInputOptions(), self.logger)
-        for name in ("key_deserializer_class", "value_deserializer_class"):
-            if getattr(opts, name) not in BYTES_DESERIALIZERS:
-                raise ConfigError(f"kafka input: {name} {getattr(opts, name)!r} is not supported; "
-                                  "use StringDeserializer or ByteArrayDeserializer and a codec")
         level = {"true": "basic", "false": "none"}.get(opts.decorate_events, opts.decorate_events)
         if level != opts.decorate_events:
             self.logger.warning('decorate_events => "%s" is deprecated, use "%s"', opts.decorate_events, level)
         self._metadata = level
+        # librdkafka's pattern subscription also assigns internal topics: their records are skipped instead.
+        self._skip_internal = bool(opts.topics_pattern) and opts.exclude_internal_topics is not False
+        self.consumer_config(0)  # a JKS store or an unreadable jaas_path fails here, not in a consumer thread
         self._stop = threading.Event()
         self.counters: collections.Counter[str] = collections.Counter()
 
@@ -121,12 +151,14 @@ class Kafka(Input):
             "check.crcs": opts.check_crcs,
             "fetch.max.bytes": opts.fetch_max_bytes,
             "fetch.wait.max.ms": opts.fetch_max_wait_ms,
-            "heartbeat.interval.ms": opts.heartbeat_interval_ms,
+            "group.protocol": opts.group_protocol,
             "isolation.level": opts.isolation_level,
             "max.partition.fetch.bytes": opts.max_partition_fetch_bytes,
             "max.poll.interval.ms": opts.max_poll_interval_ms,
-            "session.timeout.ms": opts.session_timeout_ms,
         })
+        if opts.group_protocol == "classic":  # librdkafka refuses them with the consumer protocol
+            conf["heartbeat.interval.ms"] = opts.heartbeat_interval_ms
+            conf["session.timeout.ms"] = opts.session_timeout_ms
         if opts.auto_offset_reset is not None:
             conf["auto.offset.reset"] = "error" if opts.auto_offset_reset == "none" else opts.auto_offset_reset
         if opts.fetch_min_bytes is not None:
@@ -193,6 +225,8 @@ class Kafka(Input):
                 if error.code() != KafkaError._PARTITION_EOF:  # informational only
                     self.counters["kafka_errors"] += 1
                     self.logger.error("kafka input: consumer error: %s", error)
+                continue
+            if self._skip_internal and record.topic() in INTERNAL_TOPICS:
                 continue
             next_offsets[(record.topic(), record.partition())] = record.offset() + 1
             value = record.value()

@@ -24,17 +24,18 @@ from pipeline.inputs._common import push_until_accepted, resolve_codec
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.kafka.progress import OffsetProgress
 from pipeline.plugin import Codec, option, register
-from pipeline.redis_connection import RedisConnectionOptions, connect
+from pipeline.redis_connection import RedisConnectionOptions, connect, renamed
 
 RECONNECT_DELAY = 1.0
 WAIT_TIMEOUT = 1  # seconds a blocking read waits, so a stop is noticed
 SHUTDOWN_ACK_WAIT = 5.0
 
 # Moves up to ARGV[1] items from KEYS[1] to the tail of KEYS[2], atomically; returns them in order.
+# {lmove}: the command's name on the server (command_map), as Logstash names lrange/ltrim in its script.
 MOVE_BATCH = """
-local moved = {}
+local moved = {{}}
 for i = 1, tonumber(ARGV[1]) do
-  local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  local item = redis.call('{lmove}', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
   if not item then break end
   moved[i] = item
 end
@@ -46,6 +47,7 @@ return moved
 class RedisInputOptions(InputOptions, RedisConnectionOptions):
     codec: Codec = option("json", "Codec decoding each item or message (json, as Logstash's redis input).")
     host: str = option("127.0.0.1", "Redis server.")
+    ssl: bool = option(False, "Connect with TLS (ssl_* options: CAs, client certificate, versions).")
     key: str = option(doc="The list, channel, or channel pattern (pattern_channel) to read.")
     data_type: Literal["list", "channel", "pattern_channel"] = option(
         doc="list: consume the list as a queue; channel: SUBSCRIBE to key; pattern_channel: PSUBSCRIBE to key.")
@@ -58,6 +60,10 @@ class RedisInputOptions(InputOptions, RedisConnectionOptions):
                                               ":N); default KEY:processing:HOST:PIPELINE_ID:PLUGIN_ID. Keep it "
                                               "stable across restarts so leftovers are recovered.")
 
+    @property
+    def tls(self) -> bool:
+        return self.ssl
+
 
 @register
 class Redis(Input):
@@ -67,8 +73,9 @@ class Redis(Input):
     Options = RedisInputOptions
 
     def register(self) -> None:
-        if self.options.command_map:
-            self.logger.warning('option "command_map" has no effect here; ignored')
+        ignored = self.options.ignored_tls_settings()
+        if ignored:
+            self.logger.warning("Configured SSL settings are not used when `ssl` is set to `false`: %s", ignored)
         self._stop = threading.Event()
         self._clients: list[Any] = []
 
@@ -122,7 +129,7 @@ class Redis(Input):
             self._pop_list(ctx, client, codec)
             return
         processing = self.processing_list(number)
-        move = client.register_script(MOVE_BATCH)
+        move = client.register_script(MOVE_BATCH.format(lmove=renamed(opts, "LMOVE")))
         progress = OffsetProgress()
         moved = trimmed = 0
         # Items left by a crash (or a lost connection) were never acknowledged: read them again first.
@@ -180,6 +187,18 @@ class Redis(Input):
             client.close()
 
     # -- pub/sub ------------------------------------------------------------
+    def _decode_messages(self, messages: list[dict[str, Any]], codec: Any) -> list[Event]:
+        """Events of pub/sub messages, each with [@metadata][redis_channel] naming its channel, as Logstash."""
+        events: list[Event] = []
+        for message in messages:
+            decoded = self._decode([message["data"]], codec)
+            channel = message["channel"]
+            channel = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else channel
+            for event in decoded:
+                event.metadata["redis_channel"] = channel
+            events.extend(decoded)
+        return events
+
     def _subscribe(self, ctx: InputContext, number: int) -> None:
         opts = self.options
         client = connect(opts, opts.host)
@@ -194,15 +213,15 @@ class Redis(Input):
                 message = pubsub.get_message(timeout=WAIT_TIMEOUT)
                 if message is None:
                     continue
-                batch = [message["data"]]
+                batch = [message]
                 # Take what else is already waiting, to push fewer, larger batches.
                 started = time.monotonic()
                 while len(batch) < self._batch_count(ctx) and time.monotonic() - started < 0.05:
                     more = pubsub.get_message(timeout=0.0)
                     if more is None:
                         break
-                    batch.append(more["data"])
-                push_until_accepted(ctx, self._decode(batch, codec), self.logger, self._stop)
+                    batch.append(more)
+                push_until_accepted(ctx, self._decode_messages(batch, codec), self.logger, self._stop)
         finally:
             pubsub.close()
             client.close()

@@ -13,19 +13,31 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from pipeline.errors import ConfigError
 from pipeline.event import Event
-from pipeline.kafka.client_config import JAVA_ONLY, KafkaCommonOptions, common_config, warn_no_effect
+from pipeline.kafka.client_config import KafkaCommonOptions, common_config
 from pipeline.outputs.base import Output, OutputOptions
-from pipeline.plugin import Codec, option, register
+from pipeline.plugin import Codec, no_effect, option, register
 from pipeline.template import Template
 
 STRING_SERIALIZER = "org.apache.kafka.common.serialization.StringSerializer"
 SERIALIZERS = (STRING_SERIALIZER, "org.apache.kafka.common.serialization.ByteArraySerializer")
-PARTITIONERS = {"default": "murmur2_random", "uniform_sticky": "murmur2_random", "round_robin": "random"}
-NO_EFFECT = (*JAVA_ONLY, "metadata_fetch_timeout_ms")
+# Logstash's names (older releases' too) and the Java classes its partitioner option also takes.
+PARTITIONERS = {"default": "murmur2_random", "uniform_sticky": "murmur2_random", "round_robin": "random",
+                "org.apache.kafka.clients.producer.internals.DefaultPartitioner": "murmur2_random",
+                "org.apache.kafka.clients.producer.UniformStickyPartitioner": "murmur2_random",
+                "org.apache.kafka.clients.producer.RoundRobinPartitioner": "random"}
+
+
+def _check_serializer(value: str) -> str | None:
+    return None if value in SERIALIZERS else "use StringSerializer or ByteArraySerializer (org.apache.kafka.common.serialization)"
+
+
+def _check_partitioner(value: str | None) -> str | None:
+    if value is None or value in PARTITIONERS:
+        return None
+    return "use default, uniform_sticky or round_robin (or their Java classes); custom Java partitioners cannot run here"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,22 +45,35 @@ class KafkaOutputOptions(OutputOptions, KafkaCommonOptions):
     topic_id: Template = option(doc="Topic to produce to; sprintf, e.g. logs-%{[service]}.")
     codec: Codec = option("plain", "Codec encoding each event (json for events another pipeline reads).")
     message_key: Template | None = option(None, "Record key (sprintf); records with one key go to one partition.")
+    message_headers: dict[str, Template] = option({}, "Record headers: name => value (sprintf), e.g. "
+                                                       "{ \"origin\" => \"%{[host][name]}\" }.")
     acks: Literal["0", "1", "all"] = option("1", "Broker acknowledgements a record needs: 0, 1 (leader) or all (in-sync replicas).")
     batch_size: int = option(16384, "Bytes per partition batch.")
     buffer_memory: int = option(33554432, "Bytes of records buffered waiting to be sent.")
     compression_type: Literal["none", "gzip", "snappy", "lz4", "zstd"] = option("none", "Compression of record batches.")
-    client_id: str | None = option(None, "Client id sent to the brokers.")
-    key_serializer: str = option(STRING_SERIALIZER, "Keys are sent as UTF-8 text (String/ByteArray serializers).")
-    value_serializer: str = option(STRING_SERIALIZER, "Values are the codec's bytes (String/ByteArray serializers).")
-    linger_ms: int = option(0, "Wait up to this long to fill batches.")
+    client_id: str = option("logstash", "Client id sent to the brokers.")
+    key_serializer: str = option(STRING_SERIALIZER, "Keys are sent as UTF-8 text (String/ByteArray serializers).",
+                                 check=_check_serializer)
+    value_serializer: str = option(STRING_SERIALIZER, "Values are the codec's bytes (String/ByteArray serializers).",
+                                   check=_check_serializer)
+    # 5, as Logstash's code and docs (the Java client's own default is 0); a batch's flush sends at once anyway.
+    linger_ms: int = option(5, "Wait up to this long to fill batches.")
     max_request_size: int = option(1048576, "Largest request (and record) sent.")
-    metadata_fetch_timeout_ms: int = option(60000, "Java only: has no effect here.")
+    metadata_fetch_timeout_ms: Any = no_effect("Logstash no longer passes it to the Java client either (Kafka "
+                                               "removed metadata.fetch.timeout.ms)")
     partitioner: str | None = option(None, "default (murmur2 of the key, like Java), uniform_sticky or round_robin "
-                                           "(random here: librdkafka has no round robin).")
+                                           "(random here: librdkafka has no round robin).", check=_check_partitioner)
     retries: int | None = option(None, "Unset: retry retriable failures forever (no loss). N: give up after N "
                                        "attempts, logging the events (data loss, as in Logstash).",
                                  check=lambda v: None if v is None or v >= 0 else "must be >= 0")
     delivery_timeout_ms: int = option(120000, "How long librdkafka tries one record before reporting a failure.")
+
+
+class _Record(NamedTuple):
+    topic: str
+    value: bytes
+    key: bytes | None
+    headers: list[tuple[str, str | bytes | None]] | None  # None: no headers (the common case, produce() without them)
 
 
 class _Outcome:
@@ -91,14 +116,6 @@ class Kafka(Output):
         from confluent_kafka import Producer
 
         opts = self.options
-        warn_no_effect(opts, NO_EFFECT, _defaults(), self.logger)
-        for name in ("key_serializer", "value_serializer"):
-            if getattr(opts, name) not in SERIALIZERS:
-                raise ConfigError(f"kafka output: {name} {getattr(opts, name)!r} is not supported; "
-                                  "use StringSerializer or ByteArraySerializer")
-        if opts.partitioner and opts.partitioner not in PARTITIONERS:
-            raise ConfigError(f"kafka output: partitioner {opts.partitioner!r} is not supported; "
-                              "use default, uniform_sticky or round_robin")
         if opts.retries is not None:
             self.logger.warning("kafka output: retries => %d: events still failing after that many attempts are "
                                 "logged and dropped; remove retries to retry until Kafka is back", opts.retries)
@@ -140,18 +157,24 @@ class Kafka(Output):
                                 len(pending), len(records))
             time.sleep(min(30.0, self.options.retry_backoff_ms / 1000 * 2 ** min(attempts, 8)))
 
-    def _record(self, event: Event) -> tuple[str, bytes, bytes | None]:
-        key = self.options.message_key.render(event).encode() if self.options.message_key else None
-        return self.options.topic_id.render(event), self.codec.encode(event), key
+    def _record(self, event: Event) -> _Record:
+        opts = self.options
+        key = opts.message_key.render(event).encode() if opts.message_key else None
+        headers: list[tuple[str, str | bytes | None]] | None = [
+            (name, value.render(event).encode()) for name, value in opts.message_headers.items()] or None
+        return _Record(opts.topic_id.render(event), self.codec.encode(event), key, headers)
 
-    def _send(self, records: list[tuple[str, bytes, bytes | None]], indexes: list[int]) -> _Outcome:
+    def _send(self, records: list[_Record], indexes: list[int]) -> _Outcome:
         outcome = _Outcome()
         producer = self._producer
         for index in indexes:
-            topic, value, key = records[index]
+            topic, value, key, headers = records[index]
             while True:
                 try:
-                    producer.produce(topic, value, key, on_delivery=outcome.callback(index))
+                    if headers is None:
+                        producer.produce(topic, value, key, on_delivery=outcome.callback(index))
+                    else:
+                        producer.produce(topic, value, key, headers=headers, on_delivery=outcome.callback(index))
                     break
                 except BufferError:  # local queue full: let deliveries drain
                     producer.poll(0.1)
@@ -163,12 +186,12 @@ class Kafka(Output):
             pass
         return outcome
 
-    def _reject(self, record: tuple[str, bytes, bytes | None], reason: str) -> None:
+    def _reject(self, record: _Record, reason: str) -> None:
         self.rejected += 1
         if self.context.metrics is not None:
             self.context.metrics.add(failures=1)
-        self.logger.error("kafka output: record for topic %r rejected: %s; value: %s", record[0], reason,
-                          record[1][:2000].decode("utf-8", "replace"))
+        self.logger.error("kafka output: record for topic %r rejected: %s; value: %s", record.topic, reason,
+                          record.value[:2000].decode("utf-8", "replace"))
 
     def flush(self) -> None:
         self._producer.flush(10)
@@ -180,6 +203,3 @@ class Kafka(Output):
             if remaining:
                 self.logger.error("kafka output: %d records still undelivered at close", remaining)
 
-
-def _defaults() -> KafkaOutputOptions:
-    return KafkaOutputOptions(topic_id=Template("x"))

@@ -27,6 +27,9 @@ class RedisOutputOptions(OutputOptions, RedisConnectionOptions):
     codec: Codec = option("json", "Codec encoding each event.")
     host: list[str] = option(["127.0.0.1"], "Servers, host or host:port; the first reachable one is used.")
     shuffle_hosts: bool = option(True, "Shuffle the host list once at start (spreads several pipelines).")
+    # The plugin's docs still describe `ssl` (its code has only ssl_enabled): kept as the old name.
+    ssl_enabled: bool = option(False, "Connect with TLS (ssl_* options: CAs, client certificate, versions).",
+                               aliases=("ssl",))
     key: Template = option(doc="List or channel name; sprintf, e.g. logstash-%{type}.")
     data_type: Literal["list", "channel"] = option(doc="list: RPUSH; channel: PUBLISH.")
     batch: bool = option(False, "list: one RPUSH with many events (up to batch_events) instead of one per event.")
@@ -35,6 +38,10 @@ class RedisOutputOptions(OutputOptions, RedisConnectionOptions):
     reconnect_interval: Duration = option(Duration(1), "Wait between attempts after a connection failure.")
     congestion_threshold: int = option(0, "list: wait while it holds more than this many items (0 = never).")
     congestion_interval: Duration = option(Duration(1), "How often the list length is checked when congested.")
+
+    @property
+    def tls(self) -> bool:
+        return self.ssl_enabled
 
 
 @register
@@ -47,8 +54,10 @@ class Redis(Output):
 
     def register(self) -> None:
         opts = self.options
-        if opts.command_map:
-            self.logger.warning('option "command_map" has no effect here; ignored')
+        ignored = opts.ignored_tls_settings()
+        if ignored:
+            self.logger.warning("Configured SSL settings are not used when `ssl_enabled` is set to `false`: %s",
+                                ignored)
         self._hosts = [split_host(h, opts.port) for h in opts.host] or [("127.0.0.1", opts.port)]
         if opts.shuffle_hosts:
             random.shuffle(self._hosts)

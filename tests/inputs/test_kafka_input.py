@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -49,14 +50,50 @@ def test_logstash_options_become_librdkafka_settings() -> None:
 
 
 def test_a_java_keystore_is_a_config_error_with_the_conversion_command() -> None:
-    plugin = build_plugin("input", 'kafka { security_protocol => "SSL" ssl_truststore_location => "/etc/kafka/trust.jks" }')
+    # At register, not later in a consumer thread.
     with pytest.raises(ConfigError, match="keytool"):
-        plugin.consumer_config(0)
+        build_plugin("input", 'kafka { security_protocol => "SSL" ssl_truststore_location => "/etc/kafka/trust.jks" }')
 
 
 def test_schema_registry_is_refused_at_load() -> None:
     with pytest.raises(ConfigErrors, match="not supported"):
         build_plugin("input", 'kafka { schema_registry_url => "http://registry:8081" }')
+
+
+def test_consumer_options_become_librdkafka_settings() -> None:
+    conf = build_plugin("input", '''kafka { fetch_max_bytes => 1048576 fetch_min_bytes => 10 fetch_max_wait_ms => 250
+        max_partition_fetch_bytes => 65536 session_timeout_ms => 30000 heartbeat_interval_ms => 1000
+        isolation_level => "read_committed" client_rack => "eu-1a" max_poll_interval_ms => 60000 }''').consumer_config(0)
+    assert (conf["fetch.max.bytes"], conf["fetch.min.bytes"], conf["fetch.wait.max.ms"]) == (1048576, 10, 250)
+    assert conf["max.partition.fetch.bytes"] == 65536 and conf["max.poll.interval.ms"] == 60000
+    assert (conf["session.timeout.ms"], conf["heartbeat.interval.ms"]) == (30000, 1000)
+    assert conf["isolation.level"] == "read_committed" and conf["client.rack"] == "eu-1a"
+    assert conf["group.protocol"] == "classic"
+
+
+def test_the_consumer_group_protocol_leaves_timeouts_and_assignment_to_the_broker() -> None:
+    conf = build_plugin("input", 'kafka { group_protocol => "consumer" }').consumer_config(0)
+    assert conf["group.protocol"] == "consumer"
+    assert "session.timeout.ms" not in conf and "heartbeat.interval.ms" not in conf
+
+
+@pytest.mark.parametrize("option", ['session_timeout_ms => 30000', 'heartbeat_interval_ms => 1000',
+                                    'partition_assignment_strategy => "range"'])
+def test_the_consumer_group_protocol_refuses_the_settings_it_gives_the_broker(option: str) -> None:
+    with pytest.raises(ConfigErrors, match="group_protocol cannot be set to 'consumer' when any of"):
+        build_plugin("input", f'kafka {{ group_protocol => "consumer" {option} }}', register=False)
+
+
+def test_schema_registry_settings_without_the_registry_load_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="pipeline.plugin"):
+        build_plugin("input", 'kafka { schema_registry_key => "k" schema_registry_validation => "skip" }')
+    assert caplog.text.count("used only with schema_registry_url") == 2
+
+
+def test_a_deserializer_that_cannot_run_here_is_refused_at_load() -> None:
+    with pytest.raises(ConfigErrors, match="value_deserializer_class.*StringDeserializer or ByteArrayDeserializer"):
+        build_plugin("input", 'kafka { value_deserializer_class => "io.confluent.kafka.serializers.KafkaAvroDeserializer" }',
+                     register=False)
 
 
 def test_topics_pattern_matches_whole_topic_names() -> None:
@@ -87,6 +124,45 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     assert name == topic and key == "k7" and 0 <= int(partition) < 3 and int(offset) >= 0
     assert group.startswith("g-")
     assert "@metadata" not in first
+
+
+def test_the_consumer_group_protocol_reads_from_a_real_broker(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topic = create_topic(kafka_bootstrap, unique("kip848"), partitions=2)
+    produce(kafka_bootstrap, topic, [json.dumps({"n": i}) for i in range(20)])
+    out = tmp_path / "out.json"
+    config = tmp_path / "p.conf"
+    config.write_text(f'''
+input {{ kafka {{ bootstrap_servers => "{kafka_bootstrap}" topics => ["{topic}"] group_id => "{unique("g")}"
+                  group_protocol => "consumer" auto_offset_reset => "earliest" codec => json }} }}
+output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
+    process = PipelineProcess(config, tmp_path / "data", tmp_path / "log")
+    try:
+        wait_for(lambda: len(_lines(out)) >= 20, 60, "20 events in the file output")
+    finally:
+        assert process.stop() == 0
+    assert sorted(e["n"] for e in _lines(out)) == list(range(20))
+
+
+def test_a_pattern_matching_internal_topics_reads_only_the_users_topics(kafka_bootstrap: str, tmp_path: Path) -> None:
+    # librdkafka assigns __consumer_offsets to a pattern that matches it; Logstash (the Java client) does not.
+    topic = create_topic(kafka_bootstrap, unique("pattern"))
+    produce(kafka_bootstrap, topic, [json.dumps({"n": i}) for i in range(10)])
+    out = tmp_path / "out.json"
+    config = tmp_path / "p.conf"
+    config.write_text(f'''
+input {{ kafka {{ bootstrap_servers => "{kafka_bootstrap}" topics_pattern => "{topic}|__consumer_offsets"
+                  group_id => "{unique("g")}" auto_offset_reset => "earliest" codec => json decorate_events => "basic" }} }}
+filter {{ mutate {{ add_field => {{ "topic" => "%{{[@metadata][kafka][topic]}}" }} }} }}
+output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
+    process = PipelineProcess(config, tmp_path / "data", tmp_path / "log")
+    try:
+        wait_for(lambda: len(_lines(out)) >= 10, 60, "the topic's 10 events")
+        time.sleep(3)  # __consumer_offsets holds this test run's commits: time for them to arrive if read
+    finally:
+        assert process.stop() == 0
+    events = _lines(out)
+    assert {e["topic"] for e in events} == {topic} and sorted(e["n"] for e in events) == list(range(10))
+    assert not any("_jsonparsefailure" in e.get("tags", []) for e in events)
 
 
 def test_kill_9_mid_stream_loses_nothing_and_lag_returns_to_zero(kafka_bootstrap: str, tmp_path: Path) -> None:

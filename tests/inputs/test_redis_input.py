@@ -8,8 +8,11 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+import redis
 from support.brokers import PipelineProcess, redis_client, unique, wait_for
+from support.pki import Pki
 from support.push_sizes import run_into_small_queue
+from support.redis_server import private_redis
 
 from pipeline.testing import build_plugin
 
@@ -103,6 +106,7 @@ def test_channel_and_pattern_messages_are_received(redis_url: str, tmp_path: Pat
   redis {{ {_endpoint(redis_url)} key => "{channel}" data_type => "channel" type => "exact" }}
   redis {{ {_endpoint(redis_url)} key => "{channel}*" data_type => "pattern_channel" type => "pattern" }}
 }}
+filter {{ mutate {{ add_field => {{ "channel" => "%{{[@metadata][redis_channel]}}" }} }} }}
 output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     process = PipelineProcess(config, tmp_path / "data", tmp_path / "log")
     stop = threading.Event()
@@ -121,6 +125,28 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     finally:
         stop.set()
         assert process.stop() == 0
+    assert {e["channel"] for e in _lines(out)} == {channel}  # the message's channel, also under a pattern
+
+
+def test_tls_and_renamed_commands_reach_a_server_that_requires_them(tmp_path: Path) -> None:
+    pki = Pki(tmp_path / "pki")
+    renames = {"LMOVE": "MOVE_ITEM", "BLMOVE": "WAIT_MOVE_ITEM", "LTRIM": "TRIM_LIST"}
+    with private_redis(tmp_path, tls=pki, renames=renames) as port:
+        client = redis.Redis(port=port, ssl=True, ssl_ca_certs=str(pki.ca_pem))
+        client.rpush("logs", *[json.dumps({"n": i}) for i in range(30)])
+        out = tmp_path / "out.json"
+        config = tmp_path / "p.conf"
+        config.write_text(f'''input {{ redis {{ host => "127.0.0.1" port => {port} key => "logs" data_type => "list"
+    batch_count => 8 ssl => true ssl_certificate_authorities => ["{pki.ca_pem}"] processing_key => "inflight"
+    command_map => {{ "lmove" => "MOVE_ITEM" "blmove" => "WAIT_MOVE_ITEM" "ltrim" => "TRIM_LIST" }} }} }}
+output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
+        process = PipelineProcess(config, tmp_path / "data", tmp_path / "log")
+        try:
+            wait_for(lambda: len(_lines(out)) >= 30, 60, "30 events over TLS")
+            wait_for(lambda: client.llen("inflight:0") == 0, 30, "processing list trimmed (TRIM_LIST)")
+        finally:
+            assert process.stop() == 0
+    assert sorted(e["n"] for e in _lines(out)) == list(range(30))
 
 
 def test_list_reads_are_pushed_within_the_queues_push_limit(redis_url: str) -> None:

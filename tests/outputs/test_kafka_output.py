@@ -27,6 +27,19 @@ def test_logstash_producer_options_become_librdkafka_settings() -> None:
     assert conf["partitioner"] == "murmur2_random"  # same key → same partition as the Java client
 
 
+def test_logstash_producer_defaults_are_kept() -> None:
+    conf = build_plugin("output", 'kafka { topic_id => "t" }', register=False).producer_config()
+    assert conf["linger.ms"] == 5 and conf["client.id"] == "logstash"  # Logstash's code and docs
+
+
+def test_message_headers_are_rendered_per_event() -> None:
+    plugin = build_plugin("output", '''kafka { topic_id => "t"
+        message_headers => { "origin" => "%{[host][name]}" "pipeline" => "edge" } }''', register=False)
+    record = plugin._record(Event(MONITORING_EVENT))
+    assert record.headers == [("origin", b"web-3"), ("pipeline", b"edge")]
+    assert build_plugin("output", 'kafka { topic_id => "t" }', register=False)._record(Event({})).headers is None
+
+
 def test_negative_retries_are_refused() -> None:
     with pytest.raises(ConfigErrors, match="retries"):
         build_plugin("output", 'kafka { topic_id => "t" retries => -1 }', register=False)
@@ -38,13 +51,15 @@ def test_events_go_to_the_topic_and_key_named_by_each_event(kafka_bootstrap: str
         create_topic(kafka_bootstrap, f"{base}-{name}", partitions=3)
     events = [{"service": "web" if i % 3 else "db", "n": i, "host": f"h{i % 4}"} for i in range(60)]
     run_pipeline(f'''output {{ kafka {{ bootstrap_servers => "{kafka_bootstrap}" topic_id => "{base}-%{{service}}"
-                     message_key => "%{{host}}" codec => json }} }}''', events)
+                     message_key => "%{{host}}" message_headers => {{ "origin" => "%{{host}}" }} codec => json }} }}''',
+                 events)
     web = consume_all(kafka_bootstrap, f"{base}-web", 40)
     db = consume_all(kafka_bootstrap, f"{base}-db", 20)
     assert len(web) == 40 and len(db) == 20
     decoded = [json.loads(r.value()) for r in web]
     assert {e["service"] for e in decoded} == {"web"}
     assert all(r.key().decode() == json.loads(r.value())["host"] for r in web + db)
+    assert all(r.headers() == [("origin", r.key())] for r in web + db)
     partitions_by_key: dict[bytes, set[int]] = {}
     for record in web:
         partitions_by_key.setdefault(record.key(), set()).add(record.partition())
@@ -86,3 +101,15 @@ output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     first = next(e for e in received if e["seq"] == 0)
     assert first["service"] == {"name": "payments"} and first["event"]["outcome"] == "failure"
     assert "@timestamp" in first
+
+
+def test_partitioners_by_logstash_name_or_java_class_and_the_rest_refused_at_load() -> None:
+    plugin = build_plugin("output", 'kafka { topic_id => "t" '
+                                    'partitioner => "org.apache.kafka.clients.producer.RoundRobinPartitioner" }',
+                          register=False)
+    assert plugin.producer_config()["partitioner"] == "random"
+    with pytest.raises(ConfigErrors, match="custom Java partitioners cannot run here"):
+        build_plugin("output", 'kafka { topic_id => "t" partitioner => "com.example.MyPartitioner" }', register=False)
+    with pytest.raises(ConfigErrors, match="value_serializer.*use StringSerializer or ByteArraySerializer"):
+        build_plugin("output", 'kafka { topic_id => "t" value_serializer => "io.confluent.KafkaAvroSerializer" }',
+                     register=False)
