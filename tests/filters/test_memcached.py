@@ -89,7 +89,7 @@ def test_unreachable_server_tags_events_and_recovers() -> None:
     proc = subprocess.Popen([shutil.which("memcached") or "memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0",
                              "-u", "nobody"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
+        for _ in range(600):  # up to 30 s for memcached to listen: a bound for a loaded machine, not a timing
             try:
                 TextClient(port).set("k", "back")
                 break

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support.polling import wait_until
 
 from pipeline.errors import ConfigErrors
 from pipeline.inputs.file.registry import Registry
@@ -77,8 +78,11 @@ def test_start_position_end_reads_only_new_lines(tmp_path, start_input):
 
 
 def test_files_appearing_later_are_read_from_beginning(tmp_path, start_input):
+    write(tmp_path / "early.log", "there before the start\n")
     running = start_input("file", opts(tmp_path / "*.log"))
-    time.sleep(0.2)
+    # "Later" is after the input's first look (a file found then is read from its end): it has looked once
+    # it watches early.log, however long its thread took to start.
+    running.until(lambda: running.plugin.watched, what="the first discovery")
     write(tmp_path / "late.log", "a\nb\n")
     assert [e.get("message") for e in running.collect(2)] == ["a", "b"]
 
@@ -194,7 +198,9 @@ def test_registry_advances_only_for_accepted_events(tmp_path, start_input):
     # A queue of 10 that nobody drains: the input blocks after 10 accepted events.
     first = start_input("file", opts(log, start_position="beginning", sincedb_path=str(sincedb),
                                      file_chunk_size=64), capacity=10)
-    time.sleep(0.5)
+    # Until the input waits for room (the queue full, its next push refused), not a fixed 0.5 s: a slow start
+    # left the queue empty then, and a reading mid-push counted fewer than the stop found.
+    wait_until(lambda: first.queue._waiters, "the input blocked on the full queue", 30)
     accepted = len(first.queue)
     first.stopping.set()
     first.plugin.stop()

@@ -17,7 +17,7 @@ def url(running, path: str = "/", scheme: str = "http") -> str:
 
 
 def post(address: str, **kwargs) -> requests.Response:
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # the input's thread binds: a loaded machine may take a while
     while True:
         try:
             return requests.post(address, timeout=10, **kwargs)

@@ -17,7 +17,7 @@ from pipeline.runtime.state import RunnerState
 
 
 def connect(port: int) -> socket.socket:
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # the input's thread binds: a loaded machine may take a while
     while True:
         try:
             return socket.create_connection(("127.0.0.1", port), timeout=5)

@@ -41,8 +41,10 @@ def test_huge_lines_are_cut_and_tagged_while_others_are_served(pipeline_cmd, tmp
     config = tmp_path / "p.conf"
     config.write_text(f'input {{ tcp {{ host => "127.0.0.1" port => {free_port} dns_reverse_lookup_enabled => false }} }}\n'
                       f'output {{ file {{ path => "{out}" }} }}\n')
+    # One worker: the small lines are asserted in order, and two workers may write their batches in either order
+    # (one preempted between taking its batch and writing it, the other takes and writes the next).
     child = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(tmp_path / "data"),
-                              "--api.enabled", "false"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              "--api.enabled", "false", "-w", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0.0
     try:
         small = connect(free_port)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from support.fake_es import BulkItem, FakeElasticsearch, iter_ndjson
+from support.polling import wait_until
 
 from pipeline.errors import ConfigErrors
 from pipeline.event import Event
@@ -168,9 +168,9 @@ def test_receive_blocks_while_elasticsearch_is_down_then_delivers(tmp_path, free
     done = threading.Event()
     worker = threading.Thread(target=lambda: (out.receive(sent), done.set()), daemon=True)
     worker.start()
-    time.sleep(0.3)
+    # Until the first attempt failed (a loaded machine may not have made it 0.3 s after the start).
+    wait_until(lambda: out.stats.bulk_request_failures >= 1, "a failed bulk request", 30)
     assert not done.is_set(), "receive returned while Elasticsearch was unreachable"
-    assert out.stats.bulk_request_failures >= 1
     fake = FakeElasticsearch().start(port=free_port)
     try:
         assert done.wait(20), "receive did not finish once Elasticsearch came up"

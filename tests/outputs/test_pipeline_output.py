@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import pytest
+from support.polling import wait_until
 
 from pipeline.event import Event
 from pipeline.runtime.bus import BUS
@@ -56,7 +56,9 @@ def test_with_ensure_delivery_a_batch_waits_for_the_downstream_input(caplog: pyt
     sender = threading.Thread(target=out.receive, args=([Event({"message": "kept"})],))
     with caplog.at_level(logging.WARNING):
         sender.start()
-        time.sleep(1.5)
+        # Until the sender said it waits (after its first 1 s wait for a receiver), not a fixed 1.5 s: a sender
+        # that started late was still in that first wait at 1.5 s, got the receiver, and never said it.
+        wait_until(lambda: "waiting (ensure_delivery)" in caplog.text, "the sender to wait", 30)
         assert sender.is_alive() and not receiver.events
         BUS.listen("later", receiver)
         sender.join(timeout=10)

@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlparse
 
 from support.brokers import redis_client, unique
+from support.polling import wait_until
 
 from pipeline.event import Event
 from pipeline.testing import build_plugin, run_pipeline
@@ -60,11 +61,13 @@ def test_channel_messages_reach_a_subscriber(redis_url: str) -> None:
     client = redis_client(redis_url)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(channel)
-    pubsub.get_message(timeout=1)
+    # Redis drops a message published before the server registered the subscription (the confirmation may take
+    # longer than a 1 s read on a loaded machine): wait until the server counts the subscriber.
+    wait_until(lambda: client.pubsub_numsub(channel)[0][1] >= 1, "the subscription", 30)
     plugin = build_plugin("output", f'redis {{ host => ["{_host(redis_url)}"] key => "{channel}" data_type => "channel" }}')
     plugin.receive([Event({"n": 1}), Event({"n": 2})])
     received = []
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while len(received) < 2 and time.monotonic() < deadline:
         message = pubsub.get_message(timeout=0.5)
         if message:

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from support.polling import wait_until
 
 import pipeline.outputs.tcp as tcp_module
 from pipeline.errors import ConfigError
@@ -97,11 +98,9 @@ def test_a_refused_connection_is_retried_every_reconnect_interval_with_the_same_
 def test_server_mode_sends_every_event_to_each_connected_client() -> None:
     out = build_plugin("output", 'tcp { host => "127.0.0.1" port => 0 mode => server codec => json_lines }')
     clients = [socket.create_connection(out.address) for _ in range(2)]
-    deadline = threading.Event()
-    for _ in range(100):  # the accept thread registers the clients
-        if len(out._clients) == 2:
-            break
-        deadline.wait(0.02)
+    # The accept thread registers the clients; a client not registered yet is not sent to (a loaded machine
+    # took longer than the 2 s this once waited before sending anyway).
+    wait_until(lambda: len(out._clients) == 2, "both clients registered", 30)
     out.receive([Event({"message": "to all"})])
     out.close()
     for client in clients:
@@ -141,10 +140,7 @@ def test_tls_server_mode_serves_its_certificate(tls: dict[str, Path]) -> None:
                                  f'ssl_certificate => "{tls["cert"]}" ssl_key => "{tls["key"]}" codec => json_lines }}')
     context = ssl.create_default_context(cafile=str(tls["ca"]))
     client = context.wrap_socket(socket.create_connection(out.address), server_hostname="127.0.0.1")
-    for _ in range(100):
-        if out._clients:
-            break
-        threading.Event().wait(0.02)
+    wait_until(lambda: out._clients, "the client registered (after its TLS handshake)", 30)
     out.receive([Event({"message": "over tls"})])
     out.close()
     with client:

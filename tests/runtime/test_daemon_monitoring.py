@@ -45,7 +45,9 @@ def test_metrics_health_pipelines_hot_threads_and_top_on_a_running_pipeline(pipe
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait(lambda: json.loads(_get(free_port, "/_node/stats"))["pipelines"]["main"], what="the pipeline")
-        with LumberjackClient("127.0.0.1", beats_port) as client:
+        # The pipeline is listed once its inputs' tasks exist, before the beats input listens: connect
+        # until it accepts (a refused connect is "not yet"), rather than a probe that would count as a connection.
+        with _wait(lambda: LumberjackClient("127.0.0.1", beats_port), what="the beats input listening") as client:
             client.send([{"message": f"m{n}"} for n in range(10)])
             samples = _wait(lambda: (s := _samples(_get(free_port, "/metrics").decode()))
                             and s.get(("pipeline_events_out_total", (("pipeline", "main"),))) == 10 and s,

@@ -22,7 +22,9 @@ def _run_on_a_terminal(pipeline_cmd, tmp_path, *flags: str) -> str:
     seen = b""
     deadline = time.monotonic() + 40
     os.set_blocking(leader, False)
-    while time.monotonic() < deadline and b"main: in" not in seen:
+    # Until a green line: a tick between the runner's registration and its "running" (its workers starting)
+    # shows the pipeline loading, yellow; the next tick, a second later, shows it running.
+    while time.monotonic() < deadline and b" green" not in seen:
         try:
             seen += os.read(leader, 65536)
         except BlockingIOError:
