@@ -295,3 +295,29 @@ def test_an_async_producer_that_gave_up_waiting_no_longer_counts_as_blocked():
 
     asyncio.run(scenario())
     assert not bool(queue._waiters)
+
+
+class _Block(Event):
+    """An item standing for several events, as a RawBatch (pipeline/queue/weight.py)."""
+
+    __slots__ = ("weight",)
+
+    def __init__(self, weight):
+        super().__init__({"block": weight})
+        self.weight = weight
+
+
+def test_an_item_standing_for_several_events_counts_as_them():
+    q = MemoryQueue(capacity=10)
+    assert q.try_put([_Block(6)])
+    assert len(q) == 6 and q.accepted == 6
+    assert not q.try_put(events(5))  # 6 + 5 > 10: full as with six events
+    assert q.try_put(events(4))
+    assert len(q) == 10
+    first = q.get_batch(5, 0.0)  # at least one item, even one worth more than the batch size
+    assert [e.get("block") for e in first] == [6] and len(q) == 4
+    assert q.try_put([_Block(3)]) and q.try_put(events(1)) and len(q) == 8
+    second = q.get_batch(6, 0.0)  # items up to six events' worth: the block of 3 would make 7
+    assert [e.get("n") for e in second] == [0, 1, 2, 3] and len(q) == 4
+    third = q.get_batch(6, 0.0)
+    assert [e.get("block") for e in third] == [3, None] and len(q) == 0

@@ -1,17 +1,23 @@
-"""Plain lines decoded in a worker process (``pipeline.worker_type: process``): the file input's raw source.
+"""Plain lines decoded in a worker process (``pipeline.worker_type: process``): the file input's raw sources.
 
-The main process hands ``(line bytes, end offset)`` pairs over, a run of them
-decoded at once (:meth:`PlainLineSource.decode_many`); the events are built by the
-same builder as the input's own (:mod:`pipeline.inputs.file.line_events`), plus the
-input's decoration (tests/inputs/test_file_line_events.py keeps every path equal).
+The main process hands over either ``(line bytes, end offset)`` pairs, a run of them
+decoded at once (:meth:`PlainLineSource.decode_many`), or, for a read whose lines need no
+cutting, the read's complete lines unsplit (a :class:`~pipeline.inputs.file.tail.LineBlock`
+as ``(bytes, first offset)``, :class:`PlainBlockSource`): then the main process does no
+work per line at all, and the worker splits by the input's own rule (``split_lines``). The
+events are built by the same builder as the input's own
+(:mod:`pipeline.inputs.file.line_events`), plus the input's decoration
+(tests/inputs/test_file_line_events.py keeps every path equal).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from pipeline.event import Event
 from pipeline.inputs.file.line_events import plain_line_events
+from pipeline.inputs.file.tail import split_lines
 from pipeline.runtime.rawevents import Decoration
 
 
@@ -39,3 +45,24 @@ class PlainLineSource:
             for event in events:
                 apply(event)
         return events
+
+
+@dataclass(frozen=True)
+class PlainBlockSource(PlainLineSource):
+    """One file's blocks of complete lines, each ``(lines joined by the delimiter, offset of the first)``,
+    split here. The input only makes blocks whose lines need no cutting (none longer than
+    ``max_line_bytes``), so splitting never cuts."""
+
+    delimiter: bytes = b"\n"
+
+    def decode(self, raw: tuple[bytes, int]) -> Event:  # type: ignore[override]
+        """The block's first line (a block described in the main process)."""
+        return self.decode_many([raw])[0]
+
+    def decode_many(self, raws: list[tuple[bytes, int]]) -> list[Event]:  # type: ignore[override]
+        """Every line of every block, with one ``@timestamp`` (blocks read one after the other)."""
+        pairs: list[tuple[bytes, int]] = []
+        for data, start in raws:
+            lines = split_lines(data, start, self.delimiter, sys.maxsize)
+            pairs += zip(lines.data, lines.ends, strict=True)
+        return super().decode_many(pairs)
