@@ -13,7 +13,9 @@ events are built by the same builder as the input's own
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 
 from pipeline.event import Event
 from pipeline.inputs.file.line_events import plain_line_events
@@ -35,7 +37,7 @@ class PlainLineSource:
     def decode(self, raw: tuple[bytes, int]) -> Event:
         return self.decode_many([raw])[0]
 
-    def decode_many(self, raws: list[tuple[bytes, int]]) -> list[Event]:
+    def decode_many(self, raws: Iterable[tuple[bytes, int]]) -> list[Event]:
         """The events of lines read together: one ``@timestamp`` for them all, as the main-process path
         (File._decode_plain) gives the lines of one push."""
         events = plain_line_events(raws, path=self.path, host=self.host, ecs=self.ecs, charset=self.charset,
@@ -59,10 +61,7 @@ class PlainBlockSource(PlainLineSource):
         """The block's first line (a block described in the main process)."""
         return self.decode_many([raw])[0]
 
-    def decode_many(self, raws: list[tuple[bytes, int]]) -> list[Event]:  # type: ignore[override]
+    def decode_many(self, raws: Iterable[tuple[bytes, int]]) -> list[Event]:
         """Every line of every block, with one ``@timestamp`` (blocks read one after the other)."""
-        pairs: list[tuple[bytes, int]] = []
-        for data, start in raws:
-            lines = split_lines(data, start, self.delimiter, sys.maxsize)
-            pairs += zip(lines.data, lines.ends, strict=True)
-        return super().decode_many(pairs)
+        splits = [split_lines(data, start, self.delimiter, sys.maxsize) for data, start in raws]
+        return super().decode_many(chain.from_iterable(zip(lines.data, lines.ends, strict=True) for lines in splits))
