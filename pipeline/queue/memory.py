@@ -121,12 +121,28 @@ class MemoryQueue(EventCapacityPushLimit):
             return batch
 
     def _take_weighed(self, size: int) -> list[Event]:
-        """Items up to ``size`` events' worth (at least one), some standing for several events."""
+        """Items up to ``size`` events' worth, some standing for several events. An item that would
+        overflow the batch is split when it can be (a block of file lines: ``RawBatch.split``), so a batch
+        holds ``size`` events and the worker runs it as whole batches of ``pipeline.batch.size`` (a block
+        of 150 lines after 300 would otherwise end a 500-event transfer at 450: four batches of ~112);
+        else it waits for the next batch (or comes alone, larger than ``size``)."""
         items, taken = self._items, 0
         batch: list[Event] = []
-        while items and (not batch or taken + items[0].weight <= size):
-            item = items.popleft()
-            taken += item.weight
+        while items and taken < size:
+            item = items[0]
+            weight = item.weight
+            if taken + weight > size:
+                split = getattr(item, "split", None)
+                parts = split(size - taken) if split is not None else None
+                if parts is not None:
+                    batch.append(parts[0])
+                    items[0] = parts[1]
+                    taken += parts[0].weight
+                    break
+                if batch:
+                    break
+            items.popleft()
+            taken += weight
             batch.append(item)
         self._held -= taken
         return batch

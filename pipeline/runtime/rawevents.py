@@ -96,6 +96,17 @@ class RawBatch(RawEvent):
     def decoded(self) -> bool:
         return False
 
+    def split(self, count: int) -> tuple[RawBatch, RawBatch] | None:
+        """Its first ``count`` events and the rest, as two RawBatches (a queue fills a batch exactly);
+        None when its source cannot split a payload (``split(raw, count)``) or ``count`` is out of range."""
+        split = getattr(self.source, "split", None)
+        if split is None or not 0 < count < self.weight:
+            return None
+        parts = split(self.raw, count)
+        if parts is None:
+            return None
+        return RawBatch(parts[0], self.source, count), RawBatch(parts[1], self.source, self.weight - count)
+
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return _decode_all, (self.source, self.raw)  # a list of events: unpack flattens it
 

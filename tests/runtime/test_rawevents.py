@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 from pipeline.event import Event
 from pipeline.inputs.file.deferred import PlainBlockSource, PlainLineSource
 from pipeline.plugin import build_from_dict
@@ -136,3 +138,18 @@ def test_a_source_that_raises_on_a_run_still_gives_every_event_of_the_other_bloc
                           RawBatch(b"c", source, 1)]))  # type: ignore[arg-type]
     assert [e.get("message") for e in events] == ["a", "b", "boom", "c"]
     assert events[2].has_tag("_rawdecodefailure") and not events[0].tags
+
+
+@pytest.mark.parametrize("delimiter", [b"\n", b"||"])
+def test_a_split_raw_batch_holds_the_same_events_in_two_parts(delimiter: bytes) -> None:
+    source = PlainBlockSource("/p", "box", True, "UTF-8", "n1", Decoration(), delimiter)
+    data = delimiter.join([b"a", b"", b"ccc|", b"d\r", b"e"])
+    whole = RawBatch((data, 1000), source, 5)
+    want = [(e.get("message"), e.get("[@metadata][_id]")) for e in unpack(pack([whole]))]
+    for count in range(1, 5):
+        parts = whole.split(count)
+        assert parts is not None and (parts[0].weight, parts[1].weight) == (count, 5 - count)
+        got = [(e.get("message"), e.get("[@metadata][_id]")) for e in unpack(pack(list(parts)))]
+        assert got == want, count
+    assert whole.split(0) is None and whole.split(5) is None  # nothing to split off
+    assert RawBatch(b"x\ny", _BrokenBlocks(), 2).split(1) is None  # type: ignore[arg-type]  # no split

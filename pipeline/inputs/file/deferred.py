@@ -61,6 +61,18 @@ class PlainBlockSource(PlainLineSource):
         """The block's first line (a block described in the main process)."""
         return self.decode_many([raw])[0]
 
+    def split(self, raw: tuple[bytes, int], count: int) -> tuple[tuple[bytes, int], tuple[bytes, int]] | None:
+        """The block's first ``count`` lines and the rest, as two blocks (found as ``split_lines`` splits:
+        delimiters from the left); None if it holds ``count`` lines or fewer."""
+        data, start = raw
+        delimiter, position = self.delimiter, 0
+        for _ in range(count):
+            found = data.find(delimiter, position)
+            if found < 0:
+                return None
+            position = found + len(delimiter)
+        return (data[:position - len(delimiter)], start), (data[position:], start + position)
+
     def decode_many(self, raws: Iterable[tuple[bytes, int]]) -> list[Event]:
         """Every line of every block, with one ``@timestamp`` (blocks read one after the other)."""
         splits = [split_lines(data, start, self.delimiter, sys.maxsize) for data, start in raws]
