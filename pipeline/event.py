@@ -29,6 +29,8 @@ class Event:
     # property: filters and outputs read it for every event (7 ns instead of 40 ns a read).
     __slots__ = ("data", "cancelled")
     data: dict[str, Any]
+    #: events this object stands for in a queue: one (a RawBatch of undecoded lines stands for several)
+    weight = 1
 
     def __init__(self, data: dict[str, Any] | None = None, *, copy_data: bool = False) -> None:
         fields: dict[str, Any] = (copy.deepcopy(data) if copy_data else data) if data else {}

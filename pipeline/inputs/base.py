@@ -22,6 +22,7 @@ from pipeline.event import Event
 from pipeline.plugin import BaseOptions, Codec, Plugin, option
 from pipeline.queue.acks import DeliveryTracker
 from pipeline.queue.push_size import push_slices
+from pipeline.queue.weight import push_weight
 
 if TYPE_CHECKING:
     from pipeline.codecs.base import Codec as CodecPlugin
@@ -106,13 +107,13 @@ class InputContext:
             from pipeline.runtime.rawevents import RawEvent
 
             for event in batch:
-                if type(event) is not RawEvent:  # a RawEvent's source decorates it in the worker
+                if not isinstance(event, RawEvent):  # a RawEvent's (RawBatch's) source decorates it in the worker
                     decorate(event)
         else:
             for event in batch:
                 decorate(event)
         if self.metrics is not None:
-            self.metrics.add_out(len(batch))
+            self.metrics.add_out(push_weight(batch))  # a RawBatch counts as its events
         return batch
 
     async def run_blocking(self, func: Any, *args: Any) -> Any:

@@ -29,6 +29,7 @@ import orjson
 
 from pipeline.event import Event
 from pipeline.localindex import datemath, dsl, fieldtypes, kql, naming, querystring, raced, schema
+from pipeline.localindex.checkpoints import BackgroundCheckpoints
 from pipeline.localindex.listing import DirectoryListing, stems_by_index
 from pipeline.localindex.query import MatchAll, Query, QueryError
 from pipeline.localindex.slots import (
@@ -324,6 +325,7 @@ class LocalIndex:
         self._slots = SlotCache()  # per-minute counts of the files' rows, for dashboards (slot_counts)
         self._peers = _PeerFiles(self.directory)  # the other writers' files, for replay dedupe
         self._quiet_pre_checks: dict[str, int] = {}  # index -> pre-checks in a row that found nothing
+        self._checkpoints = BackgroundCheckpoints()  # WALs copied back during the run, not all at close
 
     # -- files --------------------------------------------------------------
     def path_of(self, name: str) -> Path:
@@ -441,6 +443,7 @@ class LocalIndex:
         return conn
 
     def close(self) -> None:
+        self._checkpoints.close()  # first: the last connection to close a file checkpoints what is left
         with self._lock:
             for conn, _ in self._writers.values():
                 conn.close()
@@ -512,6 +515,7 @@ class LocalIndex:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            self._checkpoints.written(self.path_of(index_name))
             # Only now (committed) may the batch's messages join the in-memory pending texts.
             self._pending[index_name] = (_Pending(last, last, []) if flushed else
                                          _Pending(pending.start, last, pending.texts + batch_texts))

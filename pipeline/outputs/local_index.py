@@ -22,6 +22,9 @@ from pipeline.template import Template, load_timezone
 
 INVALID_INDEX_TAG = "_index_name_invalid"
 RETENTION_CHECK_SECONDS = 3600.0
+#: batches after which an index written no more (yesterday's, once today's events come) gets its pending
+#: messages full-text indexed, during the run instead of at close (where it was serial work at the end)
+IDLE_BATCHES = 32
 
 
 def _check_timezone(value: str) -> str | None:
@@ -87,7 +90,9 @@ class LocalIndex(Output):
                                      for text in (self.options.index, self.options.fallback_index))
         self.written = 0
         self.invalid = 0
-        self._touched: set[str] = set()
+        self._touched: set[str] = set()  # written since its last refresh
+        self._batches = 0
+        self._written_at: dict[str, int] = {}  # index -> the batch that last wrote it
         self._valid_names: set[str] = set()
         self._apply_retention()
 
@@ -104,6 +109,9 @@ class LocalIndex(Output):
             self.logger.warning("local_index %s: retention failed: %s (will retry in an hour)", self.id, exc)
 
     def receive(self, events: list[Event]) -> None:
+        self._batches += 1
+        if len(self._touched) > 1:
+            self._refresh_idle()
         grouped: dict[str, list[Event]] = {}
         keys: dict[str, list[str | None]] = {}
         ids: list[str | None] = document_ids(events) if self.options.use_event_id else [None] * len(events)
@@ -149,6 +157,7 @@ class LocalIndex(Output):
             try:
                 self.written += self.store.write(name, batch, keys)
                 self._touched.add(name)
+                self._written_at[name] = self._batches
                 return
             except (sqlite3.OperationalError, OSError) as exc:
                 self._wait_and_retry(name, batch, exc, delay)
@@ -171,6 +180,16 @@ class LocalIndex(Output):
         self.logger.error("local_index %s: writing %d events to %s failed: %s; retrying in %.1fs",
                           self.id, len(batch), name, exc, delay)
         time.sleep(delay * random.uniform(0.8, 1.2))
+
+    def _refresh_idle(self) -> None:
+        """Full-text index the pending messages of indices not written for IDLE_BATCHES batches."""
+        for name in [n for n in self._touched if self._batches - self._written_at.get(n, 0) > IDLE_BATCHES]:
+            self._touched.discard(name)
+            try:
+                self.store.refresh(name)
+            except (sqlite3.Error, OSError) as exc:
+                self.logger.warning("local_index %s: could not finish full-text indexing of %s: %s "
+                                    "(searches stay complete, only slower)", self.id, name, exc)
 
     def close(self) -> None:
         self._closed.set()

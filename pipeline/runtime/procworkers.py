@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeline.config.ast import PipelineConfig
 from pipeline.event import Event
+from pipeline.queue.weight import batch_weight
 from pipeline.runtime.metrics import PipelineMetrics
 from pipeline.runtime.rawevents import pack, unpack
 from pipeline.runtime.workerstart import worker_context
@@ -192,7 +193,7 @@ class ProcessWorker:
             if in_flight and len(queue) < size:
                 # Nothing full to send ahead: wait for the worker instead of taking a partial batch.
                 on_finished(self._collect())
-                on_started(sum(len(b) for b, _ in in_flight))
+                on_started(sum(map(batch_weight, (b for b, _ in in_flight))))
                 continue
             # Up to TRANSFER_BATCHES batches per round trip: the pipe, the pickling and the answer cost
             # the main process per transfer, not per event.
@@ -203,7 +204,7 @@ class ProcessWorker:
                 return
             if batch:
                 self._submit(batch)
-                on_started(sum(len(b) for b, _ in in_flight))
+                on_started(sum(map(batch_weight, (b for b, _ in in_flight))))
             if len(in_flight) >= IN_FLIGHT:
                 on_finished(self._collect())
 
@@ -240,14 +241,14 @@ class ProcessWorker:
                 attempts[0] += 1
                 if attempts[0] >= MAX_BATCH_ATTEMPTS:
                     self._in_flight.popleft()
-                    self._metrics.add(output_rejected=len(batch))
+                    self._metrics.add(output_rejected=batch_weight(batch))
                     log.error("worker process %d: a batch of %d events killed the worker %d times; the batch "
-                              "is rejected (first event: %s)", self.number, len(batch), MAX_BATCH_ATTEMPTS,
+                              "is rejected (first event: %s)", self.number, batch_weight(batch), MAX_BATCH_ATTEMPTS,
                               _describe(batch[0]) if batch else None)
                     self._restart()
                     return batch
                 log.error("worker process %d died (%s) while handling a batch of %d; restarting it "
-                          "(attempt %d of %d)", self.number, type(exc).__name__, len(batch), attempts[0] + 1,
+                          "(attempt %d of %d)", self.number, type(exc).__name__, batch_weight(batch), attempts[0] + 1,
                           MAX_BATCH_ATTEMPTS)
                 self._restart()
                 continue

@@ -72,6 +72,49 @@ class RawEvent(Event):
         return _decode, (self.source, self.raw)
 
 
+class RawBatch(RawEvent):
+    """Several events in one raw payload (a block of file lines, split in the worker process): one queue
+    item that stands for ``weight`` events (pipeline/queue/weight.py), always pushed alone. Its source's
+    ``decode_many`` builds all of them; ``decode`` gives the first, so a log line about a batch in the
+    main process can still show an event. It is never replaced by that one event: ``raw`` stays, and
+    the whole payload is what crosses the pipe."""
+
+    __slots__ = ("weight",)
+
+    def __init__(self, raw: Any, source: RawSource, weight: int) -> None:
+        super().__init__(raw, source)
+        self.weight = weight
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "data":
+            raise AttributeError(name)
+        data = self.source.decode(self.raw).data
+        self.data = data  # raw kept: the batch still holds every event
+        return data
+
+    @property
+    def decoded(self) -> bool:
+        return False
+
+    def split(self, count: int) -> tuple[RawBatch, RawBatch] | None:
+        """Its first ``count`` events and the rest, as two RawBatches (a queue fills a batch exactly);
+        None when its source cannot split a payload (``split(raw, count)``) or ``count`` is out of range."""
+        split = getattr(self.source, "split", None)
+        if split is None or not 0 < count < self.weight:
+            return None
+        parts = split(self.raw, count)
+        if parts is None:
+            return None
+        return RawBatch(parts[0], self.source, count), RawBatch(parts[1], self.source, self.weight - count)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _decode_all, (self.source, self.raw)  # a list of events: unpack flattens it
+
+
+def _decode_all(source: RawSource, raw: Any) -> list[Event]:
+    return _decode_safely(source, getattr(source, "decode_many", None), raw)
+
+
 def _decode(source: RawSource, raw: Any) -> Event:
     return source.decode(raw)
 
@@ -85,10 +128,15 @@ def pack(batch: Sequence[Event]) -> tuple[Any, ...]:
     try:
         raws = list(map(_RAW, batch))
     except AttributeError:  # an event that is not a RawEvent
-        return ("events", list(batch))
+        return _events(batch)
     if None in raws:  # a RawEvent decoded already (RawEvents among events pickle as (source, raw) anyway)
-        return ("events", list(batch))
+        return _events(batch)
     return ("runs", _runs(list(map(_SOURCE, batch))), raws)
+
+
+def _events(batch: Sequence[Event]) -> tuple[Any, ...]:
+    """Events pickled one by one; a RawBatch among them unpickles as its list of events, to flatten."""
+    return ("events+batches" if RawBatch in set(map(type, batch)) else "events", list(batch))
 
 
 _RAW, _SOURCE = attrgetter("raw"), attrgetter("source")
@@ -113,29 +161,39 @@ def _runs(sources: list[Any]) -> list[tuple[Any, int]]:
 def unpack(packed: tuple[Any, ...]) -> list[Event]:
     """The events of a packed batch, decoded (in the worker process): a run at once by a source that
     can (``decode_many``: the file input's lines share one ``@timestamp``), else one by one."""
-    if packed[0] != "runs":
+    if packed[0] == "events":
         return list(packed[1])
+    if packed[0] == "events+batches":
+        flat: list[Event] = []
+        for item in packed[1]:
+            if type(item) is list:
+                flat += item
+            else:
+                flat.append(item)
+        return flat
     _, runs, raws = packed
     events: list[Event] = []
     start = 0
     for source, count in runs:
         chunk = raws[start:start + count]
         start += count
+        many = getattr(source, "decode_many", None)
         try:
-            many = getattr(source, "decode_many", None)
             events += many(chunk) if many is not None else [source.decode(raw) for raw in chunk]
         except Exception:  # noqa: BLE001 - a source's bug must not kill the worker: decode one by one
-            events += [_decode_safely(source, raw) for raw in chunk]
+            for raw in chunk:
+                events += _decode_safely(source, many, raw)
     return events
 
 
-def _decode_safely(source: RawSource, raw: Any) -> Event:
+def _decode_safely(source: RawSource, many: Any, raw: Any) -> list[Event]:
+    """One payload's events (several for a RawBatch's: hence ``decode_many`` when the source has it)."""
     try:
-        return source.decode(raw)
+        return many([raw]) if many is not None else [source.decode(raw)]
     except Exception as exc:  # noqa: BLE001 - kept, tagged and logged instead of lost
         _limited.error(type(source).__name__, "%s could not decode a raw event (%s: %s); kept as message, "
                        "tagged %s", type(source).__name__, type(exc).__name__, exc, DECODE_FAILURE_TAG)
-        return Event({"message": _as_text(raw), "tags": [DECODE_FAILURE_TAG]})
+        return [Event({"message": _as_text(raw), "tags": [DECODE_FAILURE_TAG]})]
 
 
 def _as_text(raw: Any) -> str:

@@ -14,9 +14,9 @@ import pytest
 
 from pipeline.event import Event
 from pipeline.inputs.file.line_events import plain_line_events
-from pipeline.inputs.file.tail import Line
+from pipeline.inputs.file.tail import Line, LineBlock
 from pipeline.plugin import PluginContext, PluginSpec, build_from_dict
-from pipeline.runtime.rawevents import RawEvent, pack, unpack
+from pipeline.runtime.rawevents import RawBatch, RawEvent, pack, unpack
 from pipeline.timestamp import Timestamp
 
 LINES = [Line(b"first", 6), Line(b"caf\xe9 \xff", 13), Line(b"", 14)]
@@ -86,3 +86,22 @@ def test_an_unknown_charset_falls_back_to_utf8_instead_of_failing() -> None:
     (event,) = plain_line_events([(b"caf\xc3\xa9", 5)], path="/p", host="h", ecs=False, charset="no-such-charset",
                                  nonce=None)
     assert event.get("message") == "caf\u00e9"
+
+
+@pytest.mark.parametrize("options", CASES)
+def test_a_block_split_in_a_worker_builds_the_events_the_input_builds(tmp_path, options) -> None:
+    plugin = _input(tmp_path, **options)
+    watched = next(iter(plugin.watched.values()))
+    built = plugin.decode(watched, list(LINES))
+    watched.open()
+    watched.restart_from(0)  # tailing starts at the end: read the lines again
+    block = watched.read_block(1 << 16, 500)
+    watched.close()
+    assert isinstance(block, LineBlock) and (block.start, block.end, block.count) == (0, 14, 3)
+    plugin._defer = True
+    (raw,) = plugin.decode(watched, block)
+    assert type(raw) is RawBatch and raw.weight == 3
+    assert watched.fed_ends[-1] == 14  # the registry advances to the block's end once it is accepted
+    shipped = unpack(pickle.loads(pickle.dumps(pack([raw]))))
+    assert [_without_time(e) for e in shipped] == [_without_time(e) for e in built]
+    assert len({id(e.data["@timestamp"]) for e in shipped}) == 1

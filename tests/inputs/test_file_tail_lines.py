@@ -1,4 +1,5 @@
-"""WatchedFile.read_lines: the lines of each read, as parallel lists, equal what a line-by-line reading gives."""
+"""WatchedFile.read_lines and read_block: the lines of each read, as parallel lists or as a block split by a
+worker process, equal what a line-by-line reading gives."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import random
 import pytest
 
 from pipeline.inputs.file.registry import file_key
-from pipeline.inputs.file.tail import Line, Lines, WatchedFile
+from pipeline.inputs.file.tail import Line, LineBlock, Lines, WatchedFile, split_lines
 
 
 def _opened(path: str, offset: int, delimiter: bytes, limit: int) -> WatchedFile:
@@ -31,12 +32,21 @@ def _reference(content: bytes, delimiter: bytes, limit: int) -> list[Line]:
     return lines
 
 
-def _read_all(path: str, delimiter: bytes, limit: int, chunk: int) -> list[Line]:
+def _read_all(path: str, delimiter: bytes, limit: int, chunk: int, max_lines: int | None = None) -> list[Line]:
+    """Every line read: by read_lines, or (``max_lines``) by read_block, blocks split as a worker does."""
     watched = _opened(path, 0, delimiter, limit)
     got: list[Line] = []
     try:
         while watched.read_pos < os.path.getsize(path):
-            lines = watched.read_lines(chunk)
+            if max_lines is None:
+                lines = watched.read_lines(chunk)
+            else:
+                read = watched.read_block(chunk, max_lines)
+                if isinstance(read, LineBlock):
+                    lines = split_lines(read.data, read.start, delimiter, 1 << 62)
+                    assert len(lines) == read.count and lines.ends[-1] == read.end
+                else:
+                    lines = read
             assert isinstance(lines, Lines)
             got.extend(lines)
     finally:
@@ -57,6 +67,9 @@ def test_random_content_reads_as_the_line_by_line_reference(tmp_path, delimiter)
         want = _reference(content, delimiter, limit)
         got = _read_all(str(path), delimiter, limit, chunk)
         assert got == want, (content, limit, chunk)
+        # Blocks (split in a worker process), or lines where a block could need cutting or is too long.
+        max_lines = rng.choice([1, 3, 1000])
+        assert _read_all(str(path), delimiter, limit, chunk, max_lines) == want, (content, limit, chunk, max_lines)
 
 
 def test_plain_reads_keep_the_split_parts_and_their_end_offsets(tmp_path) -> None:

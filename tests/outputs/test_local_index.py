@@ -118,3 +118,23 @@ def test_stopping_finishes_full_text_indexing(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()[0] == "10"
         assert conn.execute("SELECT count(*) FROM docs_fts WHERE docs_fts MATCH 'm'").fetchone()[0] == 10
+
+
+def test_an_index_written_no_more_is_full_text_indexed_during_the_run(tmp_path: Path) -> None:
+    from pipeline.outputs.local_index import IDLE_BATCHES
+
+    out = build_plugin("output", "local_index {}", path_data=tmp_path)
+    out.receive([Event({"@timestamp": "2026-11-20T23:59:00Z", "message": f"yesterday {i}"}) for i in range(10)])
+    yesterday = tmp_path / "index" / "logs-2026.11.20.sqlite"
+
+    def upto(path: Path) -> str:
+        with sqlite3.connect(path) as conn:
+            return str(conn.execute("SELECT value FROM meta WHERE key = 'fts_upto'").fetchone()[0])
+
+    for batch in range(IDLE_BATCHES + 1):  # today's events only, one batch at a time
+        assert upto(yesterday) == "0", batch  # still pending while it may be written again
+        out.receive([Event({"@timestamp": "2026-11-21T00:00:01Z", "message": f"today {batch}"})])
+    assert upto(yesterday) == "10"  # idle for IDLE_BATCHES batches: indexed before the close
+    out.receive([Event({"@timestamp": "2026-11-20T23:59:30Z", "message": "yesterday late"})])
+    out.close()  # ... and a late event makes it pending again, indexed at close as before
+    assert upto(yesterday) == "11" and upto(tmp_path / "index" / "logs-2026.11.21.sqlite") == str(IDLE_BATCHES + 1)

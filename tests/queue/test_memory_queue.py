@@ -6,8 +6,11 @@ import pytest
 
 from pipeline.errors import QueueClosedError
 from pipeline.event import Event
+from pipeline.inputs.file.deferred import PlainBlockSource
 from pipeline.queue import MemoryQueue
 from pipeline.queue._waiters import TaskWaiter, ThreadWaiter, _resolve
+from pipeline.queue.weight import batch_weight
+from pipeline.runtime.rawevents import Decoration, RawBatch, pack, unpack
 
 
 def events(n):
@@ -295,3 +298,44 @@ def test_an_async_producer_that_gave_up_waiting_no_longer_counts_as_blocked():
 
     asyncio.run(scenario())
     assert not bool(queue._waiters)
+
+
+class _Block(Event):
+    """An item standing for several events, as a RawBatch (pipeline/queue/weight.py)."""
+
+    __slots__ = ("weight",)
+
+    def __init__(self, weight):
+        super().__init__({"block": weight})
+        self.weight = weight
+
+
+def test_an_item_standing_for_several_events_counts_as_them():
+    q = MemoryQueue(capacity=10)
+    assert q.try_put([_Block(6)])
+    assert len(q) == 6 and q.accepted == 6
+    assert not q.try_put(events(5))  # 6 + 5 > 10: full as with six events
+    assert q.try_put(events(4))
+    assert len(q) == 10
+    first = q.get_batch(5, 0.0)  # at least one item, even one worth more than the batch size
+    assert [e.get("block") for e in first] == [6] and len(q) == 4
+    assert q.try_put([_Block(3)]) and q.try_put(events(1)) and len(q) == 8
+    second = q.get_batch(6, 0.0)  # items up to six events' worth: the block of 3 would make 7
+    assert [e.get("n") for e in second] == [0, 1, 2, 3] and len(q) == 4
+    third = q.get_batch(6, 0.0)
+    assert [e.get("block") for e in third] == [3, None] and len(q) == 0
+
+
+def test_a_block_of_lines_is_split_so_a_batch_holds_exactly_its_size():
+    source = PlainBlockSource("/p", "box", True, "UTF-8", None, Decoration(), b"\n")
+    lines = [f"line {n}".encode() for n in range(10)]
+    q = MemoryQueue(capacity=100)
+    for first in (0, 4):
+        chunk = lines[first:first + 4] if first == 0 else lines[4:]
+        start = sum(len(line) + 1 for line in lines[:first])
+        assert q.try_put([RawBatch((b"\n".join(chunk), start), source, len(chunk))])
+    assert len(q) == 10
+    batches = [q.get_batch(3, 0.0) for _ in range(4)]
+    assert [batch_weight(b) for b in batches] == [3, 3, 3, 1] and len(q) == 0
+    messages = [e.get("message") for b in batches for e in unpack(pack(b))]
+    assert messages == [line.decode() for line in lines]  # in order, none lost, none twice

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 from pipeline.event import Event
-from pipeline.inputs.file.deferred import PlainLineSource
+from pipeline.inputs.file.deferred import PlainBlockSource, PlainLineSource
 from pipeline.plugin import build_from_dict
-from pipeline.runtime.rawevents import Decoration, RawEvent, pack, unpack
+from pipeline.runtime.rawevents import Decoration, RawBatch, RawEvent, pack, unpack
 
 
 def _source(**decoration: object) -> PlainLineSource:
@@ -100,3 +102,54 @@ def test_a_source_that_raises_does_not_lose_the_batch_nor_the_bad_event() -> Non
     events = unpack(pack([RawEvent(b"fine", source), RawEvent(b"boom", source), RawEvent(b"also fine", source)]))
     assert [e.get("message") for e in events] == ["fine", "boom", "also fine"]
     assert events[1].has_tag("_rawdecodefailure") and not events[0].tags
+
+
+def _block_source() -> PlainBlockSource:
+    return PlainBlockSource("/var/log/a.log", "box", True, "UTF-8", "n1", Decoration(), b"\n")
+
+
+def test_a_raw_batch_stands_for_its_lines_in_every_form_it_crosses_the_pipe() -> None:
+    block = RawBatch((b"one\r\ntwo\n\nfour", 100), _block_source(), 4)
+    assert block.weight == 4 and Event({}).weight == 1
+    assert block.get("message") == "one"  # touched in the main process: its first line describes it
+    assert block.raw is not None and not block.decoded  # ... and it still holds every line
+    runs = unpack(pickle.loads(pickle.dumps(pack([block]))))
+    mixed_pack = pack([Event({"message": "decoded"}), block, RawEvent((b"line", 200), _source())])
+    assert mixed_pack[0] == "events+batches"
+    mixed = unpack(pickle.loads(pickle.dumps(mixed_pack)))
+    lines = ["one", "two", "", "four"]
+    ids = ["n1-105", "n1-109", "n1-110", "n1-115"]  # end offsets: a CR is part of its line's bytes
+    assert [e.get("message") for e in runs] == lines
+    assert [e.get("[@metadata][_id]") for e in runs] == ids
+    assert [e.get("message") for e in mixed] == ["decoded", *lines, "line"]
+    assert [e.get("[@metadata][_id]") for e in mixed[1:5]] == ids
+
+
+class _BrokenBlocks:
+    def decode_many(self, raws: list[bytes]) -> list[Event]:
+        if any(raw == b"boom" for raw in raws):
+            raise RuntimeError("a bug in a source")
+        return [Event({"message": part.decode()}) for raw in raws for part in raw.split(b"\n")]
+
+
+def test_a_source_that_raises_on_a_run_still_gives_every_event_of_the_other_blocks() -> None:
+    source = _BrokenBlocks()
+    events = unpack(pack([RawBatch(b"a\nb", source, 2), RawBatch(b"boom", source, 1),  # type: ignore[arg-type]
+                          RawBatch(b"c", source, 1)]))  # type: ignore[arg-type]
+    assert [e.get("message") for e in events] == ["a", "b", "boom", "c"]
+    assert events[2].has_tag("_rawdecodefailure") and not events[0].tags
+
+
+@pytest.mark.parametrize("delimiter", [b"\n", b"||"])
+def test_a_split_raw_batch_holds_the_same_events_in_two_parts(delimiter: bytes) -> None:
+    source = PlainBlockSource("/p", "box", True, "UTF-8", "n1", Decoration(), delimiter)
+    data = delimiter.join([b"a", b"", b"ccc|", b"d\r", b"e"])
+    whole = RawBatch((data, 1000), source, 5)
+    want = [(e.get("message"), e.get("[@metadata][_id]")) for e in unpack(pack([whole]))]
+    for count in range(1, 5):
+        parts = whole.split(count)
+        assert parts is not None and (parts[0].weight, parts[1].weight) == (count, 5 - count)
+        got = [(e.get("message"), e.get("[@metadata][_id]")) for e in unpack(pack(list(parts)))]
+        assert got == want, count
+    assert whole.split(0) is None and whole.split(5) is None  # nothing to split off
+    assert RawBatch(b"x\ny", _BrokenBlocks(), 2).split(1) is None  # type: ignore[arg-type]  # no split

@@ -23,16 +23,16 @@ from pipeline.event import Event
 from pipeline.eventid import file_line_id, set_event_id
 from pipeline.inputs._common import count_problem, ecs_mode, push_until_accepted, stream_codec
 from pipeline.inputs.base import Input, InputContext
-from pipeline.inputs.file.deferred import PlainLineSource
+from pipeline.inputs.file.deferred import PlainBlockSource, PlainLineSource
 from pipeline.inputs.file.discover import discover, sort_paths
 from pipeline.inputs.file.line_events import plain_line_events
 from pipeline.inputs.file.options import FileOptions
 from pipeline.inputs.file.registry import FileKey, Registry, file_key, same_file
-from pipeline.inputs.file.tail import Line, Lines, WatchedFile
+from pipeline.inputs.file.tail import Line, LineBlock, Lines, WatchedFile
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import register
 from pipeline.queue.push_size import push_slices
-from pipeline.runtime.rawevents import Decoration, RawEvent
+from pipeline.runtime.rawevents import Decoration, RawBatch, RawEvent
 
 TRUNCATED_TAG = "_line_truncated"
 DECODE_FAILURE_TAG = "_file_input_decode_failure"
@@ -254,9 +254,13 @@ class File(Input):
                     continue
                 if not self._try_open(watched):
                     continue
+            # Worker processes split plain lines themselves: a read's complete lines go as one block.
+            blocks = self._defer and watched.codec.name == "plain"
             for _ in range(self.options.file_chunk_count):
+                limit = min(MAX_LINES_PER_PUSH, ctx.queue.push_limit())
                 try:
-                    lines = watched.read_lines(self.options.file_chunk_size)
+                    lines = (watched.read_block(self.options.file_chunk_size, limit) if blocks
+                             else watched.read_lines(self.options.file_chunk_size))
                 except OSError as exc:
                     count_problem(self, "read_errors")
                     self.logger.warning("cannot read %s: %s; will retry", watched.path, exc)
@@ -267,8 +271,12 @@ class File(Input):
                         break
                     continue
                 progressed = True
+                if isinstance(lines, LineBlock):  # within the limit: one push
+                    if not self.deliver(ctx, watched, lines):
+                        return progressed
+                    self._save_if_due()
+                    continue
                 # Small pushes: backpressure acts per group and the registry advances often.
-                limit = min(MAX_LINES_PER_PUSH, ctx.queue.push_limit())
                 for start, stop in push_slices(len(lines), limit):
                     if not self.deliver(ctx, watched, lines[start:stop]):
                         return progressed
@@ -298,7 +306,7 @@ class File(Input):
             return False
         return True
 
-    def deliver(self, ctx: InputContext, watched: WatchedFile, lines: Sequence[Line],
+    def deliver(self, ctx: InputContext, watched: WatchedFile, lines: Sequence[Line] | LineBlock,
                 extra: list[Event] | None = None) -> bool:
         """Decode lines, push the events, and advance the committed offset once they are accepted."""
         events = self.decode(watched, lines)
@@ -316,7 +324,9 @@ class File(Input):
         self.registry.update(watched.key, watched.committed, watched.path)
         return True
 
-    def decode(self, watched: WatchedFile, lines: Sequence[Line]) -> list[Event]:
+    def decode(self, watched: WatchedFile, lines: Sequence[Line] | LineBlock) -> list[Event]:
+        if isinstance(lines, LineBlock):
+            return self._defer_block(watched, lines)
         codec = watched.codec
         if not isinstance(lines, Lines):
             lines = Lines.of(lines)
@@ -370,6 +380,15 @@ class File(Input):
         events: list[Event] = [RawEvent(item, source) for item in zip(lines.data, lines.ends, strict=True)]
         watched.fed_ends.extend(lines.ends)
         return events
+
+    def _defer_block(self, watched: WatchedFile, block: LineBlock) -> list[Event]:
+        """A read's complete plain lines, unsplit: one queue item standing for ``block.count`` events,
+        split and decoded by a worker process (same events as _decode_plain, tests/inputs/test_file_line_events.py)."""
+        source = PlainBlockSource(watched.path, self._host, self._ecs,
+                                  str(getattr(watched.codec.options, "charset", "UTF-8")), self._nonce(watched),
+                                  Decoration.of(self.options), self._delimiter)
+        watched.fed_ends.append(block.end)
+        return [RawBatch((block.data, block.start), source, block.count)]
 
     def _nonce(self, watched: WatchedFile) -> str | None:
         """This file's part of the stable event ids (None with stable_ids => false)."""

@@ -83,6 +83,34 @@ def _ends(start: int, parts: Sequence[bytes], step: int) -> list[int]:
     return ends
 
 
+def split_lines(data: bytes, start: int, delimiter: bytes, limit: int) -> Lines:
+    """The lines of ``data`` (complete lines joined by ``delimiter``, the last one's delimiter left out)
+    whose first starts at file offset ``start``: a final CR removed when the delimiter is a newline, lines
+    longer than ``limit`` cut and marked. The one splitting rule of the input and of the worker processes
+    that split a :class:`LineBlock`."""
+    parts = data.split(delimiter)
+    step = len(delimiter)
+    strip_cr = delimiter == b"\n"
+    ends = _ends(start, parts, step)
+    if (not strip_cr or b"\r" not in data) and max(map(len, parts)) <= limit:
+        return Lines(parts, ends)  # the usual read: nothing to cut or strip, the parts as split (in C)
+    marks = [len(raw) > limit for raw in parts]
+    data_list = [raw[:limit] if cut else raw for raw, cut in zip(parts, marks, strict=True)]
+    if strip_cr:
+        data_list = [raw[:-1] if raw.endswith(b"\r") else raw for raw in data_list]
+    return Lines(data_list, ends, marks if any(marks) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class LineBlock:
+    """Complete lines of one read, not split: worker processes split them (``split_lines``)."""
+
+    data: bytes  # the lines joined by the delimiter, the last one's delimiter left out
+    start: int  # file offset of the first line
+    end: int  # file offset just after the last line's delimiter
+    count: int  # lines in the block
+
+
 class WatchedFile:
     """Reading state of one file (identified by device+inode)."""
 
@@ -175,34 +203,67 @@ class WatchedFile:
     # -- reading --------------------------------------------------------------
     def read_lines(self, chunk_size: int) -> Lines:
         """Read one chunk and return the complete lines in it (delimiters and a final CR removed)."""
-        assert self.handle is not None
-        data = self.handle.read(chunk_size)
-        if not data:
+        got = self._read_complete(chunk_size)
+        if got is None:
             return Lines([], [])
-        start_pos = self.read_pos - len(self.partial)
-        self.read_pos += len(data)
-        self.last_growth = time.monotonic()
-        delimiter = self.delimiter
-        buffer = bytes(self.partial) + data if self.partial else data
-        parts = buffer.split(delimiter)
-        rest = parts.pop()
-        step, limit = len(delimiter), self.max_line_bytes
-        strip_cr = delimiter == b"\n"
-        if (not strip_cr or b"\r" not in buffer) and (not parts or max(map(len, parts)) <= limit):
-            # The usual read: nothing to cut or strip, so the lines are the parts as split (in C).
-            lines = Lines(parts, _ends(start_pos, parts, step))
-        else:
-            ends = _ends(start_pos, parts, step)
-            marks = [len(raw) > limit for raw in parts]
-            data_list = [raw[:limit] if cut else raw for raw, cut in zip(parts, marks, strict=True)]
-            if strip_cr:
-                data_list = [raw[:-1] if raw.endswith(b"\r") else raw for raw in data_list]
-            lines = Lines(data_list, ends, marks if any(marks) else None)
-        self.partial = bytearray(rest)
-        if self.partial_truncated and lines:
+        data, start, had_truncated = got
+        lines = split_lines(data, start, self.delimiter, self.max_line_bytes) if data is not None else Lines([], [])
+        if had_truncated and lines:
             # the first line completed the oversized partial: it keeps the mark
             lines.mark_truncated(0)
             self.partial_truncated = False
+        self._bound_partial()
+        return lines
+
+    def read_block(self, chunk_size: int, max_lines: int) -> LineBlock | Lines:
+        """Read one chunk and return its complete lines as one :class:`LineBlock`, split by nobody (a
+        worker process splits it): no per-line work here. Falls back to :meth:`read_lines`' split when a
+        line may need cutting (a truncated partial, a block longer than ``max_line_bytes``) or the block
+        holds more than ``max_lines`` lines (a push must stay within the queue's limit)."""
+        got = self._read_complete(chunk_size)
+        if got is None:
+            return Lines([], [])
+        data, start, had_truncated = got
+        if data is None:
+            self._bound_partial()
+            return Lines([], [])
+        count = data.count(self.delimiter) + 1
+        if had_truncated or len(data) > self.max_line_bytes or count > max_lines:
+            lines = split_lines(data, start, self.delimiter, self.max_line_bytes)
+            if had_truncated:
+                lines.mark_truncated(0)
+                self.partial_truncated = False
+            self._bound_partial()
+            return lines
+        self._bound_partial()
+        return LineBlock(data, start, start + len(data) + len(self.delimiter), count)
+
+    def _read_complete(self, chunk_size: int) -> tuple[bytes | None, int, bool] | None:
+        """Read one chunk: (its complete lines joined by the delimiter, the last delimiter left out, or
+        None when no line is complete yet; the offset of the first; whether the partial line they
+        continue was cut), keeping the rest as the partial line. None when nothing was read."""
+        assert self.handle is not None
+        chunk = self.handle.read(chunk_size)
+        if not chunk:
+            return None
+        start = self.read_pos - len(self.partial)
+        self.read_pos += len(chunk)
+        self.last_growth = time.monotonic()
+        buffer = bytes(self.partial) + chunk if self.partial else chunk
+        had_truncated = self.partial_truncated
+        delimiter = self.delimiter
+        if len(delimiter) == 1:
+            cut = buffer.rfind(delimiter)
+        else:  # where split, from the left, puts its last delimiter ("|||" by "||": "", "|"), not rfind
+            parts = buffer.split(delimiter)
+            cut = len(buffer) - len(parts[-1]) - len(delimiter) if len(parts) > 1 else -1
+        if cut < 0:
+            self.partial = bytearray(buffer)
+            return None, start, had_truncated
+        self.partial = bytearray(buffer[cut + len(self.delimiter):])
+        return buffer[:cut], start, had_truncated
+
+    def _bound_partial(self) -> None:
         if len(self.partial) > self.max_line_bytes:
             # Keep memory bounded: hold the first max_line_bytes, skip the rest until the delimiter.
             self._hold_truncated()
@@ -210,7 +271,6 @@ class WatchedFile:
             self.partial_since = time.monotonic()
         elif not self.partial:
             self.partial_since = 0.0
-        return lines
 
     def _hold_truncated(self) -> None:
         # The partial's bytes past the limit are dropped; positions stay exact because
