@@ -4,8 +4,10 @@ client built from them (pipeline/archive/stores.py makes it, for the archive tie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from pipeline.errors import ConfigError
 from pipeline.plugin import Secret, option
 
 
@@ -14,18 +16,53 @@ class S3ConnectionOptions:
     bucket: str = option(doc="The bucket.")
     region: str = option("us-east-1", "Region of the bucket.")
     endpoint: str | None = option(None, "S3-compatible endpoint URL (MinIO, Alibaba OSS, Ceph); unset for AWS.")
-    access_key_id: str | None = option(None, "Access key (else the environment, ~/.aws or an instance role).")
+    access_key_id: str | None = option(None, "Access key (else aws_credentials_file, the environment, ~/.aws or "
+                                             "an instance role).")
     secret_access_key: Secret | None = option(None, "Secret key.")
     session_token: Secret | None = option(None, "Session token of temporary credentials.")
+    aws_credentials_file: Path | None = option(
+        None, "YAML file with :access_key_id:, :secret_access_key: and optionally :session_token: (Logstash's "
+              "format); read when neither access_key_id nor secret_access_key is set.")
+    proxy_uri: str | None = option(None, "HTTP(S) proxy for the S3 requests, e.g. http://proxy:3128.")
     additional_settings: dict[str, Any] = option({}, "Client settings; force_path_style => true for most "
                                                      "self-hosted servers.")
+
+    def credentials(self) -> tuple[str | None, str | None, str | None]:
+        """(access key, secret, session token) in Logstash's order: the options, else aws_credentials_file,
+        else (None, None, None): boto3's own chain (environment, ~/.aws, instance role)."""
+        key_id = self.access_key_id
+        secret = self.secret_access_key.reveal() if self.secret_access_key else None
+        token = self.session_token.reveal() if self.session_token else None
+        if key_id is None and secret is None and self.aws_credentials_file is not None:
+            return read_credentials_file(self.aws_credentials_file)
+        return key_id, secret, token
 
     def s3_client(self) -> Any:
         """A boto3 S3 client for these options."""
         from pipeline.archive.stores import s3_client
 
+        key_id, secret, token = self.credentials()
         return s3_client(endpoint=self.endpoint, region=self.region,
                          force_path_style=bool(self.additional_settings.get("force_path_style", False)),
-                         access_key_id=self.access_key_id,
-                         secret_access_key=self.secret_access_key.reveal() if self.secret_access_key else None,
-                         session_token=self.session_token.reveal() if self.session_token else None)
+                         access_key_id=key_id, secret_access_key=secret, session_token=token, proxy=self.proxy_uri)
+
+
+def read_credentials_file(path: Path) -> tuple[str | None, str | None, str | None]:
+    """(access key, secret, session token) from Logstash's aws_credentials_file YAML: Ruby symbol keys
+    (``:access_key_id: "..."``) as Logstash writes them, plain keys as well."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f'option "aws_credentials_file": cannot read {path}: {exc}') from None
+    if not isinstance(data, dict):
+        raise ConfigError(f'option "aws_credentials_file": {path} is not a YAML mapping')
+
+    def get(name: str) -> str | None:
+        value = data.get(f":{name}", data.get(name))
+        return None if value is None else str(value)
+
+    if not (get("access_key_id") and get("secret_access_key")):
+        raise ConfigError(f'option "aws_credentials_file": {path} needs :access_key_id: and :secret_access_key:')
+    return get("access_key_id"), get("secret_access_key"), get("session_token")
