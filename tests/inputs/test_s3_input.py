@@ -155,10 +155,14 @@ def test_multiline_stack_traces_are_one_event_each_and_the_last_is_flushed_at_th
     config.write_text(f'''input {{ s3 {{ bucket => "{bucket}" endpoint => "{s3_endpoint.url}"
     access_key_id => "{s3_endpoint.access_key}" secret_access_key => "{s3_endpoint.secret_key}"
     additional_settings => {{ "force_path_style" => true }} watch_for_new_files => false cutoff_second => 0
-    codec => multiline {{ pattern => "^(\\s|java\\.)" what => "previous" }} }} }}
+    codec => multiline {{ pattern => "^(\\s|java\\.)" what => "previous" }} type => "java" }} }}
+filter {{ mutate {{ add_field => {{ "key" => "%{{[@metadata][s3][key]}}" }} }} }}
 output {{ file {{ path => "{out}" flush_interval => 0 }} }}''')
     _run_finite(config, tmp_path, "multiline")
-    messages = [e["message"] for e in _lines(out)]
+    events = _lines(out)
+    # the flushed last event is decorated like the others (logstash-input-s3#153 lost them on it)
+    assert {(e["key"], e["type"]) for e in events} == {("app/trace.log.gz", "java")}
+    messages = [e["message"] for e in events]
     assert messages == [
         "2024-05-01 10:00:00 ERROR boom\njava.lang.IllegalStateException: boom\n\tat a.B.c(B.java:1)\n"
         "\tat a.B.d(B.java:2)",
