@@ -40,3 +40,11 @@ def test_cloudfront_headers_are_dropped_and_set_on_the_following_events() -> Non
     [ecs] = _slices(lines, "plain", 10, ecs=True)
     assert ecs[1]["@metadata"]["s3"] == {"key": "k", "cloudfront": {"version": "1.0", "fields": "date time"}}
     assert "cloudfront_version" not in ecs[1] and "cloudfront" not in ecs[0]["@metadata"]["s3"]
+
+
+def test_line_delimited_codecs_give_one_event_per_line_of_the_object() -> None:
+    # The input has split the lines off already: json_lines must not wait for a newline it never sees.
+    [events] = _slices([b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'], "json_lines", 10)
+    assert [e["n"] for e in events] == [1, 2, 3]
+    [lines] = _slices([b"one", b"two"], "line", 10)
+    assert [e["message"] for e in lines] == ["one", "two"]
