@@ -324,3 +324,24 @@ output { stdout {} }''')
     refused = subprocess.run([*pipeline_cmd, "check", "-f", str(config)], capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0
     assert "role_arn" in refused.stdout + refused.stderr and "AWS_ROLE_ARN" in refused.stdout + refused.stderr
+
+
+def test_real_kafka_broker_logs_archived_in_s3_give_one_event_per_logged_record(
+        tmp_path: Path, s3_endpoint: S3Endpoint, shared_data: Path) -> None:
+    # Kafka broker logs (elastic/examples) with tab-indented config dumps and Java stack traces.
+    logs = sorted((shared_data / "elastic-examples-extra").glob("kafka0-server.log.*"))
+    assert len(logs) == 2
+    bucket = _bucket(s3_endpoint, {f"kafka/{p.name}.gz": gzip.compress(p.read_bytes()) for p in logs})
+    _, taken = run_into_small_queue(
+        _plugin(tmp_path, s3_endpoint, bucket, 'codec => multiline { pattern => "^\\[" negate => true '
+                                               'what => "previous" max_lines => 10000 }'), capacity=64)
+    expected = []  # a record starts at "[date]"; lines before a file's first record make one event too
+    for path in logs:
+        records: list[list[str]] = []
+        for line in path.read_text().splitlines():
+            if line.startswith("[") or not records:
+                records.append([])
+            records[-1].append(line)
+        expected += [(f"kafka/{path.name}.gz", "\n".join(r)) for r in records]
+    assert [(e.metadata["s3"]["key"], e["message"]) for e in taken] == expected
+    assert any("\tat kafka." in message for _, message in expected)  # stack traces are in there
