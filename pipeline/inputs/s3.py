@@ -164,7 +164,7 @@ class S3(Input):
         try:
             self.client.head_bucket(Bucket=bucket)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            if not _missing(exc):
                 raise
             self.logger.info("s3 input: creating the backup bucket %s", bucket)
             self.client.create_bucket(Bucket=bucket)
@@ -174,15 +174,13 @@ class S3(Input):
         """Push one object's events slice by slice and wait until all are safe; False if stopping first
         (the object is then read again next time)."""
         key = obj["Key"]
-        metadata: dict[str, Any] = {}
-        if self.options.include_object_properties:
-            metadata.update(object_properties(self.client.head_object(Bucket=self.options.bucket, Key=key)))
-        metadata["key"] = key
-        limit = min(MAX_SLICE, ctx.queue.push_limit())
-        deliveries = _Deliveries()
         with tempfile.TemporaryDirectory(prefix="pipeline-s3-", dir=self.options.temporary_directory) as tmp:
             local = Path(tmp) / "object"
-            self.client.download_file(self.options.bucket, key, str(local))
+            metadata = self._download(key, local)
+            if metadata is None:
+                return True
+            limit = min(MAX_SLICE, ctx.queue.push_limit())
+            deliveries = _Deliveries()
             codec = resolve_codec(self).clone()
             for events in decoded_slices(self._lines(local, key), codec, limit, metadata, self._ecs, self.logger,
                                          key):
@@ -200,6 +198,24 @@ class S3(Input):
                 return True
             self._finish(key, obj, local)
         return True
+
+    def _download(self, key: str, local: Path) -> dict[str, Any] | None:
+        """Download the object to ``local``; its [@metadata][s3] (key, properties), or None if it is gone
+        since the listing (deleted meanwhile: skipped, the other objects are read)."""
+        from botocore.exceptions import ClientError
+
+        metadata: dict[str, Any] = {}
+        try:
+            if self.options.include_object_properties:
+                metadata.update(object_properties(self.client.head_object(Bucket=self.options.bucket, Key=key)))
+            self.client.download_file(self.options.bucket, key, str(local))
+        except ClientError as exc:
+            if not _missing(exc):
+                raise
+            self.logger.warning("s3 input: %s was listed but is gone (deleted meanwhile): skipped", key)
+            return None
+        metadata["key"] = key
+        return metadata
 
     def _lines(self, local: Path, key: str) -> Iterator[bytes]:
         """The object's lines without their line ends; a broken object (a cut gzip) ends where it breaks."""
@@ -221,7 +237,7 @@ class S3(Input):
         try:
             head = self.client.head_object(Bucket=self.options.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _missing(exc):
                 return False  # deleted meanwhile: what was read is kept, the position moves on
             raise
         if int(head["LastModified"].timestamp()) == int(obj["LastModified"].timestamp()):
@@ -243,6 +259,11 @@ class S3(Input):
         save_position(self.sincedb, position.after(key, obj["LastModified"]))
         if opts.delete:
             self.client.delete_object(Bucket=opts.bucket, Key=key)
+
+
+def _missing(error: Any) -> bool:
+    """Whether a botocore ClientError says the object (or bucket) does not exist."""
+    return error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 
 
 class _Deliveries:

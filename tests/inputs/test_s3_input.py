@@ -345,3 +345,23 @@ def test_real_kafka_broker_logs_archived_in_s3_give_one_event_per_logged_record(
         expected += [(f"kafka/{path.name}.gz", "\n".join(r)) for r in records]
     assert [(e.metadata["s3"]["key"], e["message"]) for e in taken] == expected
     assert any("\tat kafka." in message for _, message in expected)  # stack traces are in there
+
+
+def test_an_object_deleted_between_listing_and_download_is_skipped_and_the_others_read(
+        tmp_path: Path, s3_endpoint: S3Endpoint) -> None:
+    import threading
+
+    from pipeline.inputs.base import InputContext
+    from pipeline.queue.memory import MemoryQueue
+
+    client = _client(s3_endpoint)
+    bucket = _bucket(s3_endpoint, {"a.log": b"a\n", "b.log": b"b\n"})
+    plugin = _plugin(tmp_path, s3_endpoint, bucket, "include_object_properties => true")
+    plugin.register()
+    listed = plugin.pending_objects()
+    client.delete_object(Bucket=bucket, Key="a.log")
+    queue = MemoryQueue(10)
+    ctx = InputContext(queue, plugin.decorator, threading.Event())
+    assert [plugin._read_object(ctx, obj) for obj in listed] == [True, True]
+    assert [e["message"] for e in queue.get_batch(10, 0.1) or []] == ["b"]
+    assert json.loads((tmp_path / "data" / "s3" / "s3.sincedb").read_text())["keys"] == ["b.log"]
