@@ -3,12 +3,19 @@ client built from them (pipeline/archive/stores.py makes it, for the archive tie
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
 from pipeline.plugin import Secret, option
+
+log = logging.getLogger("pipeline.s3")
+# additional_settings: the AWS Ruby SDK's client options (Logstash hands them to it) botocore has too
+_BOOLEAN_S3_SETTINGS = ("use_dualstack_endpoint", "use_accelerate_endpoint")
+APPLIED_SETTINGS = ("force_path_style", "ssl_verify_peer", "ssl_ca_bundle", "retry_limit", "http_open_timeout",
+                    "http_read_timeout", *_BOOLEAN_S3_SETTINGS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,9 +49,44 @@ class S3ConnectionOptions:
         from pipeline.archive.stores import s3_client
 
         key_id, secret, token = self.credentials()
-        return s3_client(endpoint=self.endpoint, region=self.region,
-                         force_path_style=bool(self.additional_settings.get("force_path_style", False)),
-                         access_key_id=key_id, secret_access_key=secret, session_token=token, proxy=self.proxy_uri)
+        return s3_client(endpoint=self.endpoint, region=self.region, access_key_id=key_id, secret_access_key=secret,
+                         session_token=token, proxy=self.proxy_uri, **client_settings(self.additional_settings))
+
+
+def client_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """``s3_client`` arguments for Logstash's ``additional_settings`` (the Ruby SDK's names; "true"/"false"
+    strings are booleans, as Logstash casts them). Settings botocore has no match for (follow_redirects...)
+    are logged once as not applied: silently dropping them would hide a difference from Logstash."""
+    def flag(name: str) -> bool:
+        value = settings[name]
+        return value.strip().lower() == "true" if isinstance(value, str) else bool(value)
+
+    def number(name: str) -> float:
+        try:
+            return float(settings[name])
+        except (TypeError, ValueError):
+            raise ConfigError(f'option "additional_settings": {name} must be a number, got {settings[name]!r}'
+                              ) from None
+
+    out: dict[str, Any] = {"force_path_style": "force_path_style" in settings and flag("force_path_style")}
+    if "ssl_verify_peer" in settings and not flag("ssl_verify_peer"):
+        out["verify"] = False
+    elif "ssl_ca_bundle" in settings:
+        out["verify"] = str(settings["ssl_ca_bundle"])
+    if "retry_limit" in settings:
+        out["max_attempts"] = int(number("retry_limit"))  # retries after the first try, in both SDKs
+    if "http_open_timeout" in settings:
+        out["connect_timeout"] = number("http_open_timeout")
+    if "http_read_timeout" in settings:
+        out["read_timeout"] = number("http_read_timeout")
+    s3 = {name: flag(name) for name in _BOOLEAN_S3_SETTINGS if name in settings}
+    if s3:
+        out["s3_settings"] = s3
+    ignored = sorted(set(settings) - set(APPLIED_SETTINGS))
+    if ignored:
+        log.warning("additional_settings %s not applied here (applied: %s)", ", ".join(ignored),
+                    ", ".join(APPLIED_SETTINGS))
+    return out
 
 
 def read_credentials_file(path: Path) -> tuple[str | None, str | None, str | None]:

@@ -47,6 +47,11 @@ _ACK_GRACE_SECONDS = 5.0  # at stop: how long pushed slices may take to become s
 class S3InputOptions(InputOptions, S3ConnectionOptions):
     codec: Codec = option("plain", "Codec decoding each line.")
     bucket: str = variant(S3ConnectionOptions, "bucket", doc="Bucket to read.")
+    additional_settings: dict[str, Any] = variant(
+        S3ConnectionOptions, "additional_settings",
+        doc="Client settings, by the AWS Ruby SDK's names as in Logstash: force_path_style => true (most "
+            "self-hosted servers), ssl_verify_peer, ssl_ca_bundle, retry_limit, http_open_timeout, "
+            "http_read_timeout, use_dualstack_endpoint, use_accelerate_endpoint; others are logged as not applied.")
     prefix: str | None = option(None, "Only keys starting with this.")
     exclude_pattern: str | None = option(None, "Skip keys matching this regex.")
     sincedb_path: Path | None = option(None, "Where the read position is kept (default path.data/s3/ID.sincedb); a "
