@@ -36,11 +36,23 @@ from pipeline.inputs._s3_objects import (
 )
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.plugin import Codec, Duration, no_effect, option, register, unsupported, variant
+from pipeline.rubyregex import compile_ruby
 from pipeline.s3_connection import S3ConnectionOptions
 
 #: most events pushed at once when the queue sets no smaller limit (a queue bounded by bytes only)
 MAX_SLICE = 1000
 _ACK_GRACE_SECONDS = 5.0  # at stop: how long pushed slices may take to become safe before the object is left
+
+
+def _regex_error(pattern: str | None) -> str | None:
+    """Why a key regex (Ruby syntax, as Logstash reads it) cannot be used, or None."""
+    if pattern is None:
+        return None
+    try:
+        compile_ruby(pattern)
+    except re.error as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +65,8 @@ class S3InputOptions(InputOptions, S3ConnectionOptions):
             "self-hosted servers), ssl_verify_peer, ssl_ca_bundle, retry_limit, http_open_timeout, "
             "http_read_timeout, use_dualstack_endpoint, use_accelerate_endpoint; others are logged as not applied.")
     prefix: str | None = option(None, "Only keys starting with this.")
-    exclude_pattern: str | None = option(None, "Skip keys matching this regex.")
+    exclude_pattern: str | None = option(None, "Skip keys matching this regex (Ruby syntax, as Logstash).",
+                                         check=_regex_error)
     sincedb_path: Path | None = option(None, "Where the read position is kept (default path.data/s3/ID.sincedb); a "
                                              "Logstash s3 sincedb file is read too, and replaced by ours.")
     interval: Duration = option(Duration(60), "Seconds between listings of the bucket.")
@@ -65,7 +78,8 @@ class S3InputOptions(InputOptions, S3ConnectionOptions):
     backup_add_prefix: str | None = option(None, "Prefix added to the key of backed-up objects; keys under it are "
                                                  "not read when backup_to_bucket is the bucket read.")
     backup_to_dir: Path | None = option(None, "Copy each read object to this directory (under its key's path).")
-    gzip_pattern: str = option(r"\.gz(ip)?$", "Keys matching this regex are gunzipped.")
+    gzip_pattern: str = option(r"\.gz(ip)?$", "Keys matching this regex (Ruby syntax) are gunzipped.",
+                               check=_regex_error)
     include_object_properties: bool = option(False, "Add the object's properties (HeadObject: content_type, "
                                                     "content_length, etag, last_modified, metadata...) under "
                                                     "[@metadata][s3].")
@@ -93,8 +107,8 @@ class S3(Input):
         opts = self.options
         self.client = opts.s3_client()
         self.sincedb = opts.sincedb_path or self.context.path_data / "s3" / f"{self.context.plugin_id or 's3'}.sincedb"
-        self._exclude = re.compile(opts.exclude_pattern) if opts.exclude_pattern else None
-        self._gzip = re.compile(opts.gzip_pattern)
+        self._exclude = compile_ruby(opts.exclude_pattern) if opts.exclude_pattern else None
+        self._gzip = compile_ruby(opts.gzip_pattern)
         self._ecs = ecs_mode(self) != "disabled"
         self._stop = threading.Event()
         self._backup_bucket_checked = False

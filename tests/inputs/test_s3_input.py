@@ -365,3 +365,17 @@ def test_an_object_deleted_between_listing_and_download_is_skipped_and_the_other
     assert [plugin._read_object(ctx, obj) for obj in listed] == [True, True]
     assert [e["message"] for e in queue.get_batch(10, 0.1) or []] == ["b"]
     assert json.loads((tmp_path / "data" / "s3" / "s3.sincedb").read_text())["keys"] == ["b.log"]
+
+
+def test_key_patterns_are_ruby_regexes_and_a_bad_one_is_a_config_error(tmp_path: Path,
+                                                                        s3_endpoint: S3Endpoint) -> None:
+    from pipeline.errors import ConfigError
+
+    bucket = _bucket(s3_endpoint, {"logs/2020/04/a.log": b"a\n", "logs/2021/b.log": b"b\n", "c.log.GZ": b"c\n"})
+    # \h (hex digit) and \z exist in Ruby, not in Python's re
+    plugin = _plugin(tmp_path, s3_endpoint, bucket, 'exclude_pattern => "/\\h{4}/04/" gzip_pattern => "\\.gz\\z"')
+    plugin.register()
+    assert sorted(o["Key"] for o in plugin.pending_objects()) == ["c.log.GZ", "logs/2021/b.log"]
+    assert not plugin._gzip.search("c.log.GZ")
+    with pytest.raises(ConfigError, match="exclude_pattern.*invalid regular expression"):
+        _plugin(tmp_path, s3_endpoint, bucket, 'exclude_pattern => "(unclosed"')
