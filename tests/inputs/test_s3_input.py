@@ -132,9 +132,9 @@ def _plugin(tmp_path: Path, s3: S3Endpoint, bucket: str, extra: str = "", data: 
                         path_data=tmp_path / data, register=False)
 
 
-def _run_finite(config: Path, tmp_path: Path, name: str) -> None:
+def _run_finite(config: Path, tmp_path: Path, name: str, *extra: str) -> None:
     """Run the real `pipeline` command until its finite s3 input has read the bucket once."""
-    process = PipelineProcess(config, tmp_path / "data", tmp_path / f"{name}.log")
+    process = PipelineProcess(config, tmp_path / "data", tmp_path / f"{name}.log", *extra)
     try:
         assert process.process.wait(120) == 0, (tmp_path / f"{name}.log").read_text()
     except subprocess.TimeoutExpired:
@@ -379,3 +379,15 @@ def test_key_patterns_are_ruby_regexes_and_a_bad_one_is_a_config_error(tmp_path:
     assert not plugin._gzip.search("c.log.GZ")
     with pytest.raises(ConfigError, match="exclude_pattern.*invalid regular expression"):
         _plugin(tmp_path, s3_endpoint, bucket, 'exclude_pattern => "(unclosed"')
+
+
+def test_a_big_object_through_a_persisted_queue_is_read_whole_in_slices(tmp_path: Path,
+                                                                         s3_endpoint: S3Endpoint) -> None:
+    # A persisted queue is bounded by bytes only: the input's own slice cap (1,000 events) applies.
+    bucket = _bucket(s3_endpoint, {"app/big.log.gz": gzip.compress(b"".join(b'{"n": %d}\n' % n for n in range(5000)))})
+    out = tmp_path / "out.json"
+    config = _config(tmp_path, s3_endpoint, bucket, "watch_for_new_files => false cutoff_second => 0", out)
+    _run_finite(config, tmp_path, "persisted", "--queue.type", "persisted")
+    assert sorted(e["n"] for e in _lines(out)) == list(range(5000))  # two workers: any order, each once
+    [sincedb] = (tmp_path / "data" / "s3").glob("*.sincedb")  # named after the plugin's id
+    assert json.loads(sincedb.read_text())["keys"] == ["app/big.log.gz"]
