@@ -29,7 +29,8 @@ def git(repo: Path, *args: str) -> str:
 
 
 # Plugins shipped in an integration repository (its docs are docs/<kind>-<name>.asciidoc).
-INTEGRATIONS = {("input", "jdbc"): "jdbc", ("input", "rabbitmq"): "rabbitmq", ("output", "rabbitmq"): "rabbitmq"}
+INTEGRATIONS = {("input", "jdbc"): "jdbc", ("input", "rabbitmq"): "rabbitmq", ("output", "rabbitmq"): "rabbitmq",
+                ("input", "s3"): "aws"}  # the s3 output is still generated from logstash-output-s3
 INTEGRATIONS.update({("input", "kafka"): "kafka", ("output", "kafka"): "kafka"})
 
 
@@ -105,7 +106,7 @@ COMMON: dict[str, list[tuple[str, str, str, str]]] = {
 
 PLUGINS = {
     "input": ["azure_event_hubs", "beats", "dead_letter_queue", "elasticsearch", "file", "gelf", "generator", "heartbeat", "http", "http_poller",
-              "jdbc", "rabbitmq", "stdin", "syslog", "tcp", "twitter", "udp"],
+              "jdbc", "rabbitmq", "s3", "stdin", "syslog", "tcp", "twitter", "udp"],
     "filter": ["aggregate", "bytes", "cidr", "clone", "csv", "date", "de_dot", "dissect", "dns", "drop", "elapsed",
                "fingerprint", "geoip", "grok", "http", "json", "json_encode", "kv", "memcached", "mutate", "prune",
                "ruby", "split", "syslog_pri", "throttle", "tld", "translate", "truncate", "urldecode", "useragent",

@@ -149,19 +149,25 @@ class S3Store:
 def s3_client(*, endpoint: str | None = None, region: str | None = None, force_path_style: bool = False,
               access_key_id: str | None = None, secret_access_key: str | None = None,
               session_token: str | None = None, proxy: str | None = None,
-              signature_version: str | None = None) -> Any:
+              signature_version: str | None = None, verify: bool | str | None = None,
+              connect_timeout: float | None = None, read_timeout: float | None = None,
+              max_attempts: int | None = None, s3_settings: dict[str, Any] | None = None) -> Any:
     """A boto3 S3 client; without keys, boto3's usual chain (env, ~/.aws, instance role) applies.
-    ``proxy``: an HTTP(S) proxy URL; ``signature_version``: botocore's name (s3v4, or s3 for v2)."""
+    ``proxy``: an HTTP(S) proxy URL; ``signature_version``: botocore's name (s3v4, or s3 for v2);
+    ``verify``: False or a CA bundle path (default: verify with botocore's bundle); ``s3_settings``: more
+    of botocore's S3 settings (use_dualstack_endpoint, use_accelerate_endpoint)."""
     import boto3
     from botocore.config import Config
 
-    config = Config(s3={"addressing_style": "path" if force_path_style else "auto"},
-                    retries={"max_attempts": 5, "mode": "standard"},
+    timeouts = {k: v for k, v in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)) if v is not None}
+    config = Config(s3={"addressing_style": "path" if force_path_style else "auto", **(s3_settings or {})},
+                    retries={"max_attempts": 5 if max_attempts is None else max_attempts, "mode": "standard"},
                     proxies={"http": proxy, "https": proxy} if proxy else None,
-                    signature_version=signature_version)
+                    signature_version=signature_version, **timeouts)
     return boto3.client("s3", endpoint_url=endpoint or None, region_name=region or None,
                         aws_access_key_id=access_key_id or None, aws_secret_access_key=secret_access_key or None,
-                        aws_session_token=session_token or None, config=config)
+                        aws_session_token=session_token or None, config=config,
+                        **({} if verify is None else {"verify": verify}))
 
 
 def open_store(spec: TierSpec) -> Store:
