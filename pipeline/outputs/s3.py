@@ -25,7 +25,7 @@ from typing import IO, Any, Literal
 from pipeline.event import Event
 from pipeline.outputs.base import Output, OutputOptions
 from pipeline.plugin import ByteSize, Codec, no_effect, option, register, unsupported, variant
-from pipeline.s3_connection import S3ConnectionOptions
+from pipeline.s3_connection import S3ConnectionOptions, read_credentials_file
 from pipeline.template import Template
 
 PART_SUFFIX = ".part"
@@ -64,28 +64,6 @@ class S3OutputOptions(OutputOptions, S3ConnectionOptions):
         "assuming an IAM role from the config is not implemented; let boto3 do it: a profile with role_arn in "
         "~/.aws/config (AWS_PROFILE), or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE")
     role_session_name: str | None = no_effect("only used with role_arn, which is not supported here")
-
-
-def read_credentials_file(path: Path) -> tuple[str | None, str | None, str | None]:
-    """(access key, secret, session token) from Logstash's aws_credentials_file YAML (``:access_key_id: ...``)."""
-    import yaml
-
-    from pipeline.errors import ConfigError
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f'option "aws_credentials_file": cannot read {path}: {exc}') from None
-    if not isinstance(data, dict):
-        raise ConfigError(f'option "aws_credentials_file": {path} is not a YAML mapping')
-
-    def get(name: str) -> str | None:
-        value = data.get(f":{name}", data.get(name))
-        return None if value is None else str(value)
-
-    if not (get("access_key_id") and get("secret_access_key")):
-        raise ConfigError(f'option "aws_credentials_file": {path} needs :access_key_id: and :secret_access_key:')
-    return get("access_key_id"), get("secret_access_key"), get("session_token")
 
 
 class _OpenFile:
