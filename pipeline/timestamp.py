@@ -106,3 +106,15 @@ class Timestamp:
 
     def __hash__(self) -> int:
         return hash(self.millis)
+
+
+_new = object.__new__
+
+
+def of_millis(millis: int) -> Timestamp:
+    """``Timestamp(millis)`` for an int, without the class call's trip through ``__init__`` (a quarter of
+    the cost): for hot paths that make one per event, such as the date filter's parse of a new string."""
+    stamp: Timestamp = _new(Timestamp)
+    stamp.millis = millis
+    stamp._iso = None
+    return stamp

@@ -16,7 +16,7 @@ from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 from pipeline.template import Template
-from pipeline.timestamp import Timestamp
+from pipeline.timestamp import Timestamp, of_millis
 
 _CACHE_SIZE = 20_000  # distinct date strings kept; log timestamps repeat a lot
 _YEARLESS_CACHE_SECONDS = 60.0  # a guessed year can change at midnight on new year's eve
@@ -107,7 +107,7 @@ class Date(Filter):
             return events
         if self._year_dependent and time.monotonic() > self._cache_expires:
             self._expire_cache()  # once a batch: its guessed years are as fresh as one event's
-        cache, filter_guarded, first_fit, remember = self._cache, self.filter_guarded, self._first_fit, self._remember
+        cache, filter_guarded, first_fit = self._cache, self.filter_guarded, self._first_fit
         minute_lookup, zone = self._minute_lookup, self._zone
         for event in events:
             data = event.data
@@ -121,8 +121,10 @@ class Date(Filter):
                 # A new second of a minute seen before (logs in time order): what the first format would give.
                 millis = minute_lookup(value, zone) if minute_lookup is not None and kind is str else None
                 if millis is not None:
-                    stamp = Timestamp(millis)
-                    remember(value, stamp)
+                    stamp = of_millis(millis)
+                    if len(cache) >= _CACHE_SIZE:  # _remember's rule, inline: most strings of ordered logs come here
+                        cache.clear()
+                    cache[value] = stamp
                 else:
                     try:
                         stamp = first_fit(value, zone, value)
