@@ -34,6 +34,8 @@ import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timezone, tzinfo
 
+from pipeline.timestamp import MILLIS_TEXT, SECOND_TEXT, Timestamp, minute_text, of_millis
+
 # (year, month, day, hour, minute, second, millis, zone): what a format's regex match assembles into
 Fields = tuple[int, int, int, int, int, int, int, tzinfo]
 Millis = Callable[[int, int, int, int, int, int, int, tzinfo], int]
@@ -79,8 +81,9 @@ _FRACTION_MILLIS = {text: int((text + "00")[:3]) for width in (1, 2, 3)
 
 
 # The last minute used: (length, head, middle, tail, the layout's four span ends, era, epoch millis at second
-# 0, zone); head/middle/tail: the text before the seconds, between seconds and fraction, after both.
-_Last = tuple[int, str, str, str, int, int, int, int, Hashable, int, tzinfo]
+# 0, zone, ISO text of that UTC minute or None); head/middle/tail: the text before the seconds, between
+# seconds and fraction, after both.
+_Last = tuple[int, str, str, str, int, int, int, int, Hashable, int, tzinfo, str | None]
 
 
 def _fraction_millis(text: str) -> int | None:
@@ -97,8 +100,14 @@ def _last_of(value: str, layout: Layout, base: int, zone: tzinfo) -> _Last:
         middle, tail = "", value[seconds_end:]
     else:
         middle, tail = value[seconds_end:fraction_start], value[fraction_end:]
+    text = None
+    if base % 60_000 == 0:  # the minute starts a UTC minute (offsets of whole minutes): its ISO text, once
+        try:
+            text = minute_text(base // 60_000)
+        except (OverflowError, OSError, ValueError):  # beyond what gmtime formats: Timestamp.iso() decides later
+            text = None
     return (len(value), value[:seconds_start], middle, tail, seconds_start, seconds_end, fraction_start,
-            fraction_end, era, base, zone)
+            fraction_end, era, base, zone, text)
 
 
 def _key(value: str, layout: Layout) -> str:
@@ -128,11 +137,33 @@ class MinuteReuse:
         """The clock's state the next parse will use (None for a format that does not read the clock)."""
         return self._era() if self._era is not None else None
 
+    def stamp(self, value: str, zone: tzinfo) -> Timestamp | None:
+        """:meth:`lookup`'s answer as a Timestamp. A string of the last minute used (most strings of logs in
+        time order) gets its ISO text too, from the minute's and the string's own digits: the output writes
+        it, and Timestamp.iso() would compute it again from the millis at several times the cost."""
+        last = self._last
+        if last is not None:  # lookup's shortcut (below), keeping the seconds and millis apart
+            length, head, middle, tail, start, end, fraction_at, fraction_end, last_era, minute, last_zone, text = last
+            if (len(value) == length and last_zone is zone and value.startswith(head) and value.endswith(tail)
+                    and (last_era is None or self._era is None or self._era() == last_era)):
+                seconds = _SECONDS.get(value[start:end])
+                if seconds is not None:
+                    millis: int | None = 0
+                    if fraction_at >= 0:
+                        millis = _fraction_millis(value[fraction_at:fraction_end])
+                        if not value.startswith(middle, end):
+                            millis = None
+                    if millis is not None:
+                        return of_millis(minute + seconds * 1000 + millis,
+                                         None if text is None else f"{text}{SECOND_TEXT[seconds]}{MILLIS_TEXT[millis]}")
+        found = self.lookup(value, zone)
+        return None if found is None else of_millis(found)
+
     def lookup(self, value: str, zone: tzinfo) -> int | None:
         """The epoch millis of ``value`` when its minute was learned, else None (then parse it fully)."""
         last = self._last
         if last is not None:
-            length, head, middle, tail, start, end, fraction_at, fraction_end, last_era, minute, last_zone = last
+            length, head, middle, tail, start, end, fraction_at, fraction_end, last_era, minute, last_zone, _ = last
             # equal outside the spans: the same length, head and tail (and middle, between seconds and fraction)
             if (len(value) == length and last_zone is zone and value.startswith(head) and value.endswith(tail)
                     and (last_era is None or self._era is None or self._era() == last_era)):
