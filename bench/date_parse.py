@@ -117,7 +117,8 @@ def _variants(values: list[str], seed: int) -> list[str]:
 
 
 def check(cases: list[str], count: int, rate: float) -> dict[str, list[object]]:
-    """@timestamp (millis) and tags of each event after filter_batch, for each case: to compare trees."""
+    """@timestamp (millis and ISO text) and tags of each event after filter_batch, for each case: to compare
+    trees."""
     from pipeline.event import Event
     from pipeline.testing import build_plugin
 
@@ -129,8 +130,9 @@ def check(cases: list[str], count: int, rate: float) -> dict[str, list[object]]:
         for _ in range(2):  # uncached, then cached
             for batch in _batches(Event, values):
                 for event in date_filter.filter_batch(batch):
-                    results.append([event.timestamp.millis if "_dateparsefailure" not in event.tags else None,
-                                    event.tags])
+                    failed = "_dateparsefailure" in event.tags
+                    results.append([None if failed else event.timestamp.millis,
+                                    None if failed else event.timestamp.iso(), event.tags])
         out[case] = results
     return out
 

@@ -184,6 +184,8 @@ def _to_plain(value: Any) -> Any:
 
 def json_default(value: Any) -> Any:
     """``default=`` hook for json/orjson: Timestamps as ISO strings, sets as lists."""
+    if type(value) is Timestamp:  # every event's @timestamp: its ISO text is usually made already
+        return value._iso or value.iso()
     if isinstance(value, Timestamp):
         return value.iso()
     if isinstance(value, (set, frozenset, tuple)):

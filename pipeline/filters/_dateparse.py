@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline import joda
 from pipeline.filters._dateminute import Fields, MinuteReuse, digit_neutral, utc_year_month
+from pipeline.timestamp import Timestamp
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -526,12 +527,13 @@ NAMED_FORMATS: dict[str, Parser] = {
 }
 
 
-def minute_lookup(parser: Parser) -> Callable[[str, tzinfo], int | None] | None:
+def minute_stamp(parser: Parser) -> Callable[[str, tzinfo], Timestamp | None] | None:
     """For a parser from :func:`compile_format` that reuses minutes (see _dateminute), its lookup: the
-    parser's answer for a string of a learned minute, None for any other (then call the parser). Lets the
-    date filter answer those without the parser's calls; None for parsers without learned minutes."""
+    parser's answer as a Timestamp for a string of a learned minute, None for any other (then call the
+    parser). Lets the date filter answer those without the parser's calls; None for parsers without
+    learned minutes."""
     reuse = getattr(getattr(parser, "__self__", None), "_reuse", None)
-    return reuse.lookup if isinstance(reuse, MinuteReuse) else None
+    return reuse.stamp if isinstance(reuse, MinuteReuse) else None
 
 
 def compile_format(fmt: str, locale: str | None = None,

@@ -76,7 +76,7 @@ class Date(Filter):
         except ValueError as exc:
             raise ConfigError(f'option "match": {exc}') from None
         self._parsers: list[Callable[[Any, tzinfo], int]] = [parser for parser, _ in compiled]
-        self._minute_lookup = _dateparse.minute_lookup(self._parsers[0])  # the first format's learned minutes
+        self._minute_stamp = _dateparse.minute_stamp(self._parsers[0])  # the first format's learned minutes
         self._year_dependent = any(yearless for _, yearless in compiled)
         self._zone_template: Template | None = None
         self._zone: tzinfo = _dateparse.local_zone()
@@ -107,8 +107,8 @@ class Date(Filter):
             return events
         if self._year_dependent and time.monotonic() > self._cache_expires:
             self._expire_cache()  # once a batch: its guessed years are as fresh as one event's
-        cache, filter_guarded, first_fit, remember = self._cache, self.filter_guarded, self._first_fit, self._remember
-        minute_lookup, zone = self._minute_lookup, self._zone
+        cache, filter_guarded, first_fit = self._cache, self.filter_guarded, self._first_fit
+        minute_stamp, zone = self._minute_stamp, self._zone
         for event in events:
             data = event.data
             value: Any = data.get(key)
@@ -119,10 +119,11 @@ class Date(Filter):
             stamp = cache.get(value)
             if stamp is None:
                 # A new second of a minute seen before (logs in time order): what the first format would give.
-                millis = minute_lookup(value, zone) if minute_lookup is not None and kind is str else None
-                if millis is not None:
-                    stamp = Timestamp(millis)
-                    remember(value, stamp)
+                stamp = minute_stamp(value, zone) if minute_stamp is not None and kind is str else None
+                if stamp is not None:
+                    if len(cache) >= _CACHE_SIZE:  # _remember's rule, inline: most strings of ordered logs come here
+                        cache.clear()
+                    cache[value] = stamp
                 else:
                     try:
                         stamp = first_fit(value, zone, value)

@@ -14,6 +14,7 @@ import pytest
 from pipeline.filters import _dateparse
 from pipeline.filters._dateminute import digit_neutral, utc_year_month
 from pipeline.testing import run_filters
+from pipeline.timestamp import Timestamp
 
 ISO_MILLIS = "%Y-%m-%dT%H:%M:%S"
 
@@ -217,3 +218,64 @@ def test_learned_minutes_stay_bounded_and_still_answer_right() -> None:
     assert sum(len(layout[5]) for layouts in reuse._zones.values() for layout in layouts.values()) <= _MAX_LEARNED
     probes = [v[:-2] + "59" for v in values[-50:]]  # minutes learned after the last fresh start
     assert [parse(v, zones[1]) for v in probes] == [fresh("yyyy-MM-dd HH:mm:ss")(v, zones[1]) for v in probes]
+
+
+@pytest.mark.parametrize(("fmt", "learned"), [
+    ("dd/MMM/yyyy:HH:mm:ss Z", "17/May/2015:10:05:03 +0000"),
+    ("yyyy-MM-dd HH:mm:ss.SSS", "2024-03-31 01:59:07.250"),
+    ("ISO8601", "2015-05-17T10:05:03.120+02:00"),
+])
+def test_the_last_minute_used_answers_as_a_full_parse_for_every_one_character_change(fmt: str, learned: str) -> None:
+    """The last minute's shortcut (length, head, middle and tail compared, not the dict's key): any string
+    differing from a learned one in one character (replaced, inserted, dropped) gets the full parse's answer."""
+    zone = _dateparse.zone_by_name("Europe/Berlin")
+    variants = []
+    for at in range(len(learned) + 1):
+        for char in "0597 :.+-Z":
+            variants.append(learned[:at] + char + learned[at + 1:])  # replaced (appended at the end)
+            variants.append(learned[:at] + char + learned[at:])  # inserted
+        variants.append(learned[:at] + learned[at + 1:])  # dropped
+    parse = fresh(fmt)
+    stamp = _dateparse.minute_stamp(parse)
+    assert stamp is not None
+    got = []
+    for variant in variants:
+        outcome(parse, learned, zone)  # the learned minute is the last one used before each variant
+        got.append(outcome(parse, variant, zone))
+        outcome(parse, learned, zone)
+        found = stamp(variant, zone)  # the date filter's way in: a Timestamp, with its ISO text when it can
+        if found is not None:
+            assert found.millis == got[-1] and found.iso() == Timestamp(got[-1]).iso()
+    assert got == [outcome(fresh(fmt), v, zone) for v in variants]
+    assert sum(isinstance(g, int) for g in got) > 20  # the seconds' and fraction's digits, at least
+
+
+@pytest.mark.parametrize(("fmt", "zone_name", "values"), [
+    ("yyyy-MM-dd HH:mm:ss.SSS", "Europe/Amsterdam", ["1900-05-17 10:05:03.250", "1900-05-17 10:05:59.999"]),  # +00:19:32
+    ("yyyy-MM-dd HH:mm:ss.SSS", "UTC", ["1969-12-31 23:59:58.999", "1969-12-31 23:59:59.001"]),
+    ("dd/MMM/yyyy:HH:mm:ss Z", "UTC", ["31/Dec/9999:23:59:58 +0000", "31/Dec/9999:23:59:59 +0000",
+                                       "01/Jan/0001:00:00:01 +0000", "01/Jan/0001:00:00:02 +0000"]),
+    ("dd/MMM/yyyy:HH:mm:ss Z", "UTC", ["17/May/2015:10:05:03 +0530", "17/May/2015:10:05:04 +0530"]),
+])
+def test_iso_text_of_the_last_minute_is_the_timestamps_own(fmt: str, zone_name: str, values: list[str]) -> None:
+    """The ISO text made from a minute's text and the string's digits equals what Timestamp.iso() computes
+    from the millis: offsets of seconds (LMT), before 1970, the ends of the calendar, half-hour offsets."""
+    zone = _dateparse.zone_by_name(zone_name)
+    parse = fresh(fmt)
+    stamp = _dateparse.minute_stamp(parse)
+    assert stamp is not None
+    for value in values:
+        parse(value, zone)
+        found = stamp(value, zone)
+        assert found is not None and found.iso() == Timestamp(parse(value, zone)).iso()
+
+
+def test_the_last_minute_used_needs_no_dict_lookup_and_stays_in_its_zone() -> None:
+    parse = fresh("dd/MMM/yyyy:HH:mm:ss Z")
+    reuse = parse.__self__._reuse  # type: ignore[attr-defined]
+    utc, paris = _dateparse.zone_by_name("UTC"), _dateparse.zone_by_name("Europe/Paris")
+    first = parse("17/May/2015:10:05:03 +0000", utc)
+    reuse._zones.clear()  # the learned minutes are gone: only the last minute's shortcut can answer
+    assert reuse.lookup("17/May/2015:10:05:59 +0000", utc) == first + 56_000
+    assert reuse.lookup("17/May/2015:10:05:59 +0000", paris) is None  # learned in another zone
+    assert reuse.lookup("17/May/2015:10:06:59 +0000", utc) is None  # another minute
