@@ -1281,7 +1281,10 @@ def _add_doc_key(conn: sqlite3.Connection, path: Path) -> None:
             conn.execute("ALTER TABLE docs ADD COLUMN doc_key TEXT")
         conn.execute(schema.DOC_KEY_INDEX)
         if indexed is None:
-            log.info("upgrading %s: indexing time with the hot columns (docs_ts_hot)", path)
+            # Only a file with rows is an upgrade worth a line; a new file gets the index as part of its making.
+            has_rows = conn.execute("SELECT 1 FROM docs LIMIT 1").fetchone() is not None
+            (log.info if has_rows else log.debug)("upgrading %s: indexing time with the hot columns (docs_ts_hot)",
+                                                  path)
             conn.execute(schema.TIME_HOT_INDEX)
             conn.execute(schema.OLD_TIME_INDEX)
         conn.execute("COMMIT")

@@ -231,8 +231,11 @@ def test_index_and_id_pseudo_fields(idx: LocalIndex) -> None:
     assert idx.search(hit["_index"], {"term": {"_id": hit["_id"]}})[0]["n"] == 3
 
 
-def test_files_from_an_older_version_gain_new_columns_and_stay_exact(idx: LocalIndex) -> None:
+def test_files_from_an_older_version_gain_new_columns_and_stay_exact(idx: LocalIndex, caplog) -> None:
+    caplog.set_level("INFO", logger="pipeline.localindex")
     idx.write("logs-2026.11.21", [ev(0, url={"original": "/a"}, n=1)])
+    assert "upgrading" not in caplog.text  # a new file is made with its indexes: nothing to upgrade
+    caplog.clear()
     idx.close()
     path = idx.directory / "logs-2026.11.21.sqlite"
     with sqlite3.connect(path) as conn:  # as written before url.original had a column (and docs_ts_hot)
@@ -246,6 +249,7 @@ def test_files_from_an_older_version_gain_new_columns_and_stay_exact(idx: LocalI
     with sqlite3.connect(path) as conn:  # the writer swapped the old time index for docs_ts_hot
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "docs_ts_hot" in indexes and "docs_ts" not in indexes
+    assert "indexing time with the hot columns" in caplog.text  # an old file with rows: the upgrade is logged
 
 
 def test_an_unusable_timestamp_is_kept_aside_and_tagged_not_fatal(idx: LocalIndex) -> None:
