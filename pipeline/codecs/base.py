@@ -7,7 +7,7 @@ connection or file and :meth:`Codec.flush` when the stream ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -47,3 +47,17 @@ class Codec(Plugin):
         """Decode bytes with the configured charset, replacing invalid sequences."""
         charset = getattr(self.options, "charset", "UTF-8")
         return data.decode(charset, "replace")
+
+
+def line_decoder(codec: Codec) -> Callable[[bytes], Iterable[Event]]:
+    """How to decode one line an input has already split off its stream (file, s3, generator lines):
+    multiline takes it as text (``decode_line``), line-delimited codecs as a whole line
+    (``decode_whole_line``: no waiting for the newline the input removed), others as bytes (``decode``).
+    Stateful codecs keep their state across lines; the caller flushes once, at the stream's end."""
+    decode_line = getattr(codec, "decode_line", None)
+    if decode_line is not None:
+        return lambda line: decode_line(codec.text(line))  # type: ignore[no-any-return]
+    decode_whole_line = getattr(codec, "decode_whole_line", None)
+    if decode_whole_line is not None:
+        return decode_whole_line  # type: ignore[no-any-return]
+    return codec.decode

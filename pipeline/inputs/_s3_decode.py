@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pipeline.codecs.base import Codec
+from pipeline.codecs.base import Codec, line_decoder
 from pipeline.event import Event
 
 DECODE_FAILURE_TAG = "_s3_input_decode_failure"
 _VERSION, _FIELDS = "#Version: ", "#Fields: "
 _HEADER_VALUE = {_VERSION: re.compile(r"#Version: (.+)"), _FIELDS: re.compile(r"#Fields: (.+)")}
-
-
-def line_decoder(codec: Codec) -> Callable[[bytes], Iterable[Event]]:
-    """How to decode one line already split off the object (as the file input does): multiline takes it as
-    text (``decode_line``), line-delimited codecs as a whole line (``decode_whole_line``), others as bytes.
-    Stateful codecs keep their state across lines; the caller flushes once, at the object's end."""
-    decode_line = getattr(codec, "decode_line", None)
-    if decode_line is not None:
-        return lambda line: decode_line(codec.text(line))  # type: ignore[no-any-return]
-    decode_whole_line = getattr(codec, "decode_whole_line", None)
-    if decode_whole_line is not None:
-        return decode_whole_line  # type: ignore[no-any-return]
-    return codec.decode
 
 
 class CloudfrontHeaders:

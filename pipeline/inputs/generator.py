@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.codecs.base import line_decoder
 from pipeline.event import Event
 from pipeline.inputs._common import ecs_mode, ecs_option
 from pipeline.inputs.base import Input, InputContext, InputOptions
@@ -42,8 +43,7 @@ class Generator(Input):
         lines = self.options.lines or [self.options.message]
         count = self.options.count
         codec = self.codec
-        # Each line is whole: a line-delimited codec (json_lines, line) must not wait for a newline.
-        decode = getattr(codec, "decode_whole_line", None) or codec.decode
+        decode = line_decoder(codec)  # each line is whole: a line-delimited codec must not wait for a newline
         sequence = 0
         rounds = 0
         limit = min(BATCH, ctx.queue.push_limit())

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.codecs.base import line_decoder
 from pipeline.errors import PluginError
 from pipeline.event import Event
 from pipeline.eventid import file_line_id, set_event_id
@@ -334,19 +335,12 @@ class File(Input):
             if self._defer:
                 return self._defer_plain(watched, lines)
             return self._decode_plain(watched, lines)
-        decode_line = getattr(codec, "decode_line", None)  # multiline: one line at a time, as text
-        # Line-delimited codecs (line, json_lines, edn_lines): the line is already split off its file.
-        decode_whole_line = getattr(codec, "decode_whole_line", None)
+        decode = line_decoder(codec)  # the line is already split off its file
         events: list[Event] = []
         nonce = self._nonce(watched)
         for line in lines:
             try:
-                if decode_line is not None:
-                    produced = list(decode_line(codec.text(line.data)))
-                elif decode_whole_line is not None:
-                    produced = list(decode_whole_line(line.data))
-                else:
-                    produced = list(codec.decode(line.data))
+                produced = list(decode(line.data))
             except Exception as exc:  # noqa: BLE001 - a codec bug or bad bytes must not stop the file
                 count_problem(self, "decode_failures")
                 self.logger.warning("%s: cannot decode line ending at offset %d: %s", watched.path, line.end, exc)
