@@ -206,7 +206,10 @@ class WatchedFile:
         got = self._read_complete(chunk_size)
         if got is None:
             return Lines([], [])
-        data, start, had_truncated = got
+        return self._split(*got)
+
+    def _split(self, data: bytes | None, start: int, had_truncated: bool) -> Lines:
+        """The lines of what :meth:`_read_complete` gave, split here (None: no complete line yet)."""
         lines = split_lines(data, start, self.delimiter, self.max_line_bytes) if data is not None else Lines([], [])
         if had_truncated and lines:
             # the first line completed the oversized partial: it keeps the mark
@@ -224,17 +227,11 @@ class WatchedFile:
         if got is None:
             return Lines([], [])
         data, start, had_truncated = got
-        if data is None:
-            self._bound_partial()
-            return Lines([], [])
+        if data is None or had_truncated or len(data) > self.max_line_bytes:
+            return self._split(data, start, had_truncated)
         count = data.count(self.delimiter) + 1
-        if had_truncated or len(data) > self.max_line_bytes or count > max_lines:
-            lines = split_lines(data, start, self.delimiter, self.max_line_bytes)
-            if had_truncated:
-                lines.mark_truncated(0)
-                self.partial_truncated = False
-            self._bound_partial()
-            return lines
+        if count > max_lines:
+            return self._split(data, start, had_truncated)
         self._bound_partial()
         return LineBlock(data, start, start + len(data) + len(self.delimiter), count)
 
