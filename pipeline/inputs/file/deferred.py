@@ -35,6 +35,7 @@ class PlainLineSource:
     decoration: Decoration
 
     def decode(self, raw: tuple[bytes, int]) -> Event:
+        """The event of one line (of a block: its first line, for a block described in the main process)."""
         return self.decode_many([raw])[0]
 
     def decode_many(self, raws: Iterable[tuple[bytes, int]]) -> list[Event]:
@@ -56,10 +57,6 @@ class PlainBlockSource(PlainLineSource):
     ``max_line_bytes``), so splitting never cuts."""
 
     delimiter: bytes = b"\n"
-
-    def decode(self, raw: tuple[bytes, int]) -> Event:  # type: ignore[override]
-        """The block's first line (a block described in the main process)."""
-        return self.decode_many([raw])[0]
 
     def split(self, raw: tuple[bytes, int], count: int) -> tuple[tuple[bytes, int], tuple[bytes, int]] | None:
         """The block's first ``count`` lines and the rest, as two blocks (found as ``split_lines`` splits:
