@@ -141,44 +141,39 @@ class MinuteReuse:
         """:meth:`lookup`'s answer as a Timestamp. A string of the last minute used (most strings of logs in
         time order) gets its ISO text too, from the minute's and the string's own digits: the output writes
         it, and Timestamp.iso() would compute it again from the millis at several times the cost."""
-        hit = self._last_hit(value, zone)
-        if hit is not None:
-            minute, seconds, millis, text = hit
-            return of_millis(minute + seconds * 1000 + millis,
-                             None if text is None else f"{text}{SECOND_TEXT[seconds]}{MILLIS_TEXT[millis]}")
-        found = self._learned_minute(value, zone)
+        last = self._last
+        if last is not None:  # lookup's shortcut (below), keeping the seconds and millis apart
+            length, head, middle, tail, start, end, fraction_at, fraction_end, last_era, minute, last_zone, text = last
+            if (len(value) == length and last_zone is zone and value.startswith(head) and value.endswith(tail)
+                    and (last_era is None or self._era is None or self._era() == last_era)):
+                seconds = _SECONDS.get(value[start:end])
+                if seconds is not None:
+                    millis: int | None = 0
+                    if fraction_at >= 0:
+                        millis = _fraction_millis(value[fraction_at:fraction_end])
+                        if not value.startswith(middle, end):
+                            millis = None
+                    if millis is not None:
+                        return of_millis(minute + seconds * 1000 + millis,
+                                         None if text is None else f"{text}{SECOND_TEXT[seconds]}{MILLIS_TEXT[millis]}")
+        found = self.lookup(value, zone)
         return None if found is None else of_millis(found)
 
     def lookup(self, value: str, zone: tzinfo) -> int | None:
         """The epoch millis of ``value`` when its minute was learned, else None (then parse it fully)."""
-        hit = self._last_hit(value, zone)
-        if hit is not None:
-            return hit[0] + hit[1] * 1000 + hit[2]
-        return self._learned_minute(value, zone)
-
-    def _last_hit(self, value: str, zone: tzinfo) -> tuple[int, int, int, str | None] | None:
-        """(the minute's epoch millis, seconds, millis, the minute's ISO text or None) when ``value`` is of
-        the minute used last, else None. Equal outside the spans: the same length, head and tail (and
-        middle, between seconds and fraction), zone and era."""
         last = self._last
-        if last is None:
-            return None
-        length, head, middle, tail, start, end, fraction_at, fraction_end, last_era, minute, last_zone, text = last
-        if not (len(value) == length and last_zone is zone and value.startswith(head) and value.endswith(tail)
-                and (last_era is None or self._era is None or self._era() == last_era)):
-            return None
-        seconds = _SECONDS.get(value[start:end])
-        if seconds is None:
-            return None
-        if fraction_at < 0:
-            return minute, seconds, 0, text
-        millis = _fraction_millis(value[fraction_at:fraction_end])
-        if millis is None or not value.startswith(middle, end):
-            return None
-        return minute, seconds, millis, text
-
-    def _learned_minute(self, value: str, zone: tzinfo) -> int | None:
-        """:meth:`lookup` among all the learned minutes (the dict path); a hit becomes the last minute used."""
+        if last is not None:
+            length, head, middle, tail, start, end, fraction_at, fraction_end, last_era, minute, last_zone, _ = last
+            # equal outside the spans: the same length, head and tail (and middle, between seconds and fraction)
+            if (len(value) == length and last_zone is zone and value.startswith(head) and value.endswith(tail)
+                    and (last_era is None or self._era is None or self._era() == last_era)):
+                seconds = _SECONDS.get(value[start:end])
+                if seconds is not None:
+                    if fraction_at < 0:
+                        return minute + seconds * 1000
+                    millis = _fraction_millis(value[fraction_at:fraction_end])
+                    if millis is not None and value.startswith(middle, end):
+                        return minute + seconds * 1000 + millis
         layouts = self._zones.get(zone)
         if layouts is None:
             return None
