@@ -21,8 +21,10 @@ log = logging.getLogger("pipeline.runtime")
 _limited = RateLimitedLogger(log, interval=60.0)
 BIND_ERRNOS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL, errno.EPERM})
 MAX_BACKOFF = 30.0
-#: a retry that has not failed again after this long is taken as bound (inputs do not report it)
+#: an input without ``bound_port``: a retry that has not failed again after this long is taken as bound
 BOUND_AFTER = 2.0
+#: how often a retry of an input with ``bound_port`` is checked for having bound
+BOUND_POLL = 0.1
 
 
 class InputBindError(PipelineError):
@@ -71,7 +73,9 @@ async def handle(runner: Any, inp: Any, exc: BaseException) -> bool:
                    message, state.attempts, delay)
     if not await _sleep_unless_stopping(runner, delay):
         return False
-    asyncio.get_running_loop().create_task(_clear_when_bound(state, state.attempts))
+    if hasattr(inp, "bound_port"):
+        inp.bound_port = None  # set again by the input once the retry has bound: health turns green then
+    asyncio.get_running_loop().create_task(_clear_when_bound(runner, inp, state, state.attempts))
     return True
 
 
@@ -84,8 +88,16 @@ async def _sleep_unless_stopping(runner: Any, delay: float) -> bool:
     return not runner.stopping.is_set()
 
 
-async def _clear_when_bound(state: Any, attempts: int) -> None:
-    await asyncio.sleep(BOUND_AFTER)
+async def _clear_when_bound(runner: Any, inp: Any, state: Any, attempts: int) -> None:
+    """Clear the input's error once its retry listens: when it sets ``bound_port`` (the listening inputs:
+    tcp, udp, http, syslog, beats), else when the retry has not failed again within BOUND_AFTER."""
+    if hasattr(inp, "bound_port"):
+        while inp.bound_port is None:
+            if state.attempts != attempts or runner.stopping.is_set():
+                return
+            await asyncio.sleep(BOUND_POLL)
+    else:
+        await asyncio.sleep(BOUND_AFTER)
     if state.attempts == attempts and state.error is not None:
         log.info("%s: listening now", state.error.split(" cannot listen", 1)[0])
         state.error = None
