@@ -29,28 +29,35 @@ class S3ConnectionOptions:
     session_token: Secret | None = option(None, "Session token of temporary credentials.")
     aws_credentials_file: Path | None = option(
         None, "YAML file with :access_key_id:, :secret_access_key: and optionally :session_token: (Logstash's "
-              "format); read when neither access_key_id nor secret_access_key is set.")
+              "format); read when neither access_key_id nor secret_access_key is set, as Logstash does.")
     proxy_uri: str | None = option(None, "HTTP(S) proxy for the S3 requests, e.g. http://proxy:3128.")
-    additional_settings: dict[str, Any] = option({}, "Client settings; force_path_style => true for most "
-                                                     "self-hosted servers.")
+    additional_settings: dict[str, Any] = option(
+        {}, "Client settings, by the AWS Ruby SDK's names as in Logstash: force_path_style => true (most "
+            "self-hosted servers), ssl_verify_peer, ssl_ca_bundle, retry_limit, http_open_timeout, "
+            "http_read_timeout, use_dualstack_endpoint, use_accelerate_endpoint; others are logged as not applied.")
 
     def credentials(self) -> tuple[str | None, str | None, str | None]:
-        """(access key, secret, session token) in Logstash's order: the options, else aws_credentials_file,
+        """(access key, secret, session token) by Logstash's rule (logstash-integration-aws
+        plugin_mixins/aws_config/v2.rb ``aws_credentials``): both options set, those; only one of them, those
+        too, with Logstash's warning (the client then refuses the partial pair); neither, aws_credentials_file;
         else (None, None, None): boto3's own chain (environment, ~/.aws, instance role)."""
         key_id = self.access_key_id
         secret = self.secret_access_key.reveal() if self.secret_access_key else None
         token = self.session_token.reveal() if self.session_token else None
-        if key_id is None and secret is None and self.aws_credentials_file is not None:
+        if (key_id is None) != (secret is None):
+            log.warning("Likely config error: only one of access_key_id or secret_access_key was provided, not both")
+        elif key_id is None and self.aws_credentials_file is not None:
             return read_credentials_file(self.aws_credentials_file)
         return key_id, secret, token
 
-    def s3_client(self) -> Any:
-        """A boto3 S3 client for these options."""
+    def s3_client(self, *, signature_version: str | None = None) -> Any:
+        """A boto3 S3 client for these options; ``signature_version``: botocore's name (s3v4, or s3 for v2)."""
         from pipeline.archive.stores import s3_client
 
         key_id, secret, token = self.credentials()
         return s3_client(endpoint=self.endpoint, region=self.region, access_key_id=key_id, secret_access_key=secret,
-                         session_token=token, proxy=self.proxy_uri, **client_settings(self.additional_settings))
+                         session_token=token, proxy=self.proxy_uri, signature_version=signature_version,
+                         **client_settings(self.additional_settings))
 
 
 def client_settings(settings: dict[str, Any]) -> dict[str, Any]:

@@ -59,11 +59,6 @@ def _regex_error(pattern: str | None) -> str | None:
 class S3InputOptions(InputOptions, S3ConnectionOptions):
     codec: Codec = option("plain", "Codec decoding each line.")
     bucket: str = variant(S3ConnectionOptions, "bucket", doc="Bucket to read.")
-    additional_settings: dict[str, Any] = variant(
-        S3ConnectionOptions, "additional_settings",
-        doc="Client settings, by the AWS Ruby SDK's names as in Logstash: force_path_style => true (most "
-            "self-hosted servers), ssl_verify_peer, ssl_ca_bundle, retry_limit, http_open_timeout, "
-            "http_read_timeout, use_dualstack_endpoint, use_accelerate_endpoint; others are logged as not applied.")
     prefix: str | None = option(None, "Only keys starting with this.")
     exclude_pattern: str | None = option(None, "Skip keys matching this regex (Ruby syntax, as Logstash).",
                                          check=_regex_error)

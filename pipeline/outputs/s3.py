@@ -25,7 +25,7 @@ from typing import IO, Any, Literal
 from pipeline.event import Event
 from pipeline.outputs.base import Output, OutputOptions
 from pipeline.plugin import ByteSize, Codec, no_effect, option, register, unsupported, variant
-from pipeline.s3_connection import S3ConnectionOptions, read_credentials_file
+from pipeline.s3_connection import S3ConnectionOptions
 from pipeline.template import Template
 
 PART_SUFFIX = ".part"
@@ -54,12 +54,8 @@ class S3OutputOptions(OutputOptions, S3ConnectionOptions):
     upload_queue_size: Any = no_effect("closed files are uploaded in turn by the rotating thread; no queue to bound")
     upload_multipart_threshold: ByteSize = option(ByteSize(15 * 1024 * 1024),
                                                   "Files at least this big are uploaded in parts.")
-    proxy_uri: str | None = option(None, "HTTP(S) proxy for the S3 requests, e.g. http://proxy:3128.")
     signature_version: Literal["v2", "v4"] | None = option(None, "Request signing: v4, or v2 for old S3-compatible "
                                                                  "servers. Default: the client's (v4).")
-    aws_credentials_file: Path | None = option(
-        None, "YAML file with :access_key_id:, :secret_access_key: and optionally :session_token: (Logstash's "
-              "format); used when access_key_id is not set.")
     role_arn: str | None = unsupported(
         "assuming an IAM role from the config is not implemented; let boto3 do it: a profile with role_arn in "
         "~/.aws/config (AWS_PROFILE), or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE")
@@ -97,18 +93,9 @@ class S3(Output):
 
     def register(self) -> None:
         opts = self.options
-        key_id, secret, token = (opts.access_key_id,
-                                 opts.secret_access_key.reveal() if opts.secret_access_key else None,
-                                 opts.session_token.reveal() if opts.session_token else None)
-        if key_id is None and opts.aws_credentials_file is not None:
-            key_id, secret, token = read_credentials_file(opts.aws_credentials_file)
-        from pipeline.archive.stores import s3_client
-
-        self.client = s3_client(endpoint=opts.endpoint, region=opts.region,
-                                force_path_style=bool(opts.additional_settings.get("force_path_style", False)),
-                                access_key_id=key_id, secret_access_key=secret, session_token=token,
-                                proxy=opts.proxy_uri,
-                                signature_version={"v2": "s3", "v4": "s3v4"}.get(opts.signature_version or ""))
+        # Credentials and additional_settings by the same rules as the s3 input: Logstash's output passes both
+        # to the SDK client too (outputs/s3.rb full_options).
+        self.client = opts.s3_client(signature_version={"v2": "s3", "v4": "s3v4"}.get(opts.signature_version or ""))
         from boto3.s3.transfer import TransferConfig
 
         self._transfer = TransferConfig(multipart_threshold=int(opts.upload_multipart_threshold))

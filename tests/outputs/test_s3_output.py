@@ -88,6 +88,28 @@ def test_credentials_come_from_logstashs_aws_credentials_file(tmp_path: Path) ->
     assert (got.access_key, got.secret_key, got.token) == ("AKIDFILE", "secret-from-file", "tok")
 
 
+def test_additional_settings_reach_the_outputs_client_as_in_logstash(tmp_path: Path) -> None:
+    # logstash-output-s3 merges additional_settings into its SDK client options (full_options); this output
+    # used to apply force_path_style only and drop the rest silently.
+    plugin = _offline(tmp_path, 'access_key_id => "k" secret_access_key => "s" additional_settings => '
+                                '{ "force_path_style" => true "retry_limit" => 2 "http_read_timeout" => 7 }')
+    config = plugin.client.meta.config  # type: ignore[attr-defined]
+    assert config.s3["addressing_style"] == "path"
+    assert config.retries["total_max_attempts"] == 3  # the first try and retry_limit retries
+    assert config.read_timeout == 7
+
+
+def test_one_key_of_the_pair_wins_over_the_credentials_file_as_in_logstash(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # aws_config/v2.rb aws_credentials: only one of access_key_id/secret_access_key set is used as given, with
+    # a warning; the file is read only when neither is. (This output read the file whenever the key was unset.)
+    creds = tmp_path / "aws.yml"
+    creds.write_text(':access_key_id: "AKIDFILE"\n:secret_access_key: "secret-from-file"\n')
+    with pytest.raises(Exception, match="(?i)partial credentials"), caplog.at_level("WARNING", "pipeline.s3"):
+        _offline(tmp_path, f'secret_access_key => "s" aws_credentials_file => "{creds}"')
+    assert "only one of access_key_id or secret_access_key" in caplog.text
+
+
 def test_a_credentials_file_without_keys_is_a_config_error(tmp_path: Path) -> None:
     from pipeline.errors import ConfigError
 
