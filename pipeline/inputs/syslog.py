@@ -112,10 +112,15 @@ class Syslog(Input):
         self.listener = Listener(connection, "syslog input", self.logger, max_connections=MAX_CONNECTIONS,
                                  idle_timeout=IDLE_TIMEOUT_SECONDS)
         await self.listener.start(opts.host, opts.port)
-        self.bound_port = self.listener.port
         udp = DatagramReceiver(on_datagram, workers=opts.workers, queue_size=opts.queue_size,
                                logger=self.logger, on_drop=lambda: count_problem(self, "dropped_datagrams"))
-        await udp.start(opts.host, self.bound_port)
+        try:
+            await udp.start(opts.host, self.listener.port)
+        except BaseException:
+            # Close our TCP side, or every retry after a reload would find the port taken by ourselves.
+            await self._connections.stop(self.listener)
+            raise
+        self.bound_port = self.listener.port  # only once both listen: a reload's retry turns green on it
         self.logger.info("syslog input listening on %s:%d (tcp and udp)", opts.host, self.bound_port)
         try:
             await ctx.wait_stopping()

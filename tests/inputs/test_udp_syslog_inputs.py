@@ -172,6 +172,20 @@ def test_syslog_a_datagram_of_many_lines_is_pushed_within_the_queues_push_limit(
     assert max(sizes) <= 25
 
 
+def test_syslog_with_its_udp_port_taken_fails_and_frees_its_tcp_port(free_port, start_input):
+    # A retried start (after a reload) must be able to bind TCP again once UDP is free: the failed start
+    # used to keep its TCP listener open, so every retry failed on our own socket.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", free_port))
+        running = start_input("syslog", {"host": "127.0.0.1", "port": free_port})
+        assert running.finished.wait(10)
+        assert isinstance(running.error, OSError) and running.plugin.bound_port is None
+        running.error = None
+    with socket.socket() as tcp:
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind(("127.0.0.1", free_port))  # fails with "address in use" while the input still listens
+
+
 def test_syslog_octet_counting_over_tcp(free_port, start_input):
     running = start_input("syslog", {"host": "127.0.0.1", "port": free_port})
     wait_bound(running)
