@@ -206,6 +206,17 @@ class Gelf(Input):
             writer.close()
 
     async def run(self, ctx: InputContext) -> None:
+        # One try around both starts: when the second cannot listen, the first is closed too, or a retry
+        # after a reload would find its port taken by ourselves.
+        try:
+            await self._listen(ctx)
+            await ctx.wait_stopping()
+        finally:
+            if self._receiver is not None:
+                await self._receiver.close()
+            await self._connections.stop(self.listener)
+
+    async def _listen(self, ctx: InputContext) -> None:
         opts = self.options
         if opts.use_udp:
             async def handle(data: bytes, addr: tuple[Any, ...]) -> None:
@@ -225,10 +236,4 @@ class Gelf(Input):
             await self.listener.start(opts.host, opts.port_tcp or opts.port)
             self.tcp_port = self.listener.port
             self.logger.info("gelf input listening on tcp %s:%d", opts.host, self.tcp_port)
-        try:
-            await ctx.wait_stopping()
-        finally:
-            if self._receiver is not None:
-                await self._receiver.close()
-            await self._connections.stop(self.listener)
 

@@ -94,3 +94,17 @@ def test_broken_chunks_and_bombs_are_refused() -> None:
         raise AssertionError("a 9 MB message was inflated")
     except GelfError:
         pass
+
+
+def test_a_busy_tcp_port_fails_the_start_and_frees_the_udp_port(start_input, free_port) -> None:
+    # The UDP receiver started first used to stay open when TCP could not listen, so a retry after a reload
+    # found its UDP port taken by ourselves.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", free_port))
+        busy.listen()
+        running = start_input("gelf", {"host": "127.0.0.1", "port": free_port, "use_tcp": True})
+        assert running.finished.wait(10)
+        assert isinstance(running.error, OSError)
+        running.error = None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", free_port))  # "address in use" while the input's receiver is still open
