@@ -29,7 +29,7 @@ class ElastAlertAlerter:
     prefixes: tuple[str, ...] = ()  # its other keys (look and feel): accepted, warned, no effect
 
 
-#: ElastAlert2 alerter name -> ours. Sources: elastalert/alerters/{email,slack,dingtalk,workwechat,debug}.py
+#: ElastAlert2 alerter name -> ours. Sources: elastalert/alerters/{email,slack,dingtalk,workwechat,httppost,debug}.py
 #: of ElastAlert2 2.19.0 (the ``self.rule.get(...)`` of each ``__init__``).
 ALERTERS: dict[str, ElastAlertAlerter] = {
     "email": ElastAlertAlerter("email", {
@@ -54,18 +54,18 @@ ALERTERS: dict[str, ElastAlertAlerter] = {
     "workwechat": ElastAlertAlerter("wecom", {
         "work_wechat_bot_id": "key", "work_wechat_msgtype": "msgtype",
     }, prefixes=("work_wechat_",)),
+    "post": ElastAlertAlerter("post", {k: k for k in (
+        "http_post_url", "http_post_payload", "http_post_static_payload", "http_post_all_values",
+        "http_post_headers", "http_post_proxy", "http_post_ca_certs", "http_post_ignore_ssl_errors")}
+        | {"http_post_timeout": "timeout"}, prefixes=("http_post_",)),
     # ElastAlert2's debug alerter logs the alert at INFO (elastalert/alerters/debug.py).
     "debug": ElastAlertAlerter("log", {}),
 }
 
 #: ElastAlert2 alerters we know but do not have: a rule listing one is refused with this reason.
-_HTTP_POST = ("ElastAlert2's {name} alerter POSTs each match's own fields (or its http_post payload); "
-              "our webhook alerter (url:) POSTs one JSON document per alert (subject, text, rule, match ...), "
-              "so the receiver would get a different body: use webhook and adapt the receiver, or its body: "
-              "template")
 MISSING_ALERTERS: dict[str, str] = {
-    "post": _HTTP_POST.format(name="post"),
-    "post2": _HTTP_POST.format(name="post2"),
+    "post2": "ElastAlert2's post2 alerter POSTs a jinja2 payload rendered per match; use post (each match's "
+             "fields), or webhook with a body: template",
 }
 _OTHER = ("alerta alertmanager chatwork command datadog discord exotel flashduty gelf gitter googlechat "
           "hivealerter indexer iris jira lark linenotify matrixhookshot mattermost ms_teams ms_power_automate "
@@ -73,7 +73,7 @@ _OTHER = ("alerta alertmanager chatwork command datadog discord exotel flashduty
           "tencent_sms twilio victorops webex_webhook yzj zabbix").split()
 for _name in _OTHER:
     MISSING_ALERTERS[_name] = ("an ElastAlert2 alerter this product does not have (ours: email, dingtalk, "
-                               "wecom, slack, webhook, log, stdout)")
+                               "wecom, slack, webhook, post, log, stdout)")
 
 #: ElastAlert2 rule types (loaders.py rules_mapping) we do not have, and why.
 MISSING_RULE_TYPES: dict[str, str] = {
@@ -116,7 +116,7 @@ _OTHER_PREFIXES = tuple(f"{n}_" for n in _OTHER) + (
     "ms_teams_", "hive_", "jira_", "opsgenie_", "pagerduty_", "iris_", "tencent_sms_", "telegram_", "discord_",
     "mattermost_", "googlechat_", "victorops_", "sns_", "aws_", "boto_", "stomp_", "twilio_", "exotel_", "zbx_",
     "alerta_", "gitter_", "servicenow_", "chatwork_", "datadog_", "ses_", "rocket_chat_", "gelf_", "lark_",
-    "linenotify_", "pagertree_", "alertmanager_", "pipe_", "fail_on_non_zero_exit", "http_post", "matrixhookshot_",
+    "linenotify_", "pagertree_", "alertmanager_", "pipe_", "fail_on_non_zero_exit", "http_post2_", "matrixhookshot_",
     "smseagle_", "sqs_", "yzj_", "flashduty_", "webex_webhook_", "indexer_", "line_notify_", "ms_power_automate_")
 
 
@@ -176,8 +176,8 @@ def translate(name: str, options: Mapping[str, Any], where: str) -> tuple[list[t
     for key, value in options.items():
         if key in spec.options:
             target = spec.options[key]
-            if key in ("email", "cc", "bcc") and isinstance(value, str):
-                value = [value]  # ElastAlert2's email alerter takes a string or a list
+            if key in ("email", "cc", "bcc", "http_post_url") and isinstance(value, str):
+                value = [value]  # ElastAlert2's email and post alerters take a string or a list
             if key == "slack_webhook_url" and isinstance(value, list):
                 if len(value) != 1:
                     problems.append(f'option "{key}": several webhook URLs in one alerter are not supported; '

@@ -33,9 +33,6 @@ KNOWN_GAPS: dict[str, tuple[str, str]] = {
         'alerter "tencent_sms" is not supported', "no Tencent SMS alerter"),
     "jertel__elastalert2__examples__rules__exemple_discord_any.yaml": (
         'alerter "discord" is not supported', "no Discord alerter"),
-    "rhrazdil__elastalertlab__elastalert_rules__example_frequency_rule.yaml": (
-        'alerter "post" is not supported', "ElastAlert2's post alerter sends each match's fields; our webhook "
-        "sends the alert document, so a receiver would get a different body"),
     "Yelp__elastalert__example_rules__example_spike.yaml": (
         "unsupported clause 'type'", "the type query of mapping types (removed in Elasticsearch 8)"),
     "jertel__elastalert2__examples__rules__example_spike.yaml": (

@@ -57,12 +57,13 @@ LISTS = ("blacklist", "whitelist", "fields", "match_bucket_filter", "filter")
 ALERTER_KEYS = {
     "email": ("email", "cc", "bcc", "from_addr", "smtp_host", "smtp_port", "smtp_ssl", "email_reply_to"),
     "slack": ("slack_webhook_url", "slack_channel_override", "slack_username_override", "slack_emoji_override"),
-    "post": ("http_post_url", "http_post_headers"),
+    "post": ("http_post_url", "http_post_headers", "http_post_payload", "http_post_static_payload",
+             "http_post_all_values"),
     "post2": ("http_post2_url", "http_post2_headers"),
     "dingtalk": ("dingtalk_access_token", "dingtalk_msgtype", "dingtalk_sign"),
     "workwechat": ("work_wechat_bot_id", "work_wechat_msgtype"),
 }
-AS_LIST = {"email", "cc", "bcc", "slack_webhook_url"}
+AS_LIST = {"email", "cc", "bcc", "slack_webhook_url", "http_post_url"}  # the alerters' __init__ make lists
 
 
 def seconds(value: Any) -> float | None:
