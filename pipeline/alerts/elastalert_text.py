@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.alerts.templates import ENV, compile_template
+from pipeline.alerts.templates import ENV, compile_template, event_text
 from pipeline.alerts.types.base import lookup_field
 from pipeline.errors import ConfigError
 
@@ -73,25 +73,50 @@ class JinjaRootTemplate:
 
 
 class ElastAlertBody:
-    """The body as ElastAlert2 composes it: the rule name (when no alert_text), the alert text, then, unless
-    ``alert_text_only``, why the rule matched (our summary sentence), the top counts and, unless
-    ``exclude_fields``, the match's fields."""
+    """The body as ElastAlert2 composes it (``Alerter.create_alert_body``): for an aggregated alert with
+    ``summary_table_fields`` the summary table first (plain rows here, not ElastAlert2's drawn table), then,
+    unless ``aggregation_summary_only``, one text per match separated by dashes. A match's text is the rule
+    name (when no alert_text), the alert text, then, unless ``alert_text_only``, why the rule matched (our
+    summary sentence), the top counts and, unless ``exclude_fields``, the match's fields."""
 
-    def __init__(self, text: Any, text_type: str | None, name: str):
-        self.text, self.text_type, self.name = text, text_type, name
+    def __init__(self, text: Any, text_type: str | None, name: str, summary_fields: list[str]):
+        self.text, self.text_type, self.name, self.summary_fields = text, text_type, name, summary_fields
 
     def render(self, context: Mapping[str, Any]) -> str:
+        matches = context.get("matches") or [context.get("match") or {}]
+        out = ""
+        if len(matches) > 1 and self.summary_fields:
+            out = (f"Aggregation resulted in the following data for summary_table_fields ==> "
+                   f"{[*self.summary_fields, 'count']}:\n\n")
+            out += "".join(" | ".join(str(v) for v in row) + "\n" for row in context.get("summary_table") or [])
+            out += "\n"
+            if self.text_type == "aggregation_summary_only":
+                return out
+        for match in matches:
+            out += self._one({**context, "match": match, "match_text": event_text(match)})
+            if len(matches) > 1:
+                out += "\n----------------------------------------\n"
+        return out
+
+    def _one(self, context: Mapping[str, Any]) -> str:
         out = "" if self.text is not None else self.name + "\n\n"
-        out += self.text.render(context) if self.text is not None else ""
+        out = _paragraph(out + (self.text.render(context) if self.text is not None else ""))
         if self.text_type in ("alert_text_only", "alert_text_jinja"):
             return out
-        out = out.rstrip("\n") + "\n\n" + str(context.get("summary", "")) + "\n\n"
+        out = _paragraph(out + str(context.get("summary", "")))
         for field, counts in (context.get("top_counts") or {}).items():
             rows = "".join(f"{value}: {n}\n" for value, n in counts) or "No events found.\n"
             out += f"{field}:\n{rows}\n"
         if self.text_type != "exclude_fields":
             out += str(context.get("match_text", "")) + "\n"
         return out
+
+
+def _paragraph(text: str) -> str:
+    """ElastAlert2's ``_ensure_new_line``: end with a blank line."""
+    while not text.endswith("\n\n"):
+        text += "\n"
+    return text
 
 
 def uses_elastalert_text(options: Any) -> bool:
@@ -122,7 +147,8 @@ def elastalert_templates(options: Any, rule_values: Mapping[str, Any]) -> tuple[
             text = FormatTemplate(options.alert_text, options.alert_text_args, missing, rule_values, "alert_text")
         else:
             text = _Literal(options.alert_text)
-    return subject, ElastAlertBody(text, options.alert_text_type, options.name)
+    summary_fields = list(options.summary_table_fields) if options.aggregation is not None else []
+    return subject, ElastAlertBody(text, options.alert_text_type, options.name, summary_fields)
 
 
 class _Literal:
