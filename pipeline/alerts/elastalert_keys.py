@@ -87,8 +87,9 @@ REFUSED_RULE_KEYS: dict[str, str] = {
     "scan_entire_timeframe": "not supported: every run counts its own run_every step",
     "match_enhancements": "not supported: ElastAlert2 enhancement modules are Python classes",
     "realert_key": "not supported: silences are per rule (and query_key value)",
-    "timestamp_type": "only ISO timestamps (timestamp_type: iso) are supported",
-    "attach_related": "not supported",
+    "timestamp_type": "not supported: only ISO timestamps (timestamp_type: iso)",
+    "attach_related": "not supported: matches are not attached to each other",
+    "field_value": "not supported: spike counts events, not the values of a field",
     "alert_text_kw": "not supported: use alert_text_args",
     "jinja_template_path": "not supported: put the template in alert_text",
 }
@@ -106,8 +107,21 @@ NO_EFFECT_RULE_KEYS = frozenset({
     "max_scrolling", "max_threads", "misfire_grace_time", "raw_count_keys", "replace_dots_in_field_names",
     "summary_table_type", "summary_table_max_rows", "summary_prefix", "summary_suffix", "include_fields",
     "alert_subject_max_len", "query_timezone", "jinja_root_name", "jinja_filters", "notify_email",
-    "rule_file", "use_utc",
+    "rule_file", "use_utc", "field", "window_step_size", "use_keyword_postfix", "metric_format_string",
+    "percentage_format_string", "opensearch_url", "generate_opensearch_discover_url", "opensearch_discover_app_url",
+    "opensearch_discover_columns", "opensearch_discover_from_timedelta", "opensearch_discover_to_timedelta",
+    "opensearch_discover_version", "opensearch_discover_index_pattern_id", "username", "password",
+    "assignment_group", "caller_id", "cmdb_ci", "comments", "command",
 })
+
+#: Keys refused only with a value that changes the rule (ElastAlert2's default changes nothing here).
+REFUSED_WHEN: dict[str, tuple[Any, str]] = {
+    "alert_on_missing_field": (lambda v: bool(v), "new_term: alerting on events without the field is not "
+                                                  "supported"),
+    "aggregation_alert_time_compared_with_timestamp_field": (
+        lambda v: bool(v), "aggregation windows follow the time of the match, not the event's timestamp"),
+    "min_doc_count": (lambda v: isinstance(v, int) and v > 1, "terms are counted from 1 event"),
+}
 
 
 #: Rule-key prefixes of the ElastAlert2 alerters we do not have: such keys are never taken for misspelt
@@ -203,6 +217,24 @@ def _declared(alerter: str) -> set[str]:
     return {n for info in cls.option_infos() for n in (info.name, *info.aliases)}
 
 
+def refusal(key: str) -> str:
+    """Why ``key`` (refused by :func:`unknown_rule_key`) is refused."""
+    return REFUSED_RULE_KEYS.get(key) or f"not supported with this value: {REFUSED_WHEN[key][1]}"
+
+
+def _options_of_every_type() -> set[str]:
+    global _EVERY_TYPE
+    if _EVERY_TYPE is None:
+        from pipeline.alerts import types
+
+        _EVERY_TYPE = {n for name in types.available() for info in types.lookup(name).option_infos()  # type: ignore[union-attr]
+                       for n in (info.name, *info.aliases)}
+    return _EVERY_TYPE
+
+
+_EVERY_TYPE: set[str] | None = None
+
+
 def unknown_rule_key(key: str, value: Any, known: Iterable[str]) -> str | None:
     """What to do with a rule key that is no option here: ``"refuse"`` (ElastAlert2 reads it and we do not
     implement it), ``"typo"`` (close to one of ours: reported with a hint), ``"ignore"`` (ElastAlert2
@@ -213,8 +245,11 @@ def unknown_rule_key(key: str, value: Any, known: Iterable[str]) -> str | None:
         return "ignore"  # read only with timestamp_type custom, which is refused
     if key in REFUSED_RULE_KEYS:
         return "refuse"
-    if key in NO_EFFECT_RULE_KEYS or alerter_key(key) or key.startswith(_OTHER_PREFIXES):
-        return "ignore"
+    if key in REFUSED_WHEN:
+        return "refuse" if REFUSED_WHEN[key][0](value) else "ignore"
+    if key in NO_EFFECT_RULE_KEYS or alerter_key(key) or key.startswith(_OTHER_PREFIXES) or \
+            key in _options_of_every_type():
+        return "ignore"  # an option of another rule type (compare_key in a frequency rule): ElastAlert2 too
     if difflib.get_close_matches(key, list(known), 1):
         return "typo"
     return "ignore"

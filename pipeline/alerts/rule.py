@@ -267,7 +267,7 @@ def _split_elastalert_keys(items: list[tuple[str, Any, Location]], type_cls: typ
         else:
             verdict = elastalert_keys.unknown_rule_key(key, value, known)
             if verdict == "refuse":
-                fail(ConfigError(f'option "{key}" is {elastalert_keys.REFUSED_RULE_KEYS[key]}'), where)
+                fail(ConfigError(f'option "{key}": {elastalert_keys.refusal(key)}'), where)
             elif verdict == "typo":
                 kept.append((key, value, where))  # build_options reports it with "did you mean"
             else:

@@ -104,6 +104,12 @@ def test_keys_elastalert2_ignores_are_ignored_with_a_warning(tmp_path, caplog):
     assert 'key "mitre_attack_tactic" is no rule option here; ignored' in caplog.text
 
 
+def test_options_of_other_rule_types_are_ignored_as_elastalert2_ignores_them(tmp_path):
+    # compare_key is close to query_key, but it is change's option: not a typo in a frequency rule.
+    rule = load(tmp_path, "alert: [stdout]\ncompare_key: user\nthreshold: 3\nmin_doc_count: 1\n")
+    assert rule.options.name == "r"
+
+
 def test_a_misspelt_option_is_still_an_error_with_a_hint(tmp_path):
     [message] = errors(tmp_path, "alert: [stdout]\nrealrt: {minutes: 1}\n")
     assert 'unknown option "realrt" (did you mean "realert"?)' in message
@@ -120,8 +126,10 @@ def test_keys_of_alerters_we_lack_are_not_taken_for_typos(tmp_path):
     ("alert: [post2]\nhttp_post2_url: http://x\n", 'alerter "post2" is not supported'),
     ("alert: [email]\nemail: [a@b.c]\nsmtp_auth_file: auth.yaml\n",
      'option "smtp_auth_file" is not supported: put user and password in the email section'),
-    ("alert: [stdout]\nscan_entire_timeframe: true\n", 'option "scan_entire_timeframe" is not supported'),
-    ("alert: [stdout]\ntimestamp_type: unix\n", 'option "timestamp_type" is only ISO timestamps'),
+    ("alert: [stdout]\nscan_entire_timeframe: true\n", 'option "scan_entire_timeframe": not supported'),
+    ("alert: [stdout]\ntimestamp_type: unix\n", 'option "timestamp_type": not supported: only ISO timestamps'),
+    ("alert: [stdout]\naggregation_alert_time_compared_with_timestamp_field: true\n",
+     'option "aggregation_alert_time_compared_with_timestamp_field": not supported with this value'),
     ("alert: [slack]\nslack_webhook_url: [http://a, http://b]\n", "several webhook URLs"),
 ])
 def test_what_elastalert2_would_do_and_we_cannot_is_refused_with_the_reason(tmp_path, text, expected):
