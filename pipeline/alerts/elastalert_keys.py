@@ -27,6 +27,7 @@ class ElastAlertAlerter:
     options: Mapping[str, str]  # ElastAlert2 key -> our option
     refused: Mapping[str, str] = field(default_factory=dict)  # key -> why (what is sent would change)
     prefixes: tuple[str, ...] = ()  # its other keys (look and feel): accepted, warned, no effect
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # our options as the ElastAlert2 alerter behaves
 
 
 #: ElastAlert2 alerter name -> ours. Sources: elastalert/alerters/{email,slack,dingtalk,workwechat,httppost,debug}.py
@@ -59,7 +60,7 @@ ALERTERS: dict[str, ElastAlertAlerter] = {
         "http_post_headers", "http_post_proxy", "http_post_ca_certs", "http_post_ignore_ssl_errors")}
         | {"http_post_timeout": "timeout"}, prefixes=("http_post_",)),
     # ElastAlert2's debug alerter logs the alert at INFO (elastalert/alerters/debug.py).
-    "debug": ElastAlertAlerter("log", {}),
+    "debug": ElastAlertAlerter("log", {}, defaults={"level": "info"}),
 }
 
 #: ElastAlert2 alerters we know but do not have: a rule listing one is refused with this reason.
@@ -185,7 +186,7 @@ def translate(name: str, options: Mapping[str, Any], where: str) -> tuple[list[t
     spec = ALERTERS.get(name)
     if spec is None:
         return [(key, key, value) for key, value in options.items()], []
-    out: list[tuple[str, str, Any]] = []
+    out: list[tuple[str, str, Any]] = [(k, k, v) for k, v in spec.defaults.items() if k not in options]
     problems: list[str] = []
     for key, value in options.items():
         if key in spec.options:

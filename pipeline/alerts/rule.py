@@ -328,7 +328,8 @@ def build_alerter(item: Any, position: int, where: Location, settings: AlertSett
     translated, problems = elastalert_keys.translate(name, {k: v for k, (v, _) in located.items()}, str(where))
     if problems:
         raise ConfigErrors([ConfigError(f"alerter {name}: {p}", where) for p in problems])
-    own_items = [(target, value, located[written][1]) for target, written, value in translated]
+    own_items = [(target, value, located[written][1] if written in located else where)
+                 for target, written, value in translated]
     name = elastalert_keys.ours(name)
     cls = alerter_registry.lookup(name)
     if cls is None:

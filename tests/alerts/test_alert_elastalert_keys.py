@@ -87,7 +87,7 @@ def test_slack_workwechat_and_debug_under_their_elastalert2_names(tmp_path, capl
     assert isinstance(slack, SlackAlerter) and slack.options.webhook_url.reveal().endswith("/T0/B0/x")
     assert slack.options.username == "ElastAlert"
     assert isinstance(wecom, WeComAlerter) and wecom.options.key.reveal() == "bot-key"
-    assert isinstance(debug, LogAlerter)
+    assert isinstance(debug, LogAlerter) and debug.options.level == "info"  # ElastAlert2's debug logs at INFO
     assert 'ElastAlert2 option "slack_msg_color" has no effect here' in caplog.text
 
 
