@@ -8,6 +8,9 @@ from typing import Any, Literal
 from pipeline.alerts.periods import Aggregation, Period
 from pipeline.plugin import option
 
+#: ElastAlert2's alert_text_type values (elastalert/schema.yaml); see pipeline/alerts/elastalert_text.py.
+ElastAlertTextType = Literal["alert_text_only", "exclude_fields", "aggregation_summary_only", "alert_text_jinja"]
+
 
 def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than 0"
@@ -59,6 +62,16 @@ class RuleOptions:
     alert_subject: str | None = option(None, "Subject: a jinja2 template (sandboxed).")
     alert_text: str | None = option(None, "Body: a jinja2 template (sandboxed); see docs/alerts.md for "
                                           "the variables.")
+    alert_subject_args: list[str] | None = option(None, "ElastAlert2's subject arguments: alert_subject is then a "
+                                                        "Python format string ({0}, {1} ...) of these match "
+                                                        "fields (or rule options).")
+    alert_text_args: list[str] | None = option(None, "ElastAlert2's text arguments: alert_text is then a Python "
+                                                     "format string of these match fields (or rule options).")
+    alert_text_type: ElastAlertTextType | None = option(
+        None, "ElastAlert2's body layout (alert_text_only, exclude_fields, aggregation_summary_only, "
+              "alert_text_jinja); with it, or with *_args, texts follow ElastAlert2 (see docs/alerts.md).")
+    alert_missing_value: str = option("<MISSING VALUE>", "What ElastAlert2-style *_args show for a field the "
+                                                         "match lacks.")
     alert_language: Literal["en", "zh"] = option("en", "Language of the default subject and text.")
     timezone: str = option("UTC", "Time zone of times shown in alerts (e.g. Asia/Shanghai).")
     kibana_discover_app_url: str | None = option(None, "Kibana Discover URL "

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.alerts import alerters as alerter_registry
+from pipeline.alerts import elastalert_keys
 from pipeline.alerts import types as type_registry
 from pipeline.alerts.alerters.base import Alerter
+from pipeline.alerts.elastalert_text import elastalert_templates, uses_elastalert_text
 from pipeline.alerts.options import RuleOptions
 from pipeline.alerts.periods import Period
 from pipeline.alerts.query import Query, compile_filters
@@ -26,6 +29,8 @@ from pipeline.alerts.yaml_source import LocatedDict, load_yaml
 from pipeline.errors import ConfigError, ConfigErrors, Location
 from pipeline.plugin import PluginSpec, build_options
 from pipeline.template import load_timezone
+
+log = logging.getLogger(__name__)
 
 RULE_SUFFIXES = (".yaml", ".yml")
 SETTINGS_NAMES = ("alerts-settings.yaml", "alerts-settings.yml")  # may sit beside the rules
@@ -157,6 +162,9 @@ def build_rule(data: LocatedDict, path: Path, settings: AlertSettings, strict: b
         raise ConfigErrors([ConfigError("missing rule type (type: frequency, any, spike ...)",
                                         data.where("type"))])
     type_cls = type_registry.lookup(type_name)
+    if type_cls is None and type_name in elastalert_keys.MISSING_RULE_TYPES:
+        raise ConfigErrors([ConfigError(f'rule type "{type_name}" is not supported: '
+                                        f"{elastalert_keys.MISSING_RULE_TYPES[type_name]}", data.where("type"))])
     if type_cls is None:
         hint = difflib.get_close_matches(type_name, type_registry.available(), 1)
         raise ConfigErrors([ConfigError(f'unknown rule type "{type_name}"' +
@@ -165,12 +173,15 @@ def build_rule(data: LocatedDict, path: Path, settings: AlertSettings, strict: b
                                         data.where("type"))])
     rule_name = str(data.get("name", path.stem))
     items = [(k, v, loc) for k, v, loc in _items(settings.rule_defaults, settings.source) if k not in data]
-    spec = PluginSpec("rule", type_name, tuple(items + _items(data, top)), data.location)
     errors: list[ConfigError] = []
 
     def fail(exc: ConfigError, where: Location) -> None:
         for one in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
             errors.append(ConfigError(one.message, one.location or where, "rule", rule_name))
+
+    rule_items, alerter_keys = _split_elastalert_keys(items + _items(data, top), type_cls, data.get(
+        "alert", settings.rule_defaults.get("alert")), fail)
+    spec = PluginSpec("rule", type_name, tuple(rule_items), data.location)
 
     options: RuleOptions | None = None
     try:
@@ -189,14 +200,20 @@ def build_rule(data: LocatedDict, path: Path, settings: AlertSettings, strict: b
         return data.get(key, settings.rule_defaults.get(key, default))
 
     query = _checked_filters(value("filter", []), data, fail)
-    templates = []
+    templates: list[Any] = []
     language = value("alert_language", "en")
-    for key, defaults in (("alert_subject", DEFAULT_SUBJECT), ("alert_text", DEFAULT_TEXT)):
-        source = value(key, None) or defaults[language if language in defaults else "en"]
+    if options is not None and uses_elastalert_text(options):
         try:
-            templates.append(compile_template(str(source), key))
+            templates.extend(elastalert_templates(options, dataclasses.asdict(options)))
         except ConfigError as exc:
-            fail(exc, data.where(key))
+            fail(exc, data.where("alert_text"))
+    else:
+        for key, defaults in (("alert_subject", DEFAULT_SUBJECT), ("alert_text", DEFAULT_TEXT)):
+            source = value(key, None) or defaults[language if language in defaults else "en"]
+            try:
+                templates.append(compile_template(str(source), key))
+            except ConfigError as exc:
+                fail(exc, data.where(key))
     try:
         load_timezone(str(value("timezone", "UTC")))
     except ConfigError as exc:
@@ -212,7 +229,7 @@ def build_rule(data: LocatedDict, path: Path, settings: AlertSettings, strict: b
     for position, item in enumerate(entries if isinstance(entries, list) else [entries]):
         where = item.location if isinstance(item, LocatedDict) else data.where("alert")
         try:
-            alerter_id, alerter = build_alerter(item, position, where, settings)
+            alerter_id, alerter = build_alerter(item, position, where, settings, alerter_keys)
         except ConfigError as exc:
             fail(exc, where)
             continue
@@ -228,6 +245,35 @@ def build_rule(data: LocatedDict, path: Path, settings: AlertSettings, strict: b
     return Rule(options=options, rule_type=rule_type, query=query, subject_template=templates[0],
                 text_template=templates[1], alerters=built_alerters, source=path,
                 mtime=path.stat().st_mtime)
+
+
+def _split_elastalert_keys(items: list[tuple[str, Any, Location]], type_cls: type[RuleType], alert: Any,
+                           fail: Any) -> tuple[list[tuple[str, Any, Location]],
+                                               dict[str, dict[str, tuple[Any, Location]]]]:
+    """The rule's own options, and the ElastAlert2 alerter options written beside them (per ElastAlert2
+    alerter name). Other keys that are no option here: ElastAlert2 accepts any key (its schema.yaml allows
+    additional properties), so they are ignored with a warning, unless ElastAlert2 gives them a meaning we do
+    not implement (refused) or they look like a misspelt option (kept, reported with "did you mean")."""
+    known = {n for info in type_cls.option_infos() for n in (info.name, *info.aliases)}
+    owners = elastalert_keys.split_rule_keys([k for k, _, _ in items if k not in known], alert)
+    owner_of = {key: name for name, keys in owners.items() for key in keys}
+    kept: list[tuple[str, Any, Location]] = []
+    alerter_keys: dict[str, dict[str, tuple[Any, Location]]] = {}
+    for key, value, where in items:
+        if key in known:
+            kept.append((key, value, where))
+        elif key in owner_of:
+            alerter_keys.setdefault(owner_of[key], {})[key] = (value, where)
+        else:
+            verdict = elastalert_keys.unknown_rule_key(key, value, known)
+            if verdict == "refuse":
+                fail(ConfigError(f'option "{key}": {elastalert_keys.refusal(key)}'), where)
+            elif verdict == "typo":
+                kept.append((key, value, where))  # build_options reports it with "did you mean"
+            else:
+                log.warning('%s: key "%s" is no rule option here; ignored (as ElastAlert2 ignores keys it does '
+                            "not know, or one it reads that has no effect here)", where, key)
+    return kept, alerter_keys
 
 
 def _checked_filters(filters: Any, data: LocatedDict, fail: Any) -> Query | None:
@@ -257,8 +303,11 @@ def _with_import(data: LocatedDict, path: Path) -> LocatedDict:
     return merged
 
 
-def build_alerter(item: Any, position: int, where: Location, settings: AlertSettings) -> tuple[str, Alerter]:
-    """One ``alert:`` entry (``email`` or ``{email: {...}}``) merged over the settings' alerter options."""
+def build_alerter(item: Any, position: int, where: Location, settings: AlertSettings,
+                  rule_keys: Mapping[str, Mapping[str, tuple[Any, Location]]] | None = None
+                  ) -> tuple[str, Alerter]:
+    """One ``alert:`` entry (``email`` or ``{email: {...}}``) merged over the rule's ElastAlert2 alerter keys
+    (``email:``, ``smtp_host:`` ... beside ``alert:``) and the settings' alerter options."""
     own: Mapping[str, Any]
     if isinstance(item, str):
         name, own = item, {}
@@ -270,14 +319,27 @@ def build_alerter(item: Any, position: int, where: Location, settings: AlertSett
     else:
         raise ConfigError("an alert entry is an alerter name or {name: {options}}, e.g. {email: {to: [...]}}",
                           where)
-    cls = alerter_registry.lookup(str(name))
+    name = str(name)
+    if name in elastalert_keys.MISSING_ALERTERS and alerter_registry.lookup(name) is None:
+        raise ConfigError(f'alerter "{name}" is not supported: {elastalert_keys.MISSING_ALERTERS[name]}', where)
+    # ElastAlert2's loaders.py load_alerts: the entry's own options override the rule's keys.
+    located = {k: (v, loc) for k, (v, loc) in (rule_keys or {}).get(name, {}).items()}
+    located.update({k: (v, loc) for k, v, loc in _items(own, where)})
+    translated, problems = elastalert_keys.translate(name, {k: v for k, (v, _) in located.items()}, str(where))
+    if problems:
+        raise ConfigErrors([ConfigError(f"alerter {name}: {p}", where) for p in problems])
+    own_items = [(target, value, located[written][1] if written in located else where)
+                 for target, written, value in translated]
+    name = elastalert_keys.ours(name)
+    cls = alerter_registry.lookup(name)
     if cls is None:
         hint = difflib.get_close_matches(str(name), alerter_registry.available(), 1)
         raise ConfigError(f'unknown alerter "{name}"' + (f' (did you mean "{hint[0]}"?)' if hint else
                                                          f" (one of {', '.join(alerter_registry.available())})"),
                           where)
     shared = settings.alerters.get(str(name)) or {}
-    items = [i for i in _items(shared, settings.source) if i[0] not in own] + _items(own, where)
+    given = {target for target, _, _ in own_items}
+    items = [i for i in _items(shared, settings.source) if i[0] not in given] + own_items
     spec = PluginSpec("alerter", str(name), tuple(items), where)
     try:
         options = build_options(cls, spec)  # type: ignore[arg-type]

@@ -119,7 +119,7 @@ def test_every_problem_of_every_rule_is_reported_at_file_line_col(tmp_path):
         f'{path}:6:7: rule a: unknown option "realrt" (did you mean "realert"?)',
         f"{path}:8:24: rule b: condition: missing ) closing the query",
         f'{path}:9:16: rule b: notify: unknown key "pager" (one of email, webhook, dingtalk, log, '
-        'slack, stdout, wecom)',
+        'post, slack, stdout, wecom)',
     ])
 
 
