@@ -15,6 +15,9 @@ one users already pass as ``document_id => "%{[@metadata][_id]}"``):
 The local index and the elasticsearch output use the id as the document id
 when the user sets none (``use_event_id => false`` turns that off), so a
 replayed event replaces or is ignored instead of being stored twice.
+
+A :class:`FirstDelivery` is an event whose id can have no other copy: the
+local index's writers skip looking for one in each other's files for it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,40 @@ def get_event_id(event: Event) -> str | None:
         return None
     value = meta.get(ID_KEY)
     return value if type(value) is str and value else None
+
+
+class FirstDelivery(Event):
+    """An event of a line the file input read once, with an id made from a nonce this process minted.
+
+    No earlier run delivered an event with that id (the nonce is new: read from no registry file), and
+    this run delivers each line once (the file input's read position only moves forward for a nonce; a
+    truncation gets a new nonce; a re-read after an input restart starts where the queue stopped
+    accepting). The one exception, a worker process dying with the batch, resends it to the worker that
+    replaces it, which writes the same local-index file (whose unique key catches a second copy). So a
+    writer need not look for this id in the other writers' files (raced.py: the pre- and post-check).
+
+    ``first_id`` is the id as made: an event whose id a filter changed is checked as any other. Made only
+    in a worker process, from a raw batch (pipeline.inputs.file.deferred); a clone or a pickled copy is an
+    ordinary Event, so the mark never reaches a queue on disk, a dead letter queue or another run.
+    """
+
+    __slots__ = ("first_id",)
+    first_id: str
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _plain_event, (self.data, self.cancelled)
+
+
+def _plain_event(data: dict[str, Any], cancelled: bool) -> Event:
+    event = Event.__new__(Event)
+    event.data, event.cancelled = data, cancelled
+    return event
+
+
+def first_deliveries(events: Sequence[Event], ids: Sequence[str | None]) -> frozenset[str]:
+    """Those of ``ids`` (the document ids of ``events``) that are their event's :class:`FirstDelivery` id."""
+    return frozenset(key for event, key in zip(events, ids, strict=True)
+                     if type(event) is FirstDelivery and key is not None and event.first_id == key)
 
 
 def set_event_id(data: dict[str, Any], value: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from pipeline.grok.matcher import CONVERTERS
@@ -56,7 +57,7 @@ def compile_setter(targets: Sequence[Target], keep_empty: bool, fallback: Fallba
     lines.append("    return")
     code = "\n".join(lines) + "\n"
     # field names enter the code only as repr() literals
-    exec(compile(code, f"<grok setter {len(targets)} captures>", "exec"), namespace)
+    exec(_compiled(code, len(targets)), namespace)
     setter: Setter = namespace["setter"]
     setter.source = code  # type: ignore[attr-defined]  # for tests and debugging
     return setter
@@ -158,3 +159,20 @@ def _literal(path: tuple[str, ...]) -> str:
     for part in reversed(path):
         text = f"{{{part!r}: {text}}}"
     return text
+
+
+# Code objects by their source: compiling is most of a setter's cost, and a worker process forked after the
+# main process built the same filters (or a reload) generates the same code again. Each setter still gets
+# its own function (its own ``fallback``); a code object is immutable. Bounded like re's cache.
+_CODE: dict[str, CodeType] = {}
+_CODE_MAX = 256
+
+
+def _compiled(code: str, captures: int) -> CodeType:
+    compiled = _CODE.get(code)
+    if compiled is None:
+        compiled = compile(code, f"<grok setter {captures} captures>", "exec")
+        if len(_CODE) >= _CODE_MAX:
+            _CODE.pop(next(iter(_CODE)))  # the oldest
+        _CODE[code] = compiled
+    return compiled

@@ -36,6 +36,10 @@ copy from an earlier run counts as one whose writer committed first and never re
 stops pre-checking after a run of batches where it found nothing (``store.QUIET_PRE_CHECKS``), until a
 post-check finds a key elsewhere again; the post-check runs for every batch.
 
+Keys that are first deliveries (:class:`pipeline.eventid.FirstDelivery`: ids from a nonce this run minted,
+each delivered once, to one writer) skip both checks: no earlier run stored them, and no other writer gets
+them in this run, so no other file can hold them at any step above. ``LocalIndex.write(first=...)``.
+
 Removing a row keeps the file consistent: its FTS5 entry (contentless: deleted with the exact text it
 was indexed with, else a later document given the same id would match the removed message), the
 ``fts_upto`` watermark (lowered to the new last id, or a later document given the removed id would be

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.errors import PluginError, TemplateError
 from pipeline.event import Event
-from pipeline.eventid import document_ids
+from pipeline.eventid import document_ids, first_deliveries
 from pipeline.localindex import LocalIndex as Store
 from pipeline.localindex import naming
 from pipeline.outputs.base import Output, OutputOptions
@@ -115,11 +115,13 @@ class LocalIndex(Output):
         grouped: dict[str, list[Event]] = {}
         keys: dict[str, list[str | None]] = {}
         ids: list[str | None] = document_ids(events) if self.options.use_event_id else [None] * len(events)
+        # keys no other writer of the index can hold: not looked for in the other files (store.write)
+        first = first_deliveries(events, ids) if self.options.use_event_id else frozenset()
         names = self._index.render_all(events)
         valid = self._valid_names
         if names and names[0] in valid and names.count(names[0]) == len(names):
             # The usual batch: one daily index, known valid. Written as is, without regrouping.
-            self._write_retrying(names[0], events, ids)
+            self._write_retrying(names[0], events, ids, first)
             self._apply_retention()
             return
         for event, key, name in zip(events, ids, names, strict=True):
@@ -138,7 +140,7 @@ class LocalIndex(Output):
                 batch.append(event)
                 keys[name].append(key)
         for name, batch in grouped.items():
-            self._write_retrying(name, batch, keys[name])
+            self._write_retrying(name, batch, keys[name], first)
         self._apply_retention()
 
     def _reroute(self, event: Event, reason: str) -> Event:
@@ -150,12 +152,13 @@ class LocalIndex(Output):
         twin.tag(INVALID_INDEX_TAG)
         return twin
 
-    def _write_retrying(self, name: str, batch: list[Event], keys: list[str | None]) -> None:
+    def _write_retrying(self, name: str, batch: list[Event], keys: list[str | None],
+                        first: frozenset[str] = frozenset()) -> None:
         delay = 0.1
         quarantined = False
         while True:
             try:
-                self.written += self.store.write(name, batch, keys)
+                self.written += self.store.write(name, batch, keys, first)
                 self._touched.add(name)
                 self._written_at[name] = self._batches
                 return

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from support.index_files import stored_count, stored_numbers
-from support.processes import descendants
+from support.processes import children, descendants
 
 LINES = 20_000
 
@@ -110,3 +110,29 @@ def test_a_replay_with_another_number_of_workers_stores_nothing_twice(pipeline_c
     assert not duplicated, f"{len(duplicated)} line(s) stored more than once, e.g. {list(duplicated.items())[:5]}"
     assert sorted(stored) == list(range(LINES)), f"{LINES - len(stored)} line(s) lost"
     assert search(pipeline_cmd, data, "--count").strip() == str(LINES)
+
+
+def test_a_killed_worker_process_stores_the_first_run_s_lines_once(pipeline_cmd, tmp_path):
+    # A file first seen by this run: its lines skip the lookups in the other worker's file (first deliveries).
+    # The batch the killed worker held goes again to its replacement, which writes the same shard file: that
+    # file's unique key, not a lookup, keeps each line once.
+    data = tmp_path / "data"
+    config = write_config(tmp_path, tmp_path / "numbers.log")
+    child = subprocess.Popen([*pipeline_cmd, "run", "-f", str(config), "--path.data", str(data), "--api.enabled",
+                              "false", "-w", "2", "--pipeline.worker_type", "process", "-b", "5"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and child.poll() is None and stored_count(data / "index") < 2000:
+            time.sleep(0.02)
+        workers = [pid for server in children(child.pid) for pid in children(server)]  # the fork server's
+        assert workers, "no worker process found"
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = child.communicate(timeout=300)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, stderr[-3000:]
+    assert "died" in stderr and "restarting it" in stderr
+    stored = stored_numbers(data / "index")
+    assert sorted(stored) == list(range(LINES)) and set(stored.values()) == {1}

@@ -170,3 +170,17 @@ def test_int_and_float_convert_like_ruby() -> None:
     conv = Grok(r"%{NOTSPACE:a:int} %{NOTSPACE:b:float} %{NOTSPACE:c:int}")
     assert conv.match("3.7 1.5e3 abc") == {"a": 3, "b": 1500.0, "c": 0}
     assert conv.match("+12 -.5 -7") == {"a": 12, "b": -0.5, "c": -7}
+
+
+def test_an_expression_is_compiled_once_per_expansion() -> None:
+    from pipeline.grok.grok import compile_expression
+    from pipeline.grok.library import build_library
+
+    library = build_library("v8")
+    once = compile_expression("%{IP:client} %{WORD:verb}", library)
+    assert compile_expression("%{IP:client} %{WORD:verb}", build_library("v8")) is once  # a worker's build
+    # Anything the expansion depends on gives another compilation: a redefined pattern, other names.
+    changed = compile_expression("%{IP:client} %{WORD:verb}", build_library("v8", custom_patterns={"WORD": "[a-z]+"}))
+    assert changed is not once and changed.expanded.pattern != once.expanded.pattern
+    assert compile_expression("%{IP:server} %{WORD:verb}", library) is not once
+    assert compile_expression("%{IP:client:int} %{WORD:verb}", library) is not once

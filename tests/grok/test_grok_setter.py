@@ -97,3 +97,15 @@ def test_odd_field_names_are_plain_strings_in_the_generated_code() -> None:
     name = "it's \"odd\"\n{}"
     data, _ = _set([Target(0, (name, name), None, False)], ("v",), {})
     assert data == {name: {name: "v"}}
+
+
+def test_setters_of_the_same_code_share_its_compilation_but_not_their_fallback() -> None:
+    calls: list[str] = []
+    targets = [Target(0, ("a",), None, False), Target(1, ("b", "c"), None, False)]
+    first = compile_setter(targets, False, lambda event, number, value: calls.append(f"first {value}"))
+    second = compile_setter(targets, False, lambda event, number, value: calls.append(f"second {value}"))
+    assert first is not second and first.__code__ is second.__code__  # compiled once (a worker's start)
+    for setter in (first, second):
+        event = Event({})
+        setter(event, event.data, ("x", "y"))
+        assert event.data["a"] == "x" and event.data["b"] == {"c": "y"}

@@ -204,3 +204,29 @@ def test_quarantine_moves_only_the_writers_own_file(writers, tmp_path: Path) -> 
     assert reader.count("logs-*") == 3  # the set-aside file is no longer part of the index
     stores[1].write(DAY, [ev(5, message="fresh")])
     assert reader.count("logs-*") == 4
+
+
+def test_first_delivered_keys_are_not_looked_for_in_the_other_files(writers, monkeypatch) -> None:
+    stores, reader = writers
+    assert stores[1].write(DAY, [ev(0, n=0)], ["elsewhere"]) == 1
+    looked: list[list[str]] = []
+    stored = stores[2]._peers.stored
+
+    def counted(name: str, own: str, keys: list[str], **kwargs: object) -> set[str]:
+        looked.append(list(keys))
+        return stored(name, own, keys, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stores[2]._peers, "stored", counted)
+    # First deliveries only: neither the pre- nor the post-check reads shard 1 (the cost this saves).
+    assert stores[2].write(DAY, [ev(1, n=1), ev(2, n=2)], ["f1", "f2"], first=frozenset({"f1", "f2"})) == 2
+    assert looked == []
+    # A batch mixing them with other keys looks for the others only, before and after writing; a key
+    # another file holds is still skipped.
+    assert stores[2].write(DAY, [ev(3, n=3), ev(0, n=0), ev(4, n=4)], ["f3", "elsewhere", "k4"],
+                           first=frozenset({"f3"})) == 2
+    assert looked == [["elsewhere", "k4"], ["k4"]]
+    assert sorted(h["n"] for h in reader.search("logs-*", size=10)) == [0, 1, 2, 3, 4]
+    # The own file's unique key still keeps one copy of a first delivery sent again to the same writer
+    # (a worker process's replacement after it died with the batch).
+    assert stores[2].write(DAY, [ev(1, n=1)], ["f1"], first=frozenset({"f1"})) == 0
+    assert reader.count("logs-*") == 5

@@ -138,3 +138,27 @@ def test_an_index_written_no_more_is_full_text_indexed_during_the_run(tmp_path: 
     out.receive([Event({"@timestamp": "2026-11-20T23:59:30Z", "message": "yesterday late"})])
     out.close()  # ... and a late event makes it pending again, indexed at close as before
     assert upto(yesterday) == "11" and upto(tmp_path / "index" / "logs-2026.11.21.sqlite") == str(IDLE_BATCHES + 1)
+
+
+def test_first_deliveries_are_handed_to_the_index_as_keys_no_other_writer_holds(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    from pipeline.eventid import FirstDelivery
+
+    out = build_plugin("output", "local_index {}", path_data=tmp_path)
+    handed: list[frozenset[str]] = []
+    write = out.store.write
+    monkeypatch.setattr(out.store, "write", lambda name, events, keys, first=frozenset(): (
+        handed.append(first), write(name, events, keys, first))[1])
+    def made(cls: type[Event], made_id: str, now_id: str) -> Event:
+        event = cls.__new__(cls)
+        event.data, event.cancelled = Event({"@metadata": {"_id": now_id}, "message": made_id}).data, False
+        if cls is FirstDelivery:
+            event.first_id = made_id  # type: ignore[attr-defined]
+        return event
+
+    # A filter may set another id on a first delivery: that one is checked as any other.
+    out.receive([made(FirstDelivery, "n-4", "n-4"), made(FirstDelivery, "n-8", "other"), made(Event, "x", "x")])
+    out.receive([made(Event, "y", "y")])
+    assert handed == [frozenset({"n-4"}), frozenset()]
+    assert out.written == 4
+    out.close()

@@ -153,3 +153,19 @@ def test_a_split_raw_batch_holds_the_same_events_in_two_parts(delimiter: bytes) 
         assert got == want, count
     assert whole.split(0) is None and whole.split(5) is None  # nothing to split off
     assert RawBatch(b"x\ny", _BrokenBlocks(), 2).split(1) is None  # type: ignore[arg-type]  # no split
+
+
+def test_a_block_of_a_nonce_minted_by_this_run_decodes_to_first_deliveries() -> None:
+    from pipeline.eventid import FirstDelivery
+
+    minted = PlainBlockSource("/var/log/a.log", "box", True, "UTF-8", "n1", Decoration(), b"\n", first=True)
+    events = unpack(pickle.loads(pickle.dumps(pack([RawBatch((b"one\ntwo", 100), minted, 2)]))))
+    assert [type(e) for e in events] == [FirstDelivery, FirstDelivery]
+    assert [e.first_id for e in events] == [e.data["@metadata"]["_id"] for e in events] == ["n1-104", "n1-108"]
+    # Same fields as an ordinary block's events; without ids there is nothing to mark.
+    def fields(event: Event) -> dict[str, object]:
+        return {k: v for k, v in event.data.items() if k != "@timestamp"}  # the clock is read per run
+
+    assert [fields(e) for e in events] == [fields(e) for e in _block_source().decode_many([(b"one\ntwo", 100)])]
+    no_ids = PlainBlockSource("/var/log/a.log", "box", True, "UTF-8", None, Decoration(), b"\n", first=True)
+    assert [type(e) for e in no_ids.decode_many([(b"one", 0)])] == [Event]

@@ -370,7 +370,7 @@ class File(Input):
         """Plain lines left undecoded: a worker process builds the events (same fields as _decode_plain)."""
         charset = str(getattr(watched.codec.options, "charset", "UTF-8"))
         source = PlainLineSource(watched.path, self._host, self._ecs, charset, self._nonce(watched),
-                                 Decoration.of(self.options))
+                                 Decoration.of(self.options), first=self._first_delivery(watched))
         events: list[Event] = [RawEvent(item, source) for item in zip(lines.data, lines.ends, strict=True)]
         watched.fed_ends.extend(lines.ends)
         return events
@@ -380,7 +380,7 @@ class File(Input):
         split and decoded by a worker process (same events as _decode_plain, tests/inputs/test_file_line_events.py)."""
         source = PlainBlockSource(watched.path, self._host, self._ecs,
                                   str(getattr(watched.codec.options, "charset", "UTF-8")), self._nonce(watched),
-                                  Decoration.of(self.options), self._delimiter)
+                                  Decoration.of(self.options), self._delimiter, first=self._first_delivery(watched))
         watched.fed_ends.append(block.end)
         return [RawBatch((block.data, block.start), source, block.count)]
 
@@ -390,6 +390,12 @@ class File(Input):
             return None
         entry = self.registry.get(watched.key)
         return entry.nonce if entry is not None else None
+
+    def _first_delivery(self, watched: WatchedFile) -> bool:
+        """Whether this file's events are first deliveries (pipeline.eventid.FirstDelivery): its nonce was
+        minted by this run, so no earlier run delivered its ids, and this run reads each line once."""
+        entry = self.registry.get(watched.key)
+        return self.options.stable_ids and entry is not None and entry.minted
 
     def _ids_for_flushed(self, watched: WatchedFile, events: list[Event], kind: str) -> list[Event]:
         """Events a codec let out without a line of their own: named after the read position."""

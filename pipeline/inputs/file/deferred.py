@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 
 from pipeline.event import Event
@@ -25,7 +25,8 @@ from pipeline.runtime.rawevents import Decoration
 
 @dataclass(frozen=True)
 class PlainLineSource:
-    """One file's lines: its path, the host, the field names (ECS or not), the event-id nonce."""
+    """One file's lines: its path, the host, the field names (ECS or not), the event-id nonce, and whether
+    the nonce was minted by this run (``first``: the events are first deliveries, pipeline.eventid)."""
 
     path: str
     host: str
@@ -33,6 +34,7 @@ class PlainLineSource:
     charset: str
     nonce: str | None
     decoration: Decoration
+    first: bool = field(default=False, kw_only=True)  # keyword only: subclasses add positional fields
 
     def decode(self, raw: tuple[bytes, int]) -> Event:
         """The event of one line (of a block: its first line, for a block described in the main process)."""
@@ -42,7 +44,7 @@ class PlainLineSource:
         """The events of lines read together: one ``@timestamp`` for them all, as the main-process path
         (File._decode_plain) gives the lines of one push."""
         events = plain_line_events(raws, path=self.path, host=self.host, ecs=self.ecs, charset=self.charset,
-                                   nonce=self.nonce)
+                                   nonce=self.nonce, first=self.first)
         if not self.decoration.empty:
             apply = self.decoration.apply
             for event in events:

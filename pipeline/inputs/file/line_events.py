@@ -7,7 +7,8 @@ and a worker process decoding the raw lines the input deferred (``PlainLineSourc
 * ``message``: the line decoded with the file's charset, undecodable bytes as U+FFFD (never raises);
 * where it came from: ``log.file.path`` and ``host.name`` (ECS), or ``path`` and ``host`` (legacy);
 * ``@timestamp``: one instant for the whole run (the clock is read once per run, not per line);
-* ``[@metadata][_id]``: ``<file nonce>-<line end offset>`` when the file has a nonce (stable ids).
+* ``[@metadata][_id]``: ``<file nonce>-<line end offset>`` when the file has a nonce (stable ids);
+  with ``first``, the events are :class:`~pipeline.eventid.FirstDelivery` (a nonce minted by this run).
 
 The loop for each shape (ECS or legacy, with or without ids) is generated once, on first use, from one
 template, so the field layout is written in one place and each line costs no Python call of its own.
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pipeline.event import METADATA, TIMESTAMP, Event
-from pipeline.eventid import ID_KEY
+from pipeline.eventid import ID_KEY, FirstDelivery
 from pipeline.timestamp import Timestamp
 
 #: (line bytes, end offset) pairs, charset, path, host, id prefix, @timestamp → events
@@ -30,28 +31,33 @@ _Builder = Callable[[Iterable[tuple[bytes, int]], str, str, str, str, Timestamp]
 _WHERE = {True: '"log": {"file": {"path": path}}, "host": {"name": host}',
           False: '"path": path, "host": host'}
 _ID = f', {METADATA!r}: {{{ID_KEY!r}: prefix + str(end)}}'
+_FIRST_ID = f', {METADATA!r}: {{{ID_KEY!r}: key}}'
 
 
-def _generate(ecs: bool, ids: bool) -> _Builder:
-    """The loop of one shape: a new Event (no ``Event.__init__``: @timestamp is a Timestamp already)."""
+def _generate(ecs: bool, ids: bool, first: bool) -> _Builder:
+    """The loop of one shape: a new Event (no ``Event.__init__``: @timestamp is a Timestamp already);
+    with ``first`` (ids made from a nonce minted by this run), a FirstDelivery that keeps its id."""
+    kind, made, meta = ("FirstDelivery", ["        key = prefix + str(end)", "        event.first_id = key"],
+                        _FIRST_ID) if first else ("Event", [], _ID if ids else "")
     source = "\n".join([
         "def build(pairs, charset, path, host, prefix, now):",
         "    events = []",
         "    append = events.append",
         "    for line, end in pairs:",
-        "        event = new(Event)",
+        f"        event = new({kind})",
+        *made,
         f'        event.data = {{"message": line.decode(charset, "replace"), {_WHERE[ecs]}, '
-        f'{TIMESTAMP!r}: now{_ID if ids else ""}}}',
+        f'{TIMESTAMP!r}: now{meta}}}',
         "        event.cancelled = False",
         "        append(event)",
         "    return events",
     ])
-    namespace: dict[str, Any] = {"new": Event.__new__, "Event": Event}
+    namespace: dict[str, Any] = {"new": Event.__new__, "Event": Event, "FirstDelivery": FirstDelivery}
     exec(compile(source, f"<plain line events ecs={ecs} ids={ids}>", "exec"), namespace)  # our own constants
     return namespace["build"]  # type: ignore[no-any-return]
 
 
-_BUILDERS: dict[tuple[bool, bool], _Builder] = {}  # made on first use: a run needs one or two shapes
+_BUILDERS: dict[tuple[bool, bool, bool], _Builder] = {}  # made on first use: a run needs one or two shapes
 
 
 def usable_charset(charset: str) -> str:
@@ -64,9 +70,10 @@ def usable_charset(charset: str) -> str:
 
 
 def plain_line_events(pairs: Iterable[tuple[bytes, int]], *, path: str, host: str, ecs: bool, charset: str,
-                      nonce: str | None, now: Timestamp | None = None) -> list[Event]:
-    """The events of ``(line bytes, end offset)`` pairs of one file, read together (see the module)."""
-    shape = (ecs, nonce is not None)
+                      nonce: str | None, now: Timestamp | None = None, first: bool = False) -> list[Event]:
+    """The events of ``(line bytes, end offset)`` pairs of one file, read together (see the module).
+    ``first``: ``nonce`` was minted by this run and these lines are delivered once (FirstDelivery)."""
+    shape = (ecs, nonce is not None, first and nonce is not None)
     build = _BUILDERS.get(shape)
     if build is None:
         build = _BUILDERS[shape] = _generate(*shape)

@@ -48,6 +48,9 @@ class Entry:
     path: str
     fingerprint: str | None = None  # "<length>:<sha1 hex>" of the first bytes
     nonce: str = field(default_factory=lambda: secrets.token_hex(8))  # this file's part of event ids
+    # The nonce was made by this process (a file first seen, or its content replaced), not read from the
+    # registry file: no run delivered an event with its ids before (see pipeline.eventid.FirstDelivery).
+    minted: bool = field(default=False, compare=False)
 
 
 def fingerprint(handle: IO[bytes], size: int) -> str | None:
@@ -118,7 +121,7 @@ class Registry:
     def update(self, key: FileKey, offset: int, path: str, fingerprint: str | None = None) -> None:
         entry = self.entries.get(key)
         if entry is None:
-            self.entries[key] = Entry(offset, time.time(), path, fingerprint)
+            self.entries[key] = Entry(offset, time.time(), path, fingerprint, minted=True)
         else:
             entry.offset, entry.last_seen, entry.path = offset, time.time(), path
             if fingerprint is not None:
@@ -129,7 +132,7 @@ class Registry:
         """The file's content was replaced (truncated): its lines get new event ids."""
         entry = self.entries.get(key)
         if entry is not None:
-            entry.nonce = secrets.token_hex(8)
+            entry.nonce, entry.minted = secrets.token_hex(8), True
             self._dirty = True
 
     def touch(self, key: FileKey) -> None:
