@@ -239,17 +239,17 @@ def _flatten_fields(fields: dict[str, Any], prefix: str = "") -> Iterator[tuple[
 
 
 class Runner:
-    """Builds a suite's filters once per case file (LFV starts a fresh Logstash per file) and runs it."""
+    """Builds a suite's filters (once per case file, or once for all with --sockets) and runs them."""
 
     def __init__(self, suite: Suite) -> None:
         self.suite = suite
         self.config: PipelineConfig = loader.parse_text(suite.config_text(), "<lfv-suite>")
         self.settings = {"pipeline.ecs_compatibility": suite.ecs}
         self._built: tuple[Any, dict[int, Any]] | None = None
+        self._data = tempfile.TemporaryDirectory(prefix="pipeline-lfv-")  # path.data, removed with the runner
 
     def _context(self, plugin_id: str = "") -> PluginContext:
-        return PluginContext(path_data=Path(tempfile.mkdtemp(prefix="pipeline-lfv-")), plugin_id=plugin_id,
-                             settings=self.settings)
+        return PluginContext(path_data=Path(self._data.name), plugin_id=plugin_id, settings=self.settings)
 
     def _codec(self, codec: PluginSpec | str | None, default: str) -> Any:
         if isinstance(codec, PluginSpec):
