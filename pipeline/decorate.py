@@ -11,13 +11,18 @@ from pipeline.template import Template
 
 
 def add_fields(event: Event, fields: Mapping[str, Any]) -> None:
-    """Set each sprintf'd field to its sprintf'd value; an existing field becomes an array."""
+    """Set each sprintf'd field to its sprintf'd value (a string, as in Logstash); an existing field becomes an array."""
     for raw_name, raw_value in fields.items():
         name = Template.compile(raw_name).render(event) if "%{" in raw_name else raw_name
         values = raw_value if isinstance(raw_value, list) else [raw_value]
         for value in values:
-            if isinstance(value, str) and "%{" in value:
-                value = Template.compile(value).render(event)
+            if isinstance(value, str):
+                if "%{" in value:
+                    value = Template.compile(value).render(event)
+            elif not isinstance(value, dict):
+                # Logstash sprintf's every value (Decorators.add_fields and Filters::Base#filter_matched:
+                # v = event.sprintf(v), whose Java side takes format.toString()), so 5 becomes "5".
+                value = _ruby_to_s(value)
             ref = fieldref.parse(name)
             if ref.includes(event.data):
                 current = ref.get(event.data)
@@ -27,6 +32,15 @@ def add_fields(event: Event, fields: Mapping[str, Any]) -> None:
                     ref.set(event.data, [current, value])
             else:
                 ref.set(event.data, value)
+
+
+def _ruby_to_s(value: Any) -> str:
+    """Ruby's to_s of a config scalar: true -> "true", nil -> "", 5 -> "5", 1.5 -> "1.5"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def decorate_input(event: Event, type_: str | None, fields: Mapping[str, Any] | None, tags: Iterable[str]) -> None:

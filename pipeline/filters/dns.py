@@ -19,6 +19,10 @@ from pipeline.filters.base import Filter, FilterOptions
 from pipeline.logs import RateLimitedLogger
 from pipeline.plugin import Duration, option, register
 
+# Ruby's Resolv::Hosts::DefaultFileName, which Logstash's dns filter reads when neither nameserver nor
+# hostsfile is set.
+SYSTEM_HOSTS = Path("/etc/hosts")
+
 
 class LookupTimeout(Exception):
     """The name servers did not answer within timeout × (max_retries + 1)."""
@@ -64,7 +68,8 @@ class Dns(Filter):
     result]``; with ``replace`` the result replaces it. A lookup that finds
     nothing leaves the event unchanged (and skips the remaining fields, as in
     Logstash); one that times out tags it ``_dnstimeout``. Lookups go to
-    ``nameserver`` (default: the system's resolv.conf) after ``hostsfile``;
+    ``nameserver`` (default: the system's resolv.conf) after ``hostsfile``
+    (default: /etc/hosts when ``nameserver`` is not set either, as in Logstash);
     ``hit_cache_size``/``failed_cache_size`` keep answers for their TTL.
     """
 
@@ -90,7 +95,13 @@ class Dns(Filter):
         super().__init__(options, context)
         self._resolve = [(f, fieldref.parse(f)) for f in options.resolve]
         self._reverse = [(f, fieldref.parse(f)) for f in options.reverse]
-        self._hosts_by_name, self._hosts_by_address = read_hosts(options.hostsfile)
+        hostsfiles = list(options.hostsfile)
+        if not hostsfiles and options.nameserver is None and SYSTEM_HOSTS.is_file():
+            # logstash-filter-dns register: with neither option it resolves through
+            # Resolv.new([Resolv::Hosts.new, <system DNS>]), so the system hosts file answers first
+            # (127.0.0.1 -> localhost even where DNS has no PTR record); a nameserver alone skips it.
+            hostsfiles = [SYSTEM_HOSTS]
+        self._hosts_by_name, self._hosts_by_address = read_hosts(hostsfiles)
         self._resolver = self._make_resolver(options.nameserver)
         self._hits = TtlCache(options.hit_cache_size, options.hit_cache_ttl) if options.hit_cache_size else None
         self._failures = TtlCache(options.failed_cache_size, options.failed_cache_ttl) \

@@ -123,3 +123,28 @@ def test_a_nameserver_that_is_not_an_address_is_a_config_error(nameserver: str) 
 
     with pytest.raises(ConfigError, match='option "nameserver": .*expected IP addresses'):
         build_plugin("filter", f'dns {{ resolve => ["host"] nameserver => {nameserver} }}')
+
+
+def test_the_system_hosts_file_answers_first_when_neither_nameserver_nor_hostsfile_is_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Logstash resolves through Resolv.new([Resolv::Hosts.new, system DNS]) then: /etc/hosts first.
+    from pipeline.filters import dns as dns_filter
+
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n192.0.2.8 printer.lan printer\n")
+    monkeypatch.setattr(dns_filter, "SYSTEM_HOSTS", hosts)
+    [event] = run_filters('dns { reverse => ["ip"] resolve => ["h"] action => "replace" }',
+                          [{"ip": "192.0.2.8", "h": "printer.lan"}])
+    assert event.get("ip") == "printer.lan" and event.get("h") == "192.0.2.8"
+
+
+def test_a_nameserver_alone_does_not_read_the_system_hosts_file(
+        dnsmasq: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.filters import dns as dns_filter
+
+    hosts = tmp_path / "hosts"
+    hosts.write_text("192.0.2.9 web.test\n")
+    monkeypatch.setattr(dns_filter, "SYSTEM_HOSTS", hosts)
+    [event] = run_filters(f'dns {{ resolve => ["h"] action => "replace" nameserver => ["{dnsmasq}"] }}',
+                          [{"h": "web.test"}])
+    assert event.get("h") == "10.1.2.3"

@@ -161,3 +161,10 @@ def test_remove_tag_and_sprintf_remove_field() -> None:
 def test_gsub_unicode_properties_and_posix_classes() -> None:
     event = run(r'gsub => ["cjk", "\p{Han}+", "X", "p", "[[:digit:]]+", "N"]', {"cjk": "ab中文cd", "p": "a12b"})
     assert event.get("cjk") == "abXcd" and event.get("p") == "aNb"
+
+
+def test_add_field_values_are_strings_as_logstash_sprintfs_them() -> None:
+    # Logstash's Decorators.add_fields runs v = event.sprintf(v) on every value: 5 -> "5", [1, "x"] -> ["1", "x"].
+    [event] = run_filters('mutate { add_field => { "n" => 5 "f" => 1.5 "l" => [1, "x"] } }', [{"n": 1}])
+    assert event.get("n") == [1, "5"]
+    assert event.get("f") == "1.5" and event.get("l") == ["1", "x"]

@@ -18,3 +18,23 @@ def test_one_read_of_many_lines_is_pushed_within_the_queues_push_limit(monkeypat
     sizes, events = run_into_small_queue(build_plugin("input", "stdin {}"), capacity=200)  # pushes of 100 at most
     assert sizes == [100] * 10
     assert [e.get("message") for e in events] == [f"line {n}" for n in range(1000)]
+
+
+def test_add_field_host_is_kept_and_no_host_array_is_made(monkeypatch):
+    # Logstash's stdin decorates (add_field) first and then sets the host only when the event has none;
+    # we set the host first, so add_field => {"host" => ...} gave [{"hostname": <us>}, "x"].
+    from pipeline.testing import run_pipeline
+
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(b"hi\n")))
+    [event] = run_pipeline('input { stdin { add_field => { "host" => "x" } tags => ["t"] type => "a" } }'
+                           " output { }")
+    assert event.get("host") == "x"
+    assert event.get("tags") == ["t"] and event.get("type") == "a"
+
+
+def test_the_host_is_still_added_when_no_decoration_sets_it(monkeypatch):
+    from pipeline.testing import run_pipeline
+
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(b"hi\n")))
+    [event] = run_pipeline('input { stdin { add_field => { "a" => "b" } } } output { }')
+    assert event.get("[host][hostname]") and event.get("a") == "b"
