@@ -29,7 +29,7 @@ _Builder = Callable[[Iterable[tuple[bytes, int]], str, str, str, str, Timestamp]
 # The dict of one line, per shape. Key order is the order the JSON outputs write the fields in.
 _WHERE = {True: '"log": {"file": {"path": path}}, "host": {"name": host}',
           False: '"path": path, "host": host'}
-_ID = f', {METADATA!r}: {{{ID_KEY!r}: prefix + str(end)}}'
+_ID = f', {METADATA!r}: {{{ID_KEY!r}: f"{{prefix}}{{end}}"}}'  # an f-string: no str() call per line
 
 
 def _generate(ecs: bool, ids: bool) -> _Builder:
