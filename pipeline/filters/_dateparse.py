@@ -532,8 +532,14 @@ def minute_stamp(parser: Parser) -> Callable[[str, tzinfo], Timestamp | None] | 
     parser's answer as a Timestamp for a string of a learned minute, None for any other (then call the
     parser). Lets the date filter answer those without the parser's calls; None for parsers without
     learned minutes."""
+    reuse = minute_reuse(parser)
+    return reuse.stamp if reuse is not None else None
+
+
+def minute_reuse(parser: Parser) -> MinuteReuse | None:
+    """The learned minutes of a parser from :func:`compile_format`, None for parsers without them."""
     reuse = getattr(getattr(parser, "__self__", None), "_reuse", None)
-    return reuse.stamp if isinstance(reuse, MinuteReuse) else None
+    return reuse if isinstance(reuse, MinuteReuse) else None
 
 
 def compile_format(fmt: str, locale: str | None = None,
