@@ -24,7 +24,9 @@ Why that is the full parse's answer, not an approximation:
 
 The last minute used is also kept as its text around the digit spans (head, middle, tail): the next
 string of that minute (the usual case in time order) is recognized by its length, ``startswith`` and
-``endswith``, without slicing or joining the string for the dict lookup. Same checks, same answer.
+``endswith``, without slicing or joining the string for the dict lookup. Same checks, same answer. The
+date filter's batch loop makes that check itself, inline (:meth:`MinuteReuse.last_minute`), and gives
+such a string's Timestamp its ISO text from the minute's text and the string's digits.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import time
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timezone, tzinfo
 
-from pipeline.timestamp import MILLIS_TEXT, SECOND_TEXT, Timestamp, minute_text, of_millis
+from pipeline.timestamp import Timestamp, minute_text, of_millis
 
 # (year, month, day, hour, minute, second, millis, zone): what a format's regex match assembles into
 Fields = tuple[int, int, int, int, int, int, int, tzinfo]
@@ -84,6 +86,12 @@ _FRACTION_MILLIS = {text: int((text + "00")[:3]) for width in (1, 2, 3)
 # 0, zone, ISO text of that UTC minute or None); head/middle/tail: the text before the seconds, between
 # seconds and fraction, after both.
 _Last = tuple[int, str, str, str, int, int, int, int, Hashable, int, tzinfo, str | None]
+#: MinuteReuse.last_minute: (length, head, middle, tail, tail_at, start, end, fraction_at, fraction_end, era,
+#: era_now, minute, text); tail_at: where the tail starts (after the fraction, else after the seconds);
+#: era_now: the clock's reading to compare with era, None when the answer does not depend on it
+LastMinute = tuple[int, str, str, str, int, int, int, int, int, Hashable, Callable[[], Hashable] | None, int,
+                   str | None]
+SECOND_DIGITS = _SECONDS  # for last_minute's users
 
 
 def _fraction_millis(text: str) -> int | None:
@@ -92,6 +100,9 @@ def _fraction_millis(text: str) -> int | None:
     if len(text) <= 3:
         return _FRACTION_MILLIS.get(text)
     return _FRACTION_MILLIS[text[:3]] if text.isascii() and text.isdigit() else None
+
+
+fraction_millis = _fraction_millis  # for last_minute's users
 
 
 def _last_of(value: str, layout: Layout, base: int, zone: tzinfo) -> _Last:
@@ -120,7 +131,7 @@ def _key(value: str, layout: Layout) -> str:
 class MinuteReuse:
     """One format's learned minutes, per zone it is parsed in (the zone given for values without one)."""
 
-    __slots__ = ("_seconds_group", "_fraction_group", "_era", "_zones", "_learned", "_last")
+    __slots__ = ("_seconds_group", "_fraction_group", "_era", "_zones", "_learned", "last")
 
     def __init__(self, seconds_group: int, fraction_group: int | None,
                  era: Callable[[], Hashable] | None = None) -> None:
@@ -131,37 +142,42 @@ class MinuteReuse:
         self._era = era
         self._zones: dict[tzinfo, dict[int, Layout]] = {}  # zone → string length → layout
         self._learned = 0  # minutes added since the last fresh start (approximate across threads: a bound only)
-        self._last: _Last | None = None  # the minute used last: one tuple, replaced whole (thread-safe reads)
+        self.last: _Last | None = None  # the minute used last: one tuple, replaced whole (thread-safe reads); read-only outside
 
     def current_era(self) -> Hashable:
         """The clock's state the next parse will use (None for a format that does not read the clock)."""
         return self._era() if self._era is not None else None
 
     def stamp(self, value: str, zone: tzinfo) -> Timestamp | None:
-        """:meth:`lookup`'s answer as a Timestamp. A string of the last minute used (most strings of logs in
-        time order) gets its ISO text too, from the minute's and the string's own digits: the output writes
-        it, and Timestamp.iso() would compute it again from the millis at several times the cost."""
-        last = self._last
-        if last is not None:  # lookup's shortcut (below), keeping the seconds and millis apart
-            length, head, middle, tail, start, end, fraction_at, fraction_end, last_era, minute, last_zone, text = last
-            if (len(value) == length and last_zone is zone and value.startswith(head) and value.endswith(tail)
-                    and (last_era is None or self._era is None or self._era() == last_era)):
-                seconds = _SECONDS.get(value[start:end])
-                if seconds is not None:
-                    millis: int | None = 0
-                    if fraction_at >= 0:
-                        millis = _fraction_millis(value[fraction_at:fraction_end])
-                        if not value.startswith(middle, end):
-                            millis = None
-                    if millis is not None:
-                        return of_millis(minute + seconds * 1000 + millis,
-                                         None if text is None else f"{text}{SECOND_TEXT[seconds]}{MILLIS_TEXT[millis]}")
+        """:meth:`lookup`'s answer as a Timestamp (the date filter's batch loop checks the last minute used
+        itself first, see :meth:`last_minute`)."""
         found = self.lookup(value, zone)
         return None if found is None else of_millis(found)
 
+    def last_minute(self, zone: tzinfo) -> LastMinute | None:
+        """The last minute used, for a loop that checks many strings against it inline (the date filter's
+        batch: a method call per string costs as much as the check). None when it was used in another
+        zone. A string ``value`` is of that minute exactly when (the same conditions as :meth:`lookup`'s
+        shortcut, written for slices)::
+
+            len(value) == length and value[:start] == head and value[tail_at:] == tail
+            and (era_now is None or era_now() == era) and value[start:end] is in SECOND_DIGITS
+            and, with a fraction (fraction_at >= 0), value[end:fraction_at] == middle and
+            fraction_millis(value[fraction_at:fraction_end]) is not None
+
+        its millis then ``minute + seconds * 1000 + fraction``, and its ISO text, when ``text`` is not None,
+        ``text + SECOND_TEXT[seconds] + MILLIS_TEXT[fraction]``."""
+        last = self.last
+        if last is None or last[10] is not zone:
+            return None
+        length, head, middle, tail, start, end, fraction_at, fraction_end, era, minute, _, text = last
+        era_now = self._era if era is not None else None
+        return (length, head, middle, tail, end if fraction_at < 0 else fraction_end, start, end, fraction_at,
+                fraction_end, era, era_now, minute, text)
+
     def lookup(self, value: str, zone: tzinfo) -> int | None:
         """The epoch millis of ``value`` when its minute was learned, else None (then parse it fully)."""
-        last = self._last
+        last = self.last
         if last is not None:
             length, head, middle, tail, start, end, fraction_at, fraction_end, last_era, minute, last_zone, _ = last
             # equal outside the spans: the same length, head and tail (and middle, between seconds and fraction)
@@ -192,7 +208,7 @@ class MinuteReuse:
             base = minutes.get(value[:seconds_start] + value[seconds_end:fraction_start] + value[fraction_end:])
         if base is None or fraction is None or (era is not None and self._era is not None and self._era() != era):
             return None
-        self._last = _last_of(value, layout, base, zone)
+        self.last = _last_of(value, layout, base, zone)
         return base + second * 1000 + fraction
 
     def learn(self, value: str, match: re.Match[str], fields: Fields, millis: int, zone: tzinfo,
@@ -232,4 +248,4 @@ class MinuteReuse:
             # a new tuple and dict: a lookup in flight in another thread keeps the old, consistent one
             layout = layouts[len(value)] = (seconds_start, seconds_end, fraction_start, fraction_end, era, {})
         layout[5][_key(value, layout)] = base
-        self._last = _last_of(value, layout, base, zone)
+        self.last = _last_of(value, layout, base, zone)

@@ -530,10 +530,16 @@ NAMED_FORMATS: dict[str, Parser] = {
 def minute_stamp(parser: Parser) -> Callable[[str, tzinfo], Timestamp | None] | None:
     """For a parser from :func:`compile_format` that reuses minutes (see _dateminute), its lookup: the
     parser's answer as a Timestamp for a string of a learned minute, None for any other (then call the
-    parser). Lets the date filter answer those without the parser's calls; None for parsers without
-    learned minutes."""
+    parser); None for parsers without learned minutes. (The date filter holds the MinuteReuse itself,
+    :func:`minute_reuse`, to check the last minute used inline before calling this.)"""
+    reuse = minute_reuse(parser)
+    return reuse.stamp if reuse is not None else None
+
+
+def minute_reuse(parser: Parser) -> MinuteReuse | None:
+    """The learned minutes of a parser from :func:`compile_format`, None for parsers without them."""
     reuse = getattr(getattr(parser, "__self__", None), "_reuse", None)
-    return reuse.stamp if isinstance(reuse, MinuteReuse) else None
+    return reuse if isinstance(reuse, MinuteReuse) else None
 
 
 def compile_format(fmt: str, locale: str | None = None,

@@ -12,14 +12,16 @@ from pipeline import fieldref
 from pipeline.errors import ConfigError
 from pipeline.event import TIMESTAMP, Event
 from pipeline.filters import _dateparse
+from pipeline.filters._dateminute import SECOND_DIGITS, LastMinute, fraction_millis
 from pipeline.filters._ratelimit import WarningLimiter
 from pipeline.filters.base import Filter, FilterOptions
 from pipeline.plugin import option, register
 from pipeline.template import Template
-from pipeline.timestamp import Timestamp
+from pipeline.timestamp import MILLIS_TEXT, SECOND_TEXT, Timestamp, of_millis
 
 _CACHE_SIZE = 20_000  # distinct date strings kept; log timestamps repeat a lot
 _YEARLESS_CACHE_SECONDS = 60.0  # a guessed year can change at midnight on new year's eve
+_NO_MINUTE: LastMinute = (-1, "", "", "", 0, 0, 0, -1, -1, None, None, 0, None)  # no string has length -1
 
 
 def _match_check(value: list[str]) -> str | None:
@@ -76,7 +78,7 @@ class Date(Filter):
         except ValueError as exc:
             raise ConfigError(f'option "match": {exc}') from None
         self._parsers: list[Callable[[Any, tzinfo], int]] = [parser for parser, _ in compiled]
-        self._minute_stamp = _dateparse.minute_stamp(self._parsers[0])  # the first format's learned minutes
+        self._minute_reuse = _dateparse.minute_reuse(self._parsers[0])  # the first format's learned minutes
         self._year_dependent = any(yearless for _, yearless in compiled)
         self._zone_template: Template | None = None
         self._zone: tzinfo = _dateparse.local_zone()
@@ -108,7 +110,12 @@ class Date(Filter):
         if self._year_dependent and time.monotonic() > self._cache_expires:
             self._expire_cache()  # once a batch: its guessed years are as fresh as one event's
         cache, filter_guarded, first_fit = self._cache, self.filter_guarded, self._first_fit
-        minute_stamp, zone = self._minute_stamp, self._zone
+        reuse, zone = self._minute_reuse, self._zone
+        # The minute used last (logs in time order: most new strings are new seconds of it), checked here
+        # as MinuteReuse.last_minute says: a call per string would cost as much as the check.
+        seen = reuse.last if reuse is not None else None  # what last_minute() below was made from
+        length, head, middle, tail, tail_at, start, end, fraction_at, fraction_end, era, era_now, minute, text = (
+            reuse.last_minute(zone) if reuse is not None else None) or _NO_MINUTE
         for event in events:
             data = event.data
             value: Any = data.get(key)
@@ -118,20 +125,33 @@ class Date(Filter):
                 continue
             stamp = cache.get(value)
             if stamp is None:
-                # A new second of a minute seen before (logs in time order): what the first format would give.
-                stamp = minute_stamp(value, zone) if minute_stamp is not None and kind is str else None
-                if stamp is not None:
-                    if len(cache) >= _CACHE_SIZE:  # _remember's rule, inline: most strings of ordered logs come here
-                        cache.clear()
-                    cache[value] = stamp
-                else:
-                    try:
-                        stamp = first_fit(value, zone, value)
-                    except Exception:  # noqa: BLE001 - filter() below meets it again and tags the event
-                        stamp = None
+                if (kind is str and len(value) == length and value[:start] == head and value[tail_at:] == tail
+                        and (era_now is None or era_now() == era)):
+                    seconds = SECOND_DIGITS.get(value[start:end])
+                    millis = 0 if fraction_at < 0 else (
+                        fraction_millis(value[fraction_at:fraction_end]) if value[end:fraction_at] == middle
+                        else None)
+                    if seconds is not None and millis is not None:
+                        stamp = of_millis(minute + seconds * 1000 + millis, None if text is None else
+                                          f"{text}{SECOND_TEXT[seconds]}{MILLIS_TEXT[millis]}")
+                if stamp is None:
+                    # Another minute seen before (what the first format would give), else a full parse.
+                    stamp = reuse.stamp(value, zone) if reuse is not None and kind is str else None
                     if stamp is None:
-                        filter_guarded(event)
-                        continue
+                        try:
+                            stamp = first_fit(value, zone, None)
+                        except Exception:  # noqa: BLE001 - filter() below meets it again and tags the event
+                            stamp = None
+                        if stamp is None:
+                            filter_guarded(event)
+                            continue
+                    if reuse is not None and reuse.last is not seen:  # either made another minute the last used
+                        seen = reuse.last
+                        (length, head, middle, tail, tail_at, start, end, fraction_at, fraction_end, era, era_now,
+                         minute, text) = reuse.last_minute(zone) or _NO_MINUTE
+                if len(cache) >= _CACHE_SIZE:  # _remember's rule, inline: most strings of ordered logs come here
+                    cache.clear()
+                cache[value] = stamp
             data[TIMESTAMP] = stamp
         return events
 

@@ -127,3 +127,30 @@ def test_epoch_numbers_give_in_a_batch_what_filter_gives(formats: str) -> None:
     assert [(e.timestamp.millis, e.tags) for e in got] == want
     if formats != '"ISO8601"':
         assert sum(not tags for _, tags in want) >= 8  # parsed ones are in the mix
+
+
+@pytest.mark.parametrize(("formats", "learned"), [
+    ('"dd/MMM/yyyy:HH:mm:ss Z"', "17/May/2015:10:05:03 +0000"),
+    ('"ISO8601"', "2015-05-17T10:05:03.120+02:00"),
+    ('"yyyy-MM-dd HH:mm:ss.SSS"', "2024-03-31 01:59:07.250"),  # Berlin: the DST change's minute before
+    ('"MMM dd HH:mm:ss", "MMM  d HH:mm:ss"', "Dec 13 10:05:03"),  # year-less: the clock's era checked
+])
+def test_strings_of_the_minute_used_last_get_in_a_batch_what_filter_gives(formats: str, learned: str) -> None:
+    """filter_batch checks the minute used last itself (MinuteReuse.last_minute): every string one character
+    away from a learned one (replaced, inserted, dropped), each right after it, gets the full parse's answer
+    (millis, ISO text, tags)."""
+    values = []
+    for at in range(len(learned) + 1):
+        for char in "0597 :.+-Z":
+            values += [learned, learned[:at] + char + learned[at + 1:], learned, learned[:at] + char + learned[at:]]
+        values += [learned, learned[:at] + learned[at + 1:]]
+    config = f'date {{ match => ["t", {formats}] timezone => "Europe/Berlin" }}'
+    want = []
+    for value in values:
+        event = Event({"t": value, "@timestamp": "2000-01-01T00:00:00Z"})
+        build_plugin("filter", config).filter(event)  # a fresh filter: a full parse, nothing learned
+        want.append((event.timestamp.millis, event.timestamp.iso(), event.tags))
+    batch = [Event({"t": v, "@timestamp": "2000-01-01T00:00:00Z"}) for v in values]
+    got = build_plugin("filter", config).filter_batch(batch)
+    assert [(e.timestamp.millis, e.timestamp.iso(), e.tags) for e in got] == want
+    assert len({millis for millis, _, tags in want if not tags}) > 20  # the seconds' and fraction's digits, at least

@@ -30,14 +30,14 @@ _Builder = Callable[[Iterable[tuple[bytes, int]], str, str, str, str, Timestamp]
 # The dict of one line, per shape. Key order is the order the JSON outputs write the fields in.
 _WHERE = {True: '"log": {"file": {"path": path}}, "host": {"name": host}',
           False: '"path": path, "host": host'}
-_ID = f', {METADATA!r}: {{{ID_KEY!r}: prefix + str(end)}}'
+_ID = f', {METADATA!r}: {{{ID_KEY!r}: f"{{prefix}}{{end}}"}}'  # an f-string: no str() call per line
 _FIRST_ID = f', {METADATA!r}: {{{ID_KEY!r}: key}}'
 
 
 def _generate(ecs: bool, ids: bool, first: bool) -> _Builder:
     """The loop of one shape: a new Event (no ``Event.__init__``: @timestamp is a Timestamp already);
     with ``first`` (ids made from a nonce minted by this run), a FirstDelivery that keeps its id."""
-    kind, made, meta = ("FirstDelivery", ["        key = prefix + str(end)", "        event.first_id = key"],
+    kind, made, meta = ("FirstDelivery", ["        key = f\"{prefix}{end}\"", "        event.first_id = key"],
                         _FIRST_ID) if first else ("Event", [], _ID if ids else "")
     source = "\n".join([
         "def build(pairs, charset, path, host, prefix, now):",
