@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 import random
 
+from pipeline.codecs import _lines
 from pipeline.codecs.line import LineSplitter
+from pipeline.logs import RateLimitedLogger
 from pipeline.testing import build_plugin
 
 
@@ -45,7 +47,9 @@ def test_splitter_holds_no_more_than_the_limit_of_an_endless_line() -> None:
     assert splitter.flush() == b"next" and splitter.cut == {}
 
 
-def test_line_codec_tags_a_cut_line_with_its_whole_length_and_logs_it(caplog) -> None:
+def test_line_codec_tags_a_cut_line_with_its_whole_length_and_logs_it(caplog, monkeypatch) -> None:
+    # The warning is rate-limited per codec kind for a minute: an earlier test that cut a line would hide it.
+    monkeypatch.setattr(_lines, "_cut_lines", RateLimitedLogger(logging.getLogger("pipeline.codec"), interval=60.0))
     codec = build_plugin("codec", "line { decode_size_limit_bytes => 10 }")
     with caplog.at_level(logging.WARNING, logger="pipeline.codec"):
         events = list(codec.decode(b"short\n" + b"y" * 25)) + list(codec.decode(b"z\nafter\n"))
