@@ -108,7 +108,7 @@ NO_EFFECT_RULE_KEYS = frozenset({
     "max_scrolling", "max_threads", "misfire_grace_time", "raw_count_keys", "replace_dots_in_field_names",
     "summary_table_type", "summary_table_max_rows", "summary_prefix", "summary_suffix", "include_fields",
     "alert_subject_max_len", "query_timezone", "jinja_root_name", "jinja_filters", "notify_email",
-    "rule_file", "use_utc", "field", "window_step_size", "use_keyword_postfix", "metric_format_string",
+    "rule_file", "use_utc", "field", "window_step_size", "metric_format_string",
     "percentage_format_string", "opensearch_url", "generate_opensearch_discover_url", "opensearch_discover_app_url",
     "opensearch_discover_columns", "opensearch_discover_from_timedelta", "opensearch_discover_to_timedelta",
     "opensearch_discover_version", "opensearch_discover_index_pattern_id", "username", "password",
