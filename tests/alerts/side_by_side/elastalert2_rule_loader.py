@@ -78,6 +78,11 @@ ALERTER_KEYS = {
     "post2": ("http_post2_url", "http_post2_headers"),
     "dingtalk": ("dingtalk_access_token", "dingtalk_msgtype", "dingtalk_sign"),
     "workwechat": ("work_wechat_bot_id", "work_wechat_msgtype"),
+    "opsgenie": ("opsgenie_key", "opsgenie_addr", "opsgenie_account", "opsgenie_recipients", "opsgenie_teams",
+                 "opsgenie_tags", "opsgenie_priority", "opsgenie_alias", "opsgenie_source", "opsgenie_entity",
+                 "opsgenie_message", "opsgenie_subject", "opsgenie_description", "opsgenie_proxy"),
+    "discord": ("discord_webhook_url", "discord_emoji_title", "discord_embed_color", "discord_embed_footer",
+                "discord_embed_icon_url", "discord_proxy", "discord_proxy_login"),
 }
 AS_LIST = {"email", "cc", "bcc", "slack_webhook_url", "http_post_url"}  # the alerters' __init__ make lists
 
