@@ -93,6 +93,18 @@ def test_opsgenie_with_only_a_key_sends_elastalert2s_defaults_and_a_null_priorit
                             "tags": ["ElastAlert", "ssh-abuse"], "priority": None}
 
 
+def test_opsgenie_default_message_names_the_query_key_value_as_elastalert2(
+        write_events, make_rule, dry_engine, receiver):
+    request = sent(write_events, make_rule, dry_engine, receiver, 202, f"""\
+        alert: [opsgenie]
+        query_key: message
+        opsgenie_key: k4
+        opsgenie_addr: {receiver.webhook_url("/opsgenie/v2/alerts")}
+        """)
+    assert request.body == {"message": "ElastAlert: ssh-abuse - Failed password", "description": TEXT,
+                            "source": "ElastAlert", "tags": ["ElastAlert", "ssh-abuse"], "priority": None}
+
+
 def test_opsgenie_leaves_out_a_priority_that_is_not_p1_to_p5(write_events, make_rule, dry_engine, receiver, caplog):
     request = sent(write_events, make_rule, dry_engine, receiver, 202, f"""\
         alert:

@@ -57,6 +57,8 @@ def cases(url: str) -> dict[str, tuple[type, dict[str, Any]]]:
                                  "Gone": {"field": "no.such"}},
             "opsgenie_subject": "SSH abuse on {}", "opsgenie_subject_args": ["host.hostname"]}),
         "opsgenie_only_a_key": (OpsGenieAlerter, {**RULE, "opsgenie_key": "k2", "opsgenie_addr": opsgenie}),
+        "opsgenie_query_key_title": (OpsGenieAlerter, {
+            **RULE, "opsgenie_key": "k4", "opsgenie_addr": opsgenie, "query_key": "message"}),
         "opsgenie_bad_priority": (OpsGenieAlerter, {
             **RULE, "opsgenie_key": "k3", "opsgenie_addr": opsgenie, "opsgenie_priority": "high",
             "opsgenie_message": "{message} on {host[hostname]}", "opsgenie_description": "from {source[ip]}",
