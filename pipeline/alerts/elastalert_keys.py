@@ -31,7 +31,7 @@ class ElastAlertAlerter:
 
 
 #: ElastAlert2 alerter name -> ours. Sources: elastalert/alerters/{email,slack,dingtalk,workwechat,httppost,debug}.py
-#: of ElastAlert2 2.19.0 (the ``self.rule.get(...)`` of each ``__init__``).
+#: of ElastAlert2 2.19.0, and opsgenie.py, discord.py (the ``self.rule.get(...)`` of each ``__init__``).
 ALERTERS: dict[str, ElastAlertAlerter] = {
     "email": ElastAlertAlerter("email", {
         "email": "to", "cc": "cc", "bcc": "bcc", "from_addr": "from_addr", "email_reply_to": "reply_to",
@@ -59,6 +59,23 @@ ALERTERS: dict[str, ElastAlertAlerter] = {
         "http_post_url", "http_post_payload", "http_post_static_payload", "http_post_all_values",
         "http_post_headers", "http_post_proxy", "http_post_ca_certs", "http_post_ignore_ssl_errors")}
         | {"http_post_timeout": "timeout"}, prefixes=("http_post_",)),
+    "opsgenie": ElastAlertAlerter("opsgenie", {
+        "opsgenie_key": "api_key", "opsgenie_addr": "url", "opsgenie_account": "account",
+        "opsgenie_recipients": "recipients", "opsgenie_recipients_args": "recipients_args",
+        # ElastAlert2 reads this key spelt so (opsgenie.py); the right spelling is not read there.
+        "opsgenie_default_receipients": "default_recipients",
+        "opsgenie_teams": "teams", "opsgenie_teams_args": "teams_args", "opsgenie_default_teams": "default_teams",
+        "opsgenie_tags": "tags", "opsgenie_message": "message", "opsgenie_subject": "subject",
+        "opsgenie_subject_args": "subject_args", "opsgenie_description": "description",
+        "opsgenie_alias": "alias", "opsgenie_priority": "priority", "opsgenie_details": "details",
+        "opsgenie_entity": "entity", "opsgenie_source": "source", "opsgenie_proxy": "proxy",
+    }, prefixes=("opsgenie_",)),
+    "discord": ElastAlertAlerter("discord", {
+        "discord_webhook_url": "webhook_url", "discord_emoji_title": "emoji_title",
+        "discord_embed_color": "embed_color", "discord_embed_footer": "embed_footer",
+        "discord_embed_icon_url": "embed_icon_url", "discord_proxy": "proxy",
+        "discord_proxy_login": "proxy_login", "discord_proxy_password": "proxy_password",
+    }, prefixes=("discord_",)),
     # ElastAlert2's debug alerter logs the alert at INFO (elastalert/alerters/debug.py).
     "debug": ElastAlertAlerter("log", {}, defaults={"level": "info"}),
 }
@@ -68,13 +85,13 @@ MISSING_ALERTERS: dict[str, str] = {
     "post2": "ElastAlert2's post2 alerter POSTs a jinja2 payload rendered per match; use post (each match's "
              "fields), or webhook with a body: template",
 }
-_OTHER = ("alerta alertmanager chatwork command datadog discord exotel flashduty gelf gitter googlechat "
+_OTHER = ("alerta alertmanager chatwork command datadog exotel flashduty gelf gitter googlechat "
           "hivealerter indexer iris jira lark linenotify matrixhookshot mattermost ms_teams ms_power_automate "
-          "opsgenie pagerduty pagertree rocketchat servicenow ses smseagle sns sqs stomp telegram "
+          "pagerduty pagertree rocketchat servicenow ses smseagle sns sqs stomp telegram "
           "tencent_sms twilio victorops webex_webhook yzj zabbix").split()
 for _name in _OTHER:
     MISSING_ALERTERS[_name] = ("an ElastAlert2 alerter this product does not have (ours: email, dingtalk, "
-                               "wecom, slack, webhook, post, log, stdout)")
+                               "wecom, slack, webhook, post, opsgenie, discord, log, stdout)")
 
 #: ElastAlert2 rule types (loaders.py rules_mapping) we do not have, and why.
 MISSING_RULE_TYPES: dict[str, str] = {
@@ -108,7 +125,7 @@ NO_EFFECT_RULE_KEYS = frozenset({
     "max_scrolling", "max_threads", "misfire_grace_time", "raw_count_keys", "replace_dots_in_field_names",
     "summary_table_type", "summary_table_max_rows", "summary_prefix", "summary_suffix", "include_fields",
     "alert_subject_max_len", "query_timezone", "jinja_root_name", "jinja_filters", "notify_email",
-    "rule_file", "use_utc", "field", "window_step_size", "use_keyword_postfix", "metric_format_string",
+    "rule_file", "use_utc", "field", "window_step_size", "metric_format_string",
     "percentage_format_string", "opensearch_url", "generate_opensearch_discover_url", "opensearch_discover_app_url",
     "opensearch_discover_columns", "opensearch_discover_from_timedelta", "opensearch_discover_to_timedelta",
     "opensearch_discover_version", "opensearch_discover_index_pattern_id", "username", "password",
@@ -128,7 +145,7 @@ REFUSED_WHEN: dict[str, tuple[Any, str]] = {
 #: Rule-key prefixes of the ElastAlert2 alerters we do not have: such keys are never taken for misspelt
 #: options (``iris_host`` is not a typo of ``es_host``).
 _OTHER_PREFIXES = tuple(f"{n}_" for n in _OTHER) + (
-    "ms_teams_", "hive_", "jira_", "opsgenie_", "pagerduty_", "iris_", "tencent_sms_", "telegram_", "discord_",
+    "ms_teams_", "hive_", "jira_", "pagerduty_", "iris_", "tencent_sms_", "telegram_",
     "mattermost_", "googlechat_", "victorops_", "sns_", "aws_", "boto_", "stomp_", "twilio_", "exotel_", "zbx_",
     "alerta_", "gitter_", "servicenow_", "chatwork_", "datadog_", "ses_", "rocket_chat_", "gelf_", "lark_",
     "linenotify_", "pagertree_", "alertmanager_", "pipe_", "fail_on_non_zero_exit", "http_post2_", "matrixhookshot_",

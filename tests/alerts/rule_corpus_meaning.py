@@ -82,6 +82,11 @@ def meaning(rule: Rule) -> dict[str, Any]:
     out["alert"] = [[written, ea2_alerter_options(written, alerter)] for written, (_, alerter) in
                     zip(rule_alert_names(rule), rule.alerters, strict=True)]
     out["es_clauses"] = (rule.query or {"bool": {"filter": []}})["bool"]["filter"]
+    if opts.type == "new_term":  # the fields the first look-back aggregates on Elasticsearch
+        from pipeline.alerts.backends.base import keyword_postfix
+
+        fields = opts.fields or opts.query_key
+        out["new_term_terms_fields"] = [keyword_postfix(f) if opts.use_keyword_postfix else f for f in fields]
     return out
 
 

@@ -28,7 +28,8 @@ RULES = {
     "blacklist": "type: blacklist\ncompare_key: host.name\nblacklist: [h1]\n",
     "whitelist": "type: whitelist\ncompare_key: host.name\nwhitelist: [h0, h1]\nignore_null: true\n",
     "change": "type: change\ncompare_key: host.name\nquery_key: service.name\nignore_null: true\n",
-    "new_term": "type: new_term\nfields: [host.name]\nterms_window_size: {hours: 1}\n",
+    # Our index template maps strings as keyword (no .keyword sub-field): ElastAlert2's postfix is turned off.
+    "new_term": "type: new_term\nfields: [host.name]\nterms_window_size: {hours: 1}\nuse_keyword_postfix: false\n",
     "cardinality": "type: cardinality\ncardinality_field: host.name\nmax_cardinality: 1\n"
                    "timeframe: {minutes: 5}\nquery_key: service.name\n",
     "metric_aggregation": "type: metric_aggregation\nmetric_agg_key: latency\nmetric_agg_type: max\n"

@@ -118,8 +118,8 @@ def test_every_problem_of_every_rule_is_reported_at_file_line_col(tmp_path):
         f'{path}:4:19: rule a: condition: unknown measure "eror_count" (did you mean "error_count"?)',
         f'{path}:6:7: rule a: unknown option "realrt" (did you mean "realert"?)',
         f"{path}:8:24: rule b: condition: missing ) closing the query",
-        f'{path}:9:16: rule b: notify: unknown key "pager" (one of email, webhook, dingtalk, log, '
-        'post, slack, stdout, wecom)',
+        f'{path}:9:16: rule b: notify: unknown key "pager" (one of email, webhook, dingtalk, discord, '
+        'log, opsgenie, post, slack, stdout, wecom)',
     ])
 
 

@@ -121,8 +121,8 @@ def test_keys_of_alerters_we_lack_are_not_taken_for_typos(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("alert: [opsgenie]\nopsgenie_key: k\n",
-     'alerter "opsgenie" is not supported: an ElastAlert2 alerter this product does not have'),
+    ("alert: [pagerduty]\npagerduty_service_key: k\n",
+     'alerter "pagerduty" is not supported: an ElastAlert2 alerter this product does not have'),
     ("alert: [post2]\nhttp_post2_url: http://x\n", 'alerter "post2" is not supported'),
     ("alert: [email]\nemail: [a@b.c]\nsmtp_auth_file: auth.yaml\n",
      'option "smtp_auth_file" is not supported: put user and password in the email section'),

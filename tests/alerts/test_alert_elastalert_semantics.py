@@ -42,14 +42,14 @@ def test_realert_with_query_key_silences_each_value(replay):
 
 def test_new_term_without_query_key_is_silenced_as_a_whole(replay):
     replay.events([(at(1), {"user": "alice"}), (at(2), {"user": "bob"}), (at(15), {"user": "carol"})])
-    replay.rule(HEAD + "type: new_term\nfields: [user]\nrealert: {minutes: 10}\n")
+    replay.rule(HEAD + "type: new_term\nuse_keyword_postfix: false\nfields: [user]\nrealert: {minutes: 10}\n")
     sent = replay.run(1, 20)
     assert [(s.minute, s.context["details"]["new_value"]) for s in sent] == [(2, "alice"), (16, "carol")]
 
 
 def test_new_term_with_query_key_is_silenced_per_value(replay):
     replay.events([(at(1), {"user": "alice"}), (at(2), {"user": "bob"}), (at(3), {"user": "bob"})])
-    replay.rule(HEAD + "type: new_term\nquery_key: user\nrealert: {minutes: 10}\n")
+    replay.rule(HEAD + "type: new_term\nuse_keyword_postfix: false\nquery_key: user\nrealert: {minutes: 10}\n")
     assert [(s.minute, s.key) for s in replay.run(1, 10)] == [(2, "alice"), (3, "bob")]
 
 
@@ -143,12 +143,14 @@ def test_spike_down_after_the_warm_up(replay):
 
 
 # 5. new_term -------------------------------------------------------------------------------------------
+# The replay's stores map strings as keyword (as our index template does): no .keyword sub-field, so these
+# rules turn ElastAlert2's use_keyword_postfix off (test_alert_new_term_keyword.py covers it).
 
 def test_new_term_window_bounds_only_the_first_look_back_and_known_terms_survive_a_restart(replay):
     replay.events([(at(-90), {"user": "old"}), (at(-30), {"user": "recent"}),
                    (at(2), {"user": "old"}), (at(3), {"user": "recent"}), (at(4), {"user": "new"}),
                    (at(150), {"user": "new"}), (at(151), {"user": "old"}), (at(152), {"user": "later"})])
-    replay.rule(HEAD + "type: new_term\nfields: [user]\nterms_window_size: {hours: 1}\nrealert: 0\n")
+    replay.rule(HEAD + "type: new_term\nuse_keyword_postfix: false\nfields: [user]\nterms_window_size: {hours: 1}\nrealert: 0\n")
     first = replay.run(1, 10)
     # "old" was seen 90 minutes ago, beyond the 1-hour look-back of the first run: new. "recent" is known.
     assert [s.context["details"]["new_value"] for s in first] == ["old", "new"]

@@ -23,16 +23,10 @@ RULES = {entry["file"]: entry for entry in MANIFEST["rules"]}
 _NO_ALERTER = "an ElastAlert2 alerter this product does not have"
 # file -> (what our refusal says, why we do not support it). ElastAlert2 accepts every one of them.
 KNOWN_GAPS: dict[str, tuple[str, str]] = {
-    "Yelp__elastalert__example_rules__example_opsgenie_frequency.yaml": (
-        'alerter "opsgenie" is not supported', "no OpsGenie alerter"),
-    "jertel__elastalert2__examples__rules__example_opsgenie_frequency.yaml": (
-        'alerter "opsgenie" is not supported', "no OpsGenie alerter"),
     "jertel__elastalert2__examples__rules__example_iris_alert_any.yaml": (
         'alerter "iris" is not supported', "no DFIR-IRIS alerter"),
     "jertel__elastalert2__examples__rules__example_tencent_sms.yaml": (
         'alerter "tencent_sms" is not supported', "no Tencent SMS alerter"),
-    "jertel__elastalert2__examples__rules__exemple_discord_any.yaml": (
-        'alerter "discord" is not supported', "no Discord alerter"),
     "Yelp__elastalert__example_rules__example_spike.yaml": (
         "unsupported clause 'type'", "the type query of mapping types (removed in Elasticsearch 8)"),
     "jertel__elastalert2__examples__rules__example_spike.yaml": (

@@ -61,6 +61,11 @@ class Backend(ABC):
                                   end, timestamp_field))
                 for key, _ in self.terms(index, key_field, query, start, end, timestamp_field, size)]
 
+    def keyword_field(self, field: str) -> str:
+        """The exact-value (aggregatable) field of ``field``: its ``.keyword`` sub-field, as dynamic mapping
+        makes it for strings."""
+        return keyword_postfix(field)
+
     @abstractmethod
     def state_store(self) -> StateStore:
         """Where the alert state lives for this backend."""
@@ -68,6 +73,11 @@ class Backend(ABC):
     def close(self) -> None:
         """Release connections."""
         return None
+
+
+def keyword_postfix(field: str) -> str:
+    """``field`` + ``.keyword`` unless it already ends so (ElastAlert2's ``util.add_keyword_postfix``)."""
+    return field if field.endswith(".keyword") else field + ".keyword"
 
 
 def expand_index(pattern: str, start: datetime, end: datetime) -> list[str]:

@@ -88,6 +88,10 @@ class Scope:
         return self.backend.terms(self.index, fieldname, self._q(extra), start, end, self.timestamp_field,
                                   size or self.options.terms_size)
 
+    def keyword_field(self, fieldname: str) -> str:
+        """The field that holds ``fieldname``'s exact values on this backend (``<field>.keyword`` on Elasticsearch)."""
+        return self.backend.keyword_field(fieldname)
+
     def grouped_counts(self, start: datetime, end: datetime, extra: Query | None = None,
                        fields: Sequence[str] | None = None) -> dict[tuple[Any, ...], int]:
         """Event counts per value of the query_key fields (``{(): n}`` without query_key)."""

@@ -25,14 +25,30 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from elastalert import ruletypes
 from elastalert.elastalert import ElastAlerter
 from elastalert.loaders import FileRulesLoader
-from elastalert.ruletypes import NewTermsRule
 from elastalert.util import EAException, dt_to_ts
 
 # new_term's __init__ searches Elasticsearch for the terms already known; without a cluster that is a
-# connection error, not a refusal of the rule: skip the search (the options are checked before it).
-NewTermsRule.get_all_terms = lambda self, args=None: None  # type: ignore[method-assign]
+# connection error, not a refusal of the rule. Its own get_all_terms runs against a client that answers
+# nothing and records the field each terms aggregation asks for (use_keyword_postfix at work).
+
+
+class _TermsRecorder:
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def search(self, body: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self.fields.append(body["aggs"]["filtered"]["aggs"]["values"]["terms"]["field"])
+        return {}
+
+
+def _recording_client(_rule: dict[str, Any]) -> _TermsRecorder:
+    return _TermsRecorder()
+
+
+ruletypes.elasticsearch_client = _recording_client
 
 # The global config: the two required time settings equal to our rule defaults (run_every 1 minute,
 # buffer_time 45 minutes), so that what differs comes from the rule file.
@@ -62,6 +78,11 @@ ALERTER_KEYS = {
     "post2": ("http_post2_url", "http_post2_headers"),
     "dingtalk": ("dingtalk_access_token", "dingtalk_msgtype", "dingtalk_sign"),
     "workwechat": ("work_wechat_bot_id", "work_wechat_msgtype"),
+    "opsgenie": ("opsgenie_key", "opsgenie_addr", "opsgenie_account", "opsgenie_recipients", "opsgenie_teams",
+                 "opsgenie_tags", "opsgenie_priority", "opsgenie_alias", "opsgenie_source", "opsgenie_entity",
+                 "opsgenie_message", "opsgenie_subject", "opsgenie_description", "opsgenie_proxy"),
+    "discord": ("discord_webhook_url", "discord_emoji_title", "discord_embed_color", "discord_embed_footer",
+                "discord_embed_icon_url", "discord_proxy", "discord_proxy_login"),
 }
 AS_LIST = {"email", "cc", "bcc", "slack_webhook_url", "http_post_url"}  # the alerters' __init__ make lists
 
@@ -124,6 +145,8 @@ def main(folder: Path, out: Path) -> None:
         body = ElastAlerter.get_query(rule["filter"], WINDOW[0], WINDOW[1], timestamp_field=rule["timestamp_field"],
                                       to_ts_func=dt_to_ts)
         record["es_query"] = body["query"]
+        if isinstance(rule["type"], ruletypes.NewTermsRule):  # the fields of the look-back's terms
+            record["new_term_terms_fields"] = list(dict.fromkeys(rule["type"].es.fields))
         records[path.name] = json.loads(json.dumps(record, default=str))
     out.write_text(json.dumps(records, indent=1, sort_keys=True))
     accepted = sum(r["accepted"] for r in records.values())

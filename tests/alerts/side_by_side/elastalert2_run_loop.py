@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import elastalert.elastalert as ea
+import elastalert.ruletypes as ruletypes
 import elastalert.util as util
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -99,7 +100,8 @@ def run(url: str, name: str, rows: list, body: str, first: int, last: int) -> li
 
 def main() -> None:
     url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:9200"
-    ea.ts_now = util.ts_now = lambda: NOW[0]
+    # ruletypes imported ts_now itself: new_term's look-back (get_all_terms) must see the simulated clock too.
+    ea.ts_now = util.ts_now = ruletypes.ts_now = lambda: NOW[0]
     for name, (rows, body, first, last) in SCENARIOS.items():
         print(f"{name}: alerts sent at (minute, matches) {run(url, name, rows, body, first, last)}")
 
