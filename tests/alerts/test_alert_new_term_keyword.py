@@ -117,3 +117,33 @@ def test_on_the_local_index_user_and_user_keyword_are_the_same_field(write_event
     rule = make_rule(new_term_rule("logs-*", "", fields))
     report = evaluate(dry_engine, rule, at(0), at(5))
     assert [(m.details["new_value"], m.count) for m in report.matches] == [("Eve Smith", 2)]
+
+
+def test_on_a_real_node_a_keyword_mapped_field_without_a_keyword_sub_field_is_read_as_written(
+        opensearch_url, make_rule, caplog):
+    # Our own index template maps strings as keyword, with no .keyword sub-field: ElastAlert2's
+    # `<field>.keyword` would find no terms there. The field itself is what the rule means.
+    from support.node_rest import call
+
+    from pipeline.elasticsearch.client import client_from_url
+
+    index = f"kwmapped-{uuid.uuid4().hex[:8]}"
+    call(opensearch_url, "PUT", f"/{index}", body={"mappings": {"properties": {
+        "@timestamp": {"type": "date"}, "user": {"type": "keyword"}}}})
+    lines = []
+    for minute, user in USERS:
+        lines += [json.dumps({"index": {"_index": index}}),
+                  json.dumps({"@timestamp": at(minute).isoformat(), "user": user})]
+    call(opensearch_url, "POST", "/_bulk?refresh=true", ndjson="\n".join(lines) + "\n")
+    client = client_from_url(opensearch_url, max_retries=0)
+    try:
+        rule = make_rule(new_term_rule(index))
+        with caplog.at_level("WARNING", "pipeline.alerts"):
+            report = evaluate(Engine(ElasticsearchBackend(client), SQLiteStateStore(":memory:"), dry_run=True),
+                              rule, at(0), at(5))
+        assert report.error is None
+        assert [(m.details["new_value"], m.count) for m in report.matches] == [("Eve Smith", 2)]
+        assert f"{index} has no field user.keyword" in caplog.text
+    finally:
+        call(opensearch_url, "DELETE", f"/{index}")
+        client.close()

@@ -61,9 +61,9 @@ class Backend(ABC):
                                   end, timestamp_field))
                 for key, _ in self.terms(index, key_field, query, start, end, timestamp_field, size)]
 
-    def keyword_field(self, field: str) -> str:
-        """The exact-value (aggregatable) field of ``field``: its ``.keyword`` sub-field, as dynamic mapping
-        makes it for strings."""
+    def keyword_field(self, field: str, index: str | None = None) -> str:
+        """The exact-value (aggregatable) field of ``field`` in ``index``: its ``.keyword`` sub-field, as
+        dynamic mapping makes it for strings."""
         return keyword_postfix(field)
 
     @abstractmethod

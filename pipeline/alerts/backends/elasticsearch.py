@@ -9,15 +9,18 @@ or two indices, not every ``logs-*``. The state lives in ``pipeline-alerts-statu
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
-from pipeline.alerts.backends.base import Backend, expand_index
+from pipeline.alerts.backends.base import Backend, expand_index, keyword_postfix, wildcard_index
 from pipeline.alerts.errors import QueryError
 from pipeline.alerts.query import Query, combine, time_range
 from pipeline.alerts.state import Record, StateStore
 
 STATUS_INDEX = "pipeline-alerts-status"
+log = logging.getLogger("pipeline.alerts")
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -36,6 +39,7 @@ class ElasticsearchBackend(Backend):
         self.client = client
         self.status_index = status_index
         self._state: ElasticsearchStateStore | None = None
+        self._exact: dict[tuple[str, str], str] = {}  # (index, field) -> its exact-value field, once mapped
 
     def _query(self, query: Query | None, start: datetime, end: datetime, timestamp_field: str) -> Query:
         return combine(query, time_range(timestamp_field, start, end)) or {"match_all": {}}
@@ -102,6 +106,41 @@ class ElasticsearchBackend(Backend):
                              sort=[{timestamp_field: {"order": "desc" if newest_first else "asc"}}], ignore_unavailable=True,
                              allow_no_indices=True)
         return [dict(hit.get("_source") or {}) for hit in body.get("hits", {}).get("hits", [])]
+
+    def keyword_field(self, field: str, index: str | None = None) -> str:
+        """``<field>.keyword`` as ElastAlert2 asks for it, except where the index maps ``field`` itself as an
+        exact value (keyword, ip, number...: our own index template maps strings as keyword) and has no
+        ``.keyword`` sub-field: there ElastAlert2's terms of ``<field>.keyword`` find nothing, so every value
+        would look new, or none; the field as written is what the rule means (logged once)."""
+        postfixed = keyword_postfix(field)
+        if index is None or postfixed == field:
+            return postfixed
+        known = self._exact.get((index, field))
+        if known is not None:
+            return known
+        request = getattr(self.client, "perform_request", None)
+        if request is None:
+            return postfixed
+        # fields as a query parameter: the 8.x client's field_caps() sends them in the body, which
+        # OpenSearch 2 refuses ("specified fields can't be null or empty").
+        path = f"/{quote(wildcard_index(index), safe=',*')}/_field_caps"
+        try:
+            caps = request("GET", path, params={"fields": f"{field},{postfixed}", "ignore_unavailable": "true",
+                                                "allow_no_indices": "true"},
+                           headers={"accept": "application/json"}).body.get("fields", {})
+        except _errors() as exc:
+            raise QueryError(f"Elasticsearch field_caps failed: {exc}") from exc
+        if postfixed in caps:
+            exact = postfixed
+        elif field in caps and all(kind.get("aggregatable") for kind in caps[field].values()):
+            exact = field
+            log.warning('new_term: %s has no field %s, and %s is mapped as an exact value (%s): its terms are '
+                        "read from %s (ElastAlert2 would ask for %s and find none; use_keyword_postfix: false "
+                        "says so)", index, postfixed, field, ", ".join(caps[field]), field, postfixed)
+        else:
+            return postfixed  # not mapped yet (no documents): asked again next run
+        self._exact[(index, field)] = exact
+        return exact
 
     def state_store(self) -> StateStore:
         if self._state is None:

@@ -63,7 +63,7 @@ class LocalBackend(Backend):
         # Keep only the source, as the Elasticsearch backend does (alerts must not differ by backend).
         return [{k: v for k, v in hit.items() if k not in ("_index", "_id")} for hit in hits]
 
-    def keyword_field(self, field: str) -> str:
+    def keyword_field(self, field: str, index: str | None = None) -> str:
         # The local index keeps every string as its exact value (only `message` is analysed), so a string
         # field is its own keyword: `user` and `user.keyword` both mean `user`, and rules written for
         # Elasticsearch's dynamic mapping give the same alerts here.

@@ -90,7 +90,7 @@ class Scope:
 
     def keyword_field(self, fieldname: str) -> str:
         """The field that holds ``fieldname``'s exact values on this backend (``<field>.keyword`` on Elasticsearch)."""
-        return self.backend.keyword_field(fieldname)
+        return self.backend.keyword_field(fieldname, self.index)
 
     def grouped_counts(self, start: datetime, end: datetime, extra: Query | None = None,
                        fields: Sequence[str] | None = None) -> dict[tuple[Any, ...], int]:
