@@ -33,7 +33,9 @@ def rule_yaml(rule: Rule) -> str:
         for info in _option_infos(type(alerter.options)):
             value = getattr(alerter.options, info.name)
             if value is not None and (info.required or value != info.default):
-                options[info.name] = plain(value)
+                # Request headers carry tokens as often as not (Authorization, X-Api-Key...): values hidden.
+                options[info.name] = {str(k): "<secret>" for k in value} if info.name.endswith("headers") and \
+                    isinstance(value, Mapping) else plain(value)
         doc["alert"].append({alerter_id.split(":", 1)[1]: options})
     header = f"# {rule.name}: compiled from {rule.source}\n"
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False)

@@ -196,3 +196,26 @@ def test_a_broken_file_is_one_error_not_a_crash(tmp_path):
     messages = [e.render() for e in caught.value.errors]
     assert f'{path}:3:3: alert: unknown key "enabld" (did you mean "enabled"?)' in messages
     assert any("alert.rules must list at least one rule" in m for m in messages)
+
+
+def test_show_hides_the_values_of_request_headers(tmp_path):
+    # ElastAlert2 rules put API tokens in http_post_headers / webhook headers: `alerts show` printed them.
+    path = tmp_path / "hook.yaml"
+    path.write_text(textwrap.dedent("""\
+        name: hook
+        type: any
+        index: logs-*
+        alert:
+          - post:
+              http_post_url: http://127.0.0.1:9/hook
+              http_post_headers: {Authorization: "Bearer s3cr3t-token"}
+          - webhook:
+              url: http://127.0.0.1:9/other
+              headers: {X-Api-Key: "k3y-value"}
+    """))
+    [rule] = load_rule_file(path)
+    text = rule_yaml(rule)
+    assert "s3cr3t-token" not in text and "k3y-value" not in text
+    shown = yaml.safe_load(text)
+    assert shown["alert"][0]["post"]["http_post_headers"] == {"Authorization": "<secret>"}
+    assert shown["alert"][1]["webhook"]["headers"] == {"X-Api-Key": "<secret>"}
