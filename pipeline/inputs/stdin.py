@@ -36,16 +36,13 @@ class Stdin(Input):
         self._host = socket.gethostname()
         self._ecs = ecs_mode(self) != "disabled"
 
-    @property
-    def decorator(self) -> None:
-        """None: stdin decorates its events itself (:meth:`_decorate_host`), before adding the host."""
-        return None
+    decorates_itself = True  # in _decorate_host, before adding the host
 
     def _decorate_host(self, events: list[Event]) -> list[Event]:
         # Logstash's stdin runs decorate(event) (type, add_field, tags) and then sets the host only
         # when the event has none (logstash-input-stdin lib/logstash/inputs/stdin.rb, process), so
         # add_field => {"host" => ...} wins instead of making host an array.
-        decorate = super().decorator
+        decorate = self.own_decorator
         for event in events:
             if decorate is not None:
                 decorate(event)

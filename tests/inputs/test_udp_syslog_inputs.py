@@ -72,6 +72,19 @@ def test_udp_json_codec_and_legacy_host(free_port, start_input):
     assert event.get("a") == 1 and event.get("host") == "127.0.0.1"
 
 
+def test_udp_add_field_of_the_source_field_wins_over_the_sender_address(start_input):
+    # Logstash's udp decorates first, then sets the address only where the field is unset
+    # (logstash-input-udp udp.rb push_decoded_event); we set it first, so add_field made an array.
+    running = start_input('udp { host => "127.0.0.1" port => 0 ecs_compatibility => disabled '
+                          'add_field => { "host" => "x" } tags => ["t"] }')
+    ecs = start_input('udp { host => "127.0.0.1" port => 0 add_field => { "[host][ip]" => "y" } }')
+    udp_send(wait_bound(running), b"legacy")
+    udp_send(wait_bound(ecs), b"ecs")
+    [legacy] = running.collect(1)
+    assert legacy.get("host") == "x" and legacy.get("tags") == ["t"]
+    assert ecs.collect(1)[0].get("[host][ip]") == "y"
+
+
 def test_udp_buffer_size_cuts_long_datagrams(free_port, start_input):
     running = start_input("udp", {"host": "127.0.0.1", "port": free_port, "buffer_size": 10})
     wait_bound(running)
