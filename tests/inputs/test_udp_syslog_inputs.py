@@ -175,6 +175,23 @@ def test_syslog_over_udp_and_tcp_with_ecs_fields(free_port, start_input):
     assert events["tcp two"].get("[log][syslog][priority]") == 13
 
 
+def test_syslog_decorates_before_the_address_and_the_parsing(start_input):
+    # Logstash's syslog: decorate(event); event.set(@host_key, ip); syslog_relay(event) (logstash-input-syslog
+    # syslog.rb, decode). We decorated last, so add_field host made [ip, "x"] and user tags came after the
+    # parse failure tag.
+    legacy = start_input('syslog { host => "127.0.0.1" port => 0 ecs_compatibility => disabled '
+                         'add_field => { "host" => "x" "prog" => "%{program}" } tags => ["t"] }')
+    ecs = start_input('syslog { host => "127.0.0.1" port => 0 add_field => { "[host][name]" => "n" } }')
+    udp_send(wait_bound(legacy), b"<34>Oct 11 22:14:15 mymachine su: hi", b"not syslog")
+    udp_send(wait_bound(ecs), b"<34>Oct 11 22:14:15 mymachine su: hi")
+    parsed, failed = sorted(legacy.collect(2), key=lambda e: e.get("message"))
+    assert parsed.get("host") == "127.0.0.1" and parsed.get("program") == "su"
+    assert parsed.get("prog") == "%{program}"  # sprintf'd before the parse, as in Logstash
+    assert failed.get("tags") == ["t", "_grokparsefailure_sysloginput"]
+    [event] = ecs.collect(1)
+    assert event.get("host") == {"name": "n", "ip": "127.0.0.1", "hostname": "mymachine"}
+
+
 def test_syslog_a_datagram_of_many_lines_is_pushed_within_the_queues_push_limit(free_port, start_input):
     running = start_input("syslog", {"host": "127.0.0.1", "port": free_port}, capacity=50)  # pushes of 25
     sizes = record_push_sizes(running)
