@@ -46,8 +46,11 @@ class Stdin(Input):
         for event in events:
             if decorate is not None:
                 decorate(event)
-            if "host" not in event.data:  # ECS: [host][hostname]; legacy Logstash: host
-                event.data["host"] = {"hostname": self._host} if self._ecs else self._host
+            data = event.data
+            if "host" not in data:  # ECS: [host][hostname]; legacy Logstash: host
+                data["host"] = {"hostname": self._host} if self._ecs else self._host
+            elif self._ecs and type(data["host"]) is dict:  # Logstash: unless event.include?("[host][hostname]")
+                data["host"].setdefault("hostname", self._host)
         return events
 
     async def run(self, ctx: InputContext) -> None:
