@@ -59,6 +59,9 @@ class TcpOptions(TlsServerOptions):
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 
+_Field = tuple[tuple[str, ...], Any]  # an event field's path and its value
+
+
 @register
 class Tcp(Input):
     """Reads events over TCP: one codec per connection (line by default, json_lines for JSON logs).
@@ -174,7 +177,7 @@ class Tcp(Input):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1)
 
-    async def _push(self, ctx: InputContext, events: Any, fields: list[tuple[tuple[str, ...], Any]]) -> None:
+    async def _push(self, ctx: InputContext, events: Any, fields: list[_Field]) -> None:
         batch = list(events)
         if not batch:
             return
@@ -192,13 +195,14 @@ class Tcp(Input):
             return ip
         return str(host)
 
-    def _peer_fields(self, peer: tuple[Any, ...], name: str, ssl_object: Any) -> list[tuple[tuple[str, ...], Any]]:
+    def _peer_fields(self, peer: tuple[Any, ...], name: str, ssl_object: Any) -> list[_Field]:
         """The connection's fields as (path, value), Logstash's names per ECS mode (logstash-input-tcp
         lib/logstash/inputs/tcp.rb, setup_fields!): legacy host, [@metadata][ip_address], port, sslsubject."""
         subject = peer_subject(ssl_object)
         if self._ecs:
             source = ("@metadata", "input", "tcp", "source")
-            fields = [((*source, "name"), name), ((*source, "ip"), peer[0]), ((*source, "port"), peer[1])]
+            fields: list[_Field] = [((*source, "name"), name), ((*source, "ip"), peer[0]),
+                                    ((*source, "port"), peer[1])]
             if subject:
                 fields.append((("@metadata", "input", "tcp", "tls", "client", "subject"), subject))
             return fields
@@ -208,7 +212,7 @@ class Tcp(Input):
         return fields
 
     @staticmethod
-    def _annotate(event: Event, fields: list[tuple[tuple[str, ...], Any]]) -> None:
+    def _annotate(event: Event, fields: list[_Field]) -> None:
         # Logstash sets each only where the codec left it empty, then decorates (tcp.rb, enqueue_decorated:
         # event.set(@field_host, client_address) unless event.get(@field_host); ... decorate(event)).
         for path, value in fields:

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import ConfigError, PluginError
+from pipeline.event import Event
 from pipeline.inputs._accept import Listener
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.inputs.beats.connection import BeatsConnection, BeatsStats, ConnectionSettings
-from pipeline.event import Event
 from pipeline.inputs.beats.events import EventBuilder, FieldNames, RawJsonSource, codec_tag_last
 from pipeline.inputs.beats.tls import peer_metadata
 from pipeline.lumberjack.frames import DEFAULT_MAX_FRAME_SIZE
