@@ -166,12 +166,23 @@ class Input(Plugin):
         opts = self.options
         decorate_input(event, opts.type, opts.add_field, opts.tags)
 
+    #: True for inputs that decorate each event themselves (:attr:`own_decorator`) before setting fields of
+    #: their own, as the Logstash plugin does (decorate(event) then event.set ...): the pipeline then does not
+    #: decorate their pushes again.
+    decorates_itself: ClassVar[bool] = False
+
     @property
-    def decorator(self) -> Callable[[Event], None] | None:
-        """What the pipeline calls on each event pushed: :meth:`decorate`, or None when this input has no
-        type, add_field or tags (two calls per event saved on the hot path)."""
+    def own_decorator(self) -> Callable[[Event], None] | None:
+        """:meth:`decorate`, or None when this input has no type, add_field or tags (two calls per event
+        saved on the hot path)."""
         opts = self.options
         return self.decorate if (opts.type or opts.add_field or opts.tags) else None
+
+    @property
+    def decorator(self) -> Callable[[Event], None] | None:
+        """What the pipeline calls on each event pushed: :attr:`own_decorator`, None if the input decorates
+        itself."""
+        return None if self.decorates_itself else self.own_decorator
 
     async def run(self, ctx: InputContext) -> None:
         """Read until ``ctx.stopping`` is set (or the source ends, for finite inputs)."""

@@ -80,21 +80,26 @@ class ChunkAssembler:
             del self._pending[key]
 
 
-def events_from_gelf(payload: bytes, remap: bool, strip_underscore: bool) -> list[Event]:
-    """As Logstash's gelf input: JSON object(s) → events, ``timestamp`` → @timestamp, message remapping,
-    leading underscores stripped; text that is not JSON → one event tagged _jsonparsefailure."""
+def events_from_gelf(payload: bytes, remap: bool, strip_underscore: bool, source_host: str) -> list[Event]:
+    """As Logstash's gelf input: JSON object(s) → events, ``source_host`` set, ``timestamp`` → @timestamp,
+    message remapping, leading underscores stripped; text that is not JSON → one event tagged _jsonparsefailure.
+
+    ``source_host`` is set over the message's own, before the underscores are stripped (so an ``_source_host``
+    wins), as Logstash's new_event does before remap_gelf and strip_leading_underscore
+    (logstash-input-gelf lib/logstash/inputs/gelf.rb)."""
     text = payload.decode("utf-8", "replace")
     try:
         value = loads(payload)
     except JSONDecodeError:
-        return [Event({"message": text, "tags": list(PARSE_FAILURE_TAGS)})]
+        return [Event({"message": text, "tags": list(PARSE_FAILURE_TAGS), "source_host": source_host})]
     objects = value if isinstance(value, list) else [value]
     events = []
     for obj in objects:
         if not isinstance(obj, dict):
-            events.append(Event({"message": text, "tags": list(PARSE_FAILURE_TAGS)}))
+            events.append(Event({"message": text, "tags": list(PARSE_FAILURE_TAGS), "source_host": source_host}))
             continue
         stamp = obj.pop("timestamp", None)
+        obj["source_host"] = source_host
         event = Event(obj)
         if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
             event.timestamp = Timestamp.from_seconds(stamp)
@@ -163,10 +168,7 @@ class Gelf(Input):
         self._connections = ConnectionTasks()  # each connection's serving task, cancelled at stop
 
     def _events(self, payload: bytes, address: str) -> list[Event]:
-        events = events_from_gelf(payload, self.options.remap, self.options.strip_leading_underscore)
-        for event in events:
-            event.data.setdefault("source_host", address)
-        return events
+        return events_from_gelf(payload, self.options.remap, self.options.strip_leading_underscore, address)
 
     def _drop(self, address: str, why: str) -> None:
         self.dropped += 1

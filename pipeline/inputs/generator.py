@@ -33,6 +33,7 @@ class Generator(Input):
 
     name = "generator"
     Options = GeneratorOptions
+    decorates_itself = True  # in run, before its own fields
 
     def register(self) -> None:
         self._host = socket.gethostname()
@@ -47,14 +48,25 @@ class Generator(Input):
         sequence = 0
         rounds = 0
         limit = min(BATCH, ctx.queue.push_limit())
+        # Logstash's generator decorates first, then sets the host unless the event has one and the sequence
+        # over anything (logstash-input-generator lib/logstash/inputs/generator.rb, decorate_and_set_fields):
+        # add_field of host wins, add_field of sequence does not, neither makes an array.
+        decorate = self.own_decorator
+        host, ecs = self._host, self._ecs
         while not ctx.is_stopping and (count == 0 or rounds < count):
             batch: list[Event] = []
             # Whole rounds per batch keep `count` exact.
             while len(batch) < limit and (count == 0 or rounds < count):
                 for line in lines:
                     for event in decode(line.encode()):
-                        event.data["sequence"] = sequence
-                        event.data.setdefault("host", {"name": self._host} if self._ecs else self._host)
+                        if decorate is not None:
+                            decorate(event)
+                        data = event.data
+                        data["sequence"] = sequence
+                        if "host" not in data:
+                            data["host"] = {"name": host} if ecs else host
+                        elif ecs and isinstance(data["host"], dict):  # [host][ip] from add_field or the codec
+                            data["host"].setdefault("name", host)
                         batch.append(event)
                         batch.extend(event.clone() for _ in range(self.options.threads - 1))
                     sequence += 1

@@ -246,25 +246,27 @@ class Http(Input):
         peer = request.remote or ""
         headers = {k.lower(): v for k, v in request.headers.items()
                    if opts.keep_credential_headers or k.lower() not in CREDENTIAL_HEADERS}
-        data = event.data
+        # Logstash's http sets these over whatever the codec decoded (a JSON body's own "host" or "headers"
+        # included), then decorates (logstash-input-http lib/logstash/inputs/http.rb, push_decoded_event:
+        # add_ecs_fields; event.set(@request_headers_target_field, ...); event.set(@remote_host_target_field,
+        # ...); decorate(event)). Users keep a body's host with remote_host_target_field (Logstash issues #61,
+        # #164). [url][query] is ours only (Logstash's [url][path] is the whole URI): set only where unset.
         if self._ecs:
-            _set_default(event, opts.remote_host_target_field or "[host][ip]", peer)
-            _set_default(event, "[http][method]", request.method)
-            _set_default(event, "[http][version]", f"{request.version.major}.{request.version.minor}")
-            _set_default(event, "[http][request][body][bytes]", size)
+            event.set("[http][method]", request.method)
+            event.set("[http][version]", f"{request.version.major}.{request.version.minor}")
+            event.set("[http][request][body][bytes]", size)
             if request.content_type:
-                _set_default(event, "[http][request][mime_type]", request.content_type)
-            _set_default(event, "[url][path]", request.path)
+                event.set("[http][request][mime_type]", request.content_type)
+            event.set("[url][path]", request.path)
             if request.query_string:
                 _set_default(event, "[url][query]", request.query_string)
             if request.host:
-                _set_default(event, "[url][domain]", request.host.split(":")[0])
+                event.set("[url][domain]", request.host.split(":")[0])
             if "user-agent" in headers:
-                _set_default(event, "[user_agent][original]", headers["user-agent"])
-            _set_default(event, opts.request_headers_target_field or "[@metadata][input][http][request][headers]",
-                         headers)
+                event.set("[user_agent][original]", headers["user-agent"])
+            event.set(opts.request_headers_target_field or "[@metadata][input][http][request][headers]", headers)
+            event.set(opts.remote_host_target_field or "[host][ip]", peer)
             return
-        _set_default(event, opts.remote_host_target_field or "host", peer)
         legacy = {k.replace("-", "_"): v for k, v in headers.items()}
         legacy.update({"request_method": request.method, "request_path": request.path,
                        "request_uri": request.path_qs,
@@ -273,8 +275,8 @@ class Http(Input):
             legacy["http_user_agent"] = legacy.pop("user_agent")
         if "host" in legacy:
             legacy["http_host"] = legacy.pop("host")
-        if opts.request_headers_target_field is not None or "headers" not in data:
-            _set_default(event, opts.request_headers_target_field or "headers", legacy)
+        event.set(opts.request_headers_target_field or "headers", legacy)
+        event.set(opts.remote_host_target_field or "host", peer)
 
 
 def _set_default(event: Event, ref: Any, value: Any) -> None:

@@ -164,6 +164,10 @@ class HttpPoller(Input):
     """
 
     name = "http_poller"
+    # Logstash decorates the events of a response (apply_metadata, then decorate(event): handle_decoded_event)
+    # but never the failure event (handle_failure has no decorate; logstash-input-http_poller http_poller.rb):
+    # the failure carries no type, add_field or tags.
+    decorates_itself = True
 
     @dataclass(frozen=True, kw_only=True)
     class Options(InputOptions, HttpClientOptions):
@@ -222,6 +226,10 @@ class HttpPoller(Input):
                        "retried": len(retries.history) if retries is not None else 0}
             for event in events:
                 self._set_metadata(event, request, runtime, details)
+        decorate = self.own_decorator
+        if decorate is not None:
+            for event in events:
+                decorate(event)
         return events
 
     def _set_metadata(self, event: Event, request: Request, runtime: float, details: dict[str, Any]) -> None:

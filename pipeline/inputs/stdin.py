@@ -36,21 +36,21 @@ class Stdin(Input):
         self._host = socket.gethostname()
         self._ecs = ecs_mode(self) != "disabled"
 
-    @property
-    def decorator(self) -> None:
-        """None: stdin decorates its events itself (:meth:`_decorate_host`), before adding the host."""
-        return None
+    decorates_itself = True  # in _decorate_host, before adding the host
 
     def _decorate_host(self, events: list[Event]) -> list[Event]:
         # Logstash's stdin runs decorate(event) (type, add_field, tags) and then sets the host only
         # when the event has none (logstash-input-stdin lib/logstash/inputs/stdin.rb, process), so
         # add_field => {"host" => ...} wins instead of making host an array.
-        decorate = super().decorator
+        decorate = self.own_decorator
         for event in events:
             if decorate is not None:
                 decorate(event)
-            if "host" not in event.data:  # ECS: [host][hostname]; legacy Logstash: host
-                event.data["host"] = {"hostname": self._host} if self._ecs else self._host
+            data = event.data
+            if "host" not in data:  # ECS: [host][hostname]; legacy Logstash: host
+                data["host"] = {"hostname": self._host} if self._ecs else self._host
+            elif self._ecs and type(data["host"]) is dict:  # Logstash: unless event.include?("[host][hostname]")
+                data["host"].setdefault("hostname", self._host)
         return events
 
     async def run(self, ctx: InputContext) -> None:

@@ -81,6 +81,7 @@ class Syslog(Input):
 
     name = "syslog"
     Options = SyslogOptions
+    decorates_itself = True  # in _base_event, before the address and the parsing (Logstash's order)
 
     def register(self) -> None:
         self.counters: collections.Counter[str] = collections.Counter()
@@ -169,11 +170,27 @@ class Syslog(Input):
 
     def _base_event(self, line: str, peer: str) -> Event:
         event = Event({"message": line})
+        # Logstash's syslog decorates the line's event first and then sets the peer's address over whatever
+        # add_field put there, before parsing (logstash-input-syslog lib/logstash/inputs/syslog.rb, decode:
+        # decorate(event); event.set(@host_key, ip); syslog_relay(event)): add_field of host gives the
+        # address, not an array, and add_field's %{...} see only the message.
+        decorate = self.own_decorator
+        if decorate is not None:
+            decorate(event)
+        data = event.data
         if self._ecs:
-            event.data["host"] = {"ip": peer}
-            event.data["event"] = {"original": line}
+            host = data.get("host")
+            if isinstance(host, dict):
+                host["ip"] = peer
+            else:  # none, or a text add_field put there (Logstash cannot set [host][ip] into a text)
+                data["host"] = {"ip": peer}
+            meta = data.get("event")
+            if isinstance(meta, dict):
+                meta["original"] = line
+            else:
+                data["event"] = {"original": line}
         else:
-            event.data["host"] = peer
+            data["host"] = peer
         return event
 
     def _grok_event(self, line: str, peer: str) -> Event:

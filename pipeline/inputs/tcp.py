@@ -59,13 +59,17 @@ class TcpOptions(TlsServerOptions):
     ecs_compatibility: Literal["disabled", "v1", "v8"] | None = ecs_option()
 
 
+_Field = tuple[tuple[str, ...], Any]  # an event field's path and its value
+
+
 @register
 class Tcp(Input):
     """Reads events over TCP: one codec per connection (line by default, json_lines for JSON logs).
 
     Peer address: legacy fields ``host``/``port`` (and ``sslsubject``), or with ECS
     ``[@metadata][input][tcp][source][name|ip|port]`` and
-    ``[@metadata][input][tcp][ssl][subject]``, as Logstash.
+    ``[@metadata][input][tcp][tls][client][subject]``, as Logstash; legacy mode also
+    ``[@metadata][ip_address]``. A value the codec set is kept.
     """
 
     name = "tcp"
@@ -173,7 +177,7 @@ class Tcp(Input):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1)
 
-    async def _push(self, ctx: InputContext, events: Any, fields: dict[str, Any]) -> None:
+    async def _push(self, ctx: InputContext, events: Any, fields: list[_Field]) -> None:
         batch = list(events)
         if not batch:
             return
@@ -191,28 +195,38 @@ class Tcp(Input):
             return ip
         return str(host)
 
-    def _peer_fields(self, peer: tuple[Any, ...], name: str, ssl_object: Any) -> dict[str, Any]:
+    def _peer_fields(self, peer: tuple[Any, ...], name: str, ssl_object: Any) -> list[_Field]:
+        """The connection's fields as (path, value), Logstash's names per ECS mode (logstash-input-tcp
+        lib/logstash/inputs/tcp.rb, setup_fields!): legacy host, [@metadata][ip_address], port, sslsubject."""
         subject = peer_subject(ssl_object)
         if self._ecs:
-            source = {"name": name, "ip": peer[0], "port": peer[1]}
-            meta: dict[str, Any] = {"source": source}
+            source = ("@metadata", "input", "tcp", "source")
+            fields: list[_Field] = [((*source, "name"), name), ((*source, "ip"), peer[0]),
+                                    ((*source, "port"), peer[1])]
             if subject:
-                meta["ssl"] = {"subject": subject}
-            return {"@metadata": {"input": {"tcp": meta}}}
-        fields = {"host": name, "port": peer[1]}
+                fields.append((("@metadata", "input", "tcp", "tls", "client", "subject"), subject))
+            return fields
+        fields = [(("host",), name), (("@metadata", "ip_address"), peer[0]), (("port",), peer[1])]
         if subject:
-            fields["sslsubject"] = subject
+            fields.append((("sslsubject",), subject))
         return fields
 
-    def _annotate(self, event: Event, fields: dict[str, Any]) -> None:
-        data = event.data
-        for key, value in fields.items():
-            if key == "@metadata":
-                meta = event.metadata
-                meta.setdefault("input", {}).setdefault("tcp", {}).update(
-                    {k: dict(v) for k, v in value["input"]["tcp"].items()})
+    @staticmethod
+    def _annotate(event: Event, fields: list[_Field]) -> None:
+        # Logstash sets each only where the codec left it empty, then decorates (tcp.rb, enqueue_decorated:
+        # event.set(@field_host, client_address) unless event.get(@field_host); ... decorate(event)).
+        for path, value in fields:
+            data = event.data
+            for key in path[:-1]:
+                child = data.get(key)
+                if not isinstance(child, dict):
+                    if child:  # text the codec put there: Logstash cannot set a field inside it either
+                        break
+                    child = data[key] = {}
+                data = child
             else:
-                data.setdefault(key, value)
+                if not data.get(path[-1]):
+                    data[path[-1]] = value
 
 
 def _count_cuts(plugin: Any, codec: Any, counted: int) -> int:

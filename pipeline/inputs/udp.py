@@ -40,6 +40,11 @@ class Udp(Input):
 
     name = "udp"
     Options = UdpOptions
+    # Logstash's udp decorates first and then sets the source address only when the field is unset
+    # (logstash-input-udp lib/logstash/inputs/udp.rb, push_decoded_event: decorate(event);
+    # event.set(@field_source_ip, ip_address) if event.get(@field_source_ip).nil?), so an add_field of
+    # that field wins instead of becoming an array.
+    decorates_itself = True
 
     def register(self) -> None:
         self.counters: collections.Counter[str] = collections.Counter()
@@ -78,7 +83,10 @@ class Udp(Input):
             count_problem(self, "decode_failures")
             self.logger.warning("udp datagram from %s: codec %s failed: %s", addr[0], self._codec.name, exc)
             events = [Event({"message": data.decode("utf-8", "replace"), "tags": ["_udp_decode_failure"]})]
+        decorate = self.own_decorator
         for event in events:
+            if decorate is not None:
+                decorate(event)
             self._annotate(event, addr[0])
         if events:
             self.counters["datagrams"] += 1
@@ -90,7 +98,7 @@ class Udp(Input):
                 self._source_field.set(event.data, ip)
         elif self._ecs:
             host = event.data.setdefault("host", {})
-            if isinstance(host, dict):
-                host.setdefault("ip", ip)
-        else:
-            event.data.setdefault("host", ip)
+            if isinstance(host, dict) and host.get("ip") is None:
+                host["ip"] = ip
+        elif event.data.get("host") is None:
+            event.data["host"] = ip

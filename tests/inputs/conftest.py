@@ -28,7 +28,8 @@ class RunningInput:
         self.queue = MemoryQueue(capacity)
         self.stopping = threading.Event()
         self.loop = asyncio.new_event_loop()
-        self.ctx = InputContext(self.queue, plugin.decorate, self.stopping, self.loop)
+        # the runner's choice: None for inputs that decorate themselves (Input.decorates_itself)
+        self.ctx = InputContext(self.queue, plugin.decorator, self.stopping, self.loop)
         self.events: list[Event] = []
         self.error: BaseException | None = None
         self.finished = threading.Event()

@@ -11,7 +11,7 @@ from pipeline.testing import build_plugin, run_pipeline
 
 
 def test_an_input_without_decorations_has_no_decorator_and_its_events_pass_unchanged() -> None:
-    plain = build_plugin("input", 'generator { count => 1 }')
+    plain = build_plugin("input", 'heartbeat { count => 1 }')
     assert plain.decorator is None
     queue = MemoryQueue(10)
     ctx = InputContext(queue, plain.decorator, threading.Event())
@@ -22,8 +22,11 @@ def test_an_input_without_decorations_has_no_decorator_and_its_events_pass_uncha
 
 def test_each_decoration_alone_makes_the_input_decorate() -> None:
     for option in ('type => "t"', 'tags => ["x"]', 'add_field => { "f" => "v" }'):
-        plugin = build_plugin("input", f"generator {{ count => 1 {option} }}")
+        plugin = build_plugin("input", f"heartbeat {{ count => 1 {option} }}")
         assert plugin.decorator == plugin.decorate, option
+        # an input that decorates its events itself, in its Logstash plugin's order: the pipeline does not
+        itself = build_plugin("input", f"generator {{ count => 1 {option} }}")
+        assert itself.own_decorator == itself.decorate and itself.decorator is None, option
 
 
 def test_the_pipeline_applies_type_add_field_and_tags_of_an_input() -> None:

@@ -66,6 +66,22 @@ def test_legacy_field_names_when_ecs_disabled(tmp_path, start_input):
     assert event.get("log") is None
 
 
+def test_metadata_path_and_host_as_logstash_and_a_codecs_host_is_kept(tmp_path, start_input):
+    # Logstash's post_process_this (logstash-input-file file.rb): [@metadata][path] and [@metadata][host] set on
+    # every event, host/path only where the codec left them unset, then decorate. We set no [@metadata][path].
+    plain, coded = tmp_path / "plain.log", tmp_path / "coded.log"
+    write(plain, "hello\n")
+    write(coded, '{"host": "sender", "@metadata": {"path": "theirs", "k": 1}}\n')
+    events = start_input("file", opts(plain, start_position="beginning")).collect(1)
+    events += start_input("file", opts(coded, start_position="beginning", ecs_compatibility="disabled",
+                                       codec=build_from_dict("codec", "json_lines", {}),
+                                       add_field={"host": "x"})).collect(1)
+    first, second = events
+    assert first.get("[@metadata][path]") == str(plain) and first.get("[@metadata][host]") == first.get("[host][name]")
+    assert second.get("[@metadata][path]") == str(coded) and second.get("[@metadata][k]") == 1
+    assert second.get("host") == ["sender", "x"] and second.get("path") == str(coded)
+
+
 def test_start_position_end_reads_only_new_lines(tmp_path, start_input):
     log = tmp_path / "app.log"
     write(log, "old line\n")

@@ -69,10 +69,11 @@ def test_the_fields_of_a_line_in_each_shape() -> None:
     ecs = plain_line_events(pairs, path="/var/log/a.log", host="box", ecs=True, charset="UTF-8", nonce="n1", now=now)
     assert list(ecs[0].data.items()) == [
         ("message", "GET / \ufffd"), ("log", {"file": {"path": "/var/log/a.log"}}), ("host", {"name": "box"}),
-        ("@timestamp", now), ("@metadata", {"_id": "n1-42"})]
+        ("@timestamp", now), ("@metadata", {"_id": "n1-42", "path": "/var/log/a.log", "host": "box"})]
     legacy = plain_line_events(pairs, path="/p", host="box", ecs=False, charset="ISO-8859-1", nonce=None, now=now)
+    # [@metadata][path|host] in every mode, as Logstash's post_process_this (logstash-input-file file.rb); we set none
     assert list(legacy[0].data.items()) == [("message", "GET / \xff"), ("path", "/p"), ("host", "box"),
-                                            ("@timestamp", now)]
+                                            ("@timestamp", now), ("@metadata", {"path": "/p", "host": "box"})]
 
 
 def test_each_event_gets_its_own_nested_fields() -> None:

@@ -80,6 +80,21 @@ def test_remap_and_strip_can_be_turned_off(start_input) -> None:
     assert event.get("short_message") == "s" and event.get("message") is None and event.get("_k") == 1
 
 
+def test_source_host_is_the_senders_unless_an_underscore_field_names_it(start_input) -> None:
+    # Logstash's new_event sets source_host over the message's own, before strip_leading_underscore
+    # (logstash-input-gelf gelf.rb): a plain "source_host" loses, an "_source_host" wins. We kept the plain one.
+    running = start_input('gelf { host => "127.0.0.1" port => 0 add_field => { "source_host" => "x" } }')
+    running.until(lambda: running.plugin.udp_port is not None, what="listening")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for body in (b'{"short_message": "plain", "source_host": "fake"}',
+                     b'{"short_message": "underscore", "_source_host": "named"}'):
+            sock.sendto(body, ("127.0.0.1", running.plugin.udp_port))
+    events = {e.get("message"): e for e in running.collect(2)}
+    # decorate comes last in Logstash too: add_field of source_host appends
+    assert events["plain"].get("source_host") == ["127.0.0.1", "x"]
+    assert events["underscore"].get("source_host") == ["named", "x"]
+
+
 def test_broken_chunks_and_bombs_are_refused() -> None:
     assembler = ChunkAssembler()
     for bad in (b"\x1e\x0f12345678", b"\x1e\x0f12345678\x05\x02data", b"\x1e\x0f12345678\x00\xc8data"):

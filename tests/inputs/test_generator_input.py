@@ -31,3 +31,15 @@ def test_pushes_stay_within_the_queues_push_limit_and_count_stays_exact():
     assert sizes and max(sizes) <= 10 and sum(sizes) == 45
     assert [e.get("sequence") for e in events] == list(range(45))
     assert [e.get("message") for e in events[:4]] == ["a", "b", "c", "a"]
+
+
+def test_add_field_host_wins_and_the_sequence_wins_over_add_field():
+    # Logstash's generator: decorate(event); host set unless present; sequence set over anything
+    # (logstash-input-generator generator.rb, decorate_and_set_fields). We decorated last, so both became arrays.
+    [event] = run_pipeline('input { generator { count => 1 message => "hi" ecs_compatibility => disabled '
+                           'add_field => { "host" => "x" "sequence" => "s" } } }')
+    assert event.get("host") == "x" and event.get("sequence") == 0
+    [ecs] = run_pipeline('input { generator { count => 1 add_field => { "[host][name]" => "n" } } }')
+    assert ecs.get("[host][name]") == "n"
+    [ip_only] = run_pipeline('input { generator { count => 1 add_field => { "[host][ip]" => "i" } } }')
+    assert ip_only.get("[host][ip]") == "i" and ip_only.get("[host][name]")

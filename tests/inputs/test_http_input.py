@@ -152,3 +152,22 @@ def test_keystore_settings_logstash_refuses_are_config_errors(tmp_path):
 def test_user_without_password_is_a_config_error():
     with pytest.raises(ConfigErrors, match="both user and password"):
         build_from_dict("input", "http", {"user": "ops"})
+
+
+def test_the_client_address_and_headers_are_set_over_the_bodys_then_add_field_appends(free_port, start_input):
+    # Logstash's http sets the headers and the remote host over what the codec decoded and only then decorates
+    # (logstash-input-http http.rb push_decoded_event; issue #61): a JSON body's "host" is replaced, and an
+    # add_field of host appends to the address. We kept the body's host and headers.
+    running = start_input(f'http {{ host => "127.0.0.1" port => {free_port} ecs_compatibility => disabled '
+                          'add_field => { "host" => "x" } }')
+    post(url(running), json={"host": "web1", "headers": "mine", "a": 1})
+    [event] = running.collect(1)
+    assert event.get("host") == ["127.0.0.1", "x"] and event.get("a") == 1
+    assert event.get("[headers][request_method]") == "POST"
+
+
+def test_ecs_the_client_address_goes_into_the_bodys_host_object(free_port, start_input):
+    running = start_input("http", {"host": "127.0.0.1", "port": free_port})
+    post(url(running), json={"host": {"ip": "10.0.0.9", "name": "web1"}})
+    [event] = running.collect(1)
+    assert event.get("host") == {"ip": "127.0.0.1", "name": "web1"}

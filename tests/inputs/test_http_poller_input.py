@@ -80,6 +80,17 @@ def test_connection_failure_gives_a_tagged_event() -> None:
     assert failure["request"] == {"method": "get", "url": "http://127.0.0.1:9/"}
 
 
+def test_a_failure_event_is_not_decorated_as_in_logstash(server: EchoServer) -> None:
+    # Logstash decorates the events of a response (handle_decoded_event) but not the failure event
+    # (handle_failure: no decorate(event); logstash-input-http_poller http_poller.rb); we decorated both.
+    extra = 'automatic_retries => 0 tags => ["polled"] type => "t" add_field => { "f" => "v" }'
+    events = _poll_once(f'"ok" => "{server.url("/echo")}" "down" => "http://127.0.0.1:9/"', extra)
+    failed = next(e for e in events if "_http_request_failure" in e.tags)
+    ok = next(e for e in events if e is not failed)
+    assert failed.tags == ["_http_request_failure"] and failed.get("type") is None and failed.get("f") is None
+    assert ok.tags == ["polled"] and ok.get("type") == "t" and ok.get("f") == "v"
+
+
 def test_every_polls_repeatedly_until_the_pipeline_stops(server: EchoServer) -> None:
     from pipeline.config import loader
     from pipeline.runtime.builder import build_pipeline

@@ -38,3 +38,13 @@ def test_the_host_is_still_added_when_no_decoration_sets_it(monkeypatch):
     monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(b"hi\n")))
     [event] = run_pipeline('input { stdin { add_field => { "a" => "b" } } } output { }')
     assert event.get("[host][hostname]") and event.get("a") == "b"
+
+
+def test_ecs_hostname_is_added_into_a_host_that_add_field_made(monkeypatch):
+    # logstash-input-stdin stdin.rb, process: event.set("[host][hostname]", ...) if !event.include?("[host][hostname]");
+    # we checked for any host, so add_field => {"[host][ip]" => ...} left the hostname out.
+    from pipeline.testing import run_pipeline
+
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(b"hi\n")))
+    [event] = run_pipeline('input { stdin { add_field => { "[host][ip]" => "10.0.0.1" } } } output { }')
+    assert event.get("[host][ip]") == "10.0.0.1" and event.get("[host][hostname]")

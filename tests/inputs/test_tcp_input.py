@@ -47,6 +47,17 @@ def test_legacy_peer_fields(free_port, start_input):
     send(free_port, b"x\n")
     event = running.collect(1)[0]
     assert event.get("host") == "127.0.0.1" and isinstance(event.get("port"), int)
+    # Logstash's legacy @field_host_ip (tcp.rb setup_fields!); we did not set it
+    assert event.get("[@metadata][ip_address]") == "127.0.0.1"
+
+
+def test_fields_the_codec_set_are_kept_and_add_field_appends(free_port, start_input):
+    # Logstash: event.set(field, peer) unless event.get(field), then decorate (tcp.rb, enqueue_decorated).
+    running = start_input(f'tcp {{ host => "127.0.0.1" port => {free_port} codec => json_lines '
+                          'dns_reverse_lookup_enabled => false add_field => { "[@metadata][input][tcp][source][ip]" => "x" } }')
+    send(free_port, b'{"@metadata": {"input": {"tcp": {"source": {"name": "sender"}}}}}\n')
+    source = running.collect(1)[0].get("[@metadata][input][tcp][source]")
+    assert source["name"] == "sender" and source["ip"] == ["127.0.0.1", "x"] and isinstance(source["port"], int)
 
 
 def test_peer_named_by_reverse_dns(free_port, start_input):
@@ -129,7 +140,8 @@ def test_tls_with_client_certificate(free_port, start_input, tls_files):
         # receive buffer makes the kernel reset the connection, which may discard the line in flight.
         event = running.collect(1)[0]
     assert event.get("message") == "secret line"
-    assert event.get("[@metadata][input][tcp][ssl][subject]") == "CN=client,O=Example"
+    # Logstash's ECS name (logstash-input-tcp tcp.rb setup_fields!, since its ECS support #165); ours was [ssl][subject]
+    assert event.get("[@metadata][input][tcp][tls][client][subject]") == "CN=client,O=Example"
     time.sleep(0.2)
     assert running.messages() == ["secret line"]
     # A plain-text client on the TLS port: refused, logged and counted; the server keeps serving.

@@ -72,6 +72,19 @@ def test_udp_json_codec_and_legacy_host(free_port, start_input):
     assert event.get("a") == 1 and event.get("host") == "127.0.0.1"
 
 
+def test_udp_add_field_of_the_source_field_wins_over_the_sender_address(start_input):
+    # Logstash's udp decorates first, then sets the address only where the field is unset
+    # (logstash-input-udp udp.rb push_decoded_event); we set it first, so add_field made an array.
+    running = start_input('udp { host => "127.0.0.1" port => 0 ecs_compatibility => disabled '
+                          'add_field => { "host" => "x" } tags => ["t"] }')
+    ecs = start_input('udp { host => "127.0.0.1" port => 0 add_field => { "[host][ip]" => "y" } }')
+    udp_send(wait_bound(running), b"legacy")
+    udp_send(wait_bound(ecs), b"ecs")
+    [legacy] = running.collect(1)
+    assert legacy.get("host") == "x" and legacy.get("tags") == ["t"]
+    assert ecs.collect(1)[0].get("[host][ip]") == "y"
+
+
 def test_udp_buffer_size_cuts_long_datagrams(free_port, start_input):
     running = start_input("udp", {"host": "127.0.0.1", "port": free_port, "buffer_size": 10})
     wait_bound(running)
@@ -160,6 +173,23 @@ def test_syslog_over_udp_and_tcp_with_ecs_fields(free_port, start_input):
     assert one.get("[process][pid]") == 77 and one.get("[log][syslog][msgid]") == "ID1"
     assert one.timestamp.iso() == "2003-10-11T22:14:15.003Z"
     assert events["tcp two"].get("[log][syslog][priority]") == 13
+
+
+def test_syslog_decorates_before_the_address_and_the_parsing(start_input):
+    # Logstash's syslog: decorate(event); event.set(@host_key, ip); syslog_relay(event) (logstash-input-syslog
+    # syslog.rb, decode). We decorated last, so add_field host made [ip, "x"] and user tags came after the
+    # parse failure tag.
+    legacy = start_input('syslog { host => "127.0.0.1" port => 0 ecs_compatibility => disabled '
+                         'add_field => { "host" => "x" "prog" => "%{program}" } tags => ["t"] }')
+    ecs = start_input('syslog { host => "127.0.0.1" port => 0 add_field => { "[host][name]" => "n" } }')
+    udp_send(wait_bound(legacy), b"<34>Oct 11 22:14:15 mymachine su: hi", b"not syslog")
+    udp_send(wait_bound(ecs), b"<34>Oct 11 22:14:15 mymachine su: hi")
+    parsed, failed = sorted(legacy.collect(2), key=lambda e: e.get("message"))
+    assert parsed.get("host") == "127.0.0.1" and parsed.get("program") == "su"
+    assert parsed.get("prog") == "%{program}"  # sprintf'd before the parse, as in Logstash
+    assert failed.get("tags") == ["t", "_grokparsefailure_sysloginput"]
+    [event] = ecs.collect(1)
+    assert event.get("host") == {"name": "n", "ip": "127.0.0.1", "hostname": "mymachine"}
 
 
 def test_syslog_a_datagram_of_many_lines_is_pushed_within_the_queues_push_limit(free_port, start_input):

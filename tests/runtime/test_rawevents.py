@@ -23,7 +23,7 @@ def test_a_raw_event_decodes_itself_when_the_main_process_touches_it() -> None:
     assert event.get("message") == "hello"
     assert event.decoded
     assert event.get("[log][file][path]") == "/var/log/a.log"
-    assert event.to_dict(metadata=True)["@metadata"] == {"_id": "n1-6"}
+    assert event.to_dict(metadata=True)["@metadata"] == {"_id": "n1-6", "path": "/var/log/a.log", "host": "box"}
 
 
 def test_a_batch_of_raw_events_crosses_the_pipe_as_bytes_and_arrives_as_events() -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.errors import ConfigError, PluginError
+from pipeline.event import Event
 from pipeline.inputs._accept import Listener
 from pipeline.inputs.base import Input, InputContext, InputOptions
 from pipeline.inputs.beats.connection import BeatsConnection, BeatsStats, ConnectionSettings
-from pipeline.inputs.beats.events import EventBuilder, FieldNames, RawJsonSource
+from pipeline.inputs.beats.events import EventBuilder, FieldNames, RawJsonSource, codec_tag_last
 from pipeline.inputs.beats.tls import peer_metadata
 from pipeline.lumberjack.frames import DEFAULT_MAX_FRAME_SIZE
 from pipeline.plugin import ByteSize, Duration, Secret, no_effect, option, register
@@ -200,6 +201,8 @@ class Beats(Input):
         self.ecs_compatibility = ecs
         self.fields = FieldNames.for_mode(ecs)
         self.enrichments = opts.enrichments
+        codec_name = getattr(opts.codec, "name", opts.codec)  # a codec, or the default codec's name
+        self._codec_tag = f"beats_input_codec_{codec_name}_applied" if "codec_metadata" in self.enrichments else None
 
     def register(self) -> None:
         opts = self.options
@@ -217,6 +220,12 @@ class Beats(Input):
             ignored = [n for n in ("ssl_certificate", "ssl_key") if getattr(opts, n) is not None]
             if ignored:
                 self.logger.warning("beats input: %s ignored because ssl_enabled is false", ", ".join(ignored))
+
+    def decorate(self, event: Event) -> None:
+        """type, add_field, tags, then the codec tag moved behind them, as Logstash (see codec_tag_last)."""
+        super().decorate(event)
+        if self._codec_tag is not None:
+            codec_tag_last(event, self._codec_tag)
 
     # -- running ---------------------------------------------------------------
     def _make_builder(self, peer_ip: str | None, ssl_object: Any) -> EventBuilder:

@@ -217,6 +217,17 @@ class EventBuilder:
         return events
 
 
+def codec_tag_last(event: Event, codec_tag: str) -> None:
+    """After the input's decoration: the codec tag moved behind the input's own tags. Logstash's beats input
+    tags beats_input_codec_<codec>_applied after decorate(event) (logstash-input-beats
+    lib/logstash/inputs/beats/decoded_event_transform.rb, transform: super(event), then event.tag), where we
+    add it while building the event, before the pipeline decorates."""
+    tags = event.data.get(TAGS)
+    if type(tags) is list and tags and tags[-1] != codec_tag and codec_tag in tags:
+        tags.remove(codec_tag)
+        tags.append(codec_tag)
+
+
 def _add_tag(data: dict[str, Any], tag: str) -> None:
     tags = data.get(TAGS)
     if tags is None:
@@ -311,4 +322,6 @@ class RawJsonSource:
             event = Event({"message": raw.decode("utf-8", "replace"), "tags": [JSON_FAILURE_TAG]})
         if self._decorates:
             self.decoration.apply(event)
+            if self.codec_tag is not None:
+                codec_tag_last(event, self.codec_tag)
         return event

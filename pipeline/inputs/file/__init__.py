@@ -406,7 +406,15 @@ class File(Input):
         return events
 
     def _annotate(self, event: Event, path: str) -> Event:
+        # Logstash (logstash-input-file file.rb, post_process_this): [@metadata][path] and [@metadata][host]
+        # set over anything, then host/path (ECS: [host][name], [log][file][path]) only where unset, then
+        # decorate(event) (the pipeline's push, here).
         data = event.data
+        meta = data.get("@metadata")
+        if type(meta) is dict:
+            meta["path"], meta["host"] = path, self._host
+        else:
+            data["@metadata"] = {"path": path, "host": self._host}
         if self._ecs:
             log = data.setdefault("log", {})
             if isinstance(log, dict):

@@ -7,6 +7,7 @@ and a worker process decoding the raw lines the input deferred (``PlainLineSourc
 * ``message``: the line decoded with the file's charset, undecodable bytes as U+FFFD (never raises);
 * where it came from: ``log.file.path`` and ``host.name`` (ECS), or ``path`` and ``host`` (legacy);
 * ``@timestamp``: one instant for the whole run (the clock is read once per run, not per line);
+* ``[@metadata][path]`` and ``[@metadata][host]`` (as Logstash, in every ECS mode);
 * ``[@metadata][_id]``: ``<file nonce>-<line end offset>`` when the file has a nonce (stable ids);
   with ``first``, the events are :class:`~pipeline.eventid.FirstDelivery` (a nonce minted by this run).
 
@@ -30,15 +31,19 @@ _Builder = Callable[[Iterable[tuple[bytes, int]], str, str, str, str, Timestamp]
 # The dict of one line, per shape. Key order is the order the JSON outputs write the fields in.
 _WHERE = {True: '"log": {"file": {"path": path}}, "host": {"name": host}',
           False: '"path": path, "host": host'}
-_ID = f', {METADATA!r}: {{{ID_KEY!r}: f"{{prefix}}{{end}}"}}'  # an f-string: no str() call per line
-_FIRST_ID = f', {METADATA!r}: {{{ID_KEY!r}: key}}'
+# Logstash's file input sets [@metadata][path] and [@metadata][host] on every event, whatever the ECS mode
+# (logstash-input-file lib/logstash/inputs/file.rb, post_process_this); with the id in the same literal.
+_SOURCE = f'{"path"!r}: path, {"host"!r}: host'
+_META = f', {METADATA!r}: {{{_SOURCE}}}'
+_ID = f', {METADATA!r}: {{{ID_KEY!r}: f"{{prefix}}{{end}}", {_SOURCE}}}'  # an f-string: no str() call per line
+_FIRST_ID = f', {METADATA!r}: {{{ID_KEY!r}: key, {_SOURCE}}}'
 
 
 def _generate(ecs: bool, ids: bool, first: bool) -> _Builder:
     """The loop of one shape: a new Event (no ``Event.__init__``: @timestamp is a Timestamp already);
     with ``first`` (ids made from a nonce minted by this run), a FirstDelivery that keeps its id."""
     kind, made, meta = ("FirstDelivery", ["        key = f\"{prefix}{end}\"", "        event.first_id = key"],
-                        _FIRST_ID) if first else ("Event", [], _ID if ids else "")
+                        _FIRST_ID) if first else ("Event", [], _ID if ids else _META)
     source = "\n".join([
         "def build(pairs, charset, path, host, prefix, now):",
         "    events = []",

@@ -112,7 +112,10 @@ def test_input_decorations_type_tags_add_field(beats_server) -> None:
     [event] = _send(server, [FILEBEAT])
     assert event.get("type") == "apache"
     assert event.get("env") == "prod"
-    assert "beats" in event.get("tags")
+    # Logstash tags the codec after decorate(event) (decoded_event_transform.rb, transform); we tagged it first
+    assert event.get("tags") == ["demo", "beats", "beats_input_codec_plain_applied"]
+    [failed] = _send(beats_server('codec => json tags => ["beats"]'), [dict(FILEBEAT, message="not json")])
+    assert failed.get("tags") == ["demo", "_jsonparsefailure", "beats", "beats_input_codec_json_applied"]
 
 
 def test_bad_timestamp_is_kept_and_tagged_not_lost(beats_server) -> None:
