@@ -15,6 +15,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -421,7 +422,7 @@ class LocalIndex:
                                check_same_thread=False)
         _prepare(conn)
         conn.execute(f"PRAGMA page_size = {schema.PAGE_SIZE}")  # new files only; must precede WAL
-        conn.execute("PRAGMA journal_mode = WAL")
+        _enter_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes; fsync at checkpoints
         conn.execute("PRAGMA cache_size = -16000")
         conn.execute("PRAGMA journal_size_limit = 67108864")  # shrink the WAL back to 64 MiB after checkpoints
@@ -1341,3 +1342,17 @@ def _percentile(values: list[float], pct: float) -> float:
     low = math.floor(rank)
     high = min(low + 1, len(values) - 1)
     return float(values[low] + (values[high] - values[low]) * (rank - low))
+
+
+def _enter_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another process is creating or converting the same new
+    file: SQLite can answer "database is locked" there at once, without calling the busy handler."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
