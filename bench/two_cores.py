@@ -8,6 +8,10 @@ Variants run in interleaved rounds, each a fresh `pipeline run` with a fresh --p
     two-procs       pipeline run -w 2 --pipeline.worker_type process               (both cores)
     two-threads     pipeline run -w 2                                               (both cores, threads)
     one-proc        taskset -c 0 pipeline run -w 1 --pipeline.worker_type process  (the process path's CPU cost)
+    two-apart       two independent one-core runs at once, `taskset -c 0` and `taskset -c 1`, each on half
+                    of the lines, each with its own --path.data: no coordination at all, so the most any
+                    two-core design of this pipeline can reach on this machine (cores that share caches,
+                    memory bandwidth or a host's SMT siblings run each copy slower than one alone)
 
 For each run: wall time from start to exit, CPU time of the whole process tree (getrusage of the
 children), and the CPU of the main process alone and of the worker processes (sampled from /proc every
@@ -51,6 +55,7 @@ VARIANTS = {
     "two-procs": ([], ["-w", "2", "--pipeline.worker_type", "process"]),
     "one-proc": (["taskset", "-c", "0"], ["-w", "1", "--pipeline.worker_type", "process"]),
     "two-threads": ([], ["-w", "2"]),
+    "two-apart": ([], ["-w", "1"]),  # run by run_apart: two one-core runs, pinned to core 0 and core 1
 }
 
 OUTPUTS = {"local_index": "", "null": "output { null {} }\n"}
@@ -95,18 +100,56 @@ def compile_tree(repo: Path, cache: Path) -> None:
                    check=True, stdout=subprocess.DEVNULL)
 
 
+def _start(prefix: list[str], flags: list[str], data: Path, log: Path, output: str, repo: Path,
+           env: dict[str, str]) -> subprocess.Popen[bytes]:
+    config = data / "pipeline.conf"
+    config.write_text(CONFIG.format(path=log, done=data / "done.log", sincedb=data / "sincedb") + OUTPUTS[output])
+    return subprocess.Popen([*prefix, sys.executable, "-m", "pipeline", "run", "-f", str(config), "--path.data",
+                             str(data / "data"), "--api.enabled", "false", "--log.level", "info", *flags],
+                            cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def run_apart(folder: Path, halves: tuple[Path, Path], events: int, output: str, repo: Path = REPO,
+              cache: Path | None = None) -> dict[str, float]:
+    """Two independent one-core runs at once, one per core, each on its half of the lines."""
+    env = python_env(repo, cache)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    runs = []
+    for core, half in enumerate(halves):
+        data = Path(tempfile.mkdtemp(prefix=f"two-apart-{core}-", dir=folder))
+        runs.append((data, _start(["taskset", "-c", str(core)], ["-w", "1"], data, half, output, repo, env)))
+    stored = 0
+    for data, proc in runs:
+        _, stderr = proc.communicate()
+        if proc.returncode != 0:
+            sys.exit(f"two-apart: pipeline run failed ({proc.returncode}):\n{stderr.decode()[-3000:]}")
+        stored += count_stored(data / "data" / "index") if output == "local_index" else events // 2
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if output == "local_index" and stored != events:
+        sys.exit(f"two-apart: {stored} events in the two local indexes, expected {events}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "main": cpu, "workers": 0.0, "blocked": 0.0}
+
+
+def split_in_halves(log: Path) -> tuple[Path, Path]:
+    """The input's first and second half of lines, as two files (two-apart's inputs)."""
+    lines = log.read_bytes().splitlines(keepends=True)
+    first, second = log.with_name("first-half.log"), log.with_name("second-half.log")
+    first.write_bytes(b"".join(lines[:len(lines) // 2]))
+    second.write_bytes(b"".join(lines[len(lines) // 2:]))
+    return first, second
+
+
 def run_once(variant: str, folder: Path, log: Path, events: int, output: str,
              repo: Path = REPO, cache: Path | None = None) -> dict[str, float]:
     prefix, flags = VARIANTS[variant.removesuffix("@baseline")]
     data = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=folder))
-    config = data / "pipeline.conf"
-    config.write_text(CONFIG.format(path=log, done=data / "done.log", sincedb=data / "sincedb") + OUTPUTS[output])
     env = python_env(repo, cache)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.Popen([*prefix, sys.executable, "-m", "pipeline", "run", "-f", str(config), "--path.data",
-                             str(data / "data"), "--api.enabled", "false", "--log.level", "info", *flags],
-                            cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _start(prefix, flags, data, log, output, repo, env)
     main_cpu, workers_cpu = 0.0, {}
     while proc.poll() is None:
         sample = _cpu_of(proc.pid)
@@ -172,6 +215,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="two-cores-") as tmp:
         folder = Path(tmp)
         log = make_input(folder, args.events, args.time_order)
+        halves = split_in_halves(log) if "two-apart" in variants else None
         cache = None if args.no_pyc else folder / "pycache"
         if cache is not None:
             for tree in {REPO, *([args.baseline] if args.baseline else [])}:
@@ -180,7 +224,10 @@ def main() -> int:
             for variant in variants:
                 load = os.getloadavg()[0]
                 repo = args.baseline if variant.endswith("@baseline") else REPO
-                figures = run_once(variant, folder, log, args.events, args.output, repo, cache)
+                if variant == "two-apart" and halves is not None:
+                    figures = run_apart(folder, halves, args.events, args.output, repo, cache)
+                else:
+                    figures = run_once(variant, folder, log, args.events, args.output, repo, cache)
                 results[variant].append(figures)
                 print(f"round {number} {variant:18s}: {args.events / figures['wall']:8,.0f} events/s wall "
                       f"({figures['wall']:.2f} s), CPU {figures['cpu'] / args.events * 1e6:5.1f} µs/event "
@@ -198,7 +245,7 @@ def main() -> int:
         blocked = sorted(r["blocked"] for r in results[variant])[len(results[variant]) // 2]
         # What two idle cores would give, from CPU time alone (the load of other users cancels out): a
         # variant using both cores reaches at most 2 × (the first variant's CPU / its own CPU).
-        ceiling = f", two-core ceiling {2 * base_cpu / cpu:.2f}×" if variant.startswith("two-procs") else ""
+        ceiling = f", two-core ceiling {2 * base_cpu / cpu:.2f}×" if variant.startswith(("two-procs", "two-apart")) else ""
         print(f"{variant:18s}: best {best:8,.0f} events/s = {best / base:.2f}× {variants[0]}; "
               f"least CPU {cpu / args.events * 1e6:.1f} µs/event ({args.events / cpu:,.0f} events per CPU-second"
               f"{ceiling}); workers blocked (median) {blocked:.0%}")
